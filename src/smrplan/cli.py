@@ -1,0 +1,194 @@
+"""Command line: a thin layer over smrplan.api with rich progress and clear errors.
+
+Bad input exits with status 2 and one message naming the file and field (no traceback unless
+--debug); any other failure exits with status 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from smrplan.errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Plan small reactors (land and floating) against diesel, solar + battery and grid.")
+scenario_app = typer.Typer(no_args_is_help=True, help="Inspect bundled scenarios.")
+app.add_typer(scenario_app, name="scenario")
+console = Console(stderr=True)
+out_console = Console()
+_STATE = {"debug": False}
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Directory the scenario's layer paths are relative to.")]
+
+
+@app.callback()
+def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    _STATE["debug"] = debug
+
+
+def _progress():
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                    transient=True)
+
+
+@app.command()
+def run(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or YAML file.")] = "india-islands",
+        data_dir: DataDir = None,
+        out: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<scenario>-<time>).")] = None,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False) -> None:
+    """Run a scenario end to end and write its run directory."""
+    from smrplan.api import run as api_run
+
+    with _progress() as bar:
+        task = bar.add_task("starting", total=None)
+        plan = api_run(scenario, out=out, data_dir=data_dir, overwrite=overwrite,
+                       progress=lambda s: bar.update(task, description=s))
+    s = plan.summary
+    table = Table(title=f"{s['scenario']} {s['target_year']}: {s['settlements']} settlements, "
+                        f"{s['demand_mwh_per_year'] / 1000:,.1f} GWh/yr")
+    for col in ("option", "settlements", "population", "GWh/yr", "MW", "M USD/yr", "USD/kWh"):
+        table.add_column(col, justify="right")
+    for option, t in s["options"].items():
+        table.add_row(option, str(t["settlements"]), f"{t['population']:,}", f"{t['demand_mwh_per_year'] / 1000:,.2f}",
+                      f"{t['capacity_mw']:,.1f}", f"{t['annual_cost_usd'] / 1e6:,.2f}",
+                      "" if t["lcoe_usd_per_kwh"] is None else f"{t['lcoe_usd_per_kwh']:.3f}")
+    out_console.print(table)
+    for site in s["reactor_sites"]:
+        out_console.print(f"built {site['technology_name']} at {site['site_id']} ({site['lon']}, {site['lat']}): "
+                          f"{site['modules']} module(s), {site['capacity_mw']} MW, serves {len(site['settlements_served'])}")
+    out_console.print(f"run directory: {plan.run_dir}")
+
+
+@app.command("scenarios")
+def scenarios() -> None:
+    """List the bundled scenarios."""
+    from smrplan.scenario import bundled_names, load_scenario
+
+    for name in bundled_names():
+        sc = load_scenario(name)
+        out_console.print(f"[bold]{name}[/bold]: {sc.description}")
+
+
+@scenario_app.command("show")
+def scenario_show(name: str) -> None:
+    """Print a bundled scenario (defaults resolved) as YAML to start from."""
+    from smrplan.api import scenario_yaml
+    from smrplan.scenario import load_scenario
+
+    sys.stdout.write(scenario_yaml(load_scenario(name)))
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def catalogue(fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+              scenario: Annotated[str | None, typer.Option("--scenario", help="Apply this scenario's overrides.")] = None,
+              file: Annotated[Path | None, typer.Option("--file", help="Check and print another catalogue file.")] = None) -> None:
+    """Print the technology catalogue with every number's unit, range and source."""
+    import pandas as pd
+
+    from smrplan.catalogue.catalogue import apply_overrides, read_catalogue, to_records
+
+    cat = read_catalogue(file)
+    if scenario:
+        from smrplan.scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        cat = apply_overrides(cat, sc.technologies.overrides, sc.source)
+    rows = to_records(cat)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    elif fmt is Format.csv:
+        sys.stdout.write(pd.DataFrame(rows).to_csv(index=False))
+    else:
+        table = Table(show_lines=False)
+        for col in ("technology", "parameter", "value", "unit", "low", "high", "conf.", "source (year)"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(r["technology"], r["parameter"], str(r["value"]), r["unit"], str(r["low"] or ""),
+                          str(r["high"] or ""), r["confidence"], f"{r['source']} ({r['year']})")
+        out_console.print(table)
+
+
+@app.command("screen")
+def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", data_dir: DataDir = None,
+               candidates: Annotated[Path | None, typer.Option("--candidates", help="Extra candidate sites file (column kind).")] = None,
+               out: Annotated[Path | None, typer.Option("--out", help="Write the screened sites to this GeoPackage.")] = None) -> None:
+    """Run the reactor site screen alone and print its funnel."""
+    from smrplan.api import _resolve_scenario, prepare, run_screen
+    from smrplan.geo.io import read_vector
+
+    sc = _resolve_scenario(scenario, data_dir)
+    cat, region, _ = prepare(sc)
+    if candidates is not None:
+        if not candidates.exists():
+            raise InputError(candidates, "--candidates", "file not found")
+        region.layers["candidates"] = read_vector(candidates)
+    res = run_screen(sc, region, cat)
+    summ = res.summary()
+    table = Table(title=f"{summ['candidates']} candidates, {summ['suitable']} suitable")
+    table.add_column("criterion")
+    table.add_column("fails", justify="right")
+    table.add_column("limit / note")
+    for c in summ["criteria"]:
+        table.add_row(c["name"], str(summ["removed_by_criterion"].get(c["name"], "-")),
+                      c["limit"] if c["evaluated"] else f"not evaluated: {c['note']}")
+    out_console.print(table)
+    if out is not None:
+        from smrplan.report.outputs import _clean
+
+        tmp = out.with_name(f".{out.name}.tmp")
+        _clean(res.sites).to_file(tmp, layer="sites", driver="GPKG", engine="pyogrio")
+        tmp.replace(out)
+        out_console.print(f"wrote {out}")
+
+
+@app.command()
+def report(run_dir: Path) -> None:
+    """Regenerate report.html of a run directory."""
+    from smrplan.report.html import build_report
+
+    if not (run_dir / "plan.json").exists():
+        raise InputError(run_dir, None, "not a run directory (no plan.json)")
+    out_console.print(f"wrote {build_report(run_dir)}")
+
+
+def main() -> None:
+    """Console entry point: map InputError to exit status 2 without a traceback."""
+    try:
+        app(standalone_mode=False)
+    except InputError as exc:
+        if _STATE["debug"]:
+            raise
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/red]; no partial output was kept")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors and the rest
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        if _STATE["debug"]:
+            raise
+        console.print(f"[red]failed:[/red] {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
+        sys.exit(1)

@@ -1,0 +1,135 @@
+"""Demand per settlement: households, annual energy, peak and the hourly load shape.
+
+Method (all defaults in scenarios/defaults.yaml with their sources):
+
+* population in the target year = population x (1 + g)^(target_year - population_base_year);
+* households = the settlement's household count grown like population, or population / household
+  size (urban and rural sizes weighted by the urban share when `population_urban` is given);
+* residential energy (kWh/yr) = households x the Multi-Tier Framework threshold of the scenario tier;
+* total energy = residential / (1 - non-residential share) + anchor load (kW) x 8,760 h x anchor load
+  factor; a measured `existing_demand_kwh`, grown at the consumption growth rate, is a floor;
+* peak (kW) = total energy / 8,760 h / load factor.
+
+Hourly shapes (8,760 values) mix the normalised daily profiles of `data/load_shapes.csv` by the
+shares and monthly factors of `data/load_mixes.csv`, then are sharpened or flattened (a power of
+the shape) so that the annual peak matches the load factor while annual energy is kept exactly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from smrplan.errors import InputError
+from smrplan.scenario import Demand
+
+HOURS_PER_YEAR = 8760
+
+
+def compute_demand(settlements: gpd.GeoDataFrame, demand: Demand, target_year: int) -> gpd.GeoDataFrame:
+    """Add demand columns to a copy of the settlements (vectorised over rows).
+
+    Adds: population_target, households_target, residential_kwh_per_year, demand_kwh_per_year,
+    peak_kw.
+    """
+    out = settlements.copy()
+    years = target_year - demand.population_base_year
+    pop_growth = (1.0 + demand.population_growth_per_year) ** years
+    pop = out["population"].to_numpy(float)
+    out["population_target"] = pop * pop_growth
+    if "population_urban" in out.columns:
+        urban_share = np.divide(out["population_urban"].to_numpy(float), pop,
+                                out=np.zeros_like(pop), where=pop > 0).clip(0, 1)
+    elif "urban" in out.columns:
+        urban_share = out["urban"].astype(bool).to_numpy(float)
+    else:
+        urban_share = np.zeros_like(pop)
+    hh_size = urban_share * demand.household_size_urban + (1 - urban_share) * demand.household_size_rural
+    households = out["population_target"].to_numpy(float) / hh_size
+    if "households" in out.columns:
+        given = out["households"].to_numpy(float)
+        households = np.where(np.isfinite(given) & (given > 0), given * pop_growth, households)
+    out["households_target"] = households
+    tier_kwh = demand.tier_kwh_per_household_year[demand.tier - 1]
+    residential = households * tier_kwh
+    total = residential / (1.0 - demand.non_residential_share)
+    if "anchor_load_kw" in out.columns:
+        total = total + np.nan_to_num(out["anchor_load_kw"].to_numpy(float)) * HOURS_PER_YEAR * demand.anchor_load_factor
+    if "existing_demand_kwh" in out.columns:
+        grown = np.nan_to_num(out["existing_demand_kwh"].to_numpy(float)) * (
+            (1.0 + demand.consumption_growth_per_year) ** years)
+        total = np.maximum(total, grown)
+    out["residential_kwh_per_year"] = residential
+    out["demand_kwh_per_year"] = total
+    out["peak_kw"] = total / HOURS_PER_YEAR / demand.load_factor
+    return out
+
+
+@lru_cache(maxsize=8)
+def _shape_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    data = resources.files("smrplan.data")
+    with data.joinpath("load_shapes.csv").open(encoding="utf-8") as f:
+        shapes = pd.read_csv(f, comment="#").set_index("profile")
+    with data.joinpath("load_mixes.csv").open(encoding="utf-8") as f:
+        mixes = pd.read_csv(f, comment="#").set_index("mix")
+    return shapes, mixes
+
+
+def mix_names() -> list[str]:
+    """Names of the load-shape mixes available in data/load_mixes.csv."""
+    return sorted(_shape_tables()[1].index)
+
+
+def hourly_shape(mix: str, year: int = 2035) -> np.ndarray:
+    """Normalised 8,760-hour shape (sums to 1) for a load mix, local time, non-leap year days."""
+    shapes, mixes = _shape_tables()
+    if mix not in mixes.index:
+        raise InputError(None, "demand.load_shape", f"unknown load shape {mix!r}; expected one of {mix_names()}")
+    row = mixes.loc[mix]
+    hours = [f"h{h:02d}" for h in range(24)]
+    daily = np.zeros(24)
+    for profile in shapes.index:
+        share = float(row.get(profile, 0.0))
+        p = shapes.loc[profile, hours].to_numpy(float)
+        daily += share * p / p.sum()
+    days = pd.date_range(f"{year}-01-01", periods=365, freq="D")
+    month_factor = row[[f"m{m:02d}" for m in range(1, 13)]].to_numpy(float)[days.month - 1]
+    shape = (month_factor[:, None] * daily[None, :]).ravel()
+    return shape / shape.sum()
+
+
+def hourly_load_kw(annual_kwh: np.ndarray, peak_kw: np.ndarray, mix: str) -> np.ndarray:
+    """Hourly load (S x 8760, kW) for S systems with given annual energy and peak.
+
+    The normalised shape s is sharpened or flattened as s^gamma (renormalised to keep annual energy
+    exactly) with gamma found by bisection so that peak / mean load equals each system's
+    peak / mean (peak / mean of s^gamma rises monotonically with gamma). Loads stay positive; a peak
+    below the mean is raised to the mean (flat load).
+    """
+    shape = hourly_shape(mix)
+    annual_kwh = np.asarray(annual_kwh, float)
+    mean_kw = annual_kwh / HOURS_PER_YEAR
+    ratio = np.divide(np.asarray(peak_kw, float), mean_kw, out=np.ones_like(mean_kw), where=mean_kw > 0)
+    ratio = np.maximum(ratio, 1.0)
+    targets, inverse = np.unique(np.round(ratio, 9), return_inverse=True)
+    log_s = np.log(shape / shape.max())[None, :]
+    lo, hi = np.zeros(len(targets)), np.full(len(targets), 1.0)
+
+    def peak_ratio(gamma: np.ndarray) -> np.ndarray:
+        w = np.exp(gamma[:, None] * log_s)
+        return w.max(axis=1) / w.mean(axis=1)
+
+    while (peak_ratio(hi) < targets).any() and hi.max() < 1e4:
+        hi = np.where(peak_ratio(hi) < targets, hi * 2.0, hi)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        below = peak_ratio(mid) < targets
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    gamma = 0.5 * (lo + hi)
+    w = np.exp(gamma[:, None] * log_s)
+    w /= w.sum(axis=1, keepdims=True)
+    return annual_kwh[:, None] * w[inverse]

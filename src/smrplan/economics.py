@@ -1,0 +1,255 @@
+"""One cost method for every supply option, vectorised over settlements.
+
+Discounted cash flow over the scenario horizon H (OnSSET convention, Mentis et al. 2017): each
+component's investment is paid at year 0 (with interest during construction for reactors), replaced
+at the end of its life while inside the horizon, and leaves a linear salvage value at year H;
+operation, fuel and energy run from year 1 to H. Then
+
+    LCOE = sum_t costs_t / (1+r)^t  /  sum_t E_t / (1+r)^t
+         = (PV(investments - salvage + decommissioning) * CRF(r, H) + annual O&M + fuel) / E
+
+because energy is constant from year 1 to H; `annual_cost_usd` is the numerator, the constant
+annual payment with the same present value. Money is constant USD of the scenario base year.
+
+Sizing: diesel to peak x (1 + reserve); PV + battery hybrid by its design renewable share;
+grid extension / submarine cable by distance; reactor plants in whole modules with refuelling
+back-up by one extra module (N+1) or by diesel, whichever costs less.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from smrplan.catalogue.catalogue import Catalogue, Technology
+
+HOURS = 8760.0
+STANDALONE_OPTIONS = ("diesel", "pv_battery", "grid")
+REACTOR_OPTIONS = ("land_reactor", "floating_reactor", "micro_reactor")
+ALL_OPTIONS = STANDALONE_OPTIONS + REACTOR_OPTIONS
+
+
+@dataclass(frozen=True)
+class Money:
+    """Discounting settings: real discount rate and horizon (years)."""
+
+    discount_rate: float
+    horizon_years: int
+
+    @property
+    def crf(self) -> float:
+        return crf(self.discount_rate, self.horizon_years)
+
+
+def crf(r: float, n: float) -> float:
+    """Capital recovery factor: annual payment per unit of present value over n years at rate r."""
+    if r == 0:
+        return 1.0 / n
+    g = (1.0 + r) ** n
+    return r * g / (g - 1.0)
+
+
+def idc_factor(r: float, construction_years) -> np.ndarray:
+    """Interest during construction: overnight capex spent evenly over T years, compounded to start
+    of operation at rate r: ((1+r)^T - 1) / (r T) (1 when T = 0 or r = 0)."""
+    t = np.asarray(construction_years, float)
+    if r == 0:
+        return np.ones_like(t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = ((1.0 + r) ** t - 1.0) / (r * t)
+    return np.where(t > 0, f, 1.0)
+
+
+def investment_pv(capex_usd, life_years, money: Money, end_of_life_fraction=0.0) -> np.ndarray:
+    """Present value (year 0) of a component over the horizon: first purchase, replacements at each
+    multiple of its life inside the horizon, an end-of-life cost (fraction of capex, e.g.
+    decommissioning) at each retirement inside the horizon, minus linear salvage at year H."""
+    capex = np.asarray(capex_usd, float)
+    life = np.broadcast_to(np.asarray(life_years, float), capex.shape)
+    r, h = money.discount_rate, money.horizon_years
+    k_max = int(np.ceil(h / max(float(np.min(life)), 1.0))) + 1
+    pv = np.zeros_like(capex)
+    for k in range(k_max):  # purchases at 0, L, 2L, ... < H (a handful of terms, vectorised over rows)
+        t = k * life
+        active = t < h
+        pv += np.where(active, capex * (1.0 + r) ** -t, 0.0)
+        retire = (t + life) <= h
+        pv += np.where(active & retire, end_of_life_fraction * capex * (1.0 + r) ** -(t + life), 0.0)
+    used = h - np.floor(h / life) * life  # age of the last unit at H (0 = retires exactly at H)
+    salvage = np.where(used > 0, capex * (1.0 - used / life), 0.0)
+    return pv - salvage * (1.0 + r) ** -h
+
+
+def annualised(capex_usd, life_years, money: Money, end_of_life_fraction=0.0) -> np.ndarray:
+    """Equivalent annual cost of a component's investments over the horizon (USD/yr)."""
+    return investment_pv(capex_usd, life_years, money, end_of_life_fraction) * money.crf
+
+
+def _frame(**cols) -> pd.DataFrame:
+    return pd.DataFrame({k: np.asarray(v, float) for k, v in cols.items()})
+
+
+def diesel_cost(energy_kwh, peak_kw, diesel: Technology, money: Money, is_island,
+                run_hours=HOURS) -> pd.DataFrame:
+    """Diesel genset mini-grid sized to peak x (1 + reserve margin).
+
+    Fuel (HOMER affine curve): litres = intercept x rated kW x running hours + slope x kWh.
+    Island settlements pay the island logistics surcharge on every litre.
+    """
+    e = np.asarray(energy_kwh, float)
+    cap = np.asarray(peak_kw, float) * (1.0 + diesel["reserve_margin_fraction"])
+    litres = diesel["fuel_curve_intercept_l_per_kwh_rated"] * cap * np.asarray(run_hours, float) + \
+        diesel["fuel_curve_slope_l_per_kwh"] * e
+    price = diesel["diesel_price_usd_per_l"] + np.where(is_island, diesel["island_logistics_usd_per_l"], 0.0)
+    capex = cap * diesel["capex_usd_per_kw"]
+    annual = (annualised(capex, diesel["lifetime_years"], money) + cap * diesel["fixed_om_usd_per_kw_year"]
+              + e * diesel["variable_om_usd_per_kwh"] + litres * price)
+    return _frame(capacity_kw=cap, capex_usd=capex, annual_cost_usd=annual, fuel_l=litres,
+                  co2_t=litres * diesel["co2_kg_per_l"] / 1000.0, fuel_cost_usd=litres * price)
+
+
+def pv_battery_cost(energy_kwh, peak_kw, night_share: float, pv: Technology, diesel: Technology, money: Money,
+                    is_island) -> pd.DataFrame:
+    """Solar PV + battery (+ diesel) hybrid mini-grid.
+
+    PV supplies the design renewable share f of energy; the part of it used at night (night_share of
+    f x E) passes the battery and loses (1 - round-trip efficiency). PV kW = f E (1 + s (1/eta - 1)) /
+    (8760 x capacity factor); battery kWh = battery_hours x mean load / (1 - min SOC); inverter to
+    peak; a diesel genset to peak x (1 + reserve) supplies (1 - f) E, running (1 - f) x 8760 h.
+    Islands pay the island capex multiplier on PV, battery and inverter.
+    """
+    e = np.asarray(energy_kwh, float)
+    peak = np.asarray(peak_kw, float)
+    f = pv["renewable_fraction"]
+    eta = pv["battery_roundtrip_efficiency"]
+    mult = np.where(is_island, pv["island_capex_multiplier"], 1.0)
+    pv_kw = f * e * (1.0 + night_share * (1.0 / eta - 1.0)) / (HOURS * pv["pv_capacity_factor"])
+    batt_kwh = pv["battery_hours"] * e / HOURS / (1.0 - pv["battery_min_soc_fraction"])
+    pv_capex = pv_kw * pv["pv_capex_usd_per_kw"] * mult
+    batt_capex = batt_kwh * pv["battery_capex_usd_per_kwh"] * mult
+    inv_capex = peak * pv["inverter_capex_usd_per_kw"] * mult
+    gen = diesel_cost((1.0 - f) * e, peak, diesel, money, is_island, run_hours=(1.0 - f) * HOURS)
+    annual = (annualised(pv_capex, pv["pv_lifetime_years"], money)
+              + annualised(batt_capex, pv["battery_lifetime_years"], money)
+              + annualised(inv_capex, pv["battery_lifetime_years"], money)
+              + pv_kw * pv["pv_fixed_om_usd_per_kw_year"] + gen["annual_cost_usd"].to_numpy())
+    return _frame(capacity_kw=pv_kw + gen["capacity_kw"].to_numpy(), pv_kw=pv_kw, battery_kwh=batt_kwh,
+                  capex_usd=pv_capex + batt_capex + inv_capex + gen["capex_usd"].to_numpy(),
+                  annual_cost_usd=annual, fuel_l=gen["fuel_l"].to_numpy(), co2_t=gen["co2_t"].to_numpy(),
+                  fuel_cost_usd=gen["fuel_cost_usd"].to_numpy())
+
+
+def line_cost(land_km, sea_km, peak_kw, grid: Technology, cable: Technology, money: Money) -> pd.DataFrame:
+    """Capex and annual cost of a link: land line (MV up to its capacity, HV above) plus submarine
+    cable for the sea part, a substation, and a landing station at each end of a cable."""
+    land = np.asarray(land_km, float)
+    sea = np.asarray(sea_km, float)
+    peak = np.asarray(peak_kw, float)
+    per_km = np.where(peak <= grid["mv_max_capacity_kw"], grid["mv_line_usd_per_km"], grid["hv_line_usd_per_km"])
+    land_capex = land * per_km + np.where(land + sea > 0, grid["substation_usd"], 0.0)
+    sea_capex = sea * cable["cable_usd_per_km"] + np.where(sea > 0, 2 * cable["landing_station_usd"], 0.0)
+    annual = (annualised(land_capex, grid["line_lifetime_years"], money)
+              + annualised(sea_capex, cable["lifetime_years"], money)
+              + land_capex * grid["line_om_fraction_per_year"] + sea_capex * cable["om_fraction_per_year"])
+    return _frame(capex_usd=land_capex + sea_capex, annual_cost_usd=annual)
+
+
+def grid_cost(energy_kwh, peak_kw, land_km, sea_km, grid: Technology, cable: Technology,
+              money: Money) -> pd.DataFrame:
+    """Grid extension (and submarine cable where the route crosses sea): link cost plus grid supply
+    at the bulk cost grossed up for losses. Infeasible beyond the maximum line or cable length."""
+    e = np.asarray(energy_kwh, float)
+    link = line_cost(land_km, sea_km, peak_kw, grid, cable, money)
+    bought = e / (1.0 - grid["losses_fraction"])
+    annual = link["annual_cost_usd"].to_numpy() + bought * grid["grid_supply_usd_per_kwh"]
+    feasible = (np.asarray(land_km) <= grid["max_distance_km"]) & (np.asarray(sea_km) <= cable["max_length_km"])
+    return _frame(capacity_kw=np.asarray(peak_kw, float), capex_usd=link["capex_usd"].to_numpy(),
+                  annual_cost_usd=annual, fuel_l=np.zeros_like(e), fuel_cost_usd=np.zeros_like(e),
+                  co2_t=bought / 1000.0 * grid["grid_emission_t_co2_per_mwh"], feasible=feasible)
+
+
+def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology, money: Money,
+                       reserve_margin: float, backup: str = "cheapest", is_island=True) -> pd.DataFrame:
+    """A reactor plant in whole modules serving a load (energy kWh/yr, peak kW), vectorised.
+
+    Modules n = ceil(peak x (1 + reserve) / module), at least enough for energy at the capacity
+    factor. Refuelling back-up: "n_plus_1" adds a module when the others cannot carry the peak during
+    one module's outage; "diesel" keeps n and adds diesel gensets for the shortfall (peak minus the
+    remaining modules) with fuel for the outage energy; "cheapest" takes the lower annual cost.
+    Capex = modules x module kW x capex/kW x IDC + shore works (floating, once per plant);
+    decommissioning at end of life as a fraction of capex. Infeasible when more modules than
+    the plant's maximum would be needed.
+    """
+    e = np.asarray(energy_kwh, float)
+    peak = np.asarray(peak_kw, float)
+    mod_kw = tech["module_size_mw"] * 1000.0
+    cf = tech["capacity_factor"]
+    need = np.maximum(np.ceil(peak * (1.0 + reserve_margin) / mod_kw - 1e-9),
+                      np.ceil(e / (mod_kw * HOURS * cf) - 1e-9))
+    need = np.maximum(need, 1.0)
+    shortfall_kw = np.maximum(peak - (need - 1.0) * mod_kw, 0.0)  # peak not covered with one module out
+    outage_h = tech["refuelling_outage_days"] * 24.0 / tech["refuelling_interval_years"]
+    r = money.discount_rate
+    per_kw_capex = tech["capex_usd_per_kw"] * float(idc_factor(r, tech["construction_years"]))
+    fixed_plant = tech.get("shore_works_usd", 0.0) or 0.0
+
+    def plant(n_modules, backup_kw):
+        kw = n_modules * mod_kw
+        capex = kw * per_kw_capex + fixed_plant
+        diesel_part = diesel_cost(np.minimum(backup_kw, peak) * outage_h * (e / HOURS / np.maximum(peak, 1e-9)),
+                                  backup_kw, diesel, money, is_island, run_hours=outage_h)
+        diesel_part.loc[backup_kw <= 0, ["annual_cost_usd", "capex_usd", "fuel_l", "co2_t", "fuel_cost_usd"]] = 0.0
+        annual = (annualised(capex, tech["lifetime_years"], money, tech["decommissioning_fraction_of_capex"])
+                  + kw * tech["fixed_om_usd_per_kw_year"]
+                  + e / 1000.0 * (tech["variable_om_usd_per_mwh"] + tech["fuel_usd_per_mwh"])
+                  + diesel_part["annual_cost_usd"].to_numpy())
+        return kw, capex + diesel_part["capex_usd"].to_numpy(), annual, diesel_part
+
+    # backup_kw is in diesel sizing units: diesel_cost adds its reserve margin to the kW it is given.
+    no_backup = np.zeros_like(peak)
+    n1 = np.where(shortfall_kw > 0, need + 1.0, need)
+    kw_a, capex_a, annual_a, d_a = plant(n1, no_backup)
+    kw_b, capex_b, annual_b, d_b = plant(need, shortfall_kw)
+    if backup == "n_plus_1":
+        pick_b = np.zeros(len(e), bool)
+    elif backup == "diesel":
+        pick_b = np.ones(len(e), bool)
+    else:
+        pick_b = annual_b < annual_a
+    modules = np.where(pick_b, need, n1)
+    feasible = modules <= tech["max_modules_per_plant"]
+    return _frame(modules=modules, capacity_kw=np.where(pick_b, kw_b, kw_a),
+                  backup_diesel_kw=np.where(pick_b, d_b["capacity_kw"].to_numpy(), 0.0) * (shortfall_kw > 0),
+                  capex_usd=np.where(pick_b, capex_b, capex_a), annual_cost_usd=np.where(pick_b, annual_b, annual_a),
+                  fuel_l=np.where(pick_b, d_b["fuel_l"].to_numpy(), 0.0),
+                  fuel_cost_usd=np.where(pick_b, d_b["fuel_cost_usd"].to_numpy(), 0.0),
+                  co2_t=np.where(pick_b, d_b["co2_t"].to_numpy(), 0.0), feasible=feasible)
+
+
+def by_option(catalogue: Catalogue, enabled: list[str]) -> dict[str, list[Technology]]:
+    """Enabled technologies grouped by the planning option they belong to."""
+    groups: dict[str, list[Technology]] = {o: [] for o in ALL_OPTIONS}
+    mapping = {"diesel": "diesel", "pv_battery": "pv_battery", "grid_extension": "grid",
+               "land_reactor": "land_reactor", "floating_reactor": "floating_reactor",
+               "micro_reactor": "micro_reactor"}
+    for key in enabled:
+        tech = catalogue[key]
+        if tech.option in mapping:
+            groups[mapping[tech.option]].append(tech)
+    return groups
+
+
+def first_of(catalogue: Catalogue, option: str) -> Technology:
+    """The catalogue's entry for a single-entry option (diesel, pv_battery, grid_extension, ...)."""
+    for tech in catalogue.values():
+        if tech.option == option:
+            return tech
+    raise KeyError(option)
+
+
+def lcoe(annual_cost_usd, energy_kwh) -> np.ndarray:
+    """Levelised cost (USD/kWh) = annual cost / annual energy (NaN where energy is zero)."""
+    e = np.asarray(energy_kwh, float)
+    return np.divide(np.asarray(annual_cost_usd, float), e, out=np.full_like(e, np.nan), where=e > 0)

@@ -1,0 +1,95 @@
+"""Distances to the existing grid, land/sea split of routes, and network lengths.
+
+* Route split: a straight route between two WGS84 points is sampled at evenly spaced interior points;
+  the share of samples at sea (region land mask or polygons) gives the submarine part, the rest is an
+  overland line. End points count as land (they are settlements, grid nodes or berths).
+* Nearest grid: the nearest grid node (BallTree) or, when a `grid_lines` layer is given, the nearest
+  point of a grid line (STRtree nearest in the metric CRS), whichever is closer.
+* Network length for a group of points: the minimum spanning tree of their great-circle distances
+  (scipy), a standard upper estimate of a Steiner tree (at most 2/sqrt(3) ~ 1.155 times longer).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from scipy.sparse.csgraph import minimum_spanning_tree
+
+from smrplan.geo.distance import PointIndex, haversine_km
+from smrplan.geo.layers import Region
+
+ROUTE_SAMPLES = 32
+
+
+def route_split_km(region: Region, lon1, lat1, lon2, lat2, samples: int = ROUTE_SAMPLES):
+    """(land_km, sea_km) of straight routes between point pairs, vectorised over pairs."""
+    lon1, lat1, lon2, lat2 = (np.asarray(a, float) for a in (lon1, lat1, lon2, lat2))
+    length = haversine_km(lon1, lat1, lon2, lat2)
+    if len(length) == 0:
+        return length, length.copy()
+    t = (np.arange(samples) + 0.5) / samples
+    lon = lon1[:, None] + (lon2 - lon1)[:, None] * t[None, :]
+    lat = lat1[:, None] + (lat2 - lat1)[:, None] * t[None, :]
+    land = region.is_land(lon.ravel(), lat.ravel()).reshape(lon.shape)
+    sea_share = 1.0 - land.mean(axis=1)
+    sea = length * sea_share
+    return length - sea, sea
+
+
+def nearest_grid(region: Region, lon, lat) -> dict[str, np.ndarray]:
+    """Nearest grid connection point of each settlement: distance and its land/sea split (km).
+
+    Returns arrays: grid_distance_km, grid_land_km, grid_sea_km, grid_lon, grid_lat. Distances are
+    infinite when the region has no grid layer at all.
+    """
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    n = len(lon)
+    best = np.full(n, np.inf)
+    glon, glat = np.full(n, np.nan), np.full(n, np.nan)
+    if region.grid_nodes is not None and len(region.grid_nodes):
+        g = region.grid_nodes.geometry
+        dist, idx = PointIndex(g.x.to_numpy(), g.y.to_numpy()).nearest(lon, lat, k=1)
+        best, glon, glat = dist[:, 0], g.x.to_numpy()[idx[:, 0]], g.y.to_numpy()[idx[:, 0]]
+    lines = region.layers.get("grid_lines")
+    if lines is not None and len(lines):
+        crs = region.metric_crs
+        geoms = lines.to_crs(crs).geometry.values
+        pts = gpd.GeoSeries(shapely.points(lon, lat), crs="EPSG:4326").to_crs(crs).values
+        tree = shapely.STRtree(geoms)
+        (qi, li), d = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        nearest_pts = shapely.shortest_line(pts[qi], geoms[li])
+        end = gpd.GeoSeries(shapely.get_point(nearest_pts, 1), crs=crs).to_crs("EPSG:4326")
+        closer = d / 1000.0 < best[qi]
+        sel = qi[closer]
+        best[sel] = d[closer] / 1000.0
+        glon[sel], glat[sel] = end.x.to_numpy()[closer], end.y.to_numpy()[closer]
+    land_km, sea_km = np.full(n, np.inf), np.full(n, np.inf)
+    ok = np.isfinite(best)
+    if ok.any():
+        land_km[ok], sea_km[ok] = route_split_km(region, lon[ok], lat[ok], glon[ok], glat[ok])
+    return {"grid_distance_km": best, "grid_land_km": land_km, "grid_sea_km": sea_km,
+            "grid_lon": glon, "grid_lat": glat}
+
+
+def mst_length_km(lon, lat) -> float:
+    """Length (km) of the minimum spanning tree joining the given points (0 for fewer than two)."""
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    if len(lon) < 2:
+        return 0.0
+    d = haversine_km(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
+    d[d == 0] = 1e-9  # coincident points stay connected
+    np.fill_diagonal(d, 0.0)
+    return float(minimum_spanning_tree(d).sum())
+
+
+def mst_edges(lon, lat) -> list[tuple[int, int, float]]:
+    """Edges (i, j, km) of the minimum spanning tree joining the points."""
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    if len(lon) < 2:
+        return []
+    d = haversine_km(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
+    d[d == 0] = 1e-9
+    np.fill_diagonal(d, 0.0)
+    tree = minimum_spanning_tree(d).tocoo()
+    return [(int(i), int(j), float(w)) for i, j, w in zip(tree.row, tree.col, tree.data, strict=True)]

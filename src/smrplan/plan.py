@@ -1,0 +1,113 @@
+"""Assemble a plan: per-settlement option costs, the chosen option, reactor sites and totals.
+
+The plan's settlement table carries one `lcoe_<option>_usd_per_kwh` column per option. For a
+reactor option it is the settlement's own cheapest plant of that kind (a plant at the nearest
+suitable site serving only it, with its connection); for a settlement the optimiser assigns to a
+shared plant, its column for that plant's option is its share of the plant's cost. Shares are
+proportional to each member's best individual annual cost (the cheapest of its stand-alone and
+own-reactor options), so every member pays the same fraction of what it would pay alone; when the
+plant costs less than its members alone (the optimiser's reason to build it), each member's share is
+below every alternative, and the chosen option is the least-cost one for every settlement.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from smrplan.economics import ALL_OPTIONS, REACTOR_OPTIONS, idc_factor, lcoe
+from smrplan.grid import mst_length_km
+from smrplan.optimize import KIND_OPTION, PlanResult
+
+
+def lcoe_col(option: str) -> str:
+    return f"lcoe_{option}_usd_per_kwh"
+
+
+def plant_capex_usd(tech, modules: float, backup_kw: float, diesel_capex_per_kw: float, discount_rate: float) -> float:
+    """Investment of a built plant: modules with interest during construction, shore works, back-up."""
+    per_kw = tech["capex_usd_per_kw"] * float(idc_factor(discount_rate, tech["construction_years"]))
+    return float(modules * tech["module_size_mw"] * 1000.0 * per_kw + (tech.get("shore_works_usd", 0.0) or 0.0)
+                 + backup_kw * diesel_capex_per_kw)
+
+
+def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np.ndarray],
+             diesel_capex_per_kw: float, discount_rate: float) -> tuple[pd.DataFrame, list[dict]]:
+    """Return the settlement table with chosen options and the built-site records.
+
+    `annual` maps each option to per-settlement annual cost (NaN where infeasible).
+    """
+    st = settlements.copy()
+    e = st["demand_kwh_per_year"].to_numpy(float)
+    for option in ALL_OPTIONS:
+        st[lcoe_col(option)] = lcoe(annual[option], e)
+    best_individual = np.nanmin(np.column_stack([annual[o] for o in ALL_OPTIONS]), axis=1)
+    standalone = np.column_stack([annual[o] for o in ("diesel", "pv_battery", "grid")])
+    standalone_choice = np.array(["diesel", "pv_battery", "grid"])[np.nanargmin(standalone, axis=1)]
+    st["chosen_option"] = standalone_choice
+    st["chosen_annual_cost_usd"] = np.nanmin(standalone, axis=1)
+    st["site_id"] = ""
+    st["technology"] = ""
+    sites: list[dict] = []
+    for f in np.flatnonzero(result.opened):
+        members = np.flatnonzero(result.assignment.to_numpy() == f)
+        if len(members) == 0:
+            continue
+        fac = result.facilities[f]
+        option = KIND_OPTION[fac.kind]
+        plant_cost = result.facility_annual_cost[f] + result.pair_annual_cost.iloc[members].sum()
+        alone = best_individual[members]
+        share = plant_cost / alone.sum()
+        allocated = alone * min(share, 1.0) if share <= 1.0 else alone * share
+        st.loc[st.index[members], lcoe_col(option)] = allocated / e[members]
+        st.loc[st.index[members], "chosen_option"] = option
+        st.loc[st.index[members], "chosen_annual_cost_usd"] = allocated
+        st.loc[st.index[members], "site_id"] = fac.site_id
+        st.loc[st.index[members], "technology"] = fac.tech.key
+        mod_kw = fac.tech["module_size_mw"] * 1000.0
+        lons = np.concatenate([[fac.lon], st["lon"].to_numpy()[members]])
+        lats = np.concatenate([[fac.lat], st["lat"].to_numpy()[members]])
+        demand = float(e[members].sum())
+        capex = plant_capex_usd(fac.tech, result.modules[f], result.backup_kw[f], diesel_capex_per_kw, discount_rate)
+        capex += float(result.pair_link["link_capex_usd"].iloc[members].sum())
+        sites.append({
+            "site_id": fac.site_id, "kind": fac.kind, "option": option, "technology": fac.tech.key,
+            "technology_name": fac.tech.name, "modules": int(result.modules[f]),
+            "capacity_mw": round(float(result.modules[f] * mod_kw / 1000.0), 3),
+            "backup_diesel_kw": round(float(result.backup_kw[f]), 1),
+            "lon": round(fac.lon, 5), "lat": round(fac.lat, 5),
+            "settlements_served": [str(x) for x in st["id"].to_numpy()[members]],
+            "population_served": round(float(st["population_target"].to_numpy()[members].sum())),
+            "demand_mwh_per_year": round(demand / 1000.0, 3),
+            "peak_mw": round(float(st["peak_kw"].to_numpy()[members].sum()) / 1000.0, 3),
+            "network_length_km": round(mst_length_km(lons, lats), 3),
+            "submarine_km": round(float(result.pair_link["sea_km"].iloc[members].sum()), 3),
+            "capex_usd": round(capex, 2),
+            "annual_cost_usd": round(float(plant_cost), 2),
+            "lcoe_usd_per_kwh": round(float(plant_cost / demand), 5) if demand > 0 else None,
+            "standalone_annual_cost_usd": round(float(st["standalone_annual_cost_usd"].to_numpy()[members].sum()), 2),
+            "saving_vs_standalone_usd_per_year": round(
+                float(st["standalone_annual_cost_usd"].to_numpy()[members].sum() - plant_cost), 2),
+        })
+    return st, sites
+
+
+def option_totals(st: pd.DataFrame, details: dict[str, pd.DataFrame], sites: list[dict]) -> dict[str, dict]:
+    """Totals by chosen option: settlements, population, demand, capacity, capex, annual cost, LCOE."""
+    out = {}
+    for option in ALL_OPTIONS:
+        sel = (st["chosen_option"] == option).to_numpy()
+        energy = float(st.loc[sel, "demand_kwh_per_year"].sum())
+        annual = float(st.loc[sel, "chosen_annual_cost_usd"].sum())
+        if option in REACTOR_OPTIONS:
+            built = [s for s in sites if s["option"] == option]
+            cap_mw = sum(s["capacity_mw"] for s in built)
+            capex = float(sum(s["capex_usd"] for s in built))
+        else:
+            cap_mw = float(details[option]["capacity_kw"].to_numpy()[sel].sum()) / 1000.0
+            capex = float(details[option]["capex_usd"].to_numpy()[sel].sum())
+        out[option] = {"settlements": int(sel.sum()), "population": round(float(st.loc[sel, "population_target"].sum())),
+                       "demand_mwh_per_year": round(energy / 1000.0, 3), "capacity_mw": round(cap_mw, 3),
+                       "capex_usd": round(capex, 2), "annual_cost_usd": round(annual, 2),
+                       "lcoe_usd_per_kwh": round(annual / energy, 5) if energy > 0 else None}
+    return out

@@ -1,0 +1,109 @@
+"""The run directory: scenario.yaml, catalogue.json, settlements.gpkg, sites.gpkg, plan.json,
+optional CSV/Parquet copies, report.html and log.txt, written atomically (see rundir.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from smrplan.report.rundir import atomic_run_dir, write_json
+
+_SETTLEMENT_FIRST = ["id", "name", "population", "population_target", "households_target",
+                     "demand_kwh_per_year", "peak_kw", "chosen_option", "site_id", "technology"]
+
+
+def _clean(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Columns GeoPackage can hold: lists joined, object columns as text, bools kept."""
+    out = gdf.copy()
+    for col in out.columns:
+        if col == "geometry":
+            continue
+        if out[col].dtype == object:
+            out[col] = out[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v)
+            out[col] = out[col].where(out[col].notna(), "").astype(str)
+    return out
+
+
+def settlements_table(plan) -> gpd.GeoDataFrame:
+    st = plan.settlements
+    first = [c for c in _SETTLEMENT_FIRST if c in st.columns]
+    rest = [c for c in st.columns if c not in first and c != "geometry"]
+    return _clean(gpd.GeoDataFrame(st[first + rest], geometry=st.geometry, crs="EPSG:4326"))
+
+
+def write_run(plan, out: Path, overwrite: bool = False, progress=lambda s: None) -> Path:
+    """Write the whole run directory for a plan."""
+    from smrplan.api import catalogue_records, scenario_yaml
+    from smrplan.report.html import build_report
+
+    out = Path(out)
+    with atomic_run_dir(out, overwrite) as tmp:
+        progress("writing outputs")
+        (tmp / "scenario.yaml").write_text(scenario_yaml(plan.scenario), encoding="utf-8")
+        write_json(tmp / "catalogue.json", catalogue_records(plan.catalogue))
+        st = settlements_table(plan)
+        st.to_file(tmp / "settlements.gpkg", layer="settlements", driver="GPKG", engine="pyogrio")
+        sites = _clean(plan.sites)
+        sites.to_file(tmp / "sites.gpkg", layer="sites", driver="GPKG", engine="pyogrio")
+        formats = plan.scenario.outputs.formats
+        if "csv" in formats:
+            pd.DataFrame(st.drop(columns="geometry")).to_csv(tmp / "settlements.csv", index=False)
+            pd.DataFrame(sites.drop(columns="geometry")).to_csv(tmp / "sites.csv", index=False)
+        if "parquet" in formats:
+            st.to_parquet(tmp / "settlements.parquet")
+            sites.to_parquet(tmp / "sites.parquet")
+        for name, frame in plan.extras.get("tables", {}).items():
+            frame.to_parquet(tmp / name)
+        write_json(tmp / "plan.json", _jsonable(plan.summary))
+        if plan.scenario.outputs.report:
+            progress("report")
+            build_report(tmp)
+        (tmp / "log.txt").write_text(_log_text(plan), encoding="utf-8")
+    return out
+
+
+def _log_text(plan) -> str:
+    s = plan.summary
+    lines = [f"smrplan {s['versions']['smrplan']} run of scenario {s['scenario']} ({plan.scenario.source})",
+             f"created {s['created_utc']}",
+             f"settlements: {s['settlements']}, population {s['population']:,}, demand {s['demand_mwh_per_year']:,.0f} MWh/yr"]
+    for layer, n in s["data"]["dropped_rows"].items():
+        lines.append(f"layer {layer}: {n} row(s) without coordinates dropped")
+    for layer, src in s["data"]["sources"].items():
+        lines.append(f"layer {layer}: {src}")
+    sit = s["siting"]
+    lines.append(f"siting: {sit['candidates']} candidates, {sit['suitable']} suitable")
+    for crit, n in sit["removed_by_criterion"].items():
+        lines.append(f"  {crit}: {n} candidate(s) fail")
+    sol = s["solver"]
+    lines.append(f"solver: {sol.get('status')} / {sol.get('termination')}, gap {sol.get('mip_gap')}, {sol.get('time_s')} s")
+    for opt, t in s["options"].items():
+        lines.append(f"option {opt}: {t['settlements']} settlements, {t['demand_mwh_per_year']:,.0f} MWh/yr, "
+                     f"LCOE {t['lcoe_usd_per_kwh']}")
+    return "\n".join(lines) + "\n"
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def read_run(run_dir: Path) -> dict:
+    """Read a run directory's plan.json, settlements, sites and scenario (for reports)."""
+    run_dir = Path(run_dir)
+    return {"plan": json.loads((run_dir / "plan.json").read_text(encoding="utf-8")),
+            "settlements": gpd.read_file(run_dir / "settlements.gpkg", layer="settlements", engine="pyogrio"),
+            "sites": gpd.read_file(run_dir / "sites.gpkg", layer="sites", engine="pyogrio"),
+            "scenario_yaml": (run_dir / "scenario.yaml").read_text(encoding="utf-8"),
+            "catalogue": json.loads((run_dir / "catalogue.json").read_text(encoding="utf-8"))}

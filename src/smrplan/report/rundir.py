@@ -1,0 +1,62 @@
+"""Writing a run directory atomically.
+
+Everything is written into a hidden temporary folder beside the destination, which is renamed into
+place only when complete. On any error or interruption (Ctrl-C, SIGTERM) the temporary folder is
+removed, so a failed run leaves no directory and an existing one is never half-overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from smrplan.errors import InputError
+
+
+@contextlib.contextmanager
+def atomic_run_dir(out: Path, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary folder; on success it becomes `out` (replacing it if `overwrite`)."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise InputError(out, "--out", "the output directory exists; choose another or pass --overwrite")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def _term(signum, frame):  # turn SIGTERM into an exception so the cleanup below runs
+        raise KeyboardInterrupt("terminated")
+
+    in_main = _is_main_thread()
+    if in_main:
+        signal.signal(signal.SIGTERM, _term)
+    try:
+        yield tmp
+        if out.exists():
+            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, trash / "old")
+            os.replace(tmp, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _is_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def write_json(path: Path, data) -> None:
+    """JSON with sorted keys and a trailing newline (stable bytes for the same content)."""
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")

@@ -1,0 +1,260 @@
+"""Scenario files: YAML validated with pydantic v2.
+
+A scenario is deep-merged over `scenarios/defaults.yaml` (every default number lives there with its
+source), then validated. Unknown keys are errors; every error names the scenario file and the field.
+Bundled scenarios live in `scenarios/*.yaml` and are addressed by name (e.g. ``india-islands``).
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from smrplan.errors import InputError
+
+_SCENARIO_PKG = "smrplan.scenarios"
+LAYER_NAMES = (
+    "settlements", "land", "districts", "power_plants", "grid_lines", "grid_nodes", "seismic_zones",
+    "faults", "earthquakes", "cyclone_tracks", "protected_areas", "airports", "hazardous_facilities",
+    "bathymetry", "dem", "candidates", "anchor_loads",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Region(_Strict):
+    name: str
+    metric_crs: str
+    grid_nodes: str | None
+
+
+class Demand(_Strict):
+    population_base_year: int = Field(ge=1900, le=2100)
+    population_growth_per_year: float = Field(ge=-0.1, le=0.2)
+    household_size_rural: float = Field(gt=0, le=20)
+    household_size_urban: float = Field(gt=0, le=20)
+    tier: int = Field(ge=1, le=5)
+    tier_kwh_per_household_year: list[float] = Field(min_length=5, max_length=5)
+    non_residential_share: float = Field(ge=0, lt=1)
+    consumption_growth_per_year: float = Field(ge=-0.1, le=0.3)
+    load_factor: float = Field(gt=0.05, le=1)
+    load_shape: str
+    anchor_load_factor: float = Field(gt=0, le=1)
+
+    @field_validator("tier_kwh_per_household_year")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if any(b < a for a, b in zip(v, v[1:], strict=False)) or v[0] < 0:
+            raise ValueError("tier thresholds must be non-negative and increasing (T1..T5)")
+        return v
+
+
+class Finance(_Strict):
+    discount_rate: float = Field(ge=0, le=0.5)
+    base_year: int = Field(ge=1990, le=2100)
+    inr_per_usd: float = Field(gt=0)
+    horizon_years: int = Field(ge=1, le=100)
+    carbon_price_usd_per_t: float = Field(ge=0, le=10000)
+
+
+class Technologies(_Strict):
+    enabled: list[str] = Field(min_length=1)
+    overrides: dict[str, dict[str, float | int | str]]
+    reactor_backup: Literal["cheapest", "n_plus_1", "diesel"]
+
+
+class Siting(_Strict):
+    land_ring_km: list[float]
+    micro_ring_km: list[float]
+    floating_offshore_km: list[float]
+    h3_resolution: int = Field(ge=0, le=12)
+    exclusion_zone_km: float = Field(ge=0, le=50)
+    micro_exclusion_zone_km: float = Field(ge=0, le=50)
+    sterilised_zone_km: float = Field(ge=0, le=100)
+    sterilised_zone_max_population: float = Field(ge=0)
+    emergency_planning_zone_km: float = Field(ge=0, le=100)
+    density_radius_km: float = Field(gt=0, le=100)
+    density_max_per_km2: float = Field(gt=0)
+    population_centre_min_population: float = Field(ge=0)
+    population_centre_min_distance_km: float = Field(ge=0, le=200)
+    floating_max_shore_km: float = Field(gt=0, le=100)
+    floating_min_depth_m: float = Field(ge=0)
+    floating_max_depth_m: float = Field(gt=0)
+    floating_max_open_sea_share: float = Field(ge=0, le=1)
+    cooling_water_max_km: float = Field(ge=0)
+    earthquake_radius_km: float = Field(gt=0, le=1000)
+    earthquake_max_magnitude: float = Field(gt=0, le=10)
+    earthquake_count_magnitude: float = Field(gt=0, le=10)
+    earthquake_max_count: int = Field(ge=0)
+    capable_fault_min_km: float = Field(ge=0)
+    excluded_seismic_zones: list[str]
+    cyclone_radius_km: float = Field(gt=0, le=1000)
+    cyclone_min_wind_kt: float = Field(ge=0)
+    cyclone_max_per_decade: float = Field(ge=0)
+    airport_buffer_km: float = Field(ge=0)
+    hazardous_buffer_km: float = Field(ge=0)
+    protected_area_buffer_km: float = Field(ge=0)
+
+    @field_validator("land_ring_km", "micro_ring_km", "floating_offshore_km")
+    @classmethod
+    def _positive(cls, v: list[float]) -> list[float]:
+        if any(x <= 0 or x > 200 for x in v):
+            raise ValueError("ring distances must be in (0, 200] km")
+        return v
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Siting:
+        if self.floating_min_depth_m > self.floating_max_depth_m:
+            raise ValueError("floating_min_depth_m must not exceed floating_max_depth_m")
+        return self
+
+
+class Optimisation(_Strict):
+    max_network_distance_km: float = Field(gt=0, le=2000)
+    mip_gap: float = Field(ge=0, le=1)
+    time_limit_s: float = Field(gt=0)
+    max_sites: int | None = Field(default=None, ge=0)
+    min_reactor_share: float = Field(ge=0, le=1)
+    cluster_km: float = Field(ge=0)
+    cluster_above: int = Field(ge=1)
+    nearest_sites: int = Field(ge=1)
+    reserve_margin_fraction: float = Field(ge=0, le=2)
+
+
+class Outputs(_Strict):
+    report: bool
+    dispatch: bool
+    formats: list[Literal["gpkg", "csv", "parquet"]]
+
+
+class Scenario(_Strict):
+    """A validated scenario. `source` is the file it came from (or the bundled name)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str
+    target_year: int = Field(ge=2000, le=2100)
+    data_dir: str | None
+    data: dict[str, str]
+    region: Region
+    demand: Demand
+    finance: Finance
+    technologies: Technologies
+    siting: Siting
+    optimisation: Optimisation
+    outputs: Outputs
+    source: str = ""
+
+    @field_validator("data")
+    @classmethod
+    def _known_layers(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(LAYER_NAMES))
+        if unknown:
+            raise ValueError(f"unknown layer(s) {unknown}; expected some of {list(LAYER_NAMES)}")
+        if "settlements" not in v:
+            raise ValueError("a 'settlements' layer is required")
+        return v
+
+    @model_validator(mode="after")
+    def _years(self) -> Scenario:
+        if self.target_year < self.demand.population_base_year:
+            raise ValueError("target_year must not precede demand.population_base_year")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of the resolved scenario (defaults included), without the `source` field."""
+        d = self.model_dump(mode="json")
+        d.pop("source", None)
+        return d
+
+
+def bundled_names() -> list[str]:
+    """Names of the scenarios bundled with the package."""
+    files = resources.files(_SCENARIO_PKG).iterdir()
+    return sorted(f.name[:-5] for f in files if f.name.endswith(".yaml") and f.name != "defaults.yaml")
+
+
+def bundled_text(name: str) -> str:
+    """YAML text of a bundled scenario."""
+    if name not in bundled_names():
+        raise InputError(None, "scenario", f"no bundled scenario {name!r}; bundled: {bundled_names()}")
+    return resources.files(_SCENARIO_PKG).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def defaults() -> dict[str, Any]:
+    """The default values every scenario is merged over."""
+    text = resources.files(_SCENARIO_PKG).joinpath("defaults.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("data", "overrides"):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _format_validation(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see `smrplan scenario show india-islands`)"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+def parse_scenario(raw: Any, source: str) -> Scenario:
+    """Validate a scenario mapping (already read from YAML) merged over the defaults."""
+    if not isinstance(raw, dict):
+        raise InputError(source, None, "a scenario must be a YAML mapping of keys to values")
+    merged = _merge(defaults(), raw)
+    try:
+        return Scenario.model_validate({**merged, "source": source})
+    except ValidationError as exc:
+        raise InputError(source, None, _format_validation(exc)) from None
+
+
+def load_scenario(ref: str | Path) -> Scenario:
+    """Load a scenario by bundled name or by path to a YAML file."""
+    ref_str = str(ref)
+    path = Path(ref_str)
+    if ref_str in bundled_names() and not path.exists():
+        text, source = bundled_text(ref_str), f"<bundled scenario {ref_str}>"
+    else:
+        if not path.exists():
+            raise InputError(path, None,
+                             f"scenario file not found (bundled scenarios: {', '.join(bundled_names())})")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise InputError(path, None, "not UTF-8 text; save the scenario as UTF-8 YAML") from None
+        except OSError as exc:
+            raise InputError(path, None, f"cannot read: {exc.strerror}") from None
+        source = str(path)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        raise InputError(source, where, f"unreadable YAML ({getattr(exc, 'problem', exc)})") from None
+    return parse_scenario(raw, source)
+
+
+def apply_data_dir(scenario: Scenario, data_dir: str | Path | None) -> Scenario:
+    """Return the scenario with `data_dir` set (the CLI's --data-dir wins over the file)."""
+    if data_dir is None:
+        return scenario
+    return scenario.model_copy(update={"data_dir": str(data_dir)})

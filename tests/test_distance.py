@@ -1,0 +1,36 @@
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smrplan.geo.distance import PointIndex, destination, haversine_km
+
+
+def test_haversine_known_distance():
+    # Port Blair to Chennai: about 1,360 km great circle.
+    d = haversine_km(92.735, 11.665, 80.27847, 13.08784)
+    assert 1340 < d < 1380
+
+
+@given(st.floats(-179, 179), st.floats(-80, 80), st.floats(0, 360), st.floats(0.01, 500))
+def test_destination_round_trip(lon, lat, brg, dist):
+    x, y = destination(lon, lat, brg, dist)
+    assert abs(haversine_km(lon, lat, x, y) - dist) < 1e-6 * max(dist, 1)
+
+
+def test_within_is_inclusive_at_the_radius():
+    x, y = destination(72.0, 11.0, 90.0, 5.0)
+    idx = PointIndex([x], [y])
+    q, p, d = idx.within([72.0], [11.0], 5.0)
+    assert len(q) == 1 and abs(d[0] - 5.0) < 1e-9
+    q, _, _ = idx.within([72.0], [11.0], 4.999)
+    assert len(q) == 0
+
+
+def test_nearest_matches_brute_force():
+    rng = np.random.default_rng(1)
+    lon, lat = rng.uniform(70, 95, 300), rng.uniform(5, 30, 300)
+    qlon, qlat = rng.uniform(70, 95, 50), rng.uniform(5, 30, 50)
+    d, i = PointIndex(lon, lat).nearest(qlon, qlat, k=1)
+    brute = haversine_km(qlon[:, None], qlat[:, None], lon[None, :], lat[None, :])
+    assert np.allclose(d[:, 0], brute.min(axis=1))
+    assert (i[:, 0] == brute.argmin(axis=1)).all()

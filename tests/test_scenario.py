@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import pytest
+
+from smrplan.errors import InputError
+from smrplan.scenario import bundled_names, load_scenario, parse_scenario
+
+
+def test_bundled_scenarios_load():
+    names = bundled_names()
+    assert "india-islands" in names and "india-islands-osm" in names
+    sc = load_scenario("india-islands")
+    assert sc.name == "india-islands"
+    assert sc.data["settlements"] == "bundled:islands.csv"
+    assert 0 < sc.finance.discount_rate < 0.5
+
+
+def test_defaults_merge_under_user_values():
+    sc = parse_scenario({"name": "x", "data": {"settlements": "a.csv"}, "finance": {"discount_rate": 0.05}}, "x.yaml")
+    assert sc.finance.discount_rate == 0.05
+    assert sc.finance.inr_per_usd == 84.0  # default kept
+
+
+@pytest.mark.parametrize("raw, field", [
+    ({"name": "x", "data": {"settlements": "a.csv"}, "finanse": {}}, "finanse"),
+    ({"name": "x", "data": {"settlements": "a.csv"}, "finance": {"discount_rate": "high"}}, "finance.discount_rate"),
+    ({"name": "x", "data": {"settlements": "a.csv"}, "finance": {"discount_rate": -0.1}}, "finance.discount_rate"),
+    ({"name": "x", "data": {"roads": "r.gpkg", "settlements": "a.csv"}}, "data"),
+    ({"name": "x", "data": {}}, "data"),
+    ({"name": "x", "data": {"settlements": "a.csv"}, "siting": {"exclusion_zone_km": -1}}, "siting.exclusion_zone_km"),
+    ({"name": "x", "data": {"settlements": "a.csv"}, "target_year": 1990}, "target_year"),
+])
+def test_bad_scenarios_name_the_field(raw, field):
+    with pytest.raises(InputError) as exc:
+        parse_scenario(raw, "bad.yaml")
+    assert "bad.yaml" in str(exc.value) and field in str(exc.value)
+
+
+def test_unreadable_yaml_names_line(tmp_path: Path):
+    p = tmp_path / "s.yaml"
+    p.write_text("name: x\ndata: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_scenario(p)
+    assert str(p) in str(exc.value) and "line" in str(exc.value)
+
+
+def test_missing_scenario_file(tmp_path: Path):
+    with pytest.raises(InputError, match="not found"):
+        load_scenario(tmp_path / "nope.yaml")
