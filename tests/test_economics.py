@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from conftest import tech
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import tech
 from smrplan.economics import (
     Money,
     crf,
@@ -20,7 +20,7 @@ from smrplan.economics import (
 
 DIESEL = tech("d", "diesel", capex_usd_per_kw=500.0, lifetime_years=15.0, fixed_om_usd_per_kw_year=20.0,
               variable_om_usd_per_kwh=0.01, fuel_curve_intercept_l_per_kwh_rated=0.08145,
-              fuel_curve_slope_l_per_kwh=0.246, min_load_fraction=0.3, diesel_price_usd_per_l=1.0,
+              fuel_curve_slope_l_per_kwh=0.246, min_load_fraction=0.3, average_loading_fraction=0.75, diesel_price_usd_per_l=1.0,
               island_logistics_usd_per_l=0.2, co2_kg_per_l=2.68, reserve_margin_fraction=0.2)
 
 
@@ -64,7 +64,7 @@ def test_diesel_genset_by_hand():
     e, peak = 1_000_000.0, 250.0
     r = diesel_cost(np.array([e]), np.array([peak]), DIESEL, money, np.array([True])).iloc[0]
     cap = 250 * 1.2
-    litres = 0.08145 * cap * 8760 + 0.246 * e
+    litres = (0.08145 / 0.75 + 0.246) * e
     annual = cap * 500 * crf(0.10, 15) + cap * 20 + 0.01 * e + litres * 1.2
     assert r["capacity_kw"] == pytest.approx(cap)
     assert r["fuel_l"] == pytest.approx(litres, rel=1e-3)
@@ -86,7 +86,7 @@ def test_pv_battery_by_hand():
     batt_pv = 300 * batt * (1 + 1.08 ** -12 + 1.08 ** -24 - (11 / 12) * 1.08 ** -25)
     inv_pv = 150 * peak * (1 + 1.08 ** -12 + 1.08 ** -24 - (11 / 12) * 1.08 ** -25)
     gen_cap = peak * 1.2
-    gen_litres = 0.08145 * gen_cap * 0.2 * 8760 + 0.246 * 0.2 * e
+    gen_litres = (0.08145 / 0.75 + 0.246) * 0.2 * e
     gen_pv = 500 * gen_cap * (1 + 1.08 ** -15 - (5 / 15) * 1.08 ** -25)
     annual = ((800 * pv_kw + batt_pv + inv_pv + gen_pv) * crf(0.08, 25) + 15 * pv_kw + 20 * gen_cap
               + 0.01 * 0.2 * e + gen_litres * 1.0)

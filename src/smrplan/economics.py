@@ -88,20 +88,22 @@ def annualised(capex_usd, life_years, money: Money, end_of_life_fraction=0.0) ->
 
 
 def _frame(**cols) -> pd.DataFrame:
-    return pd.DataFrame({k: np.asarray(v, float) for k, v in cols.items()})
+    """Columns as float arrays, except boolean flags (e.g. `feasible`)."""
+    return pd.DataFrame({k: np.asarray(v, bool if np.asarray(v).dtype == bool else float) for k, v in cols.items()})
 
 
-def diesel_cost(energy_kwh, peak_kw, diesel: Technology, money: Money, is_island,
-                run_hours=HOURS) -> pd.DataFrame:
+def diesel_cost(energy_kwh, peak_kw, diesel: Technology, money: Money, is_island) -> pd.DataFrame:
     """Diesel genset mini-grid sized to peak x (1 + reserve margin).
 
-    Fuel (HOMER affine curve): litres = intercept x rated kW x running hours + slope x kWh.
-    Island settlements pay the island logistics surcharge on every litre.
+    Fuel (HOMER affine curve, litres per hour = intercept x online rated kW + slope x output kW),
+    summed over the year with units committed to run at the average loading fraction on average:
+    litres = (intercept / loading + slope) x kWh. Island settlements pay the island logistics
+    surcharge on every litre.
     """
     e = np.asarray(energy_kwh, float)
     cap = np.asarray(peak_kw, float) * (1.0 + diesel["reserve_margin_fraction"])
-    litres = diesel["fuel_curve_intercept_l_per_kwh_rated"] * cap * np.asarray(run_hours, float) + \
-        diesel["fuel_curve_slope_l_per_kwh"] * e
+    litres = (diesel["fuel_curve_intercept_l_per_kwh_rated"] / diesel["average_loading_fraction"]
+              + diesel["fuel_curve_slope_l_per_kwh"]) * e
     price = diesel["diesel_price_usd_per_l"] + np.where(is_island, diesel["island_logistics_usd_per_l"], 0.0)
     capex = cap * diesel["capex_usd_per_kw"]
     annual = (annualised(capex, diesel["lifetime_years"], money) + cap * diesel["fixed_om_usd_per_kw_year"]
@@ -117,7 +119,7 @@ def pv_battery_cost(energy_kwh, peak_kw, night_share: float, pv: Technology, die
     PV supplies the design renewable share f of energy; the part of it used at night (night_share of
     f x E) passes the battery and loses (1 - round-trip efficiency). PV kW = f E (1 + s (1/eta - 1)) /
     (8760 x capacity factor); battery kWh = battery_hours x mean load / (1 - min SOC); inverter to
-    peak; a diesel genset to peak x (1 + reserve) supplies (1 - f) E, running (1 - f) x 8760 h.
+    peak; a diesel genset to peak x (1 + reserve) supplies (1 - f) E.
     Islands pay the island capex multiplier on PV, battery and inverter.
     """
     e = np.asarray(energy_kwh, float)
@@ -130,7 +132,7 @@ def pv_battery_cost(energy_kwh, peak_kw, night_share: float, pv: Technology, die
     pv_capex = pv_kw * pv["pv_capex_usd_per_kw"] * mult
     batt_capex = batt_kwh * pv["battery_capex_usd_per_kwh"] * mult
     inv_capex = peak * pv["inverter_capex_usd_per_kw"] * mult
-    gen = diesel_cost((1.0 - f) * e, peak, diesel, money, is_island, run_hours=(1.0 - f) * HOURS)
+    gen = diesel_cost((1.0 - f) * e, peak, diesel, money, is_island)
     annual = (annualised(pv_capex, pv["pv_lifetime_years"], money)
               + annualised(batt_capex, pv["battery_lifetime_years"], money)
               + annualised(inv_capex, pv["battery_lifetime_years"], money)
@@ -198,8 +200,8 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
     def plant(n_modules, backup_kw):
         kw = n_modules * mod_kw
         capex = kw * per_kw_capex + fixed_plant
-        diesel_part = diesel_cost(np.minimum(backup_kw, peak) * outage_h * (e / HOURS / np.maximum(peak, 1e-9)),
-                                  backup_kw, diesel, money, is_island, run_hours=outage_h)
+        outage_kwh = np.minimum(backup_kw, peak) * outage_h * (e / HOURS / np.maximum(peak, 1e-9))
+        diesel_part = diesel_cost(outage_kwh, backup_kw, diesel, money, is_island)
         diesel_part.loc[backup_kw <= 0, ["annual_cost_usd", "capex_usd", "fuel_l", "co2_t", "fuel_cost_usd"]] = 0.0
         annual = (annualised(capex, tech["lifetime_years"], money, tech["decommissioning_fraction_of_capex"])
                   + kw * tech["fixed_om_usd_per_kw_year"]

@@ -27,7 +27,11 @@ settlements.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import linopy
@@ -78,8 +82,7 @@ def facility_costs(tech: Technology, diesel: Technology, money: Money, is_island
                               tech["decommissioning_fraction_of_capex"])[0]) + mod_kw * tech["fixed_om_usd_per_kw_year"]
     fixed = float(annualised(np.array([tech.get("shore_works_usd", 0.0) or 0.0]), tech["lifetime_years"], money)[0])
     outage_h = tech["refuelling_outage_days"] * 24.0 / tech["refuelling_interval_years"]
-    b = diesel_cost(np.array([outage_h * load_factor]), np.array([1.0]), diesel, money, np.array([is_island]),
-                    run_hours=np.array([outage_h]))
+    b = diesel_cost(np.array([outage_h * load_factor]), np.array([1.0]), diesel, money, np.array([is_island]))
     return {"fixed": fixed, "module": module, "backup_per_kw": float(b["annual_cost_usd"].iloc[0]),
             "var_per_kwh": (tech["variable_om_usd_per_mwh"] + tech["fuel_usd_per_mwh"]) / 1000.0,
             "module_kw": mod_kw, "max_modules": tech["max_modules_per_plant"], "cf": tech["capacity_factor"]}
@@ -142,6 +145,15 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
     var = np.array([cf["var_per_kwh"] for cf in coef])
     pair_cost = link["annual_cost_usd"].to_numpy() + var[pair_f] * E[pair_i]
 
+    with warnings.catch_warnings():
+        # linopy's legacy-alignment notice: every operand here shares its coordinates exactly.
+        warnings.simplefilter("ignore", category=getattr(linopy, "LinopySemanticsWarning", Warning))
+        return _build_and_solve(region, facilities, pair_i, pair_f, coef, pair_cost, land_km, sea_km, link,
+                                fac_site, E, P, c, opt, carbon_price, n_set, t0)
+
+
+def _build_and_solve(region, facilities, pair_i, pair_f, coef, pair_cost, land_km, sea_km, link, fac_site,
+                     E, P, c, opt, carbon_price, n_set, t0) -> PlanResult:
     m = linopy.Model()
     pidx = pd.RangeIndex(len(pair_i), name="pair")
     fidx = pd.RangeIndex(len(facilities), name="fac")
@@ -171,8 +183,9 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
     obj = ((x * da(pair_cost - c[pair_i])).sum() + (o * fa([cf["fixed"] for cf in coef])).sum()
            + (n * fa([cf["module"] for cf in coef])).sum() + (b * fa([cf["backup_per_kw"] for cf in coef])).sum())
     m.add_objective(obj)
-    status, termination = m.solve(solver_name="highs", mip_rel_gap=opt.mip_gap, time_limit=opt.time_limit_s,
-                                  output_flag=False, random_seed=0, threads=1)
+    with _quiet_stdout():
+        status, termination = m.solve(solver_name="highs", mip_rel_gap=opt.mip_gap, time_limit=opt.time_limit_s,
+                                      output_flag=False, random_seed=0, threads=1)
     elapsed = time.perf_counter() - t0
     if status != "ok" or x.solution is None:
         raise RuntimeError(f"the plan could not be solved: {status} / {termination}")
@@ -198,6 +211,25 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
                            "max_network_distance_km": opt.max_network_distance_km, "max_sites": opt.max_sites,
                            "min_reactor_share": opt.min_reactor_share, "carbon_price_usd_per_t": carbon_price}}
     return PlanResult(assignment, facilities, nsol, bsol, osol, fac_cost, pcost, pair_link, solver, objective)
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence the solver's banner, which HiGHS prints from C on file descriptor 1."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # captured stdout without a descriptor
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
 
 
 def _mip_gap(m: linopy.Model) -> float:

@@ -208,13 +208,18 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
     epz = np.full(len(c), rules.emergency_planning_zone_km)
     for kind, km in (tech_epz_km or {}).items():
         epz = np.where(kinds == kind, np.minimum(epz, km), epz)
-    radii = _density_radii(rules)
     density = np.zeros(len(c))
-    for r in radii:
-        density = np.maximum(density, _population_within(sidx, pop, lon, lat, r) / (np.pi * r * r))
+    radii_text = []
+    for e in np.unique(epz):
+        sel = epz == e
+        radii = _density_radii(rules, float(e))
+        radii_text.append(f"{radii}")
+        for r in radii:
+            density[sel] = np.maximum(density[sel], _population_within(sidx, pop, lon[sel], lat[sel], r) / (np.pi * r * r))
     crit.append(_criterion("population_density", "population density out to the EPZ", density,
                            density <= rules.density_max_per_km2, reactor,
-                           f"<= {rules.density_max_per_km2:g} persons/km2 averaged over radii {radii} km"))
+                           f"<= {rules.density_max_per_km2:g} persons/km2 averaged over every radius out to the "
+                           f"EPZ or {rules.density_radius_km} km (radii {' / '.join(radii_text)} km)"))
     epz_pop = np.zeros(len(c))
     for e in np.unique(epz):
         sel = epz == e
@@ -226,7 +231,7 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
     big = pop >= rules.population_centre_min_population
     d_big = PointIndex(slon[big], slat[big]).nearest(lon, lat, k=1)[0][:, 0]
     crit.append(_criterion("population_centre", "distance to a population centre", d_big,
-                           d_big >= rules.population_centre_min_distance_km, reactor,
+                           d_big >= rules.population_centre_min_distance_km, _applies(kinds, "land", "floating"),
                            f">= {rules.population_centre_min_distance_km} km from towns of "
                            f">= {rules.population_centre_min_population:g}"))
 
@@ -254,14 +259,16 @@ def _fmt(v: float) -> str:
     return "n/a" if not np.isfinite(v) else (f"{v:.0f}" if abs(v) >= 100 else f"{v:.2f}")
 
 
-def _density_radii(rules: Siting) -> list[float]:
-    """Radii from the exclusion zone doubling out to the density radius (OR-SAGE 'any radius')."""
+def _density_radii(rules: Siting, epz_km: float) -> list[float]:
+    """Radii from the exclusion zone doubling out to the smaller of the density radius and the
+    design's EPZ (OR-SAGE: density averaged over any radius out to the screening distance)."""
+    outer = min(rules.density_radius_km, epz_km)
     r = max(rules.exclusion_zone_km, 1.0)
     out = []
-    while r < rules.density_radius_km:
+    while r < outer:
         out.append(round(r, 3))
         r *= 2
-    return out + [rules.density_radius_km]
+    return out + [outer]
 
 
 def _hazard_criteria(region: Region, rules: Siting, kinds, lon, lat, reactor) -> list[Criterion]:

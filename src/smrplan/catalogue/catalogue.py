@@ -25,6 +25,32 @@ OPTIONS = ("floating_reactor", "land_reactor", "micro_reactor", "large_reactor",
            "grid_extension", "submarine_cable", "network")
 REACTOR_OPTIONS = ("floating_reactor", "land_reactor", "micro_reactor", "large_reactor")
 _CONFIDENCE = ("high", "medium", "low")
+_REACTOR_PARAMS = ("module_size_mw", "max_modules_per_plant", "capacity_factor", "refuelling_interval_years",
+                   "refuelling_outage_days", "construction_years", "lifetime_years", "capex_usd_per_kw",
+                   "fixed_om_usd_per_kw_year", "variable_om_usd_per_mwh", "fuel_usd_per_mwh",
+                   "decommissioning_fraction_of_capex", "min_load_fraction", "ramp_fraction_per_min", "epz_km",
+                   "forced_outage_rate", "cooling")
+# Parameters the cost engine, siting and dispatch read, per option (docs/catalogue-schema.md).
+REQUIRED = {
+    "floating_reactor": _REACTOR_PARAMS + ("berth_depth_m", "shore_works_usd"),
+    "land_reactor": _REACTOR_PARAMS,
+    "micro_reactor": _REACTOR_PARAMS,
+    "large_reactor": _REACTOR_PARAMS,
+    "diesel": ("capex_usd_per_kw", "lifetime_years", "fixed_om_usd_per_kw_year", "variable_om_usd_per_kwh",
+               "fuel_curve_intercept_l_per_kwh_rated", "fuel_curve_slope_l_per_kwh", "min_load_fraction",
+               "average_loading_fraction", "diesel_price_usd_per_l", "island_logistics_usd_per_l", "co2_kg_per_l",
+               "reserve_margin_fraction"),
+    "pv_battery": ("pv_capex_usd_per_kw", "pv_lifetime_years", "pv_fixed_om_usd_per_kw_year", "pv_capacity_factor",
+                   "battery_capex_usd_per_kwh", "battery_lifetime_years", "battery_roundtrip_efficiency",
+                   "battery_min_soc_fraction", "battery_hours", "inverter_capex_usd_per_kw", "renewable_fraction",
+                   "island_capex_multiplier"),
+    "grid_extension": ("mv_line_usd_per_km", "hv_line_usd_per_km", "mv_max_capacity_kw", "substation_usd",
+                       "grid_supply_usd_per_kwh", "losses_fraction", "line_lifetime_years",
+                       "line_om_fraction_per_year", "max_distance_km", "grid_emission_t_co2_per_mwh"),
+    "submarine_cable": ("cable_usd_per_km", "landing_station_usd", "lifetime_years", "om_fraction_per_year",
+                        "max_length_km"),
+    "network": (),
+}
 PACKAGED = "<packaged catalogue technologies.yaml>"
 
 
@@ -151,6 +177,9 @@ def parse_catalogue(raw: Any, file: str) -> Catalogue:
         params = entry.get("parameters")
         if not isinstance(params, dict) or not params:
             raise InputError(file, f"{where}.parameters", "expected a mapping of parameters")
+        missing = [n for n in REQUIRED[entry["option"]] if n not in params]
+        if missing:
+            raise InputError(file, f"{where}.parameters", f"missing parameter(s) {missing} for option {entry['option']}")
         out[str(key)] = Technology(
             key=str(key), name=str(entry.get("name", key)), option=entry["option"],
             description=str(entry.get("description", "")), confidence=str(entry.get("confidence", "medium")),

@@ -30,8 +30,9 @@ _SETTLEMENT_ALIASES = {
 }
 
 
-def resolve(ref: str, data_dir: str | Path | None, base_dir: str | Path | None = None) -> Path:
-    """Turn a layer reference into a path; raise if it does not exist."""
+def resolve(ref: str, data_dir: str | Path | None, base_dir: str | Path | None = None,
+            field: str | None = None) -> Path:
+    """Turn a layer reference into a path; raise (naming `field`, e.g. the scenario key) if it does not exist."""
     if ref.startswith("bundled:"):
         path = Path(str(resources.files("smrplan.data").joinpath(ref.removeprefix("bundled:"))))
     else:
@@ -41,7 +42,7 @@ def resolve(ref: str, data_dir: str | Path | None, base_dir: str | Path | None =
             path = root / path
     if not path.exists():
         hint = "" if data_dir is not None or ref.startswith("bundled:") else " (give --data-dir DIR)"
-        raise InputError(path, None, f"layer file not found{hint}")
+        raise InputError(path, field, f"layer file not found{hint}")
     return path
 
 
@@ -160,6 +161,13 @@ def read_settlements(path: Path) -> gpd.GeoDataFrame:
     if not_point.any():
         # Polygons (e.g. village boundaries) become points on their surface.
         gdf.loc[not_point, "geometry"] = geom[not_point].representative_point()
+    x, y = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
+    outside = np.flatnonzero((np.abs(x) > 180) | (np.abs(y) > 90) | ~np.isfinite(x) | ~np.isfinite(y))
+    if len(outside):
+        r = int(outside[0])
+        raise InputError(path, f"row {r + 2} (id {gdf['id'].iloc[r]}), geometry",
+                         f"({x[r]:g}, {y[r]:g}) is not lon/lat in degrees; the file's CRS does not match its "
+                         "coordinates (reproject to EPSG:4326 or declare the right CRS)")
     gdf["name"] = gdf["name"].fillna("").astype(str)
     return gdf.reset_index(drop=True)
 

@@ -86,13 +86,14 @@ def load_region(scenario: Scenario) -> Region:
     layers: dict[str, gpd.GeoDataFrame] = {}
     rasters: dict[str, Path] = {}
     dropped: dict[str, int] = {}
-    settlements_path = resolve(scenario.data["settlements"], data_dir, base)
+    where = f"data.{{}} of scenario {scenario.source}"
+    settlements_path = resolve(scenario.data["settlements"], data_dir, base, where.format("settlements"))
     settlements = read_settlements(settlements_path)
     sources["settlements"] = str(settlements_path)
     for name, ref in scenario.data.items():
         if name == "settlements":
             continue
-        path = resolve(ref, data_dir, base)
+        path = resolve(ref, data_dir, base, where.format(name))
         sources[name] = str(path)
         if name in _RASTER_LAYERS:
             rasters[name] = path
@@ -104,7 +105,7 @@ def load_region(scenario: Scenario) -> Region:
         layers[name] = gdf
     grid_nodes = None
     if scenario.region.grid_nodes:
-        path = resolve(scenario.region.grid_nodes, data_dir, base)
+        path = resolve(scenario.region.grid_nodes, data_dir, base, f"region.grid_nodes of scenario {scenario.source}")
         grid_nodes = read_vector(path)
         sources["grid_nodes"] = str(path)
     region = Region(settlements=settlements, layers=layers, rasters=rasters, grid_nodes=grid_nodes,

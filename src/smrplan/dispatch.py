@@ -1,0 +1,892 @@
+"""Hour-by-hour check of planned systems: reactor, diesel, PV and battery against an hourly load.
+
+Many systems are simulated at once (S systems x H hours, H = 8760 for a year). Every quantity is an
+array over systems; the only Python loop runs over hours, each step being a handful of numpy operations
+on arrays of length S. Time step 1 h, so a power in kW held for one step is that many kWh.
+
+Dispatch rule of `simulate`, applied in each hour to every system:
+
+1. PV is must-take: ``pv = pv_kw * profile_kw_per_kwp``.
+2. The reactor follows the net load (load - PV) between its minimum stable output
+   (``min_load_fraction`` x online capacity) and its online capacity, moving at most
+   ``ramp_fraction_per_hour`` x online capacity from the previous hour's output. Online capacity is the
+   number of modules available (scheduled refuelling and forced outages removed) x ``module_kw``. A
+   module leaving service drops its output at once (a trip is not ramp-limited); a returning module
+   starts at the minimum stable output if the ramp limit would hold the plant below it. In the first
+   hour the reactor starts at the output that follows the net load.
+3. Surplus (PV + reactor above load) charges the battery within its power and energy limits; the rest
+   is curtailed (dumped).
+4. A deficit is covered by the battery discharging down to its minimum state of charge.
+5. Diesel covers what remains: the fewest whole genset units whose rated power covers it are committed
+   (at most the units installed), and each runs at least at ``min_load_fraction`` of its rating. Any
+   output forced by that minimum first reduces the battery discharge of the hour, then charges the
+   battery, then is curtailed. Fuel, L/h = ``intercept_l_per_kwh_rated`` x rated kW online +
+   ``slope_l_per_kwh`` x output kW (the HOMER affine fuel curve).
+6. What is still missing is unserved energy.
+
+The battery's round-trip efficiency is split evenly: charge and discharge efficiency are both its square
+root. State of charge (``soc``) is the stored energy at the end of each hour, kWh.
+
+Scheduled outages (`reactor_modules_available`): module ``m`` of ``n`` starts its ``k``-th refuelling
+and maintenance outage ``(k - m / n) x refuelling_interval_years`` after the start of commercial
+operation (k = 1, 2, ...), so the modules' outages are spread evenly over the interval and do not
+overlap while ``outage_days <= interval / n``. With an interval of at least one year a module has at most
+one outage starting in any year. ``operating_year`` (0 = first year of operation) chooses which year
+is simulated; an outage running over the start of the year is counted in the part that falls inside.
+
+Forced outages: each module alternates between service and forced outage with exponential durations;
+the mean outage lasts ``mean_repair_hours`` and the mean time in service is
+``mean_repair_hours x (1 - rate) / rate``, so the long-run share of time on forced outage is
+``forced_outage_rate``. Every module starts the year in the stationary state. Draws come from one numpy
+generator seeded by ``seed``: the same systems and seed give the same outages.
+
+`dispatch_lp` solves the least-cost dispatch of one system as a linear programme with linopy and HiGHS
+over the same components (see its docstring for the relaxations). `size_backup` finds the fewest diesel
+units meeting a reliability target, by bisection on all systems at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Self
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from smrplan.errors import InputError
+
+HOURS_PER_YEAR = 8760
+HOURS_PER_DAY = 24
+# Numerical tolerance, kW (= kWh per hour): deficits below it commit no diesel and hours whose unserved
+# energy is below it do not count as short. Far below any metered quantity.
+TOLERANCE_KW = 1e-9
+# Hours simulated between two sums of the per-system totals when hourly series are not kept; a memory
+# and speed trade-off only, results do not depend on it.
+_BLOCK_HOURS = 730
+# Systems per parquet row group.
+_PARQUET_SYSTEMS_PER_GROUP = 64
+
+SERIES_UNITS = {
+    "load": "kWh",
+    "reactor": "kWh",
+    "pv": "kWh",
+    "battery_charge": "kWh",
+    "battery_discharge": "kWh",
+    "soc": "kWh",
+    "diesel": "kWh",
+    "diesel_fuel_l": "L",
+    "curtailment": "kWh",
+    "unserved": "kWh",
+}
+
+
+def _as_vector(value: npt.ArrayLike, name: str) -> np.ndarray:
+    array = np.atleast_1d(np.array(value, dtype=float))
+    if array.ndim != 1:
+        raise InputError(
+            None, name, f"expected a number or a 1-D array over systems, got shape {array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise InputError(None, name, "must be finite")
+    return array
+
+
+class _Component:
+    """Shared behaviour of the per-system component records: every field is a float array over systems."""
+
+    _prefix = ""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            object.__setattr__(self, f.name, _as_vector(getattr(self, f.name), f"{self._prefix}.{f.name}"))
+        self._validate()
+
+    def _validate(self) -> None:
+        """Raise InputError for values out of range; each component defines its checks."""
+
+    def _field(self, name: str) -> str:
+        return f"{self._prefix}.{name}"
+
+    def _require(self, ok: np.ndarray | bool, name: str, message: str) -> None:
+        if not np.all(ok):
+            raise InputError(None, self._field(name), message)
+
+    def broadcast(self, n_systems: int) -> Self:
+        """This record with every field repeated to length ``n_systems`` (fields must have length 1 or S)."""
+        values = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v.size not in (1, n_systems):
+                raise InputError(None, self._field(f.name), f"has {v.size} values for {n_systems} systems")
+            values[f.name] = np.broadcast_to(v, (n_systems,)).copy()
+        return replace(self, **values)
+
+    def take(self, index: np.ndarray) -> Self:
+        """This record for the systems at ``index`` (an integer or boolean array)."""
+        return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+
+def _is_fraction(x: np.ndarray) -> np.ndarray:
+    return (x >= 0) & (x <= 1)
+
+
+def _is_whole(x: np.ndarray) -> np.ndarray:
+    return (x >= 0) & (x == np.round(x))
+
+
+@dataclass(frozen=True)
+class Reactor(_Component):
+    """Reactor plant of each system. Arrays over systems (or one value for all); zeros mean no reactor.
+
+    module_kw: net electric output of one module, kW.
+    n_modules: modules installed (whole number).
+    min_load_fraction: minimum stable output, fraction of online capacity.
+    ramp_fraction_per_hour: largest change of output in one hour, fraction of online capacity.
+    refuelling_interval_years: years between two refuelling outages of one module (>= 1), 0 = none.
+    outage_days: length of one refuelling/maintenance outage, days.
+    forced_outage_rate: long-run share of time a module is on forced outage, fraction in [0, 1).
+    mean_repair_hours: mean length of one forced outage, hours (> 0 where forced_outage_rate > 0).
+    """
+
+    module_kw: np.ndarray
+    n_modules: np.ndarray
+    min_load_fraction: np.ndarray
+    ramp_fraction_per_hour: np.ndarray
+    refuelling_interval_years: np.ndarray
+    outage_days: np.ndarray
+    forced_outage_rate: np.ndarray
+    mean_repair_hours: np.ndarray
+
+    _prefix = "reactor"
+
+    @classmethod
+    def absent(cls, n_systems: int) -> Reactor:
+        """No reactor in any of ``n_systems`` systems."""
+        zeros = np.zeros(n_systems)
+        return cls(*(zeros for _ in fields(cls)))
+
+    def _validate(self) -> None:
+        self._require(self.module_kw >= 0, "module_kw", "must be >= 0 kW")
+        self._require(_is_whole(self.n_modules), "n_modules", "must be a whole number >= 0")
+        self._require(_is_fraction(self.min_load_fraction), "min_load_fraction", "must be in [0, 1]")
+        self._require(self.ramp_fraction_per_hour >= 0, "ramp_fraction_per_hour", "must be >= 0")
+        interval = self.refuelling_interval_years
+        self._require(
+            (interval == 0) | (interval >= 1),
+            "refuelling_interval_years",
+            "must be 0 (no scheduled outages) or at least 1 year",
+        )
+        self._require(self.outage_days >= 0, "outage_days", "must be >= 0 days")
+        self._require(
+            (interval == 0) | (self.outage_days * HOURS_PER_DAY <= interval * HOURS_PER_YEAR),
+            "outage_days",
+            "must not exceed the refuelling interval (ignored where the interval is 0)",
+        )
+        rate = self.forced_outage_rate
+        self._require((rate >= 0) & (rate < 1), "forced_outage_rate", "must be in [0, 1)")
+        self._require(
+            (rate == 0) | (self.mean_repair_hours > 0),
+            "mean_repair_hours",
+            "must be > 0 hours where forced_outage_rate > 0",
+        )
+
+    @property
+    def rated_kw(self) -> np.ndarray:
+        """Installed reactor capacity, kW."""
+        return self.module_kw * self.n_modules
+
+
+@dataclass(frozen=True)
+class Diesel(_Component):
+    """Diesel gensets of each system, as ``n_units`` identical units of ``unit_kw``; zeros mean none.
+
+    unit_kw: rated output of one genset unit, kW.
+    n_units: units installed (whole number).
+    min_load_fraction: minimum output of a running unit, fraction of its rating.
+    intercept_l_per_kwh_rated: fuel curve intercept, L/h per kW of rated capacity online.
+    slope_l_per_kwh: fuel curve slope, L per kWh of output.
+    """
+
+    unit_kw: np.ndarray
+    n_units: np.ndarray
+    min_load_fraction: np.ndarray
+    intercept_l_per_kwh_rated: np.ndarray
+    slope_l_per_kwh: np.ndarray
+
+    _prefix = "diesel"
+
+    @classmethod
+    def absent(cls, n_systems: int) -> Diesel:
+        """No diesel in any of ``n_systems`` systems."""
+        zeros = np.zeros(n_systems)
+        return cls(*(zeros for _ in fields(cls)))
+
+    def _validate(self) -> None:
+        self._require(self.unit_kw >= 0, "unit_kw", "must be >= 0 kW")
+        self._require(_is_whole(self.n_units), "n_units", "must be a whole number >= 0")
+        self._require((self.n_units == 0) | (self.unit_kw > 0), "unit_kw", "must be > 0 kW where n_units > 0")
+        self._require(_is_fraction(self.min_load_fraction), "min_load_fraction", "must be in [0, 1]")
+        self._require(self.intercept_l_per_kwh_rated >= 0, "intercept_l_per_kwh_rated", "must be >= 0 L/kWh")
+        self._require(self.slope_l_per_kwh >= 0, "slope_l_per_kwh", "must be >= 0 L/kWh")
+
+    @property
+    def rated_kw(self) -> np.ndarray:
+        """Installed diesel capacity, kW."""
+        return self.unit_kw * self.n_units
+
+
+@dataclass(frozen=True)
+class Battery(_Component):
+    """Battery of each system; zeros mean none.
+
+    energy_kwh: usable-plus-reserve storage capacity, kWh.
+    power_kw: largest charge or discharge power, kW.
+    round_trip_efficiency: AC-AC, fraction in (0, 1] where energy_kwh > 0.
+    min_soc_fraction: lowest state of charge, fraction of energy_kwh.
+    initial_soc_fraction: state of charge before the first hour, fraction of energy_kwh.
+    """
+
+    energy_kwh: np.ndarray
+    power_kw: np.ndarray
+    round_trip_efficiency: np.ndarray
+    min_soc_fraction: np.ndarray
+    initial_soc_fraction: np.ndarray
+
+    _prefix = "battery"
+
+    @classmethod
+    def absent(cls, n_systems: int) -> Battery:
+        """No battery in any of ``n_systems`` systems."""
+        zeros = np.zeros(n_systems)
+        return cls(*(zeros for _ in fields(cls)))
+
+    def _validate(self) -> None:
+        self._require(self.energy_kwh >= 0, "energy_kwh", "must be >= 0 kWh")
+        self._require(self.power_kw >= 0, "power_kw", "must be >= 0 kW")
+        eff = self.round_trip_efficiency
+        self._require(
+            (self.energy_kwh == 0) | ((eff > 0) & (eff <= 1)),
+            "round_trip_efficiency",
+            "must be in (0, 1] where energy_kwh > 0",
+        )
+        self._require(_is_fraction(self.min_soc_fraction), "min_soc_fraction", "must be in [0, 1]")
+        self._require(
+            (self.initial_soc_fraction >= self.min_soc_fraction) & (self.initial_soc_fraction <= 1),
+            "initial_soc_fraction",
+            "must be between min_soc_fraction and 1",
+        )
+
+    @property
+    def one_way_efficiency(self) -> np.ndarray:
+        """Charge (and discharge) efficiency, the square root of the round trip; fraction."""
+        return np.sqrt(self.round_trip_efficiency)
+
+
+@dataclass(frozen=True)
+class Systems:
+    """S systems to simulate over H hours.
+
+    load_kw: hourly load, kW (S, H).
+    pv_kw: installed PV, kWp (S,) or one value.
+    pv_profile_kw_per_kwp: PV output per kWp, kW/kWp (S, H).
+    reactor, diesel, battery: components; fields of length S or 1.
+    system_id: identifiers (S,); defaults to 0..S-1.
+    """
+
+    load_kw: np.ndarray
+    pv_kw: np.ndarray
+    pv_profile_kw_per_kwp: np.ndarray
+    reactor: Reactor
+    diesel: Diesel
+    battery: Battery
+    system_id: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        load = np.asarray(self.load_kw, dtype=float)
+        if load.ndim != 2 or load.shape[1] == 0:
+            raise InputError(None, "load_kw", f"expected (systems, hours >= 1), got shape {load.shape}")
+        n_systems = load.shape[0]
+        profile = np.asarray(self.pv_profile_kw_per_kwp, dtype=float)
+        if profile.shape != load.shape:
+            raise InputError(
+                None, "pv_profile_kw_per_kwp", f"shape {profile.shape} differs from load {load.shape}"
+            )
+        for name, array in (("load_kw", load), ("pv_profile_kw_per_kwp", profile)):
+            if not (np.all(np.isfinite(array)) and np.all(array >= 0)):
+                raise InputError(None, name, "must be finite and >= 0")
+        pv_kw = _as_vector(self.pv_kw, "pv_kw")
+        if not np.all(pv_kw >= 0):
+            raise InputError(None, "pv_kw", "must be >= 0 kWp")
+        if pv_kw.size not in (1, n_systems):
+            raise InputError(None, "pv_kw", f"has {pv_kw.size} values for {n_systems} systems")
+        ids = np.arange(n_systems) if self.system_id is None else np.asarray(self.system_id)
+        if ids.shape != (n_systems,):
+            raise InputError(None, "system_id", f"expected {n_systems} identifiers, got shape {ids.shape}")
+        object.__setattr__(self, "load_kw", load)
+        object.__setattr__(self, "pv_profile_kw_per_kwp", profile)
+        object.__setattr__(self, "pv_kw", np.broadcast_to(pv_kw, (n_systems,)).copy())
+        object.__setattr__(self, "system_id", ids)
+        for name in ("reactor", "diesel", "battery"):
+            object.__setattr__(self, name, getattr(self, name).broadcast(n_systems))
+
+    @property
+    def n_systems(self) -> int:
+        return self.load_kw.shape[0]
+
+    @property
+    def n_hours(self) -> int:
+        return self.load_kw.shape[1]
+
+    def take(self, index: np.ndarray) -> Systems:
+        """The systems at ``index`` (integer or boolean array)."""
+        return Systems(
+            self.load_kw[index],
+            self.pv_kw[index],
+            self.pv_profile_kw_per_kwp[index],
+            self.reactor.take(index),
+            self.diesel.take(index),
+            self.battery.take(index),
+            self.system_id[index],
+        )
+
+    def with_diesel_units(self, n_units: np.ndarray) -> Systems:
+        """The same systems with ``n_units`` diesel units each (whole numbers, (S,) or one value)."""
+        return replace(self, diesel=replace(self.diesel, n_units=n_units))
+
+
+@dataclass(frozen=True)
+class HourlySeries:
+    """Hourly results, each (S, H). Energies in kWh per hour (= mean kW); soc in kWh at the end of the
+    hour; diesel_fuel_l in litres per hour."""
+
+    load: np.ndarray
+    reactor: np.ndarray
+    pv: np.ndarray
+    battery_charge: np.ndarray
+    battery_discharge: np.ndarray
+    soc: np.ndarray
+    diesel: np.ndarray
+    diesel_fuel_l: np.ndarray
+    curtailment: np.ndarray
+    unserved: np.ndarray
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    """Outcome of a dispatch.
+
+    system_id: identifiers (S,).
+    totals: per-system sums indexed by system_id: load_kwh, reactor_kwh, pv_kwh, pv_used_kwh (PV less
+        the curtailment taken from PV first), diesel_kwh, diesel_litres, battery_charge_kwh,
+        battery_discharge_kwh, curtailment_kwh, unserved_kwh, hours_short (hours with unserved energy),
+        reactor_rated_kw, n_hours.
+    hourly: hourly series (S, H), or None when not kept.
+    """
+
+    system_id: np.ndarray
+    totals: pd.DataFrame
+    hourly: HourlySeries | None
+
+    def summary(self, *, diesel_price_usd_per_litre: float, co2_kg_per_litre: float) -> pd.DataFrame:
+        """Per-system summary indexed by system_id.
+
+        Columns: unserved_kwh, unserved_fraction (of annual load), hours_short, diesel_litres,
+        diesel_cost_usd (litres x ``diesel_price_usd_per_litre``, USD/L), curtailment_kwh,
+        reactor_capacity_factor (reactor energy / (rated kW x hours); NaN without a reactor),
+        renewable_share (PV energy put to use / all generation put to use, i.e. reactor + PV + diesel -
+        curtailment, energy delivered to the load or the battery; curtailment is taken from PV first
+        because the reactor and diesel are at their minimum whenever energy is dumped),
+        emissions_t_co2 (litres x
+        ``co2_kg_per_litre``, kg CO2/L, / 1000), followed by the energy totals.
+        """
+        t = self.totals
+        load = t["load_kwh"].to_numpy()
+        used = (t["reactor_kwh"] + t["pv_kwh"] + t["diesel_kwh"] - t["curtailment_kwh"]).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unserved_fraction = np.where(load > 0, t["unserved_kwh"] / load, 0.0)
+            renewable_share = np.where(used > 0, t["pv_used_kwh"] / used, 0.0)
+            rated_kwh = t["reactor_rated_kw"].to_numpy() * t["n_hours"].to_numpy()
+            capacity_factor = np.where(rated_kwh > 0, t["reactor_kwh"] / rated_kwh, np.nan)
+        summary = pd.DataFrame(
+            {
+                "unserved_kwh": t["unserved_kwh"],
+                "unserved_fraction": unserved_fraction,
+                "hours_short": t["hours_short"],
+                "diesel_litres": t["diesel_litres"],
+                "diesel_cost_usd": t["diesel_litres"] * diesel_price_usd_per_litre,
+                "curtailment_kwh": t["curtailment_kwh"],
+                "reactor_capacity_factor": capacity_factor,
+                "renewable_share": renewable_share,
+                "emissions_t_co2": t["diesel_litres"] * co2_kg_per_litre / 1000.0,
+            },
+            index=t.index,
+        )
+        extra = t.drop(columns=[c for c in t.columns if c in summary.columns])
+        return summary.join(extra)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reactor availability
+
+
+def _interval_mask(start_h: np.ndarray, stop_h: np.ndarray, n_hours: int) -> np.ndarray:
+    """Hours covered by intervals [start, stop), (S, K) in hours from the window start, as (S, H) bool.
+
+    Interval ends are rounded to whole hours and clipped to the window; empty intervals cover nothing.
+    """
+    n_systems, n_intervals = start_h.shape
+    start = np.clip(np.rint(start_h), 0, n_hours).astype(np.int64)
+    stop = np.clip(np.rint(stop_h), 0, n_hours).astype(np.int64)
+    stop = np.maximum(stop, start)
+    rows = np.repeat(np.arange(n_systems), n_intervals) * (n_hours + 1)
+    size = n_systems * (n_hours + 1)
+    edges = np.bincount(rows + start.ravel(), minlength=size) - np.bincount(
+        rows + stop.ravel(), minlength=size
+    )
+    return np.cumsum(edges.reshape(n_systems, n_hours + 1), axis=1)[:, :n_hours] > 0
+
+
+def _scheduled_outages(reactor: Reactor, module: int, operating_year: int, n_hours: int) -> np.ndarray:
+    """(S, H) bool: hours of the simulated year in which module ``module`` is in a scheduled outage."""
+    interval_h = reactor.refuelling_interval_years * HOURS_PER_YEAR
+    has_schedule = (interval_h > 0) & (reactor.outage_days > 0) & (module < reactor.n_modules)
+    if not np.any(has_schedule):
+        return np.zeros((has_schedule.size, n_hours), dtype=bool)
+    # Systems without a schedule get a placeholder interval of one year; their outages are masked below.
+    interval_h = np.where(has_schedule, interval_h, HOURS_PER_YEAR)
+    duration_h = reactor.outage_days * HOURS_PER_DAY
+    phase = module / np.maximum(reactor.n_modules, 1)
+    window_start = operating_year * HOURS_PER_YEAR
+    # Outage k starts at (k - phase) * interval; the first that can still overlap the window:
+    k_first = np.maximum(np.ceil((window_start - duration_h) / interval_h + phase), 1)
+    # Outages starting within (window start - duration, window end): spans (H + duration) / interval + 1.
+    spans = (n_hours + duration_h[has_schedule]) / interval_h[has_schedule]
+    k = k_first[:, None] + np.arange(int(np.ceil(spans.max())) + 1)[None, :]
+    start = (k - phase[:, None]) * interval_h[:, None] - window_start
+    start = np.where(has_schedule[:, None], start, n_hours)
+    return _interval_mask(start, start + duration_h[:, None], n_hours)
+
+
+def _forced_outages(reactor: Reactor, module: int, n_hours: int, rng: np.random.Generator) -> np.ndarray:
+    """(S, H) bool: hours in which module ``module`` is on forced outage (alternating renewal process)."""
+    rate = np.where(module < reactor.n_modules, reactor.forced_outage_rate, 0.0)
+    active = rate > 0
+    n_systems = rate.size
+    if not np.any(active):
+        return np.zeros((n_systems, n_hours), dtype=bool)
+    # Inactive systems get placeholder durations of 1 h; their draws are masked out below.
+    repair_h = np.where(active, reactor.mean_repair_hours, 1.0)
+    service_h = np.where(active, repair_h * (1 - rate) / np.where(active, rate, 1.0), 1.0)
+    expected_cycles = np.max(n_hours / (service_h + repair_h), where=active, initial=0.0)
+    cycles = int(np.ceil(2 * expected_cycles)) + 4
+    while True:
+        starts_down = rng.random(n_systems) < rate
+        up = rng.exponential(1.0, (n_systems, cycles)) * service_h[:, None]
+        down = rng.exponential(1.0, (n_systems, cycles)) * repair_h[:, None]
+        up[:, 0] = np.where(starts_down, 0.0, up[:, 0])
+        stop = np.cumsum(up, axis=1) + np.cumsum(down, axis=1)
+        if np.all((stop[:, -1] >= n_hours) | ~active):
+            break
+        cycles *= 2
+    start = np.where(active[:, None], stop - down, n_hours)
+    return _interval_mask(start, stop, n_hours)
+
+
+def reactor_modules_available(
+    reactor: Reactor, *, operating_year: int, seed: int, n_hours: int = HOURS_PER_YEAR
+) -> np.ndarray:
+    """Reactor modules in service in each hour, (S, H) float of whole numbers.
+
+    reactor: plant of each system (S,).
+    operating_year: year of operation simulated, 0 = the first; fixes where the staggered refuelling
+        outages fall (see the module docstring).
+    seed: seed of the forced-outage draws; the same reactor arrays and seed give the same result.
+    n_hours: hours simulated from the start of that year.
+    """
+    if operating_year < 0:
+        raise InputError(None, "operating_year", "must be >= 0")
+    rng = np.random.default_rng(seed)
+    available = np.zeros((reactor.module_kw.size, n_hours))
+    for module in range(int(reactor.n_modules.max(initial=0))):
+        out = _scheduled_outages(reactor, module, operating_year, n_hours)
+        out |= _forced_outages(reactor, module, n_hours, rng)
+        available += (module < reactor.n_modules)[:, None] & ~out
+    return available
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rule-based simulation
+
+
+@dataclass(frozen=True)
+class _Parameters:
+    """Per-system constants of the hourly loop, (S,) each, with divisions made safe for absent parts."""
+
+    reactor_min: np.ndarray
+    reactor_ramp: np.ndarray
+    unit_kw: np.ndarray
+    inv_unit_kw: np.ndarray
+    n_units: np.ndarray
+    diesel_min: np.ndarray
+    fuel_intercept: np.ndarray
+    fuel_slope: np.ndarray
+    battery_kw: np.ndarray
+    battery_kwh: np.ndarray
+    soc_min_kwh: np.ndarray
+    eta: np.ndarray
+    inv_eta: np.ndarray
+
+    @classmethod
+    def of(cls, systems: Systems) -> _Parameters:
+        d, b = systems.diesel, systems.battery
+        eta = b.one_way_efficiency
+        return cls(
+            reactor_min=systems.reactor.min_load_fraction,
+            reactor_ramp=systems.reactor.ramp_fraction_per_hour,
+            unit_kw=d.unit_kw,
+            inv_unit_kw=np.divide(1.0, d.unit_kw, out=np.zeros_like(d.unit_kw), where=d.unit_kw > 0),
+            n_units=d.n_units,
+            diesel_min=d.min_load_fraction,
+            fuel_intercept=d.intercept_l_per_kwh_rated,
+            fuel_slope=d.slope_l_per_kwh,
+            battery_kw=b.power_kw,
+            battery_kwh=b.energy_kwh,
+            soc_min_kwh=b.min_soc_fraction * b.energy_kwh,
+            eta=eta,
+            inv_eta=np.divide(1.0, eta, out=np.zeros_like(eta), where=eta > 0),
+        )
+
+
+def _dispatch_hours(
+    load: np.ndarray,
+    pv: np.ndarray,
+    capacity: np.ndarray,
+    p: _Parameters,
+    reactor_kw: np.ndarray,
+    soc: np.ndarray,
+    out: dict[str, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the dispatch rule to consecutive hours.
+
+    load, pv, capacity: (n, S) kW, hour-major; capacity is the reactor capacity online.
+    reactor_kw, soc: reactor output (kW) of the hour before and battery energy (kWh) at its end, (S,).
+    out: hour-major (n, S) arrays to fill, keyed by the HourlySeries field names except load and pv.
+    Returns the reactor output and state of charge after the last hour.
+    """
+    for i in range(load.shape[0]):
+        cap = capacity[i]
+        step = p.reactor_ramp * cap
+        low = np.minimum(np.maximum(p.reactor_min * cap, reactor_kw - step), cap)
+        high = np.maximum(np.minimum(cap, reactor_kw + step), low)
+        net = load[i] - pv[i]
+        reactor_kw = np.minimum(np.maximum(net, low), high)
+        balance = net - reactor_kw
+        deficit = np.maximum(balance, 0.0)
+        surplus = np.maximum(-balance, 0.0)
+
+        discharge_max = np.maximum(np.minimum(p.battery_kw, (soc - p.soc_min_kwh) * p.eta), 0.0)
+        discharge = np.minimum(deficit, discharge_max)
+        need = deficit - discharge
+
+        units = np.clip(np.ceil((need - TOLERANCE_KW) * p.inv_unit_kw), 0.0, p.n_units)
+        online_kw = units * p.unit_kw
+        served = np.minimum(need, online_kw)
+        diesel = np.minimum(np.maximum(need, p.diesel_min * online_kw), online_kw)
+        excess = diesel - served
+        give_back = np.minimum(excess, discharge)
+        discharge -= give_back
+        spare = surplus + excess - give_back
+
+        charge_max = np.maximum(np.minimum(p.battery_kw, (p.battery_kwh - soc) * p.inv_eta), 0.0)
+        charge = np.minimum(spare, charge_max)
+        soc = soc + charge * p.eta - discharge * p.inv_eta
+
+        out["reactor"][i] = reactor_kw
+        out["battery_charge"][i] = charge
+        out["battery_discharge"][i] = discharge
+        out["soc"][i] = soc
+        out["diesel"][i] = diesel
+        out["diesel_fuel_l"][i] = p.fuel_intercept * online_kw + p.fuel_slope * diesel
+        out["curtailment"][i] = spare - charge
+        out["unserved"][i] = need - served
+    return reactor_kw, soc
+
+
+def _block_totals(block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-system sums over the hours of a block of hour-major (n, S) series."""
+    pv_used = block["pv"] - np.minimum(block["curtailment"], block["pv"])
+    return {
+        "load_kwh": block["load"].sum(axis=0),
+        "reactor_kwh": block["reactor"].sum(axis=0),
+        "pv_kwh": block["pv"].sum(axis=0),
+        "pv_used_kwh": pv_used.sum(axis=0),
+        "diesel_kwh": block["diesel"].sum(axis=0),
+        "diesel_litres": block["diesel_fuel_l"].sum(axis=0),
+        "battery_charge_kwh": block["battery_charge"].sum(axis=0),
+        "battery_discharge_kwh": block["battery_discharge"].sum(axis=0),
+        "curtailment_kwh": block["curtailment"].sum(axis=0),
+        "unserved_kwh": block["unserved"].sum(axis=0),
+        "hours_short": (block["unserved"] > TOLERANCE_KW).sum(axis=0),
+    }
+
+
+def _result(systems: Systems, totals: dict[str, np.ndarray], hourly: HourlySeries | None) -> DispatchResult:
+    frame = pd.DataFrame(totals, index=pd.Index(systems.system_id, name="system_id"))
+    frame["reactor_rated_kw"] = systems.reactor.rated_kw
+    frame["n_hours"] = systems.n_hours
+    return DispatchResult(systems.system_id, frame, hourly)
+
+
+def _check_availability(systems: Systems, modules_available: np.ndarray) -> np.ndarray:
+    available = np.asarray(modules_available, dtype=float)
+    if available.shape != systems.load_kw.shape:
+        raise InputError(
+            None, "modules_available", f"shape {available.shape} differs from load {systems.load_kw.shape}"
+        )
+    if np.any(available < 0) or np.any(available > systems.reactor.n_modules[:, None]):
+        raise InputError(None, "modules_available", "must lie between 0 and n_modules")
+    return available
+
+
+def simulate(systems: Systems, modules_available: np.ndarray, *, keep_hourly: bool = True) -> DispatchResult:
+    """Rule-based hourly dispatch of all systems at once (rule in the module docstring).
+
+    systems: the S systems and their hourly load and PV profile.
+    modules_available: reactor modules in service per hour, (S, H), e.g. from `reactor_modules_available`.
+    keep_hourly: keep the hourly series (about 10 x 8 bytes x S x H of memory); totals are always kept.
+    """
+    available = _check_availability(systems, modules_available)
+    n_systems, n_hours = systems.load_kw.shape
+    p = _Parameters.of(systems)
+    load = np.ascontiguousarray(systems.load_kw.T)
+    pv = np.ascontiguousarray((systems.pv_kw[:, None] * systems.pv_profile_kw_per_kwp).T)
+    capacity = np.ascontiguousarray((available * systems.reactor.module_kw[:, None]).T)
+
+    stored = [f.name for f in fields(HourlySeries) if f.name not in ("load", "pv")]
+    rows = n_hours if keep_hourly else min(_BLOCK_HOURS, n_hours)
+    buffers = {name: np.empty((rows, n_systems)) for name in stored}
+    totals: dict[str, np.ndarray] = {}
+
+    reactor_kw = np.minimum(np.maximum(load[0] - pv[0], p.reactor_min * capacity[0]), capacity[0])
+    soc = systems.battery.initial_soc_fraction * systems.battery.energy_kwh
+    for start in range(0, n_hours, _BLOCK_HOURS):
+        stop = min(start + _BLOCK_HOURS, n_hours)
+        rows_here = slice(start, stop) if keep_hourly else slice(0, stop - start)
+        out = {name: buf[rows_here] for name, buf in buffers.items()}
+        reactor_kw, soc = _dispatch_hours(
+            load[start:stop], pv[start:stop], capacity[start:stop], p, reactor_kw, soc, out
+        )
+        block_sums = _block_totals({**out, "load": load[start:stop], "pv": pv[start:stop]})
+        totals = {k: totals.get(k, 0) + v for k, v in block_sums.items()}
+    hourly = (
+        HourlySeries(load=load.T, pv=pv.T, **{k: v.T for k, v in buffers.items()}) if keep_hourly else None
+    )
+    return _result(systems, totals, hourly)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Back-up sizing
+
+
+def size_backup(
+    systems: Systems, modules_available: np.ndarray, *, max_unserved_fraction: npt.ArrayLike
+) -> np.ndarray:
+    """Fewest diesel units per system keeping unserved energy at most ``max_unserved_fraction`` of load.
+
+    systems: the systems; their diesel ``unit_kw`` (> 0 for every system) and fuel/min-load data are used,
+        their ``n_units`` is ignored.
+    modules_available: reactor modules in service per hour, (S, H).
+    max_unserved_fraction: reliability target, fraction of the load energy over the simulated hours
+        (e.g. 0.001), one value or (S,).
+    Returns the number of units, (S,) int. Bisection over unit counts on all unresolved systems at once:
+    0 units is tried first, and ceil(peak load / unit_kw) units always suffice (diesel alone then covers
+    any deficit). The answer meets the target and one unit fewer does not; it is the smallest such count
+    when unserved energy does not rise with more units, which the dispatch rule gives in practice.
+    """
+    available = _check_availability(systems, modules_available)
+    unit_kw = systems.diesel.unit_kw
+    if np.any(unit_kw <= 0):
+        raise InputError(None, "diesel.unit_kw", "must be > 0 kW for every system to size back-up")
+    target = np.broadcast_to(_as_vector(max_unserved_fraction, "max_unserved_fraction"), (systems.n_systems,))
+    if np.any((target < 0) | (target > 1)):
+        raise InputError(None, "max_unserved_fraction", "must be in [0, 1]")
+    allowed_kwh = target * systems.load_kw.sum(axis=1) + TOLERANCE_KW * systems.n_hours
+
+    def meets_target(index: np.ndarray, units: np.ndarray) -> np.ndarray:
+        trial = systems.take(index).with_diesel_units(units)
+        result = simulate(trial, available[index], keep_hourly=False)
+        return result.totals["unserved_kwh"].to_numpy() <= allowed_kwh[index]
+
+    high = np.ceil(systems.load_kw.max(axis=1, initial=0.0) / unit_kw)
+    low = np.full(systems.n_systems, -1.0)
+    everyone = np.arange(systems.n_systems)
+    zero_ok = meets_target(everyone, np.zeros(systems.n_systems))
+    high[zero_ok] = 0.0
+    low[~zero_ok] = 0.0
+    while np.any(high - low > 1):
+        index = everyone[high - low > 1]
+        mid = np.floor((low[index] + high[index]) / 2)
+        ok = meets_target(index, mid)
+        high[index[ok]] = mid[ok]
+        low[index[~ok]] = mid[~ok]
+    return high.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Least-cost LP for one system
+
+
+def dispatch_lp(
+    systems: Systems,
+    modules_available: np.ndarray,
+    *,
+    diesel_price_usd_per_litre: float,
+    reactor_cost_usd_per_kwh: float,
+    unserved_cost_usd_per_kwh: float,
+    final_soc_at_least_initial: bool = True,
+) -> DispatchResult:
+    """Least-cost hourly dispatch of one system (S = 1) as a linear programme (linopy + HiGHS).
+
+    Minimises diesel_price_usd_per_litre (USD/L) x fuel (L) + reactor_cost_usd_per_kwh (USD/kWh) x reactor
+    energy + unserved_cost_usd_per_kwh (USD/kWh, value of lost load) x unserved energy; curtailment is free.
+
+    Same components as `simulate`, with these differences:
+    - Diesel commitment is relaxed to a continuous online capacity u (0 <= u <= installed kW) with
+      output g in [min_load_fraction x u, u] and fuel = intercept x u + slope x g. The optimum then sets
+      u = g, so the minimum load does not bind and the fuel is a lower bound on whole-unit commitment.
+    - The reactor stays between its minimum stable output and its online capacity; the ramp limit holds
+      between consecutive hours with the same modules in service and is lifted when that number changes.
+    - With full foresight the battery is charged ahead of deficits; if ``final_soc_at_least_initial`` the
+      store must end the period at least as full as it started.
+    Returns a DispatchResult with hourly series (soc at the end of each hour).
+    """
+    import linopy
+    import xarray as xr
+
+    if systems.n_systems != 1:
+        raise InputError(None, "systems", f"dispatch_lp takes one system, got {systems.n_systems}")
+    available = _check_availability(systems, modules_available)[0]
+    r, d, b = systems.reactor, systems.diesel, systems.battery
+    hours = pd.RangeIndex(systems.n_hours, name="hour")
+
+    def series(values: np.ndarray) -> xr.DataArray:
+        return xr.DataArray(np.asarray(values, dtype=float), coords=[hours])
+
+    load = series(systems.load_kw[0])
+    pv = series(systems.pv_kw[0] * systems.pv_profile_kw_per_kwp[0])
+    capacity = series(available * r.module_kw[0])
+    battery_kw = float(b.power_kw[0]) if b.energy_kwh[0] > 0 else 0.0
+    eta = float(b.one_way_efficiency[0]) if b.energy_kwh[0] > 0 else 1.0
+
+    m = linopy.Model()
+    reactor = m.add_variables(lower=r.min_load_fraction[0] * capacity, upper=capacity, name="reactor")
+    online = m.add_variables(lower=0.0, upper=float(d.rated_kw[0]), coords=[hours], name="diesel_online")
+    diesel = m.add_variables(lower=0.0, coords=[hours], name="diesel")
+    charge = m.add_variables(lower=0.0, upper=battery_kw, coords=[hours], name="battery_charge")
+    discharge = m.add_variables(lower=0.0, upper=battery_kw, coords=[hours], name="battery_discharge")
+    soc = m.add_variables(
+        lower=float(b.min_soc_fraction[0] * b.energy_kwh[0]),
+        upper=float(b.energy_kwh[0]),
+        coords=[hours],
+        name="soc",
+    )
+    curtailment = m.add_variables(lower=0.0, coords=[hours], name="curtailment")
+    unserved = m.add_variables(lower=0.0, upper=load, name="unserved")
+
+    m.add_constraints(
+        reactor + pv + diesel + discharge + unserved - charge - curtailment == load, name="balance"
+    )
+    m.add_constraints(diesel <= online, name="diesel_max")
+    m.add_constraints(diesel >= d.min_load_fraction[0] * online, name="diesel_min")
+    later = hours[1:]
+
+    def previous(var: linopy.Variable) -> linopy.Variable:
+        """``var`` of the hour before, labelled with the hours 1..H-1."""
+        return var.isel(hour=slice(None, -1)).assign_coords(hour=later)
+
+    stored = soc - eta * charge + discharge / eta
+    m.add_constraints(stored.sel(hour=later) - previous(soc) == 0, name="soc")
+    initial_kwh = float(b.initial_soc_fraction[0] * b.energy_kwh[0])
+    first = hours[:1]
+    m.add_constraints(stored.sel(hour=first) == initial_kwh, name="soc_first")
+    if final_soc_at_least_initial:
+        m.add_constraints(soc.sel(hour=hours[-1:]) >= initial_kwh, name="soc_final")
+    steady = available[1:] == available[:-1]
+    ramp_hours = later[steady]
+    if len(ramp_hours):
+        step = (r.ramp_fraction_per_hour[0] * capacity).sel(hour=ramp_hours)
+        change = reactor.sel(hour=ramp_hours) - previous(reactor).sel(hour=ramp_hours)
+        m.add_constraints(change <= step, name="ramp_up")
+        m.add_constraints(change >= -step, name="ramp_down")
+
+    fuel = d.intercept_l_per_kwh_rated[0] * online + d.slope_l_per_kwh[0] * diesel
+    m.add_objective(
+        diesel_price_usd_per_litre * fuel.sum()
+        + reactor_cost_usd_per_kwh * reactor.sum()
+        + unserved_cost_usd_per_kwh * unserved.sum()
+    )
+    status, condition = m.solve(solver_name="highs", io_api="direct", progress=False, output_flag=False)
+    if status != "ok":
+        raise RuntimeError(f"dispatch_lp: HiGHS ended with status {status!r} ({condition})")
+
+    def solved(var: linopy.Variable) -> np.ndarray:
+        return var.solution.to_numpy()[None, :]
+
+    online_kw = solved(online)
+    hourly = HourlySeries(
+        load=systems.load_kw.copy(),
+        reactor=solved(reactor),
+        pv=pv.to_numpy()[None, :],
+        battery_charge=solved(charge),
+        battery_discharge=solved(discharge),
+        soc=solved(soc),
+        diesel=solved(diesel),
+        diesel_fuel_l=d.intercept_l_per_kwh_rated[0] * online_kw + d.slope_l_per_kwh[0] * solved(diesel),
+        curtailment=solved(curtailment),
+        unserved=solved(unserved),
+    )
+    totals = _block_totals({f.name: getattr(hourly, f.name).T for f in fields(hourly)})
+    return _result(systems, totals, hourly)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Output
+
+
+def write_dispatch_parquet(result: DispatchResult, path: str | Path) -> Path:
+    """Write the hourly series in long form to ``path`` (e.g. ``<run>/dispatch.parquet``).
+
+    Columns: system_id, hour (0..H-1, int16 or int32), then one float32 column per series of
+    `HourlySeries` (kWh per hour; soc kWh; diesel_fuel_l litres). Units are stored in the schema metadata.
+    Written in row groups of a few systems, so memory stays small. Returns the path.
+    """
+    if result.hourly is None:
+        raise InputError(None, "hourly", "the result has no hourly series; simulate with keep_hourly=True")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = [f.name for f in fields(HourlySeries)]
+    n_systems, n_hours = result.hourly.load.shape
+    hour_type = np.int16 if n_hours <= np.iinfo(np.int16).max else np.int32
+    hour = np.arange(n_hours, dtype=hour_type)
+    ids = pa.array(result.system_id)
+    schema = pa.schema(
+        [("system_id", ids.type), ("hour", pa.from_numpy_dtype(hour_type))]
+        + [(name, pa.float32()) for name in names],
+        metadata={f"unit.{name}": unit for name, unit in SERIES_UNITS.items()},
+    )
+    with pq.ParquetWriter(path, schema) as writer:
+        for first in range(0, n_systems, _PARQUET_SYSTEMS_PER_GROUP):
+            chunk = slice(first, min(first + _PARQUET_SYSTEMS_PER_GROUP, n_systems))
+            count = chunk.stop - chunk.start
+            columns = {
+                "system_id": pa.array(np.repeat(result.system_id[chunk], n_hours), type=ids.type),
+                "hour": np.tile(hour, count),
+            }
+            for name in names:
+                columns[name] = getattr(result.hourly, name)[chunk].astype(np.float32).ravel()
+            writer.write_table(pa.table(columns, schema=schema))
+    return path

@@ -1,0 +1,146 @@
+"""The command line end to end: the default region, the data-directory scenario and bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+
+from smrplan.economics import ALL_OPTIONS
+
+CLI = [sys.executable, "-c", "from smrplan.cli import main; main()"]
+
+
+def smrplan(*args, cwd=None):
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def islands_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "islands"
+    r = smrplan("run", "india-islands", "--out", out)
+    assert r.returncode == 0, r.stderr + r.stdout
+    return out
+
+
+def test_run_directory_is_complete(islands_run: Path):
+    for name in ("scenario.yaml", "catalogue.json", "settlements.gpkg", "sites.gpkg", "plan.json", "report.html",
+                 "log.txt", "settlements.csv", "sites.csv"):
+        assert (islands_run / name).is_file(), name
+    assert not list(islands_run.parent.glob(".islands.tmp-*"))
+
+
+def test_plan_json_contract_and_consistency(islands_run: Path):
+    plan = json.loads((islands_run / "plan.json").read_text())
+    for key in ("scenario", "target_year", "settlements", "population", "demand_mwh_per_year", "options",
+                "reactor_sites", "total_annual_cost_usd", "emissions_t_co2_per_year", "versions", "solver", "siting"):
+        assert key in plan, key
+    assert plan["settlements"] == 19
+    opts = plan["options"]
+    assert set(opts) == set(ALL_OPTIONS)
+    assert sum(o["settlements"] for o in opts.values()) == plan["settlements"]
+    assert sum(o["population"] for o in opts.values()) == pytest.approx(plan["population"], abs=len(opts))
+    assert sum(o["demand_mwh_per_year"] for o in opts.values()) == pytest.approx(plan["demand_mwh_per_year"], rel=1e-6)
+    assert sum(o["annual_cost_usd"] for o in opts.values()) == pytest.approx(plan["total_annual_cost_usd"], rel=1e-6)
+    assert plan["total_annual_cost_usd"] > 0 and np.isfinite(plan["total_annual_cost_usd"])
+    # the plan never costs more than every settlement on its best stand-alone option
+    assert plan["total_annual_cost_usd"] <= plan["standalone_annual_cost_usd"] * (1 + 1e-9)
+    for site in plan["reactor_sites"]:
+        for key in ("site_id", "kind", "technology", "modules", "capacity_mw", "lon", "lat", "settlements_served",
+                    "demand_mwh_per_year"):
+            assert key in site
+
+
+def test_every_settlement_chooses_its_cheapest_feasible_option(islands_run: Path):
+    st = gpd.read_file(islands_run / "settlements.gpkg", layer="settlements")
+    cols = [f"lcoe_{o}_usd_per_kwh" for o in ALL_OPTIONS]
+    assert set(cols) <= set(st.columns)
+    lcoes = st[cols].to_numpy(float)
+    chosen = st.apply(lambda r: r[f"lcoe_{r['chosen_option']}_usd_per_kwh"], axis=1).to_numpy(float)
+    assert np.isfinite(chosen).all() and (chosen > 0).all()
+    assert np.allclose(chosen, np.nanmin(lcoes, axis=1), rtol=1e-6)
+    assert (lcoes[np.isfinite(lcoes)] > 0).all()
+
+
+def test_sites_layer_has_reasons(islands_run: Path):
+    sites = gpd.read_file(islands_run / "sites.gpkg", layer="sites")
+    assert {"site_id", "kind", "suitable", "reason", "built"} <= set(sites.columns)
+    assert set(sites.kind) == {"land", "micro", "floating"}
+    bad = sites[~sites.suitable.astype(bool)]
+    assert (bad.reason != "suitable").all() and (sites[sites.suitable.astype(bool)].reason == "suitable").all()
+    assert not (sites.built.astype(bool) & ~sites.suitable.astype(bool)).any()
+
+
+def test_report_opens_offline(islands_run: Path):
+    html = (islands_run / "report.html").read_text()
+    assert "<script src=\"http" not in html and "cdn." not in html.split("Plotly")[0]
+    assert "plotly" in html.lower() and 'id="map"' in html
+
+
+def test_existing_out_is_refused_unless_overwrite(islands_run: Path):
+    r = smrplan("run", "india-islands", "--out", islands_run)
+    assert r.returncode == 2 and "--overwrite" in r.stderr
+
+
+def test_scenarios_and_show():
+    r = smrplan("scenarios")
+    assert r.returncode == 0 and "india-islands" in r.stdout
+    r = smrplan("scenario", "show", "india-islands")
+    assert r.returncode == 0 and "name: india-islands" in r.stdout and "discount_rate" in r.stdout
+
+
+def test_data_dir_scenario(shared_data, tmp_path):
+    out = tmp_path / "osm"
+    r = smrplan("run", "india-islands-osm", "--data-dir", shared_data, "--out", out)
+    assert r.returncode == 0, r.stderr
+    plan = json.loads((out / "plan.json").read_text())
+    assert "land" in plan["data"]["sources"]
+    assert plan["data"]["dropped_rows"]["power_plants"] > 0  # GPPD rows without coordinates are counted
+    removed = plan["siting"]["removed_by_criterion"]
+    assert "water_depth" in removed and "cyclones" in removed and "earthquake_count" in removed
+    sites = gpd.read_file(out / "sites.gpkg", layer="sites")
+    fl = sites[(sites.kind == "floating")]
+    # floating candidates near the main Andaman islands
+    assert ((fl.lon > 92.4) & (fl.lon < 93.2) & (fl.lat > 10.5) & (fl.lat < 13.7)).any()
+
+
+BAD_SCENARIOS = {
+    "unknown_key.yaml": ("name: x\ndata: {settlements: 'bundled:islands.csv'}\nfinanse: {}\n", "finanse"),
+    "wrong_type.yaml": ("name: x\ndata: {settlements: 'bundled:islands.csv'}\nfinance: {discount_rate: lots}\n",
+                        "finance.discount_rate"),
+    "bad_yaml.yaml": ("name: x\ndata: {settlements: [\n", "line"),
+    "missing_layer.yaml": ("name: x\ndata: {settlements: nowhere.csv}\n", "nowhere.csv"),
+    "unknown_tech.yaml": ("name: x\ndata: {settlements: 'bundled:islands.csv'}\ntechnologies: {enabled: [fusion]}\n",
+                          "technologies.enabled"),
+    "bad_override.yaml": ("name: x\ndata: {settlements: 'bundled:islands.csv'}\n"
+                          "technologies: {overrides: {diesel_minigrid: {diesel_price_usd_per_l: -1}}}\n",
+                          "diesel_price_usd_per_l"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_SCENARIOS))
+def test_bad_scenarios_exit_2_without_traceback(tmp_path, name):
+    text, field = BAD_SCENARIOS[name]
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    r = smrplan("run", p, "--out", out)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and field in r.stderr and name in r.stderr
+    assert not out.exists() and not list(tmp_path.glob(".out.*"))
+
+
+@pytest.mark.parametrize("rows, field", [
+    ("a,A,72.6,10.5,-4\n", "population"),
+    ("a,A,,10.5,4\n", "lon"),
+    ("a,A,7260000,1050000,4\n", "lon/lat"),
+])
+def test_bad_settlements_exit_2(tmp_path, rows, field):
+    (tmp_path / "s.csv").write_text("id,name,lon,lat,population\n" + rows, encoding="utf-8")
+    (tmp_path / "sc.yaml").write_text("name: x\ndata: {settlements: s.csv}\n", encoding="utf-8")
+    r = smrplan("run", tmp_path / "sc.yaml", "--out", tmp_path / "out")
+    assert r.returncode == 2 and "s.csv" in r.stderr and field in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()

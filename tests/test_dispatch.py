@@ -1,0 +1,470 @@
+"""Tests of the hourly dispatch: hand-built cases, energy balance and property tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from smrplan.dispatch import (
+    HOURS_PER_YEAR,
+    Battery,
+    Diesel,
+    Reactor,
+    Systems,
+    dispatch_lp,
+    reactor_modules_available,
+    simulate,
+    size_backup,
+    write_dispatch_parquet,
+)
+from smrplan.errors import InputError
+
+BALANCE_TOLERANCE_KWH = 1e-6
+
+
+def reactor(**overrides) -> Reactor:
+    values = dict(
+        module_kw=1000.0,
+        n_modules=1,
+        min_load_fraction=0.3,
+        ramp_fraction_per_hour=1.0,
+        refuelling_interval_years=1.5,
+        outage_days=30.0,
+        forced_outage_rate=0.0,
+        mean_repair_hours=0.0,
+    )
+    values.update(overrides)
+    return Reactor(**values)
+
+
+def diesel(**overrides) -> Diesel:
+    values = dict(
+        unit_kw=100.0, n_units=0, min_load_fraction=0.3, intercept_l_per_kwh_rated=0.08, slope_l_per_kwh=0.25
+    )
+    values.update(overrides)
+    return Diesel(**values)
+
+
+def battery(**overrides) -> Battery:
+    values = dict(
+        energy_kwh=100.0,
+        power_kw=50.0,
+        round_trip_efficiency=0.81,
+        min_soc_fraction=0.2,
+        initial_soc_fraction=0.5,
+    )
+    values.update(overrides)
+    return Battery(**values)
+
+
+def flat_systems(load_kw: float, n_hours: int = HOURS_PER_YEAR, **components) -> Systems:
+    parts = dict(reactor=Reactor.absent(1), diesel=Diesel.absent(1), battery=Battery.absent(1))
+    parts.update(components)
+    load = np.full((1, n_hours), load_kw)
+    return Systems(load, 0.0, np.zeros_like(load), **parts)
+
+
+def imbalance(result) -> np.ndarray:
+    h = result.hourly
+    supply = h.reactor + h.pv + h.diesel + h.battery_discharge + h.unserved
+    return supply - (h.load + h.battery_charge + h.curtailment)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reactor outages
+
+
+def test_two_module_plant_covers_one_module_refuelling_outage():
+    systems = flat_systems(800.0, reactor=reactor(n_modules=2, ramp_fraction_per_hour=0.5))
+    for year in range(4):
+        available = reactor_modules_available(systems.reactor, operating_year=year, seed=0)
+        result = simulate(systems, available)
+        assert available.min() >= 1, "staggered modules must not refuel at the same time"
+        assert result.totals["unserved_kwh"].iloc[0] == 0.0
+        assert np.abs(imbalance(result)).max() < BALANCE_TOLERANCE_KWH
+    # Year 1: module 0 refuels 1.5 years after start, i.e. from hour 4380 of year 1, for 30 days.
+    available = reactor_modules_available(systems.reactor, operating_year=1, seed=0)
+    assert np.flatnonzero(available[0] < 2).tolist() == list(range(4380, 4380 + 720))
+
+
+def test_single_module_without_backup_loses_exactly_the_outage_energy():
+    load_kw = 500.0
+    systems = flat_systems(load_kw, reactor=reactor(n_modules=1))
+    available = reactor_modules_available(systems.reactor, operating_year=1, seed=0)
+    outage_hours = 30 * 24
+    assert (available == 0).sum() == outage_hours
+    summary = simulate(systems, available).summary(diesel_price_usd_per_litre=1.0, co2_kg_per_litre=2.7)
+    assert summary["unserved_kwh"].iloc[0] == pytest.approx(load_kw * outage_hours, abs=1e-6)
+    assert summary["hours_short"].iloc[0] == outage_hours
+    assert summary["reactor_capacity_factor"].iloc[0] == pytest.approx(
+        load_kw * (HOURS_PER_YEAR - outage_hours) / (1000.0 * HOURS_PER_YEAR)
+    )
+
+
+def test_scheduled_outages_are_staggered_one_per_module_per_interval():
+    plant = reactor(n_modules=4, refuelling_interval_years=2.0, outage_days=30.0)
+    out_hours = [4 - reactor_modules_available(plant, operating_year=year, seed=0) for year in range(4)]
+    assert all(o.max() <= 1 for o in out_hours), "never two modules out at once"
+    # Outage starts (k - m/4) x 2 years before year 4: module 0 once, modules 1-3 twice each.
+    assert sum(o.sum() for o in out_hours) == 7 * 720
+
+
+def test_forced_outages_reproducible_and_at_the_given_rate():
+    n = 400
+    plant = reactor(
+        n_modules=2,
+        refuelling_interval_years=0.0,
+        outage_days=0.0,
+        forced_outage_rate=0.1,
+        mean_repair_hours=50.0,
+    ).broadcast(n)
+    first = reactor_modules_available(plant, operating_year=0, seed=7)
+    again = reactor_modules_available(plant, operating_year=0, seed=7)
+    other = reactor_modules_available(plant, operating_year=0, seed=8)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    unavailable = 1 - first.mean() / 2
+    assert unavailable == pytest.approx(0.1, abs=0.01)
+    # Outages last many hours on average (not independent hourly draws).
+    starts = (np.diff(first, axis=1) < 0).sum()
+    assert (2 * first.size - first.sum()) / starts == pytest.approx(50.0, rel=0.2)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Diesel and battery by hand
+
+
+def test_diesel_fuel_follows_affine_curve_by_hand():
+    load = np.array([[50.0, 150.0, 250.0, 20.0, 400.0]])
+    systems = Systems(load, 0.0, np.zeros_like(load), Reactor.absent(1), diesel(n_units=3), Battery.absent(1))
+    result = simulate(systems, np.zeros_like(load))
+    h = result.hourly
+    # Units online: 1, 2, 3, 1 (at 30 % minimum load: 30 kW for 20 kW, 10 kW dumped), 3 (capped).
+    online_kw = np.array([100.0, 200.0, 300.0, 100.0, 300.0])
+    output_kw = np.array([50.0, 150.0, 250.0, 30.0, 300.0])
+    np.testing.assert_allclose(h.diesel[0], output_kw)
+    np.testing.assert_allclose(h.diesel_fuel_l[0], 0.08 * online_kw + 0.25 * output_kw)
+    np.testing.assert_allclose(h.curtailment[0], [0, 0, 0, 10.0, 0])
+    np.testing.assert_allclose(h.unserved[0], [0, 0, 0, 0, 100.0])
+    litres = (0.08 * online_kw + 0.25 * output_kw).sum()
+    summary = result.summary(diesel_price_usd_per_litre=1.2, co2_kg_per_litre=2.68)
+    assert summary["diesel_litres"].iloc[0] == pytest.approx(litres)
+    assert summary["diesel_cost_usd"].iloc[0] == pytest.approx(1.2 * litres)
+    assert summary["emissions_t_co2"].iloc[0] == pytest.approx(2.68 * litres / 1000)
+    assert np.isnan(summary["reactor_capacity_factor"].iloc[0])
+
+
+def test_battery_by_hand():
+    # eta = sqrt(0.81) = 0.9 each way; store 100 kWh, 50 kW, 20 kWh minimum, starts at 50 kWh.
+    load = np.array([[0.0, 0.0, 100.0, 100.0]])
+    profile = np.array([[1.0, 1.0, 0.0, 0.0]])
+    systems = Systems(load, 60.0, profile, Reactor.absent(1), Diesel.absent(1), battery())
+    h = simulate(systems, np.zeros_like(load)).hourly
+    np.testing.assert_allclose(h.battery_charge[0], [50.0, 5 / 0.9, 0, 0])
+    np.testing.assert_allclose(h.curtailment[0], [10.0, 60 - 5 / 0.9, 0, 0])
+    np.testing.assert_allclose(h.battery_discharge[0], [0, 0, 50.0, (100 - 50 / 0.9 - 20) * 0.9])
+    np.testing.assert_allclose(h.soc[0], [95.0, 100.0, 100 - 50 / 0.9, 20.0])
+    np.testing.assert_allclose(h.unserved[0], [0, 0, 50.0, 100 - (100 - 50 / 0.9 - 20) * 0.9])
+
+
+def test_diesel_minimum_load_reduces_battery_discharge_first():
+    # 120 kW deficit; battery gives 50 kW, the remaining 70 kW needs one 100 kW unit at >= 80 kW.
+    load = np.array([[120.0]])
+    systems = Systems(
+        load,
+        0.0,
+        np.zeros_like(load),
+        Reactor.absent(1),
+        diesel(n_units=2, min_load_fraction=0.8),
+        battery(initial_soc_fraction=1.0),
+    )
+    h = simulate(systems, np.zeros_like(load)).hourly
+    assert h.diesel[0, 0] == pytest.approx(80.0)
+    assert h.battery_discharge[0, 0] == pytest.approx(40.0)
+    assert h.battery_charge[0, 0] == 0.0
+    assert h.curtailment[0, 0] == 0.0
+
+
+def test_reactor_ramp_and_minimum_load():
+    # Load steps 900 -> 200 -> 900 kW; reactor 1000 kW, 50 %/h ramp, 40 % minimum.
+    load = np.array([[900.0, 200.0, 200.0, 900.0]])
+    systems = Systems(
+        load,
+        0.0,
+        np.zeros_like(load),
+        reactor(
+            ramp_fraction_per_hour=0.5, min_load_fraction=0.4, refuelling_interval_years=0.0, outage_days=0.0
+        ),
+        Diesel.absent(1),
+        Battery.absent(1),
+    )
+    h = simulate(systems, np.ones_like(load)).hourly
+    np.testing.assert_allclose(h.reactor[0], [900.0, 400.0, 400.0, 900.0])
+    np.testing.assert_allclose(h.curtailment[0], [0, 200.0, 200.0, 0])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Many systems at once
+
+
+def random_systems(rng: np.random.Generator, n_systems: int, n_hours: int) -> Systems:
+    hours = np.arange(n_hours)
+    shape = 0.7 + 0.3 * np.sin(2 * np.pi * (hours % 24) / 24)
+    load = rng.uniform(50, 2000, (n_systems, 1)) * shape * rng.uniform(0.8, 1.2, (n_systems, n_hours))
+    sun = np.clip(np.sin(np.pi * ((hours % 24) - 6) / 12), 0, None)
+    profile = sun * rng.uniform(0.3, 0.9, (n_systems, n_hours))
+    n = n_systems
+    return Systems(
+        load,
+        rng.uniform(0, 2000, n) * rng.integers(0, 2, n),
+        profile,
+        Reactor(
+            module_kw=rng.uniform(100, 1500, n),
+            n_modules=rng.integers(0, 4, n),
+            min_load_fraction=rng.uniform(0, 0.6, n),
+            ramp_fraction_per_hour=rng.uniform(0.05, 1.0, n),
+            refuelling_interval_years=rng.choice([0.0, 1.0, 1.5, 3.0], n),
+            outage_days=rng.uniform(0, 40, n),
+            forced_outage_rate=rng.uniform(0, 0.2, n),
+            mean_repair_hours=rng.uniform(5, 200, n),
+        ),
+        Diesel(
+            unit_kw=rng.uniform(50, 500, n),
+            n_units=rng.integers(0, 5, n),
+            min_load_fraction=rng.uniform(0, 0.5, n),
+            intercept_l_per_kwh_rated=rng.uniform(0, 0.1, n),
+            slope_l_per_kwh=rng.uniform(0.2, 0.3, n),
+        ),
+        Battery(
+            energy_kwh=rng.uniform(0, 3000, n) * rng.integers(0, 2, n),
+            power_kw=rng.uniform(0, 1000, n),
+            round_trip_efficiency=rng.uniform(0.7, 1.0, n),
+            min_soc_fraction=rng.uniform(0, 0.3, n),
+            initial_soc_fraction=rng.uniform(0.3, 1.0, n),
+        ),
+        system_id=np.array([f"s{i}" for i in range(n)]),
+    )
+
+
+def check_invariants(systems: Systems, available: np.ndarray) -> None:
+    result = simulate(systems, available)
+    h = result.hourly
+    assert np.abs(imbalance(result)).max() < BALANCE_TOLERANCE_KWH
+    for name in ("reactor", "pv", "battery_charge", "battery_discharge", "diesel", "curtailment", "unserved"):
+        assert getattr(h, name).min() >= -1e-9, name
+    b = systems.battery
+    assert np.all(h.soc >= (b.min_soc_fraction * b.energy_kwh)[:, None] - 1e-9)
+    assert np.all(h.soc <= b.energy_kwh[:, None] + 1e-9)
+    assert np.all(h.battery_charge <= b.power_kw[:, None] + 1e-9)
+    assert np.all(h.battery_discharge <= b.power_kw[:, None] + 1e-9)
+    assert not np.any((h.battery_charge > 1e-9) & (h.battery_discharge > 1e-9))
+    assert np.all(h.reactor <= available * systems.reactor.module_kw[:, None] + 1e-9)
+    assert np.all(h.diesel <= systems.diesel.rated_kw[:, None] + 1e-9)
+    assert np.all(h.unserved <= h.load + 1e-9)
+    summary = result.summary(diesel_price_usd_per_litre=1.0, co2_kg_per_litre=2.7)
+    assert summary["renewable_share"].between(0, 1 + 1e-12).all()
+    assert summary["unserved_fraction"].between(0, 1 + 1e-12).all()
+    without_hourly = simulate(systems, available, keep_hourly=False)
+    assert without_hourly.hourly is None
+    pd.testing.assert_frame_equal(without_hourly.totals, result.totals, rtol=1e-9)
+
+
+def test_many_random_systems_full_year():
+    systems = random_systems(np.random.default_rng(1), 40, HOURS_PER_YEAR)
+    available = reactor_modules_available(systems.reactor, operating_year=2, seed=3)
+    check_invariants(systems, available)
+
+
+def test_systems_are_independent_of_the_batch():
+    systems = random_systems(np.random.default_rng(2), 6, 500)
+    available = reactor_modules_available(systems.reactor, operating_year=0, seed=1, n_hours=500)
+    together = simulate(systems, available)
+    for i in range(systems.n_systems):
+        alone = simulate(systems.take(np.array([i])), available[i : i + 1])
+        np.testing.assert_array_equal(alone.hourly.unserved[0], together.hourly.unserved[i])
+        np.testing.assert_array_equal(alone.hourly.soc[0], together.hourly.soc[i])
+        pd.testing.assert_frame_equal(alone.totals, together.totals.iloc[[i]])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_systems=st.integers(1, 5),
+    n_hours=st.integers(1, 300),
+    year=st.integers(0, 6),
+)
+def test_property_energy_balance_and_limits(seed, n_systems, n_hours, year):
+    systems = random_systems(np.random.default_rng(seed), n_systems, n_hours)
+    available = reactor_modules_available(systems.reactor, operating_year=year, seed=seed, n_hours=n_hours)
+    check_invariants(systems, available)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Back-up sizing
+
+
+def test_size_backup_by_hand():
+    # System 0: one 1000 kW module with a 30-day outage, 500 kW load: needs 3 x 200 kW units.
+    # System 1: no scheduled or forced outages: needs none.
+    # System 2: no reactor, 450 kW load, target 0: 3 units.
+    load = np.array([[500.0], [500.0], [450.0]]) * np.ones((3, HOURS_PER_YEAR))
+    plant = Reactor(
+        module_kw=[1000.0, 1000.0, 0.0],
+        n_modules=[1, 1, 0],
+        min_load_fraction=0.3,
+        ramp_fraction_per_hour=1.0,
+        refuelling_interval_years=[1.5, 0.0, 0.0],
+        outage_days=[30.0, 0.0, 0.0],
+        forced_outage_rate=0.0,
+        mean_repair_hours=0.0,
+    )
+    systems = Systems(load, 0.0, np.zeros_like(load), plant, diesel(unit_kw=200.0), Battery.absent(3))
+    available = reactor_modules_available(plant, operating_year=1, seed=0)
+    units = size_backup(systems, available, max_unserved_fraction=0.001)
+    np.testing.assert_array_equal(units, [3, 0, 3])
+    # The outage loses 720 h / 8760 h = 8.2 % of the load; two units leave 100 kW x 720 h = 1.6 %.
+    units = size_backup(systems, available, max_unserved_fraction=[0.02, 0.0, 0.0])
+    np.testing.assert_array_equal(units, [2, 0, 3])
+    units = size_backup(systems, available, max_unserved_fraction=[0.1, 0.0, 0.0])
+    np.testing.assert_array_equal(units, [0, 0, 3])
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), target=st.sampled_from([0.0, 0.001, 0.01, 0.05]))
+def test_property_size_backup_is_the_fewest_meeting_the_target(seed, target):
+    systems = random_systems(np.random.default_rng(seed), 4, 400)
+    available = reactor_modules_available(systems.reactor, operating_year=1, seed=seed, n_hours=400)
+    units = size_backup(systems, available, max_unserved_fraction=target)
+    allowed = target * systems.load_kw.sum(axis=1) + 1e-6
+
+    def unserved(n_units: np.ndarray) -> np.ndarray:
+        trial = systems.with_diesel_units(n_units)
+        return simulate(trial, available, keep_hourly=False).totals["unserved_kwh"].to_numpy()
+
+    assert np.all(unserved(units) <= allowed)
+    fewer = units > 0
+    assert np.all(unserved(np.maximum(units - 1, 0))[fewer] > allowed[fewer])
+
+
+# ---------------------------------------------------------------------------------------------------
+# LP
+
+
+LP_PRICES = dict(diesel_price_usd_per_litre=1.2, reactor_cost_usd_per_kwh=0.01, unserved_cost_usd_per_kwh=5.0)
+
+
+def objective(result) -> float:
+    t = result.totals.iloc[0]
+    return (
+        t["diesel_litres"] * LP_PRICES["diesel_price_usd_per_litre"]
+        + t["reactor_kwh"] * LP_PRICES["reactor_cost_usd_per_kwh"]
+        + t["unserved_kwh"] * LP_PRICES["unserved_cost_usd_per_kwh"]
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lp_balances_and_costs_no_more_than_the_rule(seed):
+    rng = np.random.default_rng(seed)
+    systems = random_systems(rng, 1, 168)
+    systems = systems.with_diesel_units(np.array([3.0]))
+    available = reactor_modules_available(systems.reactor, operating_year=1, seed=seed, n_hours=168)
+    lp = dispatch_lp(systems, available, final_soc_at_least_initial=False, **LP_PRICES)
+    rule = simulate(systems, available)
+    assert np.abs(imbalance(lp)).max() < BALANCE_TOLERANCE_KWH
+    b = systems.battery
+    assert lp.hourly.soc.min() >= b.min_soc_fraction[0] * b.energy_kwh[0] - 1e-6
+    assert lp.hourly.soc.max() <= b.energy_kwh[0] + 1e-6
+    assert objective(lp) <= objective(rule) * (1 + 1e-7) + 1e-6
+
+
+def test_lp_keeps_final_soc_and_reactor_limits():
+    load = np.full((1, 48), 600.0)
+    systems = Systems(
+        load,
+        0.0,
+        np.zeros_like(load),
+        reactor(module_kw=500.0, refuelling_interval_years=0.0, outage_days=0.0, min_load_fraction=0.5),
+        diesel(n_units=2),
+        battery(energy_kwh=400.0, power_kw=100.0),
+    )
+    lp = dispatch_lp(systems, np.ones_like(load), **LP_PRICES)
+    h = lp.hourly
+    assert h.soc[0, -1] >= 0.5 * 400.0 - 1e-6
+    np.testing.assert_allclose(h.reactor[0], 500.0, atol=1e-6)
+    assert lp.totals["unserved_kwh"].iloc[0] == pytest.approx(0.0, abs=1e-6)
+    # Without a final-state condition the stored energy above the minimum replaces diesel.
+    free = dispatch_lp(systems, np.ones_like(load), final_soc_at_least_initial=False, **LP_PRICES)
+    assert free.totals["diesel_kwh"].iloc[0] == pytest.approx(
+        lp.totals["diesel_kwh"].iloc[0] - (200.0 - 80.0) * 0.9, abs=1e-4
+    )
+
+
+def test_lp_takes_one_system():
+    systems = random_systems(np.random.default_rng(0), 2, 24)
+    with pytest.raises(InputError, match="one system"):
+        dispatch_lp(systems, np.zeros((2, 24)), **LP_PRICES)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Output and validation
+
+
+def test_parquet_long_form(tmp_path):
+    systems = random_systems(np.random.default_rng(4), 70, 100)
+    available = reactor_modules_available(systems.reactor, operating_year=0, seed=0, n_hours=100)
+    result = simulate(systems, available)
+    path = write_dispatch_parquet(result, tmp_path / "run" / "dispatch.parquet")
+    frame = pd.read_parquet(path)
+    assert len(frame) == 70 * 100
+    assert list(frame.columns[:2]) == ["system_id", "hour"]
+    assert {
+        "load",
+        "reactor",
+        "pv",
+        "battery_charge",
+        "battery_discharge",
+        "soc",
+        "diesel",
+        "curtailment",
+        "unserved",
+    } <= set(frame.columns)
+    row = frame[(frame["system_id"] == "s65") & (frame["hour"] == 42)].iloc[0]
+    assert row["soc"] == pytest.approx(result.hourly.soc[65, 42], rel=1e-6)
+    assert frame["unserved"].dtype == np.float32
+
+
+def test_parquet_needs_hourly(tmp_path):
+    systems = random_systems(np.random.default_rng(4), 2, 10)
+    result = simulate(systems, np.zeros((2, 10)), keep_hourly=False)
+    with pytest.raises(InputError, match="keep_hourly"):
+        write_dispatch_parquet(result, tmp_path / "dispatch.parquet")
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: reactor(refuelling_interval_years=0.5), "reactor.refuelling_interval_years"),
+        (lambda: reactor(forced_outage_rate=0.1, mean_repair_hours=0.0), "reactor.mean_repair_hours"),
+        (lambda: reactor(n_modules=1.5), "reactor.n_modules"),
+        (lambda: diesel(min_load_fraction=1.5), "diesel.min_load_fraction"),
+        (lambda: battery(round_trip_efficiency=0.0), "battery.round_trip_efficiency"),
+        (lambda: battery(initial_soc_fraction=0.1), "battery.initial_soc_fraction"),
+    ],
+)
+def test_invalid_components_name_the_field(make, field):
+    with pytest.raises(InputError, match=field.replace(".", r"\.")):
+        make()
+
+
+def test_systems_check_shapes():
+    load = np.ones((2, 10))
+    with pytest.raises(InputError, match="pv_profile_kw_per_kwp"):
+        Systems(load, 0.0, np.ones((2, 9)), Reactor.absent(2), Diesel.absent(2), Battery.absent(2))
+    with pytest.raises(InputError, match="reactor.module_kw"):
+        Systems(load, 0.0, np.zeros_like(load), Reactor.absent(3), Diesel.absent(2), Battery.absent(2))
+    systems = Systems(load, 0.0, np.zeros_like(load), Reactor.absent(2), Diesel.absent(2), Battery.absent(2))
+    with pytest.raises(InputError, match="modules_available"):
+        simulate(systems, np.ones_like(load))

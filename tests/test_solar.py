@@ -1,0 +1,206 @@
+"""Tests of the PV profiles: clear-sky yield, night, derate, sun position and user files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pvlib
+import pytest
+
+from smrplan.errors import InputError
+from smrplan.solar import (
+    local_year_hours_utc,
+    pv_profile_from_tmy,
+    pv_profile_kw_per_kwp,
+    read_tmy_csv,
+    solar_position,
+)
+
+PORT_BLAIR = (11.67, 92.74)
+LEH = (34.16, 77.58)
+LOSS = 0.14
+YEAR = 2023
+
+
+@pytest.fixture(scope="module")
+def port_blair() -> np.ndarray:
+    return pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, system_loss_fraction=LOSS)
+
+
+def test_local_hours_in_utc():
+    hours = local_year_hours_utc(YEAR, "Asia/Kolkata")
+    assert len(hours) == 8760
+    assert hours[0] == pd.Timestamp("2022-12-31 18:30", tz="UTC")
+    leap = local_year_hours_utc(2024, "Asia/Kolkata").tz_convert("Asia/Kolkata")
+    assert len(leap) == 8760
+    assert not ((leap.month == 2) & (leap.day == 29)).any()
+
+
+def test_port_blair_clear_sky_yield_is_plausible(port_blair):
+    assert port_blair.shape == (1, 8760)
+    annual = port_blair.sum()
+    assert 1500 <= annual <= 2300
+    assert port_blair.max() <= 1.0
+
+
+def test_zero_at_night_positive_at_noon(port_blair):
+    local_hour = local_year_hours_utc(YEAR).tz_convert("Asia/Kolkata").hour
+    night = (local_hour >= 20) | (local_hour < 4)
+    assert np.all(port_blair[0, night] == 0)
+    assert np.all(port_blair[0, local_hour == 11] > 0.3)
+    assert port_blair.min() >= 0
+
+
+def test_monthly_derate_applied(port_blair):
+    derate = np.linspace(0.5, 0.95, 12)
+    derated = pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, monthly_derate=derate, system_loss_fraction=LOSS)
+    month = local_year_hours_utc(YEAR).tz_convert("Asia/Kolkata").month.to_numpy() - 1
+    np.testing.assert_allclose(derated[0], port_blair[0] * derate[month])
+
+
+def test_many_sites_at_once_match_one_by_one(port_blair):
+    lat = np.array([PORT_BLAIR[0], LEH[0]])
+    lon = np.array([PORT_BLAIR[1], LEH[1]])
+    derate = np.array([np.ones(12), np.full(12, 0.8)])
+    both = pv_profile_kw_per_kwp(lat, lon, YEAR, monthly_derate=derate, system_loss_fraction=LOSS)
+    leh = pv_profile_kw_per_kwp(*LEH, YEAR, tilt=LEH[0], system_loss_fraction=LOSS)
+    np.testing.assert_allclose(both[0], port_blair[0])
+    np.testing.assert_allclose(both[1], 0.8 * leh[0])
+    # Higher, drier and with a steeper default tilt, Leh yields more under clear skies.
+    assert leh.sum() > port_blair.sum()
+
+
+def test_system_loss_scales_output(port_blair):
+    lossless = pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, system_loss_fraction=0.0)
+    np.testing.assert_allclose(lossless * (1 - LOSS), port_blair)
+
+
+def test_solar_position_matches_pvlib():
+    times = local_year_hours_utc(YEAR) + pd.Timedelta(minutes=30)
+    lat, lon, alt = (
+        np.array([PORT_BLAIR[0], LEH[0]]),
+        np.array([PORT_BLAIR[1], LEH[1]]),
+        np.array([10.0, 3500.0]),
+    )
+    apparent_zenith, azimuth = solar_position(times, lat, lon, alt)
+    for i in range(2):
+        ref = pvlib.solarposition.get_solarposition(times, lat[i], lon[i], altitude=alt[i])
+        # pvlib's default delta T is a constant 67 s; ours follows the year: differences of < 0.01 deg.
+        np.testing.assert_allclose(apparent_zenith[i], ref["apparent_zenith"], atol=0.01)
+        np.testing.assert_allclose(azimuth[i], ref["azimuth"], atol=0.01)
+
+
+def test_clear_sky_matches_pvlib_location(port_blair):
+    """Same chain built from pvlib's single-site API (daily Linke interpolation): within 1 % a year."""
+    times = local_year_hours_utc(YEAR) + pd.Timedelta(minutes=30)
+    site = pvlib.location.Location(*PORT_BLAIR, altitude=pvlib.location.lookup_altitude(*PORT_BLAIR))
+    sky = site.get_clearsky(times, model="ineichen")
+    sun = site.get_solarposition(times)
+    poa = pvlib.irradiance.get_total_irradiance(
+        PORT_BLAIR[0],
+        180,
+        sun["apparent_zenith"],
+        sun["azimuth"],
+        sky["dni"],
+        sky["ghi"],
+        sky["dhi"],
+        dni_extra=pvlib.irradiance.get_extra_radiation(times),
+        model="haydavies",
+    )
+    reference = poa["poa_global"].fillna(0).to_numpy() / 1000 * (1 - LOSS)
+    assert port_blair.sum() == pytest.approx(reference.sum(), rel=0.01)
+
+
+def test_bad_arguments():
+    with pytest.raises(InputError, match="monthly_derate"):
+        pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, monthly_derate=np.ones(11), system_loss_fraction=LOSS)
+    with pytest.raises(InputError, match="system_loss_fraction"):
+        pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, system_loss_fraction=1.2)
+    with pytest.raises(InputError, match="lat"):
+        pv_profile_kw_per_kwp(95.0, 0.0, YEAR, system_loss_fraction=LOSS)
+
+
+# ---------------------------------------------------------------------------------------------------
+# User files
+
+
+def local_hour_strings(year: int) -> list[str]:
+    return [str(t) for t in pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="h", inclusive="left")]
+
+
+def test_read_profile_column_with_time(tmp_path, port_blair):
+    path = tmp_path / "pv.csv"
+    times = local_hour_strings(YEAR)
+    pd.DataFrame({"Time": times, " KW_per_kWp ": port_blair[0]}).to_csv(path, index=False)
+    tmy = read_tmy_csv(path)
+    assert tmy.index[0] == pd.Timestamp("2022-12-31 18:30", tz="UTC")
+    assert list(tmy.columns) == ["kw_per_kwp"]
+    np.testing.assert_allclose(
+        pv_profile_from_tmy(tmy, *PORT_BLAIR, system_loss_fraction=LOSS), port_blair[0]
+    )
+
+
+def test_read_leap_year_without_time_drops_february_29(tmp_path):
+    path = tmp_path / "pv.csv"
+    values = np.zeros(8784)
+    values[59 * 24 : 60 * 24] = 0.5  # February 29 only
+    pd.DataFrame({"kw_per_kwp": values}).to_csv(path, index=False)
+    tmy = read_tmy_csv(path, year=2024)
+    assert len(tmy) == 8760
+    assert tmy["kw_per_kwp"].max() == 0
+
+
+def test_irradiance_file_gives_the_clear_sky_profile(tmp_path, port_blair):
+    times = local_year_hours_utc(YEAR) + pd.Timedelta(minutes=30)
+    site = pvlib.location.Location(*PORT_BLAIR, altitude=pvlib.location.lookup_altitude(*PORT_BLAIR))
+    sky = site.get_clearsky(times, model="ineichen").fillna(0)
+    path = tmp_path / "tmy.csv"
+    frame = pd.DataFrame(
+        {
+            "time": local_hour_strings(YEAR),
+            "GHI": sky["ghi"].to_numpy(),
+            "DNI": sky["dni"].to_numpy(),
+            "DHI": sky["dhi"].to_numpy(),
+        }
+    )
+    frame.to_csv(path, index=False)
+    profile = pv_profile_from_tmy(read_tmy_csv(path), *PORT_BLAIR, system_loss_fraction=LOSS)
+    assert profile.shape == (8760,)
+    assert profile.sum() == pytest.approx(port_blair.sum(), rel=0.01)
+    np.testing.assert_allclose(profile, port_blair[0], atol=0.01)
+
+
+def test_missing_column_names_file_and_column(tmp_path):
+    path = tmp_path / "tmy.csv"
+    pd.DataFrame({"ghi": np.zeros(8760), "dni": np.zeros(8760)}).to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"tmy\.csv: dhi: missing"):
+        read_tmy_csv(path, year=YEAR)
+
+
+def test_bad_value_names_column_and_line(tmp_path):
+    path = tmp_path / "tmy.csv"
+    values = np.zeros(8760).astype(object)
+    values[10] = "n/a"
+    pd.DataFrame({"kw_per_kwp": values}).to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"tmy\.csv: kw_per_kwp: line 12: 'n/a'"):
+        read_tmy_csv(path, year=YEAR)
+    pd.DataFrame({"kw_per_kwp": np.full(8760, 800.0)}).to_csv(path, index=False)
+    with pytest.raises(InputError, match="wrong units|0 to 1.5 kW/kWp"):
+        read_tmy_csv(path, year=YEAR)
+
+
+def test_file_checks(tmp_path):
+    with pytest.raises(InputError, match="file not found"):
+        read_tmy_csv(tmp_path / "absent.csv")
+    path = tmp_path / "short.csv"
+    pd.DataFrame({"kw_per_kwp": np.zeros(100)}).to_csv(path, index=False)
+    with pytest.raises(InputError, match="short.csv: expected 8760 hourly rows"):
+        read_tmy_csv(path, year=YEAR)
+    with pytest.raises(InputError, match="short.csv: time: no time column"):
+        read_tmy_csv(path)
+    gappy = tmp_path / "gappy.csv"
+    times = local_hour_strings(YEAR)
+    times[5] = times[4]
+    pd.DataFrame({"time": times, "kw_per_kwp": np.zeros(8760)}).to_csv(gappy, index=False)
+    with pytest.raises(InputError, match="gappy.csv: time: expected each of the 8760 local hours"):
+        read_tmy_csv(gappy)
