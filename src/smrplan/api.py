@@ -219,7 +219,7 @@ def plan(scenario: str | Path | Scenario, data_dir: str | Path | None = None,
         "timings_s": {"total": round(time.perf_counter() - t0, 3)},
     }
     st_gdf = gpd.GeoDataFrame(st2, geometry=st2.geometry, crs="EPSG:4326")
-    return Plan(sc, cat, st_gdf, sites, summary, region, scr)
+    return Plan(sc, cat, st_gdf, sites, summary, region, scr, extras={"details": details})
 
 
 def _emissions(st: pd.DataFrame, details: dict[str, pd.DataFrame], built: list[dict]) -> float:
@@ -257,8 +257,35 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
 
         raise InputError(out_dir, "--out", "the output directory exists; choose another or pass --overwrite")
     p = plan(sc, progress=progress)
+    if sc.outputs.dispatch:
+        progress("hourly dispatch")
+        add_dispatch(p)
     write_run(p, out_dir, overwrite=overwrite, progress=progress)
     p.run_dir = out_dir
+    return p
+
+
+def add_dispatch(p: Plan) -> Plan:
+    """Simulate the plan's systems hour by hour, size back-up to the reliability target and add the
+    extra back-up cost to the plan's totals (see reliability.py)."""
+    from smrplan.reliability import check
+
+    section, result = check(p, p.extras["details"])
+    s = p.summary
+    s["dispatch"] = section
+    added = section.get("added_annual_cost_usd", 0.0)
+    if added:
+        s["total_annual_cost_before_dispatch_usd"] = s["total_annual_cost_usd"]
+        s["total_annual_cost_usd"] = round(s["total_annual_cost_usd"] + added, 2)
+        by_type: dict[str, float] = {}
+        for rec in section["systems"]:
+            by_type[rec["type"]] = by_type.get(rec["type"], 0.0) + rec["added_annual_cost_usd"]
+        for option, extra in by_type.items():
+            t = s["options"][option]
+            t["annual_cost_usd"] = round(t["annual_cost_usd"] + extra, 2)
+            energy = t["demand_mwh_per_year"] * 1000.0
+            t["lcoe_usd_per_kwh"] = round(t["annual_cost_usd"] / energy, 5) if energy > 0 else None
+    p.extras["dispatch_result"] = result
     return p
 
 

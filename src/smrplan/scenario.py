@@ -128,6 +128,17 @@ class Optimisation(_Strict):
     reserve_margin_fraction: float = Field(ge=0, le=2)
 
 
+class Dispatch(_Strict):
+    max_unserved_fraction: float = Field(ge=0, le=1)
+    mean_repair_hours: float = Field(gt=0)
+    diesel_unit_fraction_of_peak: float = Field(gt=0, le=1)
+    battery_initial_soc_fraction: float = Field(ge=0, le=1)
+    pv_system_loss_fraction: float = Field(ge=0, lt=1)
+    monthly_derate: str
+    seed: int = Field(ge=0)
+    max_standalone_systems: int = Field(ge=0)
+
+
 class Outputs(_Strict):
     report: bool
     dispatch: bool
@@ -148,6 +159,7 @@ class Scenario(_Strict):
     technologies: Technologies
     siting: Siting
     optimisation: Optimisation
+    dispatch: Dispatch
     outputs: Outputs
     source: str = ""
 

@@ -56,8 +56,10 @@ def write_run(plan, out: Path, overwrite: bool = False, progress=lambda s: None)
         if "parquet" in formats:
             st.to_parquet(tmp / "settlements.parquet")
             sites.to_parquet(tmp / "sites.parquet")
-        for name, frame in plan.extras.get("tables", {}).items():
-            frame.to_parquet(tmp / name)
+        if plan.extras.get("dispatch_result") is not None:
+            from smrplan.dispatch import write_dispatch_parquet
+
+            write_dispatch_parquet(plan.extras["dispatch_result"], tmp / "dispatch.parquet")
         write_json(tmp / "plan.json", _jsonable(plan.summary))
         if plan.scenario.outputs.report:
             progress("report")

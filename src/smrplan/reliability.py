@@ -1,0 +1,245 @@
+"""Hour-by-hour check of the planned systems and back-up sized from it (the dispatch stage's glue).
+
+Systems simulated (dispatch.py, 8,760 hours, all at once):
+
+* every built reactor plant: its modules (minimum load, ramp, staggered refuelling and forced
+  outages from the catalogue) and the plan's diesel back-up, serving the summed load of its
+  settlements;
+* stand-alone PV + battery hybrids and diesel mini-grids (the largest `max_standalone_systems` by
+  demand), sized as the cost engine sized them.
+
+Grid-connected settlements are not simulated (the grid is taken as reliable). Load shapes come from
+demand.hourly_load_kw; PV from pvlib clear-sky irradiance (solar.py) times the monthly derate pattern
+of the scenario, scaled so the annual yield equals the catalogue PV capacity factor. For reactor
+systems the simulated year is, per system, the one of the first refuelling cycle with the fewest
+module-hours available (the year holding the refuelling outages). Diesel is simulated as units of
+`diesel_unit_fraction_of_peak` x system peak.
+
+Back-up sizing: `dispatch.size_backup` finds the fewest diesel units meeting the reliability target.
+Units beyond those in the plan are added at the catalogue's diesel capex and fixed O&M, annualised
+like every other cost (economics.annualised); for stand-alone systems the simulated diesel fuel (and
+its carbon price) replaces the cost engine's estimate. The sum is fed back into the plan's totals
+(`dispatch.added_annual_cost_usd`, may be negative); the per-settlement LCOE columns stay the planning
+values, so a large difference is a signal to revisit the plan.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from smrplan.catalogue.catalogue import Catalogue
+from smrplan.demand import hourly_load_kw
+from smrplan.dispatch import (
+    Battery,
+    Diesel,
+    DispatchResult,
+    Reactor,
+    Systems,
+    reactor_modules_available,
+    simulate,
+    size_backup,
+)
+from smrplan.economics import Money, annualised, first_of
+from smrplan.errors import InputError
+from smrplan.geo.io import resolve
+from smrplan.scenario import Scenario
+from smrplan.solar import pv_profile_kw_per_kwp
+
+HOURS = 8760
+
+
+def monthly_derate(ref: str, data_dir) -> np.ndarray:
+    """The 12 monthly derate factors of the first profile in a derate file (CSV with m01..m12)."""
+    path = resolve(ref, data_dir, None, "dispatch.monthly_derate") if not ref.startswith("bundled:") else \
+        resources.files("smrplan.data").joinpath(ref.removeprefix("bundled:"))
+    with open(str(path), encoding="utf-8") as f:
+        table = pd.read_csv(f, comment="#")
+    cols = [f"m{m:02d}" for m in range(1, 13)]
+    if not set(cols) <= set(table.columns) or table.empty:
+        raise InputError(path, "m01..m12", "expected twelve monthly factor columns m01..m12")
+    values = table[cols].iloc[0].to_numpy(float)
+    if not ((values > 0) & (values <= 1)).all():
+        raise InputError(path, "m01..m12", "monthly factors must lie in (0, 1]")
+    return values
+
+
+def _diesel(cat: Catalogue, n: int, unit_kw: np.ndarray, units: np.ndarray) -> Diesel:
+    d = first_of(cat, "diesel")
+    return Diesel(unit_kw=unit_kw, n_units=units, min_load_fraction=np.full(n, d["min_load_fraction"]),
+                  intercept_l_per_kwh_rated=np.full(n, d["fuel_curve_intercept_l_per_kwh_rated"]),
+                  slope_l_per_kwh=np.full(n, d["fuel_curve_slope_l_per_kwh"]))
+
+
+def build_systems(plan, details: dict[str, pd.DataFrame]) -> tuple[Systems, pd.DataFrame]:
+    """Systems of a plan and a table describing them (system_id, type, technology, load, peak...)."""
+    sc: Scenario = plan.scenario
+    cat = plan.catalogue
+    st = plan.settlements
+    dsp = sc.dispatch
+    rows = []
+    for site in plan.summary["reactor_sites"]:
+        members = st["site_id"] == site["site_id"]
+        rows.append({"system_id": site["site_id"], "type": site["option"], "technology": site["technology"],
+                     "lon": site["lon"], "lat": site["lat"], "modules": site["modules"],
+                     "backup_kw": site["backup_diesel_kw"], "pv_kw": 0.0, "battery_kwh": 0.0,
+                     "energy_kwh": float(st.loc[members, "demand_kwh_per_year"].sum()),
+                     "peak_kw": float(st.loc[members, "peak_kw"].sum()), "settlements": int(members.sum()),
+                     "is_island": bool(st.loc[members, "is_island"].any()), "planned_fuel_cost_usd": np.nan})
+    standalone = st[st["chosen_option"].isin(["pv_battery", "diesel"])]
+    standalone = standalone.nlargest(dsp.max_standalone_systems, "demand_kwh_per_year")
+    if len(standalone):
+        idx = standalone.index.to_numpy()
+        pv = details["pv_battery"].iloc[idx]
+        is_pv = (standalone["chosen_option"] == "pv_battery").to_numpy()
+        planned_fuel = np.where(is_pv, details["pv_battery"]["fuel_cost_usd"].to_numpy()[idx],
+                                details["diesel"]["fuel_cost_usd"].to_numpy()[idx])
+        cap = np.where(is_pv, details["pv_battery"]["capacity_kw"].to_numpy()[idx] - pv["pv_kw"].to_numpy(),
+                       details["diesel"]["capacity_kw"].to_numpy()[idx])
+        rows += pd.DataFrame({
+            "system_id": standalone["id"].to_numpy(), "type": standalone["chosen_option"].to_numpy(),
+            "technology": np.where(is_pv, "pv_battery_hybrid", "diesel_minigrid"),
+            "lon": standalone["lon"].to_numpy(), "lat": standalone["lat"].to_numpy(), "modules": 0,
+            "backup_kw": cap, "pv_kw": np.where(is_pv, pv["pv_kw"].to_numpy(), 0.0),
+            "battery_kwh": np.where(is_pv, pv["battery_kwh"].to_numpy(), 0.0),
+            "energy_kwh": standalone["demand_kwh_per_year"].to_numpy(),
+            "peak_kw": standalone["peak_kw"].to_numpy(), "settlements": 1,
+            "is_island": standalone["is_island"].to_numpy(bool),
+            "planned_fuel_cost_usd": planned_fuel}).to_dict("records")
+    meta = pd.DataFrame(rows)
+    if meta.empty:
+        return None, meta
+    n = len(meta)
+    load = hourly_load_kw(meta["energy_kwh"].to_numpy(), meta["peak_kw"].to_numpy(), sc.demand.load_shape)
+    peak = load.max(axis=1)
+    unit_kw = np.maximum(peak * dsp.diesel_unit_fraction_of_peak, 1.0)
+    meta["diesel_unit_kw"] = unit_kw
+    meta["backup_units_planned"] = np.ceil(meta["backup_kw"].to_numpy() / unit_kw - 1e-9)
+    reactor = _reactors(meta, cat, dsp.mean_repair_hours)
+    pvsys = cat["pv_battery_hybrid"] if "pv_battery_hybrid" in cat else first_of(cat, "pv_battery")
+    has_batt = meta["battery_kwh"].to_numpy() > 0
+    battery = Battery(energy_kwh=meta["battery_kwh"].to_numpy(), power_kw=np.where(has_batt, peak, 0.0),
+                      round_trip_efficiency=np.where(has_batt, pvsys["battery_roundtrip_efficiency"], 0.0),
+                      min_soc_fraction=np.where(has_batt, pvsys["battery_min_soc_fraction"], 0.0),
+                      initial_soc_fraction=np.where(has_batt, max(dsp.battery_initial_soc_fraction,
+                                                                  pvsys["battery_min_soc_fraction"]), 0.0))
+    profile = np.zeros((n, HOURS))
+    has_pv = meta["pv_kw"].to_numpy() > 0
+    if has_pv.any():
+        derate = monthly_derate(dsp.monthly_derate, sc.data_dir)
+        raw = pv_profile_kw_per_kwp(meta.loc[has_pv, "lat"].to_numpy(), meta.loc[has_pv, "lon"].to_numpy(),
+                                    sc.target_year, derate, system_loss_fraction=dsp.pv_system_loss_fraction)
+        scale = pvsys["pv_capacity_factor"] * HOURS / raw.sum(axis=1)
+        profile[has_pv] = raw * scale[:, None]
+        meta.loc[has_pv, "pv_yield_scale"] = scale
+    systems = Systems(load_kw=load, pv_kw=meta["pv_kw"].to_numpy(), pv_profile_kw_per_kwp=profile,
+                      reactor=reactor, diesel=_diesel(cat, n, unit_kw, meta["backup_units_planned"].to_numpy()),
+                      battery=battery, system_id=meta["system_id"].to_numpy())
+    return systems, meta
+
+
+def _reactors(meta: pd.DataFrame, cat: Catalogue, mean_repair_hours: float) -> Reactor:
+    n = len(meta)
+    cols = {k: np.zeros(n) for k in ("module_kw", "min", "ramp", "interval", "outage", "forced")}
+    for i, key in enumerate(meta["technology"].to_numpy()):  # one lookup per system: a catalogue key, not data
+        tech = cat.get(key)
+        if tech is None or not tech.is_reactor:
+            continue
+        cols["module_kw"][i] = tech["module_size_mw"] * 1000.0
+        cols["min"][i] = tech["min_load_fraction"]
+        cols["ramp"][i] = tech["ramp_fraction_per_min"] * 60.0
+        cols["interval"][i] = tech["refuelling_interval_years"]
+        cols["outage"][i] = tech["refuelling_outage_days"]
+        cols["forced"][i] = tech["forced_outage_rate"]
+    return Reactor(module_kw=cols["module_kw"], n_modules=meta["modules"].to_numpy(float),
+                   min_load_fraction=cols["min"], ramp_fraction_per_hour=cols["ramp"],
+                   refuelling_interval_years=np.where(cols["interval"] > 0, np.maximum(cols["interval"], 1.0), 0.0),
+                   outage_days=cols["outage"], forced_outage_rate=cols["forced"],
+                   mean_repair_hours=np.full(n, mean_repair_hours))
+
+
+def availability(reactor: Reactor, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Modules in service per hour (S, 8760) in each system's worst year of its first refuelling
+    cycle, and the year chosen."""
+    years = int(np.ceil(reactor.refuelling_interval_years.max(initial=1.0)))
+    best = None
+    chosen = np.zeros(reactor.module_kw.size, int)
+    for year in range(max(years, 1)):  # a few years of the refuelling cycle, each vectorised over systems
+        avail = reactor_modules_available(reactor, operating_year=year, seed=seed)
+        if best is None:
+            best = avail
+            continue
+        worse = avail.sum(axis=1) < best.sum(axis=1)
+        best[worse] = avail[worse]
+        chosen[worse] = year
+    return best, chosen
+
+
+def check(plan, details: dict[str, pd.DataFrame]) -> tuple[dict, DispatchResult | None]:
+    """Simulate the plan's systems, size back-up to the reliability target and price what it adds.
+
+    Returns the plan.json `dispatch` section and the final dispatch result (hourly series kept).
+    """
+    sc = plan.scenario
+    systems, meta = build_systems(plan, details)
+    if systems is None:
+        return {"systems": [], "note": "no reactor, PV + battery or diesel system to simulate"}, None
+    avail, year = availability(systems.reactor, sc.dispatch.seed)
+    planned = simulate(systems, avail, keep_hourly=False)
+    sized_units = size_backup(systems, avail, max_unserved_fraction=sc.dispatch.max_unserved_fraction)
+    final_units = np.maximum(sized_units, meta["backup_units_planned"].to_numpy())
+    final = simulate(systems.with_diesel_units(final_units), avail, keep_hourly=True)
+    diesel = first_of(plan.catalogue, "diesel")
+    price = diesel["diesel_price_usd_per_l"] + np.where(meta["is_island"].to_numpy(bool),
+                                                        diesel["island_logistics_usd_per_l"], 0.0)
+    summary = final.summary(diesel_price_usd_per_litre=price, co2_kg_per_litre=diesel["co2_kg_per_l"])
+    before = planned.summary(diesel_price_usd_per_litre=price, co2_kg_per_litre=diesel["co2_kg_per_l"])
+    added_kw = (final_units - meta["backup_units_planned"].to_numpy()) * meta["diesel_unit_kw"].to_numpy()
+    money = Money(sc.finance.discount_rate, sc.finance.horizon_years)
+    # Fuel: the simulated diesel use replaces the cost engine's estimate for stand-alone systems (for
+    # reactor plants the back-up fuel estimate is kept; the simulated litres are reported).
+    planned_fuel = meta["planned_fuel_cost_usd"].to_numpy(float)
+    fuel_delta = np.where(np.isfinite(planned_fuel), summary["diesel_cost_usd"].to_numpy() - planned_fuel, 0.0)
+    carbon = sc.finance.carbon_price_usd_per_t * np.where(
+        np.isfinite(planned_fuel), fuel_delta / price * diesel["co2_kg_per_l"] / 1000.0, 0.0)
+    added_cost = annualised(added_kw * diesel["capex_usd_per_kw"], diesel["lifetime_years"], money) + \
+        added_kw * diesel["fixed_om_usd_per_kw_year"] + fuel_delta + carbon
+    out = meta[["system_id", "type", "technology", "settlements", "modules"]].copy()
+    out["load_mwh_per_year"] = meta["energy_kwh"].to_numpy() / 1000.0
+    out["operating_year_simulated"] = year
+    out["unserved_fraction_as_planned"] = before["unserved_fraction"].to_numpy()
+    out["backup_unit_kw"] = meta["diesel_unit_kw"].to_numpy()
+    out["backup_units_planned"] = meta["backup_units_planned"].to_numpy().astype(int)
+    out["backup_units_needed"] = sized_units
+    out["added_backup_kw"] = added_kw
+    out["fuel_cost_difference_usd"] = fuel_delta
+    out["added_annual_cost_usd"] = added_cost
+    for col in ("unserved_kwh", "unserved_fraction", "hours_short", "diesel_litres", "diesel_cost_usd",
+                "curtailment_kwh", "reactor_capacity_factor", "renewable_share", "emissions_t_co2"):
+        out[col] = summary[col].to_numpy()
+    out["meets_target"] = out["unserved_fraction"] <= sc.dispatch.max_unserved_fraction + 1e-12
+    section = {
+        "settings": sc.dispatch.model_dump(mode="json"),
+        "systems_simulated": int(len(out)),
+        "systems_meeting_target_as_planned": int((out["unserved_fraction_as_planned"]
+                                                  <= sc.dispatch.max_unserved_fraction + 1e-12).sum()),
+        "added_annual_cost_usd": round(float(added_cost.sum()), 2),
+        "diesel_litres_per_year": round(float(out["diesel_litres"].sum()), 1),
+        "note": ("grid-connected settlements are not simulated; added cost = extra diesel back-up capacity "
+                 "needed to meet the reliability target + simulated minus estimated fuel of stand-alone systems"),
+        "systems": _records(out),
+    }
+    return section, final
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    recs = frame.replace({np.nan: None}).to_dict("records")
+    for r in recs:
+        for k, v in r.items():
+            if isinstance(v, np.generic):
+                r[k] = v.item()
+            if isinstance(r[k], float):
+                r[k] = round(r[k], 6)
+    return recs

@@ -1,0 +1,60 @@
+"""The dispatch stage on real plans: systems built from the plan, energy balance, back-up sizing."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import smrplan
+from smrplan.scenario import load_scenario
+
+CHEAP_REACTORS = {"ritm200n_land": {"capex_usd_per_kw": 1500.0}, "klt40s_floating": {"capex_usd_per_kw": 1500.0},
+                  "evinci_micro": {"capex_usd_per_kw": 2000.0}}
+
+
+@pytest.fixture(scope="module")
+def reactor_run(tmp_path_factory):
+    """The island scenario with reactor capex overridden low enough that plants get built."""
+    d = tmp_path_factory.mktemp("rel")
+    sc = yaml.safe_load(smrplan.api.scenario_yaml(load_scenario("india-islands")))
+    sc["technologies"]["overrides"] = CHEAP_REACTORS
+    sc["name"] = "cheap-reactors"
+    path = d / "cheap.yaml"
+    path.write_text(yaml.safe_dump(sc), encoding="utf-8")
+    plan = smrplan.run(path, out=d / "run")
+    return plan, d / "run"
+
+
+def test_reactor_systems_simulated_and_sized(reactor_run):
+    plan, run_dir = reactor_run
+    assert plan.summary["reactor_sites"], "cheap reactors should be built"
+    section = json.loads((run_dir / "plan.json").read_text())["dispatch"]
+    systems = pd.DataFrame(section["systems"])
+    reactors = systems[systems["type"].str.endswith("reactor")]
+    assert len(reactors) == len(plan.summary["reactor_sites"])
+    target = plan.scenario.dispatch.max_unserved_fraction
+    assert (systems["unserved_fraction"] <= target + 1e-9).all()
+    assert systems["meets_target"].all()
+    assert (reactors["reactor_capacity_factor"] > 0).all() and (reactors["reactor_capacity_factor"] <= 1).all()
+
+
+def test_dispatch_parquet_balances_every_hour(reactor_run):
+    _, run_dir = reactor_run
+    h = pd.read_parquet(run_dir / "dispatch.parquet")
+    assert set(h.groupby("system_id").size()) == {8760}
+    gen = h.reactor + h.pv + h.diesel + h.battery_discharge + h.unserved
+    use = h.load + h.battery_charge + h.curtailment
+    scale = np.maximum(h.load.abs(), 1.0)
+    assert (np.abs(gen - use) / scale).max() < 1e-4  # float32 storage: relative tolerance
+
+
+def test_added_cost_folds_into_totals(reactor_run):
+    plan, _ = reactor_run
+    s = plan.summary
+    added = s["dispatch"]["added_annual_cost_usd"]
+    if added:
+        assert s["total_annual_cost_usd"] == pytest.approx(s["total_annual_cost_before_dispatch_usd"] + added, abs=0.1)
+    assert sum(o["annual_cost_usd"] for o in s["options"].values()) == pytest.approx(s["total_annual_cost_usd"],
+                                                                                    rel=1e-6)
