@@ -62,24 +62,27 @@ def idc_factor(r: float, construction_years) -> np.ndarray:
     return np.where(t > 0, f, 1.0)
 
 
-def investment_pv(capex_usd, life_years, money: Money, end_of_life_fraction=0.0) -> np.ndarray:
-    """Present value (year 0) of a component over the horizon: first purchase, replacements at each
-    multiple of its life inside the horizon, an end-of-life cost (fraction of capex, e.g.
-    decommissioning) at each retirement inside the horizon, minus linear salvage at year H."""
-    capex = np.asarray(capex_usd, float)
-    life = np.broadcast_to(np.asarray(life_years, float), capex.shape)
-    r, h = money.discount_rate, money.horizon_years
-    k_max = int(np.ceil(h / max(float(np.min(life)), 1.0))) + 1
-    pv = np.zeros_like(capex)
-    for k in range(k_max):  # purchases at 0, L, 2L, ... < H (a handful of terms, vectorised over rows)
-        t = k * life
-        active = t < h
-        pv += np.where(active, capex * (1.0 + r) ** -t, 0.0)
-        retire = (t + life) <= h
-        pv += np.where(active & retire, end_of_life_fraction * capex * (1.0 + r) ** -(t + life), 0.0)
+def pv_factor(life_years: float, money: Money, end_of_life_fraction: float = 0.0) -> float:
+    """Present value at year 0 per USD of capex of a component over the horizon: first purchase,
+    replacements at each multiple of its life inside the horizon, an end-of-life cost (fraction of
+    capex, e.g. decommissioning) at each retirement inside the horizon, minus linear salvage at H."""
+    r, h, life = money.discount_rate, money.horizon_years, float(life_years)
+    if life <= 0:
+        raise ValueError("lifetime must be positive")
+    starts = np.arange(0.0, h, life)
+    pv = float(np.sum((1.0 + r) ** -starts))
+    ends = starts + life
+    retire = ends[ends <= h]
+    pv += end_of_life_fraction * float(np.sum((1.0 + r) ** -retire))
     used = h - np.floor(h / life) * life  # age of the last unit at H (0 = retires exactly at H)
-    salvage = np.where(used > 0, capex * (1.0 - used / life), 0.0)
+    salvage = (1.0 - used / life) if used > 0 else 0.0
     return pv - salvage * (1.0 + r) ** -h
+
+
+def investment_pv(capex_usd, life_years, money: Money, end_of_life_fraction=0.0) -> np.ndarray:
+    """Present value (year 0) of components' investments over the horizon (see `pv_factor`);
+    capex may be an array, life and end-of-life fraction are per component type (scalars)."""
+    return np.asarray(capex_usd, float) * pv_factor(float(life_years), money, float(end_of_life_fraction))
 
 
 def annualised(capex_usd, life_years, money: Money, end_of_life_fraction=0.0) -> np.ndarray:
@@ -89,7 +92,8 @@ def annualised(capex_usd, life_years, money: Money, end_of_life_fraction=0.0) ->
 
 def _frame(**cols) -> pd.DataFrame:
     """Columns as float arrays, except boolean flags (e.g. `feasible`)."""
-    return pd.DataFrame({k: np.asarray(v, bool if np.asarray(v).dtype == bool else float) for k, v in cols.items()})
+    data = {k: np.asarray(v, bool if np.asarray(v).dtype == bool else float) for k, v in cols.items()}
+    return pd.DataFrame(data, copy=False)  # no block consolidation: a large-table hot path
 
 
 def diesel_cost(energy_kwh, peak_kw, diesel: Technology, money: Money, is_island) -> pd.DataFrame:
@@ -178,42 +182,34 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
 
     Modules n = ceil(peak x (1 + reserve) / module), at least enough for energy at the capacity
     factor. Refuelling back-up: "n_plus_1" adds a module when the others cannot carry the peak during
-    one module's outage; "diesel" keeps n and adds diesel gensets for the shortfall (peak minus the
-    remaining modules) with fuel for the outage energy; "cheapest" takes the lower annual cost.
-    Capex = modules x module kW x capex/kW x IDC + shore works (floating, once per plant);
-    decommissioning at end of life as a fraction of capex. Infeasible when more modules than
-    the plant's maximum would be needed.
+    one module's outage; "diesel" keeps n and adds diesel gensets (priced as `diesel_cost`) for that
+    shortfall, with fuel for the outage energy (shortfall x outage hours x load factor);
+    "cheapest" takes the lower annual cost. Capex = modules x module kW x capex/kW x IDC + shore works
+    (floating, once per plant); decommissioning at end of life as a fraction of capex. Infeasible when
+    more modules than the plant's maximum would be needed.
     """
     e = np.asarray(energy_kwh, float)
     peak = np.asarray(peak_kw, float)
     mod_kw = tech["module_size_mw"] * 1000.0
-    cf = tech["capacity_factor"]
     need = np.maximum(np.ceil(peak * (1.0 + reserve_margin) / mod_kw - 1e-9),
-                      np.ceil(e / (mod_kw * HOURS * cf) - 1e-9))
+                      np.ceil(e / (mod_kw * HOURS * tech["capacity_factor"]) - 1e-9))
     need = np.maximum(need, 1.0)
     shortfall_kw = np.maximum(peak - (need - 1.0) * mod_kw, 0.0)  # peak not covered with one module out
+    per_kw = tech["capex_usd_per_kw"] * float(idc_factor(money.discount_rate, tech["construction_years"]))
+    fixed = tech.get("shore_works_usd", 0.0) or 0.0
+    k_plant = pv_factor(tech["lifetime_years"], money, tech["decommissioning_fraction_of_capex"]) * money.crf
+    energy_cost = e / 1000.0 * (tech["variable_om_usd_per_mwh"] + tech["fuel_usd_per_mwh"])
+    per_module_annual = mod_kw * (per_kw * k_plant + tech["fixed_om_usd_per_kw_year"])
+
+    n1 = need + (shortfall_kw > 0)
+    annual_a = n1 * per_module_annual + fixed * k_plant + energy_cost
+    # Diesel back-up for the shortfall, priced like a diesel mini-grid running through the outages.
     outage_h = tech["refuelling_outage_days"] * 24.0 / tech["refuelling_interval_years"]
-    r = money.discount_rate
-    per_kw_capex = tech["capex_usd_per_kw"] * float(idc_factor(r, tech["construction_years"]))
-    fixed_plant = tech.get("shore_works_usd", 0.0) or 0.0
-
-    def plant(n_modules, backup_kw):
-        kw = n_modules * mod_kw
-        capex = kw * per_kw_capex + fixed_plant
-        outage_kwh = np.minimum(backup_kw, peak) * outage_h * (e / HOURS / np.maximum(peak, 1e-9))
-        diesel_part = diesel_cost(outage_kwh, backup_kw, diesel, money, is_island)
-        diesel_part.loc[backup_kw <= 0, ["annual_cost_usd", "capex_usd", "fuel_l", "co2_t", "fuel_cost_usd"]] = 0.0
-        annual = (annualised(capex, tech["lifetime_years"], money, tech["decommissioning_fraction_of_capex"])
-                  + kw * tech["fixed_om_usd_per_kw_year"]
-                  + e / 1000.0 * (tech["variable_om_usd_per_mwh"] + tech["fuel_usd_per_mwh"])
-                  + diesel_part["annual_cost_usd"].to_numpy())
-        return kw, capex + diesel_part["capex_usd"].to_numpy(), annual, diesel_part
-
-    # backup_kw is in diesel sizing units: diesel_cost adds its reserve margin to the kW it is given.
-    no_backup = np.zeros_like(peak)
-    n1 = np.where(shortfall_kw > 0, need + 1.0, need)
-    kw_a, capex_a, annual_a, d_a = plant(n1, no_backup)
-    kw_b, capex_b, annual_b, d_b = plant(need, shortfall_kw)
+    load_factor = np.divide(e / HOURS, peak, out=np.zeros_like(e), where=peak > 0)
+    outage_kwh = shortfall_kw * outage_h * load_factor
+    d = diesel_cost(outage_kwh, shortfall_kw, diesel, money, is_island)
+    d_annual, d_capex = d["annual_cost_usd"].to_numpy(), d["capex_usd"].to_numpy()
+    annual_b = need * per_module_annual + fixed * k_plant + energy_cost + d_annual
     if backup == "n_plus_1":
         pick_b = np.zeros(len(e), bool)
     elif backup == "diesel":
@@ -221,13 +217,12 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
     else:
         pick_b = annual_b < annual_a
     modules = np.where(pick_b, need, n1)
-    feasible = modules <= tech["max_modules_per_plant"]
-    return _frame(modules=modules, capacity_kw=np.where(pick_b, kw_b, kw_a),
-                  backup_diesel_kw=np.where(pick_b, d_b["capacity_kw"].to_numpy(), 0.0) * (shortfall_kw > 0),
-                  capex_usd=np.where(pick_b, capex_b, capex_a), annual_cost_usd=np.where(pick_b, annual_b, annual_a),
-                  fuel_l=np.where(pick_b, d_b["fuel_l"].to_numpy(), 0.0),
-                  fuel_cost_usd=np.where(pick_b, d_b["fuel_cost_usd"].to_numpy(), 0.0),
-                  co2_t=np.where(pick_b, d_b["co2_t"].to_numpy(), 0.0), feasible=feasible)
+    keep = lambda col: np.where(pick_b, d[col].to_numpy(), 0.0)  # noqa: E731
+    return _frame(modules=modules, capacity_kw=modules * mod_kw, backup_diesel_kw=keep("capacity_kw"),
+                  capex_usd=modules * mod_kw * per_kw + fixed + np.where(pick_b, d_capex, 0.0),
+                  annual_cost_usd=np.where(pick_b, annual_b, annual_a), fuel_l=keep("fuel_l"),
+                  fuel_cost_usd=keep("fuel_cost_usd"), co2_t=keep("co2_t"),
+                  feasible=modules <= tech["max_modules_per_plant"])
 
 
 def by_option(catalogue: Catalogue, enabled: list[str]) -> dict[str, list[Technology]]:
