@@ -9,13 +9,16 @@ modified. Every problem raises `InputError` naming the file, row and field.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import yaml
 
 from smrplan.errors import InputError
 
@@ -28,6 +31,13 @@ _SETTLEMENT_ALIASES = {
     "households": ("households", "households_2011", "no_hh"),
     "population_urban": ("population_urban", "pop_urban_2011", "tot_p_urban"),
 }
+
+
+@lru_cache(maxsize=1)
+def data_limits() -> dict[str, Any]:
+    """Sanity limits of ``data/data_checks.yaml`` (region boxes, largest plausible settlement)."""
+    text = resources.files("smrplan.data").joinpath("data_checks.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
 
 
 def resolve(ref: str, data_dir: str | Path | None, base_dir: str | Path | None = None,
@@ -88,6 +98,8 @@ def _points_from_table(df: pd.DataFrame, path: Path, drop_missing: bool = False)
         raise InputError(path, f"row {r + 2}, columns {lon}/{lat}",
                          f"({df[lon].iloc[r]}, {df[lat].iloc[r]}) is not WGS84 lon/lat in degrees; "
                          "reproject the file to EPSG:4326 (is it in a projected CRS?)")
+    if len(df) == 0:
+        raise InputError(path, None, "the table has a header but no rows")
     geom = gpd.points_from_xy(df[lon], df[lat], crs=WGS84)
     gdf = gpd.GeoDataFrame(df, geometry=geom, crs=WGS84)
     gdf.attrs["dropped_rows"] = dropped
@@ -148,6 +160,13 @@ def read_settlements(path: Path) -> gpd.GeoDataFrame:
         ids = sorted(gdf.loc[dup, "id"].unique())[:5]
         raise InputError(path, "id", f"duplicate ids {ids}; ids must be unique")
     _check_numeric(gdf, path, "population", minimum=0.0, required=True)
+    cap = float(data_limits()["max_settlement_population"])
+    huge = np.flatnonzero(gdf["population"].to_numpy(float) > cap)
+    if len(huge):
+        r = int(huge[0])
+        raise InputError(path, f"row {r + 2} (id {gdf['id'].iloc[r]}), column population",
+                         f"{gdf['population'].iloc[r]:g} is implausibly large for one settlement (limit {cap:g}, "
+                         "data/data_checks.yaml); is the column in the right unit?")
     for col in ("households", "population_urban", "anchor_load_kw", "existing_demand_kwh"):
         if col in gdf.columns:
             _check_numeric(gdf, path, col, minimum=0.0, required=False)
