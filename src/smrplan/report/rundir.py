@@ -26,16 +26,23 @@ def atomic_run_dir(out: Path, overwrite: bool) -> Iterator[Path]:
     if out.exists() and not overwrite:
         raise InputError(out, "--out", "the output directory exists; choose another or pass --overwrite")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def _term(signum, frame):  # turn SIGTERM into an exception so the cleanup below runs
-        raise KeyboardInterrupt("terminated")
-
     in_main = _is_main_thread()
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    # Signals are held while the temporary folder is created and the handlers installed, so an
+    # interruption cannot fall between creating the folder and being able to remove it.
     if in_main:
-        signal.signal(signal.SIGTERM, _term)
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except BaseException:
+        if in_main:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
+        raise
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        if in_main:
+            signal.signal(signal.SIGTERM, _term)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)  # a pending signal raises in here
         yield tmp
         if out.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
@@ -49,6 +56,11 @@ def atomic_run_dir(out: Path, overwrite: bool) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
         if in_main:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _term(signum, frame):
+    """Turn SIGTERM into an exception so that the clean-up of `atomic_run_dir` runs."""
+    raise KeyboardInterrupt("terminated")
 
 
 def _is_main_thread() -> bool:
