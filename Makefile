@@ -16,6 +16,7 @@ run: $(STAMP)
 	$(BIN)/smrplan run india-islands --out runs/india-islands --overwrite
 
 test: $(STAMP)
+	bash scripts/install-browser.sh
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

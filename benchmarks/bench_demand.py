@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import figure
 
 TARGET_SECONDS = 20.0
 TARGET_GIB = 4.0
@@ -71,6 +72,8 @@ def main(n: int = N_SETTLEMENTS, fmt: str = "csv") -> int:
           f"(target < {TARGET_GIB:.0f} GiB); demand {demand['demand_kwh_per_year'].sum() / 1e9:,.1f} TWh/yr")
     ok = total < TARGET_SECONDS and peak_gib < TARGET_GIB
     print("PASS" if ok else "FAIL")
+    figure(f"read, check and demand for {n:,} settlements ({fmt})", total, TARGET_SECONDS)
+    figure(f"peak memory, {n:,} settlements ({fmt})", peak_gib, TARGET_GIB, "GiB")
     return 0 if ok else 1
 
 

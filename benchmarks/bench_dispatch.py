@@ -13,6 +13,7 @@ import sys
 import time
 
 import numpy as np
+from common import figure
 
 from smrplan.dispatch import (
     HOURS_PER_YEAR,
@@ -94,6 +95,7 @@ def main(n_systems: int = N_SYSTEMS) -> float:
     print(f"  size_backup (0.1 % target)  {t_sizing:7.2f} s   (information; {int(units.sum())} units in all)")
     unserved = result.totals["unserved_kwh"].sum() / result.totals["load_kwh"].sum()
     print(f"  unserved share of load, as planned: {unserved:.4f}")
+    figure(f"dispatch {HOURS_PER_YEAR} h x {n_systems:,} systems", measured, TARGET_SECONDS)
     return measured
 
 
