@@ -1,76 +1,295 @@
-"""report.html: a self-contained page (plotly.js inlined from the plotly package) with a map of
-settlements by chosen option, candidate and built sites, and the totals table. Opens offline."""
+"""report.html: one self-contained page per run directory, readable offline.
+
+`build_report(run_dir)` reads the run directory (plan.json, scenario.yaml, catalogue.json, the
+settlements and sites GeoPackages, and when present dispatch.parquet, sweep.json and the land layer
+the run used), builds the figures (plots.py) and tables (tables.py) and renders
+templates/report.html.j2 with jinja2. plotly.js is inlined from the installed plotly package, so
+the page fetches nothing at view time; the map draws the land outlines itself (no tiles, no
+topojson). `print_pdf` prints the page to PDF with headless Chromium.
+
+Sections appear only for results the run has: dispatch (dispatch.parquet), sensitivity (plan.json
+`sensitivity`), Monte Carlo sweep (sweep.json beside plan.json, or plan.json `sweep`).
+"""
 
 from __future__ import annotations
 
-import html
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
+import pyogrio
+import yaml
+from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
-from smrplan.report.outputs import read_run
+from smrplan.report import plots, tables
 
-OPTION_COLOURS = {"diesel": "#8c564b", "pv_battery": "#ff7f0e", "grid": "#7f7f7f",
-                  "land_reactor": "#1f77b4", "floating_reactor": "#17becf", "micro_reactor": "#9467bd"}
+PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["sendDataToCloud"]}
+MAP_CONFIG = {**PLOT_CONFIG, "scrollZoom": True}
+WEEK_H = 168
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+_SETTLEMENT_COLUMNS = ("id", "name", "lon", "lat", "chosen_option", "demand_kwh_per_year", "peak_kw",
+                       "population_target", "population")
+_SITE_COLUMNS = ("lon", "lat", "kind", "suitable", "reason")
 
 
-def _map(run: dict) -> go.Figure:
-    st, sites = run["settlements"], run["sites"]
-    fig = go.Figure()
-    ok = sites[sites["suitable"].astype(bool)]
-    bad = sites[~sites["suitable"].astype(bool)]
-    fig.add_trace(go.Scatter(x=bad.geometry.x, y=bad.geometry.y, mode="markers", name="candidate site: unsuitable",
-                             marker={"size": 4, "color": "#d62728", "opacity": 0.35}, text=bad["reason"],
-                             hovertemplate="%{text}<extra>unsuitable</extra>", visible="legendonly"))
-    fig.add_trace(go.Scatter(x=ok.geometry.x, y=ok.geometry.y, mode="markers", name="candidate site: suitable",
-                             marker={"size": 5, "color": "#2ca02c", "opacity": 0.6}, text=ok["kind"],
-                             hovertemplate="%{text} site<extra>suitable</extra>"))
-    demand = st["demand_kwh_per_year"].astype(float)
-    size = 6 + 24 * (demand / max(demand.max(), 1.0)) ** 0.5
-    for option, colour in OPTION_COLOURS.items():
-        sel = st["chosen_option"] == option
-        if not sel.any():
+# ---------------------------------------------------------------------------------------- reading
+def read_table(path: Path, wanted: tuple[str, ...], prefix: str = "") -> pd.DataFrame:
+    """Columns `wanted` (and any starting with `prefix`) of a run directory's GeoPackage layer, as a
+    plain DataFrame without geometry (lon/lat are columns of both layers)."""
+    fields = set(pyogrio.read_info(path)["fields"])
+    cols = [c for c in wanted if c in fields] + sorted(c for c in fields if prefix and c.startswith(prefix))
+    return pyogrio.read_dataframe(path, columns=cols, read_geometry=False, use_arrow=True)
+
+
+def read_outlines(path: str | None, bbox: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray, str]:
+    """Land outlines of the layer at `path` inside `bbox` (padded by half its extent), simplified to
+    about 1/2,500 of the padded box's extent. Returns x, y (NaN-separated) and a note when the layer is missing or unreadable."""
+    empty = np.array([])
+    if not path:
+        return empty, empty, "The run used no land layer, so no coastlines are drawn."
+    if not Path(path).is_file():
+        return empty, empty, f"The run's land layer {path} is not on this machine, so no coastlines are drawn."
+    pad = 0.5 * max(bbox[2] - bbox[0], bbox[3] - bbox[1]) + 0.5  # room to pan and for the map's aspect ratio
+    box = (bbox[0] - pad, bbox[1] - pad, bbox[2] + pad, bbox[3] + pad)
+    try:
+        gdf = pyogrio.read_dataframe(path, columns=[], bbox=box)
+        if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+            gdf = gdf.to_crs("EPSG:4326")
+    except Exception as exc:  # an unreadable layer costs the outlines, not the report
+        return empty, empty, f"The land layer {path} could not be read ({type(exc).__name__}); no coastlines drawn."
+    tolerance = max(box[2] - box[0], box[3] - box[1]) / 2500.0
+    x, y = plots.outline_xy(gdf.geometry.to_numpy(), box, tolerance)
+    return x, y, f"Land and coast outlines: {Path(path).name}, simplified to {tolerance * 111:.1f} km."
+
+
+def read_sweep(run_dir: Path, plan: dict) -> pd.DataFrame | None:
+    """Per-settlement probability of each option from sweep.json (beside plan.json) or plan.json
+    `sweep`. Accepted forms: {id: {option: p}}; a list of {id, probabilities: {option: p}}; a list of
+    {id, option, probability}; any of these under a "settlements" or "probabilities" key."""
+    path = run_dir / "sweep.json"
+    raw = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else plan.get("sweep")
+    return None if raw is None else sweep_table(raw)
+
+
+def sweep_table(raw) -> pd.DataFrame | None:
+    """Rows = settlement ids, columns = options, values = probability (see read_sweep)."""
+    if isinstance(raw, dict):
+        for key in ("settlements", "probabilities"):
+            if key in raw:
+                return sweep_table(raw[key])
+        frame = pd.DataFrame.from_dict(raw, orient="index")
+    elif isinstance(raw, list) and raw:
+        rec = pd.DataFrame(raw)
+        if "probabilities" in rec.columns:
+            frame = pd.DataFrame(list(rec["probabilities"]), index=rec["id"].astype(str))
+        elif {"option", "probability"} <= set(rec.columns):
+            frame = rec.pivot_table(index="id", columns="option", values="probability", aggfunc="sum")
+        else:
+            frame = rec.set_index("id")
+    else:
+        return None
+    frame.index = frame.index.astype(str)
+    frame.columns = [str(c).removeprefix("p_") for c in frame.columns]
+    frame = frame[[c for c in frame.columns if c in plots.OPTIONS]].apply(pd.to_numeric, errors="coerce")
+    return frame.fillna(0.0) if len(frame.columns) else None
+
+
+# --------------------------------------------------------------------------------------- dispatch
+def outage_spans(record: dict, catalogue: list[dict]) -> list[tuple[int, int]]:
+    """Scheduled refuelling outages of a reactor system in its simulated year, as (first hour, end
+    hour) spans: the dispatch model's own staggered schedule (dispatch.reactor_modules_available)
+    with forced outages left out. `record` is a plan.json dispatch.systems entry."""
+    from smrplan.dispatch import Reactor, reactor_modules_available
+
+    values = {r["parameter"]: r["value"] for r in catalogue if r["technology"] == record.get("technology")}
+    modules = float(record.get("modules") or 0)
+    interval = float(values.get("refuelling_interval_years") or 0.0)
+    days = float(values.get("refuelling_outage_days") or 0.0)
+    if modules <= 0 or interval <= 0 or days <= 0:
+        return []
+    one = lambda v: np.array([float(v)])  # noqa: E731
+    reactor = Reactor(module_kw=one(1.0), n_modules=one(modules), min_load_fraction=one(0.0),
+                      ramp_fraction_per_hour=one(1.0), refuelling_interval_years=one(max(interval, 1.0)),
+                      outage_days=one(days), forced_outage_rate=one(0.0), mean_repair_hours=one(1.0))
+    out = reactor_modules_available(reactor, operating_year=int(record.get("operating_year_simulated") or 0),
+                                    seed=0)[0] < modules
+    edges = np.diff(np.concatenate([[0], out.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+
+
+def hardest_week(hourly: pd.DataFrame) -> int:
+    """First hour of the 7-day window (starting at midnight) with the most diesel and unserved energy,
+    or of the highest load when neither occurs."""
+    need = (hourly.get("diesel", 0.0) + hourly.get("unserved", 0.0)).to_numpy(float)
+    if need.sum() <= 0:
+        need = hourly["load"].to_numpy(float)
+    csum = np.concatenate([[0.0], np.cumsum(need)])
+    starts = np.arange(0, max(len(need) - WEEK_H, 0) + 1, 24)
+    return int(starts[np.argmax(csum[np.minimum(starts + WEEK_H, len(need))] - csum[starts])])
+
+
+def dispatch_figures(path: Path, plan: dict, catalogue: list[dict], year: int) -> list[dict]:
+    """Up to two dispatch plots: the largest system's hardest week, and the largest reactor system's
+    refuelling outage window (the outage with a day either side, at least a week)."""
+    import pyarrow.parquet as pq
+
+    records = pd.DataFrame(plan.get("dispatch", {}).get("systems", []))
+    if records.empty:
+        ids = pq.read_table(path, columns=["system_id"]).column("system_id").unique().to_pylist()
+        records = pd.DataFrame({"system_id": ids, "type": "", "load_mwh_per_year": 0.0})
+    records = records.sort_values("load_mwh_per_year", ascending=False, kind="stable")
+    start = pd.Timestamp(f"{year}-01-01")
+    out = []
+
+    def series(system_id: str) -> pd.DataFrame:
+        return pq.read_table(path, filters=[("system_id", "=", system_id)]).to_pandas().sort_values("hour")
+
+    top = records.iloc[0]
+    hourly = series(str(top["system_id"]))
+    if len(hourly):
+        first = hardest_week(hourly)
+        week = hourly.iloc[first:first + WEEK_H]
+        title = f"{top['system_id']} ({top.get('type', '')}): hardest week (most diesel and unserved energy)"
+        out.append({"name": "dispatch", "title": "Dispatch week", "figure": plots.dispatch_figure(week, start, title),
+                    "note": f"{len(records):,} system(s) simulated hour by hour; the largest is shown."})
+    reactors = records[records["type"].astype(str).str.endswith("_reactor")]
+    for rec in reactors.to_dict("records")[:1]:
+        spans = outage_spans(rec, catalogue)
+        hourly = series(str(rec["system_id"])) if rec["system_id"] != top["system_id"] else hourly
+        if not spans or hourly.empty:
             continue
-        s = st[sel]
-        text = [f"{n} ({i})<br>{option}<br>{d / 1e6:.1f} GWh/yr, peak {p / 1e3:.2f} MW"
-                for n, i, d, p in zip(s["name"], s["id"], s["demand_kwh_per_year"], s["peak_kw"], strict=True)]
-        fig.add_trace(go.Scatter(x=s.geometry.x, y=s.geometry.y, mode="markers", name=f"settlement: {option}",
-                                 marker={"size": size[sel], "color": colour, "line": {"width": 1, "color": "white"}},
-                                 text=text, hovertemplate="%{text}<extra></extra>"))
-    built = run["plan"].get("reactor_sites", [])
-    if built:
-        fig.add_trace(go.Scatter(x=[b["lon"] for b in built], y=[b["lat"] for b in built], mode="markers",
-                                 name="built reactor site", marker={"symbol": "star", "size": 16, "color": "black"},
-                                 text=[f"{b['technology_name']}<br>{b['modules']} module(s), {b['capacity_mw']} MW"
-                                       for b in built], hovertemplate="%{text}<extra></extra>"))
-    fig.update_layout(height=650, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"},
-                      xaxis={"title": "longitude"}, yaxis={"title": "latitude", "scaleanchor": "x"})
-    return fig
+        first, end = spans[0]
+        lo = max(first - 24, 0)
+        hi = min(max(end + 24, lo + WEEK_H), len(hourly))
+        window = hourly.iloc[lo:hi]
+        title = f"{rec['system_id']} ({rec.get('technology', '')}, {int(rec.get('modules', 0))} module(s)): refuelling outage"
+        out.append({"name": "outage", "title": "Refuelling outage window",
+                    "figure": plots.dispatch_figure(window, start, title, [s for s in spans if s[0] < hi and s[1] > lo]),
+                    "note": f"{len(spans)} scheduled outage(s) in the simulated year; shaded: modules out for refuelling."})
+    return out
+
+
+# ------------------------------------------------------------------------------------------ page
+def _div(fig: go.Figure, div_id: str, config: dict = PLOT_CONFIG) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=config)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The jinja2 environment of the report and explorer templates (HTML autoescaped)."""
+    return Environment(loader=PackageLoader("smrplan.report", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def map_section(plan: dict, st: pd.DataFrame, sites: pd.DataFrame) -> dict:
+    """The map's figure and its notes (aggregation, sampling, outlines)."""
+    points, st_note = plots.settlement_points(st)
+    site_pts, site_note = plots.site_points(sites)
+    lon = np.concatenate([st["lon"].to_numpy(float), site_pts["lon"].to_numpy(float)])
+    lat = np.concatenate([st["lat"].to_numpy(float), site_pts["lat"].to_numpy(float)])
+    bbox = (float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat)))
+    x, y, land_note = read_outlines(plan.get("data", {}).get("sources", {}).get("land"), bbox)
+    labels = {c["name"]: c["label"] for c in plan.get("siting", {}).get("criteria", [])}
+    traces = ([plots.outline_trace(x, y)] if len(x) else []) + plots.site_traces(site_pts, labels) \
+        + plots.settlement_traces(points) + plots.built_traces(plan.get("reactor_sites", []), st)
+    return {"figure": plots.map_figure(traces, bbox), "notes": [n for n in (st_note, site_note, land_note) if n]}
+
+
+def report_context(run_dir: Path) -> dict:
+    """Everything the report template shows, from the files of a run directory."""
+    run_dir = Path(run_dir)
+    plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
+    scenario = yaml.safe_load((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
+    catalogue = json.loads((run_dir / "catalogue.json").read_text(encoding="utf-8"))
+    st = read_table(run_dir / "settlements.gpkg", _SETTLEMENT_COLUMNS, prefix="lcoe_")
+    sites = read_table(run_dir / "sites.gpkg", _SITE_COLUMNS)
+    if "population_target" not in st.columns:
+        st["population_target"] = st["population"]
+    m = map_section(plan, st, sites)
+    figures = [{"name": "map", "title": "Map", "div": _div(m["figure"], "map", MAP_CONFIG), "notes": m["notes"]}]
+    lcoe_fig, lcoe_note = plots.lcoe_figure(st)
+    figures.append({"name": "lcoe", "title": "Cost of electricity by option across settlements",
+                    "div": _div(lcoe_fig, "plot-lcoe"), "notes": [lcoe_note] if lcoe_note else []})
+    figures.append({"name": "cost", "title": "Investment and annual cost by chosen option",
+                    "div": _div(plots.cost_figure(plan["options"]), "plot-cost"), "notes": []})
+    sens = plan.get("sensitivity")
+    if isinstance(sens, dict):
+        base = float(sens.get("base_total_usd", plan["total_annual_cost_usd"]))
+        sens = sens.get("parameters")
+    else:
+        base = float(plan["total_annual_cost_usd"])
+    if sens:
+        figures.append({"name": "tornado", "title": "Sensitivity of the total annual cost",
+                        "div": _div(plots.tornado_figure(sens, base), "plot-tornado"), "notes": []})
+    if (run_dir / "dispatch.parquet").is_file():
+        for d in dispatch_figures(run_dir / "dispatch.parquet", plan, catalogue, int(plan["target_year"])):
+            figures.append({"name": d["name"], "title": d["title"], "div": _div(d["figure"], f"plot-{d['name']}"),
+                            "notes": [d["note"]]})
+    prob = read_sweep(run_dir, plan)
+    if prob is not None and len(prob):
+        names = pd.Series(st["name"].astype(str).to_numpy(), index=st["id"].astype(str).to_numpy())
+        sweep_fig, sweep_note = plots.sweep_figure(prob, names)
+        figures.append({"name": "sweep", "title": "Monte Carlo sweep: probability of each option",
+                        "div": _div(sweep_fig, "plot-sweep"), "notes": [sweep_note] if sweep_note else []})
+    inr = plan["currency"]["inr_per_usd"]
+    headline = [
+        ("settlements", tables.num(plan["settlements"])), ("population", tables.num(plan["population"])),
+        ("demand", f"{tables.num(plan['demand_mwh_per_year'] / 1e3, 1)} GWh/yr"),
+        ("total annual cost", f"{tables.num(plan['total_annual_cost_usd'] / 1e6, 2)} M USD/yr "
+                              f"(₹{tables.num(plan['total_annual_cost_usd'] * inr / 1e7, 0)} crore)"),
+        ("stand-alone cost (no reactors)", f"{tables.num(plan.get('standalone_annual_cost_usd', 0) / 1e6, 2)} M USD/yr"),
+        ("emissions", f"{tables.num(plan['emissions_t_co2_per_year'], 0)} t CO2/yr"),
+        ("reactor sites built", tables.num(len(plan.get("reactor_sites", [])))),
+    ]
+    return {
+        "plan": plan, "title": f"{plan['scenario']}: plan for {plan['target_year']}", "headline": headline,
+        "currency": plan["currency"]["unit"], "figures": {f["name"]: f for f in figures},
+        "totals": tables.totals_rows(plan), "costs": tables.cost_rows(plan), "built": tables.built_rows(plan),
+        "funnel": tables.funnel(plan), "solver": tables.solver_rows(plan), "data": tables.data_rows(plan),
+        "dispatch": plan.get("dispatch"), "methods": tables.methods(scenario, catalogue),
+        "colours": plots.OPTION_COLOURS, "plotlyjs": get_plotlyjs(), "created": plan.get("created_utc", ""),
+        "versions": plan.get("versions", {}),
+    }
 
 
 def build_report(run_dir: Path) -> Path:
-    """Write report.html into a run directory from the files already there."""
-    run = read_run(run_dir)
-    plan = run["plan"]
-    rows = "".join(
-        f"<tr><td>{html.escape(o)}</td><td>{t['settlements']}</td><td>{t['population']:,}</td>"
-        f"<td>{t['demand_mwh_per_year']:,.0f}</td><td>{t['capacity_mw']:,.1f}</td>"
-        f"<td>{t['annual_cost_usd'] / 1e6:,.2f}</td><td>{'' if t['lcoe_usd_per_kwh'] is None else t['lcoe_usd_per_kwh']}</td></tr>"
-        for o, t in plan["options"].items())
-    fig = _map(run).to_html(full_html=False, include_plotlyjs=False, div_id="map")
-    page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<title>smrplan: {html.escape(plan['scenario'])}</title>
-<script>{get_plotlyjs()}</script>
-<style>body{{font-family:sans-serif;margin:1.5em;}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}</style>
-</head><body>
-<h1>{html.escape(plan['scenario'])}: plan for {plan['target_year']}</h1>
-<p>{html.escape(plan.get('description', ''))}</p>
-<h2>Map</h2>{fig}
-<h2>Totals by option</h2>
-<table id="totals"><tr><th>option</th><th>settlements</th><th>population</th><th>MWh/yr</th><th>MW</th><th>annual cost (M USD)</th><th>LCOE (USD/kWh)</th></tr>{rows}</table>
-<p>Total annual cost {plan['total_annual_cost_usd'] / 1e6:,.2f} M USD ({plan['currency']['unit']}); emissions {plan['emissions_t_co2_per_year']:,.0f} t CO2/yr.</p>
-</body></html>"""
+    """Write report.html into a run directory from the files already there; returns its path."""
+    page = environment().get_template("report.html.j2").render(**report_context(run_dir))
     out = Path(run_dir) / "report.html"
-    out.write_text(page, encoding="utf-8")
+    tmp = out.with_name(".report.html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
     return out
+
+
+# ------------------------------------------------------------------------------------------- PDF
+def find_chromium() -> str | None:
+    """Path of a Chromium (or Chrome) executable: $SMRPLAN_CHROMIUM, else the first on PATH."""
+    env = os.environ.get("SMRPLAN_CHROMIUM")
+    if env:
+        return env if shutil.which(env) else None
+    return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
+
+
+def print_pdf(html_path: Path, pdf_path: Path, chromium: str, timeout_s: float = 180.0) -> Path:
+    """Print a page to PDF with headless Chromium (fresh profile, no background networking).
+    Raises RuntimeError with Chromium's message when no PDF is written."""
+    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
+    with tempfile.TemporaryDirectory(prefix="smrplan-chromium-") as profile:
+        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
+               "--run-all-compositor-stages-before-draw", "--virtual-time-budget=20000",
+               f"--print-to-pdf={pdf_path}", html_path.as_uri()]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    if not pdf_path.is_file() or pdf_path.stat().st_size == 0:
+        raise RuntimeError(f"Chromium wrote no PDF (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
+    return pdf_path

@@ -3,7 +3,6 @@ optional CSV/Parquet copies, report.html and log.txt, written atomically (see ru
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -99,13 +98,3 @@ def _jsonable(obj):
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     return obj
-
-
-def read_run(run_dir: Path) -> dict:
-    """Read a run directory's plan.json, settlements, sites and scenario (for reports)."""
-    run_dir = Path(run_dir)
-    return {"plan": json.loads((run_dir / "plan.json").read_text(encoding="utf-8")),
-            "settlements": gpd.read_file(run_dir / "settlements.gpkg", layer="settlements", engine="pyogrio"),
-            "sites": gpd.read_file(run_dir / "sites.gpkg", layer="sites", engine="pyogrio"),
-            "scenario_yaml": (run_dir / "scenario.yaml").read_text(encoding="utf-8"),
-            "catalogue": json.loads((run_dir / "catalogue.json").read_text(encoding="utf-8"))}

@@ -1,0 +1,390 @@
+"""`smrplan explore`: a local web app to move the main assumptions and see the least-cost choice
+per settlement change on the map.
+
+The scenario is loaded once (`prepare_state`): region, demand at every tier, grid distances, the
+siting screen and, per reactor kind, each settlement's nearest suitable site with the land/sea
+split of the route to it. Every slider move (`recompute`) then only rebuilds the catalogue with
+the overrides (catalogue.apply_overrides) and calls the vectorised cost functions of economics.py:
+no geometry, no file, no solver. The answer is each settlement's cheapest option on its own, with
+reactor options costed as a plant of its own at its nearest suitable site (as api.own_reactor_costs
+does). Shared plants serving several settlements need the MILP: `optimise` re-solves it (the same
+solve_plan and assemble as api.plan) on request, only for regions of at most
+`MILP_MAX_SETTLEMENTS` settlements and within `MILP_TIME_LIMIT_S`. The carbon price applies to the
+emissions of diesel, hybrid and grid supply, as in api.plan.
+
+The server (FastAPI + uvicorn) binds 127.0.0.1 unless told otherwise, validates every request body
+with pydantic (types, ranges, no extra fields, at most `MAX_BODY_BYTES`), never reads a path sent by
+a client, and serves one page with plotly.js inlined and a content security policy that allows no
+other origin.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from pydantic import BaseModel, ConfigDict, Field
+
+from smrplan.catalogue.catalogue import Catalogue, apply_overrides
+from smrplan.demand import compute_demand, hourly_shape
+from smrplan.economics import (
+    ALL_OPTIONS,
+    Money,
+    by_option,
+    diesel_cost,
+    first_of,
+    grid_cost,
+    line_cost,
+    pv_battery_cost,
+    reactor_plant_cost,
+)
+from smrplan.geo.distance import PointIndex
+from smrplan.geo.layers import Region
+from smrplan.grid import route_split_km
+from smrplan.optimize import KIND_OPTION
+from smrplan.report import plots
+from smrplan.scenario import Scenario
+
+MILP_MAX_SETTLEMENTS = 2_000
+MILP_TIME_LIMIT_S = 60.0
+MAX_BODY_BYTES = 2_048
+NIGHT_HOURS = list(range(0, 7)) + list(range(18, 24))
+CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+       "img-src data: blob:; font-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'")
+
+
+class Params(BaseModel):
+    """Slider values. Multipliers scale the scenario's catalogue values (1 = as in the scenario)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    reactor_capex_multiplier: float = Field(1.0, ge=0.2, le=3.0, description="x every reactor's capex_usd_per_kw")
+    diesel_price_multiplier: float = Field(1.0, ge=0.25, le=4.0, description="x diesel price (USD/l)")
+    discount_rate: float = Field(0.08, ge=0.0, le=0.2, description="real discount rate, fraction per year")
+    carbon_price_usd_per_t: float = Field(0.0, ge=0.0, le=500.0, description="USD per t CO2")
+    demand_tier: int = Field(4, ge=1, le=5, description="Multi-Tier Framework tier of household demand")
+
+
+@dataclass
+class Reach:
+    """Per settlement, the route to its nearest suitable site of one kind: whether the site lies
+    within the network distance limit, and the route's land and sea length (km)."""
+
+    within: np.ndarray
+    land_km: np.ndarray
+    sea_km: np.ndarray
+
+
+@dataclass
+class State:
+    """What every recomputation needs, prepared once per scenario (see `prepare_state`)."""
+
+    scenario: Scenario
+    catalogue: Catalogue
+    region: Region
+    settlements: pd.DataFrame
+    sites: pd.DataFrame
+    energy_kwh: dict[int, np.ndarray]
+    peak_kw: dict[int, np.ndarray]
+    night_share: float
+    reach: dict[str, Reach]
+    feasible: dict[str, bool]
+    point: np.ndarray
+    points: pd.DataFrame
+    point_note: str
+    base: Params
+    base_choice: np.ndarray | None = None
+    optimise_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def can_optimise(self) -> bool:
+        return len(self.settlements) <= MILP_MAX_SETTLEMENTS
+
+
+def prepare_state(scenario: Scenario, progress=lambda s: None) -> State:
+    """Load and screen a scenario once: demand at every tier, grid distances, the siting screen and
+    each settlement's route to its nearest suitable site of every kind."""
+    from smrplan.api import prepare, run_screen, standalone_costs
+
+    cat, region, st = prepare(scenario, progress)
+    standalone_costs(st, region, cat, scenario)  # adds grid distances and is_island to st
+    screen = run_screen(scenario, region, cat, progress)
+    sites = screen.sites
+    progress("routes to candidate sites")
+    reach = {}
+    for kind in KIND_OPTION:
+        cand = sites[(sites.kind == kind) & sites.suitable]
+        if len(cand) == 0:
+            continue
+        d, idx = PointIndex(cand.lon.to_numpy(), cand.lat.to_numpy()).nearest(st["lon"], st["lat"], k=1)
+        idx = idx[:, 0]
+        land, sea = route_split_km(region, cand.lon.to_numpy()[idx], cand.lat.to_numpy()[idx],
+                                   st["lon"].to_numpy(), st["lat"].to_numpy())
+        reach[kind] = Reach(d[:, 0] <= scenario.optimisation.max_network_distance_km, land, sea)
+    energy, peak = {}, {}
+    for tier in range(1, 6):
+        d = compute_demand(st, scenario.demand.model_copy(update={"tier": tier}), scenario.target_year)
+        energy[tier], peak[tier] = d["demand_kwh_per_year"].to_numpy(float), d["peak_kw"].to_numpy(float)
+    shape = hourly_shape(scenario.demand.load_shape).reshape(365, 24)
+    enabled = scenario.technologies.enabled
+    options = {cat[t].option for t in enabled}
+    feasible = {"diesel": "diesel" in options, "pv_battery": "pv_battery" in options,
+                "grid": bool(options & {"grid_extension", "submarine_cable"})}
+    points, note = plots.settlement_points(st)
+    point = np.arange(len(st))
+    if note:  # aggregated: settlement -> cell, numbered in the (sorted) order settlement_points gives cells
+        cell = plots.grid_cells(st["lon"].to_numpy(float), st["lat"].to_numpy(float), plots.MAX_SETTLEMENT_POINTS)[0]
+        point = np.unique(cell, return_inverse=True)[1]
+    base = Params(discount_rate=scenario.finance.discount_rate, carbon_price_usd_per_t=scenario.finance.carbon_price_usd_per_t,
+                  demand_tier=scenario.demand.tier)
+    state = State(scenario, cat, region, st, sites, energy, peak, float(shape[:, NIGHT_HOURS].sum()), reach, feasible,
+                  point, points, note, base)
+    state.base_choice = choose(annual_costs(state, base))[0]
+    return state
+
+
+def catalogue_for(state: State, p: Params) -> Catalogue:
+    """The scenario's catalogue with the slider multipliers applied as overrides."""
+    enabled = state.scenario.technologies.enabled
+    cat = state.catalogue
+    overrides = {t: {"capex_usd_per_kw": cat[t]["capex_usd_per_kw"] * p.reactor_capex_multiplier}
+                 for t in enabled if cat[t].is_reactor}
+    diesel = first_of(cat, "diesel")
+    overrides[diesel.key] = {"diesel_price_usd_per_l": diesel["diesel_price_usd_per_l"] * p.diesel_price_multiplier}
+    return apply_overrides(cat, overrides, "smrplan explore")
+
+
+def annual_costs(state: State, p: Params) -> dict[str, np.ndarray]:
+    """Annual cost (USD/yr, NaN where infeasible) of every option for every settlement under `p`:
+    stand-alone options with their carbon cost, reactor options as each settlement's own cheapest
+    plant at its nearest suitable site plus the connection to it."""
+    sc = state.scenario
+    cat = catalogue_for(state, p)
+    money = Money(p.discount_rate, sc.finance.horizon_years)
+    e, peak = state.energy_kwh[p.demand_tier], state.peak_kw[p.demand_tier]
+    island = state.settlements["is_island"].to_numpy(bool)
+    diesel, grid, cable = first_of(cat, "diesel"), first_of(cat, "grid_extension"), first_of(cat, "submarine_cable")
+    st = state.settlements
+    parts = {"diesel": diesel_cost(e, peak, diesel, money, island),
+             "pv_battery": pv_battery_cost(e, peak, state.night_share, first_of(cat, "pv_battery"), diesel, money, island),
+             "grid": grid_cost(e, peak, st["grid_land_km"].to_numpy(), st["grid_sea_km"].to_numpy(), grid, cable, money)}
+    out = {}
+    for option, d in parts.items():
+        ok = state.feasible[option] & d.get("feasible", pd.Series(True, index=d.index)).to_numpy(bool)
+        out[option] = np.where(ok, d["annual_cost_usd"].to_numpy() + p.carbon_price_usd_per_t * d["co2_t"].to_numpy(), np.nan)
+    groups = by_option(cat, sc.technologies.enabled)
+    for kind, option in KIND_OPTION.items():
+        r = state.reach.get(kind)
+        best = np.full(len(e), np.inf)
+        if r is not None and groups[option]:
+            link = line_cost(r.land_km, r.sea_km, peak, grid, cable, money)["annual_cost_usd"].to_numpy()
+            for tech in groups[option]:  # a handful of technologies, each vectorised over settlements
+                plant = reactor_plant_cost(e, peak, tech, diesel, money, sc.optimisation.reserve_margin_fraction,
+                                           sc.technologies.reactor_backup, island)
+                best = np.fmin(best, np.where(plant["feasible"], plant["annual_cost_usd"].to_numpy() + link, np.inf))
+            best = np.where(r.within, best, np.inf)
+        out[option] = np.where(np.isfinite(best), best, np.nan)
+    return out
+
+
+def _result(state: State, p: Params, chosen: np.ndarray, cost: np.ndarray, built: list[dict] | None, t0: float) -> dict:
+    """The response body: per map point the option (index into ALL_OPTIONS), totals per option, the
+    number of settlements whose choice differs from the scenario's values, and timings."""
+    e = state.energy_kwh[p.demand_tier]
+    n_opt = len(ALL_OPTIONS)
+    n_points = len(state.points)
+    weight = np.bincount(state.point * n_opt + chosen, weights=e, minlength=n_points * n_opt).reshape(n_points, n_opt)
+    point_option = weight.argmax(axis=1)
+    pop = state.settlements["population_target"].to_numpy(float)
+    count = np.bincount(chosen, minlength=n_opt)
+    energy = np.bincount(chosen, weights=e, minlength=n_opt)
+    annual = np.bincount(chosen, weights=cost, minlength=n_opt)
+    people = np.bincount(chosen, weights=pop, minlength=n_opt)
+    totals = [{"option": o, "label": plots.OPTION_LABELS[o], "colour": plots.OPTION_COLOURS[o], "settlements": int(count[i]),
+               "population": round(float(people[i])), "gwh_per_year": round(float(energy[i]) / 1e6, 3),
+               "annual_cost_musd": round(float(annual[i]) / 1e6, 3),
+               "lcoe_usd_per_kwh": round(float(annual[i] / energy[i]), 4) if energy[i] > 0 else None}
+              for i, o in enumerate(ALL_OPTIONS)]
+    return {"params": p.model_dump(), "point_option": point_option.tolist(), "options": list(ALL_OPTIONS),
+            "totals": totals, "total_annual_cost_musd": round(float(cost.sum()) / 1e6, 3),
+            "total_gwh_per_year": round(float(e.sum()) / 1e6, 3),
+            "changed_from_base": int((chosen != state.base_choice).sum()), "built": built,
+            "method": "per-settlement" if built is None else "milp", "compute_ms": round(1000 * (time.perf_counter() - t0), 1)}
+
+
+def choose(annual: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each settlement's cheapest option (index into ALL_OPTIONS) and its annual cost (USD/yr)."""
+    m = np.column_stack([annual[o] for o in ALL_OPTIONS])
+    m = np.where(np.isnan(m), np.inf, m)
+    chosen = m.argmin(axis=1)
+    return chosen, m[np.arange(len(m)), chosen]
+
+
+def recompute(state: State, p: Params) -> dict:
+    """Least-cost option per settlement under `p` (no solver): see the module docstring."""
+    t0 = time.perf_counter()
+    chosen, cost = choose(annual_costs(state, p))
+    return _result(state, p, chosen, cost, None, t0)
+
+
+def optimise(state: State, p: Params) -> dict:
+    """Re-solve the plan's MILP under `p` (shared plants, module counts) for a small region; raises
+    ValueError above MILP_MAX_SETTLEMENTS settlements."""
+    from smrplan.optimize import solve_plan
+    from smrplan.plan import assemble
+
+    if not state.can_optimise:
+        raise ValueError(f"optimisation is offered up to {MILP_MAX_SETTLEMENTS:,} settlements; "
+                         f"this region has {len(state.settlements):,}")
+    t0 = time.perf_counter()
+    sc = state.scenario
+    cat = catalogue_for(state, p)
+    annual = annual_costs(state, p)
+    st = state.settlements.copy()
+    st["demand_kwh_per_year"], st["peak_kw"] = state.energy_kwh[p.demand_tier], state.peak_kw[p.demand_tier]
+    st["standalone_annual_cost_usd"] = np.nanmin(np.column_stack([annual[o] for o in ("diesel", "pv_battery", "grid")]), axis=1)
+    money = Money(p.discount_rate, sc.finance.horizon_years)
+    groups = by_option(cat, sc.technologies.enabled)
+    techs = {kind: groups[option] for kind, option in KIND_OPTION.items()}
+    opt = sc.optimisation.model_copy(update={"time_limit_s": min(sc.optimisation.time_limit_s, MILP_TIME_LIMIT_S)})
+    diesel = first_of(cat, "diesel")
+    result = solve_plan(state.region, st, state.sites[state.sites.suitable], techs, diesel, first_of(cat, "grid_extension"),
+                        first_of(cat, "submarine_cable"), money, opt, sc.demand.load_factor, p.carbon_price_usd_per_t)
+    st2, built = assemble(st, result, annual, diesel["capex_usd_per_kw"], p.discount_rate)
+    chosen = pd.Categorical(st2["chosen_option"], categories=list(ALL_OPTIONS)).codes.astype(np.int64)
+    lines = [{"site_id": b["site_id"], "lon": b["lon"], "lat": b["lat"], "technology": b["technology_name"],
+              "modules": b["modules"], "capacity_mw": b["capacity_mw"],
+              "served": st2.loc[st2["id"].astype(str).isin(b["settlements_served"]), ["lon", "lat"]].to_numpy().tolist()}
+             for b in built]
+    out = _result(state, p, chosen, st2["chosen_annual_cost_usd"].to_numpy(float), lines, t0)
+    out["solver"] = {k: result.solver.get(k) for k in ("status", "termination", "mip_gap", "time_s")}
+    return out
+
+
+# -------------------------------------------------------------------------------------------- page
+def map_json(state: State) -> str:
+    """The explorer's map as plotly JSON: land outlines (when the scenario has a land layer), suitable
+    sites, one settlement trace coloured per point (meta "settlements"), built
+    plants and service lines (filled after an optimisation) and a legend entry per option."""
+    from smrplan.report.html import read_outlines
+
+    st = state.settlements
+    suitable = state.sites[state.sites.suitable]
+    lon = np.concatenate([st["lon"].to_numpy(float), suitable["lon"].to_numpy(float)])
+    lat = np.concatenate([st["lat"].to_numpy(float), suitable["lat"].to_numpy(float)])
+    bbox = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+    x, y, _ = read_outlines(state.region.sources.get("land"), bbox)
+    pts = state.points
+    traces = [plots.outline_trace(x, y),
+              go.Scatter(x=suitable["lon"], y=suitable["lat"], mode="markers", name=f"suitable site ({len(suitable):,})",
+                         marker={"size": 5, "color": "#2ca02c", "symbol": "diamond", "opacity": 0.6},
+                         text=suitable["kind"], hovertemplate="%{text} site<extra>suitable</extra>"),
+              go.Scatter(x=pts["lon"], y=pts["lat"], mode="markers", name="settlements", showlegend=False, meta="settlements",
+                         marker={"size": plots.marker_size(pts["demand_kwh_per_year"].to_numpy()), "color": "#999",
+                                 "line": {"width": 1, "color": "white"}},
+                         customdata=pts["label"], text=[""] * len(pts),
+                         hovertemplate="%{customdata}<br><b>%{text}</b><extra></extra>"),
+              go.Scatter(x=[], y=[], mode="lines", name="service lines", meta="lines", line={"color": "#333", "dash": "dot"},
+                         hoverinfo="skip"),
+              go.Scatter(x=[], y=[], mode="markers", name="built reactor site", meta="built", text=[],
+                         marker={"symbol": "star", "size": 17, "color": "black", "line": {"width": 1, "color": "gold"}},
+                         hovertemplate="%{text}<extra></extra>")]
+    traces += [go.Scatter(x=[None], y=[None], mode="markers", name=plots.OPTION_LABELS[o], legendgroup=o,
+                          marker={"size": 10, "color": plots.OPTION_COLOURS[o]}) for o in ALL_OPTIONS]
+    fig = plots.map_figure(traces, bbox, height=640)
+    fig.update_layout(uirevision="keep")
+    return fig.to_json().replace("</", "<\\/")  # safe inside <script>
+
+
+def page_html(state: State) -> str:
+    """The explorer page (jinja2 template explore.html.j2, plotly.js inlined)."""
+    from plotly.offline import get_plotlyjs
+
+    from smrplan.report.html import environment
+
+    sc = state.scenario
+    sliders = [
+        {"id": "reactor_capex_multiplier", "label": "Reactor capex", "min": 0.2, "max": 3.0, "step": 0.05,
+         "value": 1.0, "unit": "× catalogue"},
+        {"id": "diesel_price_multiplier", "label": "Diesel price", "min": 0.25, "max": 4.0, "step": 0.05,
+         "value": 1.0, "unit": "× catalogue"},
+        {"id": "discount_rate", "label": "Discount rate", "min": 0.0, "max": 0.2, "step": 0.005,
+         "value": sc.finance.discount_rate, "unit": "per year"},
+        {"id": "carbon_price_usd_per_t", "label": "Carbon price", "min": 0, "max": 500, "step": 5,
+         "value": sc.finance.carbon_price_usd_per_t, "unit": "USD/t CO2"},
+        {"id": "demand_tier", "label": "Demand tier", "min": 1, "max": 5, "step": 1, "value": sc.demand.tier, "unit": "MTF tier"},
+    ]
+    first = recompute(state, state.base)
+    return environment().get_template("explore.html.j2").render(
+        title=f"smrplan explore: {sc.name}", scenario=sc, sliders=sliders, map_json=map_json(state), initial=first,
+        plotlyjs=get_plotlyjs(), n_settlements=len(state.settlements), point_note=state.point_note,
+        can_optimise=state.can_optimise, milp_max=MILP_MAX_SETTLEMENTS)
+
+
+def create_app(state: State):
+    """The FastAPI application serving one prepared scenario."""
+    from fastapi import FastAPI, HTTPException
+    from fastapi.responses import HTMLResponse, JSONResponse
+
+    app = FastAPI(title="smrplan explore", docs_url=None, redoc_url=None, openapi_url=None)
+    page = page_html(state)
+
+    @app.middleware("http")
+    async def _limits(request, call_next):
+        if request.method == "POST":
+            length = request.headers.get("content-length")
+            if length is None or not length.isdigit():
+                return JSONResponse({"detail": "a Content-Length header is required"}, status_code=411)
+            if int(length) > MAX_BODY_BYTES:
+                return JSONResponse({"detail": f"request body larger than {MAX_BODY_BYTES} bytes"}, status_code=413)
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        return page
+
+    @app.get("/api/health")
+    def health() -> dict:
+        return {"status": "ok", "scenario": state.scenario.name, "settlements": len(state.settlements)}
+
+    @app.post("/api/recompute")
+    def api_recompute(p: Params) -> dict:
+        return recompute(state, p)
+
+    @app.post("/api/optimise")
+    def api_optimise(p: Params) -> dict:
+        if not state.can_optimise:
+            raise HTTPException(422, f"optimisation is offered up to {MILP_MAX_SETTLEMENTS:,} settlements")
+        if not state.optimise_lock.acquire(blocking=False):
+            raise HTTPException(409, "an optimisation is already running")
+        try:
+            return optimise(state, p)
+        finally:
+            state.optimise_lock.release()
+
+    return app
+
+
+def serve(state: State, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve the explorer until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(state), host=host, port=port, log_level="warning")
+
+
+def load_target(target: str, data_dir: str | Path | None = None) -> Scenario:
+    """The scenario of a run directory (its scenario.yaml) or a bundled name / YAML file."""
+    from smrplan.api import _resolve_scenario
+
+    path = Path(target)
+    if path.is_dir() and (path / "scenario.yaml").is_file():
+        return _resolve_scenario(path / "scenario.yaml", data_dir)
+    return _resolve_scenario(target, data_dir)

@@ -1,0 +1,382 @@
+"""Figures of the report and of the explorer (plotly), built from run-directory tables.
+
+Each function is pure: data frames and plan.json sections in, plotly traces or a Figure out; no
+file is read here (see html.py). Large inputs are reduced before they are drawn so that a national
+run stays within the report's size budget: settlements above `MAX_SETTLEMENT_POINTS` are aggregated
+to grid cells (`settlement_points`), candidate sites above `MAX_SITE_POINTS` are sampled per
+screening outcome (`site_points`), and LCOE distributions above `MAX_LCOE_POINTS` are drawn as
+precomputed box statistics.
+
+Units: demand in kWh/yr in the tables, shown as GWh/yr; power in kW, shown as MW; money in constant
+USD of the scenario base year; coordinates in WGS84 degrees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import shapely
+from plotly.subplots import make_subplots
+
+OPTIONS = ("diesel", "pv_battery", "grid", "land_reactor", "floating_reactor", "micro_reactor")
+OPTION_COLOURS = {"diesel": "#8c564b", "pv_battery": "#ff7f0e", "grid": "#7f7f7f",
+                  "land_reactor": "#1f77b4", "floating_reactor": "#17becf", "micro_reactor": "#9467bd"}
+OPTION_LABELS = {"diesel": "diesel mini-grid", "pv_battery": "PV + battery (+ diesel)", "grid": "grid extension",
+                 "land_reactor": "land reactor", "floating_reactor": "floating reactor", "micro_reactor": "micro reactor"}
+MAX_SETTLEMENT_POINTS = 10_000
+MAX_SITE_POINTS = 10_000
+MAX_LCOE_POINTS = 5_000
+MIN_SITES_PER_GROUP = 50
+CRITERION_COLOURS = ("#d62728", "#e377c2", "#bcbd22", "#8c564b", "#ff9896", "#c49c94", "#f7b6d2", "#dbdb8d",
+                     "#9edae5", "#c5b0d5", "#ffbb78", "#98df8a")
+_LAYOUT = {"margin": {"l": 60, "r": 20, "t": 40, "b": 50}, "template": "plotly_white",
+           "font": {"family": "system-ui, sans-serif", "size": 12}}
+
+
+# ------------------------------------------------------------------------------------------ map data
+def settlement_points(st: pd.DataFrame, max_points: int = MAX_SETTLEMENT_POINTS) -> tuple[pd.DataFrame, str]:
+    """Points to draw for the settlements: one per settlement, or grid cells above `max_points`.
+
+    `st` needs lon, lat, demand_kwh_per_year, peak_kw, population_target (or population), id, name,
+    and chosen_option with the lcoe_<option>_usd_per_kwh columns for a finished plan (without them
+    the labels leave the option out, as the explorer colours points itself). Returns columns lon,
+    lat, option, demand_kwh_per_year, label (hover text) and a note ("" when every settlement is
+    drawn). A cell takes the option serving most of its demand; its size is its summed demand.
+    """
+    pop_col = "population_target" if "population_target" in st.columns else "population"
+    demand = st["demand_kwh_per_year"].astype(float)
+    planned = "chosen_option" in st.columns
+    option = st["chosen_option"].astype(str) if planned else pd.Series("", index=st.index)
+    if len(st) <= max_points:
+        label = (st["name"].astype(str) + " (" + st["id"].astype(str) + ")<br>"
+                 + (option.map(OPTION_LABELS).fillna(option) + "<br>" if planned else "")
+                 + (demand / 1e6).round(2).astype(str) + " GWh/yr, peak "
+                 + (st["peak_kw"].astype(float) / 1e3).round(2).astype(str) + " MW<br>population "
+                 + st[pop_col].astype(float).round().astype("int64").astype(str)
+                 + ("<br>LCOE " + _chosen_lcoe(st).round(3).astype(str) + " USD/kWh" if planned else ""))
+        return pd.DataFrame({"lon": st["lon"].to_numpy(float), "lat": st["lat"].to_numpy(float),
+                             "option": option.to_numpy(), "demand_kwh_per_year": demand.to_numpy(),
+                             "label": label.to_numpy()}), ""
+    cell_id, cell = grid_cells(st["lon"].to_numpy(float), st["lat"].to_numpy(float), max_points)
+    frame = pd.DataFrame({"cell": cell_id, "option": option.to_numpy(), "demand": demand.to_numpy(),
+                          "lon": st["lon"].to_numpy(float), "lat": st["lat"].to_numpy(float),
+                          "pop": st[pop_col].to_numpy(float)})
+    by_option = frame.pivot_table(index="cell", columns="option", values="demand", aggfunc="sum", fill_value=0.0)
+    counts = frame.pivot_table(index="cell", columns="option", values="demand", aggfunc="size", fill_value=0)
+    centre = frame.groupby("cell").agg(lon=("lon", "mean"), lat=("lat", "mean"), pop=("pop", "sum"),
+                                       n=("demand", "size"), demand=("demand", "sum"))
+    dominant = by_option.idxmax(axis=1).reindex(centre.index)
+    mix = pd.Series("", index=counts.index)
+    for name in counts.columns[counts.columns != ""]:  # one pass per option (six at most), vectorised over cells
+        c = counts[name]
+        mix = mix + np.where(c > 0, "<br>" + OPTION_LABELS.get(name, name) + ": " + c.astype(str), "")
+    label = (centre["n"].astype(str) + " settlements in this cell (" + f"{cell:.2f}" + "° grid)<br>"
+             + (centre["demand"] / 1e6).round(2).astype(str) + " GWh/yr, population "
+             + centre["pop"].round().astype("int64").astype(str) + mix.reindex(centre.index))
+    note = (f"{len(st):,} settlements are drawn as {len(centre):,} grid cells of {cell:.2f}°; each cell takes "
+            "the option serving most of its demand and is sized by its total demand.")
+    return pd.DataFrame({"lon": centre["lon"].to_numpy(), "lat": centre["lat"].to_numpy(),
+                         "option": dominant.to_numpy(), "demand_kwh_per_year": centre["demand"].to_numpy(),
+                         "label": label.to_numpy()}), note
+
+
+def grid_cells(lon: np.ndarray, lat: np.ndarray, max_cells: int) -> tuple[np.ndarray, float]:
+    """Square grid cells (degrees) sized so the bounding box holds about `max_cells` cells.
+    Returns each point's cell number and the cell size in degrees."""
+    width = max(float(np.ptp(lon)), 1e-6)
+    height = max(float(np.ptp(lat)), 1e-6)
+    size = max(np.sqrt(width * height / max_cells), 1e-4)
+    cols = int(np.floor(width / size)) + 1
+    ix = np.floor((lon - lon.min()) / size).astype(np.int64)
+    iy = np.floor((lat - lat.min()) / size).astype(np.int64)
+    return iy * cols + ix, float(size)
+
+
+def _chosen_lcoe(st: pd.DataFrame) -> pd.Series:
+    """LCOE of each settlement's chosen option (USD/kWh), from its lcoe_<option>_usd_per_kwh column."""
+    out = pd.Series(np.nan, index=st.index)
+    for option in OPTIONS:
+        col = f"lcoe_{option}_usd_per_kwh"
+        if col in st.columns:
+            sel = st["chosen_option"] == option
+            out[sel] = st.loc[sel, col].astype(float)
+    return out
+
+
+def first_failed(reason: pd.Series, suitable: pd.Series) -> pd.Series:
+    """Screening outcome per site: "suitable" or the name of the first criterion it fails (the
+    reason text lists failures as `name (value; needs limit); ...`)."""
+    first = reason.astype(str).str.extract(r"^\s*([A-Za-z0-9_]+)", expand=False).fillna("unknown")
+    return first.where(~suitable.astype(bool), "suitable")
+
+
+def site_points(sites: pd.DataFrame, max_points: int = MAX_SITE_POINTS, seed: int = 0) -> tuple[pd.DataFrame, str]:
+    """Candidate sites to draw: lon, lat, kind, outcome (first failed criterion or "suitable"),
+    reason, and total (sites with that outcome, drawn or not).
+
+    Above `max_points` a seeded random sample is drawn: suitable sites get up to half the budget,
+    the rest is shared among the failure groups in proportion to their size, each keeping at least
+    `MIN_SITES_PER_GROUP` (or the whole group); a note says so.
+    """
+    lon = sites["lon"] if "lon" in sites.columns else sites.geometry.x
+    lat = sites["lat"] if "lat" in sites.columns else sites.geometry.y
+    out = pd.DataFrame({"lon": np.asarray(lon, float), "lat": np.asarray(lat, float),
+                        "kind": sites["kind"].astype(str).to_numpy(),
+                        "outcome": first_failed(sites["reason"], sites["suitable"]).to_numpy(),
+                        "reason": sites["reason"].astype(str).to_numpy()})
+    out["total"] = out.groupby("outcome")["outcome"].transform("size")
+    if len(out) <= max_points:
+        return out, ""
+    rng = np.random.default_rng(seed)
+    shuffled = out.iloc[rng.permutation(len(out))]
+    rank = shuffled.groupby("outcome").cumcount()
+    size = shuffled["total"]
+    ok = (shuffled["outcome"] == "suitable").to_numpy()
+    n_ok = int(ok.sum())
+    budget = max_points - min(n_ok, max_points // 2)
+    quota = np.where(ok, max_points // 2, np.maximum(np.ceil(size * budget / max(len(out) - n_ok, 1)),
+                                                      np.minimum(size, MIN_SITES_PER_GROUP)))
+    drawn = shuffled[rank < quota].sort_index()
+    note = (f"{len(out):,} candidate sites: a random sample of {len(drawn):,} is drawn (suitable ones first, then each "
+            f"screening outcome in proportion, at least {MIN_SITES_PER_GROUP} per outcome); legend and funnel count all.")
+    return drawn, note
+
+
+def outline_xy(geoms, bbox: tuple[float, float, float, float], tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Land outlines as x, y arrays with NaN between rings, for one filled plotly trace.
+
+    geoms: polygons in WGS84; bbox: (minx, miny, maxx, maxy) of what is drawn, degrees; tolerance:
+    Douglas-Peucker tolerance, degrees. Exterior rings only (lakes are not drawn); every ring that
+    meets the box is kept, however small (small islands matter here); polygons are cut at the box.
+    """
+    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    parts = shapely.get_parts(shapely.clip_by_rect(parts[shapely.intersects(parts, shapely.box(*bbox))], *bbox))
+    rings = shapely.simplify(shapely.get_exterior_ring(parts[shapely.get_type_id(parts) == 3]), tolerance,
+                             preserve_topology=False)
+    rings = rings[~shapely.is_empty(rings)]
+    if len(rings) == 0:
+        return np.array([]), np.array([])
+    coords, index = shapely.get_coordinates(rings, return_index=True)
+    breaks = np.flatnonzero(np.diff(index)) + 1
+    xy = np.insert(coords, breaks, np.nan, axis=0)
+    return np.round(xy[:, 0], 4), np.round(xy[:, 1], 4)
+
+
+# ------------------------------------------------------------------------------------------- traces
+def outline_trace(x: np.ndarray, y: np.ndarray) -> go.Scatter:
+    """Filled land polygons (one trace)."""
+    return go.Scatter(x=x, y=y, mode="lines", fill="toself", fillcolor="rgba(222, 214, 190, 0.55)",
+                      line={"color": "#9c9277", "width": 0.7}, name="land and coast", hoverinfo="skip")
+
+
+def site_traces(points: pd.DataFrame, criterion_labels: dict[str, str]) -> list[go.Scatter]:
+    """Candidate sites: one trace for suitable ones and one per first failed criterion (hidden until
+    clicked in the legend); hover shows the kind and the full reason."""
+    traces = []
+    groups = points.groupby("outcome", sort=False)
+    totals = points.groupby("outcome")["total"].first()
+    order = ["suitable"] + sorted((k for k in groups.groups if k != "suitable"), key=lambda k: -totals[k])
+    for i, outcome in enumerate(k for k in order if k in groups.groups):
+        g = groups.get_group(outcome)
+        ok = outcome == "suitable"
+        label = "candidate: suitable" if ok else f"fails: {criterion_labels.get(outcome, outcome)}"
+        traces.append(go.Scatter(
+            x=g["lon"].to_numpy(), y=g["lat"].to_numpy(), mode="markers", name=f"{label} ({int(g['total'].iloc[0]):,})",
+            legendgroup="sites", visible=True if ok else "legendonly",
+            marker={"size": 5 if ok else 4, "opacity": 0.7 if ok else 0.45, "symbol": "diamond" if ok else "circle",
+                    "color": "#2ca02c" if ok else CRITERION_COLOURS[(i - 1) % len(CRITERION_COLOURS)]},
+            customdata=np.column_stack([g["kind"].to_numpy(), g["reason"].to_numpy()]),
+            hovertemplate="%{customdata[0]} site<br>%{customdata[1]}<extra>" + ("suitable" if ok else outcome)
+                          + "</extra>"))
+    return traces
+
+
+def marker_size(demand_kwh: np.ndarray) -> np.ndarray:
+    """Marker diameter (px) growing with the square root of demand, 6 to 30 px."""
+    d = np.asarray(demand_kwh, float)
+    return 6.0 + 24.0 * np.sqrt(d / max(float(np.nanmax(d, initial=0.0)), 1.0))
+
+
+def settlement_traces(points: pd.DataFrame) -> list[go.Scatter]:
+    """Settlements (or cells) coloured by chosen option and sized by demand, one trace per option."""
+    size = marker_size(points["demand_kwh_per_year"].to_numpy())
+    traces = []
+    for option in OPTIONS:
+        sel = (points["option"] == option).to_numpy()
+        if not sel.any():
+            continue
+        traces.append(go.Scatter(
+            x=points["lon"].to_numpy()[sel], y=points["lat"].to_numpy()[sel], mode="markers",
+            name=f"settlement: {OPTION_LABELS[option]} ({int(sel.sum()):,})", legendgroup=f"opt-{option}",
+            marker={"size": size[sel], "color": OPTION_COLOURS[option], "line": {"width": 1, "color": "white"}},
+            text=points["label"].to_numpy()[sel], hovertemplate="%{text}<extra></extra>"))
+    return traces
+
+
+def built_traces(built: list[dict], st: pd.DataFrame) -> list[go.Scatter]:
+    """Built reactor sites (stars, hover with technology and modules) and service lines from each
+    site to the settlements it serves (plan.json reactor_sites[].settlements_served)."""
+    if not built:
+        return []
+    sites = pd.DataFrame(built)
+    served = sites[["site_id", "lon", "lat", "settlements_served"]].explode("settlements_served").dropna()
+    where = pd.DataFrame({"lon": st["lon"].to_numpy(float), "lat": st["lat"].to_numpy(float)},
+                         index=st["id"].astype(str).to_numpy())
+    to = where.reindex(served["settlements_served"].astype(str).to_numpy())
+    n = len(served)
+    x = np.full(3 * n, np.nan)
+    y = np.full(3 * n, np.nan)
+    x[0::3], x[1::3] = served["lon"].to_numpy(float), to["lon"].to_numpy()
+    y[0::3], y[1::3] = served["lat"].to_numpy(float), to["lat"].to_numpy()
+    lines = go.Scatter(x=x, y=y, mode="lines", name="service lines", line={"color": "#333", "width": 1.2, "dash": "dot"},
+                       hoverinfo="skip", legendgroup="built")
+    text = (sites["technology_name"].astype(str) + " at " + sites["site_id"].astype(str) + "<br>"
+            + sites["modules"].astype(str) + " module(s), " + sites["capacity_mw"].astype(str) + " MW<br>serves "
+            + sites["settlements_served"].map(len).astype(str) + " settlement(s), "
+            + sites["demand_mwh_per_year"].astype(float).div(1000).round(1).astype(str) + " GWh/yr")
+    stars = go.Scatter(x=sites["lon"], y=sites["lat"], mode="markers", name=f"built reactor site ({len(sites)})",
+                       legendgroup="built", marker={"symbol": "star", "size": 17, "color": "black",
+                                                    "line": {"width": 1, "color": "gold"}},
+                       text=text, hovertemplate="%{text}<extra></extra>")
+    return [lines, stars]
+
+
+def map_figure(traces: list, bbox: tuple[float, float, float, float], height: int = 680) -> go.Figure:
+    """The map on lon/lat axes (no tiles, nothing fetched), framed on `bbox` (minx, miny, maxx, maxy,
+    degrees) with a 5 % margin; a degree of latitude is drawn 1 / cos(mid-latitude) times as long as a
+    degree of longitude, so shapes keep their proportions."""
+    minx, miny, maxx, maxy = bbox
+    padx, pady = max((maxx - minx) * 0.05, 0.05), max((maxy - miny) * 0.05, 0.05)
+    ratio = 1.0 / max(np.cos(np.radians((miny + maxy) / 2.0)), 0.2)
+    fig = go.Figure(traces)
+    fig.update_layout(**_LAYOUT, height=height, legend={"orientation": "v", "x": 1.01, "y": 1, "font": {"size": 11}},
+                      xaxis={"title": "longitude (°E)", "zeroline": False, "range": [minx - padx, maxx + padx]},
+                      yaxis={"title": "latitude (°N)", "scaleanchor": "x", "scaleratio": ratio, "zeroline": False,
+                             "range": [miny - pady, maxy + pady]},
+                      plot_bgcolor="#eef4f8", dragmode="pan", hovermode="closest")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------- plots
+def lcoe_figure(st: pd.DataFrame, max_points: int = MAX_LCOE_POINTS) -> tuple[go.Figure, str]:
+    """LCOE of every option across settlements (USD/kWh): a box per option with every settlement as
+    a point, or precomputed box statistics above `max_points` settlements."""
+    fig = go.Figure()
+    many = len(st) > max_points
+    for option in OPTIONS:
+        col = f"lcoe_{option}_usd_per_kwh"
+        if col not in st.columns:
+            continue
+        v = st[col].astype(float)
+        ok = np.isfinite(v.to_numpy())
+        if not ok.any():
+            continue
+        colour = OPTION_COLOURS[option]
+        name = f"{OPTION_LABELS[option]} ({int(ok.sum()):,})"
+        if many:
+            q = np.quantile(v[ok], [0.0, 0.25, 0.5, 0.75, 1.0])
+            iqr = q[3] - q[1]
+            lo = float(v[ok][v[ok] >= q[1] - 1.5 * iqr].min())
+            hi = float(v[ok][v[ok] <= q[3] + 1.5 * iqr].max())
+            fig.add_trace(go.Box(y=[name], q1=[q[1]], median=[q[2]], q3=[q[3]], lowerfence=[lo], upperfence=[hi],
+                                 name=name, marker_color=colour, orientation="h"))
+        else:
+            fig.add_trace(go.Box(x=v[ok].to_numpy(), name=name, marker_color=colour, boxpoints="all", jitter=0.5,
+                                 pointpos=0, orientation="h", text=st.loc[ok, "name"].astype(str).to_numpy(),
+                                 hovertemplate="%{text}: %{x:.3f} USD/kWh<extra></extra>"))
+    fig.update_layout(**_LAYOUT, height=120 + 55 * len(fig.data), showlegend=False,
+                      xaxis={"title": "LCOE (USD/kWh)", "type": "log"})
+    note = (f"{len(st):,} settlements: boxes from precomputed quartiles; whiskers at 1.5 x IQR."
+            if many else "")
+    return fig, note
+
+
+def cost_figure(options: dict[str, dict]) -> go.Figure:
+    """Investment (M USD) and annual cost (M USD/yr) of each chosen option (plan.json options)."""
+    names = [o for o in OPTIONS if o in options and options[o]["settlements"] > 0] or list(options)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("investment (M USD)", "annual cost (M USD/yr)"))
+    labels = [OPTION_LABELS.get(o, o) for o in names]
+    colours = [OPTION_COLOURS.get(o, "#999") for o in names]
+    fig.add_trace(go.Bar(x=labels, y=[options[o]["capex_usd"] / 1e6 for o in names], marker_color=colours,
+                         hovertemplate="%{x}: %{y:,.1f} M USD<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Bar(x=labels, y=[options[o]["annual_cost_usd"] / 1e6 for o in names], marker_color=colours,
+                         hovertemplate="%{x}: %{y:,.2f} M USD/yr<extra></extra>"), row=1, col=2)
+    fig.update_layout(**_LAYOUT, height=360, showlegend=False)
+    return fig
+
+
+def tornado_figure(rows: list[dict], base_total_usd: float) -> go.Figure:
+    """Sensitivity tornado: change of the total annual cost (M USD/yr) when each parameter is set to
+    its low and high value, widest swing on top."""
+    df = pd.DataFrame(rows)
+    df["low_delta"] = (df["low_total_usd"].astype(float) - base_total_usd) / 1e6
+    df["high_delta"] = (df["high_total_usd"].astype(float) - base_total_usd) / 1e6
+    df = df.assign(span=(df["high_delta"] - df["low_delta"]).abs()).sort_values("span")
+    label = df["parameter"].astype(str)
+    fig = go.Figure([
+        go.Bar(y=label, x=df["low_delta"], orientation="h", name="low value", marker_color="#4c9be8",
+               customdata=df["low_value"].astype(str), hovertemplate="%{y} = %{customdata}: %{x:+,.2f} M USD/yr<extra></extra>"),
+        go.Bar(y=label, x=df["high_delta"], orientation="h", name="high value", marker_color="#e8804c",
+               customdata=df["high_value"].astype(str), hovertemplate="%{y} = %{customdata}: %{x:+,.2f} M USD/yr<extra></extra>"),
+    ])
+    fig.update_layout(**_LAYOUT, barmode="overlay", height=140 + 32 * len(df),
+                      xaxis={"title": f"change of total annual cost from {base_total_usd / 1e6:,.1f} M USD/yr"})
+    return fig
+
+
+def dispatch_figure(hourly: pd.DataFrame, start: pd.Timestamp, title: str,
+                    outage: list[tuple[int, int]] | None = None) -> go.Figure:
+    """Hour-by-hour balance of one system over a window: supply stacked (reactor, PV, battery
+    discharge, diesel, unserved), sinks below zero (battery charge, curtailment), load as a line and
+    battery state of charge on the right axis. `hourly` holds the window's rows (hour of year);
+    `outage` lists (first hour, end hour) of refuelling outages, shaded. Power in MW (or kW when small)."""
+    scale, unit = (1000.0, "MW") if float(hourly["load"].max()) >= 1000.0 else (1.0, "kW")
+    t = start + pd.to_timedelta(hourly["hour"].to_numpy(), unit="h")
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    supply = {"reactor": "#1f77b4", "pv": "#ffbf00", "battery_discharge": "#2ca02c", "diesel": "#8c564b",
+              "unserved": "#d62728"}
+    for col, colour in supply.items():
+        if col in hourly.columns and float(hourly[col].abs().max()) > 0:
+            fig.add_trace(go.Scatter(x=t, y=hourly[col] / scale, name=col.replace("_", " "), stackgroup="supply",
+                                     line={"width": 0.5, "color": colour}), secondary_y=False)
+    for col, colour in {"battery_charge": "#98df8a", "curtailment": "#c7c7c7"}.items():
+        if col in hourly.columns and float(hourly[col].abs().max()) > 0:
+            fig.add_trace(go.Scatter(x=t, y=-hourly[col] / scale, name=col.replace("_", " "), stackgroup="sink",
+                                     line={"width": 0.5, "color": colour}), secondary_y=False)
+    fig.add_trace(go.Scatter(x=t, y=hourly["load"] / scale, name="load", line={"color": "black", "width": 2}),
+                  secondary_y=False)
+    if "soc" in hourly.columns and float(hourly["soc"].max()) > 0:
+        fig.add_trace(go.Scatter(x=t, y=hourly["soc"] / scale, name=f"battery SOC ({unit}h)",
+                                 line={"color": "#2ca02c", "dash": "dot", "width": 1.5}), secondary_y=True)
+    for first, end in outage or []:
+        fig.add_vrect(x0=start + pd.Timedelta(hours=first), x1=start + pd.Timedelta(hours=end),
+                      fillcolor="rgba(214, 39, 40, 0.12)", line_width=0, annotation_text="refuelling outage",
+                      annotation_position="top left")
+    fig.update_layout(**_LAYOUT, height=420, title={"text": title, "font": {"size": 13}},
+                      legend={"orientation": "h", "y": -0.18}, hovermode="x unified")
+    fig.update_yaxes(title_text=f"power ({unit})", secondary_y=False)
+    fig.update_yaxes(title_text=f"state of charge ({unit}h)", secondary_y=True, showgrid=False, rangemode="tozero")
+    return fig
+
+
+def sweep_figure(prob: pd.DataFrame, names: pd.Series, max_rows: int = 60) -> tuple[go.Figure, str]:
+    """Monte Carlo sweep: probability that each option is the settlement's least-cost choice.
+
+    prob: rows = settlement ids, columns = options, values in [0, 1]. Shows the `max_rows`
+    settlements with the highest probability of any reactor option (then by id)."""
+    reactor_cols = [c for c in prob.columns if c.endswith("_reactor")]
+    score = prob[reactor_cols].sum(axis=1) if reactor_cols else pd.Series(0.0, index=prob.index)
+    order = score.sort_values(ascending=False, kind="stable").index[:max_rows][::-1]
+    shown = prob.loc[order]
+    label = names.reindex(shown.index).fillna(pd.Series(shown.index, index=shown.index)).astype(str)
+    fig = go.Figure([go.Bar(y=label, x=shown[o], orientation="h", name=OPTION_LABELS.get(o, o),
+                            marker_color=OPTION_COLOURS.get(o, "#999"),
+                            hovertemplate="%{y}: P = %{x:.2f}<extra>" + OPTION_LABELS.get(o, o) + "</extra>")
+                     for o in [c for c in OPTIONS if c in shown.columns]])
+    fig.update_layout(**_LAYOUT, barmode="stack", height=160 + 18 * len(shown),
+                      xaxis={"title": "probability of being the least-cost option", "range": [0, 1]},
+                      legend={"orientation": "h", "y": -0.08 if len(shown) > 20 else -0.25})
+    note = (f"the {max_rows} of {len(prob):,} settlements most likely to choose a reactor are shown"
+            if len(prob) > max_rows else "")
+    return fig, note

@@ -1,0 +1,145 @@
+"""Tables and the methods text of the report, as plain rows for the page template.
+
+Pure functions of the run directory's plan.json (a dict), scenario.yaml (a dict) and catalogue.json
+(a list of rows). Numbers are formatted here (thousands separators, units in the column headings),
+so the template only lays them out. Money is constant USD of the scenario base year; INR columns use
+the scenario's INR rate (1 crore = 1e7).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from smrplan.report.plots import OPTION_LABELS, OPTIONS
+
+
+def num(value, digits: int = 0) -> str:
+    """A number with thousands separators and `digits` decimals ("" for None/NaN)."""
+    if value is None or value != value:  # None or NaN
+        return ""
+    return f"{float(value):,.{digits}f}"
+
+
+def sig(value) -> str:
+    """A catalogue value for reading: text as is, numbers >= 10,000 with separators, others to six
+    significant digits ("" for None)."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    v = float(value)
+    return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:.6g}"
+
+
+def totals_rows(plan: dict) -> list[dict]:
+    """Totals by chosen option: settlements, population, demand (GWh/yr), capacity (MW), LCOE (USD/kWh)."""
+    rows = []
+    for option in _ordered(plan["options"]):
+        t = plan["options"][option]
+        rows.append({"option": option, "label": OPTION_LABELS.get(option, option), "settlements": num(t["settlements"]),
+                     "population": num(t["population"]), "gwh": num(t["demand_mwh_per_year"] / 1e3, 2),
+                     "mw": num(t["capacity_mw"], 1), "lcoe": num(t["lcoe_usd_per_kwh"], 3)})
+    return rows
+
+
+def cost_rows(plan: dict) -> list[dict]:
+    """Investment and annual cost per option (M USD, INR crore, share of the total annual cost)."""
+    inr = plan["currency"]["inr_per_usd"]
+    total = sum(t["annual_cost_usd"] for t in plan["options"].values()) or 1.0
+    rows = []
+    for option in _ordered(plan["options"]):
+        t = plan["options"][option]
+        rows.append({"label": OPTION_LABELS.get(option, option), "capex_musd": num(t["capex_usd"] / 1e6, 1),
+                     "capex_crore": num(t["capex_usd"] * inr / 1e7, 0), "annual_musd": num(t["annual_cost_usd"] / 1e6, 2),
+                     "annual_crore": num(t["annual_cost_usd"] * inr / 1e7, 1),
+                     "share": num(100.0 * t["annual_cost_usd"] / total, 1)})
+    return rows
+
+
+def built_rows(plan: dict) -> list[dict]:
+    """Built reactor sites: technology, modules, capacity, settlements and people served, cost."""
+    return [{"site_id": s["site_id"], "kind": s["kind"], "technology": s["technology_name"], "modules": s["modules"],
+             "mw": num(s["capacity_mw"], 1), "backup_kw": num(s.get("backup_diesel_kw"), 0),
+             "served": num(len(s["settlements_served"])), "population": num(s["population_served"]),
+             "gwh": num(s["demand_mwh_per_year"] / 1e3, 2), "network_km": num(s.get("network_length_km"), 1),
+             "submarine_km": num(s.get("submarine_km"), 1), "capex_musd": num(s["capex_usd"] / 1e6, 1),
+             "lcoe": num(s["lcoe_usd_per_kwh"], 3),
+             "saving_musd": num(s.get("saving_vs_standalone_usd_per_year", 0.0) / 1e6, 2),
+             "lon": s["lon"], "lat": s["lat"]}
+            for s in plan.get("reactor_sites", [])]
+
+
+def funnel(plan: dict) -> dict:
+    """Siting funnel: candidates and suitable sites per kind; per criterion the label, limit and the
+    number of candidates failing it; criteria not evaluated with the reason."""
+    s = plan["siting"]
+    kinds = [{"kind": k, "candidates": num(v["candidates"]), "suitable": num(v["suitable"])}
+             for k, v in s.get("by_kind", {}).items()]
+    removed = s.get("removed_by_criterion", {})
+    evaluated = [{"name": c["name"], "label": c["label"], "limit": c["limit"], "fails": num(removed.get(c["name"], 0))}
+                 for c in s.get("criteria", []) if c["evaluated"]]
+    skipped = [{"name": c["name"], "label": c["label"], "note": c["note"]}
+               for c in s.get("criteria", []) if not c["evaluated"]]
+    return {"candidates": num(s["candidates"]), "suitable": num(s["suitable"]), "kinds": kinds,
+            "evaluated": evaluated, "skipped": skipped}
+
+
+def solver_rows(plan: dict) -> list[tuple[str, str]]:
+    """Solver report as (field, value) pairs: status, termination, objective, MIP gap, time, size."""
+    sol = plan.get("solver", {})
+    rows = [("solver", str(sol.get("name", ""))), ("status", str(sol.get("status", ""))),
+            ("termination", str(sol.get("termination", ""))),
+            ("objective (USD/yr)", num(sol.get("objective_usd"), 0)),
+            ("MIP gap", "" if sol.get("mip_gap") is None else f"{100 * float(sol['mip_gap']):.3f} %"),
+            ("time (s)", num(sol.get("time_s"), 2)), ("variables", num(sol.get("variables"))),
+            ("constraints", num(sol.get("constraints"))), ("facilities", num(sol.get("facilities"))),
+            ("settlement-site pairs", num(sol.get("pairs")))]
+    rows += [(f"setting: {k}", "" if v is None else str(v)) for k, v in sol.get("settings", {}).items()]
+    return [(k, v) for k, v in rows if v != ""]
+
+
+def data_rows(plan: dict) -> list[dict]:
+    """Data layers read: layer, source path and rows dropped (without coordinates)."""
+    data = plan.get("data", {})
+    sources, dropped = data.get("sources", {}), data.get("dropped_rows", {})
+    return [{"layer": layer, "source": sources.get(layer, ""), "dropped": num(dropped.get(layer))}
+            for layer in sorted(set(sources) | set(dropped))]
+
+
+def methods(scenario: dict, catalogue: list[dict]) -> dict:
+    """Methods and sources: finance and demand settings of the scenario, the technologies enabled,
+    the overrides, and every source of a catalogue value the run used (enabled technologies only),
+    with the parameters it supports."""
+    enabled = list(scenario.get("technologies", {}).get("enabled", []))
+    used = [r for r in catalogue if r["technology"] in enabled]
+    by_source: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for r in used:  # catalogue rows (a few hundred), not settlements
+        by_source[(str(r["source"]), int(r["year"]))].append(f"{r['technology']}.{r['parameter']}")
+    sources = [{"source": src, "year": year, "parameters": ", ".join(params), "count": len(params)}
+               for (src, year), params in sorted(by_source.items(), key=lambda kv: (-len(kv[1]), kv[0][0]))]
+    fin, dem = scenario.get("finance", {}), scenario.get("demand", {})
+    overrides = [{"technology": t, "parameter": p, "value": v}
+                 for t, params in scenario.get("technologies", {}).get("overrides", {}).items() for p, v in params.items()]
+    tiers = dem.get("tier_kwh_per_household_year", [])
+    tier = dem.get("tier")
+    settings = [
+        ("target year", scenario.get("target_year")),
+        ("base year of money (constant USD)", fin.get("base_year")),
+        ("real discount rate", f"{100 * fin['discount_rate']:.1f} %" if "discount_rate" in fin else None),
+        ("horizon (years)", fin.get("horizon_years")),
+        ("INR per USD", fin.get("inr_per_usd")),
+        ("carbon price (USD/t CO2)", fin.get("carbon_price_usd_per_t")),
+        ("demand tier (Multi-Tier Framework)", f"{tier} ({tiers[tier - 1]:,} kWh per household and year)"
+         if tier and len(tiers) >= tier else tier),
+        ("population growth per year", dem.get("population_growth_per_year")),
+        ("non-residential share of demand", dem.get("non_residential_share")),
+        ("load factor", dem.get("load_factor")),
+        ("reactor refuelling back-up", scenario.get("technologies", {}).get("reactor_backup")),
+    ]
+    names = {r["technology"]: r.get("option", "") for r in used}
+    return {"settings": [(k, v) for k, v in settings if v is not None], "technologies": [
+        {"key": k, "option": names.get(k, "")} for k in enabled], "overrides": overrides, "sources": sources,
+        "parameters": [{**r, "value": sig(r["value"]), "low": sig(r.get("low")), "high": sig(r.get("high"))}
+                       for r in used]}
+
+
+def _ordered(options: dict) -> list[str]:
+    return [o for o in OPTIONS if o in options] + [o for o in options if o not in OPTIONS]

@@ -1,0 +1,144 @@
+"""smrplan explore: recomputation from the prepared state, its agreement with api.plan, the MILP on
+request, input validation and the page served."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from smrplan.api import plan
+from smrplan.economics import ALL_OPTIONS
+from smrplan.explore import (
+    MAX_BODY_BYTES,
+    Params,
+    annual_costs,
+    create_app,
+    load_target,
+    optimise,
+    prepare_state,
+    recompute,
+)
+
+CLI = [sys.executable, "-c", "from smrplan.cli import main; main()"]
+
+
+@pytest.fixture(scope="module")
+def state():
+    return prepare_state(load_target("india-islands"))
+
+
+@pytest.fixture(scope="module")
+def client(state):
+    return TestClient(create_app(state))
+
+
+def _counts(result: dict) -> dict[str, int]:
+    return {t["option"]: t["settlements"] for t in result["totals"]}
+
+
+def test_base_costs_match_the_plan(state):
+    """At the scenario's own values every option's LCOE equals the plan's column (reactor options:
+    for settlements the plan did not put on a shared plant)."""
+    p = plan("india-islands")
+    annual = annual_costs(state, state.base)
+    e = state.energy_kwh[state.base.demand_tier]
+    st = p.settlements
+    own = (st["site_id"] == "").to_numpy()
+    for option in ALL_OPTIONS:
+        got = annual[option] / e
+        want = st[f"lcoe_{option}_usd_per_kwh"].to_numpy(float)
+        mask = own if option.endswith("_reactor") else np.ones(len(st), bool)
+        np.testing.assert_allclose(got[mask], want[mask], rtol=1e-9, equal_nan=True, err_msg=option)
+
+
+def test_cheaper_reactors_win_more_settlements(state):
+    base = recompute(state, state.base)
+    cheap = recompute(state, state.base.model_copy(update={"reactor_capex_multiplier": 0.3}))
+    reactors = lambda r: sum(v for k, v in _counts(r).items() if k.endswith("_reactor"))  # noqa: E731
+    assert reactors(cheap) > reactors(base)
+    assert cheap["changed_from_base"] > 0 and base["changed_from_base"] == 0
+    assert cheap["total_annual_cost_musd"] < base["total_annual_cost_musd"]
+    assert cheap["point_option"] != base["point_option"]
+    assert sum(_counts(cheap).values()) == len(state.settlements)
+
+
+def test_diesel_price_carbon_and_tier_move_the_totals(state):
+    base = recompute(state, state.base)
+    dear = recompute(state, state.base.model_copy(update={"diesel_price_multiplier": 3.0, "carbon_price_usd_per_t": 200.0}))
+    assert dear["total_annual_cost_musd"] > base["total_annual_cost_musd"]
+    low = recompute(state, state.base.model_copy(update={"demand_tier": 2}))
+    assert low["total_gwh_per_year"] < base["total_gwh_per_year"]
+
+
+def test_recompute_is_fast(state):
+    times = []
+    for m in (0.3, 0.6, 1.0, 1.5, 2.5):
+        t0 = time.perf_counter()
+        recompute(state, state.base.model_copy(update={"reactor_capex_multiplier": m}))
+        times.append(time.perf_counter() - t0)
+    assert statistics.median(times) < 1.0, times
+
+
+def test_optimise_builds_shared_plants_when_reactors_are_cheap(state):
+    r = optimise(state, state.base.model_copy(update={"reactor_capex_multiplier": 0.3}))
+    assert r["method"] == "milp" and r["solver"]["status"] == "ok"
+    assert r["built"], "cheap reactors should be built"
+    assert all(b["served"] for b in r["built"])
+
+
+def test_api_recompute_and_page(client, state):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?https?://""", page.text)
+    assert 'id="reactor_capex_multiplier"' in page.text and 'id="totals"' in page.text
+    r = client.post("/api/recompute", json={"reactor_capex_multiplier": 0.3, "diesel_price_multiplier": 1.0,
+                                            "discount_rate": 0.08, "carbon_price_usd_per_t": 0.0, "demand_tier": 4})
+    assert r.status_code == 200
+    body = r.json()
+    assert len(body["point_option"]) == len(state.points) and body["method"] == "per-settlement"
+    assert client.get("/api/health").json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("body", [
+    {"reactor_capex_multiplier": "0.3"},          # wrong type (strings are not coerced)
+    {"reactor_capex_multiplier": 10.0},           # out of range
+    {"discount_rate": -0.01},
+    {"demand_tier": 6},
+    {"demand_tier": 2.5},
+    {"carbon_price_usd_per_t": 1e9},
+    {"scenario": "/etc/passwd"},                  # unknown field: no path is ever taken from a client
+    [1, 2, 3],
+])
+def test_api_rejects_bad_input(client, body):
+    assert client.post("/api/recompute", json=body).status_code == 422
+
+
+def test_api_rejects_large_and_unsized_bodies(client):
+    big = b'{"reactor_capex_multiplier": 1.0' + b" " * MAX_BODY_BYTES + b"}"
+    assert client.post("/api/recompute", content=big, headers={"content-type": "application/json"}).status_code == 413
+
+    def chunks():
+        yield b'{"demand_tier": 3}'
+
+    assert client.post("/api/recompute", content=chunks(), headers={"content-type": "application/json"}).status_code == 411
+
+
+def test_params_defaults_and_strictness():
+    assert Params().reactor_capex_multiplier == 1.0
+    with pytest.raises(ValueError):
+        Params(demand_tier="3")
+
+
+def test_explore_command_bad_input(tmp_path):
+    r = subprocess.run([*CLI, "explore", str(tmp_path / "missing.yaml")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "missing.yaml" in r.stderr
+    r = subprocess.run([*CLI, "explore", "--port", "0"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
