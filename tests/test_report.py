@@ -146,8 +146,8 @@ def test_report_tables(islands):
 
 def test_one_plot_per_available_result(islands):
     page = parse(islands / "report.html")
-    # The plain run has a dispatch (PV hybrids) but no reactor, sensitivity or sweep.
-    assert sorted(page.plots) == sorted(["map", "lcoe", "cost", "dispatch"])
+    # The plain run has a dispatch (PV hybrids) and the sensitivity tornado, but no reactor or sweep.
+    assert sorted(page.plots) == sorted(["map", "lcoe", "cost", "dispatch", "tornado"])
 
 
 def test_methods_section_lists_sources_of_values_used(islands):

@@ -1,12 +1,16 @@
 """Siting rules on small hand-made layers where the answer is known, boundary cases included."""
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import Point, box
 
-from smrplan.geo.distance import destination
+from smrplan.errors import InputError
+from smrplan.geo.distance import destination, haversine_km
 from smrplan.geo.layers import Region
 from smrplan.scenario import load_scenario
 from smrplan.siting import generate_candidates, screen
@@ -119,3 +123,237 @@ def test_candidates_generated_per_kind_and_offshore_points_at_sea():
     # the h3 grid over the land polygon adds land candidates
     assert (c.origin.str.startswith("h3")).sum() > 0
     assert np.isfinite(fl.offshore_km).all()
+
+
+# ---------------------------------------------------------------------- cyclones, water, kinds, user
+def test_cyclone_passages_per_decade_at_the_radius_boundary():
+    """Storms with a strong fix exactly at the radius count (inclusive), once per storm however many
+    fixes, weak fixes never; the record 2000-2009 is one decade, so the value is the storm count."""
+    r, kt = RULES.cyclone_radius_km, RULES.cyclone_min_wind_kt
+    at = destination(80.0, 10.0, 0.0, r)
+    out = destination(80.0, 10.0, 0.0, r + 0.01)
+    near = destination(80.0, 10.0, 90.0, r / 2)
+    rows = [  # (storm, lon, lat, wind kt, time)
+        ("S1", at[0], at[1], kt, "2000-06-01 00:00"),           # exactly at the radius, at the wind limit
+        ("S2", near[0], near[1], kt + 10, "2003-05-01 00:00"),  # two fixes inside: one passage
+        ("S2", near[0], near[1] + 0.01, kt + 20, "2003-05-01 03:00"),
+        ("S3", out[0], out[1], kt + 40, "2005-11-01 00:00"),    # 10 m outside
+        ("S4", 80.0, 10.0, kt - 1, "2009-10-01 00:00"),         # overhead but below the wind limit
+        ("S5", near[0], near[1], kt, "2007-10-01 00:00"),
+    ]
+    tracks = gpd.GeoDataFrame({"CS_ID": [x[0] for x in rows], "MSWS": [x[3] for x in rows],
+                               "DATETIME": [x[4] for x in rows]},
+                              geometry=[Point(float(x[1]), float(x[2])) for x in rows], crs="EPSG:4326")
+    reg = _region({"id": ["a"], "name": ["a"], "population": [10.0], "lon": [82.0], "lat": [12.0]},
+                  LAND, cyclone_tracks=tracks)
+    s = screen(reg, RULES, _cands([(80.0, 10.0)], "land")).sites.iloc[0]
+    assert s.cyclones_value == pytest.approx(3.0)  # S1, S2, S5 over one decade
+    assert s.cyclones_pass == (3.0 <= RULES.cyclone_max_per_decade)
+    strict = RULES.model_copy(update={"cyclone_max_per_decade": 2.9})
+    s = screen(reg, strict, _cands([(80.0, 10.0)], "land")).sites.iloc[0]
+    assert not s.cyclones_pass and "cyclones (3.00; needs <= 2.9 storms" in s.reason
+
+
+def test_cyclone_layer_without_expected_columns_names_them():
+    tracks = gpd.GeoDataFrame({"wind": [100]}, geometry=[Point(80, 10)], crs="EPSG:4326")
+    reg = _region({"id": ["a"], "name": ["a"], "population": [10.0], "lon": [80.0], "lat": [10.0]}, LAND,
+                  cyclone_tracks=tracks)
+    with pytest.raises(InputError, match="MSWS/CS_ID/DATETIME"):
+        screen(reg, RULES, _cands([(80.5, 10.5)], "land"))
+
+
+def _write_depth_raster(path, cell_deg, depths):
+    """A GeoTIFF (EPSG:4326, elevation in m, negative below sea level) with its top-left corner at
+    81 E, 10.3 N: column i spans 81 + i cell_deg."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    arr = -np.asarray([depths], dtype="float32")
+    with rasterio.open(path, "w", driver="GTiff", height=1, width=arr.shape[1], count=1, dtype="float32",
+                       crs="EPSG:4326", transform=from_origin(81.0, 10.3, cell_deg, 0.6)) as dst:
+        dst.write(arr, 1)
+    return path
+
+
+@pytest.mark.parametrize("cell_deg, coarse", [(0.1, True), (0.005, False)])
+def test_water_depth_from_a_small_geotiff(tmp_path, cell_deg, coarse):
+    lim_lo, lim_hi = RULES.floating_min_depth_m, RULES.floating_max_depth_m
+    depths = [lim_lo - 0.5, lim_lo, 50.0, lim_hi, lim_hi + 0.5]
+    raster = _write_depth_raster(tmp_path / "depth.tif", cell_deg, depths)
+    reg = _region({"id": ["a"], "name": ["a"], "population": [10.0], "lon": [80.0], "lat": [10.0]}, LAND)
+    reg.rasters["bathymetry"] = raster
+    pts = [(81.0 + (i + 0.5) * cell_deg, 10.0) for i in range(len(depths))]
+    res = screen(reg, RULES, pd.concat([_cands(pts, "floating"), _cands([pts[0]], "land")], ignore_index=True))
+    s = res.sites
+    assert s.water_depth_value.iloc[:5].tolist() == pytest.approx(depths)
+    assert s.water_depth_pass.tolist() == [False, True, True, True, False, True]  # land kind: not applied
+    assert np.isnan(s.water_depth_value.iloc[5])
+    note = next(c.note for c in res.criteria if c.name == "water_depth")
+    assert ("unreliable" in note and "km" in note) if coarse else note == ""
+
+
+def test_exposure_is_the_sea_share_of_a_5_km_ring():
+    """A berth in a bay (land on three sides) is sheltered; one in open water is exposed."""
+    bay = box(79.0, 9.0, 81.0, 11.0).difference(box(80.0, 9.95, 81.0, 10.05))  # a 11 km wide inlet from the east
+    reg = _region({"id": ["a"], "name": ["a"], "population": [10.0], "lon": [79.5], "lat": [10.5]}, bay)
+    inner = (80.03, 10.0)  # 3 km inside the inlet
+    res = screen(reg, RULES, _cands([inner, (82.0, 10.0)], "floating"))
+    s = res.sites
+    bearings = np.linspace(0, 360, 36, endpoint=False)
+    x, y = destination(np.full(36, inner[0]), np.full(36, inner[1]), bearings, 5.0)
+    expected = (~reg.is_land(x, y)).mean()
+    assert s.exposure_value.iloc[0] == pytest.approx(expected) and expected < RULES.floating_max_open_sea_share
+    assert s.exposure_value.iloc[1] == 1.0 and not s.exposure_pass.iloc[1]
+    assert s.exposure_pass.iloc[0]
+
+
+def test_cooling_water_exempts_micro_and_sterilised_zone_skips_micro():
+    land = box(75.0, 5.0, 85.0, 15.0)  # the candidates stand about 550 km from the sea
+    reg = _region({"id": ["town"], "name": ["t"], "population": [RULES.sterilised_zone_max_population * 3],
+                   "lon": [80.0], "lat": [10.0]}, land)
+    p = destination(80.0, 10.0, 0.0, 3.0)  # 3 km from a large settlement, far from the sea
+    pt = (float(p[0]), float(p[1]))
+    res = screen(reg, RULES, pd.concat([_cands([pt], "land"), _cands([pt], "micro")], ignore_index=True))
+    land_s, micro_s = res.sites.iloc[0], res.sites.iloc[1]
+    assert land_s.cooling_water_value > RULES.cooling_water_max_km and not land_s.cooling_water_pass
+    assert np.isnan(micro_s.cooling_water_value) and micro_s.cooling_water_pass
+    assert "cooling_water" in land_s.reason and "cooling_water" not in micro_s.reason
+    assert land_s.sterilised_zone_value == pytest.approx(RULES.sterilised_zone_max_population * 3)
+    assert not land_s.sterilised_zone_pass
+    assert np.isnan(micro_s.sterilised_zone_value) and micro_s.sterilised_zone_pass
+    assert "sterilised_zone" not in micro_s.reason
+
+
+def test_micro_exclusion_zone_is_smaller():
+    reg = _region({"id": ["a"], "name": ["a"], "population": [100.0], "lon": [80.0], "lat": [10.0]}, LAND)
+    p = destination(80.0, 10.0, 45.0, RULES.micro_exclusion_zone_km)
+    pt = (float(p[0]), float(p[1]))
+    s = screen(reg, RULES, pd.concat([_cands([pt], "micro"), _cands([pt], "land")], ignore_index=True)).sites
+    assert s.exclusion_zone_pass.tolist() == [True, False]
+
+
+@pytest.mark.parametrize("user, field", [
+    (gpd.GeoDataFrame({"kind": ["land", "micro", "barge"]}, geometry=[Point(80.1, 10.1), Point(80.2, 10.2),
+                                                                      Point(80.3, 10.3)], crs="EPSG:4326"),
+     "row 4, column kind"),
+    (gpd.GeoDataFrame({"type": ["land"]}, geometry=[Point(80.1, 10.1)], crs="EPSG:4326"), "kind"),
+])
+def test_user_candidates_with_bad_kind(user, field):
+    reg = _region({"id": ["a"], "name": ["a"], "population": [100.0], "lon": [80.0], "lat": [10.0]}, LAND)
+    with pytest.raises(InputError) as exc:
+        generate_candidates(reg, RULES, 150.0, user)
+    assert field in str(exc.value) and "candidates layer" in str(exc.value)
+
+
+def test_user_candidates_are_kept_first_and_polygons_become_points():
+    reg = _region({"id": ["a"], "name": ["a"], "population": [100.0], "lon": [80.0], "lat": [10.0]}, LAND)
+    user = gpd.GeoDataFrame({"kind": ["land", "floating"]},
+                            geometry=[box(80.30, 10.30, 80.32, 10.32), Point(81.5, 10.0)], crs="EPSG:4326")
+    c = generate_candidates(reg, RULES, 150.0, user)
+    u = c[c.origin == "user"]
+    assert u.kind.tolist() == ["land", "floating"]
+    assert reg.land.geometry.iloc[0].contains(u.geometry.iloc[0])
+
+
+# ------------------------------------------------------------------------------ candidate generation
+def test_rings_only_around_large_or_unreached_settlements():
+    """With a land layer the grid covers the box: a village gets no rings, a Class I town does; a
+    settlement on a small island the grid does not reach gets rings whatever its size."""
+    islet = box(82.0, 10.0, 82.004, 10.004)  # about 0.2 km2: no h3 r6 centre falls on it
+    land = shapely.union(LAND, islet)
+    reg = _region({"id": ["village", "town", "islet"], "name": ["v", "t", "i"],
+                   "population": [500.0, RULES.ring_min_population, 300.0],
+                   "lon": [79.5, 80.5, 82.002], "lat": [9.5, 10.5, 10.002]}, land)
+    c = generate_candidates(reg, RULES, 150.0)
+    rings = c[c.origin == "ring"]
+    assert set(rings.from_settlement) == {"town", "islet"}
+    grid = c[c.origin.str.startswith("h3")]
+    assert set(grid.kind) == {"land", "micro"} and reg.is_land(grid.lon, grid.lat).all()
+
+
+def test_no_land_layer_gives_rings_and_floating_for_every_settlement():
+    reg = _region({"id": ["a", "b"], "name": ["a", "b"], "population": [100.0, 200.0],
+                   "lon": [72.6280, 73.0641], "lat": [10.5518, 8.2945]})  # Kavaratti, Minicoy
+    c = generate_candidates(reg, RULES, 150.0)
+    assert set(c[c.origin == "ring"].from_settlement) == {"a", "b"}
+    assert set(c[c.kind == "floating"].from_settlement) == {"a", "b"}
+    assert not c.origin.str.startswith("h3").any()
+
+
+def test_floating_candidates_only_from_coastal_settlements_and_never_on_inland_water():
+    """A settlement inland beside a lake (a hole in the land polygon) makes no floating candidate;
+    a coastal one does, at sea, at the coast crossing plus the mooring distances."""
+    lake = box(79.5, 9.5, 79.6, 9.6)
+    land = LAND.difference(lake)
+    reg = _region({"id": ["lake", "coast"], "name": ["l", "c"], "population": [100.0, 100.0],
+                   "lon": [79.48, 80.99], "lat": [9.55, 10.0]}, land)
+    assert reg.is_sea([79.55], [9.55]).tolist() == [False] and not reg.is_land([79.55], [9.55])[0]
+    c = generate_candidates(reg, RULES, 150.0)
+    fl = c[c.kind == "floating"]
+    assert set(fl.from_settlement) == {"coast"}
+    assert reg.is_sea(fl.lon, fl.lat).all()
+    # the eastward ray from (80.99, 10) crosses the coast at 81 E, about 1.09 km out
+    crossing = reg.coast_crossing_km([80.99], [10.0], [90.0], 10.0)[0]
+    assert crossing == pytest.approx(float(haversine_km(80.99, 10.0, 81.0, 10.0)), abs=0.01)
+    east = fl[(fl.lat - 10.0).abs() < 1e-6]  # the 90-degree ray (points closer than the spacing merged)
+    assert len(east) >= 1 and set(east.offshore_km) <= set(RULES.floating_offshore_km)
+    d = haversine_km(80.99, 10.0, east.lon.to_numpy(), east.lat.to_numpy())
+    assert d == pytest.approx(crossing + east.offshore_km.to_numpy(), abs=1e-6)
+    # a floating candidate on the lake is not at sea
+    s = screen(reg, RULES, _cands([(79.55, 9.55)], "floating")).sites
+    assert not s.on_water_pass.iloc[0]
+
+
+def test_coast_crossing_and_distance_ignore_inland_water():
+    land = LAND.difference(box(79.9, 9.9, 79.95, 9.95))
+    reg = _region({"id": ["a"], "name": ["a"], "population": [1.0], "lon": [80.0], "lat": [10.0]}, land)
+    # westward from 80 E the first crossing is the sea at 79 E, not the lake's shore at 79.95 E
+    assert reg.coast_crossing_km([80.0], [10.0], [270.0], 150.0)[0] == pytest.approx(
+        float(haversine_km(80.0, 10.0, 79.0, 10.0)), rel=1e-3)
+    assert reg.coast_crossing_km([80.0], [10.0], [270.0], 50.0)[0] == np.inf
+    assert reg.coast_crossing_km([82.0], [10.0], [0.0], 5.0)[0] == 0.0  # already at sea
+    assert reg.coast_distance_km([79.925], [9.925])[0] > 50  # the lake shore is not coast
+    assert reg.coast_distance_km([79.925], [9.925], max_km=10.0)[0] == np.inf
+
+
+def test_candidates_of_one_kind_are_merged_per_100_m_and_floating_per_spacing():
+    reg = _region({"id": ["a", "b"], "name": ["a", "b"], "population": [100.0, 100.0],
+                   "lon": [80.5, 80.5004], "lat": [10.5, 10.5]}, LAND)  # 44 m apart
+    c = generate_candidates(reg, RULES, 150.0)
+    assert c.site_id.is_unique
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs("EPSG:4326", reg.metric_crs, always_xy=True).transform(c.lon, c.lat)
+    for kind, size in (("land", 100.0), ("micro", 100.0), ("floating", RULES.floating_spacing_km * 1000)):
+        k = (c.kind == kind).to_numpy()
+        cells = pd.DataFrame({"x": np.floor(x[k] / size), "y": np.floor(y[k] / size)})
+        assert not cells.duplicated().any()
+    # b's rings coincide with a's within 100 m: only the first settlement's ring points remain
+    assert (c[c.origin == "ring"].from_settlement == "a").all()
+
+
+def test_is_land_on_pieces_matches_the_whole_polygon():
+    """Cutting polygons into pieces changes nothing: random points agree with shapely's own test."""
+    rng = np.random.default_rng(1)
+    ring = [(80 + 0.8 * np.cos(t) * (1 + 0.3 * np.sin(7 * t)), 10 + 0.8 * np.sin(t) * (1 + 0.3 * np.sin(7 * t)))
+            for t in np.linspace(0, 2 * np.pi, 3000, endpoint=False)]
+    poly = shapely.Polygon(ring, holes=[[(80.0, 10.0), (80.2, 10.0), (80.2, 10.2), (80.0, 10.2)]])
+    reg = _region({"id": ["a"], "name": ["a"], "population": [1.0], "lon": [80.0], "lat": [10.0]}, poly)
+    pieces, _ = reg.land_pieces()
+    assert len(pieces) > 10 and max(shapely.get_num_coordinates(pieces)) <= 256
+    x, y = rng.uniform(78.8, 81.2, 20000), rng.uniform(8.8, 11.2, 20000)
+    assert (reg.is_land(x, y) == shapely.intersects_xy(poly, x, y)).all()
+    filled = shapely.Polygon(poly.exterior)
+    assert (reg.is_sea(x, y) == ~shapely.intersects_xy(filled, x, y)).all()
+
+
+def test_reasons_list_every_failure_with_value_and_limit():
+    reg = _region({"id": ["town"], "name": ["t"], "population": [100_000.0], "lon": [80.0], "lat": [10.0]}, LAND)
+    near = destination(80.0, 10.0, 0.0, 1.0)
+    res = screen(reg, RULES, _cands([(float(near[0]), float(near[1]))], "land"))
+    s = res.sites.iloc[0]
+    assert s.reason.startswith("exclusion_zone (1.00; needs >= 1.6 km")
+    named = re.findall(r"(?:^|; )([a-z_]+) \(", s.reason)
+    assert named == [c.name for c in res.criteria if not s[f"{c.name}_pass"]]
+    assert {"exclusion_zone", "sterilised_zone", "population_density", "population_centre"} <= set(named)
+    assert "sterilised_zone (100000; needs <= 15000 persons within 5.0 km)" in s.reason

@@ -48,7 +48,7 @@ from smrplan.siting import ScreenResult, generate_candidates, screen
 
 log = logging.getLogger("smrplan")
 Progress = Callable[[str], None]
-VOLATILE_FIELDS = ("created_utc", "solver.time_s", "timings_s")
+VOLATILE_FIELDS = ("created_utc", "timings_s", "solver.time_s", "solver.build_s", "solver.solve_s", "solver.solver_time_s")
 
 
 @dataclass
@@ -260,6 +260,10 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
     if sc.outputs.dispatch:
         progress("hourly dispatch")
         add_dispatch(p)
+    if sc.outputs.sensitivity:
+        from smrplan.sensitivity import tornado
+
+        p.summary["sensitivity"], _ = tornado(sc, progress=progress)
     write_run(p, out_dir, overwrite=overwrite, progress=progress)
     p.run_dir = out_dir
     return p

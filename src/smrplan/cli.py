@@ -17,12 +17,14 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from smrplan.cli_data import data_app
 from smrplan.errors import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan small reactors (land and floating) against diesel, solar + battery and grid.")
 scenario_app = typer.Typer(no_args_is_help=True, help="Inspect bundled scenarios.")
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(data_app, name="data", help="Check a data directory before a run.")
 console = Console(stderr=True)
 out_console = Console()
 _STATE = {"debug": False}
@@ -123,6 +125,38 @@ def catalogue(fmt: Annotated[Format, typer.Option("--format")] = Format.table,
         out_console.print(table)
 
 
+@app.command()
+def costs(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or YAML file.")] = "india-islands",
+          vary: Annotated[list[str] | None, typer.Option("--vary", help="TARGET=LOW:HIGH, e.g. "
+                          "reactors.capex_usd_per_kw=5500:18000; repeat for several. Default: the scenario's "
+                          "uncertainty parameters at their ranges.")] = None,
+          data_dir: DataDir = None) -> None:
+    """How the least-cost option changes when one input moves (a tornado table)."""
+    from smrplan.economics import ALL_OPTIONS
+    from smrplan.sensitivity import tornado
+
+    with _progress() as bar:
+        task = bar.add_task("starting", total=None)
+        entries, table = tornado(scenario, data_dir, vary, progress=lambda s: bar.update(task, description=s))
+    base = table[table.setting == "base"].iloc[0]
+    out_console.print(f"base: total {base.total_annual_cost_usd / 1e6:,.2f} M USD/yr, reactor share "
+                      f"{base.reactor_share:.1%}; settlements per least-cost option: "
+                      + ", ".join(f"{o} {base[o]}" for o in ALL_OPTIONS if base[o]))
+    t = Table(title="tornado (largest swing of total annual cost first)")
+    for col in ("parameter", "low", "high", "total at low (M USD/yr)", "total at high", "reactor share low/high",
+                "least-cost options at low -> high"):
+        t.add_column(col)
+    for e in entries:
+        rows = table[table.parameter == e["parameter"]].set_index("setting")
+        change = "; ".join(f"{o} {rows.loc['low', o]}->{rows.loc['high', o]}" for o in ALL_OPTIONS
+                           if rows.loc["low", o] or rows.loc["high", o])
+        fmt = (lambda v: f"{len(v)} designs' catalogue range") if isinstance(e["low_value"], dict) else "{:g}".format
+        t.add_row(e["parameter"], fmt(e["low_value"]), fmt(e["high_value"]), f"{e['low_total_usd'] / 1e6:,.2f}",
+                  f"{e['high_total_usd'] / 1e6:,.2f}", f"{e['low_reactor_share']:.1%} / {e['high_reactor_share']:.1%}",
+                  change)
+    out_console.print(t)
+
+
 @app.command("screen")
 def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", data_dir: DataDir = None,
                candidates: Annotated[Path | None, typer.Option("--candidates", help="Extra candidate sites file (column kind).")] = None,
@@ -157,19 +191,50 @@ def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", dat
 
 
 @app.command()
-def report(run_dir: Path) -> None:
-    """Regenerate report.html of a run directory."""
-    from smrplan.report.html import build_report
+def report(run_dir: Path,
+           pdf: Annotated[bool, typer.Option("--pdf", help="Also print report.pdf with headless Chromium.")] = False) -> None:
+    """Regenerate report.html of a run directory (and report.pdf with --pdf)."""
+    from smrplan.report.html import build_report, find_chromium, print_pdf
 
     if not (run_dir / "plan.json").exists():
         raise InputError(run_dir, None, "not a run directory (no plan.json)")
-    out_console.print(f"wrote {build_report(run_dir)}")
+    chromium = find_chromium() if pdf else None
+    if pdf and chromium is None:
+        raise InputError(None, "--pdf", "Chromium was not found (install it, e.g. scripts/install-browser.sh, "
+                                        "or set SMRPLAN_CHROMIUM to its path)")
+    html_path = build_report(run_dir)
+    out_console.print(f"wrote {html_path}")
+    if chromium is not None:
+        out_console.print(f"wrote {print_pdf(html_path, run_dir / 'report.pdf', chromium)}")
+
+
+@app.command()
+def explore(target: Annotated[str, typer.Argument(help="Run directory, bundled scenario name or YAML file.")] = "india-islands",
+            data_dir: DataDir = None,
+            host: Annotated[str, typer.Option("--host", help="Address to bind (local only by default).")] = "127.0.0.1",
+            port: Annotated[int, typer.Option("--port", help="Port to listen on (1-65535).")] = 8765) -> None:
+    """Serve a local web page with sliders for costs and demand; the map and totals follow."""
+    from smrplan.explore import load_target, prepare_state, serve
+
+    if not 1 <= port <= 65535:
+        raise InputError(None, "--port", f"{port} is not a port number (1-65535)")
+    sc = load_target(target, data_dir)
+    with _progress() as bar:
+        task = bar.add_task("loading", total=None)
+        state = prepare_state(sc, progress=lambda s: bar.update(task, description=s))
+    out_console.print(f"smrplan explore: {sc.name}, {len(state.settlements):,} settlements at http://{host}:{port}/ "
+                      "(Ctrl-C to stop)")
+    serve(state, host=host, port=port)
 
 
 def main() -> None:
     """Console entry point: map InputError to exit status 2 without a traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns an exit code instead of exiting (e.g. 130 on Ctrl-C)
+        if isinstance(code, int) and code:
+            if code == 130:
+                console.print("[red]interrupted[/red]; no partial output was kept")
+            sys.exit(code)
     except InputError as exc:
         if _STATE["debug"]:
             raise
@@ -192,3 +257,6 @@ def main() -> None:
             raise
         console.print(f"[red]failed:[/red] {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
         sys.exit(1)
+
+from smrplan.cli_sweep import sweep  # noqa: E402, I001
+app.command("sweep")(sweep)

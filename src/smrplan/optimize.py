@@ -1,28 +1,62 @@
 """Least-cost deployment plan: a facility-location MILP solved with linopy + HiGHS.
 
-Sets: settlements i (demand E_i kWh/yr, peak P_i kW, best stand-alone annual cost c_i), facilities
-f = (suitable site s, reactor technology t of the site's kind), and assignment pairs (i, f) pruned to
-each settlement's `nearest_sites` sites within `max_network_distance_km`.
+Units u are the settlements, or clusters of nearby settlements (cluster.py) when there are more than
+`optimisation.cluster_above` of them. A unit has annual demand E_u (kWh/yr), peak P_u (kW) and c_u
+(USD/yr), the annual cost of its members' best stand-alone options (diesel, PV + battery, grid; the
+carbon price included). Sites s are the candidate sites screened *suitable* (siting.py): an unsuitable
+site, a floating berth in too shallow water for example, never enters the model. A facility
+f = (s, t) is a plant of reactor technology t of the site's kind (land, micro, floating).
 
-Variables: o_f (plant opened, binary), n_f (modules, integer), b_f (diesel refuelling back-up, kW),
-x_if (settlement i served by f, binary).
+Assignment pairs p = (u, s) are pruned before the model: each unit may use only its
+`nearest_sites` nearest suitable sites within `max_network_distance_km`, of a kind its region allows
+(`allowed_options_by_region`). A pair that can never pay (a_p + min_t v_t E_u >= c_u) and lies on no
+profitable pair's network path is dropped; removing such a unit from a plant never raises the plant's
+cost, so this keeps the optimum (only done when `min_reactor_share` is 0).
 
-    min  sum_i c_i + sum_(i,f) (a_if + v_f E_i - c_i) x_if + sum_f (F_f o_f + M_f n_f + B_f b_f)
-    s.t. sum_f x_if <= 1                                  each settlement served once at most
-         sum_i P_i (1 + reserve) x_if <= K_f n_f           capacity with reserve
-         sum_i P_i x_if <= K_f (n_f - o_f) + b_f           one module refuelling: others + diesel carry peak
-         sum_i E_i x_if <= K_f 8760 CF_f n_f              energy at the capacity factor
-         n_f <= N_f o_f ;  sum_t o_(s,t) <= 1             module limit; one plant per site
-         [sum_f o_f <= max_sites] [sum E_i x_if >= share sum E_i]
+Variables: x_p in {0,1} (unit u served from site s), o_f in {0,1} (plant f built), n_f in
+{0..N_t} (modules), b_f >= 0 (diesel back-up for refuelling, kW), e_f >= 0 (energy, mean kW).
 
-a_if is the annualised star connection from the site to the settlement (overland line and submarine
-cable by route), v_f the reactor's variable O&M + fuel per kWh, F_f the plant's fixed annual cost
-(shore works), M_f the annual cost per module (capex with interest during construction, replacement,
-salvage and decommissioning, plus fixed O&M), B_f the annual cost per kW of diesel back-up (capex,
-fixed O&M and fuel through the refuelling outage). Settlements not assigned keep their best
-stand-alone option. Shared trunks are not credited in the objective (star connections over-estimate
-the network); the reported network length is the minimum spanning tree of each plant and its
-settlements.
+    min  sum_u c_u + sum_p (a_p - c_u) x_p + sum_f (F_t o_f + M_t n_f + B_f b_f + 8760 v_t e_f)
+    s.t. sum_s x_(u,s) <= 1                                  each unit served at most once
+         x_p <= sum_t o_(s,t)            p joined to the site   (disaggregated linking, one per pair)
+         x_p <= x_parent(p)              p joined to a unit     (its network path must be served too)
+         sum_(p at s) P_u (1 + r) x_p <= sum_t K_t n_(s,t)                capacity, reserve margin r
+         sum_(p at s) P_u x_p <= sum_t (K_t (n_(s,t) - o_(s,t)) + b_(s,t))  one module refuelling
+         sum_(p at s) E_u / 8760 x_p <= sum_t e_(s,t);  e_f <= CF_t K_t n_f  energy at capacity factor
+         o_f <= n_f <= N_t o_f;  b_f <= K_t o_f;  sum_t o_(s,t) <= 1       one plant per site
+         [sum_f o_f <= max_sites]   [sum_p E_u x_p >= min_reactor_share sum_u E_u]
+
+K_t is the module size (kW), CF_t the capacity factor, v_t variable O&M + fuel (USD/kWh), F_t the
+plant's fixed annual cost (floating shore works), M_t the annual cost of a module (capex with interest
+during construction, replacement, salvage and decommissioning over the horizon, plus fixed O&M) and
+B_f the annual cost of a kW of diesel back-up (capex, fixed O&M, fuel through the refuelling outage at
+the scenario load factor, island logistics when the site's nearest unit is an island, and the carbon
+price on its CO2). These are the coefficients economics.reactor_plant_cost uses, so a plant serving
+one unit costs what the cost engine says. b_f <= K_t o_f is valid: with the reserve margin the
+shortfall while one module refuels never exceeds one module. The solver works in kUSD/yr.
+
+Network (shared trunks): each pair pays a_p, the annualised line (overland line, submarine cable on
+the part of the straight route that crosses sea, a substation; line type by the unit's own peak) from
+the unit to its *parent*: the nearest of its 8 nearest units that is closer to the site than the unit
+itself and nearer to it than the site, else the site. The constraint x_p <= x_parent(p) makes every
+plant's network a tree rooted at the site whose cost the objective counts exactly, so trunks are
+shared instead of running a star line from every settlement to the site (which over-estimates).
+What is still approximate: an edge is sized by its unit's own peak, not the load it passes on; routes
+are straight lines. Clustered units add their local network (cluster.py). Built sites also report the
+minimum spanning tree length of the plant and its settlements (plan.py).
+
+Warm start: a greedy add-one-plant heuristic (each round, every site offers its best technology with
+the most profitable run of its nearest still-unserved units, and the offers that no better offer
+overlaps are built) is passed to HiGHS as its first incumbent through the solver model that linopy
+builds (highspy setSolution), so the plan never costs more than the greedy one or than everyone
+stand-alone. After the solve, each built site gets its cheapest technology and module count for the
+units it serves, and a plant costing more than its units alone (possible within the MIP gap) is
+closed.
+
+Why not a reactor: for the largest units left without one, a bisection on a multiplier of
+capex_usd_per_kw (module capex only; shore works and O&M unchanged) finds where the unit's cheapest
+own plant (any technology at any of its candidate sites, with a direct line) matches its stand-alone
+cost. Sharing a plant could win earlier, so the reduction found is sufficient, not necessary.
 """
 
 from __future__ import annotations
@@ -34,18 +68,27 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
+import highspy
 import linopy
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from smrplan.catalogue.catalogue import Technology
-from smrplan.economics import HOURS, Money, annualised, diesel_cost, idc_factor, line_cost
-from smrplan.geo.distance import PointIndex
+from smrplan.cluster import ZERO_KM, cluster_settlements
+from smrplan.economics import HOURS, Money, diesel_cost, idc_factor, line_cost, pv_factor
+from smrplan.errors import InputError
+from smrplan.geo.distance import PointIndex, haversine_km
 from smrplan.geo.layers import Region
 from smrplan.grid import route_split_km
 
 KIND_OPTION = {"land": "land_reactor", "micro": "micro_reactor", "floating": "floating_reactor"}
+KINDS = tuple(KIND_OPTION)
+NEIGHBOURS = 8  # nearby units searched for a unit's parent in a site's network tree
+SCALE = 1e-3  # solver objective in kUSD/yr
+TOL = 1e-6  # integrality / feasibility tolerance when sizing plants from a solution
+BISECTION_STEPS = 50
+WHY_TOP = 10  # largest units without a reactor explained in plan.json `why`
 
 
 @dataclass
@@ -59,7 +102,12 @@ class Facility:
 
 @dataclass
 class PlanResult:
-    """MILP outcome: served settlement -> facility, facility sizes and solver report."""
+    """MILP outcome mapped to settlements: served settlement -> facility, plant sizes, solver report.
+
+    `pair_annual_cost` and `pair_link` give each served settlement its share (by demand) of its unit's
+    connection (USD/yr; km; USD) plus its energy's variable cost; `network_km` is each facility's
+    network length in the model (tree edges and local cluster networks); `unit_labels` maps every
+    settlement to the unit the MILP saw; `breakeven` explains the largest units without a reactor."""
 
     assignment: pd.Series  # settlement index -> facility index (or -1)
     facilities: list[Facility]
@@ -67,150 +115,623 @@ class PlanResult:
     backup_kw: np.ndarray
     opened: np.ndarray
     facility_annual_cost: np.ndarray
-    pair_annual_cost: pd.Series  # settlement index -> connection + variable cost of its assignment
-    pair_link: pd.DataFrame  # settlement index -> land_km, sea_km, capex of its connection
+    pair_annual_cost: pd.Series
+    pair_link: pd.DataFrame
     solver: dict = field(default_factory=dict)
     objective_usd: float = 0.0
+    network_km: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    unit_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    breakeven: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+@dataclass
+class Problem:
+    """The MILP in arrays. Units: E (kWh/yr), P (kW), c (USD/yr). Pairs: unit, site, connection cost
+    a (USD/yr), parent pair (-1 = joined to the site), distance to the site (km, orders the greedy
+    heuristic). Facilities: site, module kW K, max modules N, capacity factor CF, fixed F (USD/yr),
+    per module M (USD/yr), back-up B (USD/yr per kW), variable v (USD/kWh)."""
+
+    E: np.ndarray
+    P: np.ndarray
+    c: np.ndarray
+    pair_unit: np.ndarray
+    pair_site: np.ndarray
+    pair_cost: np.ndarray
+    pair_parent: np.ndarray
+    pair_km: np.ndarray
+    fac_site: np.ndarray
+    K: np.ndarray
+    N: np.ndarray
+    CF: np.ndarray
+    F: np.ndarray
+    M: np.ndarray
+    B: np.ndarray
+    v: np.ndarray
+    n_sites: int
+    reserve: float
+    max_sites: int | None = None
+    min_share: float = 0.0
+
+
+@dataclass
+class Solution:
+    """A plan for a Problem: served pairs, built facilities with modules and back-up (kW), the
+    facility of each pair's site, total annual cost (USD/yr, stand-alone units included), report."""
+
+    x: np.ndarray
+    opened: np.ndarray
+    modules: np.ndarray
+    backup_kw: np.ndarray
+    objective_usd: float
+    report: dict = field(default_factory=dict)
 
 
 def facility_costs(tech: Technology, diesel: Technology, money: Money, is_island: bool,
-                   load_factor: float) -> dict[str, float]:
-    """Linear cost coefficients of one facility: per plant, per module, per kW of back-up, per kWh."""
+                   load_factor: float, carbon_price: float = 0.0) -> dict[str, float]:
+    """Linear cost coefficients of one facility (USD/yr): per plant, per module (capex and O&M parts),
+    per kW of diesel back-up (with the carbon price on its CO2), per kWh; and the sizing data."""
     mod_kw = tech["module_size_mw"] * 1000.0
     per_kw = tech["capex_usd_per_kw"] * float(idc_factor(money.discount_rate, tech["construction_years"]))
-    module = float(annualised(np.array([mod_kw * per_kw]), tech["lifetime_years"], money,
-                              tech["decommissioning_fraction_of_capex"])[0]) + mod_kw * tech["fixed_om_usd_per_kw_year"]
-    fixed = float(annualised(np.array([tech.get("shore_works_usd", 0.0) or 0.0]), tech["lifetime_years"], money)[0])
+    k_plant = pv_factor(tech["lifetime_years"], money, tech["decommissioning_fraction_of_capex"]) * money.crf
     outage_h = tech["refuelling_outage_days"] * 24.0 / tech["refuelling_interval_years"]
     b = diesel_cost(np.array([outage_h * load_factor]), np.array([1.0]), diesel, money, np.array([is_island]))
-    return {"fixed": fixed, "module": module, "backup_per_kw": float(b["annual_cost_usd"].iloc[0]),
+    module_capex = mod_kw * per_kw * k_plant
+    module_om = mod_kw * tech["fixed_om_usd_per_kw_year"]
+    return {"fixed": (tech.get("shore_works_usd", 0.0) or 0.0) * k_plant,
+            "module": module_capex + module_om, "module_capex": module_capex, "module_om": module_om,
+            "backup_per_kw": float(b["annual_cost_usd"].iloc[0] + carbon_price * b["co2_t"].iloc[0]),
             "var_per_kwh": (tech["variable_om_usd_per_mwh"] + tech["fuel_usd_per_mwh"]) / 1000.0,
             "module_kw": mod_kw, "max_modules": tech["max_modules_per_plant"], "cf": tech["capacity_factor"]}
+
+
+def allowed_kinds(settlements: pd.DataFrame, opt) -> np.ndarray:
+    """Boolean (settlements x KINDS): may the settlement use a reactor of this kind
+    (optimisation.allowed_options_by_region; a settlement matched by no rule may use every kind)."""
+    ok = np.ones((len(settlements), len(KINDS)), bool)
+    for column, by_value in (getattr(opt, "allowed_options_by_region", None) or {}).items():
+        if column not in settlements.columns:
+            raise InputError(None, f"optimisation.allowed_options_by_region.{column}",
+                             f"the settlements have no column {column!r}")
+        values = settlements[column].astype(str).to_numpy()
+        for value, options in by_value.items():  # a few regions
+            ok[values == str(value)] &= np.isin([KIND_OPTION[k] for k in KINDS], list(options))
+    return ok
+
+
+def plant_cost(P, E, K, N, CF, F, M, B, v, reserve: float):
+    """Cheapest plant of a facility for a load (vectorised): modules n = the most of
+    ceil(P (1 + reserve) / K), ceil(E / (8760 CF K)) and 1, then one spare module or diesel back-up
+    for the peak not covered while one module refuels, whichever costs less. Returns annual cost
+    (USD/yr, variable cost included; inf where more than N modules are needed), modules, back-up kW."""
+    P, E = np.asarray(P, float), np.asarray(E, float)
+    need = np.maximum(np.maximum(np.ceil(P * (1.0 + reserve) / K - TOL), np.ceil(E / (HOURS * CF * K) - TOL)), 1.0)
+    short = np.maximum(P - (need - 1.0) * K, 0.0)
+    spare = need + (short > TOL)
+    diesel = (B * short < M * (spare - need)) | (spare > N)
+    n = np.where(diesel, need, spare)
+    b = np.where(diesel, short, 0.0)
+    cost = np.where(need <= N, F + M * n + B * b + v * E, np.inf)
+    return cost, n, b
 
 
 def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, techs_by_kind: dict[str, list[Technology]],
                diesel: Technology, grid: Technology, cable: Technology, money: Money, opt, load_factor: float,
                carbon_price: float = 0.0) -> PlanResult:
-    """Build and solve the MILP. `settlements` needs lon, lat, demand_kwh_per_year, peak_kw,
-    standalone_annual_cost_usd, is_island; `sites` the suitable candidates (site_id, kind, lon, lat)."""
+    """Build, solve and explain the MILP. `settlements` needs lon, lat, demand_kwh_per_year, peak_kw,
+    standalone_annual_cost_usd, is_island (and the columns of allowed_options_by_region); `sites` the
+    candidates (site_id, kind, lon, lat; only rows with `suitable` true are used when it is given)."""
     t0 = time.perf_counter()
+    if "suitable" in sites.columns:
+        sites = sites[sites["suitable"].to_numpy(bool)]
+    sites = sites[sites["kind"].isin([k for k in KINDS if techs_by_kind.get(k)])].reset_index(drop=True)
     n_set = len(settlements)
-    facilities: list[Facility] = []
-    for row in sites.itertuples(index=False):
-        for tech in techs_by_kind.get(row.kind, []):
-            facilities.append(Facility(row.site_id, row.kind, tech, float(row.lon), float(row.lat)))
-    empty = PlanResult(pd.Series(-1, index=range(n_set)), facilities, np.zeros(len(facilities)),
-                       np.zeros(len(facilities)), np.zeros(len(facilities), bool), np.zeros(len(facilities)),
-                       pd.Series(0.0, index=range(n_set)), pd.DataFrame(index=range(n_set)),
-                       {"status": "no candidate facilities", "termination": "skipped", "mip_gap": 0.0,
-                        "time_s": 0.0, "variables": 0, "constraints": 0})
-    if not facilities or n_set == 0:
-        empty.objective_usd = float(settlements["standalone_annual_cost_usd"].sum())
-        return empty
+    allowed = allowed_kinds(settlements, opt)
+    units, labels, cstats = _units(region, settlements, allowed, opt, grid, cable, money)
+    net = Network(region, grid, cable, money, clustered=bool(cstats["clustered"]))
+    techs = [t for k in KINDS for t in techs_by_kind.get(k, [])]
+    tech_kind = np.array([KINDS.index(k) for k in KINDS for _ in techs_by_kind.get(k, [])], int)
+    site_kind = np.array([KINDS.index(k) for k in sites["kind"]], int)
+    fac_site = np.concatenate([np.repeat(np.flatnonzero(site_kind == j), (tech_kind == j).sum()) for j in range(len(KINDS))]
+                              + [np.zeros(0, int)]).astype(int)
+    fac_tech = np.concatenate([np.tile(np.flatnonzero(tech_kind == j), (site_kind == j).sum()) for j in range(len(KINDS))]
+                              + [np.zeros(0, int)]).astype(int)
+    facilities = [Facility(str(sites["site_id"].iat[s]), KINDS[site_kind[s]], techs[t], float(sites["lon"].iat[s]),
+                           float(sites["lat"].iat[s])) for s, t in zip(fac_site, fac_tech, strict=True)]
+    settings = {"mip_gap": opt.mip_gap, "time_limit_s": opt.time_limit_s, "nearest_sites": opt.nearest_sites,
+                "max_network_distance_km": opt.max_network_distance_km, "max_sites": opt.max_sites,
+                "min_reactor_share": opt.min_reactor_share, "cluster_km": opt.cluster_km,
+                "cluster_above": opt.cluster_above, "reserve_margin_fraction": opt.reserve_margin_fraction,
+                "allowed_options_by_region": dict(getattr(opt, "allowed_options_by_region", None) or {}),
+                "carbon_price_usd_per_t": carbon_price}
+    base = {"name": "highs", "settings": settings, "clustering": cstats, "units": int(len(units)),
+            "facilities": len(facilities)}
+    c_total = float(units["standalone_annual_cost_usd"].sum())
+    if not facilities or len(units) == 0:
+        return _nothing_built(n_set, labels, facilities, c_total, {**base, "status": "no candidate facilities"}, t0)
 
-    slon, slat = settlements["lon"].to_numpy(float), settlements["lat"].to_numpy(float)
-    E = settlements["demand_kwh_per_year"].to_numpy(float)
-    P = settlements["peak_kw"].to_numpy(float)
-    c = settlements["standalone_annual_cost_usd"].to_numpy(float)
+    slon, slat = sites["lon"].to_numpy(float), sites["lat"].to_numpy(float)
+    ulon, ulat = units["lon"].to_numpy(float), units["lat"].to_numpy(float)
+    uallowed = units[[f"allow_{k}" for k in KINDS]].to_numpy(bool)
+    site_island = units["is_island"].to_numpy(bool)[PointIndex(ulon, ulat).nearest(slon, slat, k=1)[1][:, 0]]
+    coef = {isl: [facility_costs(t, diesel, money, isl, load_factor, carbon_price) for t in techs] for isl in (False, True)}
+    tc = pd.DataFrame({key: [cf[key] for cf in coef[False]] for key in coef[False][0]})
+    b_isl = np.array([cf["backup_per_kw"] for cf in coef[True]])
+    fac_b = np.where(site_island[fac_site], b_isl[fac_tech], tc["backup_per_kw"].to_numpy()[fac_tech])
+
+    pu, ps, pkm = _candidate_pairs(ulon, ulat, slon, slat, site_kind, uallowed, opt)
+    candidate_pairs = len(pu)
+    parent, tlon, tlat = _tree_parents(ulon, ulat, pu, ps, pkm, slon, slat)
+    link = net.links(ulon[pu], ulat[pu], tlon, tlat, units["peak_kw"].to_numpy(float)[pu])
+    E, P = units["demand_kwh_per_year"].to_numpy(float), units["peak_kw"].to_numpy(float)
+    c = units["standalone_annual_cost_usd"].to_numpy(float)
+    a = link["annual_usd"] + units["net_annual_usd"].to_numpy(float)[pu]
+    useful = np.ones(len(fac_site), bool)
+    if opt.min_reactor_share <= 0:
+        useful = _useful_facilities(E, P, c, pu, ps, a, fac_site, tc.iloc[fac_tech], opt.reserve_margin_fraction)
+        keep = np.isin(ps, fac_site[useful])
+        pu, ps, pkm, a, parent = pu[keep], ps[keep], pkm[keep], a[keep], _reindex(parent, keep)
+        link = {k: v[keep] for k, v in link.items()}
+        v_min = np.full(len(sites), np.inf)
+        np.minimum.at(v_min, fac_site, tc["var_per_kwh"].to_numpy()[fac_tech])
+        keep = _with_ancestors(a + v_min[ps] * E[pu] - c[pu] < 0, parent)
+        pu, ps, pkm, a, parent = pu[keep], ps[keep], pkm[keep], a[keep], _reindex(parent, keep)
+        link = {k: v[keep] for k, v in link.items()}
+    if len(pu) == 0:
+        return _nothing_built(n_set, labels, facilities, c_total,
+                              {**base, "status": "no settlement can gain from a suitable site within reach",
+                               "candidate_pairs": candidate_pairs}, t0)
+    # Only facilities at sites some unit may use enter the model.
+    used_fac = np.flatnonzero(np.isin(fac_site, np.unique(ps)) & useful)
+    site_pos = np.full(len(sites), -1)
+    used_sites = np.unique(ps)
+    site_pos[used_sites] = np.arange(len(used_sites))
+    ft = fac_tech[used_fac]
+    prob = Problem(E, P, c, pu, site_pos[ps], a, parent, pkm, site_pos[fac_site[used_fac]],
+                   tc["module_kw"].to_numpy()[ft], tc["max_modules"].to_numpy()[ft], tc["cf"].to_numpy()[ft],
+                   tc["fixed"].to_numpy()[ft], tc["module"].to_numpy()[ft], fac_b[used_fac],
+                   tc["var_per_kwh"].to_numpy()[ft], len(used_sites), opt.reserve_margin_fraction,
+                   opt.max_sites, opt.min_reactor_share)
+    build_s = time.perf_counter() - t0
+    sol = solve_problem(prob, opt.mip_gap, opt.time_limit_s)
+
+    # Map the solution back to facilities and settlements.
+    n_fac = len(facilities)
+    opened, modules, backup = np.zeros(n_fac, bool), np.zeros(n_fac), np.zeros(n_fac)
+    opened[used_fac], modules[used_fac], backup[used_fac] = sol.opened, sol.modules, sol.backup_kw
+    fac_cost = np.zeros(n_fac)
+    fac_cost[used_fac] = (prob.F * sol.opened + prob.M * sol.modules + prob.B * sol.backup_kw)
+    site_fac = np.full(len(used_sites), -1)
+    site_fac[prob.fac_site[sol.opened]] = used_fac[sol.opened]
+    served = np.flatnonzero(sol.x)
+    unit_fac = np.full(len(units), -1)
+    unit_fac[pu[served]] = site_fac[prob.pair_site[served]]
+    unit_pair = np.full(len(units), -1)
+    unit_pair[pu[served]] = served
+    network_km = np.zeros(n_fac)
+    np.add.at(network_km, unit_fac[pu[served]], link["land_km"][served] + link["sea_km"][served]
+              + (units["net_land_km"] + units["net_sea_km"]).to_numpy()[pu[served]])
+    e_set = settlements["demand_kwh_per_year"].to_numpy(float)
+    share = np.divide(e_set, E[labels], out=1.0 / units["members"].to_numpy(float)[labels], where=E[labels] > 0)
+    f_set, p_set = unit_fac[labels], unit_pair[labels]
+    on = p_set >= 0
+    v_fac = tc["var_per_kwh"].to_numpy()[fac_tech]
+    unit_cost = np.where(unit_pair >= 0, a[np.maximum(unit_pair, 0)] + v_fac[np.maximum(unit_fac, 0)] * E, 0.0)
+    pair_link = pd.DataFrame({
+        "land_km": np.where(on, share * (link["land_km"][np.maximum(p_set, 0)] + units["net_land_km"].to_numpy()[labels]), 0.0),
+        "sea_km": np.where(on, share * (link["sea_km"][np.maximum(p_set, 0)] + units["net_sea_km"].to_numpy()[labels]), 0.0),
+        "link_capex_usd": np.where(on, share * (link["capex_usd"][np.maximum(p_set, 0)]
+                                                + units["net_capex_usd"].to_numpy()[labels]), 0.0)}, index=range(n_set))
+    breakeven = _breakeven(units, unit_fac < 0, sites, site_kind, techs, tech_kind, tc, b_isl, site_island, net, opt)
+    solver = {**base, **sol.report, "candidate_pairs": candidate_pairs, "build_s": round(build_s, 3),
+              "time_s": round(time.perf_counter() - t0, 3)}
+    return PlanResult(pd.Series(f_set, index=range(n_set)), facilities, modules, backup, opened, fac_cost,
+                      pd.Series(np.where(on, share * unit_cost[labels], 0.0), index=range(n_set)), pair_link,
+                      solver, sol.objective_usd, network_km, labels, breakeven)
+
+
+def _nothing_built(n_set, labels, facilities, c_total, report, t0) -> PlanResult:
+    n_fac = len(facilities)
+    report = {**report, "termination": "skipped", "objective_usd": c_total, "mip_gap": 0.0,
+              "time_s": round(time.perf_counter() - t0, 3), "variables": 0, "constraints": 0}
+    return PlanResult(pd.Series(-1, index=range(n_set)), facilities, np.zeros(n_fac), np.zeros(n_fac),
+                      np.zeros(n_fac, bool), np.zeros(n_fac), pd.Series(0.0, index=range(n_set)),
+                      pd.DataFrame({"land_km": 0.0, "sea_km": 0.0, "link_capex_usd": 0.0}, index=range(n_set)),
+                      report, c_total, np.zeros(n_fac), labels)
+
+
+def _units(region, settlements, allowed, opt, grid, cable, money) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """The MILP's units: clusters when there are more than cluster_above settlements, else the
+    settlements themselves; with allow_<kind> flags and local network columns (zero when unclustered)."""
+    n = len(settlements)
     island = settlements["is_island"].to_numpy(bool)
-    site_ids = sites["site_id"].to_numpy()
-    site_idx = PointIndex(sites["lon"].to_numpy(float), sites["lat"].to_numpy(float))
-    k = min(opt.nearest_sites, len(sites))
-    dist, nearest = site_idx.nearest(slon, slat, k=k)
-    ii = np.repeat(np.arange(n_set), k)
-    ss = nearest.ravel()
-    keep = dist.ravel() <= opt.max_network_distance_km
-    ii, ss = ii[keep], ss[keep]
-    # Expand site pairs to facility pairs (each site has one facility per technology of its kind).
-    fac_site = np.array([np.flatnonzero(site_ids == f.site_id)[0] for f in facilities])
-    site_to_facs = pd.Series(np.arange(len(facilities))).groupby(fac_site).apply(list)
-    pair_i, pair_f = [], []
-    for s, facs in site_to_facs.items():  # loop over sites (candidates), not settlements
-        sel = ii[ss == s]
-        for f in facs:
-            pair_i.append(sel)
-            pair_f.append(np.full(len(sel), f))
-    pair_i = np.concatenate(pair_i) if pair_i else np.array([], int)
-    pair_f = np.concatenate(pair_f) if pair_f else np.array([], int)
-    if len(pair_i) == 0:
-        empty.objective_usd = float(c.sum())
-        empty.solver["status"] = "no settlement within reach of a suitable site"
-        return empty
+    if n > opt.cluster_above and opt.cluster_km > 0:
+        code = allowed @ (1 << np.arange(len(KINDS)))
+        cl = cluster_settlements(region, settlements, opt.cluster_km, code * 2 + island, grid, cable, money)
+        units = cl.units
+        member = np.zeros(len(units), int)
+        member[cl.labels] = np.arange(n)  # any member: the members of a cluster share these flags
+        for j, k in enumerate(KINDS):
+            units[f"allow_{k}"] = allowed[member, j]
+        return units, cl.labels, cl.stats
+    cols = ["lon", "lat", "demand_kwh_per_year", "peak_kw", "standalone_annual_cost_usd"]
+    units = settlements[cols].reset_index(drop=True).astype(float)
+    units["is_island"] = island
+    units["members"] = 1
+    for col in ("net_land_km", "net_sea_km", "net_capex_usd", "net_annual_usd"):
+        units[col] = 0.0
+    for j, k in enumerate(KINDS):
+        units[f"allow_{k}"] = allowed[:, j]
+    return units, np.arange(n), {"clustered": False, "settlements": n, "clusters": n,
+                                 "cluster_above": opt.cluster_above}
 
-    flon = np.array([f.lon for f in facilities])
-    flat = np.array([f.lat for f in facilities])
-    land_km, sea_km = route_split_km(region, flon[pair_f], flat[pair_f], slon[pair_i], slat[pair_i])
-    link = line_cost(land_km, sea_km, P[pair_i], grid, cable, money)
-    coef = [facility_costs(f.tech, diesel, money, bool(island.any()), load_factor) for f in facilities]
-    var = np.array([cf["var_per_kwh"] for cf in coef])
-    pair_cost = link["annual_cost_usd"].to_numpy() + var[pair_f] * E[pair_i]
 
+class Network:
+    """Connection costs of lines from units to a parent unit or a site (economics.line_cost over the
+    land/sea split of the straight route). A clustered unit's local network already carries one
+    substation per member, so its link to the parent carries none."""
+
+    def __init__(self, region: Region, grid: Technology, cable: Technology, money: Money, clustered: bool):
+        self.region, self.grid, self.cable, self.money = region, grid, cable, money
+        sub = line_cost(np.array([ZERO_KM]), np.array([0.0]), np.array([0.0]), grid, cable, money)
+        self.sub_annual = float(sub["annual_cost_usd"].iloc[0]) if clustered else 0.0
+        self.sub_capex = float(sub["capex_usd"].iloc[0]) if clustered else 0.0
+
+    def links(self, lon1, lat1, lon2, lat2, peak_kw) -> dict[str, np.ndarray]:
+        land, sea = route_split_km(self.region, lon1, lat1, lon2, lat2)
+        cost = line_cost(land, sea, peak_kw, self.grid, self.cable, self.money)
+        has = (land + sea) > 0
+        return {"land_km": land, "sea_km": sea,
+                "annual_usd": cost["annual_cost_usd"].to_numpy() - has * self.sub_annual,
+                "capex_usd": cost["capex_usd"].to_numpy() - has * self.sub_capex}
+
+
+def _candidate_pairs(ulon, ulat, slon, slat, site_kind, uallowed, opt):
+    """(unit, site, km) for each unit's nearest suitable sites within reach, of a kind it may use."""
+    k = min(opt.nearest_sites, len(slon))
+    dist, near = PointIndex(slon, slat).nearest(ulon, ulat, k=k)
+    pu, ps, km = np.repeat(np.arange(len(ulon)), k), near.ravel(), dist.ravel()
+    keep = (km <= opt.max_network_distance_km) & uallowed[pu, site_kind[ps]]
+    return pu[keep], ps[keep], km[keep]
+
+
+def _tree_parents(ulon, ulat, pu, ps, pkm, slon, slat):
+    """Parent pair of each pair in its site's network tree (-1: joined to the site) and the point the
+    unit's line runs to. The parent is the nearest of the unit's NEIGHBOURS nearest units that is
+    paired with the same site, strictly closer to it, and nearer to the unit than the site is."""
+    n_u, n_p, n_s = len(ulon), len(pu), len(slon)
+    parent = np.full(n_p, -1)
+    k = min(NEIGHBOURS + 1, n_u)
+    if k > 1 and n_p:
+        nd, ni = PointIndex(ulon, ulat).nearest(ulon, ulat, k=k)
+        key = pu * n_s + ps
+        order = np.argsort(key)
+        cand_u, cand_d = ni[pu], nd[pu]
+        ck = cand_u * n_s + ps[:, None]
+        pos = np.minimum(np.searchsorted(key[order], ck), n_p - 1)
+        cand_p = order[pos]
+        valid = ((key[cand_p] == ck) & (cand_u != pu[:, None]) & (pkm[cand_p] < pkm[:, None])
+                 & (cand_d < pkm[:, None]))
+        first = np.argmax(valid, axis=1)
+        parent = np.where(valid.any(axis=1), cand_p[np.arange(n_p), first], -1)
+    root = parent < 0
+    tlon = np.where(root, slon[ps], ulon[pu[np.maximum(parent, 0)]])
+    tlat = np.where(root, slat[ps], ulat[pu[np.maximum(parent, 0)]])
+    return parent, tlon, tlat
+
+
+def _useful_facilities(E, P, c, pu, ps, a, fac_site, coef: pd.DataFrame, reserve: float) -> np.ndarray:
+    """Facilities that might save money (bool per facility). A plant of f serving a set S of units has
+    n >= 1 modules and n K >= sum w_u with w_u = P_u (1 + r) (capacity) or E_u / (8760 CF)
+    (energy), so for any lam in [0, 1] its cost minus the units' stand-alone cost is at least
+    F + lam M + sum_(u in S) ((1 - lam) M w_u / K + a_u + v E_u - c_u), and at least
+    F + lam M + sum_u min(0, ...) whatever S is. A facility whose bound is not below -1 USD/yr for
+    some lam (a grid of 11 values) and either load never pays, with or without the others."""
+    rep, f = _expand(ps, fac_site)
+    u = pu[rep]
+    K, CF, M = (coef[k].to_numpy()[f] for k in ("module_kw", "cf", "module"))
+    gain = a[rep] + coef["var_per_kwh"].to_numpy()[f] * E[u] - c[u]
+    fixed, module = coef["fixed"].to_numpy(), coef["module"].to_numpy()
+    bound = np.full(len(fac_site), -np.inf)
+    for load in (P[u] * (1.0 + reserve), E[u] / (HOURS * CF)):
+        for lam in np.linspace(0.0, 1.0, 11):
+            b = fixed + lam * module + np.bincount(f, np.minimum((1.0 - lam) * M / K * load + gain, 0.0), len(fac_site))
+            bound = np.maximum(bound, b)
+    return bound < -1.0
+
+
+def _expand(keys: np.ndarray, item_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (position in keys, item) with item_key[item] == keys[position], vectorised."""
+    order = np.argsort(item_key, kind="stable")
+    counts = np.bincount(item_key, minlength=int(max(keys.max(initial=-1), item_key.max(initial=-1))) + 1)
+    rep = np.repeat(np.arange(len(keys)), counts[keys])
+    offset = np.arange(len(rep)) - np.repeat(np.cumsum(counts[keys]) - counts[keys], counts[keys])
+    return rep, order[np.repeat((np.cumsum(counts) - counts)[keys], counts[keys]) + offset]
+
+
+def _reindex(parent: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Parent pointers after keeping the pairs `keep` (the parents of kept pairs must be kept)."""
+    new = np.cumsum(keep) - 1
+    return np.where(parent[keep] >= 0, new[np.maximum(parent[keep], 0)], -1)
+
+
+def _with_ancestors(keep: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """`keep` extended to every ancestor (parent, grandparent, ...) of a kept pair."""
+    keep = keep.copy()
+    frontier = keep & (parent >= 0)
+    while frontier.any():
+        up = parent[frontier]
+        new = up[~keep[up]]
+        keep[new] = True
+        frontier = np.zeros_like(keep)
+        frontier[new] = True
+        frontier &= parent >= 0
+    return keep
+
+
+def _reachable(avail: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """`avail` restricted to pairs whose every ancestor is available too."""
+    avail = avail.copy()
+    child = parent >= 0
+    while True:
+        drop = avail & child & ~avail[np.maximum(parent, 0)]
+        if not drop.any():
+            return avail
+        avail[drop] = False
+
+
+# ---------------------------------------------------------------------------------------------
+# Solving a Problem: greedy warm start, linopy model, HiGHS, polish.
+
+
+def solve_problem(p: Problem, mip_gap: float, time_limit_s: float) -> Solution:
+    """Solve the MILP of `p` with HiGHS from the greedy warm start; polish the plan it returns."""
+    c_total = float(p.c.sum())
+    greedy = evaluate(p, greedy_plan(p), close_unprofitable=False)
+    meets_share = p.min_share <= 0 or (p.E[p.pair_unit] * greedy.x).sum() >= p.min_share * p.E.sum() - TOL
+    t = time.perf_counter()
     with warnings.catch_warnings():
         # linopy's legacy-alignment notice: every operand here shares its coordinates exactly.
         warnings.simplefilter("ignore", category=getattr(linopy, "LinopySemanticsWarning", Warning))
-        return _build_and_solve(region, facilities, pair_i, pair_f, coef, pair_cost, land_km, sea_km, link,
-                                fac_site, E, P, c, opt, carbon_price, n_set, t0)
+        m, var = _model(p)
+        start = _start_vector(m, var, p, greedy) if meets_share else None
+        run = _run_highs(m, start, mip_gap, time_limit_s)
+    solve_s = time.perf_counter() - t
+    x_sol = var["x"].solution.to_numpy() if run["has_solution"] else None
+    if x_sol is not None:
+        served = np.zeros(len(p.pair_unit), bool)
+        served[var["pair"][x_sol > 0.5]] = True
+        final = evaluate(p, served, close_unprofitable=p.min_share <= 0)
+    elif start is not None:
+        final = greedy
+    else:
+        raise RuntimeError(f"the plan could not be solved: {run['status']} / {run['termination']}")
+    bound = c_total + run["dual_bound"] / SCALE if np.isfinite(run["dual_bound"]) else -np.inf
+    net_final = final.objective_usd - c_total
+    gap = 0.0 if net_final >= -TOL else max(final.objective_usd - bound, 0.0) / abs(net_final)
+    final.report = {
+        "status": run["status"], "termination": run["termination"], "objective_usd": final.objective_usd,
+        "solver_objective_usd": c_total + run["objective"] / SCALE if x_sol is not None else None,
+        "mip_dual_bound_usd": bound if np.isfinite(bound) else None,
+        "mip_gap": gap, "mip_gap_basis": "relative to the net saving against everyone stand-alone",
+        "mip_gap_total_cost": max(final.objective_usd - bound, 0.0) / final.objective_usd if final.objective_usd > 0 else 0.0,
+        "solve_s": round(solve_s, 3), "solver_time_s": run["solver_time_s"], "nodes": run["nodes"],
+        "variables": int(m.nvars), "binaries": int(m.binaries.nvars), "integers": int(m.integers.nvars),
+        "constraints": int(m.ncons), "pairs": int(len(p.pair_unit)),
+        "warm_start": {"heuristic": "greedy add-one-plant", "used": run["warm_start_accepted"],
+                       "objective_usd": greedy.objective_usd, "plants": int(greedy.opened.sum())},
+        "stand_alone_objective_usd": c_total,
+        "polish": final.report,
+    }
+    return final
 
 
-def _build_and_solve(region, facilities, pair_i, pair_f, coef, pair_cost, land_km, sea_km, link, fac_site,
-                     E, P, c, opt, carbon_price, n_set, t0) -> PlanResult:
+def greedy_plan(p: Problem) -> np.ndarray:
+    """Greedy add-one-plant heuristic: served pairs (bool). Each round every free site offers its most
+    profitable (technology, run of its nearest available units in distance order) and the offers not
+    overlapped by a better one are built; rounds repeat until no offer saves money or max_sites is met.
+    A run in distance order always contains each member's network parent."""
+    pu, ps = p.pair_unit, p.pair_site
+    fac_of = _site_facilities(p)
+    claimed, used = np.zeros(len(p.E), bool), np.zeros(p.n_sites, bool)
+    x = np.zeros(len(pu), bool)
+    order = np.lexsort((p.pair_km, ps))
+    gain = p.c[pu] - p.pair_cost
+    while p.max_sites is None or used.sum() < p.max_sites:
+        idx = order[_reachable(~claimed[pu] & ~used[ps], p.pair_parent)[order]]
+        if not len(idx):
+            break
+        site = ps[idx]
+        start = np.r_[True, site[1:] != site[:-1]]
+        group = np.cumsum(start) - 1
+        first = np.flatnonzero(start)
+        cP, cE, cG = (_group_cumsum(v, first, group) for v in (p.P[pu[idx]], p.E[pu[idx]], gain[idx]))
+        best = np.full(len(idx), -np.inf)
+        for j in range(fac_of.shape[1]):  # the few technologies of a site
+            f = fac_of[site, j]
+            ok = f >= 0
+            f = np.maximum(f, 0)
+            cost = plant_cost(cP, cE, p.K[f], p.N[f], p.CF[f], p.F[f], p.M[f], p.B[f], p.v[f], p.reserve)[0]
+            best = np.where(ok, np.maximum(best, cG - cost), best)
+        # Best run per site: the row with the highest net saving in its group.
+        rank = np.lexsort((-best, group))
+        top = rank[np.r_[True, group[rank][1:] != group[rank][:-1]]]
+        offer = top[best[top] > TOL]
+        if not len(offer):
+            break
+        last = np.full(len(first), -1)
+        last[group[offer]] = offer
+        member = np.arange(len(idx)) <= last[group]
+        # An offer is built when no better offer (net saving, then site order) claims one of its units.
+        score = best[last[group[member]]]
+        rows = np.flatnonzero(member)
+        win = np.lexsort((site[rows], -score, pu[idx[rows]]))
+        u_sorted = pu[idx[rows]][win]
+        winner = np.full(len(p.E), -1)
+        firsts = win[np.r_[True, u_sorted[1:] != u_sorted[:-1]]]
+        winner[pu[idx[rows[firsts]]]] = site[rows[firsts]]
+        lost = np.zeros(p.n_sites, bool)
+        lost[site[rows][winner[pu[idx[rows]]] != site[rows]]] = True
+        built = site[offer][~lost[site[offer]]]
+        if p.max_sites is not None:
+            built = built[np.argsort(-best[offer][~lost[site[offer]]], kind="stable")][: p.max_sites - used.sum()]
+        take = idx[member & np.isin(site, built)]
+        x[take] = True
+        claimed[pu[take]] = True
+        used[built] = True
+    return x
+
+
+def _group_cumsum(v: np.ndarray, first: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Running sums of `v` restarting at each group (rows grouped contiguously; `first` row of each)."""
+    total = np.cumsum(v)
+    return total - np.r_[0.0, total[:-1]][first][group]
+
+
+def _site_facilities(p: Problem) -> np.ndarray:
+    """(sites x max technologies per site) facility indices, -1 padded."""
+    order = np.argsort(p.fac_site, kind="stable")
+    counts = np.bincount(p.fac_site, minlength=p.n_sites)
+    slot = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
+    out = np.full((p.n_sites, max(int(counts.max()), 1)), -1)
+    out[p.fac_site[order], slot] = order
+    return out
+
+
+def evaluate(p: Problem, x: np.ndarray, close_unprofitable: bool) -> Solution:
+    """The plan for served pairs `x`: at each used site its cheapest facility and sizing
+    (`plant_cost`); with close_unprofitable, a plant costing more than its units' stand-alone
+    options is closed. Objective = total annual cost (USD/yr)."""
+    x = np.asarray(x, bool).copy()
+    pu, ps = p.pair_unit, p.pair_site
+    load_p = np.bincount(ps[x], p.P[pu[x]], p.n_sites)
+    load_e = np.bincount(ps[x], p.E[pu[x]], p.n_sites)
+    conn = np.bincount(ps[x], p.pair_cost[x], p.n_sites)
+    alone = np.bincount(ps[x], p.c[pu[x]], p.n_sites)
+    fac_of = _site_facilities(p)
+    best, best_f = np.full(p.n_sites, np.inf), np.full(p.n_sites, -1)
+    best_n, best_b = np.zeros(p.n_sites), np.zeros(p.n_sites)
+    for j in range(fac_of.shape[1]):
+        f = fac_of[:, j]
+        g = np.maximum(f, 0)
+        cost, n, b = plant_cost(load_p, load_e, p.K[g], p.N[g], p.CF[g], p.F[g], p.M[g], p.B[g], p.v[g], p.reserve)
+        better = (f >= 0) & (cost < best)
+        best, best_f = np.where(better, cost, best), np.where(better, f, best_f)
+        best_n, best_b = np.where(better, n, best_n), np.where(better, b, best_b)
+    used = np.bincount(ps[x], minlength=p.n_sites) > 0
+    if not np.isfinite(best[used]).all():
+        raise RuntimeError("a plan assigns more load to a site than any of its technologies can carry")
+    closed = used & (best + conn > alone) if close_unprofitable else np.zeros(p.n_sites, bool)
+    x &= ~closed[ps]
+    used &= ~closed
+    opened = np.zeros(len(p.fac_site), bool)
+    opened[best_f[used]] = True
+    modules, backup = np.zeros(len(p.fac_site)), np.zeros(len(p.fac_site))
+    modules[best_f[used]], backup[best_f[used]] = best_n[used], best_b[used]
+    objective = float(p.c.sum() + (best[used] + conn[used] - alone[used]).sum())
+    return Solution(x, opened, modules, backup, objective, {"plants_closed": int(closed.sum())})
+
+
+def _rows(m: linopy.Model, row: np.ndarray, labels: np.ndarray, coeffs: np.ndarray, dim: str):
+    """Linear expressions sum_j coeffs_j var_j per row from (row, variable label, coefficient)
+    triplets, one row per distinct row id, as a (dim, _term) block. Returns (expression, row ids)."""
+    ids, row = np.unique(row, return_inverse=True)
+    order = np.argsort(row, kind="stable")
+    row, labels, coeffs = row[order], labels[order], coeffs[order]
+    counts = np.bincount(row, minlength=len(ids))
+    pos = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+    var = np.full((len(ids), max(int(counts.max()), 1)), -1, dtype=np.int64)
+    coef = np.zeros(var.shape)
+    var[row, pos], coef[row, pos] = labels, coeffs
+    ds = xr.Dataset({"coeffs": ((dim, "_term"), coef), "vars": ((dim, "_term"), var)},
+                    coords={dim: np.arange(len(ids))})
+    return linopy.LinearExpression(ds, m), ids
+
+
+def assignments(p: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The MILP's assignments: every (pair, facility at the pair's site), as arrays of pair, facility
+    and parent assignment (the parent pair's assignment to the same facility; -1 for the site)."""
+    pair, fac = _expand(p.pair_site, p.fac_site)
+    key = pair * len(p.fac_site) + fac
+    order = np.argsort(key)
+    up = p.pair_parent[pair]
+    pos = np.searchsorted(key[order], np.maximum(up, 0) * len(p.fac_site) + fac)
+    parent = np.where(up >= 0, order[np.minimum(pos, len(order) - 1)], -1)
+    return pair, fac, parent
+
+
+def _model(p: Problem) -> tuple[linopy.Model, dict]:
+    """The linopy model of `p` (formulation in the module docstring)."""
     m = linopy.Model()
-    pidx = pd.RangeIndex(len(pair_i), name="pair")
-    fidx = pd.RangeIndex(len(facilities), name="fac")
-    mod_kw = np.array([cf["module_kw"] for cf in coef])
-    x = m.add_variables(binary=True, coords=[pidx], name="x")
-    o = m.add_variables(binary=True, coords=[fidx], name="open")
-    n = m.add_variables(lower=0, upper=xr.DataArray([cf["max_modules"] for cf in coef], coords=[fidx]),
-                        integer=True, coords=[fidx], name="modules")
-    b = m.add_variables(lower=0, coords=[fidx], name="backup_kw")
-    by_set = xr.DataArray(pair_i, coords=[pidx], name="settlement")
-    by_fac = xr.DataArray(pair_f, coords=[pidx], name="fac")
-    da = lambda v: xr.DataArray(np.asarray(v, float), coords=[pidx])  # noqa: E731
+    pair, fac, parent = assignments(p)
+    aidx = pd.RangeIndex(len(pair), name="assignment")
+    fidx = pd.RangeIndex(len(p.fac_site), name="fac")
     fa = lambda v: xr.DataArray(np.asarray(v, float), coords=[fidx])  # noqa: E731
-    m.add_constraints(x.groupby(by_set).sum() <= 1, name="served_once")
-    res = 1.0 + opt.reserve_margin_fraction
-    m.add_constraints((x * da(P[pair_i] * res)).groupby(by_fac).sum() - n * fa(mod_kw) <= 0, name="capacity")
-    m.add_constraints((x * da(P[pair_i])).groupby(by_fac).sum() - n * fa(mod_kw) + o * fa(mod_kw) - b <= 0,
-                      name="refuelling")
-    m.add_constraints((x * da(E[pair_i])).groupby(by_fac).sum()
-                      - n * fa(mod_kw * HOURS * np.array([cf["cf"] for cf in coef])) <= 0, name="energy")
-    m.add_constraints(n - o * fa([cf["max_modules"] for cf in coef]) <= 0, name="module_limit")
-    m.add_constraints(o.groupby(xr.DataArray(fac_site, coords=[fidx], name="site")).sum() <= 1, name="one_plant")
-    if opt.max_sites is not None:
-        m.add_constraints(o.sum() <= opt.max_sites, name="max_sites")
-    if opt.min_reactor_share > 0:
-        m.add_constraints((x * da(E[pair_i])).sum() >= opt.min_reactor_share * E.sum(), name="min_share")
-    obj = ((x * da(pair_cost - c[pair_i])).sum() + (o * fa([cf["fixed"] for cf in coef])).sum()
-           + (n * fa([cf["module"] for cf in coef])).sum() + (b * fa([cf["backup_per_kw"] for cf in coef])).sum())
-    m.add_objective(obj)
+    x = m.add_variables(binary=True, coords=[aidx], name="x")
+    o = m.add_variables(binary=True, coords=[fidx], name="open")
+    n = m.add_variables(lower=0, upper=fa(p.N), integer=True, coords=[fidx], name="modules")
+    b = m.add_variables(lower=0, coords=[fidx], name="backup_kw")
+    X, Op, N, B = (v.labels.to_numpy() for v in (x, o, n, b))
+    u = p.pair_unit[pair]
+    nf, ones, cat = len(p.fac_site), np.ones(len(pair)), np.concatenate
+    f_all = np.arange(nf)
+
+    def add(name, row, labels, coeffs, sign, rhs):
+        expr, _ = _rows(m, np.asarray(row), np.asarray(labels), np.asarray(coeffs, float), f"{name}_row")
+        m.add_constraints(expr, sign, rhs, name=name)
+
+    add("served_once", u, X, ones, "<=", 1)
+    root, child = np.flatnonzero(parent < 0), np.flatnonzero(parent >= 0)
+    add("link_site", cat([root, root]), cat([X[root], Op[fac[root]]]), cat([ones[root], -ones[root]]), "<=", 0)
+    if len(child):
+        add("link_tree", cat([child, child]), cat([X[child], X[parent[child]]]), cat([ones[child], -ones[child]]), "<=", 0)
+    add("capacity", cat([fac, f_all]), cat([X, N]), cat([p.P[u] * (1.0 + p.reserve), -p.K]), "<=", 0)
+    add("refuelling", cat([fac, f_all, f_all, f_all]), cat([X, N, Op, B]), cat([p.P[u], -p.K, p.K, -np.ones(nf)]), "<=", 0)
+    add("energy", cat([fac, f_all]), cat([X, N]), cat([p.E[u] / HOURS, -p.CF * p.K]), "<=", 0)
+    m.add_constraints(n - o * fa(p.N) <= 0, name="module_limit")
+    m.add_constraints(o - n <= 0, name="module_min")
+    m.add_constraints(b - o * fa(p.K) <= 0, name="backup_limit")
+    add("one_plant", p.fac_site, Op, np.ones(nf), "<=", 1)
+    if p.max_sites is not None:
+        m.add_constraints(o.sum() <= p.max_sites, name="max_sites")
+    if p.min_share > 0:
+        m.add_constraints((x * xr.DataArray(p.E[u] / HOURS, coords=[aidx])).sum() >= p.min_share * p.E.sum() / HOURS,
+                          name="min_share")
+    obj, _ = _rows(m, np.zeros(len(pair) + 3 * nf, int), cat([X, Op, N, B]),
+                   SCALE * cat([p.pair_cost[pair] + p.v[fac] * p.E[u] - p.c[u], p.F, p.M, p.B]), "objective_row")
+    m.add_objective(obj.sum())
+    return m, {"x": x, "open": o, "modules": n, "backup_kw": b, "pair": pair, "fac": fac}
+
+
+def _start_vector(m: linopy.Model, var: dict, p: Problem, s: Solution) -> np.ndarray:
+    """Values of every variable (by linopy label) for a plan (the warm start)."""
+    start = np.zeros(max(int(var[k].labels.max()) for k in ("x", "open", "modules", "backup_kw")) + 1)
+    for name, value in (("x", s.x[var["pair"]] & s.opened[var["fac"]]), ("open", s.opened),
+                        ("modules", s.modules), ("backup_kw", s.backup_kw)):
+        start[var[name].labels.to_numpy()] = value
+    return start
+
+
+def _run_highs(m: linopy.Model, start: np.ndarray | None, mip_gap: float, time_limit_s: float) -> dict:
+    """Solve with HiGHS through linopy's direct interface, passing `start` as the first incumbent."""
+    options = {"mip_rel_gap": mip_gap, "time_limit": float(time_limit_s), "output_flag": False,
+               "random_seed": 0, "threads": 1}
     with _quiet_stdout():
-        status, termination = m.solve(solver_name="highs", mip_rel_gap=opt.mip_gap, time_limit=opt.time_limit_s,
-                                      output_flag=False, random_seed=0, threads=1)
-    elapsed = time.perf_counter() - t0
-    if status != "ok" or x.solution is None:
-        raise RuntimeError(f"the plan could not be solved: {status} / {termination}")
-    xs = np.round(x.solution.to_numpy()).astype(bool)
-    served_i, served_f = pair_i[xs], pair_f[xs]
-    assignment = pd.Series(-1, index=range(n_set))
-    assignment.iloc[served_i] = served_f
-    pcost = pd.Series(0.0, index=range(n_set))
-    pcost.iloc[served_i] = pair_cost[xs]
-    pair_link = pd.DataFrame({"land_km": 0.0, "sea_km": 0.0, "link_capex_usd": 0.0}, index=range(n_set))
-    pair_link.iloc[served_i] = np.column_stack([land_km[xs], sea_km[xs], link["capex_usd"].to_numpy()[xs]])
-    nsol = np.round(n.solution.to_numpy())
-    bsol = np.clip(b.solution.to_numpy(), 0, None)
-    osol = np.round(o.solution.to_numpy()).astype(bool)
-    fac_cost = (osol * np.array([cf["fixed"] for cf in coef]) + nsol * np.array([cf["module"] for cf in coef])
-                + bsol * np.array([cf["backup_per_kw"] for cf in coef]))
-    objective = float(m.objective.value) + float(c.sum())
-    gap = _mip_gap(m)
-    solver = {"name": "highs", "status": status, "termination": str(termination), "objective_usd": objective,
-              "mip_gap": gap, "time_s": round(elapsed, 3), "variables": int(m.nvars), "constraints": int(m.ncons),
-              "pairs": int(len(pair_i)), "facilities": len(facilities),
-              "settings": {"mip_gap": opt.mip_gap, "time_limit_s": opt.time_limit_s, "nearest_sites": opt.nearest_sites,
-                           "max_network_distance_km": opt.max_network_distance_km, "max_sites": opt.max_sites,
-                           "min_reactor_share": opt.min_reactor_share, "carbon_price_usd_per_t": carbon_price}}
-    return PlanResult(assignment, facilities, nsol, bsol, osol, fac_cost, pcost, pair_link, solver, objective)
+        solver = linopy.solvers.Solver.from_name("highs", model=m, io_api="direct", options=options)
+        h = solver.solver_model
+        accepted = False
+        if start is not None:
+            cols = m.matrices.vlabels
+            accepted = h.setSolution(len(cols), np.arange(len(cols), dtype=np.int32),
+                                     start[cols].astype(float)) == highspy.HighsStatus.kOk
+        result = solver.solve()
+        m.assign_result(result, solver=solver)
+    info = h.getInfo()
+    has = m.variables["x"].solution is not None and np.isfinite(m.variables["x"].solution.to_numpy()).all()
+    dual = float(info.mip_dual_bound) if m.status in ("ok", "warning") else -np.inf
+    return {"status": str(m.status), "termination": str(m.termination_condition), "has_solution": bool(has),
+            "objective": float(m.objective.value) if has else np.nan, "dual_bound": dual,
+            "solver_time_s": round(float(h.getRunTime()), 3), "nodes": int(info.mip_node_count),
+            "warm_start_accepted": bool(accepted)}
 
 
 @contextlib.contextmanager
@@ -232,10 +753,66 @@ def _quiet_stdout():
             os.close(saved)
 
 
-def _mip_gap(m: linopy.Model) -> float:
-    try:
-        info = m.solver_model.getInfo()
-        gap = float(info.mip_gap)
-        return 0.0 if not np.isfinite(gap) else gap
-    except Exception:  # the LP path of HiGHS has no MIP gap
-        return 0.0
+# ---------------------------------------------------------------------------------------------
+# Why not a reactor: break-even capex for the largest units left without one.
+
+
+def _breakeven(units, unserved, sites, site_kind, techs, tech_kind, tc, b_isl, site_island, net: Network,
+               opt, top: int = WHY_TOP) -> pd.DataFrame:
+    """For the `top` largest unserved units (by demand): the multiplier m on capex_usd_per_kw at which
+    the unit's cheapest own plant (any technology at any candidate site, a direct line) costs its
+    stand-alone cost, by bisection (own-plant cost rises with m). m = 1: a plant alone already pays
+    (not built because sites are shared or limited); NaN: no reduction suffices."""
+    cand = np.flatnonzero(unserved)
+    cand = cand[np.argsort(-units["demand_kwh_per_year"].to_numpy()[cand], kind="stable")][:top]
+    if not len(cand):
+        return pd.DataFrame(columns=["unit", "demand_kwh_per_year", "standalone_annual_cost_usd",
+                                     "own_reactor_annual_cost_usd", "site_id", "technology", "distance_km",
+                                     "breakeven_capex_multiplier"])
+    sub = units.iloc[cand].reset_index(drop=True)
+    ulon, ulat = sub["lon"].to_numpy(float), sub["lat"].to_numpy(float)
+    pu, ps, _ = _candidate_pairs(ulon, ulat, sites["lon"].to_numpy(float), sites["lat"].to_numpy(float), site_kind,
+                                 sub[[f"allow_{k}" for k in KINDS]].to_numpy(bool), opt)
+    E, P = sub["demand_kwh_per_year"].to_numpy(float), sub["peak_kw"].to_numpy(float)
+    c = sub["standalone_annual_cost_usd"].to_numpy(float)
+    link = net.links(ulon[pu], ulat[pu], sites["lon"].to_numpy(float)[ps], sites["lat"].to_numpy(float)[ps], P[pu])
+    a = link["annual_usd"] + sub["net_annual_usd"].to_numpy(float)[pu]
+    # Rows (unit, site, technology of the site's kind).
+    rows_p, t = np.nonzero(tech_kind[None, :] == site_kind[ps][:, None])
+    u = pu[rows_p]
+    B = np.where(site_island[ps[rows_p]], b_isl[t], tc["backup_per_kw"].to_numpy()[t])
+
+    def own(mult: np.ndarray) -> np.ndarray:
+        M = mult[u] * tc["module_capex"].to_numpy()[t] + tc["module_om"].to_numpy()[t]
+        return plant_cost(P[u], E[u], tc["module_kw"].to_numpy()[t], tc["max_modules"].to_numpy()[t],
+                          tc["cf"].to_numpy()[t], tc["fixed"].to_numpy()[t], M, B, tc["var_per_kwh"].to_numpy()[t],
+                          opt.reserve_margin_fraction)[0] + a[rows_p]
+
+    def best(mult: np.ndarray) -> np.ndarray:
+        out = np.full(len(sub), np.inf)
+        np.minimum.at(out, u, own(mult))
+        return out
+
+    lo, hi = np.zeros(len(sub)), np.ones(len(sub))
+    now, floor = best(hi), best(lo)
+    for _ in range(BISECTION_STEPS):
+        mid = 0.5 * (lo + hi)
+        wins = best(mid) <= c
+        lo, hi = np.where(wins, mid, lo), np.where(wins, hi, mid)
+    mult = np.where(now <= c, 1.0, np.where(floor <= c, lo, np.nan))
+    cost_at = own(np.where(np.isfinite(mult), mult, 1.0))
+    order = np.lexsort((cost_at, u))
+    first = order[np.r_[True, u[order][1:] != u[order][:-1]]] if len(u) else order
+    row = np.full(len(sub), -1)
+    row[u[first]] = first
+    has = row >= 0
+    site = np.where(has, ps[rows_p[np.maximum(row, 0)]] if len(u) else 0, 0)
+    key = np.array([tt.key for tt in techs], dtype=object)
+    return pd.DataFrame({
+        "unit": cand, "demand_kwh_per_year": E, "standalone_annual_cost_usd": c,
+        "own_reactor_annual_cost_usd": np.where(np.isfinite(now), now, np.nan),
+        "site_id": np.where(has, sites["site_id"].to_numpy()[site], ""),
+        "technology": np.where(has, key[t[np.maximum(row, 0)]] if len(u) else "", ""),
+        "distance_km": np.where(has, haversine_km(ulon, ulat, sites["lon"].to_numpy(float)[site],
+                                                  sites["lat"].to_numpy(float)[site]), np.nan),
+        "breakeven_capex_multiplier": mult})

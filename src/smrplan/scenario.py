@@ -21,12 +21,15 @@ _SCENARIO_PKG = "smrplan.scenarios"
 LAYER_NAMES = (
     "settlements", "land", "districts", "power_plants", "grid_lines", "grid_nodes", "seismic_zones",
     "faults", "earthquakes", "cyclone_tracks", "protected_areas", "airports", "hazardous_facilities",
-    "bathymetry", "dem", "candidates", "anchor_loads",
+    "bathymetry", "dem", "candidates", "anchor_loads", "towns", "postal_places", "district_population",
 )
+# Layers that settlements are built from when a scenario has no `settlements` layer (with `districts`;
+# see smrplan.geo.layers.build_settlements).
+BUILD_LAYERS = ("towns", "postal_places", "district_population")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Region(_Strict):
@@ -74,7 +77,10 @@ class Siting(_Strict):
     land_ring_km: list[float]
     micro_ring_km: list[float]
     floating_offshore_km: list[float]
+    floating_coast_search_km: float = Field(gt=0, le=200)
+    floating_spacing_km: float = Field(gt=0, le=50)
     h3_resolution: int = Field(ge=0, le=12)
+    ring_min_population: float = Field(ge=0)
     exclusion_zone_km: float = Field(ge=0, le=50)
     micro_exclusion_zone_km: float = Field(ge=0, le=50)
     sterilised_zone_km: float = Field(ge=0, le=100)
@@ -126,6 +132,9 @@ class Optimisation(_Strict):
     cluster_above: int = Field(ge=1)
     nearest_sites: int = Field(ge=1)
     reserve_margin_fraction: float = Field(ge=0, le=2)
+    # {settlement column: {value: [reactor options allowed there]}}; values not listed allow every option.
+    allowed_options_by_region: dict[str, dict[str, list[Literal["land_reactor", "floating_reactor",
+                                                                  "micro_reactor"]]]] = Field(default_factory=dict)
 
 
 class Dispatch(_Strict):
@@ -141,8 +150,57 @@ class Dispatch(_Strict):
 
 class Outputs(_Strict):
     report: bool
+    sensitivity: bool
     dispatch: bool
     formats: list[Literal["gpkg", "csv", "parquet"]]
+
+
+class UncertainParameter(_Strict):
+    """One uncertain input of a Monte Carlo sweep (see uncertainty.py for targets and distributions).
+    low/high left out take the catalogue's range of the parameter."""
+
+    target: str = Field(pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
+    distribution: Literal["triangular", "uniform", "lognormal"]
+    low: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> UncertainParameter:
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low ({self.low}) is greater than high ({self.high})")
+        return self
+
+
+class Correlation(_Strict):
+    """Targets drawn together: equicorrelated normal scores (one-factor Gaussian copula), rho in [0, 1]."""
+
+    parameters: list[str] = Field(min_length=2)
+    rho: float = Field(ge=0, le=1)
+
+
+class Uncertainty(_Strict):
+    draws: int = Field(ge=1)
+    seed: int = Field(ge=0)
+    batch_draws: int = Field(ge=1)
+    parameters: list[UncertainParameter]
+    correlations: list[Correlation]
+
+    @model_validator(mode="after")
+    def _targets(self) -> Uncertainty:
+        targets = [p.target for p in self.parameters]
+        repeated = sorted({t for t in targets if targets.count(t) > 1})
+        if repeated:
+            raise ValueError(f"parameters: target(s) {repeated} listed more than once")
+        grouped: list[str] = []
+        for i, group in enumerate(self.correlations):
+            unknown = [t for t in group.parameters if t not in targets]
+            if unknown:
+                raise ValueError(f"correlations.{i}.parameters: {unknown} not among the parameters' targets")
+            grouped += group.parameters
+        twice = sorted({t for t in grouped if grouped.count(t) > 1})
+        if twice:
+            raise ValueError(f"correlations: target(s) {twice} in more than one group (or twice in one)")
+        return self
 
 
 class Scenario(_Strict):
@@ -161,6 +219,7 @@ class Scenario(_Strict):
     optimisation: Optimisation
     dispatch: Dispatch
     outputs: Outputs
+    uncertainty: Uncertainty
     source: str = ""
 
     @field_validator("data")
@@ -169,8 +228,21 @@ class Scenario(_Strict):
         unknown = sorted(set(v) - set(LAYER_NAMES))
         if unknown:
             raise ValueError(f"unknown layer(s) {unknown}; expected some of {list(LAYER_NAMES)}")
-        if "settlements" not in v:
-            raise ValueError("a 'settlements' layer is required")
+        built = [k for k in BUILD_LAYERS if k in v]
+        if "settlements" in v:
+            if built:
+                raise ValueError(f"give either a 'settlements' layer or the layers to build settlements from, "
+                                 f"not both: remove {built} or 'settlements'")
+            return v
+        if not built:
+            raise ValueError("a 'settlements' layer is required (or 'towns' and/or 'postal_places' with "
+                             "'districts' and 'district_population' to build settlements)")
+        missing = [k for k in ("districts", "district_population") if k not in v]
+        if "towns" not in v and "postal_places" not in v:
+            missing.insert(0, "towns or data.postal_places")
+        if missing:
+            raise ValueError(f"building settlements needs data.{' and data.'.join(missing)} (towns and/or "
+                             "postal_places, districts and district_population), or give a 'settlements' layer")
         return v
 
     @model_validator(mode="after")

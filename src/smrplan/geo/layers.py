@@ -1,9 +1,22 @@
 """The region of a scenario: settlements plus optional context layers, all in WGS84.
 
-Land and sea: with a `land` polygon layer, a point is on land when a polygon covers it (STRtree
-query); without one, the `global-land-mask` package (1 km grid, offline) decides, and every
-settlement's own point counts as land (the mask misses small atolls such as Kavaratti and Bitra, as
-design.md records).
+Land and sea: with a `land` polygon layer, a point is on land when a polygon covers it; without one,
+the `global-land-mask` package (1 km grid, offline) decides, and every settlement's own point counts
+as land (the mask misses small atolls such as Kavaratti and Bitra, as design.md records).
+Holes in the land polygons are inland water (the OpenStreetMap India polygon has about 27,000:
+rivers, reservoirs, lakes and ponds, 47,700 km2 in all). They are not land (`is_land`), but they are
+not sea either: `is_sea` and the coastline (`coast_distance_km`) use the polygons' outer rings only,
+so that floating plants are placed and screened at sea, never on a reservoir or a village pond.
+
+National scale: a country's land polygon has over 100,000 vertices, and a point-in-polygon test
+or a nearest-boundary query against one such polygon costs time proportional to its vertex count.
+The land layer is therefore cut (once per region, cached) into pieces of at most
+`MAX_PIECE_VERTICES` vertices by recursive halving of their bounding boxes (as PostGIS
+ST_Subdivide does), and the coastline into two-point segments; STRtree queries over the pieces and
+segments then take about a microsecond per point (100,000 points in about 0.1 s).
+
+Settlements come from a `settlements` layer, or are built from GeoNames towns, GeoNames post-office
+places and Census 2011 district totals (`build_settlements`).
 """
 
 from __future__ import annotations
@@ -13,18 +26,30 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from smrplan.errors import InputError
-from smrplan.geo.io import read_settlements, read_vector, resolve
-from smrplan.scenario import Scenario
+from smrplan.geo.io import data_limits, read_settlements, read_vector, resolve
+from smrplan.scenario import BUILD_LAYERS, Scenario
 
 _RASTER_LAYERS = {"bathymetry", "dem"}
+# Largest number of vertices of one land piece: 256 keeps each point-in-polygon test cheap while the
+# mainland of India (about 157,000 vertices) becomes about 1,800 pieces (measured: 100,000 points
+# in 0.1 s against 9 s for 1,000 points on the whole polygon).
+MAX_PIECE_VERTICES = 256
+# Settlement points closer than this are the same place when building settlements (degrees; 1e-5 deg
+# is about 1 m, finer than the 4-decimal (11 m) coordinates GeoNames publishes).
+_SAME_POINT_DEG = 1e-5
 
 
 @dataclass
 class Region:
-    """Settlements and context layers of a scenario (GeoDataFrames in EPSG:4326)."""
+    """Settlements and context layers of a scenario (GeoDataFrames in EPSG:4326).
+
+    `dropped_rows` counts input rows left out, by layer (and by reason for built settlements);
+    `settlement_build` reports how built settlements were made (counts, persons), empty otherwise.
+    """
 
     settlements: gpd.GeoDataFrame
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
@@ -32,54 +57,161 @@ class Region:
     grid_nodes: gpd.GeoDataFrame | None = None
     sources: dict[str, str] = field(default_factory=dict)
     dropped_rows: dict[str, int] = field(default_factory=dict)
-    _land_tree: shapely.STRtree | None = None
+    settlement_build: dict = field(default_factory=dict)
+    metric_crs: str = "EPSG:7755"
+    _pieces: dict[bool, tuple[np.ndarray, shapely.STRtree]] = field(default_factory=dict, repr=False)
+    _coast_tree: shapely.STRtree | None = field(default=None, repr=False)
 
     @property
     def land(self) -> gpd.GeoDataFrame | None:
         return self.layers.get("land")
 
-    def _tree(self) -> shapely.STRtree | None:
+    def land_pieces(self, filled: bool = False) -> tuple[np.ndarray, shapely.STRtree] | None:
+        """The land polygons (with `filled`, their outer rings: land plus inland water) cut into
+        pieces of at most MAX_PIECE_VERTICES vertices (WGS84) and an STRtree over them; None without a
+        land layer. Computed once per region."""
         if self.land is None:
             return None
-        if self._land_tree is None:
-            self._land_tree = shapely.STRtree(self.land.geometry.values)
-        return self._land_tree
+        if filled not in self._pieces:
+            geoms = np.asarray(self.land.geometry.values)
+            if filled:
+                geoms = shapely.polygons(shapely.get_exterior_ring(geoms))
+            pieces = subdivide(geoms, MAX_PIECE_VERTICES)
+            self._pieces[filled] = (pieces, shapely.STRtree(pieces))
+        return self._pieces[filled]
 
-    def is_land(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        """Boolean array: is each WGS84 point on land?"""
-        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-        tree = self._tree()
-        if tree is None:
-            from global_land_mask import globe
-
-            return np.asarray(globe.is_land(np.clip(lat, -89.99, 89.99), ((lon + 180) % 360) - 180), bool)
-        pts = shapely.points(lon, lat)
-        hit = tree.query(pts, predicate="intersects")
+    def _covered(self, lon: np.ndarray, lat: np.ndarray, filled: bool) -> np.ndarray:
+        pieces, tree = self.land_pieces(filled)
+        hit = tree.query(shapely.points(lon, lat), predicate="intersects")
         out = np.zeros(len(lon), bool)
         out[hit[0]] = True
         return out
 
-    def coast_distance_km(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    def is_land(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Boolean array: is each WGS84 point on land (inside or on the border of a land polygon,
+        not in one of its holes)?"""
+        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+        if self.land is None:
+            from global_land_mask import globe
+
+            return np.asarray(globe.is_land(np.clip(lat, -89.99, 89.99), ((lon + 180) % 360) - 180), bool)
+        return self._covered(lon, lat, filled=False)
+
+    def is_sea(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Boolean array: is each WGS84 point at sea (outside every land polygon's outer ring)?
+        Without a land layer: not on land by the global land mask."""
+        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+        if self.land is None:
+            return ~self.is_land(lon, lat)
+        return ~self._covered(lon, lat, filled=True)
+
+    def _coast(self) -> shapely.STRtree:
+        """STRtree over the coastline segments in the metric CRS (built once)."""
+        if self._coast_tree is None:
+            rings = gpd.GeoSeries(shapely.get_exterior_ring(np.asarray(self.land.geometry.values)), crs="EPSG:4326")
+            self._coast_tree = shapely.STRtree(_segments(rings.to_crs(self.metric_crs).values))
+        return self._coast_tree
+
+    def coast_distance_km(self, lon: np.ndarray, lat: np.ndarray, max_km: float | None = None) -> np.ndarray:
         """Distance (km) from each point to the nearest coastline of the land layer; NaN without one.
 
-        Computed in the region's metric CRS from polygon boundaries with an STRtree nearest query.
+        The coastline is the outer ring of every land polygon (holes, which are inland water, are
+        not coast), cut into two-point segments; distances are planar in the region's metric CRS
+        (`metric_crs`, EPSG:7755 India NSF LCC by default) from an STRtree nearest query. With
+        `max_km` the search stops there and farther points get inf (much faster far inland).
         """
-        if self.land is None:
-            return np.full(len(np.asarray(lon)), np.nan)
-        crs = self.metric_crs
-        coast = self.land.boundary.to_crs(crs).values
-        pts = gpd.GeoSeries(shapely.points(lon, lat), crs="EPSG:4326").to_crs(crs).values
-        tree = shapely.STRtree(coast)
-        idx, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
-        out = np.full(len(pts), np.nan)
+        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+        out = np.full(len(lon), np.nan)
+        if self.land is None or len(lon) == 0:
+            return out
+        pts = gpd.GeoSeries(shapely.points(lon, lat), crs="EPSG:4326").to_crs(self.metric_crs).values
+        idx, dist = self._coast().query_nearest(pts, return_distance=True, all_matches=False,
+                                                max_distance=None if max_km is None else max_km * 1000.0)
+        if max_km is not None:
+            out[:] = np.inf
         out[idx[0]] = dist / 1000.0
         return out
 
-    metric_crs: str = "EPSG:7755"
+    def coast_crossing_km(self, lon: np.ndarray, lat: np.ndarray, bearing_deg: np.ndarray,
+                          max_km: float) -> np.ndarray:
+        """Great-circle distance (km) from each point along its bearing (degrees from north) to the
+        first crossing of the coastline within `max_km`; 0 for a point already at sea; inf when the
+        ray stays on land (or inland water). Needs a land layer (ValueError otherwise).
+
+        Each ray is a straight segment in the metric CRS from the point to the point `max_km` away
+        (conformal projection: straight within a fraction of a percent over tens of km); its
+        intersections with the coast segments come from one STRtree query, and the nearest
+        intersection's great-circle distance is returned. No loop over rays.
+        """
+        from pyproj import Transformer
+
+        from smrplan.geo.distance import destination, haversine_km
+
+        if self.land is None:
+            raise ValueError("coast_crossing_km needs a land layer")
+        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+        brg = np.broadcast_to(np.asarray(bearing_deg, float), lon.shape)
+        out = np.full(len(lon), np.inf)
+        if len(lon) == 0:
+            return out
+        ex, ey = destination(lon, lat, brg, max_km)
+        to_m = Transformer.from_crs("EPSG:4326", self.metric_crs, always_xy=True)
+        x0, y0 = to_m.transform(lon, lat)
+        x1, y1 = to_m.transform(ex, ey)
+        rays = shapely.linestrings(np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], axis=1))
+        tree = self._coast()
+        ri, si = tree.query(rays, predicate="intersects")
+        if len(ri):
+            start = shapely.points(np.asarray(x0)[ri], np.asarray(y0)[ri])
+            hit = shapely.intersection(rays[ri], tree.geometries.take(si))
+            first = pd.DataFrame({"ray": ri, "d": shapely.distance(start, hit), "k": np.arange(len(ri))})
+            first = first.sort_values(["ray", "d"]).drop_duplicates("ray")
+            k = first["k"].to_numpy()
+            cross = shapely.get_point(shapely.shortest_line(start[k], hit[k]), 1)
+            cx, cy = Transformer.from_crs(self.metric_crs, "EPSG:4326", always_xy=True).transform(
+                shapely.get_x(cross), shapely.get_y(cross))
+            ray = first["ray"].to_numpy()
+            out[ray] = haversine_km(lon[ray], lat[ray], cx, cy)
+        out[self.is_sea(lon, lat)] = 0.0
+        return out
+
+
+def subdivide(geoms: np.ndarray, max_vertices: int) -> np.ndarray:
+    """Polygons cut into pieces of at most `max_vertices` vertices by halving each oversized piece's
+    bounding box along its longer side (shapely.clip_by_rect). The pieces cover exactly the input
+    area; a loop over pieces (about 2,000 for India), not over points."""
+    out: list = []
+    stack = [g for g in shapely.get_parts(geoms) if not shapely.is_empty(g)]
+    while stack:
+        p = stack.pop()
+        if shapely.get_num_coordinates(p) <= max_vertices:
+            out.append(p)
+            continue
+        x0, y0, x1, y1 = p.bounds
+        if x1 - x0 >= y1 - y0:
+            m = (x0 + x1) / 2
+            halves = (shapely.clip_by_rect(p, x0, y0, m, y1), shapely.clip_by_rect(p, m, y0, x1, y1))
+        else:
+            m = (y0 + y1) / 2
+            halves = (shapely.clip_by_rect(p, x0, y0, x1, m), shapely.clip_by_rect(p, x0, m, x1, y1))
+        for h in halves:
+            stack.extend(g for g in shapely.get_parts(h)
+                         if shapely.get_type_id(g) == 3 and not shapely.is_empty(g))
+    return np.array(out, dtype=object)
+
+
+def _segments(lines: np.ndarray) -> np.ndarray:
+    """Every (multi)line cut into its two-point segments (vectorised)."""
+    parts = shapely.get_parts(lines)
+    xy, which = shapely.get_coordinates(parts, return_index=True)
+    same = which[1:] == which[:-1]
+    return shapely.linestrings(np.stack([xy[:-1][same], xy[1:][same]], axis=1))
 
 
 def load_region(scenario: Scenario) -> Region:
-    """Read every layer the scenario names (settlements required, the rest optional)."""
+    """Read every layer the scenario names: `settlements`, or the layers settlements are built from
+    (`towns` and/or `postal_places`, `districts`, `district_population`; see `build_settlements`),
+    and the optional context layers."""
     base = Path(scenario.source).parent if Path(scenario.source).exists() else Path(".")
     data_dir = scenario.data_dir
     sources: dict[str, str] = {}
@@ -87,14 +219,26 @@ def load_region(scenario: Scenario) -> Region:
     rasters: dict[str, Path] = {}
     dropped: dict[str, int] = {}
     where = f"data.{{}} of scenario {scenario.source}"
-    settlements_path = resolve(scenario.data["settlements"], data_dir, base, where.format("settlements"))
-    settlements = read_settlements(settlements_path)
-    sources["settlements"] = str(settlements_path)
-    for name, ref in scenario.data.items():
-        if name == "settlements":
-            continue
-        path = resolve(ref, data_dir, base, where.format(name))
+
+    def path_of(name: str) -> Path:
+        path = resolve(scenario.data[name], data_dir, base, where.format(name))
         sources[name] = str(path)
+        return path
+
+    build: dict = {}
+    if "settlements" in scenario.data:
+        settlements = read_settlements(path_of("settlements"))
+    else:
+        settlements, districts, build = build_settlements(
+            towns=path_of("towns") if "towns" in scenario.data else None,
+            postal_places=path_of("postal_places") if "postal_places" in scenario.data else None,
+            districts=path_of("districts"), district_population=path_of("district_population"))
+        dropped.update(build.pop("dropped_rows"))
+        layers["districts"] = districts
+    for name in scenario.data:
+        if name == "settlements" or name in BUILD_LAYERS or name in layers:
+            continue
+        path = path_of(name)
         if name in _RASTER_LAYERS:
             rasters[name] = path
             continue
@@ -108,10 +252,158 @@ def load_region(scenario: Scenario) -> Region:
         path = resolve(scenario.region.grid_nodes, data_dir, base, f"region.grid_nodes of scenario {scenario.source}")
         grid_nodes = read_vector(path)
         sources["grid_nodes"] = str(path)
-    region = Region(settlements=settlements, layers=layers, rasters=rasters, grid_nodes=grid_nodes,
-                    sources=sources, dropped_rows=dropped)
-    region.metric_crs = scenario.region.metric_crs
-    return region
+    return Region(settlements=settlements, layers=layers, rasters=rasters, grid_nodes=grid_nodes,
+                  sources=sources, dropped_rows=dropped, settlement_build=build,
+                  metric_crs=scenario.region.metric_crs)
+
+
+def build_settlements(towns: Path | None, postal_places: Path | None, districts: Path,
+                      district_population: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict]:
+    """Settlements from GeoNames towns and post-office places with Census district totals.
+
+    towns: GeoNames cities file (`read_geonames_cities`; India only, sections of places PPLX and
+        historical/abandoned places left out); a town keeps its GeoNames population (persons).
+    postal_places: GeoNames postal-code file (`read_geonames_postal`), places without population.
+    districts: district polygons (`read_districts`); district_population: Census 2011 district
+        totals (`read_census_districts`), joined with `join_census_districts`.
+
+    Steps and assumptions:
+    1. Places at the same point (coordinates equal to 1e-5 deg, about 1 m) are one settlement: the
+       first town there (else the first post-office place) gives id and name, known populations
+       add up, and ``post_offices`` counts the post-office places merged. GeoNames puts many post
+       offices of a sub-district on one estimated point (155,570 places on 49,582 points in the 2024
+       dump); the merged rows are counted in dropped_rows["postal_places_shared_coordinates"].
+    2. District polygons without a census total (districts created after 2011, whose people the
+       census counts in the district they were carved from) join the neighbouring polygon of the same
+       state that has a total and shares the longest border with them (the likely parent);
+       those without such a neighbour keep no total.
+    3. Each district's census total minus its towns' populations is shared over its places without a
+       population in proportion to the number of post offices they stand for (one post office, one
+       locality; `smrplan.population.allocate_population`).
+    4. Places left without population (outside every district, in a district without a total, or in
+       a district whose towns already hold more than its total) are dropped and counted.
+
+    Returns (settlements with id, name, population, source ("town"/"postal"), post_offices,
+    district, st_nm, population_source; districts with the census population; a report dict with
+    dropped_rows per reason and population figures in persons).
+    """
+    from smrplan.geo.importers import (
+        join_census_districts,
+        read_census_districts,
+        read_districts,
+        read_geonames_cities,
+        read_geonames_postal,
+    )
+    from smrplan.population import allocate_population
+
+    dropped: dict[str, int] = {}
+    frames = []
+    if towns is not None:
+        t = read_geonames_cities(towns)
+        dropped["towns"] = _row_count(towns) - len(t)
+        frames.append(pd.DataFrame({"id": t["id"], "name": t["name"], "population": t["population"],
+                                    "source": "town", "post_offices": 0, "geometry": t.geometry.values}))
+    if postal_places is not None:
+        p = read_geonames_postal(postal_places)
+        dropped["postal_places"] = int(p.attrs.get("dropped_rows", 0))
+        frames.append(pd.DataFrame({"id": p["id"], "name": p["name"], "population": np.nan,
+                                    "source": "postal", "post_offices": 1, "geometry": p.geometry.values}))
+    places = pd.concat(frames, ignore_index=True)
+    x = np.round(shapely.get_x(places["geometry"].to_numpy()) / _SAME_POINT_DEG).astype(np.int64)
+    y = np.round(shapely.get_y(places["geometry"].to_numpy()) / _SAME_POINT_DEG).astype(np.int64)
+    groups = places.groupby([x, y], sort=False)
+    merged = pd.DataFrame({"id": groups["id"].first(), "name": groups["name"].first(),
+                           "population": groups["population"].sum(min_count=1),
+                           "source": groups["source"].first(), "post_offices": groups["post_offices"].sum(),
+                           "geometry": groups["geometry"].first()}).reset_index(drop=True)
+    n_postal = int((places["source"] == "postal").sum())
+    dropped["postal_places_shared_coordinates"] = len(places) - len(merged)
+    merged = gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
+
+    census = read_census_districts(district_population)
+    joined = join_census_districts(read_districts(districts), census)
+    parents = _attach_new_districts(joined)
+    merged["weight"] = np.maximum(merged["post_offices"].to_numpy(float), 1.0)
+    out = allocate_population(merged, parents, total="population", weight="weight")
+    alloc = out.attrs["allocation"]
+    ok = np.isfinite(out["population"].to_numpy(float))
+    dropped["settlements_without_population"] = int((~ok).sum())
+    d = out["district_index"].to_numpy()
+    inside = ~pd.isna(d)
+    di = np.where(inside, d, 0).astype(int)
+    out["district"] = np.where(inside, parents["district"].to_numpy()[di], "")
+    out["st_nm"] = np.where(inside, parents["st_nm"].to_numpy()[di], "")
+    out = out.loc[ok, ["id", "name", "population", "source", "post_offices", "district", "st_nm",
+                       "population_source", "geometry"]].reset_index(drop=True)
+    out["post_offices"] = out["post_offices"].astype(int)
+    cap = float(data_limits()["max_settlement_population"])
+    if (out["population"] > cap).any():
+        r = int(np.flatnonzero(out["population"].to_numpy() > cap)[0])
+        raise InputError(towns, f"id {out['id'].iloc[r]}, column population",
+                         f"{out['population'].iloc[r]:g} is above the plausible {cap:g} for one settlement")
+    report = {
+        "dropped_rows": dropped,
+        "towns": int((out["source"] == "town").sum()), "postal_places_read": n_postal,
+        "settlements": int(len(out)),
+        "census_population": float(census["population"].sum()),
+        "town_population": float(out.loc[out["population_source"] == "input", "population"].sum()),
+        "allocated_population": float(out.loc[out["population_source"] == "allocated", "population"].sum()),
+        "unallocated_population": alloc["unallocated_population"],
+        "districts_without_census_total": int(parents["population"].isna().sum()),
+        "districts_joined_to_neighbour": int(joined["census_match"].eq("none").sum()
+                                             - parents["population"].isna().sum()),
+        "districts_over_allocated": alloc["districts_over_allocated"],
+        "unmatched_census_districts": list(joined.attrs.get("unmatched_census", [])),
+    }
+    return out, parents, report
+
+
+def _attach_new_districts(joined: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Districts with census totals, each polygon without a total merged into the same-state polygon
+    with a total that shares the longest border with it (repeated, so that a new district bordering
+    only other new districts follows them); the merged polygon keeps the parent's attributes. A loop
+    over rounds of districts (hundreds), not over places."""
+    d = joined.reset_index(drop=True).copy()
+    geoms = np.asarray(d.geometry.values)
+    parent = np.arange(len(d))
+    has_total = d["population"].notna().to_numpy()
+    state = d["st_nm"].astype(str).to_numpy()
+    tree = shapely.STRtree(geoms)
+    boundary = shapely.boundary(geoms)
+    for _ in range(len(d)):
+        resolved = has_total[parent]
+        todo = np.flatnonzero(~resolved)
+        if len(todo) == 0:
+            break
+        a, b = tree.query(geoms[todo], predicate="intersects")
+        a = todo[a]
+        keep = (state[a] == state[b]) & resolved[b] & (a != b)
+        a, b = a[keep], b[keep]
+        if len(a) == 0:
+            break
+        shared = shapely.length(shapely.intersection(boundary[a], boundary[b]))
+        pairs = pd.DataFrame({"a": a, "b": b, "shared": shared}).sort_values("shared", ascending=False)
+        best = pairs.drop_duplicates("a")
+        best = best[best["shared"] > 0]
+        if best.empty:
+            break
+        parent[best["a"].to_numpy()] = parent[best["b"].to_numpy()]
+    # parent[i] is i itself (a total, or no neighbour with one) or the polygon with a total it joins.
+    d["parent"] = parent
+    d = d.iloc[np.argsort(parent != np.arange(len(d)), kind="stable")]  # the parent first in its group
+    merged = d.dissolve(by="parent", aggfunc="first")
+    return gpd.GeoDataFrame(merged.reset_index(drop=True), geometry="geometry", crs=joined.crs)
+
+
+def _row_count(path: Path) -> int:
+    """Records in a table file: Parquet metadata, or text lines (minus the header of CSV files)."""
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    with open(path, "rb") as f:
+        lines = sum(1 for line in f if line.strip())
+    return lines - (1 if path.suffix.lower() == ".csv" else 0)
 
 
 def _clean_polygons(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:

@@ -1,0 +1,118 @@
+"""Aggregation of nearby settlements into clusters before the optimisation.
+
+With more than `optimisation.cluster_above` settlements the MILP (optimize.py) sees clusters instead
+of settlements. Settlements fall into square cells of side `cluster_km` in the region's metric CRS
+(EPSG:7755 for India, a Lambert conformal conic with scale error under about 1 %); the settlements of
+one cell that also share a group key (optimize.py uses the allowed reactor options and the island
+flag, so a cluster never mixes them) form one cluster. No two members of a cluster are more than
+sqrt(2) x cluster_km apart. A cluster carries the sums of its members' annual demand (kWh/yr), peak
+(kW; the sum of member peaks, a conservative coincident peak) and best stand-alone annual cost
+(USD/yr), and a demand-weighted centroid where its connection to a reactor site lands.
+
+Members are joined to their centroid by a local network: the minimum spanning forest (scipy, one call
+for every cluster) of a sparse graph whose edges are each member's line to its own centroid and to its
+nearest fellow members. The forest has one edge per member and is never longer than the star from
+the centroid. Each edge is priced like any connection (economics.line_cost: overland line, submarine
+cable where the straight route crosses sea, one substation per member), with the line type of the
+larger peak at its ends. Results are mapped back with `labels`: settlement i belongs to cluster
+labels[i], exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import minimum_spanning_tree
+from scipy.spatial import cKDTree
+
+from smrplan.catalogue.catalogue import Technology
+from smrplan.economics import Money, line_cost
+from smrplan.geo.distance import haversine_km
+from smrplan.geo.layers import Region
+from smrplan.grid import route_split_km
+
+NEIGHBOURS = 6  # fellow members offered to the spanning forest besides the centroid
+ZERO_KM = 1e-9  # length given to coincident points so that the spanning forest keeps the edge
+
+
+@dataclass
+class Clusters:
+    """Settlement -> cluster labels, one row per cluster, and summary figures."""
+
+    labels: np.ndarray
+    units: pd.DataFrame
+    stats: dict
+
+
+def cell_labels(lon, lat, cluster_km: float, group, metric_crs: str) -> np.ndarray:
+    """Cluster index of each point: its square cell of side cluster_km (km, metric CRS) and group."""
+    x, y = Transformer.from_crs("EPSG:4326", metric_crs, always_xy=True).transform(
+        np.asarray(lon, float), np.asarray(lat, float))
+    key = np.column_stack([np.floor(np.asarray(x) / (cluster_km * 1000.0)),
+                           np.floor(np.asarray(y) / (cluster_km * 1000.0)), np.asarray(group, float)])
+    return np.unique(key, axis=0, return_inverse=True)[1].ravel()
+
+
+def cluster_settlements(region: Region, settlements: pd.DataFrame, cluster_km: float, group,
+                        grid: Technology, cable: Technology, money: Money) -> Clusters:
+    """Clusters of `settlements` (lon, lat, demand_kwh_per_year, peak_kw, standalone_annual_cost_usd,
+    is_island) with their local networks; `group` (one integer per settlement) keeps unlike
+    settlements apart."""
+    lon, lat = settlements["lon"].to_numpy(float), settlements["lat"].to_numpy(float)
+    e = settlements["demand_kwh_per_year"].to_numpy(float)
+    peak = settlements["peak_kw"].to_numpy(float)
+    labels = cell_labels(lon, lat, cluster_km, group, region.metric_crs)
+    m, n = int(labels.max()) + 1, len(lon)
+    members = np.bincount(labels, minlength=m)
+    w = np.where(e > 0, e, 1e-9)  # demand weights; a zero-demand member still counts a little
+    wsum = np.bincount(labels, w, m)
+    clon, clat = np.bincount(labels, w * lon, m) / wsum, np.bincount(labels, w * lat, m) / wsum
+    net = _local_networks(region, lon, lat, peak, labels, clon, clat, grid, cable, money)
+    units = pd.DataFrame({
+        "lon": clon, "lat": clat, "members": members,
+        "demand_kwh_per_year": np.bincount(labels, e, m), "peak_kw": np.bincount(labels, peak, m),
+        "standalone_annual_cost_usd": np.bincount(labels, settlements["standalone_annual_cost_usd"].to_numpy(float), m),
+        "is_island": np.bincount(labels, settlements["is_island"].to_numpy(bool).astype(float), m) > 0,
+        **net})
+    spread = haversine_km(lon, lat, clon[labels], clat[labels])
+    stats = {"clustered": True, "cluster_km": cluster_km, "settlements": n, "clusters": m,
+             "largest_cluster_members": int(members.max()), "mean_members": round(n / m, 3),
+             "max_member_to_centroid_km": round(float(spread.max()), 3),
+             "local_network_km": round(float((net["net_land_km"] + net["net_sea_km"]).sum()), 3)}
+    return Clusters(labels, units, stats)
+
+
+def _local_networks(region, lon, lat, peak, labels, clon, clat, grid, cable, money) -> dict[str, np.ndarray]:
+    """Per cluster: land and sea km, capex and annual cost (USD, USD/yr) of the network joining its
+    members to its centroid (minimum spanning forest over centroid and nearest-member edges)."""
+    n, m = len(lon), len(clon)
+    star_km = haversine_km(lon, lat, clon[labels], clat[labels])
+    src, dst, km = [np.arange(n)], [n + labels], [star_km]
+    k = min(NEIGHBOURS + 1, n)
+    if k > 1:
+        xyz = np.column_stack([np.cos(np.radians(lat)) * np.cos(np.radians(lon)),
+                               np.cos(np.radians(lat)) * np.sin(np.radians(lon)), np.sin(np.radians(lat))])
+        nb = cKDTree(xyz).query(xyz, k=k)[1]
+        i, j = np.repeat(np.arange(n), k), nb.ravel()
+        same = (i != j) & (labels[i] == labels[j])
+        i, j = np.minimum(i[same], j[same]), np.maximum(i[same], j[same])
+        ij = np.unique(np.column_stack([i, j]), axis=0)
+        src.append(ij[:, 0])
+        dst.append(ij[:, 1])
+        km.append(haversine_km(lon[ij[:, 0]], lat[ij[:, 0]], lon[ij[:, 1]], lat[ij[:, 1]]))
+    src, dst, km = np.concatenate(src), np.concatenate(dst), np.maximum(np.concatenate(km), ZERO_KM)
+    graph = coo_matrix((km, (src, dst)), shape=(n + m, n + m)).tocsr()
+    tree = minimum_spanning_tree(graph).tocoo()
+    a, b = tree.row, tree.col
+    node_lon, node_lat = np.concatenate([lon, clon]), np.concatenate([lat, clat])
+    node_peak = np.concatenate([peak, np.zeros(m)])
+    owner = labels[np.where(a < n, a, b)]  # every edge has a member at one end at least
+    land, sea = route_split_km(region, node_lon[a], node_lat[a], node_lon[b], node_lat[b])
+    cost = line_cost(land, sea, np.maximum(node_peak[a], node_peak[b]), grid, cable, money)
+    return {"net_land_km": np.bincount(owner, land, m), "net_sea_km": np.bincount(owner, sea, m),
+            "net_capex_usd": np.bincount(owner, cost["capex_usd"].to_numpy(), m),
+            "net_annual_usd": np.bincount(owner, cost["annual_cost_usd"].to_numpy(), m)}

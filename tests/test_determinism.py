@@ -1,0 +1,53 @@
+"""Same scenario, same answer; an interrupted run leaves nothing behind."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import smrplan
+from smrplan.api import VOLATILE_FIELDS
+
+
+def _stable(summary: dict) -> bytes:
+    """plan.json content without the fields listed as volatile (times, creation stamp)."""
+    s = json.loads(json.dumps(summary, sort_keys=True, default=str))
+    for dotted in VOLATILE_FIELDS:
+        node = s
+        *parents, last = dotted.split(".")
+        for p in parents:
+            node = node.get(p, {})
+        node.pop(last, None)
+    s.pop("volatile_fields", None)
+    return json.dumps(s, sort_keys=True).encode()
+
+
+def test_plan_json_identical_across_runs(tmp_path):
+    a = smrplan.run("india-islands", out=tmp_path / "a")
+    b = smrplan.run("india-islands", out=tmp_path / "b")
+    assert _stable(a.summary) == _stable(b.summary)
+    ja = json.loads((tmp_path / "a" / "plan.json").read_text())
+    jb = json.loads((tmp_path / "b" / "plan.json").read_text())
+    assert _stable(ja) == _stable(jb)
+    assert (tmp_path / "a" / "settlements.csv").read_bytes() == (tmp_path / "b" / "settlements.csv").read_bytes()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_leaves_no_directory(tmp_path, sig):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-c", "from smrplan.cli import main; main()", "run", "india-islands",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if list(tmp_path.glob(".run.tmp-*")):  # the writing stage has begun
+            break
+        time.sleep(0.005)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    proc.send_signal(sig)
+    proc.wait(timeout=120)
+    assert proc.returncode != 0
+    assert not out.exists()
+    assert not list(tmp_path.glob(".run.*")), list(tmp_path.iterdir())
