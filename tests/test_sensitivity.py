@@ -20,7 +20,8 @@ def test_tornado_moves_costs_the_right_way():
     entries, table = tornado("india-islands", vary=["diesel_minigrid.diesel_price_usd_per_l=0.5:3.0",
                                                     "finance.discount_rate=0.03:0.10"])
     by = {e["parameter"]: e for e in entries}
-    assert by["diesel_minigrid.diesel_price_usd_per_l"]["high_total_usd"] > by["diesel_minigrid.diesel_price_usd_per_l"]["low_total_usd"]
+    diesel = by["diesel_minigrid.diesel_price_usd_per_l"]
+    assert diesel["high_total_usd"] > diesel["low_total_usd"]
     assert by["finance.discount_rate"]["high_total_usd"] > by["finance.discount_rate"]["low_total_usd"]
     swings = [e["swing_usd"] for e in entries]
     assert swings == sorted(swings, reverse=True)

@@ -98,7 +98,8 @@ class Format(StrEnum):
 @app.command()
 def catalogue(fmt: Annotated[Format, typer.Option("--format")] = Format.table,
               scenario: Annotated[str | None, typer.Option("--scenario", help="Apply this scenario's overrides.")] = None,
-              file: Annotated[Path | None, typer.Option("--file", help="Check and print another catalogue file.")] = None) -> None:
+              file: Annotated[Path | None,
+                              typer.Option("--file", help="Check and print another catalogue file.")] = None) -> None:
     """Print the technology catalogue with every number's unit, range and source."""
     import pandas as pd
 
@@ -159,8 +160,10 @@ def costs(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or
 
 @app.command("screen")
 def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", data_dir: DataDir = None,
-               candidates: Annotated[Path | None, typer.Option("--candidates", help="Extra candidate sites file (column kind).")] = None,
-               out: Annotated[Path | None, typer.Option("--out", help="Write the screened sites to this GeoPackage.")] = None) -> None:
+               candidates: Annotated[Path | None, typer.Option(
+                   "--candidates", help="Extra candidate sites file (column kind).")] = None,
+               out: Annotated[Path | None, typer.Option(
+                   "--out", help="Write the screened sites to this GeoPackage.")] = None) -> None:
     """Run the reactor site screen alone and print its funnel."""
     from smrplan.api import _resolve_scenario, prepare, run_screen
     from smrplan.geo.io import read_vector
