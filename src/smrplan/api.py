@@ -41,8 +41,8 @@ from smrplan.economics import (
 from smrplan.geo.distance import PointIndex
 from smrplan.geo.layers import Region, load_region
 from smrplan.grid import nearest_grid, route_split_km
-from smrplan.optimize import KIND_OPTION, solve_plan
-from smrplan.plan import assemble, option_totals
+from smrplan.optimize import KIND_OPTION, KINDS, allowed_kinds, solve_plan
+from smrplan.plan import assemble, option_totals, why_section
 from smrplan.scenario import Scenario, apply_data_dir, load_scenario
 from smrplan.siting import ScreenResult, generate_candidates, screen
 
@@ -180,8 +180,9 @@ def plan(scenario: str | Path | Scenario, data_dir: str | Path | None = None,
     for option in ("diesel", "pv_battery", "grid"):
         d = details[option]
         annual[option] = np.where(d["feasible"], d["annual_cost_usd"] + carbon * d["co2_t"], np.nan)
-    for option in REACTOR_OPTIONS:
-        annual[option] = own[option]["annual_cost_usd"].to_numpy(float)
+    allowed = allowed_kinds(st, sc.optimisation)  # reactor options by region
+    for kind, option in KIND_OPTION.items():
+        annual[option] = np.where(allowed[:, KINDS.index(kind)], own[option]["annual_cost_usd"].to_numpy(float), np.nan)
     standalone = np.column_stack([annual[o] for o in ("diesel", "pv_battery", "grid")])
     if np.isnan(standalone).all(axis=1).any():
         raise RuntimeError("a settlement has no feasible stand-alone option; enable diesel_minigrid")
@@ -199,6 +200,8 @@ def plan(scenario: str | Path | Scenario, data_dir: str | Path | None = None,
     details_all = {**details, **{o: own[o] for o in REACTOR_OPTIONS}}
     totals = option_totals(st2, details_all, built)
     emissions = _emissions(st2, details, built)
+    solver = dict(result.solver)  # its time breakdown goes with the other (volatile) timings
+    solver_timings = {f"optimisation_{k}": solver.pop(k) for k in ("build_s", "solve_s", "solver_time_s") if k in solver}
     summary = {
         "scenario": sc.name, "description": sc.description, "target_year": sc.target_year,
         "settlements": int(len(st2)), "population": round(float(st2["population_target"].sum())),
@@ -211,12 +214,12 @@ def plan(scenario: str | Path | Scenario, data_dir: str | Path | None = None,
         "currency": {"unit": f"USD {sc.finance.base_year}", "inr_per_usd": sc.finance.inr_per_usd,
                      "total_annual_cost_inr_crore": round(float(st2["chosen_annual_cost_usd"].sum())
                                                           * sc.finance.inr_per_usd / 1e7, 2)},
-        "siting": scr.summary(), "solver": result.solver,
+        "siting": scr.summary(), "solver": solver, "why": why_section(st2, result, annual),
         "data": {"sources": region.sources, "dropped_rows": region.dropped_rows},
         "versions": _versions(),
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "volatile_fields": list(VOLATILE_FIELDS),
-        "timings_s": {"total": round(time.perf_counter() - t0, 3)},
+        "timings_s": {"total": round(time.perf_counter() - t0, 3), **solver_timings},
     }
     st_gdf = gpd.GeoDataFrame(st2, geometry=st2.geometry, crs="EPSG:4326")
     return Plan(sc, cat, st_gdf, sites, summary, region, scr, extras={"details": details})

@@ -5,53 +5,63 @@ Units u are the settlements, or clusters of nearby settlements (cluster.py) when
 (USD/yr), the annual cost of its members' best stand-alone options (diesel, PV + battery, grid; the
 carbon price included). Sites s are the candidate sites screened *suitable* (siting.py): an unsuitable
 site, a floating berth in too shallow water for example, never enters the model. A facility
-f = (s, t) is a plant of reactor technology t of the site's kind (land, micro, floating).
+f = (s, t) is a plant of reactor technology t of the site's kind (land, micro, floating); a plant
+option v = (f, n) is that plant with n = 1..N_t modules.
 
-Assignment pairs p = (u, s) are pruned before the model: each unit may use only its
-`nearest_sites` nearest suitable sites within `max_network_distance_km`, of a kind its region allows
-(`allowed_options_by_region`). A pair that can never pay (a_p + min_t v_t E_u >= c_u) and lies on no
-profitable pair's network path is dropped; removing such a unit from a plant never raises the plant's
-cost, so this keeps the optimum (only done when `min_reactor_share` is 0).
+Pruning before the model (each step keeps the optimum of the model that follows, except the first,
+which is the modelling choice the scenario makes): a unit may use only its `nearest_sites` nearest
+suitable sites within `max_network_distance_km`, of a kind its region allows
+(`allowed_options_by_region`). Then, when `min_reactor_share` is 0 (a share may force a loss):
+a pair that cannot pay even alone and free of capital (a_p + min_t v_t E_u >= c_u) and lies on no
+profitable pair's network path is dropped (taking a unit out of a plant never raises the plant's
+cost); a facility or a plant option whose lower bound on cost minus stand-alone cost, over any set
+of units, is not negative is dropped (bounds in `_useful_facilities` and `plants`).
 
-Variables: x_p in {0,1} (unit u served from site s), o_f in {0,1} (plant f built), n_f in
-{0..N_t} (modules), b_f >= 0 (diesel back-up for refuelling, kW), e_f >= 0 (energy, mean kW).
+Variables: x_a in {0,1} for assignments a = (u, v) of a unit to a plant option at one of its sites,
+o_v in {0,1} (plant option built), b_v >= 0 (diesel back-up for refuelling, kW).
 
-    min  sum_u c_u + sum_p (a_p - c_u) x_p + sum_f (F_t o_f + M_t n_f + B_f b_f + 8760 v_t e_f)
-    s.t. sum_s x_(u,s) <= 1                                  each unit served at most once
-         x_p <= sum_t o_(s,t)            p joined to the site   (disaggregated linking, one per pair)
-         x_p <= x_parent(p)              p joined to a unit     (its network path must be served too)
-         sum_(p at s) P_u (1 + r) x_p <= sum_t K_t n_(s,t)                capacity, reserve margin r
-         sum_(p at s) P_u x_p <= sum_t (K_t (n_(s,t) - o_(s,t)) + b_(s,t))  one module refuelling
-         sum_(p at s) E_u / 8760 x_p <= sum_t e_(s,t);  e_f <= CF_t K_t n_f  energy at capacity factor
-         o_f <= n_f <= N_t o_f;  b_f <= K_t o_f;  sum_t o_(s,t) <= 1       one plant per site
-         [sum_f o_f <= max_sites]   [sum_p E_u x_p >= min_reactor_share sum_u E_u]
+    min  sum_u c_u + sum_a (a_p + v_t E_u - c_u) x_a + sum_v ((F_t + M_t n) o_v + B_f b_v)
+    s.t. sum_v x_(u,v) <= 1                                    each unit served at most once
+         x_a <= o_v                        a joined to the site   (disaggregated linking, one per a)
+         x_a <= x_parent(a)                a joined to a unit     (its network path must be served too)
+         sum_(a at v) P_u (1 + r) x_a <= n K_t o_v                 capacity with reserve margin r
+         sum_(a at v) P_u x_a <= (n - 1) K_t o_v + b_v             one module refuelling
+         sum_(a at v) E_u / 8760 x_a <= CF_t n K_t o_v             energy at the capacity factor
+         b_v <= K_t o_v;  sum_(v at s) o_v <= 1                    one plant per site
+         [sum_v o_v <= max_sites]   [sum_a E_u x_a >= min_reactor_share sum_u E_u]
 
 K_t is the module size (kW), CF_t the capacity factor, v_t variable O&M + fuel (USD/kWh), F_t the
 plant's fixed annual cost (floating shore works), M_t the annual cost of a module (capex with interest
 during construction, replacement, salvage and decommissioning over the horizon, plus fixed O&M) and
 B_f the annual cost of a kW of diesel back-up (capex, fixed O&M, fuel through the refuelling outage at
 the scenario load factor, island logistics when the site's nearest unit is an island, and the carbon
-price on its CO2). These are the coefficients economics.reactor_plant_cost uses, so a plant serving
-one unit costs what the cost engine says. b_f <= K_t o_f is valid: with the reserve margin the
-shortfall while one module refuels never exceeds one module. The solver works in kUSD/yr.
+price on its CO2). These are the coefficients of economics.reactor_plant_cost, so a plant serving one
+unit costs what the cost engine says. One option per module count (rather than an integer module
+count per facility) is the tighter formulation: a fractional plant cannot serve whole units with a
+fraction of a module, which closed most of the LP gap on the benchmark regions. b_v <= K_t o_v is
+valid (with the reserve, the shortfall while a module refuels never exceeds one module); an energy
+row is written only where some unit's mean load at the capacity factor exceeds its peak with reserve
+(otherwise the capacity row implies it). The solver works in kUSD/yr; the stand-alone constant is the
+objective's offset, so HiGHS's relative gap is the gap on the plan's total annual cost (the gap on
+the net saving against everyone stand-alone is reported beside it).
 
 Network (shared trunks): each pair pays a_p, the annualised line (overland line, submarine cable on
 the part of the straight route that crosses sea, a substation; line type by the unit's own peak) from
 the unit to its *parent*: the nearest of its 8 nearest units that is closer to the site than the unit
-itself and nearer to it than the site, else the site. The constraint x_p <= x_parent(p) makes every
+itself and nearer to it than the site, else the site. The constraint x_a <= x_parent(a) makes every
 plant's network a tree rooted at the site whose cost the objective counts exactly, so trunks are
 shared instead of running a star line from every settlement to the site (which over-estimates).
-What is still approximate: an edge is sized by its unit's own peak, not the load it passes on; routes
-are straight lines. Clustered units add their local network (cluster.py). Built sites also report the
+Still approximate: an edge is sized by its unit's own peak, not the load it passes on; routes are
+straight lines. Clustered units add their local network (cluster.py). Built sites also report the
 minimum spanning tree length of the plant and its settlements (plan.py).
 
-Warm start: a greedy add-one-plant heuristic (each round, every site offers its best technology with
-the most profitable run of its nearest still-unserved units, and the offers that no better offer
-overlaps are built) is passed to HiGHS as its first incumbent through the solver model that linopy
-builds (highspy setSolution), so the plan never costs more than the greedy one or than everyone
-stand-alone. After the solve, each built site gets its cheapest technology and module count for the
-units it serves, and a plant costing more than its units alone (possible within the MIP gap) is
-closed.
+Warm start: a greedy add-one-plant heuristic (each round, every free site offers its best technology
+with the most profitable run of its nearest still-available units, and the offers that no better
+offer overlaps are built) is passed to HiGHS as its first incumbent through the solver model that
+linopy builds (highspy setSolution), so the plan never costs more than the greedy one or than
+everyone stand-alone. After the solve each built site gets its cheapest technology and module count
+for the units it serves, and a plant costing more than its units alone (possible within the MIP gap)
+is closed.
 
 Why not a reactor: for the largest units left without one, a bisection on a multiplier of
 capex_usd_per_kw (module capex only; shore works and O&M unchanged) finds where the unit's cheapest
@@ -67,6 +77,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 
 import highspy
 import linopy
@@ -89,6 +100,7 @@ SCALE = 1e-3  # solver objective in kUSD/yr
 TOL = 1e-6  # integrality / feasibility tolerance when sizing plants from a solution
 BISECTION_STEPS = 50
 WHY_TOP = 10  # largest units without a reactor explained in plan.json `why`
+MAX_ASSIGNMENTS = 100_000  # measured: about 80,000 solve to 0.2 % in 90 s on 2 shared cores
 
 
 @dataclass
@@ -155,8 +167,8 @@ class Problem:
 
 @dataclass
 class Solution:
-    """A plan for a Problem: served pairs, built facilities with modules and back-up (kW), the
-    facility of each pair's site, total annual cost (USD/yr, stand-alone units included), report."""
+    """A plan for a Problem: served pairs (bool), built facilities (bool) with their modules and
+    back-up (kW), total annual cost (USD/yr, stand-alone units included) and the solver's report."""
 
     x: np.ndarray
     opened: np.ndarray
@@ -214,20 +226,43 @@ def plant_cost(P, E, K, N, CF, F, M, B, v, reserve: float):
     return cost, n, b
 
 
+@dataclass
+class _Instance:
+    """The MILP for one choice of units, with what is needed to map its solution back."""
+
+    units: pd.DataFrame
+    labels: np.ndarray
+    clustering: dict
+    net: Network
+    site_island: np.ndarray
+    candidate_pairs: int
+    pu: np.ndarray
+    a: np.ndarray
+    link: dict
+    used_fac: np.ndarray
+    prob: Problem | None
+
+    @property
+    def size(self) -> int:
+        """Assignment variables of the model (0 without a model)."""
+        return 0 if self.prob is None else len(assignments(self.prob, plants(self.prob)[0])[0])
+
+
 def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, techs_by_kind: dict[str, list[Technology]],
                diesel: Technology, grid: Technology, cable: Technology, money: Money, opt, load_factor: float,
                carbon_price: float = 0.0) -> PlanResult:
     """Build, solve and explain the MILP. `settlements` needs lon, lat, demand_kwh_per_year, peak_kw,
     standalone_annual_cost_usd, is_island (and the columns of allowed_options_by_region); `sites` the
-    candidates (site_id, kind, lon, lat; only rows with `suitable` true are used when it is given)."""
+    candidates (site_id, kind, lon, lat; only rows with `suitable` true are used when it is given).
+    Settlements are clustered in cells of cluster_km when there are more than cluster_above. When the
+    model would have more than MAX_ASSIGNMENTS assignment variables (HiGHS stalled for over 7 minutes
+    after presolve on 445,000), settlements are clustered anyway, in cells of cluster_km (at least
+    1 km) growing by half until it has fewer."""
     t0 = time.perf_counter()
     if "suitable" in sites.columns:
         sites = sites[sites["suitable"].to_numpy(bool)]
     sites = sites[sites["kind"].isin([k for k in KINDS if techs_by_kind.get(k)])].reset_index(drop=True)
     n_set = len(settlements)
-    allowed = allowed_kinds(settlements, opt)
-    units, labels, cstats = _units(region, settlements, allowed, opt, grid, cable, money)
-    net = Network(region, grid, cable, money, clustered=bool(cstats["clustered"]))
     techs = [t for k in KINDS for t in techs_by_kind.get(k, [])]
     tech_kind = np.array([KINDS.index(k) for k in KINDS for _ in techs_by_kind.get(k, [])], int)
     site_kind = np.array([KINDS.index(k) for k in sites["kind"]], int)
@@ -242,65 +277,41 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
                 "min_reactor_share": opt.min_reactor_share, "cluster_km": opt.cluster_km,
                 "cluster_above": opt.cluster_above, "reserve_margin_fraction": opt.reserve_margin_fraction,
                 "allowed_options_by_region": dict(getattr(opt, "allowed_options_by_region", None) or {}),
-                "carbon_price_usd_per_t": carbon_price}
-    base = {"name": "highs", "settings": settings, "clustering": cstats, "units": int(len(units)),
-            "facilities": len(facilities)}
-    c_total = float(units["standalone_annual_cost_usd"].sum())
-    if not facilities or len(units) == 0:
-        return _nothing_built(n_set, labels, facilities, c_total, {**base, "status": "no candidate facilities"}, t0)
-
-    slon, slat = sites["lon"].to_numpy(float), sites["lat"].to_numpy(float)
-    ulon, ulat = units["lon"].to_numpy(float), units["lat"].to_numpy(float)
-    uallowed = units[[f"allow_{k}" for k in KINDS]].to_numpy(bool)
-    site_island = units["is_island"].to_numpy(bool)[PointIndex(ulon, ulat).nearest(slon, slat, k=1)[1][:, 0]]
+                "carbon_price_usd_per_t": carbon_price, "max_assignments": MAX_ASSIGNMENTS}
+    allowed = allowed_kinds(settlements, opt)
     coef = {isl: [facility_costs(t, diesel, money, isl, load_factor, carbon_price) for t in techs] for isl in (False, True)}
-    tc = pd.DataFrame({key: [cf[key] for cf in coef[False]] for key in coef[False][0]})
+    tc = pd.DataFrame({key: [cf[key] for cf in coef[False]] for key in coef[False][0]} if techs else {})
     b_isl = np.array([cf["backup_per_kw"] for cf in coef[True]])
-    fac_b = np.where(site_island[fac_site], b_isl[fac_tech], tc["backup_per_kw"].to_numpy()[fac_tech])
-
-    pu, ps, pkm = _candidate_pairs(ulon, ulat, slon, slat, site_kind, uallowed, opt)
-    candidate_pairs = len(pu)
-    parent, tlon, tlat = _tree_parents(ulon, ulat, pu, ps, pkm, slon, slat)
-    link = net.links(ulon[pu], ulat[pu], tlon, tlat, units["peak_kw"].to_numpy(float)[pu])
-    E, P = units["demand_kwh_per_year"].to_numpy(float), units["peak_kw"].to_numpy(float)
-    c = units["standalone_annual_cost_usd"].to_numpy(float)
-    a = link["annual_usd"] + units["net_annual_usd"].to_numpy(float)[pu]
-    useful = np.ones(len(fac_site), bool)
-    if opt.min_reactor_share <= 0:
-        useful = _useful_facilities(E, P, c, pu, ps, a, fac_site, tc.iloc[fac_tech], opt.reserve_margin_fraction)
-        keep = np.isin(ps, fac_site[useful])
-        pu, ps, pkm, a, parent = pu[keep], ps[keep], pkm[keep], a[keep], _reindex(parent, keep)
-        link = {k: v[keep] for k, v in link.items()}
-        v_min = np.full(len(sites), np.inf)
-        np.minimum.at(v_min, fac_site, tc["var_per_kwh"].to_numpy()[fac_tech])
-        keep = _with_ancestors(a + v_min[ps] * E[pu] - c[pu] < 0, parent)
-        pu, ps, pkm, a, parent = pu[keep], ps[keep], pkm[keep], a[keep], _reindex(parent, keep)
-        link = {k: v[keep] for k, v in link.items()}
-    if len(pu) == 0:
-        return _nothing_built(n_set, labels, facilities, c_total,
-                              {**base, "status": "no settlement can gain from a suitable site within reach",
-                               "candidate_pairs": candidate_pairs}, t0)
-    # Only facilities at sites some unit may use enter the model.
-    used_fac = np.flatnonzero(np.isin(fac_site, np.unique(ps)) & useful)
-    site_pos = np.full(len(sites), -1)
-    used_sites = np.unique(ps)
-    site_pos[used_sites] = np.arange(len(used_sites))
-    ft = fac_tech[used_fac]
-    prob = Problem(E, P, c, pu, site_pos[ps], a, parent, pkm, site_pos[fac_site[used_fac]],
-                   tc["module_kw"].to_numpy()[ft], tc["max_modules"].to_numpy()[ft], tc["cf"].to_numpy()[ft],
-                   tc["fixed"].to_numpy()[ft], tc["module"].to_numpy()[ft], fac_b[used_fac],
-                   tc["var_per_kwh"].to_numpy()[ft], len(used_sites), opt.reserve_margin_fraction,
-                   opt.max_sites, opt.min_reactor_share)
+    fixed = (region, settlements, sites, site_kind, fac_site, fac_tech, tc, b_isl, allowed, opt, grid, cable, money)
+    cell = opt.cluster_km if n_set > opt.cluster_above and opt.cluster_km > 0 else None
+    inst = _instance(cell, *fixed)
+    while inst.size > MAX_ASSIGNMENTS and len(inst.units) > 1:
+        cell = max(opt.cluster_km, 1.0) if cell is None else 1.5 * cell
+        inst = _instance(cell, *fixed)
+    units, labels, prob = inst.units, inst.labels, inst.prob
+    base = {"name": "highs", "settings": settings, "clustering": inst.clustering, "units": int(len(units)),
+            "facilities": len(facilities), "candidate_pairs": inst.candidate_pairs}
+    c_total = float(units["standalone_annual_cost_usd"].sum())
+    breakeven = partial(_breakeven, units, sites=sites, site_kind=site_kind, techs=techs, tech_kind=tech_kind, tc=tc,
+                        b_isl=b_isl, site_island=inst.site_island, net=inst.net, opt=opt)
+    if prob is None:
+        status = "no candidate facilities" if not facilities else "no settlement can gain from a suitable site within reach"
+        res = _nothing_built(n_set, labels, facilities, c_total, {**base, "status": status}, t0)
+        if facilities and len(units):
+            res.breakeven = breakeven(np.ones(len(units), bool))
+        return res
     build_s = time.perf_counter() - t0
     sol = solve_problem(prob, opt.mip_gap, opt.time_limit_s)
 
     # Map the solution back to facilities and settlements.
+    pu, a, link, used_fac = inst.pu, inst.a, inst.link, inst.used_fac
+    E = units["demand_kwh_per_year"].to_numpy(float)
     n_fac = len(facilities)
     opened, modules, backup = np.zeros(n_fac, bool), np.zeros(n_fac), np.zeros(n_fac)
     opened[used_fac], modules[used_fac], backup[used_fac] = sol.opened, sol.modules, sol.backup_kw
     fac_cost = np.zeros(n_fac)
     fac_cost[used_fac] = (prob.F * sol.opened + prob.M * sol.modules + prob.B * sol.backup_kw)
-    site_fac = np.full(len(used_sites), -1)
+    site_fac = np.full(prob.n_sites, -1)
     site_fac[prob.fac_site[sol.opened]] = used_fac[sol.opened]
     served = np.flatnonzero(sol.x)
     unit_fac = np.full(len(units), -1)
@@ -321,38 +332,81 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
         "sea_km": np.where(on, share * (link["sea_km"][np.maximum(p_set, 0)] + units["net_sea_km"].to_numpy()[labels]), 0.0),
         "link_capex_usd": np.where(on, share * (link["capex_usd"][np.maximum(p_set, 0)]
                                                 + units["net_capex_usd"].to_numpy()[labels]), 0.0)}, index=range(n_set))
-    breakeven = _breakeven(units, unit_fac < 0, sites, site_kind, techs, tech_kind, tc, b_isl, site_island, net, opt)
-    solver = {**base, **sol.report, "candidate_pairs": candidate_pairs, "build_s": round(build_s, 3),
-              "time_s": round(time.perf_counter() - t0, 3)}
+    solver = {**base, **sol.report, "build_s": round(build_s, 3), "time_s": round(time.perf_counter() - t0, 3)}
     return PlanResult(pd.Series(f_set, index=range(n_set)), facilities, modules, backup, opened, fac_cost,
                       pd.Series(np.where(on, share * unit_cost[labels], 0.0), index=range(n_set)), pair_link,
-                      solver, sol.objective_usd, network_km, labels, breakeven)
+                      solver, sol.objective_usd, network_km, labels, breakeven(unit_fac < 0))
+
+
+def _instance(cell_km, region, settlements, sites, site_kind, fac_site, fac_tech, tc, b_isl, allowed, opt, grid, cable,
+              money) -> _Instance:
+    """Units (settlements, or clusters in cells of cell_km), their pruned pairs and the Problem."""
+    units, labels, cstats = _units(region, settlements, allowed, cell_km, opt, grid, cable, money)
+    net = Network(region, grid, cable, money, clustered=bool(cstats["clustered"]))
+    slon, slat = sites["lon"].to_numpy(float), sites["lat"].to_numpy(float)
+    ulon, ulat = units["lon"].to_numpy(float), units["lat"].to_numpy(float)
+    if not len(fac_site) or not len(units):
+        return _Instance(units, labels, cstats, net, np.zeros(len(sites), bool), 0, *([np.zeros(0, int)] * 2), {},
+                         np.zeros(0, int), None)
+    site_island = units["is_island"].to_numpy(bool)[PointIndex(ulon, ulat).nearest(slon, slat, k=1)[1][:, 0]]
+    fac_b = np.where(site_island[fac_site], b_isl[fac_tech], tc["backup_per_kw"].to_numpy()[fac_tech])
+    pu, ps, pkm = _candidate_pairs(ulon, ulat, slon, slat, site_kind, units[[f"allow_{k}" for k in KINDS]].to_numpy(bool), opt)
+    candidate_pairs = len(pu)
+    parent, tlon, tlat = _tree_parents(ulon, ulat, pu, ps, pkm, slon, slat)
+    E, P = units["demand_kwh_per_year"].to_numpy(float), units["peak_kw"].to_numpy(float)
+    c = units["standalone_annual_cost_usd"].to_numpy(float)
+    link = net.links(ulon[pu], ulat[pu], tlon, tlat, P[pu])
+    a = link["annual_usd"] + units["net_annual_usd"].to_numpy(float)[pu]
+    useful = np.ones(len(fac_site), bool)
+    if opt.min_reactor_share <= 0:
+        useful = _useful_facilities(E, P, c, pu, ps, a, fac_site, tc.iloc[fac_tech], opt.reserve_margin_fraction)
+        v_min = np.full(len(sites), np.inf)
+        np.minimum.at(v_min, fac_site, tc["var_per_kwh"].to_numpy()[fac_tech])
+        # A whole site goes when none of its facilities may pay (a pair's ancestors share its site).
+        keep = _with_ancestors(np.isin(ps, fac_site[useful]) & (a + v_min[ps] * E[pu] - c[pu] < 0), parent)
+        pu, ps, pkm, a, parent = pu[keep], ps[keep], pkm[keep], a[keep], _reindex(parent, keep)
+        link = {k: v[keep] for k, v in link.items()}
+    used_sites = np.unique(ps)
+    used_fac = np.flatnonzero(np.isin(fac_site, used_sites) & useful)  # facilities some unit may use
+    if not len(used_fac):
+        return _Instance(units, labels, cstats, net, site_island, candidate_pairs, pu, a, link, used_fac, None)
+    site_pos = np.full(len(sites), -1)
+    site_pos[used_sites] = np.arange(len(used_sites))
+    ft = fac_tech[used_fac]
+    prob = Problem(E, P, c, pu, site_pos[ps], a, parent, pkm, site_pos[fac_site[used_fac]],
+                   tc["module_kw"].to_numpy()[ft], tc["max_modules"].to_numpy()[ft], tc["cf"].to_numpy()[ft],
+                   tc["fixed"].to_numpy()[ft], tc["module"].to_numpy()[ft], fac_b[used_fac],
+                   tc["var_per_kwh"].to_numpy()[ft], len(used_sites), opt.reserve_margin_fraction,
+                   opt.max_sites, opt.min_reactor_share)
+    return _Instance(units, labels, cstats, net, site_island, candidate_pairs, pu, a, link, used_fac, prob)
 
 
 def _nothing_built(n_set, labels, facilities, c_total, report, t0) -> PlanResult:
     n_fac = len(facilities)
-    report = {**report, "termination": "skipped", "objective_usd": c_total, "mip_gap": 0.0,
-              "time_s": round(time.perf_counter() - t0, 3), "variables": 0, "constraints": 0}
+    report = {**report, "termination": "skipped", "objective_usd": c_total, "mip_gap": 0.0, "mip_gap_net_saving": 0.0,
+              "stand_alone_objective_usd": c_total, "time_s": round(time.perf_counter() - t0, 3), "variables": 0,
+              "constraints": 0, "pairs": 0, "warm_start": {"heuristic": "greedy add-one-plant", "used": False}}
     return PlanResult(pd.Series(-1, index=range(n_set)), facilities, np.zeros(n_fac), np.zeros(n_fac),
                       np.zeros(n_fac, bool), np.zeros(n_fac), pd.Series(0.0, index=range(n_set)),
                       pd.DataFrame({"land_km": 0.0, "sea_km": 0.0, "link_capex_usd": 0.0}, index=range(n_set)),
                       report, c_total, np.zeros(n_fac), labels)
 
 
-def _units(region, settlements, allowed, opt, grid, cable, money) -> tuple[pd.DataFrame, np.ndarray, dict]:
-    """The MILP's units: clusters when there are more than cluster_above settlements, else the
-    settlements themselves; with allow_<kind> flags and local network columns (zero when unclustered)."""
+def _units(region, settlements, allowed, cell_km, opt, grid, cable, money) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """The MILP's units: clusters in cells of cell_km (None: the settlements themselves), with
+    allow_<kind> flags and local network columns (zero when unclustered)."""
     n = len(settlements)
     island = settlements["is_island"].to_numpy(bool)
-    if n > opt.cluster_above and opt.cluster_km > 0:
+    if cell_km is not None:
         code = allowed @ (1 << np.arange(len(KINDS)))
-        cl = cluster_settlements(region, settlements, opt.cluster_km, code * 2 + island, grid, cable, money)
+        cl = cluster_settlements(region, settlements, cell_km, code * 2 + island, grid, cable, money)
         units = cl.units
         member = np.zeros(len(units), int)
         member[cl.labels] = np.arange(n)  # any member: the members of a cluster share these flags
         for j, k in enumerate(KINDS):
             units[f"allow_{k}"] = allowed[member, j]
-        return units, cl.labels, cl.stats
+        return units, cl.labels, {**cl.stats, "cluster_above": opt.cluster_above,
+                                  "grown_for_size": bool(cell_km != opt.cluster_km)}
     cols = ["lon", "lat", "demand_kwh_per_year", "peak_kw", "standalone_annual_cost_usd"]
     units = settlements[cols].reset_index(drop=True).astype(float)
     units["is_island"] = island
@@ -494,28 +548,31 @@ def solve_problem(p: Problem, mip_gap: float, time_limit_s: float) -> Solution:
         warnings.simplefilter("ignore", category=getattr(linopy, "LinopySemanticsWarning", Warning))
         m, var = _model(p)
         start = _start_vector(m, var, p, greedy) if meets_share else None
-        run = _run_highs(m, start, mip_gap, time_limit_s)
+        run = _run_highs(m, start, mip_gap, time_limit_s, SCALE * c_total)
     solve_s = time.perf_counter() - t
     x_sol = var["x"].solution.to_numpy() if run["has_solution"] else None
     if x_sol is not None:
         served = np.zeros(len(p.pair_unit), bool)
         served[var["pair"][x_sol > 0.5]] = True
         final = evaluate(p, served, close_unprofitable=p.min_share <= 0)
+        if start is not None and greedy.objective_usd < final.objective_usd:  # solver tolerances only
+            final = greedy
     elif start is not None:
         final = greedy
     else:
         raise RuntimeError(f"the plan could not be solved: {run['status']} / {run['termination']}")
-    bound = c_total + run["dual_bound"] / SCALE if np.isfinite(run["dual_bound"]) else -np.inf
-    net_final = final.objective_usd - c_total
-    gap = 0.0 if net_final >= -TOL else max(final.objective_usd - bound, 0.0) / abs(net_final)
+    bound = run["dual_bound"] / SCALE
+    excess = max(final.objective_usd - bound, 0.0) if np.isfinite(bound) else np.inf
+    saving = c_total - final.objective_usd
     final.report = {
         "status": run["status"], "termination": run["termination"], "objective_usd": final.objective_usd,
-        "solver_objective_usd": c_total + run["objective"] / SCALE if x_sol is not None else None,
+        "solver_objective_usd": run["objective"] / SCALE if x_sol is not None else None,
         "mip_dual_bound_usd": bound if np.isfinite(bound) else None,
-        "mip_gap": gap, "mip_gap_basis": "relative to the net saving against everyone stand-alone",
-        "mip_gap_total_cost": max(final.objective_usd - bound, 0.0) / final.objective_usd if final.objective_usd > 0 else 0.0,
+        "mip_gap": excess / final.objective_usd if final.objective_usd > 0 else 0.0,
+        "mip_gap_basis": "relative to the plan's total annual cost (the objective)",
+        "mip_gap_net_saving": (excess / saving if saving > TOL else 0.0) if np.isfinite(excess) else None,
         "solve_s": round(solve_s, 3), "solver_time_s": run["solver_time_s"], "nodes": run["nodes"],
-        "variables": int(m.nvars), "binaries": int(m.binaries.nvars), "integers": int(m.integers.nvars),
+        "variables": int(m.nvars), "binaries": int(m.binaries.nvars), "plant_options": int(len(var["plant_fac"])),
         "constraints": int(m.ncons), "pairs": int(len(p.pair_unit)),
         "warm_start": {"heuristic": "greedy add-one-plant", "used": run["warm_start_accepted"],
                        "objective_usd": greedy.objective_usd, "plants": int(greedy.opened.sum())},
@@ -647,33 +704,70 @@ def _rows(m: linopy.Model, row: np.ndarray, labels: np.ndarray, coeffs: np.ndarr
     return linopy.LinearExpression(ds, m), ids
 
 
-def assignments(p: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The MILP's assignments: every (pair, facility at the pair's site), as arrays of pair, facility
-    and parent assignment (the parent pair's assignment to the same facility; -1 for the site)."""
-    pair, fac = _expand(p.pair_site, p.fac_site)
-    key = pair * len(p.fac_site) + fac
+def plants(p: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """The plant options of the MILP: (facility, module count n) for n = 1..N of each facility, less
+    those that can never save money. For a plant of n modules serving units S, cost minus the units'
+    stand-alone cost >= F + M n + sum_S g_a with g_a = a_p + v E_u - c_u and sum_S P_u (1 + r) <= K n;
+    the least such sum over fractional S is a fractional knapsack (units by g_a / (P_u (1 + r)),
+    most negative first). An option whose bound is not below -1 USD/yr is dropped (unless a reactor
+    share is required), and so is n when n - 1 modules carry every candidate unit (reserve, energy)
+    and through refuelling without back-up."""
+    fac = np.repeat(np.arange(len(p.fac_site)), p.N.astype(int))
+    n = (np.arange(len(fac)) - np.repeat(np.cumsum(p.N.astype(int)) - p.N.astype(int), p.N.astype(int)) + 1).astype(float)
+    pair, f = _expand(p.pair_site, p.fac_site)
+    u = p.pair_unit[pair]
+    g = p.pair_cost[pair] + p.v[f] * p.E[u] - p.c[u]
+    w = p.P[u] * (1.0 + p.reserve)
+    total_p = np.bincount(f, p.P[u], len(p.fac_site))
+    total_e = np.bincount(f, p.E[u], len(p.fac_site)) / (HOURS * p.CF)
+    sel = g < 0
+    f, g, w = f[sel], g[sel], w[sel]
+    order = np.lexsort((g / np.maximum(w, 1e-12), f))
+    f, g, w = f[order], np.r_[g[order], 0.0], np.r_[w[order], 1.0]  # a sentinel item at the end
+    cw, cg = np.r_[0.0, np.cumsum(w)], np.r_[0.0, np.cumsum(g)]  # sums of the items before index i
+    first = np.searchsorted(f, np.arange(len(p.fac_site)))[fac]
+    last = np.searchsorted(f, np.arange(len(p.fac_site)), side="right")[fac]
+    cap = cw[first] + p.K[fac] * n  # capacity on the running sum of weights
+    k = np.clip(np.searchsorted(cw, cap, side="right") - 1, first, last)  # items first..k-1 fit whole
+    part = np.where(k < last, (cap - cw[k]) / w[k] * g[k], 0.0)  # a share of the next item
+    bound = p.F[fac] + p.M[fac] * n + cg[k] - cg[first] + part
+    spare = ((np.maximum(total_p[fac] * (1.0 + p.reserve), total_e[fac]) <= p.K[fac] * (n - 1))
+             & (total_p[fac] <= p.K[fac] * (n - 2)))
+    keep = ((bound < -1.0) | (p.min_share > 0)) & ~spare  # a reactor share may force a loss-making plant
+    return fac[keep], n[keep]
+
+
+def assignments(p: Problem, plant_fac: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The MILP's assignments: every (pair, plant option at the pair's site), as arrays of pair, plant
+    and parent assignment (the parent pair's assignment to the same plant; -1 for the site)."""
+    pair, plant = _expand(p.pair_site, p.fac_site[plant_fac])
+    key = pair * len(plant_fac) + plant
     order = np.argsort(key)
     up = p.pair_parent[pair]
-    pos = np.searchsorted(key[order], np.maximum(up, 0) * len(p.fac_site) + fac)
-    parent = np.where(up >= 0, order[np.minimum(pos, len(order) - 1)], -1)
-    return pair, fac, parent
+    pos = np.searchsorted(key[order], np.maximum(up, 0) * len(plant_fac) + plant)
+    parent = np.where(up >= 0, order[np.minimum(pos, max(len(order) - 1, 0))], -1)
+    return pair, plant, parent
 
 
-def _model(p: Problem) -> tuple[linopy.Model, dict]:
-    """The linopy model of `p` (formulation in the module docstring)."""
+def _model(p: Problem, keep: np.ndarray | None = None) -> tuple[linopy.Model, dict]:
+    """The linopy model of `p` (formulation in the module docstring), with only the assignments
+    `keep` (bool over `assignments(p, plants(p)[0])`, extended to their network ancestors) when given."""
     m = linopy.Model()
-    pair, fac, parent = assignments(p)
+    pf, pn = plants(p)
+    pair, plant, parent = assignments(p, pf)
+    if keep is not None:
+        keep = _with_ancestors(keep, parent)
+        pair, plant, parent = pair[keep], plant[keep], _reindex(parent, keep)
     aidx = pd.RangeIndex(len(pair), name="assignment")
-    fidx = pd.RangeIndex(len(p.fac_site), name="fac")
-    fa = lambda v: xr.DataArray(np.asarray(v, float), coords=[fidx])  # noqa: E731
+    vidx = pd.RangeIndex(len(pf), name="plant")
+    K, cap = p.K[pf], p.K[pf] * pn
     x = m.add_variables(binary=True, coords=[aidx], name="x")
-    o = m.add_variables(binary=True, coords=[fidx], name="open")
-    n = m.add_variables(lower=0, upper=fa(p.N), integer=True, coords=[fidx], name="modules")
-    b = m.add_variables(lower=0, coords=[fidx], name="backup_kw")
-    X, Op, N, B = (v.labels.to_numpy() for v in (x, o, n, b))
+    o = m.add_variables(binary=True, coords=[vidx], name="open")
+    b = m.add_variables(lower=0, upper=xr.DataArray(K, coords=[vidx]), coords=[vidx], name="backup_kw")
+    X, Op, B = (v.labels.to_numpy() for v in (x, o, b))
     u = p.pair_unit[pair]
-    nf, ones, cat = len(p.fac_site), np.ones(len(pair)), np.concatenate
-    f_all = np.arange(nf)
+    nv, ones, cat = len(pf), np.ones(len(pair)), np.concatenate
+    v_all = np.arange(nv)
 
     def add(name, row, labels, coeffs, sign, rhs):
         expr, _ = _rows(m, np.asarray(row), np.asarray(labels), np.asarray(coeffs, float), f"{name}_row")
@@ -681,43 +775,57 @@ def _model(p: Problem) -> tuple[linopy.Model, dict]:
 
     add("served_once", u, X, ones, "<=", 1)
     root, child = np.flatnonzero(parent < 0), np.flatnonzero(parent >= 0)
-    add("link_site", cat([root, root]), cat([X[root], Op[fac[root]]]), cat([ones[root], -ones[root]]), "<=", 0)
+    add("link_site", cat([root, root]), cat([X[root], Op[plant[root]]]), cat([ones[root], -ones[root]]), "<=", 0)
     if len(child):
         add("link_tree", cat([child, child]), cat([X[child], X[parent[child]]]), cat([ones[child], -ones[child]]), "<=", 0)
-    add("capacity", cat([fac, f_all]), cat([X, N]), cat([p.P[u] * (1.0 + p.reserve), -p.K]), "<=", 0)
-    add("refuelling", cat([fac, f_all, f_all, f_all]), cat([X, N, Op, B]), cat([p.P[u], -p.K, p.K, -np.ones(nf)]), "<=", 0)
-    add("energy", cat([fac, f_all]), cat([X, N]), cat([p.E[u] / HOURS, -p.CF * p.K]), "<=", 0)
-    m.add_constraints(n - o * fa(p.N) <= 0, name="module_limit")
-    m.add_constraints(o - n <= 0, name="module_min")
-    m.add_constraints(b - o * fa(p.K) <= 0, name="backup_limit")
-    add("one_plant", p.fac_site, Op, np.ones(nf), "<=", 1)
+    add("capacity", cat([plant, v_all]), cat([X, Op]), cat([p.P[u] * (1.0 + p.reserve), -cap]), "<=", 0)
+    add("refuelling", cat([plant, v_all, v_all]), cat([X, Op, B]), cat([p.P[u], -(cap - K), -np.ones(nv)]), "<=", 0)
+    m.add_constraints(b - o * xr.DataArray(K, coords=[vidx]) <= 0, name="backup_limit")
+    # A plant's energy row is implied by its capacity row when every unit's mean load at the capacity
+    # factor is within its peak with reserve (the usual case); only the others are written.
+    cf = p.CF[pf]
+    ev = np.unique(plant[p.E[u] / (HOURS * cf[plant]) > p.P[u] * (1.0 + p.reserve)])
+    if len(ev):
+        sel = np.isin(plant, ev)
+        add("energy", cat([plant[sel], ev]), cat([X[sel], Op[ev]]), cat([p.E[u[sel]] / HOURS, -(cf * cap)[ev]]), "<=", 0)
+    add("one_plant", p.fac_site[pf], Op, np.ones(nv), "<=", 1)
     if p.max_sites is not None:
         m.add_constraints(o.sum() <= p.max_sites, name="max_sites")
     if p.min_share > 0:
         m.add_constraints((x * xr.DataArray(p.E[u] / HOURS, coords=[aidx])).sum() >= p.min_share * p.E.sum() / HOURS,
                           name="min_share")
-    obj, _ = _rows(m, np.zeros(len(pair) + 3 * nf, int), cat([X, Op, N, B]),
-                   SCALE * cat([p.pair_cost[pair] + p.v[fac] * p.E[u] - p.c[u], p.F, p.M, p.B]), "objective_row")
+    fac = pf[plant]
+    obj, _ = _rows(m, np.zeros(len(pair) + 2 * nv, int), cat([X, Op, B]),
+                   SCALE * cat([p.pair_cost[pair] + p.v[fac] * p.E[u] - p.c[u], p.F[pf] + p.M[pf] * pn, p.B[pf]]),
+                   "objective_row")
     m.add_objective(obj.sum())
-    return m, {"x": x, "open": o, "modules": n, "backup_kw": b, "pair": pair, "fac": fac}
+    return m, {"x": x, "open": o, "backup_kw": b, "pair": pair, "plant": plant, "plant_fac": pf, "plant_n": pn}
 
 
 def _start_vector(m: linopy.Model, var: dict, p: Problem, s: Solution) -> np.ndarray:
-    """Values of every variable (by linopy label) for a plan (the warm start)."""
-    start = np.zeros(max(int(var[k].labels.max()) for k in ("x", "open", "modules", "backup_kw")) + 1)
-    for name, value in (("x", s.x[var["pair"]] & s.opened[var["fac"]]), ("open", s.opened),
-                        ("modules", s.modules), ("backup_kw", s.backup_kw)):
+    """Values of every variable (by linopy label) for a plan (the warm start); None when one of its
+    plants is not among the model's plant options."""
+    pf, pn = var["plant_fac"], var["plant_n"]
+    chosen = s.opened[pf] & (s.modules[pf] == pn)
+    if chosen.sum() != s.opened.sum():
+        return None
+    start = np.zeros(max(int(var[k].labels.max(initial=-1)) for k in ("x", "open", "backup_kw")) + 1)
+    for name, value in (("x", s.x[var["pair"]] & chosen[var["plant"]]), ("open", chosen),
+                        ("backup_kw", np.where(chosen, s.backup_kw[pf], 0.0))):
         start[var[name].labels.to_numpy()] = value
     return start
 
 
-def _run_highs(m: linopy.Model, start: np.ndarray | None, mip_gap: float, time_limit_s: float) -> dict:
-    """Solve with HiGHS through linopy's direct interface, passing `start` as the first incumbent."""
+def _run_highs(m: linopy.Model, start: np.ndarray | None, mip_gap: float, time_limit_s: float, offset: float) -> dict:
+    """Solve with HiGHS through linopy's direct interface, passing `start` as the first incumbent and
+    the objective's constant `offset` (everyone stand-alone) so that the gap is relative to the total
+    annual cost. Objective and dual bound are returned with the offset, in the model's units."""
     options = {"mip_rel_gap": mip_gap, "time_limit": float(time_limit_s), "output_flag": False,
                "random_seed": 0, "threads": 1}
     with _quiet_stdout():
         solver = linopy.solvers.Solver.from_name("highs", model=m, io_api="direct", options=options)
         h = solver.solver_model
+        h.changeObjectiveOffset(offset)
         accepted = False
         if start is not None:
             cols = m.matrices.vlabels
@@ -757,7 +865,7 @@ def _quiet_stdout():
 # Why not a reactor: break-even capex for the largest units left without one.
 
 
-def _breakeven(units, unserved, sites, site_kind, techs, tech_kind, tc, b_isl, site_island, net: Network,
+def _breakeven(units, unserved, *, sites, site_kind, techs, tech_kind, tc, b_isl, site_island, net: Network,
                opt, top: int = WHY_TOP) -> pd.DataFrame:
     """For the `top` largest unserved units (by demand): the multiplier m on capex_usd_per_kw at which
     the unit's cheapest own plant (any technology at any candidate site, a direct line) costs its

@@ -1,4 +1,4 @@
-"""Assemble a plan: per-settlement option costs, the chosen option, reactor sites and totals.
+"""Assemble a plan: per-settlement option costs, the chosen option, reactor sites, totals and why.
 
 The plan's settlement table carries one `lcoe_<option>_usd_per_kwh` column per option. For a
 reactor option it is the settlement's own cheapest plant of that kind (a plant at the nearest
@@ -8,6 +8,11 @@ proportional to each member's best individual annual cost (the cheapest of its s
 own-reactor options), so every member pays the same fraction of what it would pay alone; when the
 plant costs less than its members alone (the optimiser's reason to build it), each member's share is
 below every alternative, and the chosen option is the least-cost one for every settlement.
+
+`why_section` explains the plan (plan.json `why`): for each built site, the annual saving against
+every member on its best stand-alone option; for the largest units (settlements or clusters) left
+without a reactor, the fractional fall of reactor capex_usd_per_kw at which a plant of their own would
+break even (optimize._breakeven, a bisection on the capex multiplier).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smrplan.economics import ALL_OPTIONS, REACTOR_OPTIONS, idc_factor, lcoe
+from smrplan.economics import ALL_OPTIONS, REACTOR_OPTIONS, STANDALONE_OPTIONS, idc_factor, lcoe
 from smrplan.grid import mst_length_km
 from smrplan.optimize import KIND_OPTION, PlanResult
 
@@ -58,7 +63,7 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
         plant_cost = result.facility_annual_cost[f] + result.pair_annual_cost.iloc[members].sum()
         alone = best_individual[members]
         share = plant_cost / alone.sum()
-        allocated = alone * min(share, 1.0) if share <= 1.0 else alone * share
+        allocated = alone * share
         st.loc[st.index[members], lcoe_col(option)] = allocated / e[members]
         st.loc[st.index[members], "chosen_option"] = option
         st.loc[st.index[members], "chosen_annual_cost_usd"] = allocated
@@ -81,6 +86,7 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
             "demand_mwh_per_year": round(demand / 1000.0, 3),
             "peak_mw": round(float(st["peak_kw"].to_numpy()[members].sum()) / 1000.0, 3),
             "network_length_km": round(mst_length_km(lons, lats), 3),
+            "network_model_km": round(float(result.network_km[f]), 3) if len(result.network_km) else None,
             "submarine_km": round(float(result.pair_link["sea_km"].iloc[members].sum()), 3),
             "capex_usd": round(capex, 2),
             "annual_cost_usd": round(float(plant_cost), 2),
@@ -111,3 +117,76 @@ def option_totals(st: pd.DataFrame, details: dict[str, pd.DataFrame], sites: lis
                        "capex_usd": round(capex, 2), "annual_cost_usd": round(annual, 2),
                        "lcoe_usd_per_kwh": round(annual / energy, 5) if energy > 0 else None}
     return out
+
+
+WHY_MEMBERS = 25  # members listed per built site, largest demand first
+WHY_SETTLEMENTS = 20  # settlement ids listed per unit without a reactor
+
+
+def why_section(st: pd.DataFrame, result: PlanResult, annual: dict[str, np.ndarray]) -> dict:
+    """plan.json `why`: savings of built sites against their members' best stand-alone options, and
+    the capex reduction at which each of the largest units without a reactor would have one.
+    `st` is the assembled settlement table; `annual` the per-option annual costs (USD/yr)."""
+    names = np.array(STANDALONE_OPTIONS)
+    standalone = np.column_stack([annual[o] for o in STANDALONE_OPTIONS])
+    best_option = names[np.nanargmin(standalone, axis=1)]
+    best_cost = np.nanmin(standalone, axis=1)
+    ids, e = st["id"].astype(str).to_numpy(), st["demand_kwh_per_year"].to_numpy(float)
+    chosen = st["chosen_annual_cost_usd"].to_numpy(float)
+    assignment = result.assignment.to_numpy()
+    built = []
+    for f in np.flatnonzero(result.opened):  # a few built sites
+        members = np.flatnonzero(assignment == f)
+        if not len(members):
+            continue
+        alone, plant = float(best_cost[members].sum()), float(chosen[members].sum())
+        top = members[np.argsort(-e[members], kind="stable")][:WHY_MEMBERS]
+        options, counts = np.unique(best_option[members], return_counts=True)
+        built.append({
+            "site_id": result.facilities[f].site_id, "technology": result.facilities[f].tech.key,
+            "settlements": int(len(members)), "standalone_annual_cost_usd": round(alone, 2),
+            "plant_annual_cost_usd": round(plant, 2), "saving_usd_per_year": round(alone - plant, 2),
+            "saving_fraction": round((alone - plant) / alone, 5) if alone > 0 else None,
+            "members_by_best_standalone_option": {str(o): int(c) for o, c in zip(options, counts, strict=True)},
+            "members": [{"id": ids[i], "best_standalone_option": str(best_option[i]),
+                         "standalone_annual_cost_usd": round(float(best_cost[i]), 2),
+                         "reactor_annual_cost_usd": round(float(chosen[i]), 2),
+                         "saving_usd_per_year": round(float(best_cost[i] - chosen[i]), 2)} for i in top],
+            "members_listed": int(len(top))})
+    labels = result.unit_labels if len(result.unit_labels) == len(st) else np.arange(len(st))
+    clustered = bool(result.solver.get("clustering", {}).get("clustered", False))
+    unserved = []
+    for row in result.breakeven.itertuples(index=False):  # at most optimize.WHY_TOP units
+        members = np.flatnonzero(labels == row.unit)
+        members = members[np.argsort(-e[members], kind="stable")]
+        mult = float(row.breakeven_capex_multiplier)
+        if not np.isfinite(row.own_reactor_annual_cost_usd):
+            note = "no suitable site within reach for a reactor of an allowed kind"
+        elif not np.isfinite(mult):
+            note = "no capex reduction suffices: connection, fuel, O&M and back-up alone cost more than stand-alone"
+        elif mult >= 1.0:
+            note = ("a plant of its own already costs less than stand-alone; the plan uses its sites for "
+                    "other settlements, or max_sites or the MIP gap kept it out")
+        else:
+            note = "a reactor of its own would win at this capex reduction (sharing a plant may win sooner)"
+        unserved.append({
+            "settlements": [ids[i] for i in members[:WHY_SETTLEMENTS]], "members": int(len(members)),
+            "largest_settlement": str(st["name"].to_numpy()[members[0]]) if "name" in st.columns else ids[members[0]],
+            "demand_mwh_per_year": round(float(row.demand_kwh_per_year) / 1000.0, 3),
+            "best_standalone_option": str(pd.Series(best_option[members]).mode().iat[0]),
+            "standalone_annual_cost_usd": round(float(row.standalone_annual_cost_usd), 2),
+            "own_reactor_annual_cost_usd": (round(float(row.own_reactor_annual_cost_usd), 2)
+                                            if np.isfinite(row.own_reactor_annual_cost_usd) else None),
+            "technology": row.technology or None, "site_id": row.site_id or None,
+            "distance_km": round(float(row.distance_km), 3) if np.isfinite(row.distance_km) else None,
+            "breakeven_capex_multiplier": round(mult, 4) if np.isfinite(mult) else None,
+            "required_capex_reduction_fraction": round(max(1.0 - mult, 0.0), 4) if np.isfinite(mult) else None,
+            "note": note})
+    return {
+        "method": ("built sites: members' best stand-alone annual cost minus their share of the plant's "
+                   "annual cost. Not served (largest first): bisection on a multiplier of every reactor "
+                   "technology's capex_usd_per_kw until the cheapest plant of the unit's own (any allowed "
+                   "technology at any candidate site, a direct line) costs its stand-alone cost; the "
+                   "reduction is 1 - multiplier. Sufficient, not necessary: a shared plant may win sooner."),
+        "unit": "cluster" if clustered else "settlement",
+        "built_sites": built, "not_served_by_reactor": unserved}
