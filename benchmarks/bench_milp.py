@@ -41,10 +41,12 @@ from smrplan.scenario import load_scenario
 CENTRE = (80.0, 23.0)  # central India: land in every direction for 350 km
 KM2_PER_SETTLEMENT = 5.0
 CARBON_PRICE = 50.0
-# settlements: (sites, target s). Both run the scenario's own optimisation settings: they cluster
-# above 5,000 settlements in 5 km cells, grown by optimize.solve_plan while the model has more than
-# optimize.MAX_ASSIGNMENTS assignment variables.
-CASES = {10_000: (1_000, 120.0), 100_000: (2_000, 900.0)}
+# settlements: (sites, target s, solver time limit s). Both run the scenario's own optimisation
+# settings (they cluster above 5,000 settlements in 5 km cells, grown by optimize.solve_plan while the
+# model has more than optimize.MAX_ASSIGNMENTS assignment variables) except the solver time limit,
+# which a planner raises for a national run: the scenario's 120 s below the 120 s target, 780 s below
+# the 15-minute one.
+CASES = {10_000: (1_000, 120.0, 110.0), 100_000: (2_000, 900.0, 780.0)}
 
 
 def synthetic(n: int, n_sites: int, seed: int = 0):
@@ -104,9 +106,10 @@ def synthetic(n: int, n_sites: int, seed: int = 0):
 
 
 def run(n: int) -> bool:
-    n_sites, target_s = CASES.get(n, (max(n // 10, 10), 120.0))
+    n_sites, target_s, limit_s = CASES.get(n, (max(n // 10, 10), 120.0, 110.0))
     t0 = time.perf_counter()
     args = list(synthetic(n, n_sites))
+    args[8] = args[8].model_copy(update={"time_limit_s": limit_s})
     made = time.perf_counter() - t0
     t0 = time.perf_counter()
     res = solve_plan(*args)

@@ -146,3 +146,53 @@ def test_bad_settlements_exit_2(tmp_path, rows, field):
     r = smrplan("run", tmp_path / "sc.yaml", "--out", tmp_path / "out")
     assert r.returncode == 2 and "s.csv" in r.stderr and field in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def _bad_region(tmp_path: Path) -> Path:
+    (tmp_path / "s.csv").write_text(
+        "id,name,lon,lat,population\n"
+        "a,Port Blair,92.73,11.62,100000\n"
+        "a,Bambooflat,92.72,11.70,5000\n"      # duplicate id: renamed a-2
+        "c,Havelock,92.98,12.01,-6000\n"        # negative population: dropped
+        "d,Neil,,,3000\n"                       # no coordinates: dropped
+        "e,Far away,150.0,11.0,700\n",          # outside the region: dropped
+        encoding="utf-8")
+    (tmp_path / "sc.yaml").write_text(
+        "name: repaired\ndata: {settlements: s.csv}\noutputs: {report: false, sensitivity: false, dispatch: false}\n",
+        encoding="utf-8")
+    return tmp_path
+
+
+def test_repair_flag_run_logs_fixes_and_counts_them_in_plan_json(tmp_path):
+    d = _bad_region(tmp_path)
+    r = smrplan("run", d / "sc.yaml", "--data-dir", d, "--out", d / "out")
+    assert r.returncode == 2 and "s.csv: row 5, column lon" in r.stderr and not (d / "out").exists()
+    r = smrplan("run", d / "sc.yaml", "--data-dir", d, "--out", d / "out", "--repair")
+    assert r.returncode == 0, r.stderr
+    for part in ("row 3 (id a), column id", "row 4 (id c), column population", "row 5 (id d), geometry",
+                 "row 6 (id e), geometry"):
+        assert part in r.stderr, part
+    plan = json.loads((d / "out" / "plan.json").read_text())
+    assert plan["settlements"] == 2
+    assert plan["data"]["repairs"] == {"settlements": {"bad_population": 1, "empty_geometry": 1,
+                                                       "outside_region": 1, "duplicate_id": 1}}
+    assert plan["data"]["dropped_rows"]["settlements"] == 3
+    st = gpd.read_file(d / "out" / "settlements.gpkg", layer="settlements")
+    assert sorted(st["id"]) == ["a", "a-2"]
+
+
+def test_repair_flag_on_screen_and_data_check(tmp_path):
+    d = _bad_region(tmp_path)
+    r = smrplan("screen", d / "sc.yaml", "--data-dir", d)
+    assert r.returncode == 2 and "row 5, column lon" in r.stderr
+    r = smrplan("screen", d / "sc.yaml", "--data-dir", d, "--repair")
+    assert r.returncode == 0, r.stderr
+    assert "duplicate id; renamed 'a-2'" in r.stderr and "candidates" in r.stdout
+    r = smrplan("data", "check", d, "--layer", "settlements=s.csv")
+    assert r.returncode == 2
+    r = smrplan("data", "check", d, "--layer", "settlements=s.csv", "--repair")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "--repair fixes" in r.stdout.replace("\n", " ") or "fixes:" in r.stdout
+    r = smrplan("costs", d / "sc.yaml", "--data-dir", d, "--repair", "--vary", "finance.discount_rate=0.05:0.1")
+    assert r.returncode == 0, r.stderr
+    assert "row 4 (id c), column population" in r.stderr

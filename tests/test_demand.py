@@ -55,3 +55,69 @@ def test_hourly_load_keeps_energy_and_peak(energy, lf):
     assert load.sum() == pytest.approx(energy, rel=1e-9)
     assert load.max() == pytest.approx(max(peak, energy / 8760), rel=1e-6)
     assert (load >= 0).all()
+
+
+# --- anchor loads: joined to the nearest settlement within demand.anchor_join_max_km, else their own --
+
+def _anchor_files(tmp_path):
+    (tmp_path / "s.csv").write_text("id,name,lon,lat,population,anchor_load_kw,territory,is_island\n"
+                                    "a,A,92.70,11.60,1000,50,Andaman,True\n"
+                                    "b,B,92.90,11.90,2000,,Andaman,True\n", encoding="utf-8")
+    # p1 ~1.1 km from A, p2 ~2.2 km from A, p3 ~80 km from both: a remote mine
+    (tmp_path / "anchors.csv").write_text("id,name,type,lon,lat,anchor_load_kw\n"
+                                          "p1,Jetty,port,92.71,11.60,300\n"
+                                          "p2,,desalination,92.70,11.62,200\n"
+                                          ",Mine,mine,93.40,11.90,1000\n", encoding="utf-8")
+    (tmp_path / "sc.yaml").write_text("name: anchors\ndata:\n  settlements: s.csv\n  anchor_loads: anchors.csv\n",
+                                      encoding="utf-8")
+    return tmp_path
+
+
+def test_anchor_loads_join_or_become_settlements(tmp_path):
+    from smrplan.geo.layers import load_region
+    from smrplan.scenario import apply_data_dir
+
+    d = _anchor_files(tmp_path)
+    sc = apply_data_dir(load_scenario(d / "sc.yaml"), d)
+    assert sc.demand.anchor_join_max_km == 5.0
+    region = load_region(sc)
+    st_ = region.settlements.set_index("id")
+    assert list(st_.index) == ["a", "b", "anchor-4"]
+    assert st_.loc["a", "anchor_load_kw"] == 550.0 and st_.loc["a", "anchor_ids"] == "p1;p2"
+    assert st_.loc["b", "anchor_load_kw"] == 0.0 and not st_.loc["b", "is_anchor_only"]
+    mine = st_.loc["anchor-4"]
+    assert mine["is_anchor_only"] and mine["population"] == 0 and mine["anchor_load_kw"] == 1000.0
+    assert mine["name"] == "Mine" and mine["territory"] == "Andaman" and bool(mine["is_island"])
+    assert region.anchor_loads == {"points": 3, "joined": 2, "added_as_settlements": 1, "joined_kw": 500.0,
+                                   "added_kw": 1000.0, "max_join_km": 5.0}
+    assert region.data_record()["anchor_loads"]["added_as_settlements"] == 1
+    out = compute_demand(region.settlements, sc.demand, sc.target_year).set_index("id")
+    assert out.loc["anchor-4", "demand_kwh_per_year"] == pytest.approx(1000 * 8760 * sc.demand.anchor_load_factor)
+    assert out.loc["anchor-4", "households_target"] == 0
+    # a tighter join distance: p2 (2.2 km) becomes its own settlement too
+    tight = sc.model_copy(update={"demand": sc.demand.model_copy(update={"anchor_join_max_km": 2.0})})
+    r2 = load_region(tight)
+    assert r2.anchor_loads["joined"] == 1 and set(r2.settlements["id"]) == {"a", "b", "p2", "anchor-4"}
+
+
+def test_anchor_loads_errors_and_repairs(tmp_path):
+    from smrplan.errors import InputError
+    from smrplan.geo.layers import load_region
+    from smrplan.scenario import apply_data_dir
+
+    d = _anchor_files(tmp_path)
+    sc = apply_data_dir(load_scenario(d / "sc.yaml"), d)
+    (d / "anchors.csv").write_text("id,lon,lat,anchor_load_kw\nb,94.0,12.0,10\nq,92.7,11.6,-1\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_region(sc)
+    assert "anchors.csv" in str(exc.value) and "row 3 (id q), column anchor_load_kw" in str(exc.value)
+    region = load_region(sc, repair=True)  # q dropped; the far anchor "b" clashes with settlement b: renamed
+    assert set(region.settlements["id"]) == {"a", "b", "b-2"}
+    assert region.repairs["anchor_loads"] == {"bad_anchor_load": 1, "duplicate_id": 1}
+    assert region.dropped_rows["anchor_loads"] == 1
+    (d / "anchors.csv").write_text("id,lon,lat,anchor_load_kw\nb,94.0,12.0,10\n", encoding="utf-8")
+    with pytest.raises(InputError, match="already a settlement id"):
+        load_region(sc)
+    (d / "anchors.csv").write_text("id,lon,lat,kw\nx,94.0,12.0,10\n", encoding="utf-8")
+    with pytest.raises(InputError, match="anchor_load_kw"):
+        load_region(sc, repair=True)  # a missing required column is not repairable

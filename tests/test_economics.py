@@ -14,6 +14,8 @@ from smrplan.economics import (
     idc_factor,
     investment_pv,
     lcoe,
+    line_cost,
+    net_present_cost,
     pv_battery_cost,
     reactor_plant_cost,
 )
@@ -154,3 +156,49 @@ def test_costs_positive_and_lcoe_finite(energy, lf):
         cost = frame["annual_cost_usd"].to_numpy()
         assert np.isfinite(cost).all() and (cost > 0).all()
         assert np.isfinite(lcoe(cost, [energy])).all()
+
+
+def test_diesel_net_present_cost_by_hand():
+    """Net present cost (NPV of costs) of a diesel genset written out year by year: purchase at year 0,
+    replacement at year 15, salvage of 2/3 of the second unit at year 20, O&M and fuel in years 1-20."""
+    money = Money(0.10, 20)
+    e, peak = 1_000_000.0, 250.0
+    r = diesel_cost(np.array([e]), np.array([peak]), DIESEL, money, np.array([True])).iloc[0]
+    cap = peak * 1.2
+    capex = cap * 500
+    running = cap * 20 + 0.01 * e + (0.08145 / 0.75 + 0.246) * e * (1.0 + 0.2)
+    years = np.arange(21)
+    flows = np.zeros(21)
+    flows[0] += capex
+    flows[15] += capex
+    flows[20] -= capex * (1 - 5 / 15)
+    flows[1:] += running
+    npc = float((flows / 1.10 ** years).sum())
+    assert r["npv_usd"] == pytest.approx(npc, rel=1e-3)
+    assert r["npv_usd"] == pytest.approx(r["annual_cost_usd"] / crf(0.10, 20), rel=1e-12)
+    assert net_present_cost(r["annual_cost_usd"], money) == pytest.approx(npc, rel=1e-3)
+
+
+@pytest.mark.parametrize("r_, horizon", [(0.08, 30), (0.0, 25), (0.05, 40)])
+def test_npv_is_annual_cost_over_crf_for_every_option(r_, horizon):
+    money = Money(r_, horizon)
+    e, peak, island = np.array([5e4, 2e6, 3e8]), np.array([12.0, 400.0, 45_000.0]), np.array([True, False, True])
+    grid = tech("g", "grid_extension", mv_line_usd_per_km=20_000.0, hv_line_usd_per_km=150_000.0,
+                mv_max_capacity_kw=10_000.0, substation_usd=500_000.0, grid_supply_usd_per_kwh=0.08,
+                losses_fraction=0.1, line_lifetime_years=40.0, line_om_fraction_per_year=0.02,
+                max_distance_km=100.0, grid_emission_t_co2_per_mwh=0.727)
+    cable = tech("c", "submarine_cable", cable_usd_per_km=1_500_000.0, landing_station_usd=2_000_000.0,
+                 lifetime_years=40.0, om_fraction_per_year=0.01, max_length_km=300.0)
+    pv = tech("pv", "pv_battery", pv_capex_usd_per_kw=800.0, pv_lifetime_years=25.0, pv_fixed_om_usd_per_kw_year=15.0,
+              pv_capacity_factor=0.18, battery_capex_usd_per_kwh=300.0, battery_lifetime_years=12.0,
+              battery_roundtrip_efficiency=0.9, battery_min_soc_fraction=0.2, battery_hours=6.0,
+              inverter_capex_usd_per_kw=150.0, renewable_fraction=0.8, island_capex_multiplier=1.25)
+    land, sea = np.array([5.0, 50.0, 0.0]), np.array([0.0, 20.0, 400.0])
+    frames = [diesel_cost(e, peak, DIESEL, money, island), pv_battery_cost(e, peak, 0.5, pv, DIESEL, money, island),
+              grid_cost(e, peak, land, sea, grid, cable, money), line_cost(land, sea, peak, grid, cable, money),
+              reactor_plant_cost(e, peak, REACTOR, DIESEL, money, 0.15, "cheapest", island)]
+    for f in frames:
+        assert f["npv_usd"].dtype == float
+        np.testing.assert_allclose(f["npv_usd"].to_numpy(), f["annual_cost_usd"].to_numpy() / crf(r_, horizon), rtol=1e-12)
+    if r_ == 0.0:  # undiscounted: the horizon's total
+        np.testing.assert_allclose(frames[0]["npv_usd"], frames[0]["annual_cost_usd"] * horizon, rtol=1e-12)

@@ -3,8 +3,9 @@
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
-from shapely.geometry import Point
+from shapely.geometry import Point, Polygon
 
 from smrplan.errors import InputError
 from smrplan.geo.io import read_settlements, read_vector, resolve
@@ -101,3 +102,116 @@ def test_drop_rows_without_coordinates_counted(tmp_path):
     p = _csv(tmp_path, "a,A,72,11,10\nb,B,,,5\n", name="plants.csv")
     g = read_vector(p, drop_missing_coords=True)
     assert len(g) == 1 and g.attrs["dropped_rows"] == 1
+
+
+# --- repair mode (--repair): each fix logged with file, row and field, counted per kind ------------
+
+def _repair(p, caplog, **kw):
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="smrplan"):
+        return read_settlements(p, repair=True, **kw)
+
+
+def test_repair_duplicate_and_empty_ids(tmp_path, caplog):
+    p = _csv(tmp_path, "a,A,72,11,10\na,B,72.1,11,20\n,C,72.2,11,5\na-2,D,72.3,11,1\n")
+    st = _repair(p, caplog)
+    assert list(st["id"]) == ["a", "a-2-dup", "row-4", "a-2"]  # "a-2" is taken by row 5: a further suffix
+    assert st["id"].is_unique and st.attrs["repairs"] == {"empty_id": 1, "duplicate_id": 1}
+    assert st.attrs["dropped_rows"] == 0
+    assert f"{p}: row 3 (id a), column id: duplicate id" in caplog.text and "row 4, column id" in caplog.text
+
+
+@pytest.mark.parametrize("value", ["-5", "many", "", "nan", "inf"])
+def test_repair_bad_population_drops_the_row(tmp_path, caplog, value):
+    p = _csv(tmp_path, f"a,A,72,11,10\nb,B,72.1,11,{value}\n")
+    st = _repair(p, caplog)
+    assert list(st["id"]) == ["a"] and st.attrs["repairs"] == {"bad_population": 1} and st.attrs["dropped_rows"] == 1
+    assert "row 3 (id b), column population" in caplog.text and "row dropped" in caplog.text
+
+
+def test_repair_missing_coordinates_and_points_outside_the_region(tmp_path, caplog):
+    p = _csv(tmp_path, "a,A,72,11,10\nb,B,,,5\nc,C,150,11,7\nd,D,720000,1100000,3\n")
+    st = _repair(p, caplog)
+    assert list(st["id"]) == ["a"] and st.attrs["dropped_rows"] == 3
+    assert st.attrs["repairs"] == {"empty_geometry": 1, "outside_region": 2}
+    assert "row 3 (id b), geometry" in caplog.text and "row 5 (id d), geometry" in caplog.text
+    # without repair: outside the region box is only a warning, not-degrees stays an error
+    assert list(read_settlements(_csv(tmp_path, "a,A,72,11,10\nc,C,150,11,7\n", name="o.csv"))["id"]) == ["a", "c"]
+    with pytest.raises(InputError, match="row 3, column lon"):
+        read_settlements(p)
+
+
+def test_repair_invalid_and_empty_geometries(tmp_path, caplog):
+    bowtie = Polygon([(72, 10), (73, 11), (73, 10), (72, 11), (72, 10)])  # self-intersecting
+    g = gpd.GeoDataFrame({"id": ["a", "b", "c"], "name": ["A", "B", "C"], "population": [1.0, 2.0, 3.0]},
+                         geometry=[bowtie, Point(72.7, 10.6), None], crs="EPSG:4326")
+    p = tmp_path / "s.gpkg"
+    g.to_file(p, layer="settlements")
+    st = _repair(p, caplog)
+    assert list(st["id"]) == ["a", "b"] and (st.geom_type == "Point").all()
+    assert st.attrs["repairs"] == {"empty_geometry": 1, "invalid_geometry": 1}
+    assert "row 3 (id c), geometry" in caplog.text and "row 1 (id a), geometry: invalid geometry" in caplog.text
+    with pytest.raises(InputError, match="geometry"):
+        read_settlements(p)
+
+
+def test_repair_missing_crs_assumes_wgs84(tmp_path, caplog):
+    g = gpd.GeoDataFrame({"id": ["a"], "name": ["A"], "population": [1.0]}, geometry=[Point(72.6, 10.5)])
+    p = tmp_path / "s.shp"
+    g.to_file(p)
+    st = _repair(p, caplog)
+    assert st.crs.to_epsg() == 4326 and st.attrs["repairs"] == {"missing_crs": 1}
+    assert "s.shp: CRS" in caplog.text and "EPSG:4326" in caplog.text
+    assert read_vector(p, repair=True).attrs["repairs"] == {"missing_crs": 1}
+
+
+def test_repair_bad_optional_values_are_blanked(tmp_path, caplog):
+    p = _csv(tmp_path, "a,A,72,11,10,-3\nb,B,72.1,11,20,12\n", header="id,name,lon,lat,population,anchor_load_kw\n")
+    st = _repair(p, caplog)
+    assert len(st) == 2 and np.isnan(st["anchor_load_kw"].iloc[0]) and st["anchor_load_kw"].iloc[1] == 12
+    assert st.attrs["repairs"] == {"bad_value": 1} and "row 2 (id a), column anchor_load_kw" in caplog.text
+
+
+def test_repair_cannot_fix_a_missing_column_or_an_empty_result(tmp_path):
+    with pytest.raises(InputError, match="population"):
+        read_settlements(_csv(tmp_path, "a,A,72,11\n", header="id,name,lon,lat\n"), repair=True)
+    with pytest.raises(InputError, match="no settlement is left"):
+        read_settlements(_csv(tmp_path, "a,A,72,11,-1\n", name="x.csv"), repair=True)
+    with pytest.raises(InputError, match="implausibly large"):
+        read_settlements(_csv(tmp_path, "a,A,72,11,9e9\n", name="y.csv"), repair=True)
+
+
+def test_repair_logs_many_rows_in_bounded_lines(tmp_path, caplog):
+    from smrplan.geo.io import LOG_EACH
+
+    body = "".join(f"p{i},P,72,11,-1\n" for i in range(LOG_EACH + 30)) + "ok,OK,72,11,5\n"
+    st = _repair(_csv(tmp_path, body), caplog)
+    assert len(st) == 1 and st.attrs["repairs"] == {"bad_population": LOG_EACH + 30}
+    assert caplog.text.count("column population") == LOG_EACH and "30 more row(s)" in caplog.text
+
+
+def test_anchor_loads_read_and_errors(tmp_path, caplog):
+    from smrplan.geo.io import read_anchor_loads
+
+    p = _csv(tmp_path, "72,11,500,port,Port A\n72.5,11,200,mine,\n", header="lon,lat,anchor_load_kw,type,name\n",
+             name="anchors.csv")
+    a = read_anchor_loads(p)
+    assert list(a["id"]) == ["anchor-2", "anchor-3"] and list(a["name"]) == ["Port A", "mine anchor-3"]
+    assert list(a["anchor_load_kw"]) == [500.0, 200.0] and a.crs.to_epsg() == 4326
+    for header, body, field in [("lon,lat,kw\n", "72,11,5\n", "anchor_load_kw"),
+                                ("lon,lat,anchor_load_kw\n", "72,11,-5\n", "row 2 (id anchor-2), column anchor_load_kw"),
+                                ("lon,lat,anchor_load_kw\n", "72,11,lots\n", "column anchor_load_kw"),
+                                ("lon,lat,anchor_load_kw\n", "72,,5\n", "lat"),
+                                ("id,lon,lat,anchor_load_kw\n", "m,72,11,5\nm,72,11,6\n", "duplicate ids")]:
+        q = _csv(tmp_path, body, header=header, name="bad.csv")
+        with pytest.raises(InputError) as exc:
+            read_anchor_loads(q)
+        assert str(q) in str(exc.value) and field in str(exc.value)
+    q = _csv(tmp_path, "72,11,-5\n72.1,11,7\n", header="lon,lat,anchor_load_kw\n", name="rep.csv")
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="smrplan"):
+        a = read_anchor_loads(q, repair=True)
+    assert list(a["id"]) == ["anchor-3"] and a.attrs["repairs"] == {"bad_anchor_load": 1}
+    assert "rep.csv: row 2 (id anchor-2), column anchor_load_kw" in caplog.text

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smrplan.errors import InputError
-from smrplan.population import allocate_population, project_population
+from smrplan.population import allocate_population, census_pools, project_population
 
 # Two districts side by side (lon 72-73 and 73-74), a third without a census total.
 DISTRICTS = gpd.GeoDataFrame({"district": ["West", "East", "New"], "population": [1000.0, 500.0, np.nan]},
@@ -32,7 +32,8 @@ def test_equal_shares_after_known_places():
     assert list(out["population_source"]) == ["input", "allocated", "allocated", "allocated", "allocated", "none", "none"]
     assert list(out["district_index"].iloc[:5]) == [0, 0, 0, 1, 1] and pd.isna(out["district_index"].iloc[5])
     assert out.attrs["allocation"] == {"places_outside": 1, "places_without_total": 1, "districts_over_allocated": 0,
-                                       "allocated_population": 1100.0, "unallocated_population": 0.0}
+                                       "over_allocated_population": 0.0, "allocated_population": 1100.0,
+                                       "unallocated_population": 0.0}
     assert places["population"].isna().sum() == 6  # input untouched
 
 
@@ -132,3 +133,51 @@ def test_project_population_matches_demand_growth():
     got = compute_demand(st_, sc.demand, sc.target_year)["population_target"].iloc[0]
     assert got == pytest.approx(project_population(1234.0, sc.demand.population_base_year, sc.target_year,
                                                    sc.demand.population_growth_per_year))
+
+
+# Census pools: district "N1" (no census total) was carved out of West and Mid of state S; "N2" (no
+# total) touches only N1; "Far" of state S touches nothing new; "Other" of state T touches N1 but
+# belongs to another state. Corner-only contact (Corner) does not pool.
+POOL_DISTRICTS = gpd.GeoDataFrame(
+    {"district": ["West", "Mid", "N1", "N2", "Far", "Other", "Corner"],
+     "st_nm": ["S", "S", "S", "S", "S", "T", "S"],
+     "population": [1000.0, 2000.0, np.nan, np.nan, 700.0, 900.0, 300.0]},
+    geometry=[shapely.box(0, 0, 1, 1), shapely.box(0, 1, 1, 2), shapely.box(1, 0, 2, 2), shapely.box(2, 0, 3, 1),
+              shapely.box(5, 0, 6, 1), shapely.box(1, 2, 2, 3), shapely.box(3, 1, 4, 2)], crs="EPSG:4326")
+
+
+def test_census_pools_connect_new_districts_with_their_same_state_neighbours():
+    labels = census_pools(POOL_DISTRICTS)
+    pool = dict(zip(POOL_DISTRICTS["district"], labels, strict=True))
+    assert pool["West"] == pool["Mid"] == pool["N1"] == pool["N2"]
+    assert len({pool["Far"], pool["Other"], pool["Corner"], pool["West"]}) == 4  # N2 meets Corner at a point only
+
+
+def test_pooled_allocation_conserves_the_pooled_totals():
+    d = POOL_DISTRICTS.assign(pool=census_pools(POOL_DISTRICTS))
+    # West holds a town of 1,500 (more than its own 1,000): pooled, the pool's 3,000 still covers it.
+    lons = [0.5, 0.5, 1.5, 1.5, 2.5, 5.5, 1.5, 3.5]
+    lats = [0.5, 1.5, 0.5, 1.5, 0.5, 0.5, 2.5, 1.5]
+    places = gpd.GeoDataFrame({"id": [f"p{i}" for i in range(8)],
+                               "population": [1500.0] + [np.nan] * 7, "w": [1, 1, 1, 1, 2, 1, 1, 1]},
+                              geometry=gpd.points_from_xy(lons, lats), crs="EPSG:4326")
+    out = allocate_population(places, d, weight="w", pool="pool")
+    pop = out["population"].to_numpy()
+    # pool {West, Mid, N1, N2}: 3,000 - 1,500 = 1,500 over weights 1 + 1 + 1 + 2
+    assert pop[:5] == pytest.approx([1500.0, 300.0, 300.0, 300.0, 600.0])
+    assert pop[5] == 700.0 and pop[6] == 900.0 and pop[7] == 300.0  # Far, Other, Corner alone
+    assert np.nansum(pop) == pytest.approx(d["population"].sum())  # every census person placed once
+    a = out.attrs["allocation"]
+    assert a["districts_over_allocated"] == 0 and a["over_allocated_population"] == 0.0
+    alone = allocate_population(places, d, weight="w")  # without pools N1, N2 get nothing, West is over
+    assert np.isnan(alone["population"].iloc[2]) and alone.attrs["allocation"]["over_allocated_population"] == 500.0
+
+
+def test_pool_without_any_total_allocates_nothing():
+    d = POOL_DISTRICTS.iloc[[2, 3]].reset_index(drop=True)
+    d = d.assign(pool=census_pools(d))
+    out = allocate_population(_places([1.5, 2.5], [np.nan, np.nan]).set_geometry(
+        gpd.points_from_xy([1.5, 2.5], [0.5, 0.5], crs="EPSG:4326")), d, pool="pool")
+    assert out["population"].isna().all() and out.attrs["allocation"]["places_without_total"] == 2
+    with pytest.raises(InputError, match="pool column"):
+        allocate_population(out, d, pool="nope")

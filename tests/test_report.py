@@ -144,6 +144,42 @@ def test_report_tables(islands):
     assert "no seismic_zones layer" in text  # a criterion not evaluated, with its reason
 
 
+def test_run_directory_carries_npv_and_inr(islands):
+    """Net present cost beside every annual cost and INR beside USD: plan.json totals, option totals,
+    the settlements table, and the report's cost tables."""
+    import yaml
+
+    from smrplan.economics import ALL_OPTIONS, crf
+
+    plan = json.loads((islands / "plan.json").read_text())
+    fin = yaml.safe_load((islands / "scenario.yaml").read_text())["finance"]
+    k, inr = crf(fin["discount_rate"], fin["horizon_years"]), fin["inr_per_usd"]
+    assert plan["total_npv_usd"] == pytest.approx(plan["total_annual_cost_usd"] / k, rel=1e-9)
+    assert plan["total_npv_inr_crore"] == pytest.approx(plan["total_npv_usd"] * inr / 1e7, abs=0.01)
+    assert plan["total_annual_cost_inr_crore"] == pytest.approx(plan["total_annual_cost_usd"] * inr / 1e7, abs=0.01)
+    assert plan["currency"]["total_annual_cost_inr_crore"] == plan["total_annual_cost_inr_crore"]
+    assert plan["currency"]["capital_recovery_factor"] == pytest.approx(k, rel=1e-9)
+    for t in plan["options"].values():
+        assert t["npv_usd"] == pytest.approx(t["annual_cost_usd"] / k, rel=1e-9, abs=0.01)
+        for field in ("capex", "annual_cost", "npv"):
+            assert t[f"{field}_inr_crore"] == pytest.approx(t[f"{field}_usd"] * inr / 1e7, abs=0.01)
+    st = pd.read_csv(islands / "settlements.csv")
+    cols = list(st.columns)
+    e = st["demand_kwh_per_year"].to_numpy(float)
+    for option in ALL_OPTIONS:
+        assert cols.index(f"npv_{option}_usd") == cols.index(f"lcoe_{option}_usd_per_kwh") + 1
+        np.testing.assert_allclose(st[f"npv_{option}_usd"], st[f"lcoe_{option}_usd_per_kwh"] * e / k, rtol=1e-9)
+    np.testing.assert_allclose(st["chosen_npv_usd"], st["chosen_annual_cost_usd"] / k, rtol=1e-9)
+    np.testing.assert_allclose(st["chosen_annual_cost_inr"], st["chosen_annual_cost_usd"] * inr, rtol=1e-9)
+    np.testing.assert_allclose(st["chosen_lcoe_inr_per_kwh"], st["chosen_annual_cost_usd"] * inr / e, rtol=1e-9)
+    planned = plan.get("total_annual_cost_before_dispatch_usd", plan["total_annual_cost_usd"])
+    assert st["chosen_npv_usd"].sum() == pytest.approx(planned / k, rel=1e-6)
+    text = (islands / "report.html").read_text(encoding="utf-8")
+    for heading in ("LCOE (₹/kWh)", "net present cost (M USD)", "net present cost (₹ crore)", "NPV of costs"):
+        assert heading in text, heading
+    assert f"{plan['total_npv_usd'] / 1e6:,.1f} M USD" in text
+
+
 def test_one_plot_per_available_result(islands):
     page = parse(islands / "report.html")
     # The plain run has a dispatch (PV hybrids) and the sensitivity tornado, but no reactor or sweep.

@@ -42,7 +42,7 @@ from smrplan.geo.distance import PointIndex
 from smrplan.geo.layers import Region, load_region
 from smrplan.grid import nearest_grid, route_split_km
 from smrplan.optimize import KIND_OPTION, KINDS, allowed_kinds, solve_plan
-from smrplan.plan import assemble, option_totals, why_section
+from smrplan.plan import assemble, money_fields, option_totals, why_section
 from smrplan.scenario import Scenario, apply_data_dir, load_scenario
 from smrplan.siting import ScreenResult, generate_candidates, screen
 
@@ -71,13 +71,14 @@ def _resolve_scenario(scenario: str | Path | Scenario, data_dir) -> Scenario:
     return apply_data_dir(sc, data_dir)
 
 
-def prepare(scenario: Scenario, progress: Progress = lambda s: None):
-    """Region, catalogue and demand for a scenario (the first stages of every command)."""
+def prepare(scenario: Scenario, progress: Progress = lambda s: None, *, repair: bool = False):
+    """Region, catalogue and demand for a scenario (the first stages of every command). repair: fix
+    bad settlement / anchor-load rows (logged, counted in region.repairs) instead of stopping."""
     progress("catalogue")
     cat = resolve_catalogue(scenario.technologies.enabled, scenario.technologies.overrides,
                             scenario.finance.base_year, scenario.source)
     progress("region layers")
-    region = load_region(scenario)
+    region = load_region(scenario, repair=repair)
     progress("demand")
     st = compute_demand(region.settlements, scenario.demand, scenario.target_year)
     st["lon"], st["lat"] = st.geometry.x.to_numpy(), st.geometry.y.to_numpy()
@@ -163,11 +164,11 @@ def _techs_by_kind(cat: Catalogue, scenario: Scenario) -> dict:
 
 
 def plan(scenario: str | Path | Scenario, data_dir: str | Path | None = None,
-         progress: Progress = lambda s: None) -> Plan:
-    """Run every stage in memory and return the plan (nothing written)."""
+         progress: Progress = lambda s: None, *, repair: bool = False) -> Plan:
+    """Run every stage in memory and return the plan (nothing written). repair: see `prepare`."""
     t0 = time.perf_counter()
     sc = _resolve_scenario(scenario, data_dir)
-    cat, region, st = prepare(sc, progress)
+    cat, region, st = prepare(sc, progress, repair=repair)
     progress("costs")
     details = standalone_costs(st, region, cat, sc)
     scr = run_screen(sc, region, cat, progress)
@@ -192,7 +193,8 @@ def plan(scenario: str | Path | Scenario, data_dir: str | Path | None = None,
     result = solve_plan(region, st, suitable, techs_by_kind, first_of(cat, "diesel"), first_of(cat, "grid_extension"),
                         first_of(cat, "submarine_cable"), money, sc.optimisation, sc.demand.load_factor, carbon)
     diesel = first_of(cat, "diesel")
-    st2, built = assemble(st, result, annual, diesel["capex_usd_per_kw"], sc.finance.discount_rate)
+    st2, built = assemble(st, result, annual, diesel["capex_usd_per_kw"], sc.finance.discount_rate, money=money,
+                          inr_per_usd=sc.finance.inr_per_usd)
     sites = sites.copy()
     sites["built"] = sites["site_id"].isin([b["site_id"] for b in built])
     sites["technology"] = sites["site_id"].map({b["site_id"]: b["technology"] for b in built}).fillna("")
@@ -215,12 +217,13 @@ def plan(scenario: str | Path | Scenario, data_dir: str | Path | None = None,
                      "total_annual_cost_inr_crore": round(float(st2["chosen_annual_cost_usd"].sum())
                                                           * sc.finance.inr_per_usd / 1e7, 2)},
         "siting": scr.summary(), "solver": solver, "why": why_section(st2, result, annual),
-        "data": {"sources": region.sources, "dropped_rows": region.dropped_rows},
+        "data": region.data_record(),
         "versions": _versions(),
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "volatile_fields": list(VOLATILE_FIELDS),
         "timings_s": {"total": round(time.perf_counter() - t0, 3), **solver_timings},
     }
+    money_fields(summary, money, sc.finance.inr_per_usd)  # NPV and INR figures beside the USD ones
     st_gdf = gpd.GeoDataFrame(st2, geometry=st2.geometry, crs="EPSG:4326")
     return Plan(sc, cat, st_gdf, sites, summary, region, scr, extras={"details": details})
 
@@ -249,8 +252,10 @@ def default_out(scenario_name: str) -> Path:
 
 
 def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | None = None,
-        data_dir: str | Path | None = None, overwrite: bool = False, progress: Progress = lambda s: None) -> Plan:
-    """Run a scenario and write its run directory (atomically). Returns the plan."""
+        data_dir: str | Path | None = None, overwrite: bool = False, progress: Progress = lambda s: None,
+        *, repair: bool = False) -> Plan:
+    """Run a scenario and write its run directory (atomically). Returns the plan. repair: fix bad
+    settlement / anchor-load rows (each fix logged, counted in plan.json data.repairs) instead of stopping."""
     from smrplan.report.outputs import write_run
 
     sc = _resolve_scenario(scenario, data_dir)
@@ -259,14 +264,14 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
         from smrplan.errors import InputError
 
         raise InputError(out_dir, "--out", "the output directory exists; choose another or pass --overwrite")
-    p = plan(sc, progress=progress)
+    p = plan(sc, progress=progress, repair=repair)
     if sc.outputs.dispatch:
         progress("hourly dispatch")
         add_dispatch(p)
     if sc.outputs.sensitivity:
         from smrplan.sensitivity import tornado
 
-        p.summary["sensitivity"], _ = tornado(sc, progress=progress)
+        p.summary["sensitivity"], _ = tornado(sc, progress=progress, repair=repair)
     write_run(p, out_dir, overwrite=overwrite, progress=progress)
     p.run_dir = out_dir
     return p
@@ -292,6 +297,7 @@ def add_dispatch(p: Plan) -> Plan:
             t["annual_cost_usd"] = round(t["annual_cost_usd"] + extra, 2)
             energy = t["demand_mwh_per_year"] * 1000.0
             t["lcoe_usd_per_kwh"] = round(t["annual_cost_usd"] / energy, 5) if energy > 0 else None
+    money_fields(s, Money(p.scenario.finance.discount_rate, p.scenario.finance.horizon_years), p.scenario.finance.inr_per_usd)
     p.extras["dispatch_result"] = result
     return p
 

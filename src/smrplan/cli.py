@@ -1,12 +1,15 @@
 """Command line: a thin layer over smrplan.api with rich progress and clear errors.
 
 Bad input exits with status 2 and one message naming the file and field (no traceback unless
---debug); any other failure exits with status 1.
+--debug); any other failure exits with status 1. `--repair` (run, screen, costs) fixes what can be
+fixed in the settlement and anchor-load layers instead; the log messages of the ``smrplan`` loggers
+(each repair with file, row and field; warnings at least, information too with --verbose) go to stderr.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -30,11 +33,42 @@ out_console = Console()
 _STATE = {"debug": False}
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Directory the scenario's layer paths are relative to.")]
+Repair = Annotated[bool, typer.Option(
+    "--repair", help="Fix bad settlement / anchor-load rows instead of stopping: duplicate ids renamed, rows with bad "
+                     "population, empty geometry or outside the region dropped, invalid geometry made valid, missing "
+                     "CRS taken as EPSG:4326. Each fix is logged and counted in plan.json (data.repairs).")]
 
 
 @app.callback()
-def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+          verbose: Annotated[bool, typer.Option("--verbose", help="Also show informational log messages.")] = False,
+          ) -> None:
     _STATE["debug"] = debug
+    _setup_logging(logging.INFO if verbose or debug else logging.WARNING)
+
+
+class _ConsoleHandler(logging.Handler):
+    """Log records of the smrplan loggers printed on the stderr console (above any progress bar)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from rich.text import Text
+
+            style = "yellow" if record.levelno >= logging.WARNING else "dim"
+            console.print(Text.assemble((f"{record.levelname.lower()}: ", style), record.getMessage()),
+                          highlight=False, soft_wrap=True)
+        except Exception:  # a broken message must not end the run
+            self.handleError(record)
+
+
+def _setup_logging(level: int) -> None:
+    logger = logging.getLogger("smrplan")
+    handler = next((h for h in logger.handlers if isinstance(h, _ConsoleHandler)), None)
+    if handler is None:
+        handler = _ConsoleHandler()
+        logger.addHandler(handler)
+    handler.setLevel(level)
+    logger.setLevel(min(level, logger.level or logging.WARNING))
 
 
 def _progress():
@@ -46,23 +80,25 @@ def _progress():
 def run(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or YAML file.")] = "india-islands",
         data_dir: DataDir = None,
         out: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<scenario>-<time>).")] = None,
-        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False) -> None:
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False,
+        repair: Repair = False) -> None:
     """Run a scenario end to end and write its run directory."""
     from smrplan.api import run as api_run
 
     with _progress() as bar:
         task = bar.add_task("starting", total=None)
         plan = api_run(scenario, out=out, data_dir=data_dir, overwrite=overwrite,
-                       progress=lambda s: bar.update(task, description=s))
+                       progress=lambda s: bar.update(task, description=s), repair=repair)
     s = plan.summary
     table = Table(title=f"{s['scenario']} {s['target_year']}: {s['settlements']} settlements, "
                         f"{s['demand_mwh_per_year'] / 1000:,.1f} GWh/yr")
-    for col in ("option", "settlements", "population", "GWh/yr", "MW", "M USD/yr", "USD/kWh"):
+    for col in ("option", "settlements", "population", "GWh/yr", "MW", "M USD/yr", "USD/kWh", "INR/kWh"):
         table.add_column(col, justify="right")
     for option, t in s["options"].items():
         table.add_row(option, str(t["settlements"]), f"{t['population']:,}", f"{t['demand_mwh_per_year'] / 1000:,.2f}",
                       f"{t['capacity_mw']:,.1f}", f"{t['annual_cost_usd'] / 1e6:,.2f}",
-                      "" if t["lcoe_usd_per_kwh"] is None else f"{t['lcoe_usd_per_kwh']:.3f}")
+                      "" if t["lcoe_usd_per_kwh"] is None else f"{t['lcoe_usd_per_kwh']:.3f}",
+                      "" if t.get("lcoe_inr_per_kwh") is None else f"{t['lcoe_inr_per_kwh']:.2f}")
     out_console.print(table)
     for site in s["reactor_sites"]:
         out_console.print(f"built {site['technology_name']} at {site['site_id']} ({site['lon']}, {site['lat']}): "
@@ -131,16 +167,20 @@ def costs(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or
           vary: Annotated[list[str] | None, typer.Option("--vary", help="TARGET=LOW:HIGH, e.g. "
                           "reactors.capex_usd_per_kw=5500:18000; repeat for several. Default: the scenario's "
                           "uncertainty parameters at their ranges.")] = None,
-          data_dir: DataDir = None) -> None:
+          data_dir: DataDir = None, repair: Repair = False) -> None:
     """How the least-cost option changes when one input moves (a tornado table)."""
+    from smrplan.api import _resolve_scenario
     from smrplan.economics import ALL_OPTIONS
     from smrplan.sensitivity import tornado
 
     with _progress() as bar:
         task = bar.add_task("starting", total=None)
-        entries, table = tornado(scenario, data_dir, vary, progress=lambda s: bar.update(task, description=s))
+        entries, table = tornado(scenario, data_dir, vary, progress=lambda s: bar.update(task, description=s),
+                                 repair=repair)
     base = table[table.setting == "base"].iloc[0]
-    out_console.print(f"base: total {base.total_annual_cost_usd / 1e6:,.2f} M USD/yr, reactor share "
+    inr = _resolve_scenario(scenario, data_dir).finance.inr_per_usd
+    out_console.print(f"base: total {base.total_annual_cost_usd / 1e6:,.2f} M USD/yr "
+                      f"(INR {base.total_annual_cost_usd * inr / 1e7:,.0f} crore/yr), reactor share "
                       f"{base.reactor_share:.1%}; settlements per least-cost option: "
                       + ", ".join(f"{o} {base[o]}" for o in ALL_OPTIONS if base[o]))
     t = Table(title="tornado (largest swing of total annual cost first)")
@@ -163,13 +203,14 @@ def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", dat
                candidates: Annotated[Path | None, typer.Option(
                    "--candidates", help="Extra candidate sites file (column kind).")] = None,
                out: Annotated[Path | None, typer.Option(
-                   "--out", help="Write the screened sites to this GeoPackage.")] = None) -> None:
+                   "--out", help="Write the screened sites to this GeoPackage.")] = None,
+               repair: Repair = False) -> None:
     """Run the reactor site screen alone and print its funnel."""
     from smrplan.api import _resolve_scenario, prepare, run_screen
     from smrplan.geo.io import read_vector
 
     sc = _resolve_scenario(scenario, data_dir)
-    cat, region, _ = prepare(sc)
+    cat, region, _ = prepare(sc, repair=repair)
     if candidates is not None:
         if not candidates.exists():
             raise InputError(candidates, "--candidates", "file not found")

@@ -9,7 +9,13 @@ operation, fuel and energy run from year 1 to H. Then
          = (PV(investments - salvage + decommissioning) * CRF(r, H) + annual O&M + fuel) / E
 
 because energy is constant from year 1 to H; `annual_cost_usd` is the numerator, the constant
-annual payment with the same present value. Money is constant USD of the scenario base year.
+annual payment with the same present value. Every cost frame also carries `npv_usd`, the net present
+cost (NPV of costs, HOMER's "NPC") over the horizon: that present value itself,
+
+    NPC = PV(investments - salvage + decommissioning) + (annual O&M + fuel) / CRF(r, H)
+        = annual_cost_usd / CRF(r, H)
+
+(`net_present_cost`). Money is constant USD of the scenario base year.
 
 Sizing: diesel to peak x (1 + reserve); PV + battery hybrid by its design renewable share;
 grid extension / submarine cable by distance; reactor plants in whole modules with refuelling
@@ -90,6 +96,14 @@ def annualised(capex_usd, life_years, money: Money, end_of_life_fraction=0.0) ->
     return investment_pv(capex_usd, life_years, money, end_of_life_fraction) * money.crf
 
 
+def net_present_cost(annual_cost_usd, money: Money) -> np.ndarray:
+    """Net present cost (NPV of costs, USD at year 0) over the horizon of an annual cost built as
+    PV(investments) x CRF + running costs: the present value of the investments (replacements,
+    salvage, decommissioning) plus operation, fuel and energy from year 1 to H discounted, which is
+    annual / CRF(r, H). NaN stays NaN (infeasible options)."""
+    return np.asarray(annual_cost_usd, float) / money.crf
+
+
 def _frame(**cols) -> pd.DataFrame:
     """Columns as float arrays, except boolean flags (e.g. `feasible`)."""
     data = {k: np.asarray(v, bool if np.asarray(v).dtype == bool else float) for k, v in cols.items()}
@@ -112,7 +126,8 @@ def diesel_cost(energy_kwh, peak_kw, diesel: Technology, money: Money, is_island
     capex = cap * diesel["capex_usd_per_kw"]
     annual = (annualised(capex, diesel["lifetime_years"], money) + cap * diesel["fixed_om_usd_per_kw_year"]
               + e * diesel["variable_om_usd_per_kwh"] + litres * price)
-    return _frame(capacity_kw=cap, capex_usd=capex, annual_cost_usd=annual, fuel_l=litres,
+    return _frame(capacity_kw=cap, capex_usd=capex, annual_cost_usd=annual, npv_usd=net_present_cost(annual, money),
+                  fuel_l=litres,
                   co2_t=litres * diesel["co2_kg_per_l"] / 1000.0, fuel_cost_usd=litres * price)
 
 
@@ -143,7 +158,8 @@ def pv_battery_cost(energy_kwh, peak_kw, night_share: float, pv: Technology, die
               + pv_kw * pv["pv_fixed_om_usd_per_kw_year"] + gen["annual_cost_usd"].to_numpy())
     return _frame(capacity_kw=pv_kw + gen["capacity_kw"].to_numpy(), pv_kw=pv_kw, battery_kwh=batt_kwh,
                   capex_usd=pv_capex + batt_capex + inv_capex + gen["capex_usd"].to_numpy(),
-                  annual_cost_usd=annual, fuel_l=gen["fuel_l"].to_numpy(), co2_t=gen["co2_t"].to_numpy(),
+                  annual_cost_usd=annual, npv_usd=net_present_cost(annual, money), fuel_l=gen["fuel_l"].to_numpy(),
+                  co2_t=gen["co2_t"].to_numpy(),
                   fuel_cost_usd=gen["fuel_cost_usd"].to_numpy())
 
 
@@ -159,7 +175,7 @@ def line_cost(land_km, sea_km, peak_kw, grid: Technology, cable: Technology, mon
     annual = (annualised(land_capex, grid["line_lifetime_years"], money)
               + annualised(sea_capex, cable["lifetime_years"], money)
               + land_capex * grid["line_om_fraction_per_year"] + sea_capex * cable["om_fraction_per_year"])
-    return _frame(capex_usd=land_capex + sea_capex, annual_cost_usd=annual)
+    return _frame(capex_usd=land_capex + sea_capex, annual_cost_usd=annual, npv_usd=net_present_cost(annual, money))
 
 
 def grid_cost(energy_kwh, peak_kw, land_km, sea_km, grid: Technology, cable: Technology,
@@ -172,7 +188,8 @@ def grid_cost(energy_kwh, peak_kw, land_km, sea_km, grid: Technology, cable: Tec
     annual = link["annual_cost_usd"].to_numpy() + bought * grid["grid_supply_usd_per_kwh"]
     feasible = (np.asarray(land_km) <= grid["max_distance_km"]) & (np.asarray(sea_km) <= cable["max_length_km"])
     return _frame(capacity_kw=np.asarray(peak_kw, float), capex_usd=link["capex_usd"].to_numpy(),
-                  annual_cost_usd=annual, fuel_l=np.zeros_like(e), fuel_cost_usd=np.zeros_like(e),
+                  annual_cost_usd=annual, npv_usd=net_present_cost(annual, money), fuel_l=np.zeros_like(e),
+                  fuel_cost_usd=np.zeros_like(e),
                   co2_t=bought / 1000.0 * grid["grid_emission_t_co2_per_mwh"], feasible=feasible)
 
 
@@ -217,10 +234,11 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
     else:
         pick_b = annual_b < annual_a
     modules = np.where(pick_b, need, n1)
+    annual = np.where(pick_b, annual_b, annual_a)
     keep = lambda col: np.where(pick_b, d[col].to_numpy(), 0.0)  # noqa: E731
     return _frame(modules=modules, capacity_kw=modules * mod_kw, backup_diesel_kw=keep("capacity_kw"),
                   capex_usd=modules * mod_kw * per_kw + fixed + np.where(pick_b, d_capex, 0.0),
-                  annual_cost_usd=np.where(pick_b, annual_b, annual_a), fuel_l=keep("fuel_l"),
+                  annual_cost_usd=annual, npv_usd=net_present_cost(annual, money), fuel_l=keep("fuel_l"),
                   fuel_cost_usd=keep("fuel_cost_usd"), co2_t=keep("co2_t"),
                   feasible=modules <= tech["max_modules_per_plant"])
 

@@ -9,6 +9,13 @@ own-reactor options), so every member pays the same fraction of what it would pa
 plant costs less than its members alone (the optimiser's reason to build it), each member's share is
 below every alternative, and the chosen option is the least-cost one for every settlement.
 
+Net present cost (NPV of costs over the horizon, HOMER's "NPC") stands next to every annual cost:
+`npv_<option>_usd` beside each LCOE column and `chosen_npv_usd`, each annual cost / CRF(r, H)
+(economics.net_present_cost; a shared plant's member: its allocated annual cost / CRF), with
+`chosen_annual_cost_inr` and `chosen_lcoe_inr_per_kwh` at the scenario's INR rate. `money_fields`
+derives the plan.json NPV and INR figures (totals, option totals, reactor sites) from the USD annual
+costs and investments; 1 crore = 1e7 INR.
+
 `why_section` explains the plan (plan.json `why`): for each built site, the annual saving against
 every member on its best stand-alone option; for the largest units (settlements or clusters) left
 without a reactor, the fractional fall of reactor capex_usd_per_kw at which a plant of their own would
@@ -20,13 +27,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smrplan.economics import ALL_OPTIONS, REACTOR_OPTIONS, STANDALONE_OPTIONS, idc_factor, lcoe
+from smrplan.economics import ALL_OPTIONS, REACTOR_OPTIONS, STANDALONE_OPTIONS, Money, idc_factor, lcoe, net_present_cost
 from smrplan.grid import mst_length_km
 from smrplan.optimize import KIND_OPTION, PlanResult
 
 
 def lcoe_col(option: str) -> str:
     return f"lcoe_{option}_usd_per_kwh"
+
+
+def npv_col(option: str) -> str:
+    return f"npv_{option}_usd"
+
+
+CRORE = 1e7  # INR
 
 
 def plant_capex_usd(tech, modules: float, backup_kw: float, diesel_capex_per_kw: float, discount_rate: float) -> float:
@@ -37,15 +51,20 @@ def plant_capex_usd(tech, modules: float, backup_kw: float, diesel_capex_per_kw:
 
 
 def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np.ndarray],
-             diesel_capex_per_kw: float, discount_rate: float) -> tuple[pd.DataFrame, list[dict]]:
+             diesel_capex_per_kw: float, discount_rate: float, money: Money | None = None,
+             inr_per_usd: float | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """Return the settlement table with chosen options and the built-site records.
 
-    `annual` maps each option to per-settlement annual cost (NaN where infeasible).
+    `annual` maps each option to per-settlement annual cost (NaN where infeasible). With `money`,
+    the table also gets the net present cost columns (`npv_<option>_usd`, `chosen_npv_usd`); with
+    `inr_per_usd`, `chosen_annual_cost_inr` and `chosen_lcoe_inr_per_kwh`.
     """
     st = settlements.copy()
     e = st["demand_kwh_per_year"].to_numpy(float)
     for option in ALL_OPTIONS:
         st[lcoe_col(option)] = lcoe(annual[option], e)
+        if money is not None:
+            st[npv_col(option)] = net_present_cost(annual[option], money)
     best_individual = np.nanmin(np.column_stack([annual[o] for o in ALL_OPTIONS]), axis=1)
     standalone = np.column_stack([annual[o] for o in ("diesel", "pv_battery", "grid")])
     standalone_choice = np.array(["diesel", "pv_battery", "grid"])[np.nanargmin(standalone, axis=1)]
@@ -65,6 +84,8 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
         share = plant_cost / alone.sum()
         allocated = alone * share
         st.loc[st.index[members], lcoe_col(option)] = allocated / e[members]
+        if money is not None:
+            st.loc[st.index[members], npv_col(option)] = net_present_cost(allocated, money)
         st.loc[st.index[members], "chosen_option"] = option
         st.loc[st.index[members], "chosen_annual_cost_usd"] = allocated
         st.loc[st.index[members], "site_id"] = fac.site_id
@@ -95,6 +116,12 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
             "saving_vs_standalone_usd_per_year": round(
                 float(st["standalone_annual_cost_usd"].to_numpy()[members].sum() - plant_cost), 2),
         })
+    chosen = st["chosen_annual_cost_usd"].to_numpy(float)
+    if money is not None:
+        st["chosen_npv_usd"] = net_present_cost(chosen, money)
+    if inr_per_usd is not None:
+        st["chosen_annual_cost_inr"] = chosen * inr_per_usd
+        st["chosen_lcoe_inr_per_kwh"] = lcoe(chosen * inr_per_usd, e)
     return st, sites
 
 
@@ -117,6 +144,57 @@ def option_totals(st: pd.DataFrame, details: dict[str, pd.DataFrame], sites: lis
                        "capex_usd": round(capex, 2), "annual_cost_usd": round(annual, 2),
                        "lcoe_usd_per_kwh": round(annual / energy, 5) if energy > 0 else None}
     return out
+
+
+def _crore(usd, inr_per_usd: float):
+    return None if usd is None else round(float(usd) * inr_per_usd / CRORE, 2)
+
+
+def _with_after(record: dict, derived: dict[str, dict]) -> dict:
+    """`record` with each derived group of fields placed right after its anchor key (replacing any
+    earlier values of those fields), in place; other keys keep their order."""
+    names = {k for group in derived.values() for k in group}
+    items = []
+    for k, v in record.items():
+        if k in names:
+            continue
+        items.append((k, v))
+        items += list(derived.get(k, {}).items())
+    record.clear()
+    record.update(items)
+    return record
+
+
+def money_fields(summary: dict, money: Money, inr_per_usd: float) -> dict:
+    """Add (or refresh) plan.json's net present cost and INR figures, derived from its USD annual
+    costs and investments: NPV = annual / CRF(r, H); INR crore = USD x rate / 1e7. Top level:
+    `total_annual_cost_inr_crore`, `total_npv_usd`, `total_npv_inr_crore`, `standalone_npv_usd`; per
+    option: `capex_inr_crore`, `annual_cost_inr_crore`, `npv_usd`, `npv_inr_crore`, `lcoe_inr_per_kwh`;
+    per reactor site: `npv_usd`; `currency` gets the CRF and the total in crore. Call again after the
+    annual costs change (api.add_dispatch)."""
+    k = money.crf
+    npv = lambda usd: round(float(usd) / k, 2)  # noqa: E731
+    for t in summary.get("options", {}).values():
+        energy_kwh = t.get("demand_mwh_per_year", 0.0) * 1000.0
+        _with_after(t, {"capex_usd": {"capex_inr_crore": _crore(t["capex_usd"], inr_per_usd)},
+                        "annual_cost_usd": {"annual_cost_inr_crore": _crore(t["annual_cost_usd"], inr_per_usd),
+                                            "npv_usd": npv(t["annual_cost_usd"]),
+                                            "npv_inr_crore": _crore(t["annual_cost_usd"] / k, inr_per_usd)},
+                        "lcoe_usd_per_kwh": {"lcoe_inr_per_kwh": round(t["annual_cost_usd"] * inr_per_usd / energy_kwh, 4)
+                                             if energy_kwh > 0 else None}})
+    for site in summary.get("reactor_sites", []):
+        _with_after(site, {"annual_cost_usd": {"npv_usd": npv(site["annual_cost_usd"])}})
+    total = summary["total_annual_cost_usd"]
+    _with_after(summary, {
+        "total_annual_cost_usd": {"total_annual_cost_inr_crore": _crore(total, inr_per_usd),
+                                  "total_npv_usd": npv(total), "total_npv_inr_crore": _crore(total / k, inr_per_usd)},
+        "standalone_annual_cost_usd": {"standalone_npv_usd": npv(summary.get("standalone_annual_cost_usd", 0.0))}})
+    cur = summary.setdefault("currency", {})
+    cur.update({"inr_per_usd": inr_per_usd, "inr_crore": CRORE, "capital_recovery_factor": round(k, 10),
+                "npv": (f"net present cost (NPV of costs) over {money.horizon_years} years at a real discount rate of "
+                        f"{money.discount_rate:g} = annual cost / capital_recovery_factor"),
+                "total_annual_cost_inr_crore": _crore(total, inr_per_usd)})
+    return summary
 
 
 WHY_MEMBERS = 25  # members listed per built site, largest demand first

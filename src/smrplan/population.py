@@ -9,6 +9,16 @@ assigned to districts with a spatial index (shapely STRtree); everything is vect
 Assumptions: a place belongs to the first district (in the districts' order) whose polygon
 intersects its point; places with a population keep it; a district whose known places already hold
 more than its total allocates nothing (reported); districts without a total (NaN) allocate nothing.
+
+Districts newer than the census (`census_pools`): a district without a census total was carved out
+of one or more neighbouring census districts, and the census counted its people there. Such a
+district is pooled with the districts of the same state that share a border with it (connected
+components of the graph "shares a border, same state, at least one of the two without a total", so
+that a chain of new districts joins the districts around it); the pool's census totals are added and
+allocated over all places of the pool by the same rule as a single district (`allocate_population`
+with ``pool=``). Districts with a total that touch no new district form a pool of their own, so their
+allocation is unchanged. Persons are conserved: each pool hands out exactly its summed census totals
+unless its known places already hold more (reported) or it has no place without a population.
 """
 
 from __future__ import annotations
@@ -21,8 +31,39 @@ import shapely
 from smrplan.errors import InputError
 
 
+def census_pools(districts: gpd.GeoDataFrame, total: str = "population", state: str = "st_nm") -> np.ndarray:
+    """Pool label (0..k-1) of each district: districts without a census total (NaN in `total`) are
+    joined with every district of the same `state` that shares a border with them (a stretch of
+    boundary of positive length; touching at a corner is not enough), transitively through other
+    districts without a total; every other district is a pool of its own.
+
+    One STRtree query over all districts, the shared length of the candidate pairs, and connected
+    components of the resulting graph (scipy); no loop over districts.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(districts)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    geoms = np.asarray(districts.geometry.values)
+    has = np.isfinite(pd.to_numeric(districts[total], errors="coerce").to_numpy(float))
+    st = districts[state].astype(str).str.strip().str.lower().to_numpy() if state in districts.columns \
+        else np.zeros(n, dtype=object)
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = (a < b) & (st[a] == st[b]) & ~(has[a] & has[b])
+    a, b = a[keep], b[keep]
+    if len(a):
+        # Boundary of one inside the other (closed) polygon: a shared border, or an overlap of
+        # slightly mismatched neighbours; a corner touch has length 0.
+        shared = shapely.length(shapely.intersection(shapely.boundary(geoms[a]), geoms[b]))
+        a, b = a[shared > 0], b[shared > 0]
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
 def allocate_population(places: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, total: str = "population",
-                        weight: str | None = None) -> gpd.GeoDataFrame:
+                        weight: str | None = None, pool: str | None = None) -> gpd.GeoDataFrame:
     """Fill missing ``population`` (persons) of places from district totals.
 
     places: points (any CRS; matched in the districts' CRS) with a ``population`` column, NaN where
@@ -31,13 +72,17 @@ def allocate_population(places: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, t
     weight: optional column of `places` (>= 0, e.g. a household count or a settlement size class)
         that divides a district's remainder among its places without population in proportion to
         it; None = equal shares. A district whose unknown places all weigh 0 uses equal shares.
+    pool: optional column of `districts` (e.g. from `census_pools`); districts with the same value
+        form one pool: their totals (NaN ignored; NaN when none has one) are added and allocated over
+        the places of all of them, by the same rule. None = every district alone.
 
     Returns a copy of the places with ``population`` filled where possible, ``district_index`` (the
     label of the district in `districts`, NA outside every district) and ``population_source``:
     "input" (had one), "allocated", or "none" (outside every district, or in a district without a
     total or with nothing left to allocate). ``attrs["allocation"]`` reports: places_outside,
-    places_without_total, districts_over_allocated (known population above the total),
-    allocated_population, unallocated_population (remainders of districts without unknown places).
+    places_without_total, districts_over_allocated (pools, i.e. districts without `pool`, whose known
+    population is above the total), over_allocated_population (persons of known places above those
+    totals), allocated_population, unallocated_population (remainders of pools without unknown places).
     """
     if total not in districts.columns:
         raise InputError(None, f"districts column {total}", f"no district total column {total!r}; "
@@ -61,19 +106,31 @@ def allocate_population(places: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, t
     if weight is not None:
         w = _weights(places, weight)
     d_safe = np.where(inside, district, 0)
-    totals = pd.to_numeric(districts[total], errors="coerce").to_numpy(float)
-    known_sum = np.bincount(district[known & inside], weights=pop[known & inside], minlength=n_d)
-    n_unknown = np.bincount(district[unknown_in], minlength=n_d)
-    w_sum = np.bincount(district[unknown_in], weights=w[unknown_in], minlength=n_d)
+    if pool is None:
+        pool_of = np.arange(n_d)
+    else:
+        if pool not in districts.columns:
+            raise InputError(None, f"districts column {pool}", f"no pool column {pool!r}; found {list(districts.columns)}")
+        pool_of = pd.factorize(districts[pool].to_numpy(), use_na_sentinel=False)[0]
+    n_p = int(pool_of.max()) + 1 if n_d else 0
+    p_of = pool_of[d_safe] if n_d else np.zeros(n, dtype=int)  # pool of each place (0 outside: masked)
+    d_totals = pd.to_numeric(districts[total], errors="coerce").to_numpy(float)
+    d_has = np.isfinite(d_totals)
+    totals = np.bincount(pool_of[d_has], weights=d_totals[d_has], minlength=n_p)
+    has_total = np.bincount(pool_of[d_has], minlength=n_p) > 0
+    totals = np.where(has_total, totals, np.nan)
+    known_sum = np.bincount(p_of[known & inside], weights=pop[known & inside], minlength=n_p)
+    n_unknown = np.bincount(p_of[unknown_in], minlength=n_p)
+    w_sum = np.bincount(p_of[unknown_in], weights=w[unknown_in], minlength=n_p)
     remainder = totals - known_sum
     over = remainder < 0
+    over_by = np.where(over & has_total, -remainder, 0.0)
     remainder = np.where(over, 0.0, remainder)
-    equal = w_sum <= 0  # no weight in the district: equal shares
-    share_w = np.where(equal[d_safe], 1.0, w)
+    equal = w_sum <= 0  # no weight in the pool: equal shares
+    share_w = np.where(equal[p_of], 1.0, w)
     share_sum = np.where(equal, n_unknown, w_sum)
-    has_total = np.isfinite(totals)
-    gets = unknown_in & has_total[d_safe] & (remainder[d_safe] > 0)
-    allocated = np.where(gets, remainder[d_safe] * share_w / np.maximum(share_sum[d_safe], 1e-300), np.nan)
+    gets = unknown_in & has_total[p_of] & (remainder[p_of] > 0)
+    allocated = np.where(gets, remainder[p_of] * share_w / np.maximum(share_sum[p_of], 1e-300), np.nan)
 
     out = places.copy()
     out["population"] = np.where(known, pop, allocated)
@@ -84,8 +141,9 @@ def allocate_population(places: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, t
     out["population_source"] = np.select([known, gets], ["input", "allocated"], "none")
     out.attrs["allocation"] = {
         "places_outside": int((~inside).sum()),
-        "places_without_total": int((unknown_in & ~has_total[d_safe]).sum()),
+        "places_without_total": int((unknown_in & ~has_total[p_of]).sum()),
         "districts_over_allocated": int((over & has_total).sum()),
+        "over_allocated_population": float(over_by.sum()),
         "allocated_population": float(np.nansum(allocated)),
         "unallocated_population": float(remainder[has_total & (n_unknown == 0)].sum()),
     }

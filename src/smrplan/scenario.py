@@ -50,6 +50,7 @@ class Demand(_Strict):
     load_factor: float = Field(gt=0.05, le=1)
     load_shape: str
     anchor_load_factor: float = Field(gt=0, le=1)
+    anchor_join_max_km: float = Field(ge=0, le=200)
 
     @field_validator("tier_kwh_per_household_year")
     @classmethod

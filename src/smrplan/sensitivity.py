@@ -49,9 +49,9 @@ def parse_vary(items: list[str]) -> list[UncertainParameter]:
 
 
 def tornado(scenario: str | Path | Scenario, data_dir: str | Path | None = None, vary: list[str] | None = None,
-            progress: Callable[[str], None] = lambda s: None) -> tuple[list[dict], pd.DataFrame]:
+            progress: Callable[[str], None] = lambda s: None, *, repair: bool = False) -> tuple[list[dict], pd.DataFrame]:
     """Tornado entries (largest total-cost swing first, as plan.json `sensitivity`) and a table of
-    settlements per least-cost option at base, low and high for every input."""
+    settlements per least-cost option at base, low and high for every input. repair: as `api.prepare`."""
     from smrplan.api import _resolve_scenario
     from smrplan.uncertainty import build_model, run_tornado, tornado_entries
 
@@ -59,7 +59,7 @@ def tornado(scenario: str | Path | Scenario, data_dir: str | Path | None = None,
     if vary:
         unc = sc.uncertainty.model_copy(update={"parameters": parse_vary(vary), "correlations": []})
         sc = sc.model_copy(update={"uncertainty": unc})
-    model = build_model(sc, progress=lambda s, d, t: progress(s))
+    model = build_model(sc, progress=lambda s, d, t: progress(s), repair=repair)
     progress("tornado")
     frame = run_tornado(model).draws
     entries, _ = tornado_entries(model, frame)

@@ -377,10 +377,11 @@ class SweepModel:
 
 def build_model(scenario: str | Path | Scenario, data_dir: str | Path | None = None, *, draws: int | None = None,
                 seed: int | None = None, batch_draws: int | None = None, reoptimise: bool = False,
-                progress: Progress = lambda s, d, t: None) -> SweepModel:
+                progress: Progress = lambda s, d, t: None, repair: bool = False) -> SweepModel:
     """Load the scenario, resolve its distributions and precompute the draw-independent data
     (region, demand base, grid and site distances, site screen). `draws`, `seed` and `batch_draws`
-    replace the scenario's uncertainty values (and are recorded in the sweep's scenario.yaml)."""
+    replace the scenario's uncertainty values (and are recorded in the sweep's scenario.yaml).
+    repair: as `api.prepare`."""
     from smrplan.api import _resolve_scenario, prepare, run_screen, standalone_costs
     from smrplan.demand import HOURS_PER_YEAR, compute_demand, hourly_shape
     from smrplan.geo.distance import PointIndex
@@ -396,7 +397,7 @@ def build_model(scenario: str | Path | Scenario, data_dir: str | Path | None = N
         sc = sc.model_copy(update={"uncertainty": unc})
     sampler = resolve_distributions(sc, resolve_catalogue(sc.technologies.enabled, sc.technologies.overrides,
                                                           sc.finance.base_year, sc.source))  # bad blocks fail fast
-    cat, region, st = prepare(sc, lambda s: progress(s, None, None))
+    cat, region, st = prepare(sc, lambda s: progress(s, None, None), repair=repair)
     progress("grid distances", None, None)
     standalone_costs(st, region, cat, sc)  # adds grid_land_km, grid_sea_km and is_island to st
     scr = run_screen(sc, region, cat, lambda s: progress(s, None, None))

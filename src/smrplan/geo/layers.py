@@ -16,11 +16,17 @@ ST_Subdivide does), and the coastline into two-point segments; STRtree queries o
 segments then take about a microsecond per point (100,000 points in about 0.1 s).
 
 Settlements come from a `settlements` layer, or are built from GeoNames towns, GeoNames post-office
-places and Census 2011 district totals (`build_settlements`).
+places and Census 2011 district totals (`build_settlements`). Productive (anchor) loads of an
+`anchor_loads` point layer are then joined to the nearest settlement within
+`demand.anchor_join_max_km`; a load farther from every settlement becomes a settlement of its own
+(population 0, ``is_anchor_only``), so that a remote mine or port is still planned for
+(`join_anchor_loads`). With ``repair`` (the CLI's ``--repair``) fixable problems of the settlements
+and anchor layers are repaired, logged and counted instead of stopping (see `smrplan.geo.io`).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,8 +36,10 @@ import pandas as pd
 import shapely
 
 from smrplan.errors import InputError
-from smrplan.geo.io import data_limits, read_settlements, read_vector, resolve
+from smrplan.geo.io import Fixes, _Rows, _unique_ids, data_limits, read_anchor_loads, read_settlements, read_vector, resolve
 from smrplan.scenario import BUILD_LAYERS, Scenario
+
+log = logging.getLogger("smrplan.layers")
 
 _RASTER_LAYERS = {"bathymetry", "dem"}
 # Largest number of vertices of one land piece: 256 keeps each point-in-polygon test cheap while the
@@ -48,7 +56,9 @@ class Region:
     """Settlements and context layers of a scenario (GeoDataFrames in EPSG:4326).
 
     `dropped_rows` counts input rows left out, by layer (and by reason for built settlements);
-    `settlement_build` reports how built settlements were made (counts, persons), empty otherwise.
+    `repairs` counts the fixes of repair mode, by layer and kind; `anchor_loads` reports the join of
+    the anchor-load layer (empty without one); `settlement_build` reports how built settlements were
+    made (counts, persons, pooled districts), empty otherwise. `data_record()` is plan.json's `data`.
     """
 
     settlements: gpd.GeoDataFrame
@@ -58,9 +68,21 @@ class Region:
     sources: dict[str, str] = field(default_factory=dict)
     dropped_rows: dict[str, int] = field(default_factory=dict)
     settlement_build: dict = field(default_factory=dict)
+    repairs: dict[str, dict[str, int]] = field(default_factory=dict)
+    anchor_loads: dict = field(default_factory=dict)
     metric_crs: str = "EPSG:7755"
     _pieces: dict[bool, tuple[np.ndarray, shapely.STRtree]] = field(default_factory=dict, repr=False)
     _coast_tree: shapely.STRtree | None = field(default=None, repr=False)
+
+    def data_record(self) -> dict:
+        """What was read, dropped, repaired, joined and built: the `data` section of plan.json."""
+        rec: dict = {"sources": self.sources, "dropped_rows": self.dropped_rows,
+                     "repairs": {layer: dict(kinds) for layer, kinds in self.repairs.items() if kinds}}
+        if self.anchor_loads:
+            rec["anchor_loads"] = self.anchor_loads
+        if self.settlement_build:
+            rec["settlement_build"] = self.settlement_build
+        return rec
 
     @property
     def land(self) -> gpd.GeoDataFrame | None:
@@ -208,16 +230,22 @@ def _segments(lines: np.ndarray) -> np.ndarray:
     return shapely.linestrings(np.stack([xy[:-1][same], xy[1:][same]], axis=1))
 
 
-def load_region(scenario: Scenario) -> Region:
+def load_region(scenario: Scenario, repair: bool = False) -> Region:
     """Read every layer the scenario names: `settlements`, or the layers settlements are built from
     (`towns` and/or `postal_places`, `districts`, `district_population`; see `build_settlements`),
-    and the optional context layers."""
+    the `anchor_loads` joined to them (`join_anchor_loads`), and the optional context layers.
+
+    repair: fix what can be fixed in the settlements and anchor-load layers (and take a context
+    layer without CRS as EPSG:4326) instead of stopping; every fix is logged and counted in
+    `Region.repairs`, every row left out in `Region.dropped_rows`.
+    """
     base = Path(scenario.source).parent if Path(scenario.source).exists() else Path(".")
     data_dir = scenario.data_dir
     sources: dict[str, str] = {}
     layers: dict[str, gpd.GeoDataFrame] = {}
     rasters: dict[str, Path] = {}
     dropped: dict[str, int] = {}
+    repairs: dict[str, dict[str, int]] = {}
     where = f"data.{{}} of scenario {scenario.source}"
 
     def path_of(name: str) -> Path:
@@ -227,7 +255,10 @@ def load_region(scenario: Scenario) -> Region:
 
     build: dict = {}
     if "settlements" in scenario.data:
-        settlements = read_settlements(path_of("settlements"))
+        settlements = read_settlements(path_of("settlements"), repair=repair)
+        dropped["settlements"] = int(settlements.attrs.get("dropped_rows", 0))
+        repairs["settlements"] = dict(settlements.attrs.get("repairs", {}))
+        settlements.attrs = {}
     else:
         settlements, districts, build = build_settlements(
             towns=path_of("towns") if "towns" in scenario.data else None,
@@ -235,26 +266,111 @@ def load_region(scenario: Scenario) -> Region:
             districts=path_of("districts"), district_population=path_of("district_population"))
         dropped.update(build.pop("dropped_rows"))
         layers["districts"] = districts
+    anchor_report: dict = {}
+    if "anchor_loads" in scenario.data:
+        path = path_of("anchor_loads")
+        anchors = read_anchor_loads(path, repair=repair)
+        dropped["anchor_loads"] = int(anchors.attrs.get("dropped_rows", 0))
+        repairs["anchor_loads"] = dict(anchors.attrs.get("repairs", {}))
+        settlements, anchor_report = join_anchor_loads(settlements, anchors, scenario.demand.anchor_join_max_km,
+                                                       path=path, repair=repair)
+        for kind, n in anchor_report.pop("repairs").items():
+            repairs["anchor_loads"][kind] = repairs["anchor_loads"].get(kind, 0) + n
     for name in scenario.data:
-        if name == "settlements" or name in BUILD_LAYERS or name in layers:
+        if name in ("settlements", "anchor_loads") or name in BUILD_LAYERS or name in layers:
             continue
         path = path_of(name)
         if name in _RASTER_LAYERS:
             rasters[name] = path
             continue
-        gdf = read_vector(path, drop_missing_coords=True)
+        gdf = read_vector(path, drop_missing_coords=True, repair=repair)
         dropped[name] = int(gdf.attrs.get("dropped_rows", 0))
+        if gdf.attrs.get("repairs"):
+            repairs[name] = dict(gdf.attrs["repairs"])
         if name == "land":
             gdf = _clean_polygons(gdf, path)
         layers[name] = gdf
     grid_nodes = None
     if scenario.region.grid_nodes:
         path = resolve(scenario.region.grid_nodes, data_dir, base, f"region.grid_nodes of scenario {scenario.source}")
-        grid_nodes = read_vector(path)
+        grid_nodes = read_vector(path, repair=repair)
+        if grid_nodes.attrs.get("repairs"):
+            repairs["grid_nodes"] = dict(grid_nodes.attrs["repairs"])
         sources["grid_nodes"] = str(path)
+    if repair:
+        total = {k: sum(v.values()) for k, v in repairs.items() if v}
+        log.warning("--repair: %s", ", ".join(f"{k}: {n} fix(es) {repairs[k]}" for k, n in total.items())
+                    if total else "nothing to repair")
     return Region(settlements=settlements, layers=layers, rasters=rasters, grid_nodes=grid_nodes,
-                  sources=sources, dropped_rows=dropped, settlement_build=build,
-                  metric_crs=scenario.region.metric_crs)
+                  sources=sources, dropped_rows=dropped, settlement_build=build, repairs=repairs,
+                  anchor_loads=anchor_report, metric_crs=scenario.region.metric_crs)
+
+
+def join_anchor_loads(settlements: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, max_km: float,
+                      path: Path | None = None, repair: bool = False) -> tuple[gpd.GeoDataFrame, dict]:
+    """Add anchor (productive) loads to the settlements.
+
+    Each anchor point (`geo.io.read_anchor_loads`: id, name, type, anchor_load_kw, point) joins the
+    nearest settlement (great-circle, BallTree) when it lies within `max_km`: its kW are added to
+    that settlement's ``anchor_load_kw`` (blank counts as 0) and its id to ``anchor_ids``. A point
+    farther than `max_km` from every settlement becomes a settlement of its own: its id (``anchor-<n>``
+    when the layer has none) and name, population 0, its kW as ``anchor_load_kw``, ``is_anchor_only``
+    True; text and yes/no columns of the settlements (territory, district, state, island flag ...)
+    are taken from the nearest settlement, other numbers are left blank. An added id equal to a
+    settlement id is an error, or with `repair` renamed with a suffix (logged).
+
+    Returns the settlements (new rows last) and a report: points, joined, added_as_settlements,
+    joined_kw, added_kw, max_join_km, repairs (kind -> count).
+    """
+    from smrplan.geo.distance import PointIndex
+
+    st = settlements.reset_index(drop=True).copy()
+    a = anchors.reset_index(drop=True)
+    n = len(st)
+    kw = a["anchor_load_kw"].to_numpy(float)
+    ax, ay = shapely.get_x(a.geometry.values), shapely.get_y(a.geometry.values)
+    dist, idx = PointIndex(shapely.get_x(st.geometry.values), shapely.get_y(st.geometry.values)).nearest(ax, ay, k=1)
+    dist, idx = dist[:, 0], idx[:, 0]
+    joined = np.isfinite(dist) & (dist <= max_km)
+    base = (np.nan_to_num(pd.to_numeric(st["anchor_load_kw"], errors="coerce").to_numpy(float))
+            if "anchor_load_kw" in st.columns else np.zeros(n))
+    st["anchor_load_kw"] = base + np.bincount(idx[joined], weights=kw[joined], minlength=n)
+    ids_by = a.loc[joined, "id"].astype(str).groupby(idx[joined]).agg(";".join)
+    st["anchor_ids"] = pd.Series(ids_by, dtype=object).reindex(np.arange(n)).fillna("").to_numpy()
+    st["is_anchor_only"] = False
+    fixes = Fixes(path) if repair else None
+    far = ~joined
+    if far.any():
+        new = a.loc[far].reset_index(drop=True)
+        t = _Rows(new[["id"]].copy(), path or Path("anchor_loads"), fixes)
+        t.rows = np.asarray(a.attrs.get("rows", np.arange(len(a)) + 1))[far]
+        _unique_ids(t, existing=st["id"].astype(str))
+        near = idx[far] if n else np.zeros(int(far.sum()), dtype=int)
+        rows: dict = {}
+        for col in st.columns:  # columns of the settlements (tens), not rows
+            if col == "geometry":
+                continue
+            kind = st[col].dtype.kind
+            if n and (kind in "bOSU" or isinstance(st[col].dtype, pd.CategoricalDtype | pd.StringDtype)):
+                rows[col] = st[col].to_numpy()[near]
+            else:
+                rows[col] = np.full(len(new), np.nan)
+        rows.update({"id": t.gdf["id"].to_numpy(), "name": new["name"].to_numpy(), "population": 0.0,
+                     "anchor_load_kw": new["anchor_load_kw"].to_numpy(float),
+                     "anchor_ids": t.gdf["id"].to_numpy(), "is_anchor_only": True})
+        if "source" in st.columns:
+            rows["source"] = "anchor_loads"
+        if "population_source" in st.columns:
+            rows["population_source"] = "anchor"
+        added = gpd.GeoDataFrame(rows, geometry=list(new.geometry.values), crs=st.crs)
+        st = gpd.GeoDataFrame(pd.concat([st, added[st.columns]], ignore_index=True), geometry="geometry", crs=st.crs)
+    report = {"points": int(len(a)), "joined": int(joined.sum()), "added_as_settlements": int(far.sum()),
+              "joined_kw": round(float(kw[joined].sum()), 3), "added_kw": round(float(kw[far].sum()), 3),
+              "max_join_km": float(max_km), "repairs": dict(fixes.counts) if fixes else {}}
+    log.info("anchor loads: %d point(s), %d joined to a settlement within %g km (%.0f kW), %d added as "
+             "settlements of their own (%.0f kW)", report["points"], report["joined"], max_km, report["joined_kw"],
+             report["added_as_settlements"], report["added_kw"])
+    return st, report
 
 
 def build_settlements(towns: Path | None, postal_places: Path | None, districts: Path,
@@ -274,18 +390,25 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
        offices of a sub-district on one estimated point (155,570 places on 49,582 points in the 2024
        dump); the merged rows are counted in dropped_rows["postal_places_shared_coordinates"].
     2. District polygons without a census total (districts created after 2011, whose people the
-       census counts in the district they were carved from) join the neighbouring polygon of the same
-       state that has a total and shares the longest border with them (the likely parent);
-       those without such a neighbour keep no total.
-    3. Each district's census total minus its towns' populations is shared over its places without a
+       census counts in the districts they were carved from) are pooled with the districts of the
+       same state that share a border with them, transitively through other new districts
+       (`smrplan.population.census_pools`); a pool's census totals are added and shared over all its
+       places. A district with a total that touches no new district is a pool of its own.
+    3. Each pool's census total minus its towns' populations is shared over its places without a
        population in proportion to the number of post offices they stand for (one post office, one
        locality; `smrplan.population.allocate_population`).
-    4. Places left without population (outside every district, in a district without a total, or in
-       a district whose towns already hold more than its total) are dropped and counted.
+    4. Places left without population (outside every district, in a pool without a total, or in a
+       pool whose towns already hold more than its total) are dropped and counted.
+
+    Persons are conserved per state: the places of a state hold the census totals of its districts,
+    except for pools whose towns hold more than their total (the excess is kept, reported as
+    over_allocated_population) and pools without a place to allocate to (reported as
+    unallocated_population); `state_balance` lists the states where these occur.
 
     Returns (settlements with id, name, population, source ("town"/"postal"), post_offices,
-    district, st_nm, population_source; districts with the census population; a report dict with
-    dropped_rows per reason and population figures in persons).
+    district, st_nm (the place's own district and state), census_pool, population_source; the district
+    polygons with their own census population (NaN for new districts), census_pool and
+    pool_population; a report dict with dropped_rows per reason and population figures in persons).
     """
     from smrplan.geo.importers import (
         join_census_districts,
@@ -294,7 +417,7 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
         read_geonames_cities,
         read_geonames_postal,
     )
-    from smrplan.population import allocate_population
+    from smrplan.population import allocate_population, census_pools
 
     dropped: dict[str, int] = {}
     frames = []
@@ -321,19 +444,25 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
     merged = gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
 
     census = read_census_districts(district_population)
-    joined = join_census_districts(read_districts(districts), census)
-    parents = _attach_new_districts(joined)
+    joined = join_census_districts(read_districts(districts), census).reset_index(drop=True)
+    joined["census_pool"] = census_pools(joined, total="population", state="st_nm")
+    pools = joined.groupby("census_pool")
+    joined["pool_population"] = pools["population"].transform(lambda v: v.sum(min_count=1))
+    size = pools["population"].transform("size").to_numpy()
     merged["weight"] = np.maximum(merged["post_offices"].to_numpy(float), 1.0)
-    out = allocate_population(merged, parents, total="population", weight="weight")
+    out = allocate_population(merged, joined, total="population", weight="weight", pool="census_pool")
     alloc = out.attrs["allocation"]
     ok = np.isfinite(out["population"].to_numpy(float))
     dropped["settlements_without_population"] = int((~ok).sum())
     d = out["district_index"].to_numpy()
     inside = ~pd.isna(d)
     di = np.where(inside, d, 0).astype(int)
-    out["district"] = np.where(inside, parents["district"].to_numpy()[di], "")
-    out["st_nm"] = np.where(inside, parents["st_nm"].to_numpy()[di], "")
-    out = out.loc[ok, ["id", "name", "population", "source", "post_offices", "district", "st_nm",
+    out["district"] = np.where(inside, joined["district"].to_numpy()[di], "")
+    out["st_nm"] = np.where(inside, joined["st_nm"].to_numpy()[di], "")
+    out["census_pool"] = np.where(inside, joined["census_pool"].to_numpy()[di], -1)
+    in_pool = inside & (size[di] > 1)
+    pooled_alloc = float(out.loc[ok & in_pool & (out["population_source"] == "allocated").to_numpy(), "population"].sum())
+    out = out.loc[ok, ["id", "name", "population", "source", "post_offices", "district", "st_nm", "census_pool",
                        "population_source", "geometry"]].reset_index(drop=True)
     out["post_offices"] = out["post_offices"].astype(int)
     cap = float(data_limits()["max_settlement_population"])
@@ -341,6 +470,9 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
         r = int(np.flatnonzero(out["population"].to_numpy() > cap)[0])
         raise InputError(towns, f"id {out['id'].iloc[r]}, column population",
                          f"{out['population'].iloc[r]:g} is above the plausible {cap:g} for one settlement")
+    new_d = joined["population"].isna().to_numpy()
+    pooled = size > 1
+    no_total = joined["pool_population"].isna().to_numpy()
     report = {
         "dropped_rows": dropped,
         "towns": int((out["source"] == "town").sum()), "postal_places_read": n_postal,
@@ -349,50 +481,36 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
         "town_population": float(out.loc[out["population_source"] == "input", "population"].sum()),
         "allocated_population": float(out.loc[out["population_source"] == "allocated", "population"].sum()),
         "unallocated_population": alloc["unallocated_population"],
-        "districts_without_census_total": int(parents["population"].isna().sum()),
-        "districts_joined_to_neighbour": int(joined["census_match"].eq("none").sum()
-                                             - parents["population"].isna().sum()),
+        "over_allocated_population": alloc["over_allocated_population"],
+        "districts": int(len(joined)),
+        "districts_without_census_total": int(new_d.sum()),
+        "new_districts_pooled": int((new_d & pooled & ~no_total).sum()),
+        "districts_left_without_total": int((new_d & no_total).sum()),
+        "census_pools": int(joined.loc[pooled, "census_pool"].nunique()),
+        "districts_pooled": int((pooled & ~no_total).sum()),
+        "pooled_census_population": float(joined.loc[pooled, "population"].sum()),
+        "pooled_allocated_population": pooled_alloc,
         "districts_over_allocated": alloc["districts_over_allocated"],
         "unmatched_census_districts": list(joined.attrs.get("unmatched_census", [])),
+        "state_balance": _state_balance(out, joined),
     }
-    return out, parents, report
+    log.info("settlements built: %d places, %d of %d districts without a Census 2011 total pooled with their "
+             "neighbours into %d pools of %d districts (%.0f census persons; %.0f allocated to places in pools)",
+             report["settlements"], report["new_districts_pooled"], report["districts_without_census_total"],
+             report["census_pools"], report["districts_pooled"], report["pooled_census_population"], pooled_alloc)
+    return out, joined, report
 
 
-def _attach_new_districts(joined: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Districts with census totals, each polygon without a total merged into the same-state polygon
-    with a total that shares the longest border with it (repeated, so that a new district bordering
-    only other new districts follows them); the merged polygon keeps the parent's attributes. A loop
-    over rounds of districts (hundreds), not over places."""
-    d = joined.reset_index(drop=True).copy()
-    geoms = np.asarray(d.geometry.values)
-    parent = np.arange(len(d))
-    has_total = d["population"].notna().to_numpy()
-    state = d["st_nm"].astype(str).to_numpy()
-    tree = shapely.STRtree(geoms)
-    boundary = shapely.boundary(geoms)
-    for _ in range(len(d)):
-        resolved = has_total[parent]
-        todo = np.flatnonzero(~resolved)
-        if len(todo) == 0:
-            break
-        a, b = tree.query(geoms[todo], predicate="intersects")
-        a = todo[a]
-        keep = (state[a] == state[b]) & resolved[b] & (a != b)
-        a, b = a[keep], b[keep]
-        if len(a) == 0:
-            break
-        shared = shapely.length(shapely.intersection(boundary[a], boundary[b]))
-        pairs = pd.DataFrame({"a": a, "b": b, "shared": shared}).sort_values("shared", ascending=False)
-        best = pairs.drop_duplicates("a")
-        best = best[best["shared"] > 0]
-        if best.empty:
-            break
-        parent[best["a"].to_numpy()] = parent[best["b"].to_numpy()]
-    # parent[i] is i itself (a total, or no neighbour with one) or the polygon with a total it joins.
-    d["parent"] = parent
-    d = d.iloc[np.argsort(parent != np.arange(len(d)), kind="stable")]  # the parent first in its group
-    merged = d.dissolve(by="parent", aggfunc="first")
-    return gpd.GeoDataFrame(merged.reset_index(drop=True), geometry="geometry", crs=joined.crs)
+def _state_balance(places: pd.DataFrame, districts: pd.DataFrame) -> dict[str, float]:
+    """Persons of the built places minus the census totals of the districts, per state, for the
+    states where they differ by a person or more (towns above their pool's total, pools without a place
+    to allocate to, towns outside every district under state "")."""
+    census = districts.groupby("st_nm")["population"].sum()
+    got = places.groupby("st_nm")["population"].sum()
+    diff = got.reindex(census.index.union(got.index), fill_value=0.0) - census.reindex(
+        census.index.union(got.index), fill_value=0.0)
+    diff = diff[diff.abs() >= 1.0].round(0)
+    return {str(k): float(v) for k, v in diff.items()}
 
 
 def _row_count(path: Path) -> int:

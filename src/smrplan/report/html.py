@@ -247,7 +247,11 @@ def report_context(run_dir: Path) -> dict:
         ("demand", f"{tables.num(plan['demand_mwh_per_year'] / 1e3, 1)} GWh/yr"),
         ("total annual cost", f"{tables.num(plan['total_annual_cost_usd'] / 1e6, 2)} M USD/yr "
                               f"(₹{tables.num(plan['total_annual_cost_usd'] * inr / 1e7, 0)} crore)"),
-        ("stand-alone cost (no reactors)", f"{tables.num(plan.get('standalone_annual_cost_usd', 0) / 1e6, 2)} M USD/yr"),
+        *([("net present cost", f"{tables.num(plan['total_npv_usd'] / 1e6, 1)} M USD "
+                                f"(₹{tables.num(plan['total_npv_usd'] * inr / 1e7, 0)} crore)")]
+          if plan.get("total_npv_usd") is not None else []),
+        ("stand-alone cost (no reactors)", f"{tables.num(plan.get('standalone_annual_cost_usd', 0) / 1e6, 2)} M USD/yr "
+                                           f"(₹{tables.num(plan.get('standalone_annual_cost_usd', 0) * inr / 1e7, 0)} crore)"),
         ("emissions", f"{tables.num(plan['emissions_t_co2_per_year'], 0)} t CO2/yr"),
         ("reactor sites built", tables.num(len(plan.get("reactor_sites", [])))),
     ]
@@ -255,6 +259,7 @@ def report_context(run_dir: Path) -> dict:
         "plan": plan, "title": f"{plan['scenario']}: plan for {plan['target_year']}", "headline": headline,
         "currency": plan["currency"]["unit"], "figures": {f["name"]: f for f in figures},
         "totals": tables.totals_rows(plan), "costs": tables.cost_rows(plan), "built": tables.built_rows(plan),
+        "npv_note": tables.npv_note(plan, scenario),
         "funnel": tables.funnel(plan), "solver": tables.solver_rows(plan), "data": tables.data_rows(plan),
         "dispatch": plan.get("dispatch"), "methods": tables.methods(scenario, catalogue),
         "colours": plots.OPTION_COLOURS, "plotlyjs": get_plotlyjs(), "created": plan.get("created_utc", ""),

@@ -3,7 +3,8 @@
 Pure functions of the run directory's plan.json (a dict), scenario.yaml (a dict) and catalogue.json
 (a list of rows). Numbers are formatted here (thousands separators, units in the column headings),
 so the template only lays them out. Money is constant USD of the scenario base year; INR columns use
-the scenario's INR rate (1 crore = 1e7).
+the scenario's INR rate (1 crore = 1e7). Net present cost (NPV of costs over the horizon) comes from
+plan.json (`npv_usd`, blank for run directories written before it existed).
 """
 
 from __future__ import annotations
@@ -30,28 +31,50 @@ def sig(value) -> str:
 
 
 def totals_rows(plan: dict) -> list[dict]:
-    """Totals by chosen option: settlements, population, demand (GWh/yr), capacity (MW), LCOE (USD/kWh)."""
+    """Totals by chosen option: settlements, population, demand (GWh/yr), capacity (MW), LCOE (USD/kWh
+    and INR/kWh)."""
+    inr = plan["currency"]["inr_per_usd"]
     rows = []
     for option in _ordered(plan["options"]):
         t = plan["options"][option]
+        lcoe = t["lcoe_usd_per_kwh"]
         rows.append({"option": option, "label": OPTION_LABELS.get(option, option), "settlements": num(t["settlements"]),
                      "population": num(t["population"]), "gwh": num(t["demand_mwh_per_year"] / 1e3, 2),
-                     "mw": num(t["capacity_mw"], 1), "lcoe": num(t["lcoe_usd_per_kwh"], 3)})
+                     "mw": num(t["capacity_mw"], 1), "lcoe": num(lcoe, 3),
+                     "lcoe_inr": num(None if lcoe is None else lcoe * inr, 2)})
     return rows
 
 
 def cost_rows(plan: dict) -> list[dict]:
-    """Investment and annual cost per option (M USD, INR crore, share of the total annual cost)."""
+    """Investment, annual cost and net present cost per option (M USD, INR crore, share of the total
+    annual cost), and a total row."""
     inr = plan["currency"]["inr_per_usd"]
-    total = sum(t["annual_cost_usd"] for t in plan["options"].values()) or 1.0
-    rows = []
-    for option in _ordered(plan["options"]):
-        t = plan["options"][option]
-        rows.append({"label": OPTION_LABELS.get(option, option), "capex_musd": num(t["capex_usd"] / 1e6, 1),
-                     "capex_crore": num(t["capex_usd"] * inr / 1e7, 0), "annual_musd": num(t["annual_cost_usd"] / 1e6, 2),
-                     "annual_crore": num(t["annual_cost_usd"] * inr / 1e7, 1),
-                     "share": num(100.0 * t["annual_cost_usd"] / total, 1)})
+    options = plan["options"]
+    total = sum(t["annual_cost_usd"] for t in options.values()) or 1.0
+
+    def row(label: str, capex, annual, npv) -> dict:
+        return {"label": label, "capex_musd": num(capex / 1e6, 1), "capex_crore": num(capex * inr / 1e7, 0),
+                "annual_musd": num(annual / 1e6, 2), "annual_crore": num(annual * inr / 1e7, 1),
+                "npv_musd": "" if npv is None else num(npv / 1e6, 1),
+                "npv_crore": "" if npv is None else num(npv * inr / 1e7, 0), "share": num(100.0 * annual / total, 1)}
+
+    rows = [row(OPTION_LABELS.get(o, o), options[o]["capex_usd"], options[o]["annual_cost_usd"], options[o].get("npv_usd"))
+            for o in _ordered(options)]
+    ts = list(options.values())
+    npvs = [t.get("npv_usd") for t in ts]
+    rows.append({**row("total", sum(t["capex_usd"] for t in ts), sum(t["annual_cost_usd"] for t in ts),
+                       None if None in npvs else sum(npvs)), "total": True})
     return rows
+
+
+def npv_note(plan: dict, scenario: dict) -> str:
+    """What the net present cost columns mean, with the scenario's horizon, discount rate and INR rate."""
+    fin = scenario.get("finance", {})
+    horizon, rate = fin.get("horizon_years"), fin.get("discount_rate")
+    over = f" over {horizon} years at a real discount rate of {100 * rate:.1f} %" if horizon and rate is not None else ""
+    return (f"Net present cost (NPV of costs, HOMER's NPC){over}: investments, replacements, decommissioning, "
+            "operation and fuel, less salvage, discounted to the base year; equal to annual cost / CRF. "
+            f"₹ at {plan['currency']['inr_per_usd']:g} per USD; 1 crore = 10 million.")
 
 
 def built_rows(plan: dict) -> list[dict]:
