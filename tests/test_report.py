@@ -144,6 +144,20 @@ def test_report_tables(islands):
     assert "no seismic_zones layer" in text  # a criterion not evaluated, with its reason
 
 
+def test_why_section_shows_the_break_even_of_the_largest_places(islands):
+    """At central costs no reactor is built on the islands; the report's `why` table lists the
+    largest places with the capex reduction plan.json gives for each."""
+    page = parse(islands / "report.html")
+    plan = json.loads((islands / "plan.json").read_text())
+    unserved = plan["why"]["not_served_by_reactor"]
+    assert unserved and "why-unserved" in page.ids
+    text = (islands / "report.html").read_text(encoding="utf-8")
+    for u in unserved:
+        assert str(escape(u["largest_settlement"])) in text
+        if u["required_capex_reduction_fraction"] is not None:
+            assert f"{100 * u['required_capex_reduction_fraction']:.1f} %" in text
+
+
 def test_run_directory_carries_npv_and_inr(islands):
     """Net present cost beside every annual cost and INR beside USD: plan.json totals, option totals,
     the settlements table, and the report's cost tables."""

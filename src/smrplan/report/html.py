@@ -259,7 +259,7 @@ def report_context(run_dir: Path) -> dict:
         "plan": plan, "title": f"{plan['scenario']}: plan for {plan['target_year']}", "headline": headline,
         "currency": plan["currency"]["unit"], "figures": {f["name"]: f for f in figures},
         "totals": tables.totals_rows(plan), "costs": tables.cost_rows(plan), "built": tables.built_rows(plan),
-        "npv_note": tables.npv_note(plan, scenario),
+        "why": tables.why_rows(plan), "npv_note": tables.npv_note(plan, scenario),
         "funnel": tables.funnel(plan), "solver": tables.solver_rows(plan), "data": tables.data_rows(plan),
         "dispatch": plan.get("dispatch"), "methods": tables.methods(scenario, catalogue),
         "colours": plots.OPTION_COLOURS, "plotlyjs": get_plotlyjs(), "created": plan.get("created_utc", ""),

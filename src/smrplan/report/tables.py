@@ -90,6 +90,30 @@ def built_rows(plan: dict) -> list[dict]:
             for s in plan.get("reactor_sites", [])]
 
 
+def why_rows(plan: dict) -> dict:
+    """plan.json `why` as table rows: per built site the saving against its members' best stand-alone
+    options; per large unit left without a reactor the capex reduction at which a plant of its own
+    would break even. Empty lists for runs written before the section existed."""
+    why = plan.get("why") or {}
+    built = [{"site_id": s["site_id"], "technology": s["technology"], "settlements": num(s["settlements"]),
+              "standalone_musd": num(s["standalone_annual_cost_usd"] / 1e6, 2),
+              "plant_musd": num(s["plant_annual_cost_usd"] / 1e6, 2),
+              "saving_musd": num(s["saving_usd_per_year"] / 1e6, 2),
+              "saving_pct": "" if s.get("saving_fraction") is None else f"{100 * s['saving_fraction']:.1f} %",
+              "options": ", ".join(f"{k} {v}" for k, v in s.get("members_by_best_standalone_option", {}).items())}
+             for s in why.get("built_sites", [])]
+    unserved = [{"place": u["largest_settlement"], "members": num(u["members"]),
+                 "gwh": num(u["demand_mwh_per_year"] / 1e3, 2), "option": u["best_standalone_option"],
+                 "standalone_musd": num(u["standalone_annual_cost_usd"] / 1e6, 2),
+                 "own_musd": "" if u.get("own_reactor_annual_cost_usd") is None
+                 else num(u["own_reactor_annual_cost_usd"] / 1e6, 2),
+                 "technology": u.get("technology") or "", "site_id": u.get("site_id") or "",
+                 "reduction": "" if u.get("required_capex_reduction_fraction") is None
+                 else f"{100 * u['required_capex_reduction_fraction']:.1f} %", "note": u["note"]}
+                for u in why.get("not_served_by_reactor", [])]
+    return {"built": built, "unserved": unserved, "method": why.get("method", ""), "unit": why.get("unit", "settlement")}
+
+
 def funnel(plan: dict) -> dict:
     """Siting funnel: candidates and suitable sites per kind; per criterion the label, limit and the
     number of candidates failing it; criteria not evaluated with the reason."""
