@@ -357,3 +357,184 @@ def test_reasons_list_every_failure_with_value_and_limit():
     assert named == [c.name for c in res.criteria if not s[f"{c.name}_pass"]]
     assert {"exclusion_zone", "sterilised_zone", "population_density", "population_centre"} <= set(named)
     assert "sterilised_zone (100000; needs <= 15000 persons within 5.0 km)" in s.reason
+
+
+# ------------------------------------------------------------------------------ terrain and tsunami
+UTM = "EPSG:32644"  # WGS 84 / UTM 44N (metres), covers 78-84 E
+UTM_ORIGIN = (400_000.0, 1_110_000.0)  # top-left corner, about 80.09 E, 10.04 N
+
+
+def _write_dem(path, z, crs, transform, nodata=None):
+    import rasterio
+
+    z = np.asarray(z, dtype="float64")
+    with rasterio.open(path, "w", driver="GTiff", height=z.shape[0], width=z.shape[1], count=1, dtype="float64",
+                       crs=crs, transform=transform, nodata=nodata) as dst:
+        dst.write(z, 1)
+    return path
+
+
+def _north_up(west, north, cell):
+    from rasterio.transform import Affine
+
+    return Affine(cell, 0.0, west, 0.0, -cell, north)
+
+
+def _utm_dem(path, z, cell=25.0, nodata=None):
+    return _write_dem(path, z, UTM, _north_up(*UTM_ORIGIN, cell), nodata)
+
+
+def _utm_cells(rows, cols, cell=25.0):
+    """WGS84 lon/lat of the centres of DEM cells (row, col) of `_utm_dem`."""
+    from pyproj import Transformer
+
+    x = UTM_ORIGIN[0] + (np.asarray(cols) + 0.5) * cell
+    y = UTM_ORIGIN[1] - (np.asarray(rows) + 0.5) * cell
+    lon, lat = Transformer.from_crs(UTM, "EPSG:4326", always_xy=True).transform(x, y)
+    return list(zip(np.atleast_1d(lon).tolist(), np.atleast_1d(lat).tolist(), strict=True))
+
+
+def _dem_region(dem, **layers):
+    reg = _region({"id": ["a"], "name": ["a"], "population": [10.0], "lon": [79.5], "lat": [9.5]}, LAND, **layers)
+    if dem is not None:
+        reg.rasters["dem"] = dem
+    return reg
+
+
+def test_slope_of_a_plane_and_the_limit_is_inclusive(tmp_path):
+    """z = k x over 25 m cells: the slope is 100 k / 25 percent exactly. k = 4.5 m per cell is the 18 %
+    limit (passes), 4.75 m is 19 % (fails); a plane tilted on both axes gives the hypotenuse."""
+    rows, cols = np.mgrid[0:7, 0:7]
+    lim = RULES.max_slope_percent
+    assert lim == 18.0
+    for k, slope, ok in ((4.5, 18.0, True), (4.75, 19.0, False)):
+        dem = _utm_dem(tmp_path / f"plane{k}.tif", 100.0 + k * cols)
+        s = screen(_dem_region(dem), RULES, _cands(_utm_cells([3, 0, 6], [3, 6, 0]), "land")).sites
+        # interior (central) and edge cells (one-sided) give the same exact slope on a plane
+        assert s.slope_value.tolist() == pytest.approx([slope] * 3, abs=1e-9)
+        assert s.slope_pass.tolist() == [ok] * 3
+        assert s.elevation_value.tolist() == pytest.approx([100 + 3 * k, 100 + 6 * k, 100.0])
+    dem = _utm_dem(tmp_path / "tilted.tif", 2.0 * cols + 1.5 * rows)  # hypot(2, 1.5) = 2.5 m per 25 m
+    s = screen(_dem_region(dem), RULES, _cands(_utm_cells([3], [3]), "micro")).sites.iloc[0]
+    assert s.slope_value == pytest.approx(10.0) and s.slope_pass
+    strict = RULES.model_copy(update={"max_slope_percent": 9.99})
+    s = screen(_dem_region(dem), strict, _cands(_utm_cells([3], [3]), "micro")).sites.iloc[0]
+    assert not s.slope_pass and "slope (10.00; needs <= 9.99 %" in s.reason
+
+
+def test_slope_in_a_geographic_dem_uses_metres_at_the_cell_latitude(tmp_path):
+    from smrplan.geo.distance import EARTH_RADIUS_KM
+
+    cell = 0.001
+    rows, cols = np.mgrid[0:5, 0:5]
+    m_per_deg = np.pi / 180.0 * EARTH_RADIUS_KM * 1000.0
+    centre = (80.5 + 2.5 * cell, 10.5 - 2.5 * cell)  # cell (2, 2)
+    east = _write_dem(tmp_path / "east.tif", 2.0 * cols, "EPSG:4326", _north_up(80.5, 10.5, cell))
+    north = _write_dem(tmp_path / "north.tif", -2.0 * rows, "EPSG:4326", _north_up(80.5, 10.5, cell))
+    s_e = screen(_dem_region(east), RULES, _cands([centre], "land")).sites.iloc[0]
+    s_n = screen(_dem_region(north), RULES, _cands([centre], "land")).sites.iloc[0]
+    assert s_e.slope_value == pytest.approx(100 * 2.0 / (cell * m_per_deg * np.cos(np.radians(centre[1]))), rel=1e-9)
+    assert s_n.slope_value == pytest.approx(100 * 2.0 / (cell * m_per_deg), rel=1e-9)
+    assert s_e.slope_value > s_n.slope_value  # a degree of longitude is shorter than one of latitude
+
+
+def test_dem_windows_match_the_whole_raster_gradient(tmp_path, monkeypatch):
+    """Reading the DEM in small blocks gives the slope numpy.gradient computes on the whole array
+    (central differences inside, one-sided at the edges)."""
+    import smrplan.siting as siting
+
+    rng = np.random.default_rng(3)
+    z = rng.uniform(0.0, 50.0, (23, 31))
+    dem = _utm_dem(tmp_path / "rough.tif", z)
+    r, c = rng.integers(0, 23, 200), rng.integers(0, 31, 200)
+    g_row, g_col = np.gradient(z, 25.0, 25.0)
+    want = 100.0 * np.hypot(g_row, g_col)[r, c]
+    lon, lat = np.array(_utm_cells(r, c)).T
+    monkeypatch.setattr(siting, "_DEM_BLOCK", 4)
+    elev, slope = siting.dem_elevation_slope(dem, lon, lat)
+    assert elev == pytest.approx(z[r, c]) and slope == pytest.approx(want)
+
+
+def test_nodata_and_off_raster_candidates_fail_and_neighbours_fall_back_to_one_side(tmp_path):
+    rows, cols = np.mgrid[0:5, 0:5]
+    z = 50.0 + 2.0 * cols
+    z[2, 2] = -9999.0
+    dem = _utm_dem(tmp_path / "hole.tif", z, nodata=-9999.0)
+    pts = _utm_cells([2, 2, 0], [2, 1, 0]) + _utm_cells([2], [9])  # nodata, west of it, corner, off the raster
+    res = screen(_dem_region(dem), RULES, _cands(pts, "land"))
+    s = res.sites
+    assert np.isnan(s.elevation_value.iloc[0]) and np.isnan(s.slope_value.iloc[0]) and np.isnan(s.slope_value.iloc[3])
+    assert s.slope_pass.tolist() == [False, True, True, False]
+    assert s.elevation_pass.tolist() == [False, True, True, False]
+    assert s.slope_value.iloc[1:3].tolist() == pytest.approx([8.0, 8.0])  # 2 m per 25 m from one side
+    assert "slope (n/a; needs <= 18 %" in s.reason.iloc[0] and "elevation (n/a;" in s.reason.iloc[0]
+    note = next(c.note for c in res.criteria if c.name == "slope")
+    assert note.startswith("2 candidate(s)") and "no DEM data" in note
+
+
+def test_elevation_range_and_floating_exempt(tmp_path):
+    z = np.array([[-1.0, 0.0, 4000.0, 4500.0, 4501.0]])
+    dem = _utm_dem(tmp_path / "steps.tif", z, cell=1000.0)
+    pts = _utm_cells([0] * 5, range(5), cell=1000.0)
+    cands = pd.concat([_cands(pts, "land"), _cands(pts[:1], "floating")], ignore_index=True)
+    s = screen(_dem_region(dem), RULES, cands).sites
+    assert RULES.min_elevation_m == 0.0 and RULES.max_elevation_m is None  # Ladakh's 3,000-4,500 m stay in
+    assert s.elevation_pass.tolist() == [False, True, True, True, True, True]
+    assert np.isnan(s.elevation_value.iloc[5]) and np.isnan(s.slope_value.iloc[5]) and s.slope_pass.iloc[5]
+    capped = RULES.model_copy(update={"max_elevation_m": 4500.0, "min_elevation_m": None})
+    s = screen(_dem_region(dem), capped, _cands(pts, "micro")).sites
+    assert s.elevation_pass.tolist() == [True, True, True, True, False]
+    assert "needs <= 4500 m above mean sea level" in s.reason.iloc[4]
+
+
+def test_terrain_and_tsunami_not_evaluated_without_layers():
+    res = screen(_dem_region(None), RULES, _cands([(80.5, 10.5)], "land"))
+    not_eval = {c["name"]: c["note"] for c in res.summary()["criteria"] if not c["evaluated"]}
+    assert not_eval["slope"] == not_eval["elevation"] == "no dem raster"
+    assert not_eval["tsunami"] == "no tsunami layer"
+    s = res.sites.iloc[0]
+    assert s.slope_pass and s.elevation_pass and s.tsunami_pass and np.isnan(s.tsunami_value)
+
+
+def test_tsunami_zone_inside_border_and_buffer():
+    zone = gpd.GeoDataFrame({"inundation_m": [3.0]}, geometry=[box(80.0, 10.0, 80.1, 10.1)], crs="EPSG:4326")
+    reg = _dem_region(None, tsunami=zone)
+    near = destination(80.1, 10.05, 90.0, 1.9)
+    far = destination(80.1, 10.05, 90.0, 2.1)
+    pts = [(80.05, 10.05), (80.1, 10.05), (float(near[0]), float(near[1])), (float(far[0]), float(far[1]))]
+    s = screen(reg, RULES, _cands(pts, "land")).sites
+    assert RULES.tsunami_buffer_km == 0.0
+    # planar km in the region's metric CRS (EPSG:7755 stretches distances about 1 % here)
+    metric = zone.to_crs(reg.metric_crs).geometry.iloc[0]
+    want = gpd.GeoSeries([Point(p) for p in pts], crs="EPSG:4326").to_crs(reg.metric_crs).distance(metric) / 1000
+    assert s.tsunami_value.tolist() == pytest.approx(want.tolist(), abs=1e-9)
+    assert s.tsunami_value.tolist() == pytest.approx([0.0, 0.0, 1.9, 2.1], abs=1e-6, rel=0.02)
+    assert s.tsunami_pass.tolist() == [False, False, True, True]  # the border counts as inside
+    wide = RULES.model_copy(update={"tsunami_buffer_km": 2.0})
+    s = screen(reg, wide, pd.concat([_cands(pts, "micro"), _cands([(80.05, 10.05)], "floating")],
+                                    ignore_index=True)).sites
+    assert s.tsunami_pass.tolist() == [False, False, False, True, True]  # floating: recorded, not applied
+    assert s.tsunami_value.iloc[4] == 0.0
+    assert re.search(r"tsunami \(1\.9\d; needs > 2 km from a hazard zone", s.reason.iloc[2])
+
+
+@pytest.mark.parametrize("siting, field", [
+    ({"max_slope_percent": -5}, "siting.max_slope_percent"),
+    ({"max_slope_percent": 0}, "siting.max_slope_percent"),
+    ({"min_elevation_m": 100, "max_elevation_m": 50}, "min_elevation_m must not exceed max_elevation_m"),
+    ({"tsunami_buffer_km": -1}, "siting.tsunami_buffer_km"),
+])
+def test_bad_terrain_and_tsunami_settings_name_the_field(siting, field):
+    from smrplan.scenario import parse_scenario
+
+    with pytest.raises(InputError) as exc:
+        parse_scenario({"name": "x", "data": {"settlements": "a.csv"}, "siting": siting}, "bad.yaml")
+    assert "bad.yaml" in str(exc.value) and field in str(exc.value)
+
+
+def test_tsunami_is_a_known_layer():
+    from smrplan.scenario import parse_scenario
+
+    sc = parse_scenario({"name": "x", "data": {"settlements": "a.csv", "tsunami": "incois.gpkg",
+                                               "dem": "glo90.tif"}}, "x.yaml")
+    assert sc.data["tsunami"] == "incois.gpkg"

@@ -21,7 +21,7 @@ _SCENARIO_PKG = "smrplan.scenarios"
 LAYER_NAMES = (
     "settlements", "land", "districts", "power_plants", "grid_lines", "grid_nodes", "seismic_zones",
     "faults", "earthquakes", "cyclone_tracks", "protected_areas", "airports", "hazardous_facilities",
-    "bathymetry", "dem", "candidates", "anchor_loads", "towns", "postal_places", "district_population",
+    "tsunami", "bathymetry", "dem", "candidates", "anchor_loads", "towns", "postal_places", "district_population",
 )
 # Layers that settlements are built from when a scenario has no `settlements` layer (with `districts`;
 # see smrplan.geo.layers.build_settlements).
@@ -108,6 +108,10 @@ class Siting(_Strict):
     airport_buffer_km: float = Field(ge=0)
     hazardous_buffer_km: float = Field(ge=0)
     protected_area_buffer_km: float = Field(ge=0)
+    max_slope_percent: float = Field(gt=0, le=1000)
+    min_elevation_m: float | None = Field(ge=-500, le=9000)
+    max_elevation_m: float | None = Field(ge=-500, le=9000)
+    tsunami_buffer_km: float = Field(ge=0, le=100)
 
     @field_validator("land_ring_km", "micro_ring_km", "floating_offshore_km")
     @classmethod
@@ -120,6 +124,9 @@ class Siting(_Strict):
     def _ranges(self) -> Siting:
         if self.floating_min_depth_m > self.floating_max_depth_m:
             raise ValueError("floating_min_depth_m must not exceed floating_max_depth_m")
+        if self.min_elevation_m is not None and self.max_elevation_m is not None \
+                and self.min_elevation_m > self.max_elevation_m:
+            raise ValueError("min_elevation_m must not exceed max_elevation_m")
         return self
 
 

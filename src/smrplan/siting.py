@@ -32,7 +32,11 @@ Distances are great-circle km on a sphere of radius `EARTH_RADIUS_KM`: radius an
 a scipy cKDTree over 3-D unit vectors (chord c, arc d = 2R asin(c/2)), in chunks of candidates so
 that memory stays bounded; distances to line and polygon layers use STRtree queries in the metric
 CRS. Radius rules are inclusive with a 1e-6 km (1 mm) numerical tolerance. There is no Python loop
-over candidates or settlements (loops run over criteria, radii, chunks and land pieces).
+over candidates or settlements (loops run over criteria, radii, chunks, land pieces and DEM blocks).
+
+Terrain (`slope`, `elevation`) comes from the `dem` raster, read in windows around the candidates
+(`dem_elevation_slope`), never whole; a candidate without DEM data fails both. The `tsunami` rule
+measures the distance to hazard polygons like the other layer buffers.
 """
 
 from __future__ import annotations
@@ -62,6 +66,10 @@ _EXPOSURE_SAMPLES = 36
 _SNAP_M = 100.0  # candidates of one kind in the same square of this side (m) are merged
 _EPS_KM = 1e-6  # numerical tolerance of the inclusive radius and distance rules (1 mm)
 _CHUNK = 20_000  # candidates per radius query: bounds the pair arrays (about 5 million pairs at 16 km)
+_EPS_SLOPE = 1e-6  # numerical tolerance of the slope limit (percent)
+_DEM_BLOCK = 512  # DEM cells per side of the blocks whose candidates share one raster window
+_SLOPE_LABEL = "ground slope (percent rise)"
+_ELEVATION_LABEL = "ground elevation (m)"
 
 
 @dataclass
@@ -376,6 +384,8 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
                            reactor, f"<= {max_network_km} km (optimisation.max_network_distance_km)"))
 
     crit += _hazard_criteria(region, rules, kinds, lon, lat, reactor)
+    crit += _terrain_criteria(region, rules, kinds, lon, lat)
+    crit.append(_tsunami(region, rules, kinds, lon, lat))
     crit += _water_criteria(region, rules, kinds, lon, lat, c)
 
     out = c.copy()
@@ -509,6 +519,128 @@ def _cyclones(region: Region, rules: Siting, lon, lat, reactor) -> Criterion:
     return _criterion("cyclones", label, per_decade, per_decade <= rules.cyclone_max_per_decade, reactor,
                       f"<= {rules.cyclone_max_per_decade} storms >= {rules.cyclone_min_wind_kt} kt within "
                       f"{rules.cyclone_radius_km} km per decade")
+
+
+def _terrain_criteria(region: Region, rules: Siting, kinds, lon, lat) -> list[Criterion]:
+    """slope (percent rise) and elevation (m) from the `dem` raster for land and micro candidates;
+    floating ones are exempt (value NaN, pass). A candidate on a nodata cell or outside the raster
+    has no measurable elevation or slope and fails both (value NaN, reason 'n/a'), so that an
+    uncovered candidate is never reported as suitable; the note counts them."""
+    dem = region.rasters.get("dem")
+    n = len(lon)
+    if dem is None:
+        return [_not_evaluated("slope", _SLOPE_LABEL, n, "no dem raster"),
+                _not_evaluated("elevation", _ELEVATION_LABEL, n, "no dem raster")]
+    on_ground = _applies(kinds, "land", "micro")
+    elev, slope = np.full(n, np.nan), np.full(n, np.nan)
+    elev[on_ground], slope[on_ground] = dem_elevation_slope(dem, lon[on_ground], lat[on_ground])
+    missing = int((on_ground & ~np.isfinite(elev)).sum())
+    note = f"{missing} candidate(s) on DEM nodata or outside the raster fail (no DEM data)" if missing else ""
+    lo, hi = rules.min_elevation_m, rules.max_elevation_m
+    bounds = ([f">= {lo:g} m"] if lo is not None else []) + ([f"<= {hi:g} m"] if hi is not None else [])
+    # Comparisons with NaN are False: no DEM data fails both rules (also when no elevation bound is set).
+    ok_elev = np.isfinite(elev) & (elev >= (-np.inf if lo is None else lo)) & (elev <= (np.inf if hi is None else hi))
+    return [_criterion("slope", _SLOPE_LABEL, slope, slope <= rules.max_slope_percent + _EPS_SLOPE, on_ground,
+                       f"<= {rules.max_slope_percent:g} % from the DEM cell and its 4 neighbours (OR-SAGE)", note=note),
+            _criterion("elevation", _ELEVATION_LABEL, elev, ok_elev, on_ground,
+                       f"{' and '.join(bounds)} above mean sea level (DEM data required)" if bounds
+                       else "DEM data at the site", note=note)]
+
+
+def dem_elevation_slope(path, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Elevation (m) of the DEM cell holding each WGS84 point and the slope (percent rise,
+    100 |grad z|) of that cell: second-order central differences of its four edge neighbours
+    (Zevenbergen & Thorne 1987, gdaldem slope -alg ZevenbergenThorne), dz/dx = (z_E - z_W) / 2dx,
+    dz/dy = (z_N - z_S) / 2dy; where one neighbour is nodata or off the raster the one-sided
+    difference with the other is used. Cell sizes are metres: in a geographic CRS the degree sizes
+    times (pi/180) R, the east-west size also times the cosine of the cell centre's latitude; in a
+    projected CRS the CRS units times their metre factor. Elevations are taken as metres. NaN (both
+    values) for a point on a nodata cell or outside the raster; slope NaN where an axis has no valid
+    neighbour. A slope over a DEM cell (about 30-90 m) smooths the ground and so understates local
+    steepness.
+
+    The raster is not read whole (a national 90 m DEM has about a billion cells): points are grouped
+    by square blocks of `_DEM_BLOCK` cells and one window per block covers its points and their
+    neighbours, a loop over blocks, not points."""
+    import rasterio
+    from rasterio.windows import Window
+
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    n = len(lon)
+    elev, slope = np.full(n, np.nan), np.full(n, np.nan)
+    if n == 0:
+        return elev, slope
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(path, None, f"unreadable raster ({exc})") from None
+    with src:
+        if src.crs is None:
+            raise InputError(path, "CRS", "the raster has no coordinate reference system")
+        x, y = lon, lat
+        if src.crs.to_epsg() != 4326:
+            x, y = Transformer.from_crs("EPSG:4326", src.crs, always_xy=True).transform(lon, lat)
+            x, y = np.asarray(x, float), np.asarray(y, float)
+        t, inv = src.transform, ~src.transform
+        col = np.floor(inv.a * x + inv.b * y + inv.c)
+        row = np.floor(inv.d * x + inv.e * y + inv.f)
+        inside = np.isfinite(col) & np.isfinite(row) & (row >= 0) & (row < src.height) & (col >= 0) & (col < src.width)
+        idx = np.flatnonzero(inside)
+        r, c = row[idx].astype(np.int64), col[idx].astype(np.int64)
+        z = np.full((len(idx), 5), np.nan)  # centre, east, west, north, south
+        block = (r // _DEM_BLOCK) * (src.width // _DEM_BLOCK + 1) + c // _DEM_BLOCK
+        order = np.argsort(block, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, np.diff(block[order]) != 0, True])
+        for s, e in zip(bounds[:-1], bounds[1:], strict=True):  # blocks of the raster, not points
+            sel = order[s:e]
+            rs, cs = r[sel], c[sel]
+            r0, c0 = max(int(rs.min()) - 1, 0), max(int(cs.min()) - 1, 0)
+            r1, c1 = min(int(rs.max()) + 2, src.height), min(int(cs.max()) + 2, src.width)
+            a = src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True).astype(float).filled(np.nan)
+            a = np.pad(a, 1, constant_values=np.nan)  # cells off the raster are missing
+            rr, cc = rs - r0 + 1, cs - c0 + 1
+            z[sel] = np.column_stack([a[rr, cc], a[rr, cc + 1], a[rr, cc - 1], a[rr - 1, cc], a[rr + 1, cc]])
+        # Cell sizes (m) along the column (x) and row (y) axes; rotation-free rasters in practice.
+        dx, dy = np.hypot(t.a, t.d), np.hypot(t.b, t.e)
+        if src.crs.is_geographic:
+            m_per_deg = np.pi / 180.0 * EARTH_RADIUS_KM * 1000.0
+            centre_lat = t.d * (c + 0.5) + t.e * (r + 0.5) + t.f
+            dx = dx * m_per_deg * np.cos(np.radians(centre_lat))
+            dy = dy * m_per_deg
+        else:
+            factor = src.crs.linear_units_factor[1] if src.crs.linear_units_factor else 1.0
+            dx, dy = dx * factor, dy * factor
+    gx = _difference(z[:, 1], z[:, 2], z[:, 0], dx)
+    gy = _difference(z[:, 3], z[:, 4], z[:, 0], dy)
+    elev[idx] = z[:, 0]
+    slope[idx] = np.where(np.isfinite(z[:, 0]), 100.0 * np.hypot(gx, gy), np.nan)
+    return elev, slope
+
+
+def _difference(plus, minus, centre, step):
+    """Derivative from the neighbours on either side (central difference), or from one neighbour and
+    the centre where the other is missing; NaN where both are."""
+    both = np.isfinite(plus) & np.isfinite(minus)
+    one_sided = np.where(np.isfinite(plus), (plus - centre) / step, (centre - minus) / step)
+    return np.where(both, (plus - minus) / (2.0 * step), one_sided)
+
+
+def _tsunami(region: Region, rules: Siting, kinds, lon, lat) -> Criterion:
+    """Distance (km, region's metric CRS, 0 inside) to the nearest polygon of the `tsunami` hazard
+    layer. Land and micro candidates fail inside, on the border or within `tsunami_buffer_km`
+    (inclusive, 1 mm tolerance). Floating candidates keep the measured distance but always pass: a
+    moored barge is not flooded the way ground is; the berth's own exposure is screened by `exposure`
+    and `cyclones`, and its mooring is designed for the surge."""
+    layer = region.layers.get("tsunami")
+    label = "distance to a tsunami hazard zone"
+    if layer is None:
+        return _not_evaluated("tsunami", label, len(lon), "no tsunami layer")
+    d = _distance_to_layer_km(region, layer, lon, lat)
+    on_ground = _applies(kinds, "land", "micro")
+    buf = rules.tsunami_buffer_km
+    passed = ~on_ground | (d > buf + _EPS_KM)
+    return Criterion("tsunami", label, d.astype(float), passed, f"> {buf:g} km from a hazard zone (AERB tsunami hazard)",
+                     note="floating candidates: distance recorded, rule not applied")
 
 
 def _water_criteria(region: Region, rules: Siting, kinds, lon, lat, c) -> list[Criterion]:

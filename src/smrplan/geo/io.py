@@ -505,8 +505,9 @@ def sample_raster(path: Path, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         from pyproj import Transformer
 
         lon, lat = Transformer.from_crs(WGS84, crs, always_xy=True).transform(lon, lat)
-    inv = ~transform
-    col, row = inv * (np.asarray(lon, float), np.asarray(lat, float))
+    inv = ~transform  # pixel coordinates from the inverse affine's coefficients (vectorised)
+    x, y = np.asarray(lon, float), np.asarray(lat, float)
+    col, row = inv.a * x + inv.b * y + inv.c, inv.d * x + inv.e * y + inv.f
     col, row = np.floor(col).astype(int), np.floor(row).astype(int)
     ok = (row >= 0) & (row < arr.shape[0]) & (col >= 0) & (col < arr.shape[1])
     out = np.full(len(np.asarray(lon)), np.nan)
