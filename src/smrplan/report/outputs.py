@@ -72,9 +72,14 @@ def _log_text(plan) -> str:
     lines = [f"smrplan {s['versions']['smrplan']} run of scenario {s['scenario']} ({plan.scenario.source})",
              f"created {s['created_utc']}",
              f"settlements: {s['settlements']}, population {s['population']:,}, demand {s['demand_mwh_per_year']:,.0f} MWh/yr"]
-    for layer, n in s["data"]["dropped_rows"].items():
-        lines.append(f"layer {layer}: {n} row(s) without coordinates dropped")
-    for layer, src in s["data"]["sources"].items():
+    data = s["data"]
+    for layer, n in data["dropped_rows"].items():
+        lines.append(f"layer {layer}: {n} row(s) dropped")
+    for layer, kinds in data.get("repairs", {}).items():
+        lines.append(f"layer {layer}: repaired " + ", ".join(f"{kind} x{n}" for kind, n in kinds.items()))
+    if data.get("anchor_loads"):
+        lines.append(f"anchor loads: {data['anchor_loads']}")
+    for layer, src in data["sources"].items():
         lines.append(f"layer {layer}: {src}")
     sit = s["siting"]
     lines.append(f"siting: {sit['candidates']} candidates, {sit['suitable']} suitable")
@@ -84,7 +89,11 @@ def _log_text(plan) -> str:
     lines.append(f"solver: {sol.get('status')} / {sol.get('termination')}, gap {sol.get('mip_gap')}, {sol.get('time_s')} s")
     for opt, t in s["options"].items():
         lines.append(f"option {opt}: {t['settlements']} settlements, {t['demand_mwh_per_year']:,.0f} MWh/yr, "
-                     f"LCOE {t['lcoe_usd_per_kwh']}")
+                     f"LCOE {t['lcoe_usd_per_kwh']} USD/kWh ({t.get('lcoe_inr_per_kwh')} INR/kWh), "
+                     f"net present cost {t.get('npv_usd')} USD")
+    if "total_npv_usd" in s:
+        lines.append(f"total: {s['total_annual_cost_usd']:,.0f} USD/yr, net present cost {s['total_npv_usd']:,.0f} USD "
+                     f"({s.get('total_npv_inr_crore')} INR crore)")
     return "\n".join(lines) + "\n"
 
 
