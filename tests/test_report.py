@@ -144,6 +144,13 @@ def test_report_tables(islands):
     assert "no seismic_zones layer" in text  # a criterion not evaluated, with its reason
 
 
+def test_log_names_totals_in_both_currencies(islands):
+    plan = json.loads((islands / "plan.json").read_text())
+    log = (islands / "log.txt").read_text(encoding="utf-8")
+    assert f"net present cost {plan['total_npv_usd']:,.0f} USD ({plan['total_npv_inr_crore']} INR crore)" in log
+    assert f"({plan['options']['pv_battery']['lcoe_inr_per_kwh']} INR/kWh)" in log
+
+
 def test_why_section_shows_the_break_even_of_the_largest_places(islands):
     """At central costs no reactor is built on the islands; the report's `why` table lists the
     largest places with the capex reduction plan.json gives for each."""
