@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import figure
+
 TARGET_SECONDS = 60.0
 DRAWS = 1000
 OUTPUTS = ("draws.parquet", "settlement_options.parquet", "sites.parquet", "tornado.parquet")
@@ -44,6 +46,7 @@ def main(draws: int = DRAWS) -> int:
             s = json.loads((out / "sweep.json").read_text())
             passed = wall < TARGET_SECONDS
             ok &= passed
+            figure(f"sweep {draws:,} draws, {workers} worker(s), end to end", wall, TARGET_SECONDS)
             print(f"{workers} worker(s): {draws:,} draws in {wall:.1f} s end to end "
                   f"({draws / wall:.1f} draws/s; sweep phase {s['draws_per_second']:.1f} draws/s); "
                   f"target < {TARGET_SECONDS:.0f} s: {'PASS' if passed else 'FAIL'}")
