@@ -129,16 +129,18 @@ def test_reactor_backup_choice_and_module_limit():
     assert not n1["feasible"].iloc[1]  # 45 MW x 1.15 needs 6 modules of 10 MW, the plant holds 4
 
 
+GRID = tech("g", "grid_extension", mv_line_usd_per_km=20_000.0, hv_line_usd_per_km=150_000.0,
+            mv_max_capacity_kw=10_000.0, substation_usd=500_000.0, grid_supply_usd_per_kwh=0.08,
+            losses_fraction=0.1, line_lifetime_years=40.0, line_om_fraction_per_year=0.02,
+            max_distance_km=100.0, grid_emission_t_co2_per_mwh=0.727)
+CABLE = tech("c", "submarine_cable", cable_usd_per_km=1_500_000.0, landing_station_usd=2_000_000.0,
+             lifetime_years=40.0, om_fraction_per_year=0.01, max_length_km=300.0)
+
+
 def test_grid_cost_with_cable_and_limits():
-    grid = tech("g", "grid_extension", mv_line_usd_per_km=20_000.0, hv_line_usd_per_km=150_000.0,
-                mv_max_capacity_kw=10_000.0, substation_usd=500_000.0, grid_supply_usd_per_kwh=0.08,
-                losses_fraction=0.1, line_lifetime_years=40.0, line_om_fraction_per_year=0.02,
-                max_distance_km=100.0, grid_emission_t_co2_per_mwh=0.727)
-    cable = tech("c", "submarine_cable", cable_usd_per_km=1_500_000.0, landing_station_usd=2_000_000.0,
-                 lifetime_years=40.0, om_fraction_per_year=0.01, max_length_km=300.0)
     money = Money(0.08, 40)
     r = grid_cost(np.array([1e6, 1e6]), np.array([500.0, 500.0]), np.array([10.0, 10.0]), np.array([0.0, 400.0]),
-                  grid, cable, money)
+                  GRID, CABLE, money)
     capex0 = 10 * 20_000 + 500_000
     annual0 = capex0 * crf(0.08, 40) + capex0 * 0.02 + 1e6 / 0.9 * 0.08
     assert r["annual_cost_usd"].iloc[0] == pytest.approx(annual0, rel=1e-3)
@@ -183,19 +185,13 @@ def test_diesel_net_present_cost_by_hand():
 def test_npv_is_annual_cost_over_crf_for_every_option(r_, horizon):
     money = Money(r_, horizon)
     e, peak, island = np.array([5e4, 2e6, 3e8]), np.array([12.0, 400.0, 45_000.0]), np.array([True, False, True])
-    grid = tech("g", "grid_extension", mv_line_usd_per_km=20_000.0, hv_line_usd_per_km=150_000.0,
-                mv_max_capacity_kw=10_000.0, substation_usd=500_000.0, grid_supply_usd_per_kwh=0.08,
-                losses_fraction=0.1, line_lifetime_years=40.0, line_om_fraction_per_year=0.02,
-                max_distance_km=100.0, grid_emission_t_co2_per_mwh=0.727)
-    cable = tech("c", "submarine_cable", cable_usd_per_km=1_500_000.0, landing_station_usd=2_000_000.0,
-                 lifetime_years=40.0, om_fraction_per_year=0.01, max_length_km=300.0)
     pv = tech("pv", "pv_battery", pv_capex_usd_per_kw=800.0, pv_lifetime_years=25.0, pv_fixed_om_usd_per_kw_year=15.0,
               pv_capacity_factor=0.18, battery_capex_usd_per_kwh=300.0, battery_lifetime_years=12.0,
               battery_roundtrip_efficiency=0.9, battery_min_soc_fraction=0.2, battery_hours=6.0,
               inverter_capex_usd_per_kw=150.0, renewable_fraction=0.8, island_capex_multiplier=1.25)
     land, sea = np.array([5.0, 50.0, 0.0]), np.array([0.0, 20.0, 400.0])
     frames = [diesel_cost(e, peak, DIESEL, money, island), pv_battery_cost(e, peak, 0.5, pv, DIESEL, money, island),
-              grid_cost(e, peak, land, sea, grid, cable, money), line_cost(land, sea, peak, grid, cable, money),
+              grid_cost(e, peak, land, sea, GRID, CABLE, money), line_cost(land, sea, peak, GRID, CABLE, money),
               reactor_plant_cost(e, peak, REACTOR, DIESEL, money, 0.15, "cheapest", island)]
     for f in frames:
         assert f["npv_usd"].dtype == float

@@ -53,7 +53,7 @@ from scipy.spatial import cKDTree
 
 from smrplan.errors import InputError
 from smrplan.geo.distance import EARTH_RADIUS_KM, destination, haversine_km
-from smrplan.geo.io import sample_raster
+from smrplan.geo.io import cell_of, open_raster, sample_raster
 from smrplan.geo.layers import Region
 from smrplan.scenario import Siting
 
@@ -562,7 +562,6 @@ def dem_elevation_slope(path, lon, lat) -> tuple[np.ndarray, np.ndarray]:
     The raster is not read whole (a national 90 m DEM has about a billion cells): points are grouped
     by square blocks of `_DEM_BLOCK` cells and one window per block covers its points and their
     neighbours, a loop over blocks, not points."""
-    import rasterio
     from rasterio.windows import Window
 
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
@@ -570,20 +569,13 @@ def dem_elevation_slope(path, lon, lat) -> tuple[np.ndarray, np.ndarray]:
     elev, slope = np.full(n, np.nan), np.full(n, np.nan)
     if n == 0:
         return elev, slope
-    try:
-        src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise InputError(path, None, f"unreadable raster ({exc})") from None
-    with src:
-        if src.crs is None:
-            raise InputError(path, "CRS", "the raster has no coordinate reference system")
+    with open_raster(path) as src:
         x, y = lon, lat
         if src.crs.to_epsg() != 4326:
             x, y = Transformer.from_crs("EPSG:4326", src.crs, always_xy=True).transform(lon, lat)
             x, y = np.asarray(x, float), np.asarray(y, float)
-        t, inv = src.transform, ~src.transform
-        col = np.floor(inv.a * x + inv.b * y + inv.c)
-        row = np.floor(inv.d * x + inv.e * y + inv.f)
+        t = src.transform
+        col, row = cell_of(t, x, y)
         inside = np.isfinite(col) & np.isfinite(row) & (row >= 0) & (row < src.height) & (col >= 0) & (col < src.width)
         idx = np.flatnonzero(inside)
         r, c = row[idx].astype(np.int64), col[idx].astype(np.int64)

@@ -37,7 +37,7 @@ import shapely
 
 from smrplan.errors import InputError
 from smrplan.geo.distance import PointIndex
-from smrplan.geo.io import WGS84, read_vector
+from smrplan.geo.io import WGS84, open_raster, read_vector
 
 # Equal-area CRS for areas (WGS 84 / NSIDC EASE-Grid 2.0 Global), as used for area_km2 in
 # shared/data/land_coastline_in/SOURCE.md.
@@ -493,19 +493,12 @@ def _raster_cells(path: Path, block_rows: int):
     """Yield (lon, lat, population) of the populated cells of a single-band population raster, in
     strips of `block_rows` rows (memory stays bounded). Cell centres are returned in WGS84 degrees;
     nodata and NaN cells are skipped; negative values are an error naming the cell."""
-    import rasterio
     from pyproj import Transformer
     from rasterio.windows import Window
 
     if not Path(path).exists():
         raise InputError(path, None, "file not found")
-    try:
-        src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise InputError(path, None, f"unreadable raster ({str(exc).splitlines()[0]})") from None
-    with src:
-        if src.crs is None:
-            raise InputError(path, "CRS", "the raster has no coordinate reference system")
+    with open_raster(path) as src:
         to_wgs84 = None if src.crs.to_epsg() == 4326 else Transformer.from_crs(src.crs, WGS84, always_xy=True)
         for r0 in range(0, src.height, block_rows):
             h = min(block_rows, src.height - r0)

@@ -21,6 +21,7 @@ errors. Without repair, points outside the region box are only logged.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -482,20 +483,40 @@ def read_anchor_loads(path: Path, repair: bool = False, region: str | None = DEF
     return res
 
 
-def read_raster(path: Path):
-    """Open a single-band raster (GeoTIFF) and return (array float64 with NaN nodata, transform, crs)."""
+@contextlib.contextmanager
+def open_raster(path: Path):
+    """An open rasterio dataset of a raster with a coordinate reference system. An unreadable file
+    (when opened or read inside the block) or a raster without a CRS is an InputError naming the file."""
     import rasterio
 
     try:
-        with rasterio.open(path) as src:
-            arr = src.read(1).astype(float)
-            if src.nodata is not None:
-                arr[arr == src.nodata] = np.nan
-            if src.crs is None:
-                raise InputError(path, "CRS", "the raster has no coordinate reference system")
-            return arr, src.transform, src.crs
+        src = rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:
-        raise InputError(path, None, f"unreadable raster ({exc})") from None
+        raise InputError(path, None, f"unreadable raster ({str(exc).splitlines()[0]})") from None
+    with src:
+        if src.crs is None:
+            raise InputError(path, "CRS", "the raster has no coordinate reference system")
+        try:
+            yield src
+        except rasterio.errors.RasterioIOError as exc:
+            raise InputError(path, None, f"unreadable raster ({str(exc).splitlines()[0]})") from None
+
+
+def cell_of(transform, x, y) -> tuple[np.ndarray, np.ndarray]:
+    """(column, row) of the raster cells holding points (x, y) in the raster's CRS, as floats floored
+    to whole cells (from the inverse affine's coefficients; vectorised; NaN stays NaN)."""
+    inv = ~transform
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    return np.floor(inv.a * x + inv.b * y + inv.c), np.floor(inv.d * x + inv.e * y + inv.f)
+
+
+def read_raster(path: Path):
+    """Open a single-band raster (GeoTIFF) and return (array float64 with NaN nodata, transform, crs)."""
+    with open_raster(path) as src:
+        arr = src.read(1).astype(float)
+        if src.nodata is not None:
+            arr[arr == src.nodata] = np.nan
+        return arr, src.transform, src.crs
 
 
 def sample_raster(path: Path, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -505,10 +526,8 @@ def sample_raster(path: Path, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         from pyproj import Transformer
 
         lon, lat = Transformer.from_crs(WGS84, crs, always_xy=True).transform(lon, lat)
-    inv = ~transform  # pixel coordinates from the inverse affine's coefficients (vectorised)
-    x, y = np.asarray(lon, float), np.asarray(lat, float)
-    col, row = inv.a * x + inv.b * y + inv.c, inv.d * x + inv.e * y + inv.f
-    col, row = np.floor(col).astype(int), np.floor(row).astype(int)
+    col, row = cell_of(transform, lon, lat)
+    col, row = col.astype(int), row.astype(int)
     ok = (row >= 0) & (row < arr.shape[0]) & (col >= 0) & (col < arr.shape[1])
     out = np.full(len(np.asarray(lon)), np.nan)
     out[ok] = arr[row[ok], col[ok]]
