@@ -213,9 +213,7 @@ def plan(scenario: str | Path | Scenario, data_dir: str | Path | None = None,
         "total_annual_cost_usd": round(float(st2["chosen_annual_cost_usd"].sum()), 2),
         "standalone_annual_cost_usd": round(float(st2["standalone_annual_cost_usd"].sum()), 2),
         "emissions_t_co2_per_year": round(emissions, 3),
-        "currency": {"unit": f"USD {sc.finance.base_year}", "inr_per_usd": sc.finance.inr_per_usd,
-                     "total_annual_cost_inr_crore": round(float(st2["chosen_annual_cost_usd"].sum())
-                                                          * sc.finance.inr_per_usd / 1e7, 2)},
+        "currency": {"unit": f"USD {sc.finance.base_year}"},  # INR and NPV figures: money_fields below
         "siting": scr.summary(), "solver": solver, "why": why_section(st2, result, annual),
         "data": region.data_record(),
         "versions": _versions(),
