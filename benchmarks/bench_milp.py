@@ -43,7 +43,7 @@ KM2_PER_SETTLEMENT = 5.0
 CARBON_PRICE = 50.0
 # settlements: (sites, target s, solver time limit s). Both run the scenario's own optimisation
 # settings (they cluster above 5,000 settlements in 5 km cells, grown by optimize.solve_plan while the
-# model has more than optimize.MAX_ASSIGNMENTS assignment variables) except the solver time limit,
+# model has more than optimisation.max_assignments assignment variables) except the solver time limit,
 # which a planner raises for a national run: the scenario's 120 s below the 120 s target, 780 s below
 # the 15-minute one.
 CASES = {10_000: (1_000, 120.0, 110.0), 100_000: (2_000, 900.0, 780.0)}

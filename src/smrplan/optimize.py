@@ -100,7 +100,6 @@ SCALE = 1e-3  # solver objective in kUSD/yr
 TOL = 1e-6  # integrality / feasibility tolerance when sizing plants from a solution
 BISECTION_STEPS = 50
 WHY_TOP = 10  # largest units without a reactor explained in plan.json `why`
-MAX_ASSIGNMENTS = 100_000  # measured: about 80,000 solve to 0.2 % in 90 s on 2 shared cores
 
 
 @dataclass
@@ -255,7 +254,7 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
     standalone_annual_cost_usd, is_island (and the columns of allowed_options_by_region); `sites` the
     candidates (site_id, kind, lon, lat; only rows with `suitable` true are used when it is given).
     Settlements are clustered in cells of cluster_km when there are more than cluster_above. When the
-    model would have more than MAX_ASSIGNMENTS assignment variables (HiGHS stalled for over 7 minutes
+    model would have more than `max_assignments` assignment variables (HiGHS stalled for over 7 minutes
     after presolve on 445,000), settlements are clustered anyway, in cells of cluster_km (at least
     1 km) growing by half until it has fewer."""
     t0 = time.perf_counter()
@@ -277,7 +276,7 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
                 "min_reactor_share": opt.min_reactor_share, "cluster_km": opt.cluster_km,
                 "cluster_above": opt.cluster_above, "reserve_margin_fraction": opt.reserve_margin_fraction,
                 "allowed_options_by_region": dict(getattr(opt, "allowed_options_by_region", None) or {}),
-                "carbon_price_usd_per_t": carbon_price, "max_assignments": MAX_ASSIGNMENTS}
+                "carbon_price_usd_per_t": carbon_price, "max_assignments": opt.max_assignments}
     allowed = allowed_kinds(settlements, opt)
     coef = {isl: [facility_costs(t, diesel, money, isl, load_factor, carbon_price) for t in techs] for isl in (False, True)}
     tc = pd.DataFrame({key: [cf[key] for cf in coef[False]] for key in coef[False][0]} if techs else {})
@@ -285,7 +284,7 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
     fixed = (region, settlements, sites, site_kind, fac_site, fac_tech, tc, b_isl, allowed, opt, grid, cable, money)
     cell = opt.cluster_km if n_set > opt.cluster_above and opt.cluster_km > 0 else None
     inst = _instance(cell, *fixed)
-    while inst.size > MAX_ASSIGNMENTS and len(inst.units) > 1:
+    while inst.size > opt.max_assignments and len(inst.units) > 1:
         cell = max(opt.cluster_km, 1.0) if cell is None else 1.5 * cell
         inst = _instance(cell, *fixed)
     units, labels, prob = inst.units, inst.labels, inst.prob

@@ -138,6 +138,7 @@ class Optimisation(_Strict):
     min_reactor_share: float = Field(ge=0, le=1)
     cluster_km: float = Field(ge=0)
     cluster_above: int = Field(ge=1)
+    max_assignments: int = Field(ge=1)
     nearest_sites: int = Field(ge=1)
     reserve_margin_fraction: float = Field(ge=0, le=2)
     # {settlement column: {value: [reactor options allowed there]}}; values not listed allow every option.
