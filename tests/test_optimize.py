@@ -13,7 +13,7 @@ import pytest
 import shapely
 
 from smrplan.catalogue.catalogue import resolve_catalogue
-from smrplan.cluster import cluster_settlements
+from smrplan.cluster import cell_labels, cluster_settlements
 from smrplan.economics import HOURS, Money, by_option, diesel_cost, first_of, line_cost, reactor_plant_cost
 from smrplan.geo.distance import destination, haversine_km
 from smrplan.geo.layers import Region
@@ -98,6 +98,24 @@ def test_milp_matches_enumeration(seed, limits):
     sol = solve_problem(p, mip_gap=0.0, time_limit_s=60.0)
     assert sol.objective_usd == pytest.approx(expected, rel=1e-6)
     assert sol.report["mip_gap"] <= 1e-6
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dominated_plant_options_are_dropped_and_the_optimum_kept(seed):
+    """The second technology of each site has the first's module size, count, capacity factor and
+    variable cost but dearer modules (by more than any back-up saving): its options leave the model
+    and the plan still matches enumeration over every technology."""
+    from smrplan.optimize import _dominated, plants
+
+    p = random_problem(seed)
+    K, N, first = np.repeat(p.K[::2], 2), np.repeat(p.N[::2], 2), p.M[::2]
+    M = np.repeat(first, 2) + np.tile([0.0, 1.0], p.n_sites) * (0.1 * np.repeat(first, 2) + np.repeat(p.B[::2], 2) * K)
+    p = replace(p, K=K, N=N, CF=np.repeat(p.CF[::2], 2), v=np.repeat(p.v[::2], 2), F=np.repeat(p.F[::2], 2), M=M)
+    fac = np.repeat(np.arange(len(p.fac_site)), p.N.astype(int))
+    assert (_dominated(p, fac) == (fac % 2 == 1)).all()
+    assert (plants(p)[0] % 2 == 0).all()
+    sol = solve_problem(p, mip_gap=0.0, time_limit_s=60.0)
+    assert sol.objective_usd == pytest.approx(enumerate_optimum(p), rel=1e-6)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -246,6 +264,55 @@ def test_clusters_map_back_every_settlement_once(real):
     spread = haversine_km(lon, lat, cl.units.lon.to_numpy()[cl.labels], cl.units.lat.to_numpy()[cl.labels])
     assert spread.max() <= 5.0 * np.sqrt(2) * 1.02  # one 5 km cell (metric CRS scale error allowed)
     assert (cl.units["net_land_km"] + cl.units["net_sea_km"] >= 0).all()
+
+
+def test_quadtree_cells_follow_load():
+    """A dense town (40 settlements of 1 MW within 4 km) is split down to 5 km cells while sparse
+    villages share 20 km cells; no cell above the split peak is larger than the smallest side."""
+    rng = np.random.default_rng(5)
+    tlon, tlat = destination(80.0, 22.0, rng.uniform(0, 360, 40), rng.uniform(0, 4, 40))
+    vlon, vlat = destination(80.5, 22.5, rng.uniform(0, 360, 200), rng.uniform(0, 60, 200))
+    lon, lat = np.r_[tlon, vlon], np.r_[tlat, vlat]
+    peak = np.r_[np.full(40, 1_000.0), np.full(200, 50.0)]
+    labels, side = cell_labels(lon, lat, 5.0, np.zeros(240), "EPSG:7755", peak, 10_000.0, 25.0)
+    assert labels.min() == 0 and labels.max() == len(side) - 1
+    cell_peak = np.bincount(labels, peak)
+    assert set(np.unique(side)) <= {5.0, 10.0, 20.0}  # 25 km rounds down to 5 x 2^2
+    assert ((cell_peak <= 10_000.0) | (side == 5.0)).all()
+    assert (side[labels[:40]] == 5.0).all()  # the town: 40 MW is split to the smallest cells
+    assert (side[labels[40:]] == 20.0).mean() > 0.8  # villages: 50 kW each stays in large cells
+    lab5, side5 = cell_labels(lon, lat, 5.0, np.zeros(240), "EPSG:7755")  # no peak: uniform cells
+    assert (side5 == 5.0).all() and lab5.max() >= labels.max()
+
+
+def test_a_too_large_model_merges_sparse_cells_then_raises_the_split_peak_then_grows_cells(real):
+    from smrplan.optimize import Grain
+
+    opt = real["sc"].optimisation.model_copy(update={"cluster_km": 5.0, "cluster_max_km": 20.0,
+                                                     "cluster_split_peak_kw": 10_000.0})
+    g = Grain.first(opt)
+    assert g == Grain(5.0, 5.0, 10_000.0, 20.0)  # uniform cells first
+    g = g.coarser({"clusters_by_cell_km": {"5.0": 12}})
+    assert g == Grain(5.0, 10.0, 10_000.0, 20.0)
+    g = g.coarser({"clusters_by_cell_km": {"5.0": 3, "10.0": 9}})
+    assert g == Grain(5.0, 20.0, 10_000.0, 20.0)
+    g = g.coarser({"clusters_by_cell_km": {"5.0": 3, "20.0": 9}})
+    assert g == Grain(5.0, 20.0, 15_000.0, 20.0)  # some cell still split
+    assert g.coarser({"clusters_by_cell_km": {"20.0": 12}}) == Grain(7.5, 30.0, 15_000.0, 30.0)
+
+
+def test_units_too_large_for_any_plant_are_not_paired():
+    """A unit beyond every plant at a site (peak with reserve or energy above N modules) loses the pair."""
+    from smrplan.optimize import _carried
+
+    coef = pd.DataFrame({"module_kw": [50_000.0, 10_000.0], "max_modules": [2.0, 4.0], "cf": [0.9, 0.9]})
+    P = np.array([80_000.0, 95_000.0, 30_000.0, 30_000.0])
+    E = HOURS * np.array([50_000.0, 50_000.0, 85_000.0, 95_000.0])  # mean loads 50, 50, 85, 95 MW
+    pu, ps = np.array([0, 1, 2, 3, 0]), np.array([0, 0, 0, 0, 1])
+    fac_site = np.array([0, 1])  # site 0: 2 x 50 MW; site 1: 4 x 10 MW
+    keep = _carried(P, E, pu, ps, fac_site, coef, reserve=0.15)
+    # peak x 1.15: 92 <= 100 MW, 109 > 100; energy: 85 <= 0.9 x 100, 95 > 90; site 1 carries 40 < 92
+    assert keep.tolist() == [True, False, True, False, False]
 
 
 def test_clustered_plan_serves_whole_clusters(real):

@@ -1,11 +1,16 @@
 """Aggregation of nearby settlements into clusters before the optimisation.
 
 With more than `optimisation.cluster_above` settlements the MILP (optimize.py) sees clusters instead
-of settlements. Settlements fall into square cells of side `cluster_km` in the region's metric CRS
-(EPSG:7755 for India, a Lambert conformal conic with scale error under about 1 %); the settlements of
-one cell that also share a group key (optimize.py uses the allowed reactor options and the island
-flag, so a cluster never mixes them) form one cluster. No two members of a cluster are more than
-sqrt(2) x cluster_km apart. A cluster carries the sums of its members' annual demand (kWh/yr), peak
+of settlements. Settlements fall into square cells in the region's metric CRS (EPSG:7755 for India, a
+Lambert conformal conic with scale error under about 1 %), laid out as a quadtree: cells start at the
+largest side `max_cell_km` (cluster_km x a power of two) and a cell whose members' summed peak exceeds
+`split_peak_kw` is split into its four quarters, down to the smallest side `cluster_km`. Resolution
+thus follows load: a town and its suburbs become several small units that a reactor can serve one by
+one, while sparse villages share one large cell (a unit much larger than a reactor module weakens the
+MILP's relaxation, and one larger than a whole plant cannot be served at all). The settlements of one
+cell that also share a group key (optimize.py uses the allowed reactor options and the island flag,
+so a cluster never mixes them) form one cluster. No two members of a cluster are more than
+sqrt(2) x its cell side apart. A cluster carries the sums of its members' annual demand (kWh/yr), peak
 (kW; the sum of member peaks, a conservative coincident peak) and best stand-alone annual cost
 (USD/yr), and a demand-weighted centroid where its connection to a reactor site lands.
 
@@ -48,24 +53,50 @@ class Clusters:
     stats: dict
 
 
-def cell_labels(lon, lat, cluster_km: float, group, metric_crs: str) -> np.ndarray:
-    """Cluster index of each point: its square cell of side cluster_km (km, metric CRS) and group."""
+def top_cell_km(cluster_km: float, max_cell_km: float | None) -> float:
+    """Side of the quadtree's largest cells (km): cluster_km x 2^k, the largest not above max_cell_km."""
+    if not max_cell_km or max_cell_km <= cluster_km:
+        return float(cluster_km)
+    return float(cluster_km * 2.0 ** np.floor(np.log2(max_cell_km / cluster_km) + 1e-9))
+
+
+def cell_labels(lon, lat, cluster_km: float, group, metric_crs: str, peak_kw=None, split_peak_kw: float = np.inf,
+                max_cell_km: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster index of each point and the side (km) of each cluster's cell. Cells of one group start
+    at the largest side (cluster_km x 2^k, the largest not above max_cell_km; cluster_km when None) and
+    are quartered while their summed peak_kw exceeds split_peak_kw, down to cluster_km (module
+    docstring). One pass per level, vectorised over points."""
     x, y = Transformer.from_crs("EPSG:4326", metric_crs, always_xy=True).transform(
         np.asarray(lon, float), np.asarray(lat, float))
-    key = np.column_stack([np.floor(np.asarray(x) / (cluster_km * 1000.0)),
-                           np.floor(np.asarray(y) / (cluster_km * 1000.0)), np.asarray(group, float)])
-    return np.unique(key, axis=0, return_inverse=True)[1].ravel()
+    x, y, group = np.asarray(x, float), np.asarray(y, float), np.asarray(group, float)
+    peak = np.zeros(len(x)) if peak_kw is None else np.asarray(peak_kw, float)
+    levels = int(round(np.log2(top_cell_km(cluster_km, max_cell_km) / cluster_km)))
+    labels, sides = np.full(len(x), -1), []
+    todo = np.arange(len(x))
+    for level in range(levels, -1, -1):
+        side = cluster_km * 2.0**level
+        key = np.column_stack([np.floor(x[todo] / (side * 1000.0)), np.floor(y[todo] / (side * 1000.0)), group[todo]])
+        cell = np.unique(key, axis=0, return_inverse=True)[1].ravel()
+        final = (np.bincount(cell, peak[todo]) <= split_peak_kw) | (level == 0)
+        number = np.cumsum(final) - 1 + len(sides)
+        done = final[cell]
+        labels[todo[done]] = number[cell[done]]
+        sides.extend([side] * int(final.sum()))
+        todo = todo[~done]
+    return labels, np.array(sides)
 
 
 def cluster_settlements(region: Region, settlements: pd.DataFrame, cluster_km: float, group,
-                        grid: Technology, cable: Technology, money: Money) -> Clusters:
+                        grid: Technology, cable: Technology, money: Money, split_peak_kw: float = np.inf,
+                        max_cell_km: float | None = None) -> Clusters:
     """Clusters of `settlements` (lon, lat, demand_kwh_per_year, peak_kw, standalone_annual_cost_usd,
-    is_island) with their local networks; `group` (one integer per settlement) keeps unlike
-    settlements apart."""
+    is_island) with their local networks, in quadtree cells from max_cell_km down to cluster_km split
+    above split_peak_kw (kW; the defaults give uniform cells of cluster_km); `group` (one integer per
+    settlement) keeps unlike settlements apart."""
     lon, lat = settlements["lon"].to_numpy(float), settlements["lat"].to_numpy(float)
     e = settlements["demand_kwh_per_year"].to_numpy(float)
     peak = settlements["peak_kw"].to_numpy(float)
-    labels = cell_labels(lon, lat, cluster_km, group, region.metric_crs)
+    labels, side = cell_labels(lon, lat, cluster_km, group, region.metric_crs, peak, split_peak_kw, max_cell_km)
     m, n = int(labels.max()) + 1, len(lon)
     members = np.bincount(labels, minlength=m)
     w = np.where(e > 0, e, 1e-9)  # demand weights; a zero-demand member still counts a little
@@ -77,9 +108,14 @@ def cluster_settlements(region: Region, settlements: pd.DataFrame, cluster_km: f
         "demand_kwh_per_year": np.bincount(labels, e, m), "peak_kw": np.bincount(labels, peak, m),
         "standalone_annual_cost_usd": np.bincount(labels, settlements["standalone_annual_cost_usd"].to_numpy(float), m),
         "is_island": np.bincount(labels, settlements["is_island"].to_numpy(bool).astype(float), m) > 0,
-        **net})
+        "cell_km": side, **net})
     spread = haversine_km(lon, lat, clon[labels], clat[labels])
-    stats = {"clustered": True, "cluster_km": cluster_km, "settlements": n, "clusters": m,
+    sizes, counts = np.unique(side, return_counts=True)
+    stats = {"clustered": True, "cluster_km": cluster_km, "max_cell_km": float(sizes.max()),
+             "split_peak_kw": float(split_peak_kw) if np.isfinite(split_peak_kw) else None,
+             "clusters_by_cell_km": {str(k): int(c) for k, c in zip(sizes.round(3), counts, strict=True)},
+             "largest_cluster_peak_kw": round(float(units["peak_kw"].max()), 1),
+             "settlements": n, "clusters": m,
              "largest_cluster_members": int(members.max()), "mean_members": round(n / m, 3),
              "max_member_to_centroid_km": round(float(spread.max()), 3),
              "local_network_km": round(float((net["net_land_km"] + net["net_sea_km"]).sum()), 3)}

@@ -1,21 +1,24 @@
 """Least-cost deployment plan: a facility-location MILP solved with linopy + HiGHS.
 
-Units u are the settlements, or clusters of nearby settlements (cluster.py) when there are more than
-`optimisation.cluster_above` of them. A unit has annual demand E_u (kWh/yr), peak P_u (kW) and c_u
-(USD/yr), the annual cost of its members' best stand-alone options (diesel, PV + battery, grid; the
-carbon price included). Sites s are the candidate sites screened *suitable* (siting.py): an unsuitable
-site, a floating berth in too shallow water for example, never enters the model. A facility
-f = (s, t) is a plant of reactor technology t of the site's kind (land, micro, floating); a plant
-option v = (f, n) is that plant with n = 1..N_t modules.
+Units u are the settlements, or clusters of nearby settlements (cluster.py: quadtree cells, small
+where the load is dense) when there are more than `optimisation.cluster_above` of them. A unit has
+annual demand E_u (kWh/yr), peak P_u (kW) and c_u (USD/yr), the annual cost of its members' best
+stand-alone options (diesel, PV + battery, grid; the carbon price included). Sites s are the
+candidate sites screened *suitable* (siting.py): an unsuitable site, a floating berth in too shallow
+water for example, never enters the model. A facility f = (s, t) is a plant of reactor technology t
+of the site's kind (land, micro, floating); a plant option v = (f, n) is that plant with n = 1..N_t
+modules.
 
 Pruning before the model (each step keeps the optimum of the model that follows, except the first,
 which is the modelling choice the scenario makes): a unit may use only its `nearest_sites` nearest
 suitable sites within `max_network_distance_km`, of a kind its region allows
-(`allowed_options_by_region`). Then, when `min_reactor_share` is 0 (a share may force a loss):
-a pair that cannot pay even alone and free of capital (a_p + min_t v_t E_u >= c_u) and lies on no
-profitable pair's network path is dropped (taking a unit out of a plant never raises the plant's
-cost); a facility or a plant option whose lower bound on cost minus stand-alone cost, over any set
-of units, is not negative is dropped (bounds in `_useful_facilities` and `plants`).
+(`allowed_options_by_region`). A pair whose unit alone exceeds every plant at the site (peak with
+reserve or energy beyond N modules) is dropped with the pairs whose network path runs through it.
+Then, when `min_reactor_share` is 0 (a share may force a loss): a pair that cannot pay even alone
+and free of capital (a_p + min_t v_t E_u >= c_u) and lies on no profitable pair's network path is
+dropped (taking a unit out of a plant never raises the plant's cost); a facility or a plant option
+whose lower bound on cost minus stand-alone cost, over any set of units, is not negative is dropped
+(bounds in `_useful_facilities` and `plants`).
 
 Variables: x_a in {0,1} for assignments a = (u, v) of a unit to a plant option at one of its sites,
 o_v in {0,1} (plant option built), b_v >= 0 (diesel back-up for refuelling, kW).
@@ -76,7 +79,7 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import highspy
@@ -86,7 +89,7 @@ import pandas as pd
 import xarray as xr
 
 from smrplan.catalogue.catalogue import Technology
-from smrplan.cluster import ZERO_KM, cluster_settlements
+from smrplan.cluster import ZERO_KM, cluster_settlements, top_cell_km
 from smrplan.economics import HOURS, Money, diesel_cost, idc_factor, line_cost, pv_factor
 from smrplan.errors import InputError
 from smrplan.geo.distance import PointIndex, haversine_km
@@ -162,6 +165,8 @@ class Problem:
     reserve: float
     max_sites: int | None = None
     min_share: float = 0.0
+    site_lon: np.ndarray | None = None  # site positions (degrees) for the regional decomposition
+    site_lat: np.ndarray | None = None
 
 
 @dataclass
@@ -225,6 +230,37 @@ def plant_cost(P, E, K, N, CF, F, M, B, v, reserve: float):
     return cost, n, b
 
 
+@dataclass(frozen=True)
+class Grain:
+    """Clustering resolution: quadtree cells from max_km down to min_km (km), split while their peak
+    exceeds split_peak_kw (cluster.py); limit_km is the largest cell the scenario allows."""
+
+    min_km: float
+    max_km: float
+    split_peak_kw: float
+    limit_km: float
+
+    @classmethod
+    def first(cls, opt) -> Grain:
+        """Uniform cells of cluster_km (at least 1 km): merging costs plan quality (a cluster is
+        served whole, over its own local network), so sparse areas merge only when the model is too
+        large."""
+        km = max(opt.cluster_km, 1.0)
+        return cls(km, km, opt.cluster_split_peak_kw, max(opt.cluster_max_km, km))
+
+    def coarser(self, stats: dict) -> Grain:
+        """The next coarser grain for a model that is too large: larger cells where the load is
+        light (the largest side doubles, up to limit_km); then a higher split peak (x 1.5) while
+        some cell is still split; then every cell 1.5 times larger."""
+        top = top_cell_km(self.min_km, self.max_km)
+        if 2.0 * top <= self.limit_km + 1e-9:
+            return replace(self, max_km=2.0 * top)
+        sides = [float(k) for k in stats.get("clusters_by_cell_km", {})]
+        if sides and min(sides) < top - 1e-9:
+            return replace(self, split_peak_kw=1.5 * self.split_peak_kw)
+        return replace(self, min_km=1.5 * self.min_km, max_km=1.5 * top, limit_km=1.5 * self.limit_km)
+
+
 @dataclass
 class _Instance:
     """The MILP for one choice of units, with what is needed to map its solution back."""
@@ -244,7 +280,7 @@ class _Instance:
     @property
     def size(self) -> int:
         """Assignment variables of the model (0 without a model)."""
-        return 0 if self.prob is None else len(assignments(self.prob, plants(self.prob)[0])[0])
+        return 0 if self.prob is None else len(assignments(self.prob, *plants(self.prob))[0])
 
 
 def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, techs_by_kind: dict[str, list[Technology]],
@@ -253,10 +289,11 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
     """Build, solve and explain the MILP. `settlements` needs lon, lat, demand_kwh_per_year, peak_kw,
     standalone_annual_cost_usd, is_island (and the columns of allowed_options_by_region); `sites` the
     candidates (site_id, kind, lon, lat; only rows with `suitable` true are used when it is given).
-    Settlements are clustered in cells of cluster_km when there are more than cluster_above. When the
-    model would have more than `max_assignments` assignment variables (HiGHS stalled for over 7 minutes
-    after presolve on 445,000), settlements are clustered anyway, in cells of cluster_km (at least
-    1 km) growing by half until it has fewer."""
+    Settlements are clustered (quadtree cells from cluster_max_km down to cluster_km, split above
+    cluster_split_peak_kw; cluster.py) when there are more than cluster_above. While the model has more
+    than `max_assignments` assignment variables, settlements are clustered anyway and the grain
+    coarsens (`Grain.coarser`: the split peak rises by half while some cell is split, then the cells
+    grow by half) until it has fewer."""
     t0 = time.perf_counter()
     if "suitable" in sites.columns:
         sites = sites[sites["suitable"].to_numpy(bool)]
@@ -274,6 +311,7 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
     settings = {"mip_gap": opt.mip_gap, "time_limit_s": opt.time_limit_s, "nearest_sites": opt.nearest_sites,
                 "max_network_distance_km": opt.max_network_distance_km, "max_sites": opt.max_sites,
                 "min_reactor_share": opt.min_reactor_share, "cluster_km": opt.cluster_km,
+                "cluster_max_km": opt.cluster_max_km, "cluster_split_peak_kw": opt.cluster_split_peak_kw,
                 "cluster_above": opt.cluster_above, "reserve_margin_fraction": opt.reserve_margin_fraction,
                 "allowed_options_by_region": dict(getattr(opt, "allowed_options_by_region", None) or {}),
                 "carbon_price_usd_per_t": carbon_price, "max_assignments": opt.max_assignments}
@@ -282,11 +320,11 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
     tc = pd.DataFrame({key: [cf[key] for cf in coef[False]] for key in coef[False][0]} if techs else {})
     b_isl = np.array([cf["backup_per_kw"] for cf in coef[True]])
     fixed = (region, settlements, sites, site_kind, fac_site, fac_tech, tc, b_isl, allowed, opt, grid, cable, money)
-    cell = opt.cluster_km if n_set > opt.cluster_above and opt.cluster_km > 0 else None
-    inst = _instance(cell, *fixed)
+    grain = Grain.first(opt) if n_set > opt.cluster_above and opt.cluster_km > 0 else None
+    inst = _instance(grain, *fixed)
     while inst.size > opt.max_assignments and len(inst.units) > 1:
-        cell = max(opt.cluster_km, 1.0) if cell is None else 1.5 * cell
-        inst = _instance(cell, *fixed)
+        grain = Grain.first(opt) if grain is None else grain.coarser(inst.clustering)
+        inst = _instance(grain, *fixed)
     units, labels, prob = inst.units, inst.labels, inst.prob
     base = {"name": "highs", "settings": settings, "clustering": inst.clustering, "units": int(len(units)),
             "facilities": len(facilities), "candidate_pairs": inst.candidate_pairs}
@@ -337,10 +375,10 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
                       solver, sol.objective_usd, network_km, labels, breakeven(unit_fac < 0))
 
 
-def _instance(cell_km, region, settlements, sites, site_kind, fac_site, fac_tech, tc, b_isl, allowed, opt, grid, cable,
-              money) -> _Instance:
-    """Units (settlements, or clusters in cells of cell_km), their pruned pairs and the Problem."""
-    units, labels, cstats = _units(region, settlements, allowed, cell_km, opt, grid, cable, money)
+def _instance(grain: Grain | None, region, settlements, sites, site_kind, fac_site, fac_tech, tc, b_isl, allowed, opt,
+              grid, cable, money) -> _Instance:
+    """Units (settlements, or clusters at `grain`), their pruned pairs and the Problem."""
+    units, labels, cstats = _units(region, settlements, allowed, grain, opt, grid, cable, money)
     net = Network(region, grid, cable, money, clustered=bool(cstats["clustered"]))
     slon, slat = sites["lon"].to_numpy(float), sites["lat"].to_numpy(float)
     ulon, ulat = units["lon"].to_numpy(float), units["lat"].to_numpy(float)
@@ -356,6 +394,11 @@ def _instance(cell_km, region, settlements, sites, site_kind, fac_site, fac_tech
     c = units["standalone_annual_cost_usd"].to_numpy(float)
     link = net.links(ulon[pu], ulat[pu], tlon, tlat, P[pu])
     a = link["annual_usd"] + units["net_annual_usd"].to_numpy(float)[pu]
+    # A pair whose unit alone is too large for every plant at the site (peak with reserve or energy
+    # beyond N modules) can never be served, nor can the pairs whose network path runs through it.
+    keep = _reachable(_carried(P, E, pu, ps, fac_site, tc.iloc[fac_tech], opt.reserve_margin_fraction), parent)
+    pu, ps, pkm, a, parent = pu[keep], ps[keep], pkm[keep], a[keep], _reindex(parent, keep)
+    link = {k: v[keep] for k, v in link.items()}
     useful = np.ones(len(fac_site), bool)
     if opt.min_reactor_share <= 0:
         useful = _useful_facilities(E, P, c, pu, ps, a, fac_site, tc.iloc[fac_tech], opt.reserve_margin_fraction)
@@ -376,7 +419,9 @@ def _instance(cell_km, region, settlements, sites, site_kind, fac_site, fac_tech
                    tc["module_kw"].to_numpy()[ft], tc["max_modules"].to_numpy()[ft], tc["cf"].to_numpy()[ft],
                    tc["fixed"].to_numpy()[ft], tc["module"].to_numpy()[ft], fac_b[used_fac],
                    tc["var_per_kwh"].to_numpy()[ft], len(used_sites), opt.reserve_margin_fraction,
-                   opt.max_sites, opt.min_reactor_share)
+                   opt.max_sites, opt.min_reactor_share, slon[used_sites], slat[used_sites])
+    if not len(assignments(prob, *plants(prob))[0]):  # no unit fits a plant option that might pay
+        prob = None
     return _Instance(units, labels, cstats, net, site_island, candidate_pairs, pu, a, link, used_fac, prob)
 
 
@@ -391,21 +436,22 @@ def _nothing_built(n_set, labels, facilities, c_total, report, t0) -> PlanResult
                       report, c_total, np.zeros(n_fac), labels)
 
 
-def _units(region, settlements, allowed, cell_km, opt, grid, cable, money) -> tuple[pd.DataFrame, np.ndarray, dict]:
-    """The MILP's units: clusters in cells of cell_km (None: the settlements themselves), with
-    allow_<kind> flags and local network columns (zero when unclustered)."""
+def _units(region, settlements, allowed, grain: Grain | None, opt, grid, cable, money) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """The MILP's units: clusters at `grain` (None: the settlements themselves), with allow_<kind>
+    flags and local network columns (zero when unclustered)."""
     n = len(settlements)
     island = settlements["is_island"].to_numpy(bool)
-    if cell_km is not None:
+    if grain is not None:
         code = allowed @ (1 << np.arange(len(KINDS)))
-        cl = cluster_settlements(region, settlements, cell_km, code * 2 + island, grid, cable, money)
+        cl = cluster_settlements(region, settlements, grain.min_km, code * 2 + island, grid, cable, money,
+                                 grain.split_peak_kw, grain.max_km)
         units = cl.units
         member = np.zeros(len(units), int)
         member[cl.labels] = np.arange(n)  # any member: the members of a cluster share these flags
         for j, k in enumerate(KINDS):
             units[f"allow_{k}"] = allowed[member, j]
         return units, cl.labels, {**cl.stats, "cluster_above": opt.cluster_above,
-                                  "grown_for_size": bool(cell_km != opt.cluster_km)}
+                                  "grown_for_size": grain != Grain.first(opt)}
     cols = ["lon", "lat", "demand_kwh_per_year", "peak_kw", "standalone_annual_cost_usd"]
     units = settlements[cols].reset_index(drop=True).astype(float)
     units["is_island"] = island
@@ -470,6 +516,16 @@ def _tree_parents(ulon, ulat, pu, ps, pkm, slon, slat):
     tlon = np.where(root, slon[ps], ulon[pu[np.maximum(parent, 0)]])
     tlat = np.where(root, slat[ps], ulat[pu[np.maximum(parent, 0)]])
     return parent, tlon, tlat
+
+
+def _carried(P, E, pu, ps, fac_site, coef: pd.DataFrame, reserve: float) -> np.ndarray:
+    """Pairs whose unit alone fits some plant at the site: peak with reserve within N modules and
+    annual energy within N modules at the capacity factor (bool per pair)."""
+    rep, f = _expand(ps, fac_site)
+    K, N = coef["module_kw"].to_numpy()[f], coef["max_modules"].to_numpy()[f]
+    u = pu[rep]  # as in plant_cost: at most N modules needed
+    fits = (P[u] * (1.0 + reserve) / K - TOL <= N) & (E[u] / (HOURS * coef["cf"].to_numpy()[f] * K) - TOL <= N)
+    return np.bincount(rep[fits], minlength=len(pu)) > 0
 
 
 def _useful_facilities(E, P, c, pu, ps, a, fac_site, coef: pd.DataFrame, reserve: float) -> np.ndarray:
@@ -733,27 +789,62 @@ def plants(p: Problem) -> tuple[np.ndarray, np.ndarray]:
     spare = ((np.maximum(total_p[fac] * (1.0 + p.reserve), total_e[fac]) <= p.K[fac] * (n - 1))
              & (total_p[fac] <= p.K[fac] * (n - 2)))
     keep = ((bound < -1.0) | (p.min_share > 0)) & ~spare  # a reactor share may force a loss-making plant
+    keep &= ~_dominated(p, fac)
     return fac[keep], n[keep]
 
 
-def assignments(p: Problem, plant_fac: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The MILP's assignments: every (pair, plant option at the pair's site), as arrays of pair, plant
-    and parent assignment (the parent pair's assignment to the same plant; -1 for the site)."""
+def _dominated(p: Problem, fac: np.ndarray) -> np.ndarray:
+    """Plant options (f, n), all n = 1..N_f of every f in order (`fac`), that another technology g at the same site always beats (bool per option):
+    same module size and n <= N_g, so g's capacity and refuelling rows are f's; F_g + M_g n +
+    max(B_g - B_f, 0) K <= F_f + M_f n and v_g <= v_f, so with the same units and back-up g costs no
+    more; and g's energy row binds no sooner (CF_g >= CF_f, or no unit paired with the site has a
+    mean load at CF_g above its peak with reserve). Of two options that beat each other the one of
+    the lower facility index stays."""
+    pair, f = _expand(p.pair_site, p.fac_site)
+    u = p.pair_unit[pair]
+    ratio = np.zeros(p.n_sites)
+    np.maximum.at(ratio, p.pair_site[pair], p.E[u] / (HOURS * np.maximum(p.P[u] * (1.0 + p.reserve), 1e-12)))
+    fi, gi = _expand(p.fac_site, p.fac_site)  # every (f, g) at one site
+    fi, gi = fi[fi != gi], gi[fi != gi]
+    start = np.cumsum(p.N.astype(int)) - p.N.astype(int)
+    out = np.zeros(len(fac), bool)
+
+    def beats(a, b, k):  # does a's option of k modules beat b's?
+        energy = (p.CF[a] >= p.CF[b]) | (ratio[p.fac_site[a]] <= p.CF[a])
+        return ((p.K[a] == p.K[b]) & (k <= p.N[a]) & (k <= p.N[b]) & (p.v[a] <= p.v[b]) & energy
+                & (p.F[a] + p.M[a] * k + np.maximum(p.B[a] - p.B[b], 0.0) * p.K[a] <= p.F[b] + p.M[b] * k))
+
+    for k in range(1, int(p.N.max(initial=0)) + 1):  # a few module counts
+        hit = beats(gi, fi, k) & (~beats(fi, gi, k) | (gi < fi))
+        out[start[fi[hit]] + k - 1] = True
+    return out
+
+
+def assignments(p: Problem, plant_fac: np.ndarray, plant_n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The MILP's assignments: every (pair, plant option at the pair's site) whose unit alone fits the
+    option (peak with reserve and energy at the capacity factor within n modules: x_a = 1 is
+    otherwise infeasible, and leaving it in lets the relaxation fill plants with fractions of large
+    units), and whose network parent's assignment to the same option exists; as arrays of pair,
+    plant and parent assignment (-1: joined to the site)."""
     pair, plant = _expand(p.pair_site, p.fac_site[plant_fac])
+    u, f = p.pair_unit[pair], plant_fac[plant]
+    fits = ((p.P[u] * (1.0 + p.reserve) / p.K[f] - TOL <= plant_n[plant])
+            & (p.E[u] / (HOURS * p.CF[f] * p.K[f]) - TOL <= plant_n[plant]))
     key = pair * len(plant_fac) + plant
     order = np.argsort(key)
     up = p.pair_parent[pair]
     pos = np.searchsorted(key[order], np.maximum(up, 0) * len(plant_fac) + plant)
     parent = np.where(up >= 0, order[np.minimum(pos, max(len(order) - 1, 0))], -1)
-    return pair, plant, parent
+    keep = _reachable(fits, parent)
+    return pair[keep], plant[keep], _reindex(parent, keep)
 
 
 def _model(p: Problem, keep: np.ndarray | None = None) -> tuple[linopy.Model, dict]:
     """The linopy model of `p` (formulation in the module docstring), with only the assignments
-    `keep` (bool over `assignments(p, plants(p)[0])`, extended to their network ancestors) when given."""
+    `keep` (bool over `assignments(p, *plants(p))`, extended to their network ancestors) when given."""
     m = linopy.Model()
     pf, pn = plants(p)
-    pair, plant, parent = assignments(p, pf)
+    pair, plant, parent = assignments(p, pf, pn)
     if keep is not None:
         keep = _with_ancestors(keep, parent)
         pair, plant, parent = pair[keep], plant[keep], _reindex(parent, keep)

@@ -137,6 +137,8 @@ class Optimisation(_Strict):
     max_sites: int | None = Field(default=None, ge=0)
     min_reactor_share: float = Field(ge=0, le=1)
     cluster_km: float = Field(ge=0)
+    cluster_max_km: float = Field(ge=0)
+    cluster_split_peak_kw: float = Field(gt=0)
     cluster_above: int = Field(ge=1)
     max_assignments: int = Field(ge=1)
     nearest_sites: int = Field(ge=1)
