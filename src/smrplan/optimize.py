@@ -795,11 +795,11 @@ def plants(p: Problem) -> tuple[np.ndarray, np.ndarray]:
 
 def _dominated(p: Problem, fac: np.ndarray) -> np.ndarray:
     """Plant options (f, n), all n = 1..N_f of every f in order (`fac`), that another technology g at
-    the same site always beats (bool per option): same module size and n <= N_g, so g's capacity and refuelling rows are f's; F_g + M_g n +
-    max(B_g - B_f, 0) K <= F_f + M_f n and v_g <= v_f, so with the same units and back-up g costs no
-    more; and g's energy row binds no sooner (CF_g >= CF_f, or no unit paired with the site has a
-    mean load at CF_g above its peak with reserve). Of two options that beat each other the one of
-    the lower facility index stays."""
+    the same site always beats (bool per option): same module size and n <= N_g, so g's capacity and
+    refuelling rows are f's; F_g + M_g n + max(B_g - B_f, 0) K <= F_f + M_f n and v_g <= v_f, so with
+    the same units and back-up g costs no more; and g's energy row binds no sooner (CF_g >= CF_f, or
+    no unit paired with the site has a mean load at CF_g above its peak with reserve). Of two options
+    that beat each other the one of the lower facility index stays."""
     pair, f = _expand(p.pair_site, p.fac_site)
     u = p.pair_unit[pair]
     ratio = np.zeros(p.n_sites)
