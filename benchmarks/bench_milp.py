@@ -42,8 +42,9 @@ CENTRE = (80.0, 23.0)  # central India: land in every direction for 350 km
 KM2_PER_SETTLEMENT = 5.0
 CARBON_PRICE = 50.0
 # settlements: (sites, target s, solver time limit s). Both run the scenario's own optimisation
-# settings (they cluster above 5,000 settlements in 5 km cells, grown by optimize.solve_plan while the
-# model has more than optimisation.max_assignments assignment variables) except the solver time limit,
+# settings (they cluster above 5,000 settlements in 5 km cells, coarsened by optimize.solve_plan as a
+# quadtree while the model has more than optimisation.max_assignments assignment variables) except
+# the solver time limit,
 # which a planner raises for a national run: the scenario's 120 s below the 120 s target, 780 s below
 # the 15-minute one.
 CASES = {10_000: (1_000, 120.0, 110.0), 100_000: (2_000, 900.0, 780.0)}
