@@ -276,11 +276,7 @@ class _Instance:
     link: dict
     used_fac: np.ndarray
     prob: Problem | None
-
-    @property
-    def size(self) -> int:
-        """Assignment variables of the model (0 without a model)."""
-        return 0 if self.prob is None else len(assignments(self.prob, *plants(self.prob))[0])
+    size: int = 0  # assignment variables of the model (0 without a model)
 
 
 def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, techs_by_kind: dict[str, list[Technology]],
@@ -420,9 +416,9 @@ def _instance(grain: Grain | None, region, settlements, sites, site_kind, fac_si
                    tc["fixed"].to_numpy()[ft], tc["module"].to_numpy()[ft], fac_b[used_fac],
                    tc["var_per_kwh"].to_numpy()[ft], len(used_sites), opt.reserve_margin_fraction,
                    opt.max_sites, opt.min_reactor_share, slon[used_sites], slat[used_sites])
-    if not len(assignments(prob, *plants(prob))[0]):  # no unit fits a plant option that might pay
-        prob = None
-    return _Instance(units, labels, cstats, net, site_island, candidate_pairs, pu, a, link, used_fac, prob)
+    size = len(assignments(prob, *plants(prob))[0])
+    return _Instance(units, labels, cstats, net, site_island, candidate_pairs, pu, a, link, used_fac,
+                     prob if size else None, size)  # None: no unit fits a plant option that might pay
 
 
 def _nothing_built(n_set, labels, facilities, c_total, report, t0) -> PlanResult:
