@@ -64,7 +64,8 @@ offer overlaps are built) is passed to HiGHS as its first incumbent through the 
 linopy builds (highspy setSolution), so the plan never costs more than the greedy one or than
 everyone stand-alone. After the solve each built site gets its cheapest technology and module count
 for the units it serves, and a plant costing more than its units alone (possible within the MIP gap)
-is closed.
+is closed. HiGHS has 1 - `search_time_fraction` of the time limit; when it stops short of the gap, the
+regional search (regional_search.py) improves its plan window by window in the rest.
 
 Why not a reactor: for the largest units left without one, a bisection on a multiplier of
 capex_usd_per_kw (module capex only; shore works and O&M unchanged) finds where the unit's cheapest
@@ -88,6 +89,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from smrplan import regional_search
 from smrplan.catalogue.catalogue import Technology
 from smrplan.cluster import ZERO_KM, cluster_settlements, top_cell_km
 from smrplan.economics import HOURS, Money, diesel_cost, idc_factor, line_cost, pv_factor
@@ -95,6 +97,7 @@ from smrplan.errors import InputError
 from smrplan.geo.distance import PointIndex, haversine_km
 from smrplan.geo.layers import Region
 from smrplan.grid import route_split_km
+from smrplan.pairs import expand, reachable, reindex, with_ancestors
 
 KIND_OPTION = {"land": "land_reactor", "micro": "micro_reactor", "floating": "floating_reactor"}
 KINDS = tuple(KIND_OPTION)
@@ -261,6 +264,15 @@ class Grain:
         return replace(self, min_km=1.5 * self.min_km, max_km=1.5 * top, limit_km=1.5 * self.limit_km)
 
 
+@dataclass(frozen=True)
+class Search:
+    """Regional search after HiGHS (regional_search.py): the share of the time limit kept for it and
+    the full model's assignment variables per window."""
+
+    time_fraction: float
+    window_assignments: int
+
+
 @dataclass
 class _Instance:
     """The MILP for one choice of units, with what is needed to map its solution back."""
@@ -304,7 +316,9 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
                               + [np.zeros(0, int)]).astype(int)
     facilities = [Facility(str(sites["site_id"].iat[s]), KINDS[site_kind[s]], techs[t], float(sites["lon"].iat[s]),
                            float(sites["lat"].iat[s])) for s, t in zip(fac_site, fac_tech, strict=True)]
-    settings = {"mip_gap": opt.mip_gap, "time_limit_s": opt.time_limit_s, "nearest_sites": opt.nearest_sites,
+    settings = {"mip_gap": opt.mip_gap, "time_limit_s": opt.time_limit_s,
+                "search_time_fraction": opt.search_time_fraction, "search_window_assignments": opt.search_window_assignments,
+                "nearest_sites": opt.nearest_sites,
                 "max_network_distance_km": opt.max_network_distance_km, "max_sites": opt.max_sites,
                 "min_reactor_share": opt.min_reactor_share, "cluster_km": opt.cluster_km,
                 "cluster_max_km": opt.cluster_max_km, "cluster_split_peak_kw": opt.cluster_split_peak_kw,
@@ -334,7 +348,8 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
             res.breakeven = breakeven(np.ones(len(units), bool))
         return res
     build_s = time.perf_counter() - t0
-    sol = solve_problem(prob, opt.mip_gap, opt.time_limit_s)
+    sol = solve_problem(prob, opt.mip_gap, opt.time_limit_s,
+                        search=Search(opt.search_time_fraction, opt.search_window_assignments))
 
     # Map the solution back to facilities and settlements.
     pu, a, link, used_fac = inst.pu, inst.a, inst.link, inst.used_fac
@@ -392,8 +407,8 @@ def _instance(grain: Grain | None, region, settlements, sites, site_kind, fac_si
     a = link["annual_usd"] + units["net_annual_usd"].to_numpy(float)[pu]
     # A pair whose unit alone is too large for every plant at the site (peak with reserve or energy
     # beyond N modules) can never be served, nor can the pairs whose network path runs through it.
-    keep = _reachable(_carried(P, E, pu, ps, fac_site, tc.iloc[fac_tech], opt.reserve_margin_fraction), parent)
-    pu, ps, pkm, a, parent = pu[keep], ps[keep], pkm[keep], a[keep], _reindex(parent, keep)
+    keep = reachable(_carried(P, E, pu, ps, fac_site, tc.iloc[fac_tech], opt.reserve_margin_fraction), parent)
+    pu, ps, pkm, a, parent = pu[keep], ps[keep], pkm[keep], a[keep], reindex(parent, keep)
     link = {k: v[keep] for k, v in link.items()}
     useful = np.ones(len(fac_site), bool)
     if opt.min_reactor_share <= 0:
@@ -401,8 +416,8 @@ def _instance(grain: Grain | None, region, settlements, sites, site_kind, fac_si
         v_min = np.full(len(sites), np.inf)
         np.minimum.at(v_min, fac_site, tc["var_per_kwh"].to_numpy()[fac_tech])
         # A whole site goes when none of its facilities may pay (a pair's ancestors share its site).
-        keep = _with_ancestors(np.isin(ps, fac_site[useful]) & (a + v_min[ps] * E[pu] - c[pu] < 0), parent)
-        pu, ps, pkm, a, parent = pu[keep], ps[keep], pkm[keep], a[keep], _reindex(parent, keep)
+        keep = with_ancestors(np.isin(ps, fac_site[useful]) & (a + v_min[ps] * E[pu] - c[pu] < 0), parent)
+        pu, ps, pkm, a, parent = pu[keep], ps[keep], pkm[keep], a[keep], reindex(parent, keep)
         link = {k: v[keep] for k, v in link.items()}
     used_sites = np.unique(ps)
     used_fac = np.flatnonzero(np.isin(fac_site, used_sites) & useful)  # facilities some unit may use
@@ -517,7 +532,7 @@ def _tree_parents(ulon, ulat, pu, ps, pkm, slon, slat):
 def _carried(P, E, pu, ps, fac_site, coef: pd.DataFrame, reserve: float) -> np.ndarray:
     """Pairs whose unit alone fits some plant at the site: peak with reserve within N modules and
     annual energy within N modules at the capacity factor (bool per pair)."""
-    rep, f = _expand(ps, fac_site)
+    rep, f = expand(ps, fac_site)
     K, N = coef["module_kw"].to_numpy()[f], coef["max_modules"].to_numpy()[f]
     u = pu[rep]  # as in plant_cost: at most N modules needed
     fits = (P[u] * (1.0 + reserve) / K - TOL <= N) & (E[u] / (HOURS * coef["cf"].to_numpy()[f] * K) - TOL <= N)
@@ -531,7 +546,7 @@ def _useful_facilities(E, P, c, pu, ps, a, fac_site, coef: pd.DataFrame, reserve
     F + lam M + sum_(u in S) ((1 - lam) M w_u / K + a_u + v E_u - c_u), and at least
     F + lam M + sum_u min(0, ...) whatever S is. A facility whose bound is not below -1 USD/yr for
     some lam (a grid of 11 values) and either load never pays, with or without the others."""
-    rep, f = _expand(ps, fac_site)
+    rep, f = expand(ps, fac_site)
     u = pu[rep]
     K, CF, M = (coef[k].to_numpy()[f] for k in ("module_kw", "cf", "module"))
     gain = a[rep] + coef["var_per_kwh"].to_numpy()[f] * E[u] - c[u]
@@ -544,93 +559,82 @@ def _useful_facilities(E, P, c, pu, ps, a, fac_site, coef: pd.DataFrame, reserve
     return bound < -1.0
 
 
-def _expand(keys: np.ndarray, item_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (position in keys, item) with item_key[item] == keys[position], vectorised."""
-    order = np.argsort(item_key, kind="stable")
-    counts = np.bincount(item_key, minlength=int(max(keys.max(initial=-1), item_key.max(initial=-1))) + 1)
-    rep = np.repeat(np.arange(len(keys)), counts[keys])
-    offset = np.arange(len(rep)) - np.repeat(np.cumsum(counts[keys]) - counts[keys], counts[keys])
-    return rep, order[np.repeat((np.cumsum(counts) - counts)[keys], counts[keys]) + offset]
-
-
-def _reindex(parent: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Parent pointers after keeping the pairs `keep` (the parents of kept pairs must be kept)."""
-    new = np.cumsum(keep) - 1
-    return np.where(parent[keep] >= 0, new[np.maximum(parent[keep], 0)], -1)
-
-
-def _with_ancestors(keep: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """`keep` extended to every ancestor (parent, grandparent, ...) of a kept pair."""
-    keep = keep.copy()
-    frontier = keep & (parent >= 0)
-    while frontier.any():
-        up = parent[frontier]
-        new = up[~keep[up]]
-        keep[new] = True
-        frontier = np.zeros_like(keep)
-        frontier[new] = True
-        frontier &= parent >= 0
-    return keep
-
-
-def _reachable(avail: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """`avail` restricted to pairs whose every ancestor is available too."""
-    avail = avail.copy()
-    child = parent >= 0
-    while True:
-        drop = avail & child & ~avail[np.maximum(parent, 0)]
-        if not drop.any():
-            return avail
-        avail[drop] = False
-
-
 # ---------------------------------------------------------------------------------------------
 # Solving a Problem: greedy warm start, linopy model, HiGHS, polish.
 
 
-def solve_problem(p: Problem, mip_gap: float, time_limit_s: float) -> Solution:
-    """Solve the MILP of `p` with HiGHS from the greedy warm start; polish the plan it returns."""
+def solve_problem(p: Problem, mip_gap: float, time_limit_s: float, start: np.ndarray | None = None,
+                  search: Search | None = None) -> Solution:
+    """Solve the MILP of `p` with HiGHS from a warm start: the cheaper of the greedy plan and
+    `start` (served pairs, optional) that meets the reactor share; polish the plan it returns. With
+    `search`, HiGHS has (1 - search.time_fraction) of `time_limit_s` (s), and when it stops short of
+    `mip_gap` the regional search (regional_search.py) improves its plan in the time left."""
+    t_start = time.perf_counter()
     c_total = float(p.c.sum())
-    greedy = evaluate(p, greedy_plan(p), close_unprofitable=False)
-    meets_share = p.min_share <= 0 or (p.E[p.pair_unit] * greedy.x).sum() >= p.min_share * p.E.sum() - TOL
+    offers = [("greedy add-one-plant", evaluate(p, greedy_plan(p), close_unprofitable=False))]
+    if start is not None:
+        offers.append(("given plan", evaluate(p, start, close_unprofitable=False)))
+    meets = [(name, s) for name, s in offers
+             if p.min_share <= 0 or (p.E[p.pair_unit] * s.x).sum() >= p.min_share * p.E.sum() - TOL]
+    heuristic, warm = min(meets, key=lambda o: o[1].objective_usd) if meets else offers[0]
+    if not len(assignments(p, *plants(p))[0]):  # no unit fits a plant option that might pay
+        if not meets:
+            raise RuntimeError("the reactor share cannot be met: no unit fits a reactor plant within reach")
+        warm.report = {"status": "ok", "termination": "no assignment can pay", "objective_usd": warm.objective_usd,
+                       "mip_gap": 0.0, "mip_gap_net_saving": 0.0, "stand_alone_objective_usd": c_total, "variables": 0,
+                       "pairs": int(len(p.pair_unit)), "polish": warm.report}
+        return warm
     t = time.perf_counter()
     with warnings.catch_warnings():
         # linopy's legacy-alignment notice: every operand here shares its coordinates exactly.
         warnings.simplefilter("ignore", category=getattr(linopy, "LinopySemanticsWarning", Warning))
         m, var = _model(p)
-        start = _start_vector(m, var, p, greedy) if meets_share else None
-        run = _run_highs(m, start, mip_gap, time_limit_s, SCALE * c_total)
+        vector = _start_vector(m, var, p, warm) if meets else None
+        highs_s = time_limit_s * (1.0 - search.time_fraction) if search is not None else time_limit_s
+        run = _run_highs(m, vector, mip_gap, highs_s, SCALE * c_total)
     solve_s = time.perf_counter() - t
     x_sol = var["x"].solution.to_numpy() if run["has_solution"] else None
     if x_sol is not None:
         served = np.zeros(len(p.pair_unit), bool)
         served[var["pair"][x_sol > 0.5]] = True
         final = evaluate(p, served, close_unprofitable=p.min_share <= 0)
-        if start is not None and greedy.objective_usd < final.objective_usd:  # solver tolerances only
-            final = greedy
-    elif start is not None:
-        final = greedy
+        if meets and warm.objective_usd < final.objective_usd:  # solver tolerances only
+            final = warm
+    elif meets:
+        final = warm
     else:
         raise RuntimeError(f"the plan could not be solved: {run['status']} / {run['termination']}")
     bound = run["dual_bound"] / SCALE
-    excess = max(final.objective_usd - bound, 0.0) if np.isfinite(bound) else np.inf
-    saving = c_total - final.objective_usd
-    final.report = {
-        "status": run["status"], "termination": run["termination"], "objective_usd": final.objective_usd,
+    report = {
+        "status": run["status"], "termination": run["termination"],
         "solver_objective_usd": run["objective"] / SCALE if x_sol is not None else None,
         "mip_dual_bound_usd": bound if np.isfinite(bound) else None,
-        "mip_gap": excess / final.objective_usd if final.objective_usd > 0 else 0.0,
         "mip_gap_basis": "relative to the plan's total annual cost (the objective)",
-        "mip_gap_net_saving": (excess / saving if saving > TOL else 0.0) if np.isfinite(excess) else None,
         "solve_s": round(solve_s, 3), "solver_time_s": run["solver_time_s"], "nodes": run["nodes"],
         "variables": int(m.nvars), "binaries": int(m.binaries.nvars), "plant_options": int(len(var["plant_fac"])),
         "constraints": int(m.ncons), "pairs": int(len(p.pair_unit)),
-        "warm_start": {"heuristic": "greedy add-one-plant", "used": run["warm_start_accepted"],
-                       "objective_usd": greedy.objective_usd, "plants": int(greedy.opened.sum())},
-        "stand_alone_objective_usd": c_total,
-        "polish": final.report,
+        "warm_start": {"heuristic": heuristic, "used": run["warm_start_accepted"],
+                       "objective_usd": warm.objective_usd, "plants": int(warm.opened.sum())},
+        "stand_alone_objective_usd": c_total, "polish": final.report,
     }
+    if search is not None and _gap(final.objective_usd, bound, c_total)[0] > mip_gap:
+        final, report["search"] = regional_search.improve(
+            p, final, lambda sub, x, limit_s: solve_problem(sub, mip_gap, limit_s, start=x),
+            lambda q, x: evaluate(q, x, close_unprofitable=q.min_share <= 0),
+            time_limit_s - (time.perf_counter() - t_start), len(var["pair"]), search.window_assignments)
+        report["polish"] = final.report  # of the plan the search returns
+    gap, gap_net = _gap(final.objective_usd, bound, c_total)
+    final.report = {**report, "objective_usd": final.objective_usd, "mip_gap": gap, "mip_gap_net_saving": gap_net}
     return final
+
+
+def _gap(objective: float, bound: float, c_total: float) -> tuple[float, float | None]:
+    """Proven relative gap of a plan (USD/yr) to the dual bound: on the total annual cost, and on the
+    net saving against everyone stand-alone (c_total; None without a bound)."""
+    excess = max(objective - bound, 0.0) if np.isfinite(bound) else np.inf
+    saving = c_total - objective
+    return (excess / objective if objective > 0 else 0.0,
+            (excess / saving if saving > TOL else 0.0) if np.isfinite(excess) else None)
 
 
 def greedy_plan(p: Problem) -> np.ndarray:
@@ -645,7 +649,7 @@ def greedy_plan(p: Problem) -> np.ndarray:
     order = np.lexsort((p.pair_km, ps))
     gain = p.c[pu] - p.pair_cost
     while p.max_sites is None or used.sum() < p.max_sites:
-        idx = order[_reachable(~claimed[pu] & ~used[ps], p.pair_parent)[order]]
+        idx = order[reachable(~claimed[pu] & ~used[ps], p.pair_parent)[order]]
         if not len(idx):
             break
         site = ps[idx]
@@ -765,7 +769,7 @@ def plants(p: Problem) -> tuple[np.ndarray, np.ndarray]:
     and through refuelling without back-up."""
     fac = np.repeat(np.arange(len(p.fac_site)), p.N.astype(int))
     n = (np.arange(len(fac)) - np.repeat(np.cumsum(p.N.astype(int)) - p.N.astype(int), p.N.astype(int)) + 1).astype(float)
-    pair, f = _expand(p.pair_site, p.fac_site)
+    pair, f = expand(p.pair_site, p.fac_site)
     u = p.pair_unit[pair]
     g = p.pair_cost[pair] + p.v[f] * p.E[u] - p.c[u]
     w = p.P[u] * (1.0 + p.reserve)
@@ -796,11 +800,11 @@ def _dominated(p: Problem, fac: np.ndarray) -> np.ndarray:
     the same units and back-up g costs no more; and g's energy row binds no sooner (CF_g >= CF_f, or
     no unit paired with the site has a mean load at CF_g above its peak with reserve). Of two options
     that beat each other the one of the lower facility index stays."""
-    pair, f = _expand(p.pair_site, p.fac_site)
+    pair, f = expand(p.pair_site, p.fac_site)
     u = p.pair_unit[pair]
     ratio = np.zeros(p.n_sites)
     np.maximum.at(ratio, p.pair_site[pair], p.E[u] / (HOURS * np.maximum(p.P[u] * (1.0 + p.reserve), 1e-12)))
-    fi, gi = _expand(p.fac_site, p.fac_site)  # every (f, g) at one site
+    fi, gi = expand(p.fac_site, p.fac_site)  # every (f, g) at one site
     fi, gi = fi[fi != gi], gi[fi != gi]
     start = np.cumsum(p.N.astype(int)) - p.N.astype(int)
     out = np.zeros(len(fac), bool)
@@ -822,7 +826,7 @@ def assignments(p: Problem, plant_fac: np.ndarray, plant_n: np.ndarray) -> tuple
     otherwise infeasible, and leaving it in lets the relaxation fill plants with fractions of large
     units), and whose network parent's assignment to the same option exists; as arrays of pair,
     plant and parent assignment (-1: joined to the site)."""
-    pair, plant = _expand(p.pair_site, p.fac_site[plant_fac])
+    pair, plant = expand(p.pair_site, p.fac_site[plant_fac])
     u, f = p.pair_unit[pair], plant_fac[plant]
     fits = ((p.P[u] * (1.0 + p.reserve) / p.K[f] - TOL <= plant_n[plant])
             & (p.E[u] / (HOURS * p.CF[f] * p.K[f]) - TOL <= plant_n[plant]))
@@ -831,8 +835,8 @@ def assignments(p: Problem, plant_fac: np.ndarray, plant_n: np.ndarray) -> tuple
     up = p.pair_parent[pair]
     pos = np.searchsorted(key[order], np.maximum(up, 0) * len(plant_fac) + plant)
     parent = np.where(up >= 0, order[np.minimum(pos, max(len(order) - 1, 0))], -1)
-    keep = _reachable(fits, parent)
-    return pair[keep], plant[keep], _reindex(parent, keep)
+    keep = reachable(fits, parent)
+    return pair[keep], plant[keep], reindex(parent, keep)
 
 
 def _model(p: Problem, keep: np.ndarray | None = None) -> tuple[linopy.Model, dict]:
@@ -842,8 +846,8 @@ def _model(p: Problem, keep: np.ndarray | None = None) -> tuple[linopy.Model, di
     pf, pn = plants(p)
     pair, plant, parent = assignments(p, pf, pn)
     if keep is not None:
-        keep = _with_ancestors(keep, parent)
-        pair, plant, parent = pair[keep], plant[keep], _reindex(parent, keep)
+        keep = with_ancestors(keep, parent)
+        pair, plant, parent = pair[keep], plant[keep], reindex(parent, keep)
     aidx = pd.RangeIndex(len(pair), name="assignment")
     vidx = pd.RangeIndex(len(pf), name="plant")
     K, cap = p.K[pf], p.K[pf] * pn

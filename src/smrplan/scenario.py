@@ -134,6 +134,8 @@ class Optimisation(_Strict):
     max_network_distance_km: float = Field(gt=0, le=2000)
     mip_gap: float = Field(ge=0, le=1)
     time_limit_s: float = Field(gt=0)
+    search_time_fraction: float = Field(ge=0, lt=1)
+    search_window_assignments: int = Field(ge=1)
     max_sites: int | None = Field(default=None, ge=0)
     min_reactor_share: float = Field(ge=0, le=1)
     cluster_km: float = Field(ge=0)
