@@ -311,3 +311,15 @@ def test_hardest_week_finds_the_diesel_week():
     hourly.loc[5000:5100, "diesel"] = 1.0
     first = hardest_week(hourly)
     assert first % 24 == 0 and first <= 5000 and first + 168 >= 5100
+
+
+def test_solver_rows_show_the_regional_search_when_it_ran():
+    from smrplan.report.tables import solver_rows
+
+    plan = {"solver": {"name": "highs", "status": "ok", "mip_gap": 0.034,
+                       "search": {"objective_before_usd": 42.0e9, "objective_usd": 41.0e9, "time_s": 390.0,
+                                  "passes": [{}, {}, {}]}}}
+    rows = dict(solver_rows(plan))
+    assert rows["MIP gap"] == "3.400 %"
+    assert "3 passes" in rows["regional search (USD/yr)"] and "390 s" in rows["regional search (USD/yr)"]
+    assert "regional search (USD/yr)" not in dict(solver_rows({"solver": {"name": "highs"}}))

@@ -48,7 +48,8 @@ from smrplan.siting import ScreenResult, generate_candidates, screen
 
 log = logging.getLogger("smrplan")
 Progress = Callable[[str], None]
-VOLATILE_FIELDS = ("created_utc", "timings_s", "solver.time_s", "solver.build_s", "solver.solve_s", "solver.solver_time_s")
+VOLATILE_FIELDS = ("created_utc", "timings_s", "solver.time_s", "solver.build_s", "solver.solve_s", "solver.solver_time_s",
+                   "solver.search.time_s")
 
 
 @dataclass

@@ -14,8 +14,8 @@ seconds. So a plan is improved window by window with the rest of it held fixed:
 - it is solved by the plan MILP itself (optimize.solve_problem) from the current plan, within the
   window's share of the remaining time, and the plan takes its answer when the total annual cost of
   the whole plan falls;
-- passes repeat with windows re-drawn (the next k-means seed) while time remains and the last pass
-  improved the plan.
+- passes repeat while time remains, each with half as many windows as the last (the next k-means
+  seed), so that later passes make moves across the earlier windows' borders.
 
 Each accepted step lowers the cost of a feasible plan, so the search never makes a plan worse. It
 proves nothing: the gap reported after it is measured against the full model's dual bound.
@@ -89,7 +89,8 @@ def improve(p, plan: PlanLike, solve, evaluate, time_limit_s: float, size: int, 
     """Improve `plan` (a Solution of Problem `p`) by the regional search within `time_limit_s` (s).
     `solve(sub, start_x, time_limit_s)` solves a window's problem from a start plan; `evaluate(p, x)`
     prices a plan of `p`; `size` is the full model's assignment variables. Returns the best plan
-    and a report (windows per pass, windows improved, objective before and after, time)."""
+    and a report (windows per pass, windows improved, objective before and after, time). Passes
+    stop when time runs out or a pass would have a single window (the full model)."""
     t0 = time.perf_counter()
     k = math.ceil(size / max(window_assignments, 1))
     report = {"method": "regional large-neighbourhood search", "window_assignments": int(window_assignments),
@@ -97,7 +98,7 @@ def improve(p, plan: PlanLike, solve, evaluate, time_limit_s: float, size: int, 
     if p.site_lon is None or k <= 1:
         return plan, {**report, "objective_usd": plan.objective_usd, "time_s": 0.0}
     best = plan
-    while time.perf_counter() - t0 < time_limit_s - MIN_WINDOW_S:
+    while k > 1 and time.perf_counter() - t0 < time_limit_s - MIN_WINDOW_S:
         label = windows(p.site_lon, p.site_lat, k, seed + len(report["passes"]))
         n_win, improved, tried = int(label.max()) + 1, 0, 0
         for w in range(n_win):
@@ -116,6 +117,5 @@ def improve(p, plan: PlanLike, solve, evaluate, time_limit_s: float, size: int, 
                 best, improved = cand, improved + 1
         report["passes"].append({"windows": n_win, "tried": tried, "improved": improved,
                                  "objective_usd": best.objective_usd})
-        if not improved:
-            break
+        k //= 2  # larger windows: moves that span the last pass's borders
     return best, {**report, "objective_usd": best.objective_usd, "time_s": round(time.perf_counter() - t0, 3)}

@@ -130,7 +130,8 @@ def funnel(plan: dict) -> dict:
 
 
 def solver_rows(plan: dict) -> list[tuple[str, str]]:
-    """Solver report as (field, value) pairs: status, termination, objective, MIP gap, time, size."""
+    """Solver report as (field, value) pairs: status, termination, objective, MIP gap, time, size,
+    the regional search's improvement when it ran, and the settings."""
     sol = plan.get("solver", {})
     rows = [("solver", str(sol.get("name", ""))), ("status", str(sol.get("status", ""))),
             ("termination", str(sol.get("termination", ""))),
@@ -139,6 +140,10 @@ def solver_rows(plan: dict) -> list[tuple[str, str]]:
             ("time (s)", num(sol.get("time_s"), 2)), ("variables", num(sol.get("variables"))),
             ("constraints", num(sol.get("constraints"))), ("facilities", num(sol.get("facilities"))),
             ("settlement-site pairs", num(sol.get("pairs")))]
+    search = sol.get("search")
+    if search:
+        rows += [("regional search (USD/yr)", f"{num(search['objective_before_usd'], 0)} to {num(search['objective_usd'], 0)} "
+                  f"in {num(search['time_s'], 0)} s, {len(search['passes'])} passes")]
     rows += [(f"setting: {k}", "" if v is None else str(v)) for k, v in sol.get("settings", {}).items()]
     return [(k, v) for k, v in rows if v != ""]
 
