@@ -27,7 +27,7 @@ import pandas as pd
 import shapely
 
 from smrplan.errors import InputError
-from smrplan.geo.io import _LAT_NAMES, _LON_NAMES, _SETTLEMENT_ALIASES, WGS84, _read_table, data_limits
+from smrplan.geo.io import LAT_NAMES, LON_NAMES, SETTLEMENT_ALIASES, WGS84, data_limits, read_table
 
 VECTOR_SUFFIXES = (".gpkg", ".parquet", ".geojson", ".shp", ".csv")
 RASTER_SUFFIXES = (".tif", ".tiff")
@@ -69,7 +69,7 @@ def _has_coordinates(path: Path) -> bool:
     except (ValueError, OSError, UnicodeDecodeError):
         return True  # unreadable: let the check report it
     lower = {str(c).lower() for c in columns}
-    return "geometry" in lower or (bool(lower & set(_LON_NAMES)) and bool(lower & set(_LAT_NAMES)))
+    return "geometry" in lower or (bool(lower & set(LON_NAMES)) and bool(lower & set(LAT_NAMES)))
 
 
 def check_data_dir(directory: str | Path, mapping: dict[str, str] | None = None,
@@ -135,7 +135,7 @@ def _read(path: Path) -> tuple[gpd.GeoDataFrame, int]:
     """
     suffix = path.suffix.lower()
     if suffix in (".csv", ".parquet"):
-        df = _read_table(path)
+        df = read_table(path)
         if suffix == ".parquet" and "geometry" in df.columns:
             try:
                 gdf = gpd.read_parquet(path)
@@ -144,8 +144,8 @@ def _read(path: Path) -> tuple[gpd.GeoDataFrame, int]:
             first_row = 1
         else:
             cols = {str(c).lower(): c for c in df.columns}
-            lon = next((cols[c] for c in _LON_NAMES if c in cols), None)
-            lat = next((cols[c] for c in _LAT_NAMES if c in cols), None)
+            lon = next((cols[c] for c in LON_NAMES if c in cols), None)
+            lat = next((cols[c] for c in LAT_NAMES if c in cols), None)
             if lon is None or lat is None:
                 raise InputError(path, "lon/lat", "no coordinate columns")
             x = pd.to_numeric(df[lon], errors="coerce").to_numpy(float)
@@ -222,7 +222,7 @@ def _id_problems(gdf: pd.DataFrame) -> list[str]:
 
 def _population_problems(gdf: pd.DataFrame, first_row: int, settlements: bool) -> list[str]:
     cols = {str(c).lower(): c for c in gdf.columns}
-    col = next((cols[a] for a in _SETTLEMENT_ALIASES["population"] if a in cols), None)
+    col = next((cols[a] for a in SETTLEMENT_ALIASES["population"] if a in cols), None)
     if col is None:
         return ["error: no population column"] if settlements else []
     raw = gdf[col]

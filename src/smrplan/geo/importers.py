@@ -37,7 +37,7 @@ import shapely
 
 from smrplan.errors import InputError
 from smrplan.geo.distance import PointIndex
-from smrplan.geo.io import WGS84, open_raster, read_vector
+from smrplan.geo.io import WGS84, open_raster, read_table, read_vector
 
 # Equal-area CRS for areas (WGS 84 / NSIDC EASE-Grid 2.0 Global), as used for area_km2 in
 # shared/data/land_coastline_in/SOURCE.md.
@@ -72,22 +72,6 @@ _OSM_ID_COLUMNS = ("id", "osm_id", "@id", "osm_way_id")
 
 
 # --- shared helpers -------------------------------------------------------------------------------
-
-def _read_table(path: Path, **kwargs) -> pd.DataFrame:
-    """Read a CSV/TSV (pandas keyword arguments) or Parquet table; every failure is an InputError."""
-    if not path.exists():
-        raise InputError(path, None, "file not found")
-    try:
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, encoding="utf-8", **kwargs)
-    except UnicodeDecodeError:
-        raise InputError(path, None, "not UTF-8 text; save the file as UTF-8") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(path, None, "the file is empty") from None
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
-        raise InputError(path, None, f"unreadable table ({str(exc).splitlines()[0]})") from None
-
 
 def _lower_columns(df: pd.DataFrame, aliases: dict[str, str]) -> pd.DataFrame:
     """Lower-case column names and apply aliases (an alias never overwrites an existing column)."""
@@ -210,7 +194,7 @@ def _is_dump(path: Path) -> bool:
 
 def _read_dump(path: Path, columns: Sequence[str]) -> pd.DataFrame:
     """A header-less tab-separated GeoNames dump, every field as text."""
-    df = _read_table(path, sep="\t", header=None, dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+    df = read_table(path, any_suffix=True, sep="\t", header=None, dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
     if df.shape[1] != len(columns):
         raise InputError(path, None, f"expected {len(columns)} tab-separated GeoNames columns per line, "
                                      f"found {df.shape[1]}; is this the right dump?")
@@ -232,7 +216,7 @@ def read_geonames_cities(path: Path, country: str | None = "IN",
     """
     path = Path(path)
     dump = _is_dump(path)
-    df = _read_dump(path, GEONAMES_COLUMNS) if dump else _read_table(path, dtype=_GEONAMES_TEXT)
+    df = _read_dump(path, GEONAMES_COLUMNS) if dump else read_table(path, any_suffix=True, dtype=_GEONAMES_TEXT)
     rows = _file_rows(path, len(df), header=not dump)
     df = _lower_columns(df, _GEONAMES_ALIASES)
     _require(df, ("geonameid", "name", "latitude", "longitude", "population"), path)
@@ -269,7 +253,7 @@ def read_geonames_postal(path: Path) -> gpd.GeoDataFrame:
     """
     path = Path(path)
     dump = _is_dump(path)
-    df = _read_dump(path, GEONAMES_POSTAL_COLUMNS) if dump else _read_table(path, dtype={"postal_code": str})
+    df = _read_dump(path, GEONAMES_POSTAL_COLUMNS) if dump else read_table(path, any_suffix=True, dtype={"postal_code": str})
     rows = _file_rows(path, len(df), header=not dump)
     df = _lower_columns(df, _GEONAMES_ALIASES)
     _require(df, ("postal_code", "place_name", "latitude", "longitude"), path)
@@ -299,7 +283,7 @@ def read_gppd(path: Path, country: str | None = "IND") -> gpd.GeoDataFrame:
     ``attrs["dropped_rows"]``.
     """
     path = Path(path)
-    df = _lower_columns(_read_table(path, low_memory=False), {})
+    df = _lower_columns(read_table(path, any_suffix=True, low_memory=False), {})
     _require(df, _GPPD_REQUIRED, path)
     rows = _file_rows(path, len(df), header=True)
     if country is not None and "country" in df.columns:
@@ -392,7 +376,7 @@ def read_census_districts(path: Path) -> pd.DataFrame:
     population_urban (NaN where absent).
     """
     path = Path(path)
-    df = _lower_columns(_read_table(path), {"name": "district_name"})
+    df = _lower_columns(read_table(path, any_suffix=True), {"name": "district_name"})
     _require(df, ("state_code", "district_code", "state_name", "district_name", "pop_total"), path)
     rows = _file_rows(path, len(df), header=True)
     out = pd.DataFrame({

@@ -43,10 +43,10 @@ log = logging.getLogger("smrplan.io")
 DEFAULT_REGION = "india"
 # Repairs of one kind in one file logged row by row; the rest are summarised in one line (and counted).
 LOG_EACH = 100
-_LON_NAMES = ("lon", "longitude", "x", "lng")
-_LAT_NAMES = ("lat", "latitude", "y")
+LON_NAMES = ("lon", "longitude", "x", "lng")
+LAT_NAMES = ("lat", "latitude", "y")
 # Column aliases accepted for the settlement contract (first match wins).
-_SETTLEMENT_ALIASES = {
+SETTLEMENT_ALIASES = {
     "population": ("population", "population_2011", "pop", "tot_p"),
     "households": ("households", "households_2011", "no_hh"),
     "population_urban": ("population_urban", "pop_urban_2011", "tot_p_urban"),
@@ -76,20 +76,25 @@ def resolve(ref: str, data_dir: str | Path | None, base_dir: str | Path | None =
     return path
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path, any_suffix: bool = False, **csv_kwargs) -> pd.DataFrame:
+    """Read a CSV (UTF-8; pandas keyword arguments `csv_kwargs`) or Parquet table by its suffix; with
+    `any_suffix`, a file of another suffix (GeoNames .txt) is read as CSV. Every failure is an
+    InputError naming the file."""
     suffix = path.suffix.lower()
+    if not path.exists():
+        raise InputError(path, None, "file not found")
     try:
-        if suffix == ".csv":
-            return pd.read_csv(path, encoding="utf-8")
         if suffix == ".parquet":
             return pd.read_parquet(path)
+        if suffix == ".csv" or any_suffix:
+            return pd.read_csv(path, encoding="utf-8", **csv_kwargs)
     except UnicodeDecodeError:
-        raise InputError(path, None, "not UTF-8 text; save the CSV as UTF-8") from None
+        raise InputError(path, None, "not UTF-8 text; save the file as UTF-8") from None
     except pd.errors.EmptyDataError:
         raise InputError(path, None, "the file is empty; expected a header row and data rows") from None
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise InputError(path, None, f"unreadable table ({str(exc).splitlines()[0]})") from None
-    raise InputError(path, None, f"unsupported table format {suffix!r}")
+    raise InputError(path, None, f"unsupported table format {suffix!r}; expected .csv or .parquet")
 
 
 @dataclass
@@ -127,11 +132,11 @@ def _points_from_table(df: pd.DataFrame, path: Path, drop_missing: bool = False,
     keep_bad: such rows get no geometry and coordinates out of range are kept, for the caller to
     repair (repair mode); otherwise both are errors."""
     cols = {c.lower(): c for c in df.columns}
-    lon = next((cols[c] for c in _LON_NAMES if c in cols), None)
-    lat = next((cols[c] for c in _LAT_NAMES if c in cols), None)
+    lon = next((cols[c] for c in LON_NAMES if c in cols), None)
+    lat = next((cols[c] for c in LAT_NAMES if c in cols), None)
     if lon is None or lat is None:
-        raise InputError(path, "lon/lat", f"no coordinate columns; expected one of {_LON_NAMES} and "
-                                          f"one of {_LAT_NAMES}, found {list(df.columns)}")
+        raise InputError(path, "lon/lat", f"no coordinate columns; expected one of {LON_NAMES} and "
+                                          f"one of {LAT_NAMES}, found {list(df.columns)}")
     dropped = 0
     if drop_missing:
         ok = np.isfinite(pd.to_numeric(df[lon], errors="coerce").to_numpy(dtype=float)) & np.isfinite(
@@ -176,7 +181,7 @@ def read_vector(path: Path, drop_missing_coords: bool = False, repair: bool = Fa
     """
     fixes = fixes if fixes is not None else (Fixes(path) if repair else None)
     if path.suffix.lower() in (".csv", ".parquet"):
-        df = _read_table(path)
+        df = read_table(path)
         if path.suffix.lower() == ".parquet" and "geometry" in df.columns:
             try:
                 gdf = _to_wgs84(gpd.read_parquet(path), path, fixes)
@@ -198,7 +203,7 @@ def read_vector(path: Path, drop_missing_coords: bool = False, repair: bool = Fa
 def _read_points_layer(path: Path, fixes: Fixes | None) -> gpd.GeoDataFrame:
     """A settlement-like layer as read (repair mode keeps rows with bad coordinates for the checks)."""
     if fixes is not None and path.suffix.lower() in (".csv", ".parquet"):
-        df = _read_table(path)
+        df = read_table(path)
         if not (path.suffix.lower() == ".parquet" and "geometry" in df.columns):
             return _points_from_table(df, path, keep_bad=True)
     return read_vector(path, fixes=fixes)
@@ -223,7 +228,7 @@ def _where(rows: np.ndarray, ids: np.ndarray | None, idx: np.ndarray, what: str)
     return [f"row {r} (id {i}), {what}" for r, i in zip(rows[idx], ids[idx], strict=True)]
 
 
-class _Rows:
+class Rows:
     """A layer being checked with the original row number of each record (kept through drops)."""
 
     def __init__(self, gdf: gpd.GeoDataFrame, path: Path, fixes: Fixes | None):
@@ -247,8 +252,8 @@ class _Rows:
         self.rows = self.rows[~mask]
 
 
-def _check_ids(t: _Rows, prefix: str, empty_error: str) -> None:
-    """Empty ids: an error, or `<prefix><row>` with repair. Duplicates are checked by `_unique_ids`."""
+def _check_ids(t: Rows, prefix: str, empty_error: str) -> None:
+    """Empty ids: an error, or `<prefix><row>` with repair. Duplicates are checked by `unique_ids`."""
     gdf = t.gdf
     blank = gdf["id"].isna().to_numpy() | gdf["id"].astype(str).str.strip().eq("").to_numpy()
     if blank.any():
@@ -265,7 +270,7 @@ def _check_ids(t: _Rows, prefix: str, empty_error: str) -> None:
     gdf["id"] = gdf["id"].astype(str)
 
 
-def _unique_ids(t: _Rows, existing: pd.Series | None = None) -> None:
+def unique_ids(t: Rows, existing: pd.Series | None = None) -> None:
     """Duplicate ids (within the layer, or with `existing` ids): an error, or with repair the second
     and later occurrences renamed ``<id>-2``, ``<id>-3``... (a name already taken gets a further suffix)."""
     ids = t.gdf["id"]
@@ -295,7 +300,7 @@ def _unique_ids(t: _Rows, existing: pd.Series | None = None) -> None:
     t.gdf["id"] = new.astype(str)
 
 
-def _numeric(t: _Rows, col: str, minimum: float, required: bool, kind: str) -> None:
+def _numeric(t: Rows, col: str, minimum: float, required: bool, kind: str) -> None:
     """A numeric column: NaN allowed unless required; text, NaN (when required) and values below
     `minimum` are errors, or with repair: the row dropped (required) or the value left blank."""
     raw = t.gdf[col]
@@ -330,7 +335,7 @@ def _numeric(t: _Rows, col: str, minimum: float, required: bool, kind: str) -> N
         t.gdf[col] = np.where(bad, np.nan, values)
 
 
-def _points(t: _Rows, what: str, region: str | None) -> None:
+def _points(t: Rows, what: str, region: str | None) -> None:
     """Geometry checks of a point layer: empty (error / dropped), invalid (make_valid with repair),
     polygons to a point on their surface, not lon/lat degrees (error / dropped), outside the region box
     (logged / dropped with repair)."""
@@ -390,7 +395,7 @@ def _points(t: _Rows, what: str, region: str | None) -> None:
             zip(x[outside], y[outside], strict=True)])
 
 
-def _finish(t: _Rows, what: str) -> gpd.GeoDataFrame:
+def _finish(t: Rows, what: str) -> gpd.GeoDataFrame:
     if len(t.gdf) == 0:
         raise InputError(t.path, None, f"no {what} is left after --repair dropped {t.fixes.dropped} row(s) "
                                        f"({t.fixes.counts}); fix the file")
@@ -412,17 +417,17 @@ def read_settlements(path: Path, repair: bool = False, region: str | None = DEFA
     fixes = Fixes(path) if repair else None
     gdf = _read_points_layer(path, fixes)
     lower = {c.lower(): c for c in gdf.columns}
-    for target, aliases in _SETTLEMENT_ALIASES.items():
+    for target, aliases in SETTLEMENT_ALIASES.items():
         found = next((lower[a] for a in aliases if a in lower), None)
         if found is not None and found != target:
             gdf = gdf.rename(columns={found: target})
     for col in ("id", "name", "population"):
         if col not in gdf.columns:
             raise InputError(path, col, f"required column is missing; found {list(gdf.columns)}")
-    t = _Rows(gdf, path, fixes)
+    t = Rows(gdf, path, fixes)
     _check_ids(t, "row-", "empty id; every settlement needs a unique id")
     if not repair:
-        _unique_ids(t)
+        unique_ids(t)
     _numeric(t, "population", 0.0, required=True, kind="bad_population")
     cap = float(data_limits()["max_settlement_population"])
     huge = np.flatnonzero(t.gdf["population"].to_numpy(float) > cap)
@@ -436,7 +441,7 @@ def read_settlements(path: Path, repair: bool = False, region: str | None = DEFA
             _numeric(t, col, 0.0, required=False, kind="bad_value")
     _points(t, "settlement", region)
     if repair:
-        _unique_ids(t)
+        unique_ids(t)
     t.gdf["name"] = t.gdf["name"].fillna("").astype(str)
     return _finish(t, "settlement")
 
@@ -456,7 +461,7 @@ def read_anchor_loads(path: Path, repair: bool = False, region: str | None = DEF
     gdf = gdf.rename(columns={lower[c]: c for c in ("anchor_load_kw", "id", "type", "name") if c in lower})
     if "anchor_load_kw" not in gdf.columns:
         raise InputError(path, "anchor_load_kw", f"required column is missing; found {list(gdf.columns)}")
-    t = _Rows(gdf, path, None)
+    t = Rows(gdf, path, None)
     if "id" not in t.gdf.columns:
         t.gdf["id"] = np.char.add("anchor-", t.rows.astype(str)).astype(object)
     blank = t.gdf["id"].isna().to_numpy() | t.gdf["id"].astype(str).str.strip().eq("").to_numpy()
@@ -465,11 +470,11 @@ def read_anchor_loads(path: Path, repair: bool = False, region: str | None = DEF
     t.gdf["id"] = pd.Series(ids, index=t.gdf.index).astype(str)
     t.fixes = fixes
     if not repair:
-        _unique_ids(t)
+        unique_ids(t)
     _numeric(t, "anchor_load_kw", 0.0, required=True, kind="bad_anchor_load")
     _points(t, "anchor load", region)
     if repair:
-        _unique_ids(t)
+        unique_ids(t)
     out = t.gdf
     out["type"] = out["type"].fillna("").astype(str) if "type" in out.columns else ""
     out["name"] = (out["name"].fillna("").astype(str) if "name" in out.columns else pd.Series("", index=out.index))

@@ -36,7 +36,7 @@ import pandas as pd
 import shapely
 
 from smrplan.errors import InputError
-from smrplan.geo.io import Fixes, _Rows, _unique_ids, data_limits, read_anchor_loads, read_settlements, read_vector, resolve
+from smrplan.geo.io import Fixes, Rows, data_limits, read_anchor_loads, read_settlements, read_vector, resolve, unique_ids
 from smrplan.scenario import BUILD_LAYERS, Scenario
 
 log = logging.getLogger("smrplan.layers")
@@ -342,9 +342,9 @@ def join_anchor_loads(settlements: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, 
     far = ~joined
     if far.any():
         new = a.loc[far].reset_index(drop=True)
-        t = _Rows(new[["id"]].copy(), path or Path("anchor_loads"), fixes)
+        t = Rows(new[["id"]].copy(), path or Path("anchor_loads"), fixes)
         t.rows = np.asarray(a.attrs.get("rows", np.arange(len(a)) + 1))[far]
-        _unique_ids(t, existing=st["id"].astype(str))
+        unique_ids(t, existing=st["id"].astype(str))
         near = idx[far] if n else np.zeros(int(far.sum()), dtype=int)
         rows: dict = {}
         for col in st.columns:  # columns of the settlements (tens), not rows
