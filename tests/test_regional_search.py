@@ -8,6 +8,7 @@ import pytest
 
 from smrplan.geo.distance import PointIndex
 from smrplan.optimize import Problem, Search, _tree_parents, evaluate, greedy_plan, solve_problem
+from smrplan.pairs import reachable
 from smrplan.regional_search import improve, window_problem, windows
 
 
@@ -53,7 +54,7 @@ def test_a_window_changes_the_plan_by_its_own_cost_change(seed):
         assert not (served_elsewhere[p.pair_unit[keep]]).any()
         for _ in range(3):  # random plans of the window: greedy on random subsets of its pairs
             trial = greedy_plan(sub) & (rng.random(len(sub.pair_unit)) < 0.7)
-            trial &= _closed_trees(trial, sub.pair_parent)
+            trial = reachable(trial, sub.pair_parent)
             x = base.x.copy()
             x[keep] = trial
             whole = evaluate(p, x, close_unprofitable=False)
@@ -62,14 +63,6 @@ def test_a_window_changes_the_plan_by_its_own_cost_change(seed):
             assert whole.objective_usd - base.objective_usd == pytest.approx(part_new - part_old, abs=1e-3)
             assert np.bincount(p.pair_unit[x], minlength=len(p.E)).max() <= 1
             assert not (x & (p.pair_parent >= 0) & ~x[np.maximum(p.pair_parent, 0)]).any()
-
-
-def _closed_trees(x: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """x without the pairs whose network path is not all in x."""
-    x = x.copy()
-    while (drop := x & (parent >= 0) & ~x[np.maximum(parent, 0)]).any():
-        x &= ~drop
-    return x
 
 
 def test_window_keeps_what_the_rest_of_the_plan_leaves_of_the_limits():

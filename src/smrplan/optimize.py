@@ -577,7 +577,9 @@ def solve_problem(p: Problem, mip_gap: float, time_limit_s: float, start: np.nda
     meets = [(name, s) for name, s in offers
              if p.min_share <= 0 or (p.E[p.pair_unit] * s.x).sum() >= p.min_share * p.E.sum() - TOL]
     heuristic, warm = min(meets, key=lambda o: o[1].objective_usd) if meets else offers[0]
-    if not len(assignments(p, *plants(p))[0]):  # no unit fits a plant option that might pay
+    pf, pn = plants(p)
+    assigned = assignments(p, pf, pn)
+    if not len(assigned[0]):  # no unit fits a plant option that might pay
         if not meets:
             raise RuntimeError("the reactor share cannot be met: no unit fits a reactor plant within reach")
         warm.report = {"status": "ok", "termination": "no assignment can pay", "objective_usd": warm.objective_usd,
@@ -588,7 +590,7 @@ def solve_problem(p: Problem, mip_gap: float, time_limit_s: float, start: np.nda
     with warnings.catch_warnings():
         # linopy's legacy-alignment notice: every operand here shares its coordinates exactly.
         warnings.simplefilter("ignore", category=getattr(linopy, "LinopySemanticsWarning", Warning))
-        m, var = _model(p)
+        m, var = _model(p, pf, pn, *assigned)
         vector = _start_vector(m, var, p, warm) if meets else None
         highs_s = time_limit_s * (1.0 - search.time_fraction) if search is not None else time_limit_s
         run = _run_highs(m, vector, mip_gap, highs_s, SCALE * c_total)
@@ -839,15 +841,11 @@ def assignments(p: Problem, plant_fac: np.ndarray, plant_n: np.ndarray) -> tuple
     return pair[keep], plant[keep], reindex(parent, keep)
 
 
-def _model(p: Problem, keep: np.ndarray | None = None) -> tuple[linopy.Model, dict]:
-    """The linopy model of `p` (formulation in the module docstring), with only the assignments
-    `keep` (bool over `assignments(p, *plants(p))`, extended to their network ancestors) when given."""
+def _model(p: Problem, pf: np.ndarray, pn: np.ndarray, pair: np.ndarray, plant: np.ndarray,
+           parent: np.ndarray) -> tuple[linopy.Model, dict]:
+    """The linopy model of `p` (formulation in the module docstring) over its plant options
+    (`plants`: facility pf, modules pn) and assignments (`assignments`: pair, plant, parent)."""
     m = linopy.Model()
-    pf, pn = plants(p)
-    pair, plant, parent = assignments(p, pf, pn)
-    if keep is not None:
-        keep = with_ancestors(keep, parent)
-        pair, plant, parent = pair[keep], plant[keep], reindex(parent, keep)
     aidx = pd.RangeIndex(len(pair), name="assignment")
     vidx = pd.RangeIndex(len(pf), name="plant")
     K, cap = p.K[pf], p.K[pf] * pn

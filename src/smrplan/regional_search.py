@@ -60,8 +60,7 @@ def window_problem(p, x: np.ndarray, in_window: np.ndarray):
     pu, ps = p.pair_unit, p.pair_site
     served_at = np.full(len(p.E), -1)
     served_at[pu[x]] = ps[x]
-    free = served_at < 0
-    free[served_at >= 0] = in_window[served_at[served_at >= 0]]
+    free = (served_at < 0) | in_window[np.maximum(served_at, 0)]  # unserved, or served in the window
     keep = reachable(in_window[ps] & free[pu], p.pair_parent)
     if not keep.any():
         return None, keep
@@ -69,10 +68,10 @@ def window_problem(p, x: np.ndarray, in_window: np.ndarray):
     fac = np.flatnonzero(np.isin(p.fac_site, sites))
     unit_pos, site_pos = np.full(len(p.E), -1), np.full(p.n_sites, -1)
     unit_pos[units], site_pos[sites] = np.arange(len(units)), np.arange(len(sites))
-    outside = np.unique(served_at[(served_at >= 0) & ~free])
+    outside = np.unique(served_at[~free])
     min_share = 0.0
     if p.min_share > 0:
-        need = p.min_share * p.E.sum() - p.E[~free & (served_at >= 0)].sum()
+        need = p.min_share * p.E.sum() - p.E[~free].sum()
         min_share = float(np.clip(need / max(p.E[units].sum(), 1e-12), 0.0, 1.0))
     sub = replace(
         p, E=p.E[units], P=p.P[units], c=p.c[units], pair_unit=unit_pos[pu[keep]], pair_site=site_pos[ps[keep]],
