@@ -4,6 +4,7 @@ constraints in the solution, suitability, regions, clustering, warm start and br
 from __future__ import annotations
 
 import itertools
+import logging
 from dataclasses import replace
 
 import geopandas as gpd
@@ -225,6 +226,31 @@ def test_plan_constraints_hold_and_beat_greedy(real):
         assert energy <= tech["capacity_factor"] * k * n * HOURS + 1e-6  # energy
         total += res.facility_annual_cost[f] + res.pair_annual_cost.iloc[members].sum()
     assert total == pytest.approx(res.objective_usd, rel=1e-9)  # the plan's cost is what is reported
+
+
+def test_a_plan_short_of_the_gap_target_is_flagged(real, monkeypatch, caplog):
+    """A plan proven within the target passes quietly; one that is not (here its reported gap is
+    raised to 5 %) logs a warning naming the gap, the target and the settings that help."""
+    import smrplan.optimize as optimize
+
+    region, st, sites = town_case(real)
+    with caplog.at_level(logging.WARNING, logger="smrplan"):
+        solve(real, region, st, sites, mip_gap=0.01)
+    assert not caplog.records
+    solve_problem = optimize.solve_problem
+
+    def short(*args, **kwargs):
+        sol = solve_problem(*args, **kwargs)
+        sol.report["mip_gap"] = 0.05
+        return sol
+
+    monkeypatch.setattr(optimize, "solve_problem", short)
+    with caplog.at_level(logging.WARNING, logger="smrplan"):
+        res = solve(real, region, st, sites, mip_gap=0.01)
+    assert res.solver["mip_gap"] == 0.05
+    (record,) = caplog.records
+    message = record.getMessage()
+    assert "5.00 %" in message and "1.00 %" in message and "optimisation.time_limit_s" in message
 
 
 def test_unsuitable_sites_are_never_used(real):

@@ -323,3 +323,13 @@ def test_solver_rows_show_the_regional_search_when_it_ran():
     assert rows["MIP gap"] == "3.400 %"
     assert "3 passes" in rows["regional search (USD/yr)"] and "390 s" in rows["regional search (USD/yr)"]
     assert "regional search (USD/yr)" not in dict(solver_rows({"solver": {"name": "highs"}}))
+
+
+def test_solver_rows_show_the_gap_against_its_target_and_the_bound():
+    from smrplan.report.tables import solver_rows
+
+    short = dict(solver_rows({"solver": {"mip_gap": 0.0324, "mip_dual_bound_usd": 39.68e9, "settings": {"mip_gap": 0.01}}}))
+    assert short["MIP gap"] == "3.240 % (target 1 %, not reached)"
+    assert short["lower bound (USD/yr)"] == "39,680,000,000"
+    met = dict(solver_rows({"solver": {"mip_gap": 0.0031, "settings": {"mip_gap": 0.01}}}))
+    assert met["MIP gap"] == "0.310 % (target 1 %)" and "lower bound (USD/yr)" not in met

@@ -76,6 +76,7 @@ cost. Sharing a plant could win earlier, so the reduction found is sufficient, n
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import time
@@ -106,6 +107,8 @@ SCALE = 1e-3  # solver objective in kUSD/yr
 TOL = 1e-6  # integrality / feasibility tolerance when sizing plants from a solution
 BISECTION_STEPS = 50
 WHY_TOP = 10  # largest units without a reactor explained in plan.json `why`
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -381,6 +384,10 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
         "link_capex_usd": np.where(on, share * (link["capex_usd"][np.maximum(p_set, 0)]
                                                 + units["net_capex_usd"].to_numpy()[labels]), 0.0)}, index=range(n_set))
     solver = {**base, **sol.report, "build_s": round(build_s, 3), "time_s": round(time.perf_counter() - t0, 3)}
+    if solver["mip_gap"] > opt.mip_gap:
+        log.warning("the plan is the best found in %.0f s, proven within %.2f %% of the optimum, not the %.2f %% of "
+                    "optimisation.mip_gap: raise optimisation.time_limit_s, or narrow optimisation.nearest_sites for "
+                    "a model HiGHS can prove (methodology 4.2)", solver["time_s"], 100 * solver["mip_gap"], 100 * opt.mip_gap)
     return PlanResult(pd.Series(f_set, index=range(n_set)), facilities, modules, backup, opened, fac_cost,
                       pd.Series(np.where(on, share * unit_cost[labels], 0.0), index=range(n_set)), pair_link,
                       solver, sol.objective_usd, network_km, labels, breakeven(unit_fac < 0))

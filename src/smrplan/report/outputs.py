@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from smrplan.report.rundir import atomic_run_dir, write_json
+from smrplan.report.tables import gap_text
 
 _SETTLEMENT_FIRST = ["id", "name", "population", "population_target", "households_target",
                      "demand_kwh_per_year", "peak_kw", "chosen_option", "site_id", "technology"]
@@ -86,7 +87,8 @@ def _log_text(plan) -> str:
     for crit, n in sit["removed_by_criterion"].items():
         lines.append(f"  {crit}: {n} candidate(s) fail")
     sol = s["solver"]
-    lines.append(f"solver: {sol.get('status')} / {sol.get('termination')}, gap {sol.get('mip_gap')}, {sol.get('time_s')} s")
+    gap = gap_text(sol)
+    lines.append(f"solver: {sol.get('status')} / {sol.get('termination')}{', gap ' + gap if gap else ''}, {sol.get('time_s')} s")
     for opt, t in s["options"].items():
         lines.append(f"option {opt}: {t['settlements']} settlements, {t['demand_mwh_per_year']:,.0f} MWh/yr, "
                      f"LCOE {t['lcoe_usd_per_kwh']} USD/kWh ({t.get('lcoe_inr_per_kwh')} INR/kWh), "

@@ -129,14 +129,24 @@ def funnel(plan: dict) -> dict:
             "evaluated": evaluated, "skipped": skipped}
 
 
+def gap_text(sol: dict) -> str:
+    """The proven relative MIP gap, with the scenario's target and whether the plan reached it."""
+    if sol.get("mip_gap") is None:
+        return ""
+    gap, target = float(sol["mip_gap"]), sol.get("settings", {}).get("mip_gap")
+    if target is None:
+        return f"{100 * gap:.3f} %"
+    return f"{100 * gap:.3f} % (target {100 * float(target):g} %{'' if gap <= float(target) else ', not reached'})"
+
+
 def solver_rows(plan: dict) -> list[tuple[str, str]]:
-    """Solver report as (field, value) pairs: status, termination, objective, MIP gap, time, size,
-    the regional search's improvement when it ran, and the settings."""
+    """Solver report as (field, value) pairs: status, termination, objective, MIP gap (with its target)
+    and dual bound, time, size, the regional search's improvement when it ran, and the settings."""
     sol = plan.get("solver", {})
     rows = [("solver", str(sol.get("name", ""))), ("status", str(sol.get("status", ""))),
             ("termination", str(sol.get("termination", ""))),
             ("objective (USD/yr)", num(sol.get("objective_usd"), 0)),
-            ("MIP gap", "" if sol.get("mip_gap") is None else f"{100 * float(sol['mip_gap']):.3f} %"),
+            ("MIP gap", gap_text(sol)), ("lower bound (USD/yr)", num(sol.get("mip_dual_bound_usd"), 0)),
             ("time (s)", num(sol.get("time_s"), 2)), ("variables", num(sol.get("variables"))),
             ("constraints", num(sol.get("constraints"))), ("facilities", num(sol.get("facilities"))),
             ("settlement-site pairs", num(sol.get("pairs")))]
