@@ -16,7 +16,7 @@ import numpy as np
 from common import figure, timed
 
 from smrplan.catalogue.catalogue import resolve_catalogue
-from smrplan.economics import (
+from smrplan.costs.economics import (
     Money,
     diesel_cost,
     first_of,

@@ -3,7 +3,7 @@
 A child process synthesises the settlements (seeded; village-like log-normal populations, India's
 extent) and writes them to a temporary CSV or Parquet file, so that the memory of the synthesis is
 not counted. This process then times `smrplan.geo.io.read_settlements` (read + contract checks) and
-`smrplan.demand.compute_demand` with the bundled india-islands scenario's demand block, and reports
+`smrplan.demand.load.compute_demand` with the bundled india-islands scenario's demand block, and reports
 the wall time and the peak resident memory of the process (resource.getrusage ru_maxrss, which
 includes the interpreter and the imported libraries).
 
@@ -50,7 +50,7 @@ def synthesise(n: int, path: Path, seed: int = 0) -> None:
 
 
 def main(n: int = N_SETTLEMENTS, fmt: str = "csv") -> int:
-    from smrplan.demand import compute_demand
+    from smrplan.demand.load import compute_demand
     from smrplan.geo.io import read_settlements
     from smrplan.scenario import load_scenario
 

@@ -15,7 +15,7 @@ import time
 import numpy as np
 from common import figure
 
-from smrplan.dispatch import (
+from smrplan.dispatch.simulate import (
     HOURS_PER_YEAR,
     Battery,
     Diesel,

@@ -30,12 +30,12 @@ import pandas as pd
 from common import figure
 
 from smrplan.catalogue.catalogue import resolve_catalogue
-from smrplan.demand import compute_demand, hourly_shape
-from smrplan.economics import Money, by_option, diesel_cost, first_of, grid_cost, pv_battery_cost
+from smrplan.costs.economics import Money, by_option, diesel_cost, first_of, grid_cost, pv_battery_cost
+from smrplan.demand.load import compute_demand, hourly_shape
 from smrplan.geo.distance import PointIndex, destination
+from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
-from smrplan.grid import route_split_km
-from smrplan.optimize import KIND_OPTION, solve_plan
+from smrplan.optimize.solve import KIND_OPTION, solve_plan
 from smrplan.scenario import load_scenario
 
 CENTRE = (80.0, 23.0)  # central India: land in every direction for 350 km

@@ -38,7 +38,7 @@ from pyproj import Transformer
 from smrplan.geo.io import read_vector
 from smrplan.geo.layers import Region, _clean_polygons, build_settlements
 from smrplan.scenario import load_scenario
-from smrplan.siting import generate_candidates, screen
+from smrplan.siting.screen import generate_candidates, screen
 
 TARGET_SCREEN_S = 30.0
 TARGET_BUILD_S = 60.0

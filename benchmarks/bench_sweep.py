@@ -30,7 +30,7 @@ OUTPUTS = ("draws.parquet", "settlement_options.parquet", "sites.parquet", "torn
 
 def run(draws: int, workers: int, out: str) -> None:
     """One sweep (the child process)."""
-    from smrplan.uncertainty import sweep
+    from smrplan.uncertainty.sweep import sweep
 
     sweep("india-islands", out, draws=draws, workers=workers)
 

@@ -11,7 +11,7 @@ import yaml
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
-CLI = [sys.executable, "-c", "from smrplan.cli import main; main()"]
+CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 
 
 def test_corpus_is_large_enough():

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from smrplan.catalogue.catalogue import REQUIRED, apply_overrides, in_base_year, read_catalogue, to_records
-from smrplan.economics import HOURS, Money, diesel_cost, lcoe, reactor_plant_cost
+from smrplan.costs.economics import HOURS, Money, diesel_cost, lcoe, reactor_plant_cost
 from smrplan.errors import InputError
 
-CLI = [sys.executable, "-c", "from smrplan.cli import main; main()"]
+CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 CAT = read_catalogue()
 
 # Published LCOE ranges (USD/kWh) from shared reference tech.md: remote diesel 0.15-0.60 (NEI 2019);

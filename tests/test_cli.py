@@ -9,9 +9,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from smrplan.economics import ALL_OPTIONS
+from smrplan.costs.economics import ALL_OPTIONS
 
-CLI = [sys.executable, "-c", "from smrplan.cli import main; main()"]
+CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 
 
 def smrplan(*args, cwd=None):

@@ -14,9 +14,9 @@ from affine import Affine
 from shapely.geometry import Point, Polygon
 from typer.testing import CliRunner
 
-from smrplan.cli_data import data_app
-from smrplan.datacheck import check_data_dir, discover_layers, has_errors, limits
+from smrplan.cli.data import data_app
 from smrplan.errors import InputError
+from smrplan.geo.datacheck import check_data_dir, discover_layers, has_errors, limits
 
 GOOD_CSV = "id,name,lon,lat,population\na,Kavaratti,72.64,10.56,11210\nb,Agatti,72.19,10.85,7560\n"
 

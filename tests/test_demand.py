@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smrplan.demand import compute_demand, hourly_load_kw, hourly_shape, mix_names
+from smrplan.demand.load import compute_demand, hourly_load_kw, hourly_shape, mix_names
 from smrplan.scenario import load_scenario
 
 

@@ -38,7 +38,7 @@ def test_plan_json_identical_across_runs(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_run_leaves_no_directory(tmp_path, sig):
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-c", "from smrplan.cli import main; main()", "run", "india-islands",
+    proc = subprocess.Popen([sys.executable, "-c", "from smrplan.cli.main import main; main()", "run", "india-islands",
                              "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:

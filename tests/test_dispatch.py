@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smrplan.dispatch import (
+from smrplan.dispatch.simulate import (
     HOURS_PER_YEAR,
     Battery,
     Diesel,

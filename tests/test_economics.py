@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import tech
-from smrplan.economics import (
+from smrplan.costs.economics import (
     Money,
     crf,
     diesel_cost,

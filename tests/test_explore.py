@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from smrplan.api import plan
-from smrplan.economics import ALL_OPTIONS
+from smrplan.costs.economics import ALL_OPTIONS
 from smrplan.explore import (
     MAX_BODY_BYTES,
     Params,
@@ -26,7 +26,7 @@ from smrplan.explore import (
     recompute,
 )
 
-CLI = [sys.executable, "-c", "from smrplan.cli import main; main()"]
+CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 
 
 @pytest.fixture(scope="module")

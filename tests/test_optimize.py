@@ -14,11 +14,11 @@ import pytest
 import shapely
 
 from smrplan.catalogue.catalogue import resolve_catalogue
-from smrplan.cluster import cell_labels, cluster_settlements
-from smrplan.economics import HOURS, Money, by_option, diesel_cost, first_of, line_cost, reactor_plant_cost
+from smrplan.costs.economics import HOURS, Money, by_option, diesel_cost, first_of, line_cost, reactor_plant_cost
 from smrplan.geo.distance import destination, haversine_km
 from smrplan.geo.layers import Region
-from smrplan.optimize import (
+from smrplan.optimize.cluster import cell_labels, cluster_settlements
+from smrplan.optimize.solve import (
     KIND_OPTION,
     Problem,
     evaluate,
@@ -106,7 +106,7 @@ def test_dominated_plant_options_are_dropped_and_the_optimum_kept(seed):
     """The second technology of each site has the first's module size, count, capacity factor and
     variable cost but dearer modules (by more than any back-up saving): its options leave the model
     and the plan still matches enumeration over every technology."""
-    from smrplan.optimize import _dominated, plants
+    from smrplan.optimize.solve import _dominated, plants
 
     p = random_problem(seed)
     K, N, first = np.repeat(p.K[::2], 2), np.repeat(p.N[::2], 2), p.M[::2]
@@ -231,7 +231,7 @@ def test_plan_constraints_hold_and_beat_greedy(real):
 def test_a_plan_short_of_the_gap_target_is_flagged(real, monkeypatch, caplog):
     """A plan proven within the target passes quietly; one that is not (here its reported gap is
     raised to 5 %) logs a warning naming the gap, the target and the settings that help."""
-    import smrplan.optimize as optimize
+    import smrplan.optimize.solve as optimize
 
     region, st, sites = town_case(real)
     with caplog.at_level(logging.WARNING, logger="smrplan"):
@@ -312,7 +312,7 @@ def test_quadtree_cells_follow_load():
 
 
 def test_a_too_large_model_merges_sparse_cells_then_raises_the_split_peak_then_grows_cells(real):
-    from smrplan.optimize import Grain
+    from smrplan.optimize.solve import Grain
 
     opt = real["sc"].optimisation.model_copy(update={"cluster_km": 5.0, "cluster_max_km": 20.0,
                                                      "cluster_split_peak_kw": 10_000.0})
@@ -329,7 +329,7 @@ def test_a_too_large_model_merges_sparse_cells_then_raises_the_split_peak_then_g
 
 def test_units_too_large_for_any_plant_are_not_paired():
     """A unit beyond every plant at a site (peak with reserve or energy above N modules) loses the pair."""
-    from smrplan.optimize import _carried
+    from smrplan.optimize.solve import _carried
 
     coef = pd.DataFrame({"module_kw": [50_000.0, 10_000.0], "max_modules": [2.0, 4.0], "cf": [0.9, 0.9]})
     P = np.array([80_000.0, 95_000.0, 30_000.0, 30_000.0])

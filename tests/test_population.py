@@ -10,8 +10,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from smrplan.demand.population import allocate_population, census_pools, project_population
 from smrplan.errors import InputError
-from smrplan.population import allocate_population, census_pools, project_population
 
 # Two districts side by side (lon 72-73 and 73-74), a third without a census total.
 DISTRICTS = gpd.GeoDataFrame({"district": ["West", "East", "New"], "population": [1000.0, 500.0, np.nan]},
@@ -125,7 +125,7 @@ def test_project_population():
 
 
 def test_project_population_matches_demand_growth():
-    from smrplan.demand import compute_demand
+    from smrplan.demand.load import compute_demand
     from smrplan.scenario import load_scenario
 
     sc = load_scenario("india-islands")

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from smrplan.geo.distance import PointIndex
-from smrplan.optimize import Problem, Search, _tree_parents, evaluate, greedy_plan, solve_problem
-from smrplan.pairs import reachable
-from smrplan.regional_search import improve, window_problem, windows
+from smrplan.optimize.pairs import reachable
+from smrplan.optimize.regional_search import improve, window_problem, windows
+from smrplan.optimize.solve import Problem, Search, _tree_parents, evaluate, greedy_plan, solve_problem
 
 
 def spread_problem(seed: int, n_u: int = 150, n_s: int = 40, max_sites=None, min_share=0.0) -> Problem:

@@ -25,7 +25,7 @@ from smrplan.api import run
 from smrplan.report import plots
 from smrplan.report.html import build_report, hardest_week, outage_spans, sweep_table
 
-CLI = [sys.executable, "-c", "from smrplan.cli import main; main()"]
+CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 
 
 class _Assets(HTMLParser):
@@ -170,7 +170,7 @@ def test_run_directory_carries_npv_and_inr(islands):
     the settlements table, and the report's cost tables."""
     import yaml
 
-    from smrplan.economics import ALL_OPTIONS, crf
+    from smrplan.costs.economics import ALL_OPTIONS, crf
 
     plan = json.loads((islands / "plan.json").read_text())
     fin = yaml.safe_load((islands / "scenario.yaml").read_text())["finance"]

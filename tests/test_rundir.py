@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from smrplan.report.rundir import atomic_run_dir
+from smrplan.outputs.rundir import atomic_run_dir
 
 # Runs atomic_run_dir in a fresh interpreter with one more thread alive, and sends the process SIGTERM
 # from that thread at the moment named by argv[2]: "create" (the temporary folder has just been made)
@@ -16,7 +16,7 @@ from smrplan.report.rundir import atomic_run_dir
 SCRIPT = textwrap.dedent("""
     import os, signal, sys, tempfile, threading, time
     from pathlib import Path
-    from smrplan.report import rundir
+    from smrplan.outputs import rundir
 
     out, when = Path(sys.argv[1]), sys.argv[2]
     real_mkdtemp, real_replace = tempfile.mkdtemp, os.replace

@@ -5,9 +5,9 @@ import sys
 import pytest
 
 from smrplan.errors import InputError
-from smrplan.sensitivity import parse_vary, tornado
+from smrplan.uncertainty.tornado import parse_vary, tornado
 
-CLI = [sys.executable, "-c", "from smrplan.cli import main; main()"]
+CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 
 
 @pytest.mark.parametrize("item", ["bad", "x.y=1", "x.y=a:b", "x.y=3:1", "x.y=1:inf", "nodot=1:2"])

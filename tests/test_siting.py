@@ -13,7 +13,7 @@ from smrplan.errors import InputError
 from smrplan.geo.distance import destination, haversine_km
 from smrplan.geo.layers import Region
 from smrplan.scenario import load_scenario
-from smrplan.siting import generate_candidates, screen
+from smrplan.siting.screen import generate_candidates, screen
 
 RULES = load_scenario("india-islands").siting
 
@@ -441,7 +441,7 @@ def test_slope_in_a_geographic_dem_uses_metres_at_the_cell_latitude(tmp_path):
 def test_dem_windows_match_the_whole_raster_gradient(tmp_path, monkeypatch):
     """Reading the DEM in small blocks gives the slope numpy.gradient computes on the whole array
     (central differences inside, one-sided at the edges)."""
-    import smrplan.siting as siting
+    import smrplan.siting.screen as siting
 
     rng = np.random.default_rng(3)
     z = rng.uniform(0.0, 50.0, (23, 31))

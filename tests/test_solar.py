@@ -7,14 +7,14 @@ import pandas as pd
 import pvlib
 import pytest
 
-from smrplan.errors import InputError
-from smrplan.solar import (
+from smrplan.dispatch.solar import (
     local_year_hours_utc,
     pv_profile_from_tmy,
     pv_profile_kw_per_kwp,
     read_tmy_csv,
     solar_position,
 )
+from smrplan.errors import InputError
 
 PORT_BLAIR = (11.67, 92.74)
 LEH = (34.16, 77.58)

@@ -18,15 +18,15 @@ import pytest
 import yaml
 
 from smrplan import api
-from smrplan import uncertainty as U
 from smrplan.catalogue.catalogue import resolve_catalogue
-from smrplan.economics import ALL_OPTIONS
+from smrplan.costs.economics import ALL_OPTIONS
 from smrplan.errors import InputError
 from smrplan.scenario import parse_scenario
+from smrplan.uncertainty import sweep as U
 
 DRAWS, BATCH = 240, 20
 OUTPUTS = ("draws.parquet", "settlement_options.parquet", "sites.parquet", "tornado.parquet")
-CLI = [sys.executable, "-c", "from smrplan.cli import main; main()"]
+CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 
 
 def _sampler(block: dict) -> U.Sampler:
@@ -240,7 +240,7 @@ def test_a_different_sweep_is_not_mixed_into_an_existing_directory(model, refere
 
 
 def test_cli_reports_a_bad_block_with_status_2(tmp_path, monkeypatch, capsys):
-    from smrplan.cli import main
+    from smrplan.cli.main import main
 
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"name": "bad", "data": {"settlements": "bundled:islands.csv"},

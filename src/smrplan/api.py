@@ -22,10 +22,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from smrplan import __version__
 from smrplan.catalogue.catalogue import Catalogue, resolve_catalogue, to_records
-from smrplan.demand import compute_demand, hourly_shape
-from smrplan.economics import (
+from smrplan.costs.economics import (
     ALL_OPTIONS,
     HOURS,
     REACTOR_OPTIONS,
@@ -38,13 +36,15 @@ from smrplan.economics import (
     pv_battery_cost,
     reactor_plant_cost,
 )
+from smrplan.demand.load import compute_demand, hourly_shape
 from smrplan.geo.distance import PointIndex
+from smrplan.geo.grid import nearest_grid, route_split_km
 from smrplan.geo.layers import Region, load_region
-from smrplan.grid import nearest_grid, route_split_km
-from smrplan.optimize import KIND_OPTION, KINDS, allowed_kinds, solve_plan
-from smrplan.plan import assemble, money_fields, option_totals, why_section
+from smrplan.optimize.assemble import assemble, money_fields, option_totals, why_section
+from smrplan.optimize.solve import KIND_OPTION, KINDS, allowed_kinds, solve_plan
 from smrplan.scenario import Scenario, apply_data_dir, load_scenario
-from smrplan.siting import ScreenResult, generate_candidates, screen
+from smrplan.siting.screen import ScreenResult, generate_candidates, screen
+from smrplan.version import __version__
 
 log = logging.getLogger("smrplan")
 Progress = Callable[[str], None]
@@ -255,7 +255,7 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
         *, repair: bool = False) -> Plan:
     """Run a scenario and write its run directory (atomically). Returns the plan. repair: fix bad
     settlement / anchor-load rows (each fix logged, counted in plan.json data.repairs) instead of stopping."""
-    from smrplan.report.outputs import write_run
+    from smrplan.outputs.write import write_run
 
     sc = _resolve_scenario(scenario, data_dir)
     out_dir = Path(out) if out is not None else default_out(sc.name)
@@ -268,7 +268,7 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
         progress("hourly dispatch")
         add_dispatch(p)
     if sc.outputs.sensitivity:
-        from smrplan.sensitivity import tornado
+        from smrplan.uncertainty.tornado import tornado
 
         p.summary["sensitivity"], _ = tornado(sc, progress=progress, repair=repair)
     write_run(p, out_dir, overwrite=overwrite, progress=progress)
@@ -279,7 +279,7 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
 def add_dispatch(p: Plan) -> Plan:
     """Simulate the plan's systems hour by hour, size back-up to the reliability target and add the
     extra back-up cost to the plan's totals (see reliability.py)."""
-    from smrplan.reliability import check
+    from smrplan.dispatch.reliability import check
 
     section, result = check(p, p.extras["details"])
     s = p.summary

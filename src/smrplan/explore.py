@@ -31,8 +31,7 @@ import plotly.graph_objects as go
 from pydantic import BaseModel, ConfigDict, Field
 
 from smrplan.catalogue.catalogue import Catalogue, apply_overrides
-from smrplan.demand import compute_demand, hourly_shape
-from smrplan.economics import (
+from smrplan.costs.economics import (
     ALL_OPTIONS,
     Money,
     by_option,
@@ -43,10 +42,11 @@ from smrplan.economics import (
     pv_battery_cost,
     reactor_plant_cost,
 )
+from smrplan.demand.load import compute_demand, hourly_shape
 from smrplan.geo.distance import PointIndex
+from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
-from smrplan.grid import route_split_km
-from smrplan.optimize import KIND_OPTION
+from smrplan.optimize.solve import KIND_OPTION
 from smrplan.report import plots
 from smrplan.scenario import Scenario
 
@@ -235,8 +235,8 @@ def recompute(state: State, p: Params) -> dict:
 def optimise(state: State, p: Params) -> dict:
     """Re-solve the plan's MILP under `p` (shared plants, module counts) for a small region; raises
     ValueError above MILP_MAX_SETTLEMENTS settlements."""
-    from smrplan.optimize import solve_plan
-    from smrplan.plan import assemble
+    from smrplan.optimize.assemble import assemble
+    from smrplan.optimize.solve import solve_plan
 
     if not state.can_optimise:
         raise ValueError(f"optimisation is offered up to {MILP_MAX_SETTLEMENTS:,} settlements; "

@@ -22,7 +22,7 @@ CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not found on PATH after scripts/install-browser.sh "
                                                         "(or set SMRPLAN_CHROMIUM)")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CLI = [sys.executable, "-c", "from smrplan.cli import main; main()"]
+CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 ALL_DRAWN = """() => { const d = [...document.querySelectorAll('.js-plotly-plot')];
                        return d.length > 0 && d.every(x => x.querySelector('.main-svg')); }"""
 

@@ -10,7 +10,7 @@ Sources and what comes out:
 * GeoNames ``cities500`` / ``cities15000`` (tab-separated dump rows, or the CSV/Parquet extracts):
   settlements (``id`` = ``GN-<geonameid>``, ``name``, ``population`` in persons, point geometry).
   GeoNames writes 0 for an unknown population; it becomes NaN (to be allocated, see
-  `smrplan.population`).
+  `smrplan.demand.population`).
 * GeoNames postal codes (dump or Parquet): post-office places, population NaN (GeoNames has none).
 * WRI Global Power Plant Database CSV: points with ``capacity_mw`` (MW) and ``primary_fuel``; rows
   without coordinates are dropped and counted in ``gdf.attrs["dropped_rows"]``.
@@ -244,7 +244,7 @@ def read_geonames_postal(path: Path) -> gpd.GeoDataFrame:
     ``longitude``).
 
     GeoNames has no population for postal places: ``population`` is NaN (allocate it with
-    `smrplan.population.allocate_population`). ``id`` is ``PIN-<postal code>-<n>``, n numbering
+    `smrplan.demand.population.allocate_population`). ``id`` is ``PIN-<postal code>-<n>``, n numbering
     the places sharing a PIN in file order. Rows without coordinates are dropped and counted in
     ``attrs["dropped_rows"]``. Many coordinates are approximate (GeoNames ``accuracy``: 1 estimated,
     4 from a geonameid, 6 centroid), and several places often share one point. Columns: id, name,

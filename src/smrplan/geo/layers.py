@@ -392,11 +392,11 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
     2. District polygons without a census total (districts created after 2011, whose people the
        census counts in the districts they were carved from) are pooled with the districts of the
        same state that share a border with them, transitively through other new districts
-       (`smrplan.population.census_pools`); a pool's census totals are added and shared over all its
+       (`smrplan.demand.population.census_pools`); a pool's census totals are added and shared over all its
        places. A district with a total that touches no new district is a pool of its own.
     3. Each pool's census total minus its towns' populations is shared over its places without a
        population in proportion to the number of post offices they stand for (one post office, one
-       locality; `smrplan.population.allocate_population`).
+       locality; `smrplan.demand.population.allocate_population`).
     4. Places left without population (outside every district, in a pool without a total, or in a
        pool whose towns already hold more than its total) are dropped and counted.
 
@@ -410,6 +410,7 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
     polygons with their own census population (NaN for new districts), census_pool and
     pool_population; a report dict with dropped_rows per reason and population figures in persons).
     """
+    from smrplan.demand.population import allocate_population, census_pools
     from smrplan.geo.importers import (
         join_census_districts,
         read_census_districts,
@@ -417,7 +418,6 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
         read_geonames_cities,
         read_geonames_postal,
     )
-    from smrplan.population import allocate_population, census_pools
 
     dropped: dict[str, int] = {}
     frames = []

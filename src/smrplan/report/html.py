@@ -109,7 +109,7 @@ def outage_spans(record: dict, catalogue: list[dict]) -> list[tuple[int, int]]:
     """Scheduled refuelling outages of a reactor system in its simulated year, as (first hour, end
     hour) spans: the dispatch model's own staggered schedule (dispatch.reactor_modules_available)
     with forced outages left out. `record` is a plan.json dispatch.systems entry."""
-    from smrplan.dispatch import Reactor, reactor_modules_available
+    from smrplan.dispatch.simulate import Reactor, reactor_modules_available
 
     values = {r["parameter"]: r["value"] for r in catalogue if r["technology"] == record.get("technology")}
     modules = float(record.get("modules") or 0)

@@ -75,7 +75,7 @@ def check(directory: Annotated[Path, typer.Argument(help="Data directory.")],
                                "log); such layers count as warnings, not errors.")] = False,
           ) -> None:
     """Check every layer: readable, rows, CRS, extent, geometries, ids, population. Exit 2 on errors."""
-    from smrplan.datacheck import check_data_dir, has_errors
+    from smrplan.geo.datacheck import check_data_dir, has_errors
 
     if not directory.is_dir():
         raise InputError(directory, None, "not a directory")

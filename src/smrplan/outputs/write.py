@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from smrplan.report.rundir import atomic_run_dir, write_json
+from smrplan.outputs.rundir import atomic_run_dir, write_json
 from smrplan.report.tables import gap_text
 
 _SETTLEMENT_FIRST = ["id", "name", "population", "population_target", "households_target",
@@ -57,7 +57,7 @@ def write_run(plan, out: Path, overwrite: bool = False, progress=lambda s: None)
             st.to_parquet(tmp / "settlements.parquet")
             sites.to_parquet(tmp / "sites.parquet")
         if plan.extras.get("dispatch_result") is not None:
-            from smrplan.dispatch import write_dispatch_parquet
+            from smrplan.dispatch.simulate import write_dispatch_parquet
 
             write_dispatch_parquet(plan.extras["dispatch_result"], tmp / "dispatch.parquet")
         write_json(tmp / "plan.json", _jsonable(plan.summary))

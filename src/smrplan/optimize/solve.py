@@ -90,15 +90,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smrplan import regional_search
 from smrplan.catalogue.catalogue import Technology
-from smrplan.cluster import ZERO_KM, cluster_settlements, top_cell_km
-from smrplan.economics import HOURS, Money, diesel_cost, idc_factor, line_cost, pv_factor
+from smrplan.costs.economics import HOURS, Money, diesel_cost, idc_factor, line_cost, pv_factor
 from smrplan.errors import InputError
 from smrplan.geo.distance import PointIndex, haversine_km
+from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
-from smrplan.grid import route_split_km
-from smrplan.pairs import expand, reachable, reindex, with_ancestors
+from smrplan.optimize import regional_search
+from smrplan.optimize.cluster import ZERO_KM, cluster_settlements, top_cell_km
+from smrplan.optimize.pairs import expand, reachable, reindex, with_ancestors
 
 KIND_OPTION = {"land": "land_reactor", "micro": "micro_reactor", "floating": "floating_reactor"}
 KINDS = tuple(KIND_OPTION)

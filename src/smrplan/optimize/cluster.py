@@ -35,10 +35,10 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial import cKDTree
 
 from smrplan.catalogue.catalogue import Technology
-from smrplan.economics import Money, line_cost
+from smrplan.costs.economics import Money, line_cost
 from smrplan.geo.distance import haversine_km
+from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
-from smrplan.grid import route_split_km
 
 NEIGHBOURS = 6  # fellow members offered to the spanning forest besides the centroid
 ZERO_KM = 1e-9  # length given to coincident points so that the spanning forest keeps the edge

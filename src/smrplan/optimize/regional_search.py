@@ -31,7 +31,7 @@ from typing import Protocol
 import numpy as np
 from sklearn.cluster import KMeans
 
-from smrplan.pairs import reachable, reindex
+from smrplan.optimize.pairs import reachable, reindex
 
 KM_PER_DEGREE = 111.32  # along the equator and a meridian (a plane for grouping only)
 MIN_WINDOW_S = 2.0  # a window is not tried with less time than this (s)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from smrplan.economics import ALL_OPTIONS
+from smrplan.costs.economics import ALL_OPTIONS
 from smrplan.errors import InputError
 from smrplan.scenario import Scenario, UncertainParameter
 
@@ -53,7 +53,7 @@ def tornado(scenario: str | Path | Scenario, data_dir: str | Path | None = None,
     """Tornado entries (largest total-cost swing first, as plan.json `sensitivity`) and a table of
     settlements per least-cost option at base, low and high for every input. repair: as `api.prepare`."""
     from smrplan.api import _resolve_scenario
-    from smrplan.uncertainty import build_model, run_tornado, tornado_entries
+    from smrplan.uncertainty.sweep import build_model, run_tornado, tornado_entries
 
     sc = _resolve_scenario(scenario, data_dir)
     if vary:

@@ -27,9 +27,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smrplan.economics import ALL_OPTIONS, REACTOR_OPTIONS, STANDALONE_OPTIONS, Money, idc_factor, lcoe, net_present_cost
-from smrplan.grid import mst_length_km
-from smrplan.optimize import KIND_OPTION, PlanResult
+from smrplan.costs.economics import ALL_OPTIONS, REACTOR_OPTIONS, STANDALONE_OPTIONS, Money, idc_factor, lcoe, net_present_cost
+from smrplan.geo.grid import mst_length_km
+from smrplan.optimize.solve import KIND_OPTION, PlanResult
 
 
 def lcoe_col(option: str) -> str:

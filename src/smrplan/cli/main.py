@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from smrplan.cli_data import data_app
+from smrplan.cli.data import data_app
 from smrplan.errors import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -170,8 +170,8 @@ def costs(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or
           data_dir: DataDir = None, repair: Repair = False) -> None:
     """How the least-cost option changes when one input moves (a tornado table)."""
     from smrplan.api import _resolve_scenario
-    from smrplan.economics import ALL_OPTIONS
-    from smrplan.sensitivity import tornado
+    from smrplan.costs.economics import ALL_OPTIONS
+    from smrplan.uncertainty.tornado import tornado
 
     with _progress() as bar:
         task = bar.add_task("starting", total=None)
@@ -226,7 +226,7 @@ def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", dat
                       c["limit"] if c["evaluated"] else f"not evaluated: {c['note']}")
     out_console.print(table)
     if out is not None:
-        from smrplan.report.outputs import _clean
+        from smrplan.outputs.write import _clean
 
         tmp = out.with_name(f".{out.name}.tmp")
         _clean(res.sites).to_file(tmp, layer="sites", driver="GPKG", engine="pyogrio")
@@ -302,5 +302,5 @@ def main() -> None:
         console.print(f"[red]failed:[/red] {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
         sys.exit(1)
 
-from smrplan.cli_sweep import sweep  # noqa: E402, I001
+from smrplan.cli.sweep import sweep  # noqa: E402, I001
 app.command("sweep")(sweep)

@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from smrplan.catalogue.catalogue import Catalogue
-from smrplan.demand import hourly_load_kw
-from smrplan.dispatch import (
+from smrplan.costs.economics import Money, annualised, first_of
+from smrplan.demand.load import hourly_load_kw
+from smrplan.dispatch.simulate import (
     Battery,
     Diesel,
     DispatchResult,
@@ -42,11 +43,10 @@ from smrplan.dispatch import (
     simulate,
     size_backup,
 )
-from smrplan.economics import Money, annualised, first_of
+from smrplan.dispatch.solar import pv_profile_kw_per_kwp
 from smrplan.errors import InputError
 from smrplan.geo.io import resolve
 from smrplan.scenario import Scenario
-from smrplan.solar import pv_profile_kw_per_kwp
 
 HOURS = 8760
 

@@ -74,9 +74,8 @@ import pandas as pd
 from pydantic import ValidationError
 from scipy.special import ndtr, ndtri
 
-from smrplan import __version__
 from smrplan.catalogue.catalogue import Catalogue, resolve_catalogue, to_records
-from smrplan.economics import (
+from smrplan.costs.economics import (
     ALL_OPTIONS,
     HOURS,
     REACTOR_OPTIONS,
@@ -91,8 +90,9 @@ from smrplan.economics import (
     reactor_plant_cost,
 )
 from smrplan.errors import InputError
-from smrplan.optimize import KIND_OPTION
+from smrplan.optimize.solve import KIND_OPTION
 from smrplan.scenario import Demand, Finance, Scenario
+from smrplan.version import __version__
 
 if TYPE_CHECKING:
     from dask.distributed import Client
@@ -383,9 +383,9 @@ def build_model(scenario: str | Path | Scenario, data_dir: str | Path | None = N
     replace the scenario's uncertainty values (and are recorded in the sweep's scenario.yaml).
     repair: as `api.prepare`."""
     from smrplan.api import _resolve_scenario, prepare, run_screen, standalone_costs
-    from smrplan.demand import HOURS_PER_YEAR, compute_demand, hourly_shape
+    from smrplan.demand.load import HOURS_PER_YEAR, compute_demand, hourly_shape
     from smrplan.geo.distance import PointIndex
-    from smrplan.grid import route_split_km
+    from smrplan.geo.grid import route_split_km
 
     sc = _resolve_scenario(scenario, data_dir)
     updates = {k: v for k, v in (("draws", draws), ("seed", seed), ("batch_draws", batch_draws)) if v is not None}
@@ -559,8 +559,8 @@ def choose(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOutcom
 
 def reoptimise(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOutcome:
     """Solve the facility-location MILP for the draw and assemble the plan, as api.plan does."""
-    from smrplan.optimize import solve_plan
-    from smrplan.plan import assemble
+    from smrplan.optimize.assemble import assemble
+    from smrplan.optimize.solve import solve_plan
 
     sc, cat = model.scenario, inp.catalogue
     st = model.settlements[["id", "lon", "lat", "is_island"]].copy()

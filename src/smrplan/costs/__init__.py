@@ -1,0 +1,1 @@
+"""Costs: one discounted-cash-flow method (economics) and the option-cost engine."""

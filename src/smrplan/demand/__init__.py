@@ -1,0 +1,1 @@
+"""Demand: electricity per settlement and year, peak and hourly shape; census population."""

@@ -1,0 +1,1 @@
+"""Dispatch: hour-by-hour simulation of planned systems, solar resource, reliability."""

@@ -1,0 +1,1 @@
+"""Optimisation: the least-cost plan as a facility-location MILP (linopy + HiGHS)."""

@@ -1,0 +1,1 @@
+"""Outputs: the run directory, written atomically."""

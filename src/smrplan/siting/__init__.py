@@ -1,0 +1,1 @@
+"""Siting: candidate reactor sites and the screen of every criterion, with reasons."""
