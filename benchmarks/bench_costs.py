@@ -1,9 +1,10 @@
 """Benchmark: costing every option for 1,000,000 settlements (target: under 2 s).
 
-Synthetic settlements with plausible demand and grid distances; every option of the packaged
-catalogue is costed with the vectorised engine (diesel, PV + battery hybrid, grid/cable, and every
-reactor technology as a plant serving the settlement alone), as `api.standalone_costs` and
-`api.own_reactor_costs` do after distances are known.
+Synthetic settlements with plausible demand, grid routes and routes to their nearest suitable site of
+each reactor kind; every option of the packaged catalogue is costed by the cost engine
+(`smrplan.costs.engine.option_costs`, the function the plan, the sweep and the explorer call: diesel,
+PV + battery hybrid, grid/cable, and every enabled reactor technology as a plant serving the
+settlement alone), after the reach is known.
 
 Run: python benchmarks/bench_costs.py [n_settlements]
 """
@@ -13,20 +14,17 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+import pandas as pd
 from common import figure, timed
 
 from smrplan.catalogue.catalogue import resolve_catalogue
-from smrplan.costs.economics import (
-    Money,
-    diesel_cost,
-    first_of,
-    grid_cost,
-    pv_battery_cost,
-    reactor_plant_cost,
-)
+from smrplan.costs.economics import Money
+from smrplan.costs.engine import CostBasis, KindReach, Reach, option_costs
+from smrplan.optimize.solve import KINDS
 from smrplan.scenario import load_scenario
 
 TARGET_S = 2.0
+SITES_PER_KIND = 2_000
 
 
 def main(n: int) -> None:
@@ -37,20 +35,20 @@ def main(n: int) -> None:
     e = rng.lognormal(np.log(2e5), 1.5, n)
     peak = e / 8760 / rng.uniform(0.3, 0.7, n)
     land, sea = rng.uniform(0, 80, n), np.where(rng.random(n) < 0.1, rng.uniform(0, 200, n), 0.0)
-    island = sea > 0
-    diesel, pv = first_of(cat, "diesel"), first_of(cat, "pv_battery")
-    grid, cable = first_of(cat, "grid_extension"), first_of(cat, "submarine_cable")
-    reactors = [t for t in cat.values() if t.is_reactor and t.key in sc.technologies.enabled]
+    sites = pd.DataFrame({"site_id": [f"S{i:06d}" for i in range(SITES_PER_KIND * len(KINDS))],
+                          "kind": np.repeat(KINDS, SITES_PER_KIND), "suitable": True})
+    by_kind = {}
+    for k, kind in enumerate(KINDS):
+        dist = rng.uniform(0, 80, n)
+        pos = np.where(dist <= 50, k * SITES_PER_KIND + rng.integers(0, SITES_PER_KIND, n), -1)
+        by_kind[kind] = KindReach(pos, dist, dist * rng.uniform(0.5, 1, n), np.where(sea > 0, dist * 0.3, 0.0))
+    basis = CostBasis(is_island=sea > 0, grid_land_km=land, grid_sea_km=sea, allowed=np.ones((n, len(KINDS)), bool),
+                      reach=Reach(sites, by_kind, 50.0), night_share=0.5, enabled=tuple(sc.technologies.enabled),
+                      reserve_margin_fraction=sc.optimisation.reserve_margin_fraction,
+                      reactor_backup=sc.technologies.reactor_backup)
 
-    def cost_all():
-        out = [diesel_cost(e, peak, diesel, money, island),
-               pv_battery_cost(e, peak, 0.5, pv, diesel, money, island),
-               grid_cost(e, peak, land, sea, grid, cable, money)]
-        out += [reactor_plant_cost(e, peak, t, diesel, money, 0.15, "cheapest", island) for t in reactors]
-        return out
-
-    seconds, frames = timed(cost_all)
-    print(f"costed {n:,} settlements x {len(frames)} options/technologies in {seconds:.2f} s")
+    seconds, costs = timed(lambda: option_costs(basis, cat, money, 0.0, e, peak))
+    print(f"costed {n:,} settlements x {costs.annual_usd.shape[1]} options in {seconds:.2f} s")
     figure(f"costing {n:,} settlements, every option", seconds, TARGET_S)
 
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import smrplan
-from smrplan.api import VOLATILE_FIELDS
+from smrplan.summary import VOLATILE_FIELDS
 
 
 def _stable(summary: dict) -> bytes:

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 import smrplan
-from smrplan.scenario import load_scenario
+from smrplan.scenario import load_scenario, scenario_yaml
 
 CHEAP_REACTORS = {"ritm200n_land": {"capex_usd_per_kw": 1500.0}, "klt40s_floating": {"capex_usd_per_kw": 1500.0},
                   "evinci_micro": {"capex_usd_per_kw": 2000.0}}
@@ -18,7 +18,7 @@ CHEAP_REACTORS = {"ritm200n_land": {"capex_usd_per_kw": 1500.0}, "klt40s_floatin
 def reactor_run(tmp_path_factory):
     """The island scenario with reactor capex overridden low enough that plants get built."""
     d = tmp_path_factory.mktemp("rel")
-    sc = yaml.safe_load(smrplan.api.scenario_yaml(load_scenario("india-islands")))
+    sc = yaml.safe_load(scenario_yaml(load_scenario("india-islands")))
     sc["technologies"]["overrides"] = CHEAP_REACTORS
     sc["name"] = "cheap-reactors"
     path = d / "cheap.yaml"

@@ -4,8 +4,9 @@ import sys
 
 import pytest
 
+from smrplan.api import tornado
 from smrplan.errors import InputError
-from smrplan.uncertainty.tornado import parse_vary, tornado
+from smrplan.uncertainty.tornado import parse_vary
 
 CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 

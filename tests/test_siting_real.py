@@ -15,7 +15,7 @@ import pytest
 import rasterio
 import shapely
 
-from smrplan.api import prepare, run_screen
+from smrplan.pipeline import prepare_inputs, screen_sites
 from smrplan.scenario import apply_data_dir, load_scenario
 
 PORT_BLAIR = (92.73, 11.67)
@@ -41,8 +41,8 @@ def screened(shared_data):
     """The india-islands-osm scenario's region and screen (computed once per test session)."""
     if "res" not in _CACHE:
         sc = apply_data_dir(load_scenario("india-islands-osm"), shared_data)
-        cat, region, _ = prepare(sc)
-        _CACHE["res"] = (sc, region, run_screen(sc, region, cat))
+        inputs = prepare_inputs(sc)
+        _CACHE["res"] = (sc, inputs.region, screen_sites(inputs))
     return _CACHE["res"]
 
 

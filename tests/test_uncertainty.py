@@ -1,5 +1,5 @@
 """Monte Carlo sweeps: draws, correlation, bad blocks, identical results on 0 or 2 Dask workers,
-resuming a killed sweep, and the per-draw costs against the api's cost stages."""
+resuming a killed sweep, re-optimisation with region rules."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from smrplan import api
+from smrplan import pipeline
 from smrplan.catalogue.catalogue import resolve_catalogue
 from smrplan.costs.economics import ALL_OPTIONS
 from smrplan.errors import InputError
-from smrplan.scenario import parse_scenario
+from smrplan.scenario import load_scenario, parse_scenario
+from smrplan.uncertainty import model as M
+from smrplan.uncertainty import sampling as S
 from smrplan.uncertainty import sweep as U
 
 DRAWS, BATCH = 240, 20
@@ -29,19 +31,21 @@ OUTPUTS = ("draws.parquet", "settlement_options.parquet", "sites.parquet", "torn
 CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 
 
-def _sampler(block: dict) -> U.Sampler:
+def _sampler(block: dict) -> S.Sampler:
     sc = parse_scenario({"name": "t", "data": {"settlements": "bundled:islands.csv"}, "uncertainty": block}, "t.yaml")
     cat = resolve_catalogue(sc.technologies.enabled, sc.technologies.overrides, sc.finance.base_year, sc.source)
-    return U.resolve_distributions(sc, cat)
+    return S.resolve_distributions(sc, cat)
 
 
 @pytest.fixture(scope="module")
-def reopt_model() -> U.SweepModel:
-    return U.build_model("india-islands", draws=DRAWS, batch_draws=BATCH, reoptimise=True)
+def reopt_model() -> M.SweepModel:
+    sc = M.with_uncertainty(load_scenario("india-islands"), draws=DRAWS, batch_draws=BATCH)
+    inputs = pipeline.prepare_inputs(sc)
+    return M.build_model(inputs, pipeline.cost_basis_of(inputs, pipeline.screen_sites(inputs)), reoptimise=True)
 
 
 @pytest.fixture(scope="module")
-def model(reopt_model) -> U.SweepModel:
+def model(reopt_model) -> M.SweepModel:
     return replace(reopt_model, reoptimise=False, region=None)
 
 
@@ -152,25 +156,10 @@ def test_invalid_blocks_fail_validation_naming_the_field(block, words):
     assert err.value.file == "t.yaml" and words in err.value.message
 
 
-def test_base_draw_reproduces_the_api_costs(reopt_model):
-    m = reopt_model
-    inp = U.draw_inputs(m, m.sampler.base())
-    st = m.region.settlements.copy()
-    np.testing.assert_allclose(inp.energy_kwh, st["demand_kwh_per_year"], rtol=1e-12)
-    costs = U.option_costs(m, inp)
-    details = api.standalone_costs(st, m.region, m.catalogue, m.scenario)
-    sites = m.sites.assign(suitable=True)
-    own = api.own_reactor_costs(st, m.region, sites, m.catalogue, m.scenario, api._techs_by_kind(m.catalogue, m.scenario))
-    for j, option in enumerate(ALL_OPTIONS):
-        ref = (details[option]["annual_cost_usd"].where(details[option]["feasible"]) if option in details
-               else own[option]["annual_cost_usd"]).to_numpy(float)
-        np.testing.assert_allclose(costs.annual_usd[:, j], ref, rtol=1e-12, equal_nan=True, err_msg=option)
-
-
 def test_reoptimise_builds_sites_and_never_costs_more_than_own_plants(reopt_model, model):
     mip_gap = reopt_model.scenario.optimisation.mip_gap
-    plan = U.run_batch(reopt_model, 0, 0, 3)
-    alone = U.run_batch(model, 0, 0, 3)
+    plan = M.run_batch(reopt_model, 0, 0, 3)
+    alone = M.run_batch(model, 0, 0, 3)
     assert (plan.draws["total_annual_cost_usd"] <= alone.draws["total_annual_cost_usd"] * (1 + mip_gap)).all()
     built_draws = int((plan.draws["reactor_capacity_mw"] > 0).sum())
     assert plan.site_counts.sum() >= built_draws and (plan.site_counts.sum() == 0) == (built_draws == 0)
@@ -217,7 +206,7 @@ def test_killed_sweep_resumes_to_the_same_results(model, reference, tmp_path):
 
     def finished_batches() -> list[str]:
         done = out / "done.txt"
-        return [b for b in done.read_text().split() if b != U.TORNADO_ID] if done.exists() else []
+        return [b for b in done.read_text().split() if b != M.TORNADO_ID] if done.exists() else []
 
     while len(finished_batches()) < 3 and proc.poll() is None:
         assert time.monotonic() < deadline, "no batch finished"

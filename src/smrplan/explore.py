@@ -1,16 +1,17 @@
 """`smrplan explore`: a local web app to move the main assumptions and see the least-cost choice
 per settlement change on the map.
 
-The scenario is loaded once (`prepare_state`): region, demand at every tier, grid distances, the
-siting screen and, per reactor kind, each settlement's nearest suitable site with the land/sea
-split of the route to it. Every slider move (`recompute`) then only rebuilds the catalogue with
-the overrides (catalogue.apply_overrides) and calls the vectorised cost functions of economics.py:
-no geometry, no file, no solver. The answer is each settlement's cheapest option on its own, with
-reactor options costed as a plant of its own at its nearest suitable site (as api.own_reactor_costs
-does). Shared plants serving several settlements need the MILP: `optimise` re-solves it (the same
-solve_plan and assemble as api.plan) on request, only for regions of at most
-`MILP_MAX_SETTLEMENTS` settlements and within `MILP_TIME_LIMIT_S`. The carbon price applies to the
-emissions of diesel, hybrid and grid supply, as in api.plan.
+The scenario is loaded once (`prepare_state`) by the pipeline's own stages: inputs (region, demand,
+route to the grid), the siting screen and the cost engine's basis (each settlement's nearest suitable
+site of every kind with its route), plus the demand at every tier. Every slider move (`recompute`)
+then only rebuilds the catalogue with the overrides (catalogue.apply_overrides) and calls the cost
+engine (costs.engine.option_costs, the function the plan uses): no geometry, no file, no solver. The
+answer is each settlement's cheapest option on its own, reactor options costed as a plant of its own
+at its nearest suitable site. Shared plants serving several settlements need the MILP:
+`optimise_state` re-solves it with the plan's own solve-and-assemble (optimize.assemble.optimise) on
+request, only for regions of at most `MILP_MAX_SETTLEMENTS` settlements and within
+`MILP_TIME_LIMIT_S`. The carbon price applies to the emissions of diesel, hybrid and grid supply, and
+region rules restrict reactor kinds, as in the plan.
 
 The server (FastAPI + uvicorn) binds 127.0.0.1 unless told otherwise, validates every request body
 with pydantic (types, ranges, no extra fields, at most `MAX_BODY_BYTES`), never reads a path sent by
@@ -31,29 +32,19 @@ import plotly.graph_objects as go
 from pydantic import BaseModel, ConfigDict, Field
 
 from smrplan.catalogue.catalogue import Catalogue, apply_overrides
-from smrplan.costs.economics import (
-    ALL_OPTIONS,
-    Money,
-    by_option,
-    diesel_cost,
-    first_of,
-    grid_cost,
-    line_cost,
-    pv_battery_cost,
-    reactor_plant_cost,
-)
-from smrplan.demand.load import compute_demand, hourly_shape
-from smrplan.geo.distance import PointIndex
-from smrplan.geo.grid import route_split_km
-from smrplan.geo.layers import Region
-from smrplan.optimize.solve import KIND_OPTION
+from smrplan.costs.economics import ALL_OPTIONS, Money, first_of
+from smrplan.costs.engine import CostBasis, OptionCosts, option_costs
+from smrplan.demand.load import demand_basis, settlement_demand
+from smrplan.optimize.assemble import optimise
+from smrplan.pipeline import cost_basis_of, prepare_inputs, screen_sites
 from smrplan.report import plots
-from smrplan.scenario import Scenario
+from smrplan.results import Inputs
+from smrplan.scenario import Scenario, resolve_scenario
+from smrplan.siting.screen import ScreenResult
 
 MILP_MAX_SETTLEMENTS = 2_000
 MILP_TIME_LIMIT_S = 60.0
 MAX_BODY_BYTES = 2_048
-NIGHT_HOURS = list(range(0, 7)) + list(range(18, 24))
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
        "img-src data: blob:; font-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'")
 
@@ -71,29 +62,14 @@ class Params(BaseModel):
 
 
 @dataclass
-class Reach:
-    """Per settlement, the route to its nearest suitable site of one kind: whether the site lies
-    within the network distance limit, and the route's land and sea length (km)."""
-
-    within: np.ndarray
-    land_km: np.ndarray
-    sea_km: np.ndarray
-
-
-@dataclass
 class State:
     """What every recomputation needs, prepared once per scenario (see `prepare_state`)."""
 
-    scenario: Scenario
-    catalogue: Catalogue
-    region: Region
-    settlements: pd.DataFrame
-    sites: pd.DataFrame
+    inputs: Inputs
+    screen: ScreenResult
+    basis: CostBasis
     energy_kwh: dict[int, np.ndarray]
     peak_kw: dict[int, np.ndarray]
-    night_share: float
-    reach: dict[str, Reach]
-    feasible: dict[str, bool]
     point: np.ndarray
     points: pd.DataFrame
     point_note: str
@@ -102,56 +78,50 @@ class State:
     optimise_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
+    def scenario(self) -> Scenario:
+        return self.inputs.scenario
+
+    @property
+    def settlements(self) -> pd.DataFrame:
+        return self.inputs.settlements
+
+    @property
+    def sites(self) -> pd.DataFrame:
+        return self.screen.sites
+
+    @property
     def can_optimise(self) -> bool:
         return len(self.settlements) <= MILP_MAX_SETTLEMENTS
 
 
 def prepare_state(scenario: Scenario, progress=lambda s: None) -> State:
-    """Load and screen a scenario once: demand at every tier, grid distances, the siting screen and
-    each settlement's route to its nearest suitable site of every kind."""
-    from smrplan.api import prepare, run_screen, standalone_costs
-
-    cat, region, st = prepare(scenario, progress)
-    standalone_costs(st, region, cat, scenario)  # adds grid distances and is_island to st
-    screen = run_screen(scenario, region, cat, progress)
-    sites = screen.sites
-    progress("routes to candidate sites")
-    reach = {}
-    for kind in KIND_OPTION:
-        cand = sites[(sites.kind == kind) & sites.suitable]
-        if len(cand) == 0:
-            continue
-        d, idx = PointIndex(cand.lon.to_numpy(), cand.lat.to_numpy()).nearest(st["lon"], st["lat"], k=1)
-        idx = idx[:, 0]
-        land, sea = route_split_km(region, cand.lon.to_numpy()[idx], cand.lat.to_numpy()[idx],
-                                   st["lon"].to_numpy(), st["lat"].to_numpy())
-        reach[kind] = Reach(d[:, 0] <= scenario.optimisation.max_network_distance_km, land, sea)
+    """Load and screen a scenario once (the pipeline's inputs, siting and cost-basis stages) and the
+    demand at every tier."""
+    inputs = prepare_inputs(scenario, progress)
+    screened = screen_sites(inputs, progress)
+    basis = cost_basis_of(inputs, screened, progress)
+    st = inputs.settlements
     energy, peak = {}, {}
+    dbasis = demand_basis(st)
     for tier in range(1, 6):
-        d = compute_demand(st, scenario.demand.model_copy(update={"tier": tier}), scenario.target_year)
-        energy[tier], peak[tier] = d["demand_kwh_per_year"].to_numpy(float), d["peak_kw"].to_numpy(float)
-    shape = hourly_shape(scenario.demand.load_shape).reshape(365, 24)
-    enabled = scenario.technologies.enabled
-    options = {cat[t].option for t in enabled}
-    feasible = {"diesel": "diesel" in options, "pv_battery": "pv_battery" in options,
-                "grid": bool(options & {"grid_extension", "submarine_cable"})}
+        d = settlement_demand(dbasis, scenario.demand.model_copy(update={"tier": tier}), scenario.target_year)
+        energy[tier], peak[tier] = d["demand_kwh_per_year"], d["peak_kw"]
     points, note = plots.settlement_points(st)
     point = np.arange(len(st))
     if note:  # aggregated: settlement -> cell, numbered in the (sorted) order settlement_points gives cells
         cell = plots.grid_cells(st["lon"].to_numpy(float), st["lat"].to_numpy(float), plots.MAX_SETTLEMENT_POINTS)[0]
         point = np.unique(cell, return_inverse=True)[1]
-    base = Params(discount_rate=scenario.finance.discount_rate, carbon_price_usd_per_t=scenario.finance.carbon_price_usd_per_t,
-                  demand_tier=scenario.demand.tier)
-    state = State(scenario, cat, region, st, sites, energy, peak, float(shape[:, NIGHT_HOURS].sum()), reach, feasible,
-                  point, points, note, base)
-    state.base_choice = choose(annual_costs(state, base))[0]
+    base = Params(reactor_capex_multiplier=1.0, diesel_price_multiplier=1.0, discount_rate=scenario.finance.discount_rate,
+                  carbon_price_usd_per_t=scenario.finance.carbon_price_usd_per_t, demand_tier=scenario.demand.tier)
+    state = State(inputs, screened, basis, energy, peak, point, points, note, base)
+    state.base_choice = option_costs_for(state, base).least_cost()[0]
     return state
 
 
 def catalogue_for(state: State, p: Params) -> Catalogue:
     """The scenario's catalogue with the slider multipliers applied as overrides."""
     enabled = state.scenario.technologies.enabled
-    cat = state.catalogue
+    cat = state.inputs.catalogue
     overrides = {t: {"capex_usd_per_kw": cat[t]["capex_usd_per_kw"] * p.reactor_capex_multiplier}
                  for t in enabled if cat[t].is_reactor}
     diesel = first_of(cat, "diesel")
@@ -159,37 +129,11 @@ def catalogue_for(state: State, p: Params) -> Catalogue:
     return apply_overrides(cat, overrides, "smrplan explore")
 
 
-def annual_costs(state: State, p: Params) -> dict[str, np.ndarray]:
-    """Annual cost (USD/yr, NaN where infeasible) of every option for every settlement under `p`:
-    stand-alone options with their carbon cost, reactor options as each settlement's own cheapest
-    plant at its nearest suitable site plus the connection to it."""
-    sc = state.scenario
-    cat = catalogue_for(state, p)
-    money = Money(p.discount_rate, sc.finance.horizon_years)
-    e, peak = state.energy_kwh[p.demand_tier], state.peak_kw[p.demand_tier]
-    island = state.settlements["is_island"].to_numpy(bool)
-    diesel, grid, cable = first_of(cat, "diesel"), first_of(cat, "grid_extension"), first_of(cat, "submarine_cable")
-    st = state.settlements
-    parts = {"diesel": diesel_cost(e, peak, diesel, money, island),
-             "pv_battery": pv_battery_cost(e, peak, state.night_share, first_of(cat, "pv_battery"), diesel, money, island),
-             "grid": grid_cost(e, peak, st["grid_land_km"].to_numpy(), st["grid_sea_km"].to_numpy(), grid, cable, money)}
-    out = {}
-    for option, d in parts.items():
-        ok = state.feasible[option] & d.get("feasible", pd.Series(True, index=d.index)).to_numpy(bool)
-        out[option] = np.where(ok, d["annual_cost_usd"].to_numpy() + p.carbon_price_usd_per_t * d["co2_t"].to_numpy(), np.nan)
-    groups = by_option(cat, sc.technologies.enabled)
-    for kind, option in KIND_OPTION.items():
-        r = state.reach.get(kind)
-        best = np.full(len(e), np.inf)
-        if r is not None and groups[option]:
-            link = line_cost(r.land_km, r.sea_km, peak, grid, cable, money)["annual_cost_usd"].to_numpy()
-            for tech in groups[option]:  # a handful of technologies, each vectorised over settlements
-                plant = reactor_plant_cost(e, peak, tech, diesel, money, sc.optimisation.reserve_margin_fraction,
-                                           sc.technologies.reactor_backup, island)
-                best = np.fmin(best, np.where(plant["feasible"], plant["annual_cost_usd"].to_numpy() + link, np.inf))
-            best = np.where(r.within, best, np.inf)
-        out[option] = np.where(np.isfinite(best), best, np.nan)
-    return out
+def option_costs_for(state: State, p: Params) -> OptionCosts:
+    """Every option's cost for every settlement under `p` (the cost engine, as the plan uses it)."""
+    money = Money(p.discount_rate, state.scenario.finance.horizon_years)
+    return option_costs(state.basis, catalogue_for(state, p), money, p.carbon_price_usd_per_t,
+                        state.energy_kwh[p.demand_tier], state.peak_kw[p.demand_tier])
 
 
 def _result(state: State, p: Params, chosen: np.ndarray, cost: np.ndarray, built: list[dict] | None, t0: float) -> dict:
@@ -217,53 +161,37 @@ def _result(state: State, p: Params, chosen: np.ndarray, cost: np.ndarray, built
             "method": "per-settlement" if built is None else "milp", "compute_ms": round(1000 * (time.perf_counter() - t0), 1)}
 
 
-def choose(annual: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Each settlement's cheapest option (index into ALL_OPTIONS) and its annual cost (USD/yr)."""
-    m = np.column_stack([annual[o] for o in ALL_OPTIONS])
-    m = np.where(np.isnan(m), np.inf, m)
-    chosen = m.argmin(axis=1)
-    return chosen, m[np.arange(len(m)), chosen]
-
-
 def recompute(state: State, p: Params) -> dict:
     """Least-cost option per settlement under `p` (no solver): see the module docstring."""
     t0 = time.perf_counter()
-    chosen, cost = choose(annual_costs(state, p))
+    chosen, cost = option_costs_for(state, p).least_cost()
     return _result(state, p, chosen, cost, None, t0)
 
 
-def optimise(state: State, p: Params) -> dict:
-    """Re-solve the plan's MILP under `p` (shared plants, module counts) for a small region; raises
-    ValueError above MILP_MAX_SETTLEMENTS settlements."""
-    from smrplan.optimize.assemble import assemble
-    from smrplan.optimize.solve import solve_plan
-
+def optimise_state(state: State, p: Params) -> dict:
+    """Re-solve the plan's MILP under `p` (shared plants, module counts) for a small region with the
+    plan's own solve-and-assemble (optimize.assemble.optimise); raises ValueError above
+    MILP_MAX_SETTLEMENTS settlements."""
     if not state.can_optimise:
         raise ValueError(f"optimisation is offered up to {MILP_MAX_SETTLEMENTS:,} settlements; "
                          f"this region has {len(state.settlements):,}")
     t0 = time.perf_counter()
     sc = state.scenario
-    cat = catalogue_for(state, p)
-    annual = annual_costs(state, p)
+    costs = option_costs_for(state, p)
     st = state.settlements.copy()
     st["demand_kwh_per_year"], st["peak_kw"] = state.energy_kwh[p.demand_tier], state.peak_kw[p.demand_tier]
-    st["standalone_annual_cost_usd"] = np.nanmin(np.column_stack([annual[o] for o in ("diesel", "pv_battery", "grid")]), axis=1)
-    money = Money(p.discount_rate, sc.finance.horizon_years)
-    groups = by_option(cat, sc.technologies.enabled)
-    techs = {kind: groups[option] for kind, option in KIND_OPTION.items()}
     opt = sc.optimisation.model_copy(update={"time_limit_s": min(sc.optimisation.time_limit_s, MILP_TIME_LIMIT_S)})
-    diesel = first_of(cat, "diesel")
-    result = solve_plan(state.region, st, state.sites[state.sites.suitable], techs, diesel, first_of(cat, "grid_extension"),
-                        first_of(cat, "submarine_cable"), money, opt, sc.demand.load_factor, p.carbon_price_usd_per_t)
-    st2, built = assemble(st, result, annual, diesel["capex_usd_per_kw"], p.discount_rate)
+    out = optimise(state.inputs.region, st, state.sites, state.basis, costs, catalogue_for(state, p),
+                   Money(p.discount_rate, sc.finance.horizon_years), opt, sc.demand.load_factor, p.carbon_price_usd_per_t)
+    st2 = out.settlements
     chosen = pd.Categorical(st2["chosen_option"], categories=list(ALL_OPTIONS)).codes.astype(np.int64)
     lines = [{"site_id": b["site_id"], "lon": b["lon"], "lat": b["lat"], "technology": b["technology_name"],
               "modules": b["modules"], "capacity_mw": b["capacity_mw"],
               "served": st2.loc[st2["id"].astype(str).isin(b["settlements_served"]), ["lon", "lat"]].to_numpy().tolist()}
-             for b in built]
-    out = _result(state, p, chosen, st2["chosen_annual_cost_usd"].to_numpy(float), lines, t0)
-    out["solver"] = {k: result.solver.get(k) for k in ("status", "termination", "mip_gap", "time_s")}
-    return out
+             for b in out.built]
+    result = _result(state, p, chosen, st2["chosen_annual_cost_usd"].to_numpy(float), lines, t0)
+    result["solver"] = {k: out.result.solver.get(k) for k in ("status", "termination", "mip_gap", "time_s")}
+    return result
 
 
 # -------------------------------------------------------------------------------------------- page
@@ -278,7 +206,7 @@ def map_json(state: State) -> str:
     lon = np.concatenate([st["lon"].to_numpy(float), suitable["lon"].to_numpy(float)])
     lat = np.concatenate([st["lat"].to_numpy(float), suitable["lat"].to_numpy(float)])
     bbox = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
-    x, y, _ = read_outlines(state.region.sources.get("land"), bbox)
+    x, y, _ = read_outlines(state.inputs.region.sources.get("land"), bbox)
     pts = state.points
     traces = [plots.outline_trace(x, y),
               go.Scatter(x=suitable["lon"], y=suitable["lat"], mode="markers", name=f"suitable site ({len(suitable):,})",
@@ -366,7 +294,7 @@ def create_app(state: State):
         if not state.optimise_lock.acquire(blocking=False):
             raise HTTPException(409, "an optimisation is already running")
         try:
-            return optimise(state, p)
+            return optimise_state(state, p)
         finally:
             state.optimise_lock.release()
 
@@ -382,9 +310,7 @@ def serve(state: State, host: str = "127.0.0.1", port: int = 8765) -> None:
 
 def load_target(target: str, data_dir: str | Path | None = None) -> Scenario:
     """The scenario of a run directory (its scenario.yaml) or a bundled name / YAML file."""
-    from smrplan.api import _resolve_scenario
-
     path = Path(target)
     if path.is_dir() and (path / "scenario.yaml").is_file():
-        return _resolve_scenario(path / "scenario.yaml", data_dir)
-    return _resolve_scenario(target, data_dir)
+        return resolve_scenario(path / "scenario.yaml", data_dir)
+    return resolve_scenario(target, data_dir)

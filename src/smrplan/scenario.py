@@ -355,3 +355,14 @@ def apply_data_dir(scenario: Scenario, data_dir: str | Path | None) -> Scenario:
     if data_dir is None:
         return scenario
     return scenario.model_copy(update={"data_dir": str(data_dir)})
+
+
+def resolve_scenario(scenario: str | Path | Scenario, data_dir: str | Path | None = None) -> Scenario:
+    """A scenario from a bundled name, a YAML path or a Scenario, with `data_dir` applied."""
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    return apply_data_dir(sc, data_dir)
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    """The scenario as YAML, every default resolved (a run directory's scenario.yaml)."""
+    return yaml.safe_dump(scenario.to_dict(), sort_keys=False, allow_unicode=True)

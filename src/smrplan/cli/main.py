@@ -119,8 +119,7 @@ def scenarios() -> None:
 @scenario_app.command("show")
 def scenario_show(name: str) -> None:
     """Print a bundled scenario (defaults resolved) as YAML to start from."""
-    from smrplan.api import scenario_yaml
-    from smrplan.scenario import load_scenario
+    from smrplan.scenario import load_scenario, scenario_yaml
 
     sys.stdout.write(scenario_yaml(load_scenario(name)))
 
@@ -169,16 +168,15 @@ def costs(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or
                           "uncertainty parameters at their ranges.")] = None,
           data_dir: DataDir = None, repair: Repair = False) -> None:
     """How the least-cost option changes when one input moves (a tornado table)."""
-    from smrplan.api import _resolve_scenario
+    from smrplan.api import load_scenario, tornado
     from smrplan.costs.economics import ALL_OPTIONS
-    from smrplan.uncertainty.tornado import tornado
 
     with _progress() as bar:
         task = bar.add_task("starting", total=None)
         entries, table = tornado(scenario, data_dir, vary, progress=lambda s: bar.update(task, description=s),
                                  repair=repair)
     base = table[table.setting == "base"].iloc[0]
-    inr = _resolve_scenario(scenario, data_dir).finance.inr_per_usd
+    inr = load_scenario(scenario, data_dir).finance.inr_per_usd
     out_console.print(f"base: total {base.total_annual_cost_usd / 1e6:,.2f} M USD/yr "
                       f"(INR {base.total_annual_cost_usd * inr / 1e7:,.0f} crore/yr), reactor share "
                       f"{base.reactor_share:.1%}; settlements per least-cost option: "
@@ -206,16 +204,11 @@ def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", dat
                    "--out", help="Write the screened sites to this GeoPackage.")] = None,
                repair: Repair = False) -> None:
     """Run the reactor site screen alone and print its funnel."""
-    from smrplan.api import _resolve_scenario, prepare, run_screen
-    from smrplan.geo.io import read_vector
+    from smrplan.api import screen
 
-    sc = _resolve_scenario(scenario, data_dir)
-    cat, region, _ = prepare(sc, repair=repair)
-    if candidates is not None:
-        if not candidates.exists():
-            raise InputError(candidates, "--candidates", "file not found")
-        region.layers["candidates"] = read_vector(candidates)
-    res = run_screen(sc, region, cat)
+    if candidates is not None and not candidates.exists():
+        raise InputError(candidates, "--candidates", "file not found")
+    res = screen(scenario, data_dir, candidates=candidates, repair=repair)
     summ = res.summary()
     table = Table(title=f"{summ['candidates']} candidates, {summ['suitable']} suitable")
     table.add_column("criterion")
@@ -226,10 +219,10 @@ def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", dat
                       c["limit"] if c["evaluated"] else f"not evaluated: {c['note']}")
     out_console.print(table)
     if out is not None:
-        from smrplan.outputs.write import _clean
+        from smrplan.outputs.write import gpkg_ready
 
         tmp = out.with_name(f".{out.name}.tmp")
-        _clean(res.sites).to_file(tmp, layer="sites", driver="GPKG", engine="pyogrio")
+        gpkg_ready(res.sites).to_file(tmp, layer="sites", driver="GPKG", engine="pyogrio")
         tmp.replace(out)
         out_console.print(f"wrote {out}")
 

@@ -46,7 +46,7 @@ def sweep(
 ) -> None:
     """Monte Carlo sweep over uncertain costs and demand: probabilities of each option, P5/P50/P95 of
     total cost, reactor capacity and emissions, and a tornado of one-at-a-time ranges."""
-    from smrplan.uncertainty.sweep import sweep as run
+    from smrplan.api import sweep as run
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())

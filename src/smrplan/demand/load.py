@@ -17,6 +17,7 @@ the shape) so that the annual peak matches the load factor while annual energy i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
@@ -30,42 +31,88 @@ from smrplan.scenario import Demand
 HOURS_PER_YEAR = 8760
 
 
-def compute_demand(settlements: gpd.GeoDataFrame, demand: Demand, target_year: int) -> gpd.GeoDataFrame:
-    """Add demand columns to a copy of the settlements (vectorised over rows).
+@dataclass(frozen=True)
+class DemandBasis:
+    """What a settlement's demand depends on apart from the scenario's demand settings.
 
-    Adds: population_target, households_target, residential_kwh_per_year, demand_kwh_per_year,
-    peak_kw.
+    Attributes
+    ----------
+    population : numpy.ndarray
+        Census population in `population_base_year`.
+    urban_share : numpy.ndarray
+        Urban share of the population (0-1): from `population_urban`, the `urban` flag, or 0.
+    households : numpy.ndarray
+        Given household count in the base year (NaN where not given).
+    anchor_load_kw : numpy.ndarray
+        Anchor load (kW, 0 where none).
+    existing_demand_kwh : numpy.ndarray
+        Measured demand in the base year (kWh/yr, 0 where none).
     """
-    out = settlements.copy()
+
+    population: np.ndarray
+    urban_share: np.ndarray
+    households: np.ndarray
+    anchor_load_kw: np.ndarray
+    existing_demand_kwh: np.ndarray
+
+
+def demand_basis(settlements: pd.DataFrame) -> DemandBasis:
+    """The `DemandBasis` of a settlement table (columns `population` and the optional `population_urban`,
+    `urban`, `households`, `anchor_load_kw`, `existing_demand_kwh`)."""
+    pop = settlements["population"].to_numpy(float)
+    n = len(pop)
+    if "population_urban" in settlements.columns:
+        urban_share = np.divide(settlements["population_urban"].to_numpy(float), pop,
+                                out=np.zeros_like(pop), where=pop > 0).clip(0, 1)
+    elif "urban" in settlements.columns:
+        urban_share = settlements["urban"].astype(bool).to_numpy(float)
+    else:
+        urban_share = np.zeros(n)
+
+    def column(name: str, missing: float) -> np.ndarray:
+        return settlements[name].to_numpy(float) if name in settlements.columns else np.full(n, missing)
+
+    return DemandBasis(pop, urban_share, column("households", np.nan), np.nan_to_num(column("anchor_load_kw", 0.0)),
+                       np.nan_to_num(column("existing_demand_kwh", 0.0)))
+
+
+def settlement_demand(basis: DemandBasis, demand: Demand, target_year: int) -> dict[str, np.ndarray]:
+    """Demand of every settlement in the target year (the method in the module docstring).
+
+    Parameters
+    ----------
+    basis : DemandBasis
+        Per-settlement population, households and measured loads.
+    demand : smrplan.scenario.Demand
+        The scenario's demand settings (growth rates, tier, household sizes, shares, load factors).
+    target_year : int
+        Year the demand is for.
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        population_target, households_target, residential_kwh_per_year, demand_kwh_per_year (kWh/yr)
+        and peak_kw (kW).
+    """
     years = target_year - demand.population_base_year
     pop_growth = (1.0 + demand.population_growth_per_year) ** years
-    pop = out["population"].to_numpy(float)
-    out["population_target"] = pop * pop_growth
-    if "population_urban" in out.columns:
-        urban_share = np.divide(out["population_urban"].to_numpy(float), pop,
-                                out=np.zeros_like(pop), where=pop > 0).clip(0, 1)
-    elif "urban" in out.columns:
-        urban_share = out["urban"].astype(bool).to_numpy(float)
-    else:
-        urban_share = np.zeros_like(pop)
-    hh_size = urban_share * demand.household_size_urban + (1 - urban_share) * demand.household_size_rural
-    households = out["population_target"].to_numpy(float) / hh_size
-    if "households" in out.columns:
-        given = out["households"].to_numpy(float)
-        households = np.where(np.isfinite(given) & (given > 0), given * pop_growth, households)
-    out["households_target"] = households
-    tier_kwh = demand.tier_kwh_per_household_year[demand.tier - 1]
-    residential = households * tier_kwh
-    total = residential / (1.0 - demand.non_residential_share)
-    if "anchor_load_kw" in out.columns:
-        total = total + np.nan_to_num(out["anchor_load_kw"].to_numpy(float)) * HOURS_PER_YEAR * demand.anchor_load_factor
-    if "existing_demand_kwh" in out.columns:
-        grown = np.nan_to_num(out["existing_demand_kwh"].to_numpy(float)) * (
-            (1.0 + demand.consumption_growth_per_year) ** years)
-        total = np.maximum(total, grown)
-    out["residential_kwh_per_year"] = residential
-    out["demand_kwh_per_year"] = total
-    out["peak_kw"] = total / HOURS_PER_YEAR / demand.load_factor
+    population = basis.population * pop_growth
+    hh_size = basis.urban_share * demand.household_size_urban + (1 - basis.urban_share) * demand.household_size_rural
+    given = basis.households
+    households = np.where(np.isfinite(given) & (given > 0), given * pop_growth, population / hh_size)
+    residential = households * demand.tier_kwh_per_household_year[demand.tier - 1]
+    total = residential / (1.0 - demand.non_residential_share) + basis.anchor_load_kw * HOURS_PER_YEAR * demand.anchor_load_factor
+    total = np.maximum(total, basis.existing_demand_kwh * (1.0 + demand.consumption_growth_per_year) ** years)
+    return {"population_target": population, "households_target": households, "residential_kwh_per_year": residential,
+            "demand_kwh_per_year": total, "peak_kw": total / HOURS_PER_YEAR / demand.load_factor}
+
+
+def compute_demand(settlements: gpd.GeoDataFrame, demand: Demand, target_year: int) -> gpd.GeoDataFrame:
+    """A copy of the settlements with their demand columns (see `settlement_demand`): population_target,
+    households_target, residential_kwh_per_year, demand_kwh_per_year (kWh/yr) and peak_kw (kW)."""
+    out = settlements.copy()
+    for name, values in settlement_demand(demand_basis(settlements), demand, target_year).items():
+        out[name] = values
     return out
 
 

@@ -25,6 +25,7 @@ values, so a large difference is a signal to revisit the plan.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
 
 import numpy as np
@@ -73,14 +74,24 @@ def _diesel(cat: Catalogue, n: int, unit_kw: np.ndarray, units: np.ndarray) -> D
                   slope_l_per_kwh=np.full(n, d["fuel_curve_slope_l_per_kwh"]))
 
 
-def build_systems(plan, details: dict[str, pd.DataFrame]) -> tuple[Systems, pd.DataFrame]:
-    """Systems of a plan and a table describing them (system_id, type, technology, load, peak...)."""
-    sc: Scenario = plan.scenario
-    cat = plan.catalogue
-    st = plan.settlements
+def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
+                  details: Mapping[str, pd.DataFrame]) -> tuple[Systems | None, pd.DataFrame]:
+    """Systems of a plan and a table describing them (system_id, type, technology, load, peak...).
+
+    Parameters
+    ----------
+    sc, cat : Scenario, Catalogue
+        The plan's scenario (dispatch settings) and technology data.
+    st : pandas.DataFrame
+        The plan's settlements (chosen_option, site_id, demand_kwh_per_year, peak_kw, is_island).
+    built : list[dict]
+        The built reactor plants (optimize.assemble.Optimised.built).
+    details : Mapping[str, pandas.DataFrame]
+        Sizing frames of the stand-alone options (costs.engine.OptionCosts.standalone).
+    """
     dsp = sc.dispatch
     rows = []
-    for site in plan.summary["reactor_sites"]:
+    for site in built:
         members = st["site_id"] == site["site_id"]
         rows.append({"system_id": site["site_id"], "type": site["option"], "technology": site["technology"],
                      "lon": site["lon"], "lat": site["lat"], "modules": site["modules"],
@@ -177,13 +188,14 @@ def availability(reactor: Reactor, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return best, chosen
 
 
-def check(plan, details: dict[str, pd.DataFrame]) -> tuple[dict, DispatchResult | None]:
+def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
+          details: Mapping[str, pd.DataFrame]) -> tuple[dict, DispatchResult | None]:
     """Simulate the plan's systems, size back-up to the reliability target and price what it adds.
 
-    Returns the plan.json `dispatch` section and the final dispatch result (hourly series kept).
+    Parameters as `build_systems`. Returns the plan.json `dispatch` section and the final dispatch
+    result (hourly series kept).
     """
-    sc = plan.scenario
-    systems, meta = build_systems(plan, details)
+    systems, meta = build_systems(sc, cat, st, built, details)
     if systems is None:
         return {"systems": [], "note": "no reactor, PV + battery or diesel system to simulate"}, None
     avail, year = availability(systems.reactor, sc.dispatch.seed)
@@ -191,7 +203,7 @@ def check(plan, details: dict[str, pd.DataFrame]) -> tuple[dict, DispatchResult 
     sized_units = size_backup(systems, avail, max_unserved_fraction=sc.dispatch.max_unserved_fraction)
     final_units = np.maximum(sized_units, meta["backup_units_planned"].to_numpy())
     final = simulate(systems.with_diesel_units(final_units), avail, keep_hourly=True)
-    diesel = first_of(plan.catalogue, "diesel")
+    diesel = first_of(cat, "diesel")
     price = diesel["diesel_price_usd_per_l"] + np.where(meta["is_island"].to_numpy(bool),
                                                         diesel["island_logistics_usd_per_l"], 0.0)
     summary = final.summary(diesel_price_usd_per_litre=price, co2_kg_per_litre=diesel["co2_kg_per_l"])

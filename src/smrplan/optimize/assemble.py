@@ -24,12 +24,27 @@ break even (optimize._breakeven, a bisection on the capex multiplier).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from smrplan.costs.economics import ALL_OPTIONS, REACTOR_OPTIONS, STANDALONE_OPTIONS, Money, idc_factor, lcoe, net_present_cost
+from smrplan.catalogue.catalogue import Catalogue
+from smrplan.costs.economics import (
+    ALL_OPTIONS,
+    REACTOR_OPTIONS,
+    STANDALONE_OPTIONS,
+    Money,
+    by_option,
+    first_of,
+    idc_factor,
+    lcoe,
+    net_present_cost,
+)
+from smrplan.costs.engine import CostBasis, OptionCosts
 from smrplan.geo.grid import mst_length_km
-from smrplan.optimize.solve import KIND_OPTION, PlanResult
+from smrplan.geo.layers import Region
+from smrplan.optimize.solve import KIND_OPTION, PlanResult, solve_plan
 
 
 def lcoe_col(option: str) -> str:
@@ -125,6 +140,80 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
     return st, sites
 
 
+@dataclass(frozen=True)
+class Optimised:
+    """The least-cost plan of a set of settlements.
+
+    Attributes
+    ----------
+    result : PlanResult
+        The solver's plan: facilities, opened sites, assignment, modules, solver record.
+    settlements : pandas.DataFrame
+        A copy of the settlements with every option's LCOE (and NPV), `standalone_annual_cost_usd`,
+        `chosen_option`, `chosen_annual_cost_usd`, `site_id` and `technology` (see `assemble`).
+    built : list[dict]
+        One record per built reactor plant (site, technology, modules, members, capex, annual cost).
+    sites : pandas.DataFrame
+        The screened candidate sites given, with `built`, `technology` and `modules`.
+    """
+
+    result: PlanResult
+    settlements: pd.DataFrame
+    built: list[dict]
+    sites: pd.DataFrame
+
+
+def optimise(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, basis: CostBasis, costs: OptionCosts,
+             catalogue: Catalogue, money: Money, opt, load_factor: float, carbon_price_usd_per_t: float,
+             inr_per_usd: float | None = None) -> Optimised:
+    """Solve the plan's facility-location MILP and assemble the plan: the one "solve and assemble"
+    of the plan, the Monte Carlo re-optimisation and the explorer.
+
+    Parameters
+    ----------
+    region : Region
+        Land / sea layers (network and cable routes).
+    settlements : pandas.DataFrame
+        id, lon, lat, is_island, population_target, demand_kwh_per_year (kWh/yr), peak_kw (kW) and any
+        other columns to carry; not modified.
+    sites : pandas.DataFrame
+        Screened candidate sites (`suitable` flags which the plan may use).
+    basis, costs : CostBasis, OptionCosts
+        The option-cost engine's basis and its costs for these settlements and this catalogue.
+    catalogue : Catalogue
+        Technology data.
+    money : Money
+        Discount rate and horizon.
+    opt : smrplan.scenario.Optimisation
+        Solver settings, limits, reserve margin.
+    load_factor : float
+        Demand load factor (mean / peak).
+    carbon_price_usd_per_t : float
+        Carbon price on stand-alone emissions (USD/t CO2).
+    inr_per_usd : float, optional
+        Adds `chosen_annual_cost_inr` and `chosen_lcoe_inr_per_kwh`.
+
+    Returns
+    -------
+    Optimised
+    """
+    st = settlements.copy()
+    st["standalone_annual_cost_usd"] = costs.standalone_annual_usd
+    groups = by_option(catalogue, list(basis.enabled))
+    techs_by_kind = {kind: groups[option] for kind, option in KIND_OPTION.items()}
+    diesel = first_of(catalogue, "diesel")
+    suitable = sites[sites["suitable"].to_numpy(bool)]
+    result = solve_plan(region, st, suitable, techs_by_kind, diesel, first_of(catalogue, "grid_extension"),
+                        first_of(catalogue, "submarine_cable"), money, opt, load_factor, carbon_price_usd_per_t)
+    assembled, built = assemble(st, result, costs.by_option, diesel["capex_usd_per_kw"], money.discount_rate,
+                                money=money, inr_per_usd=inr_per_usd)
+    flagged = sites.copy()
+    flagged["built"] = flagged["site_id"].isin([b["site_id"] for b in built])
+    flagged["technology"] = flagged["site_id"].map({b["site_id"]: b["technology"] for b in built}).fillna("")
+    flagged["modules"] = flagged["site_id"].map({b["site_id"]: b["modules"] for b in built}).fillna(0).astype(int)
+    return Optimised(result, assembled, built, flagged)
+
+
 def option_totals(st: pd.DataFrame, details: dict[str, pd.DataFrame], sites: list[dict]) -> dict[str, dict]:
     """Totals by chosen option: settlements, population, demand, capacity, capex, annual cost, LCOE."""
     out = {}
@@ -171,7 +260,7 @@ def money_fields(summary: dict, money: Money, inr_per_usd: float) -> dict:
     `total_annual_cost_inr_crore`, `total_npv_usd`, `total_npv_inr_crore`, `standalone_npv_usd`; per
     option: `capex_inr_crore`, `annual_cost_inr_crore`, `npv_usd`, `npv_inr_crore`, `lcoe_inr_per_kwh`;
     per reactor site: `npv_usd`; `currency` gets the CRF and the total in crore. Call again after the
-    annual costs change (api.add_dispatch)."""
+    annual costs change."""
     k = money.crf
     npv = lambda usd: round(float(usd) / k, 2)  # noqa: E731
     for t in summary.get("options", {}).values():

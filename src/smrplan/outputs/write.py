@@ -9,15 +9,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from smrplan.catalogue.catalogue import to_records
+from smrplan.dispatch.simulate import write_dispatch_parquet
 from smrplan.outputs.rundir import atomic_run_dir, write_json
+from smrplan.report.html import build_report
 from smrplan.report.tables import gap_text
+from smrplan.results import Plan
+from smrplan.scenario import scenario_yaml
 
 _SETTLEMENT_FIRST = ["id", "name", "population", "population_target", "households_target",
                      "demand_kwh_per_year", "peak_kw", "chosen_option", "site_id", "technology"]
 
 
-def _clean(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Columns GeoPackage can hold: lists joined, object columns as text, bools kept."""
+def gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A copy with columns GeoPackage can hold: lists joined, object columns as text, bools kept."""
     out = gdf.copy()
     for col in out.columns:
         if col == "geometry":
@@ -28,26 +33,23 @@ def _clean(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def settlements_table(plan) -> gpd.GeoDataFrame:
+def settlements_table(plan: Plan) -> gpd.GeoDataFrame:
     st = plan.settlements
     first = [c for c in _SETTLEMENT_FIRST if c in st.columns]
     rest = [c for c in st.columns if c not in first and c != "geometry"]
-    return _clean(gpd.GeoDataFrame(st[first + rest], geometry=st.geometry, crs="EPSG:4326"))
+    return gpkg_ready(gpd.GeoDataFrame(st[first + rest], geometry=st.geometry, crs="EPSG:4326"))
 
 
-def write_run(plan, out: Path, overwrite: bool = False, progress=lambda s: None) -> Path:
+def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s: None) -> Path:
     """Write the whole run directory for a plan."""
-    from smrplan.api import catalogue_records, scenario_yaml
-    from smrplan.report.html import build_report
-
     out = Path(out)
     with atomic_run_dir(out, overwrite) as tmp:
         progress("writing outputs")
         (tmp / "scenario.yaml").write_text(scenario_yaml(plan.scenario), encoding="utf-8")
-        write_json(tmp / "catalogue.json", catalogue_records(plan.catalogue))
+        write_json(tmp / "catalogue.json", to_records(plan.catalogue))
         st = settlements_table(plan)
         st.to_file(tmp / "settlements.gpkg", layer="settlements", driver="GPKG", engine="pyogrio")
-        sites = _clean(plan.sites)
+        sites = gpkg_ready(plan.sites)
         sites.to_file(tmp / "sites.gpkg", layer="sites", driver="GPKG", engine="pyogrio")
         formats = plan.scenario.outputs.formats
         if "csv" in formats:
@@ -56,10 +58,8 @@ def write_run(plan, out: Path, overwrite: bool = False, progress=lambda s: None)
         if "parquet" in formats:
             st.to_parquet(tmp / "settlements.parquet")
             sites.to_parquet(tmp / "sites.parquet")
-        if plan.extras.get("dispatch_result") is not None:
-            from smrplan.dispatch.simulate import write_dispatch_parquet
-
-            write_dispatch_parquet(plan.extras["dispatch_result"], tmp / "dispatch.parquet")
+        if plan.dispatch is not None and plan.dispatch.result is not None:
+            write_dispatch_parquet(plan.dispatch.result, tmp / "dispatch.parquet")
         write_json(tmp / "plan.json", _jsonable(plan.summary))
         if plan.scenario.outputs.report:
             progress("report")
@@ -68,7 +68,7 @@ def write_run(plan, out: Path, overwrite: bool = False, progress=lambda s: None)
     return out
 
 
-def _log_text(plan) -> str:
+def _log_text(plan: Plan) -> str:
     s = plan.summary
     lines = [f"smrplan {s['versions']['smrplan']} run of scenario {s['scenario']} ({plan.scenario.source})",
              f"created {s['created_utc']}",

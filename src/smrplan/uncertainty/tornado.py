@@ -3,20 +3,17 @@ plan.json's `sensitivity`).
 
 Each uncertain input is set to its low and then its high value with every other input at its base;
 for each setting every settlement takes its least-cost option (stand-alone options and its own
-cheapest reactor plant, exactly as the Monte Carlo sweep costs a draw: uncertainty.evaluate). The
+cheapest reactor plant, costed by the cost engine as in the Monte Carlo sweep: uncertainty.model.evaluate). The
 result per input: total annual cost (USD/yr), reactor share of demand and the number of settlements
 choosing each option at low, base and high.
 
 Inputs come from the scenario's `uncertainty.parameters` (catalogue ranges by default) or from
 `--vary TARGET=LOW:HIGH` arguments, where TARGET is "<technology>.<parameter>",
 "reactors.<parameter>" (every enabled reactor technology, absolute values applied to each) or one of
-the scenario targets of uncertainty.py (e.g. finance.discount_rate).
+the scenario targets of uncertainty.sampling (e.g. finance.discount_rate).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,6 +21,8 @@ import pandas as pd
 from smrplan.costs.economics import ALL_OPTIONS
 from smrplan.errors import InputError
 from smrplan.scenario import Scenario, UncertainParameter
+from smrplan.uncertainty.model import SweepModel, run_tornado
+from smrplan.uncertainty.sampling import Distribution
 
 
 def parse_vary(items: list[str]) -> list[UncertainParameter]:
@@ -48,19 +47,15 @@ def parse_vary(items: list[str]) -> list[UncertainParameter]:
     return out
 
 
-def tornado(scenario: str | Path | Scenario, data_dir: str | Path | None = None, vary: list[str] | None = None,
-            progress: Callable[[str], None] = lambda s: None, *, repair: bool = False) -> tuple[list[dict], pd.DataFrame]:
+def tornado_of(model: SweepModel) -> tuple[list[dict], pd.DataFrame]:
     """Tornado entries (largest total-cost swing first, as plan.json `sensitivity`) and a table of
-    settlements per least-cost option at base, low and high for every input. repair: as `api.prepare`."""
-    from smrplan.api import _resolve_scenario
-    from smrplan.uncertainty.sweep import build_model, run_tornado, tornado_entries
+    settlements per least-cost option at base, low and high for every input.
 
-    sc = _resolve_scenario(scenario, data_dir)
-    if vary:
-        unc = sc.uncertainty.model_copy(update={"parameters": parse_vary(vary), "correlations": []})
-        sc = sc.model_copy(update={"uncertainty": unc})
-    model = build_model(sc, progress=lambda s, d, t: progress(s), repair=repair)
-    progress("tornado")
+    Parameters
+    ----------
+    model : SweepModel
+        Built from a plan's (or the inputs stage's) inputs and cost basis (uncertainty.model.build_model).
+    """
     frame = run_tornado(model).draws
     entries, _ = tornado_entries(model, frame)
     counts = frame[[f"settlements_{o}" for o in ALL_OPTIONS]].to_numpy()
@@ -72,3 +67,43 @@ def tornado(scenario: str | Path | Scenario, data_dir: str | Path | None = None,
                          "reactor_share": float(frame["reactor_share"].iloc[r]),
                          **{o: int(counts[r, j]) for j, o in enumerate(ALL_OPTIONS)}})
     return entries, pd.DataFrame(rows)
+
+
+def with_vary(scenario: Scenario, vary: list[str]) -> Scenario:
+    """The scenario with its uncertain inputs replaced by `--vary TARGET=LOW:HIGH` items (uniform)."""
+    unc = scenario.uncertainty.model_copy(update={"parameters": parse_vary(vary), "correlations": []})
+    return scenario.model_copy(update={"uncertainty": unc})
+
+
+def _distribution_value(d: Distribution, values: np.ndarray) -> float | dict[str, float]:
+    """A distribution's value in a row: a number, or {column: value} for a `reactors.` group."""
+    if len(d.columns) == 1:
+        return float(values[0])
+    return {c: float(v) for c, v in zip(d.columns, values, strict=True)}
+
+
+def tornado_entries(model: SweepModel, frame: pd.DataFrame) -> tuple[list[dict], pd.DataFrame]:
+    """Tornado entries (largest total-cost swing first) and its long table (one row per input column)."""
+    entries, rows = [], []
+    for p, d in enumerate(model.sampler.distributions):
+        cols = list(d.columns)
+        lo, hi = frame.iloc[1 + 2 * p], frame.iloc[2 + 2 * p]
+        entry = {"parameter": d.target, "distribution": d.kind,
+                 "low_value": _distribution_value(d, d.low), "high_value": _distribution_value(d, d.high),
+                 "low_total_usd": float(lo["total_annual_cost_usd"]), "high_total_usd": float(hi["total_annual_cost_usd"]),
+                 "low_reactor_share": float(lo["reactor_share"]), "high_reactor_share": float(hi["reactor_share"]),
+                 "swing_usd": abs(float(hi["total_annual_cost_usd"]) - float(lo["total_annual_cost_usd"]))}
+        entries.append(entry)
+        for j, col in enumerate(cols):
+            rows.append({"parameter": d.target, "column": col, "low_value": float(d.low[j]),
+                         "base_value": float(d.base[j]), "high_value": float(d.high[j]),
+                         **{k: entry[k] for k in ("low_total_usd", "high_total_usd", "low_reactor_share",
+                                                  "high_reactor_share", "swing_usd")}})
+    order = sorted(range(len(entries)), key=lambda i: -entries[i]["swing_usd"])
+    entries = [entries[i] for i in order]
+    rank = {e["parameter"]: r for r, e in enumerate(entries)}
+    table = pd.DataFrame(rows, columns=["parameter", "column", "low_value", "base_value", "high_value",
+                                        "low_total_usd", "high_total_usd", "low_reactor_share", "high_reactor_share",
+                                        "swing_usd"])
+    table = table.iloc[np.argsort([rank[p] for p in table["parameter"]], kind="stable")].reset_index(drop=True)
+    return entries, table

@@ -1,0 +1,360 @@
+"""The option-cost engine: what every supply option costs every settlement.
+
+One function, `option_costs`, prices all options for all settlements at once (vectorised over
+settlements; a loop only over the handful of enabled reactor technologies). The plan, the Monte Carlo
+sweep, the tornado and the what-if explorer all call it, so the same inputs give the same costs and
+choices everywhere.
+
+Per settlement:
+
+* stand-alone options (`diesel`, `pv_battery`, `grid`): sized and costed by costs.economics; the
+  carbon price (USD/t CO2) is added to their annual cost on their emissions;
+* reactor options (`land_reactor`, `floating_reactor`, `micro_reactor`): the settlement's own cheapest
+  plant of an enabled technology of that kind at its nearest suitable site of that kind, plus the
+  straight line (land) or cable (sea) connection to it; infeasible (NaN) beyond
+  `optimisation.max_network_distance_km`, without a suitable site, or where a region rule
+  (`optimisation.allowed_options_by_region`) does not allow the kind.
+
+What does not change between draws or slider moves (island flags, the route to the grid, the
+allowed kinds, the reach to suitable sites, the night share of the load shape) is computed once as a
+`CostBasis` (`cost_basis`); a call then needs only the catalogue, the money settings, the carbon price
+and the demand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from smrplan.catalogue.catalogue import Catalogue
+from smrplan.costs.economics import (
+    ALL_OPTIONS,
+    REACTOR_OPTIONS,
+    STANDALONE_OPTIONS,
+    Money,
+    by_option,
+    diesel_cost,
+    first_of,
+    grid_cost,
+    line_cost,
+    pv_battery_cost,
+    reactor_plant_cost,
+)
+from smrplan.errors import InputError
+from smrplan.geo.distance import PointIndex
+from smrplan.geo.grid import route_split_km
+from smrplan.geo.layers import Region
+from smrplan.optimize.solve import KIND_OPTION, KINDS
+from smrplan.scenario import Scenario
+
+STANDALONE_COLUMNS = np.array([ALL_OPTIONS.index(o) for o in STANDALONE_OPTIONS])
+REACTOR_COLUMNS = np.array([ALL_OPTIONS.index(o) for o in REACTOR_OPTIONS])
+NIGHT_HOURS = tuple(range(0, 7)) + tuple(range(18, 24))  # hours whose PV energy passes the battery
+
+
+def night_share(shape: np.ndarray) -> float:
+    """Share of annual load in the night hours (00:00-06:59 and 18:00-23:59).
+
+    Parameters
+    ----------
+    shape : numpy.ndarray
+        Hourly load shape of one year (8,760 values summing to 1), from demand.load.hourly_shape.
+
+    Returns
+    -------
+    float
+        Fraction of the year's energy used at night: the part of PV energy that must pass the battery.
+    """
+    return float(np.asarray(shape, float).reshape(365, 24)[:, list(NIGHT_HOURS)].sum())
+
+
+def allowed_kinds(settlements: pd.DataFrame, opt) -> np.ndarray:
+    """Which reactor kinds each settlement may use (`optimisation.allowed_options_by_region`).
+
+    Parameters
+    ----------
+    settlements : pandas.DataFrame
+        The settlements with the columns the rules name (e.g. `territory`).
+    opt : smrplan.scenario.Optimisation
+        Its `allowed_options_by_region`: {column: {value: [allowed options]}}.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, settlements x KINDS; a settlement matched by no rule may use every kind.
+
+    Raises
+    ------
+    InputError
+        When a rule names a column the settlements do not have.
+    """
+    ok = np.ones((len(settlements), len(KINDS)), bool)
+    for column, by_value in (getattr(opt, "allowed_options_by_region", None) or {}).items():
+        if column not in settlements.columns:
+            raise InputError(None, f"optimisation.allowed_options_by_region.{column}",
+                             f"the settlements have no column {column!r}")
+        values = settlements[column].astype(str).to_numpy()
+        for value, options in by_value.items():  # a few regions
+            ok[values == str(value)] &= np.isin([KIND_OPTION[k] for k in KINDS], list(options))
+    return ok
+
+
+@dataclass(frozen=True)
+class KindReach:
+    """Per settlement, its nearest suitable site of one reactor kind.
+
+    Attributes
+    ----------
+    site_pos : numpy.ndarray
+        Position of that site in `Reach.sites` (int); -1 beyond the network distance limit or when
+        the kind has no suitable site.
+    distance_km, land_km, sea_km : numpy.ndarray
+        Great-circle distance to it and the land / sea km of the straight route (km).
+    """
+
+    site_pos: np.ndarray
+    distance_km: np.ndarray
+    land_km: np.ndarray
+    sea_km: np.ndarray
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The suitable sites and, per reactor kind, each settlement's nearest one within reach.
+
+    Attributes
+    ----------
+    sites : pandas.DataFrame
+        Suitable candidate sites (site_id, kind, lon, lat, ...), index 0..n-1.
+    by_kind : Mapping[str, KindReach]
+        One entry per reactor kind (KINDS).
+    max_network_distance_km : float
+        The limit used (km).
+    """
+
+    sites: pd.DataFrame
+    by_kind: Mapping[str, KindReach]
+    max_network_distance_km: float
+
+
+def reach(region: Region, lon: np.ndarray, lat: np.ndarray, sites: pd.DataFrame,
+          max_network_distance_km: float) -> Reach:
+    """Each settlement's nearest suitable site of every reactor kind and the route to it.
+
+    Parameters
+    ----------
+    region : Region
+        Land / sea layers for the route split.
+    lon, lat : numpy.ndarray
+        Settlement coordinates (degrees, WGS84).
+    sites : pandas.DataFrame
+        Screened candidate sites with `site_id`, `kind`, `lon`, `lat` and `suitable`.
+    max_network_distance_km : float
+        Farthest a settlement may be from a plant it is served by (km).
+
+    Returns
+    -------
+    Reach
+        Nearest sites by haversine distance (a spatial index per kind), land / sea split of each route.
+    """
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    suitable = sites[sites["suitable"].to_numpy(bool)].reset_index(drop=True)
+    n = len(lon)
+    kinds = suitable["kind"].to_numpy()
+    slon, slat = suitable["lon"].to_numpy(float), suitable["lat"].to_numpy(float)
+    by_kind = {}
+    for kind in KINDS:
+        pos = np.flatnonzero(kinds == kind)
+        if len(pos) == 0 or n == 0:
+            by_kind[kind] = KindReach(np.full(n, -1), np.full(n, np.inf), np.zeros(n), np.zeros(n))
+            continue
+        dist, idx = PointIndex(slon[pos], slat[pos]).nearest(lon, lat, k=1)
+        nearest = pos[idx[:, 0]]
+        land, sea = route_split_km(region, slon[nearest], slat[nearest], lon, lat)
+        within = dist[:, 0] <= max_network_distance_km
+        by_kind[kind] = KindReach(np.where(within, nearest, -1), dist[:, 0], land, sea)
+    return Reach(suitable, by_kind, float(max_network_distance_km))
+
+
+@dataclass(frozen=True)
+class CostBasis:
+    """What option costs depend on that no uncertain input changes, computed once per scenario.
+
+    Attributes
+    ----------
+    is_island : numpy.ndarray
+        Per settlement: pays the island logistics surcharge and capex multiplier (bool).
+    grid_land_km, grid_sea_km : numpy.ndarray
+        Land and sea km of the route to the nearest grid point (inf without a grid).
+    allowed : numpy.ndarray
+        Reactor kinds each settlement may use (settlements x KINDS, bool).
+    reach : Reach
+        Nearest suitable sites of every kind.
+    night_share : float
+        Share of the annual load in night hours (see `night_share`).
+    enabled : tuple[str, ...]
+        Enabled catalogue technologies.
+    reserve_margin_fraction : float
+        Reactor plant reserve margin over peak.
+    reactor_backup : str
+        Refuelling back-up rule of reactor plants (`auto`, `module`, `diesel`).
+    """
+
+    is_island: np.ndarray
+    grid_land_km: np.ndarray
+    grid_sea_km: np.ndarray
+    allowed: np.ndarray
+    reach: Reach
+    night_share: float
+    enabled: tuple[str, ...]
+    reserve_margin_fraction: float
+    reactor_backup: str
+
+
+def cost_basis(scenario: Scenario, settlements: pd.DataFrame, reach_: Reach, night_share_: float) -> CostBasis:
+    """The `CostBasis` of a scenario's settlements (with `is_island`, `grid_land_km`, `grid_sea_km`
+    and the columns of the region rules) and their reach to suitable sites."""
+    return CostBasis(
+        is_island=settlements["is_island"].to_numpy(bool), grid_land_km=settlements["grid_land_km"].to_numpy(float),
+        grid_sea_km=settlements["grid_sea_km"].to_numpy(float), allowed=allowed_kinds(settlements, scenario.optimisation),
+        reach=reach_, night_share=float(night_share_), enabled=tuple(scenario.technologies.enabled),
+        reserve_margin_fraction=scenario.optimisation.reserve_margin_fraction,
+        reactor_backup=scenario.technologies.reactor_backup)
+
+
+@dataclass(frozen=True)
+class OptionCosts:
+    """Every option's cost for every settlement (columns in ALL_OPTIONS order).
+
+    Attributes
+    ----------
+    annual_usd : numpy.ndarray
+        Annual cost (USD/yr, settlements x options); NaN where infeasible or not allowed. Stand-alone
+        options include the carbon price on their CO2.
+    capex_usd : numpy.ndarray
+        Investment (USD; reactor options: plant and connection).
+    capacity_kw : numpy.ndarray
+        Installed capacity (kW).
+    co2_t : numpy.ndarray
+        Emissions (t CO2/yr; 0 for reactor options).
+    technology : numpy.ndarray
+        Reactor options only (settlements x REACTOR_OPTIONS): catalogue key of the cheapest plant, "".
+    site_pos : numpy.ndarray
+        Reactor options only: position in `Reach.sites` of the plant's site, -1 where none.
+    standalone : Mapping[str, pandas.DataFrame]
+        Sizing frames of the stand-alone options (PV kW, fuel litres...) that dispatch reads.
+    """
+
+    annual_usd: np.ndarray
+    capex_usd: np.ndarray
+    capacity_kw: np.ndarray
+    co2_t: np.ndarray
+    technology: np.ndarray
+    site_pos: np.ndarray
+    standalone: Mapping[str, pd.DataFrame]
+
+    def annual(self, option: str) -> np.ndarray:
+        """Annual cost of one option per settlement (USD/yr, NaN where infeasible)."""
+        return self.annual_usd[:, ALL_OPTIONS.index(option)]
+
+    @property
+    def by_option(self) -> dict[str, np.ndarray]:
+        """{option: annual cost per settlement (USD/yr)}."""
+        return {o: self.annual_usd[:, j] for j, o in enumerate(ALL_OPTIONS)}
+
+    @property
+    def standalone_annual_usd(self) -> np.ndarray:
+        """Cheapest stand-alone option per settlement (USD/yr)."""
+        return np.nanmin(self.annual_usd[:, STANDALONE_COLUMNS], axis=1)
+
+    def least_cost(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each settlement's least-cost option on its own: index into ALL_OPTIONS and annual cost (USD/yr)."""
+        chosen = np.nanargmin(self.annual_usd, axis=1)
+        return chosen, self.annual_usd[np.arange(len(chosen)), chosen]
+
+
+def _offered(catalogue: Catalogue, enabled: tuple[str, ...], options: tuple[str, ...]) -> bool:
+    return any(catalogue[t].option in options for t in enabled)
+
+
+def option_costs(basis: CostBasis, catalogue: Catalogue, money: Money, carbon_price_usd_per_t: float,
+                 energy_kwh: np.ndarray, peak_kw: np.ndarray) -> OptionCosts:
+    """Annual cost, investment, capacity and CO2 of every option for every settlement.
+
+    Parameters
+    ----------
+    basis : CostBasis
+        Draw-independent per-settlement data (see `cost_basis`).
+    catalogue : Catalogue
+        Technology data (base-year USD), overrides and drawn values applied.
+    money : Money
+        Discount rate and horizon.
+    carbon_price_usd_per_t : float
+        Carbon price on stand-alone options' emissions (USD/t CO2).
+    energy_kwh, peak_kw : numpy.ndarray
+        Demand per settlement (kWh/yr) and its peak (kW).
+
+    Returns
+    -------
+    OptionCosts
+
+    Raises
+    ------
+    InputError
+        When a settlement has no feasible stand-alone option (diesel not enabled and no other).
+    """
+    e, peak = np.asarray(energy_kwh, float), np.asarray(peak_kw, float)
+    n, enabled = len(e), basis.enabled
+    diesel, grid = first_of(catalogue, "diesel"), first_of(catalogue, "grid_extension")
+    cable = first_of(catalogue, "submarine_cable")
+    island = basis.is_island
+    standalone = {
+        "diesel": diesel_cost(e, peak, diesel, money, island),
+        "pv_battery": pv_battery_cost(e, peak, basis.night_share, first_of(catalogue, "pv_battery"), diesel, money, island),
+        "grid": grid_cost(e, peak, basis.grid_land_km, basis.grid_sea_km, grid, cable, money),
+    }
+    offered = {"diesel": "diesel_minigrid" in enabled or _offered(catalogue, enabled, ("diesel",)),
+               "pv_battery": _offered(catalogue, enabled, ("pv_battery",)),
+               "grid": _offered(catalogue, enabled, ("grid_extension", "submarine_cable"))}
+    shape = (n, len(ALL_OPTIONS))
+    annual, capex, capacity, co2 = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape)
+    for option, frame in standalone.items():
+        j = ALL_OPTIONS.index(option)
+        ok = offered[option] & (frame["feasible"].to_numpy(bool) if "feasible" in frame else np.ones(n, bool))
+        annual[:, j] = np.where(ok, frame["annual_cost_usd"].to_numpy() + carbon_price_usd_per_t * frame["co2_t"].to_numpy(),
+                                np.nan)
+        capex[:, j], capacity[:, j], co2[:, j] = (frame[c].to_numpy(float) for c in ("capex_usd", "capacity_kw", "co2_t"))
+    technology = np.full((n, len(REACTOR_OPTIONS)), "", dtype=object)
+    site_pos = np.full((n, len(REACTOR_OPTIONS)), -1)
+    groups = by_option(catalogue, list(enabled))
+    for k, kind in enumerate(KINDS):
+        option = KIND_OPTION[kind]
+        r, techs, j, q = basis.reach.by_kind[kind], groups[option], ALL_OPTIONS.index(option), REACTOR_OPTIONS.index(option)
+        usable = (r.site_pos >= 0) & basis.allowed[:, k]
+        if not techs or not usable.any():
+            continue
+        at = np.flatnonzero(usable)  # settlements that may have a plant of this kind
+        link = line_cost(r.land_km[at], r.sea_km[at], peak[at], grid, cable, money)
+        link_annual, link_capex = link["annual_cost_usd"].to_numpy(), link["capex_usd"].to_numpy()
+        plant_annual, plant_capex, plant_kw = (np.empty((len(techs), len(at))) for _ in range(3))
+        for i, tech in enumerate(techs):  # a handful of technologies, each vectorised over settlements
+            plant = reactor_plant_cost(e[at], peak[at], tech, diesel, money, basis.reserve_margin_fraction,
+                                       basis.reactor_backup, island[at])
+            plant_annual[i] = np.where(plant["feasible"].to_numpy(bool), plant["annual_cost_usd"].to_numpy() + link_annual,
+                                       np.inf)
+            plant_capex[i], plant_kw[i] = plant["capex_usd"].to_numpy() + link_capex, plant["capacity_kw"].to_numpy()
+        best = plant_annual.argmin(axis=0)  # the first of equally cheap technologies
+        cols = np.arange(len(at))
+        cheapest = plant_annual[best, cols]
+        found = np.isfinite(cheapest)
+        at, best, cols = at[found], best[found], cols[found]
+        annual[at, j] = cheapest[found]
+        capex[at, j], capacity[at, j] = plant_capex[best, cols], plant_kw[best, cols]
+        technology[at, q] = np.array([t.key for t in techs], dtype=object)[best]
+        site_pos[at, q] = r.site_pos[at]
+    if np.isnan(annual[:, STANDALONE_COLUMNS]).all(axis=1).any():
+        raise InputError(None, "technologies.enabled", "a settlement has no feasible stand-alone option; enable diesel_minigrid")
+    return OptionCosts(annual, capex, capacity, co2, technology, site_pos, standalone)

@@ -1,0 +1,171 @@
+"""The chain of stages, in order, each a function returning a typed result (smrplan.results):
+
+    inputs = prepare_inputs(scenario)          # catalogue, region, demand, route to the grid, money
+    screen = screen_sites(inputs)              # candidate sites, every criterion with reasons
+    basis = cost_basis_of(inputs, screen)      # reach to suitable sites, island flags, region rules
+    costs = cost_options(inputs, basis)        # every option for every settlement (costs.engine)
+    optimised = optimise_plan(inputs, screen, basis, costs)     # the least-cost plan (MILP)
+    dispatch = dispatch_plan(plan)             # hour by hour, back-up to the reliability target
+    sensitivity = sensitivity_of(plan)         # one-at-a-time tornado from the same basis
+
+`make_plan` runs them all. No stage modifies its inputs; the region is loaded and the sites are
+screened once per plan, and the tornado starts from the plan's inputs and basis.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import numpy as np
+
+from smrplan.catalogue.catalogue import resolve_catalogue
+from smrplan.costs.economics import Money, by_option
+from smrplan.costs.engine import CostBasis, OptionCosts, cost_basis, night_share, option_costs, reach
+from smrplan.demand.load import compute_demand, hourly_shape
+from smrplan.dispatch.reliability import check
+from smrplan.geo.grid import nearest_grid
+from smrplan.geo.layers import load_region
+from smrplan.optimize.assemble import Optimised, optimise
+from smrplan.optimize.solve import KIND_OPTION
+from smrplan.results import Dispatch, Inputs, Plan
+from smrplan.scenario import Scenario
+from smrplan.siting.screen import ScreenResult, generate_candidates, screen
+from smrplan.uncertainty.model import build_model
+from smrplan.uncertainty.tornado import tornado_of
+
+Progress = Callable[[str], None]
+
+
+def _quiet(stage: str) -> None:
+    """Default progress callback: report nothing."""
+
+
+def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: bool = False) -> Inputs:
+    """The inputs stage: catalogue, region layers, demand per settlement and the route to the grid.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A resolved scenario (smrplan.scenario.resolve_scenario).
+    progress : callable
+        Called with the name of each step.
+    repair : bool
+        Fix bad settlement / anchor-load rows (each fix logged, counted in plan.json data.repairs)
+        instead of stopping.
+
+    Returns
+    -------
+    Inputs
+        Settlements gain demand columns, lon / lat, the grid route columns and `is_island` (islands:
+        the route to the grid crosses sea, or there is no grid), unless the layer gives `is_island`.
+    """
+    progress("catalogue")
+    cat = resolve_catalogue(scenario.technologies.enabled, scenario.technologies.overrides,
+                            scenario.finance.base_year, scenario.source)
+    progress("region layers")
+    region = load_region(scenario, repair=repair)
+    progress("demand")
+    st = compute_demand(region.settlements, scenario.demand, scenario.target_year)
+    st["lon"], st["lat"] = st.geometry.x.to_numpy(), st.geometry.y.to_numpy()
+    progress("grid distances")
+    for name, values in nearest_grid(region, st["lon"].to_numpy(), st["lat"].to_numpy()).items():
+        st[name] = values
+    if "is_island" not in st.columns:
+        sea, dist = st["grid_sea_km"].to_numpy(), st["grid_distance_km"].to_numpy()
+        st["is_island"] = np.isfinite(sea) & (sea > 0) | ~np.isfinite(dist)
+    money = Money(scenario.finance.discount_rate, scenario.finance.horizon_years)
+    return Inputs(scenario, cat, replace(region, settlements=st), st, money,
+                  night_share(hourly_shape(scenario.demand.load_shape)))
+
+
+def screen_sites(inputs: Inputs, progress: Progress = _quiet) -> ScreenResult:
+    """The siting stage: generate candidate sites (or read the `candidates` layer) and screen them.
+
+    The emergency planning zone of each kind is the smallest of its enabled technologies' (km).
+    """
+    progress("siting")
+    sc, region = inputs.scenario, inputs.region
+    groups = by_option(inputs.catalogue, sc.technologies.enabled)
+    epz = {kind: min((t.get("epz_km", np.inf) or np.inf) for t in groups[option])
+           for kind, option in KIND_OPTION.items() if groups[option]}
+    max_km = sc.optimisation.max_network_distance_km
+    cands = generate_candidates(region, sc.siting, max_km, region.layers.get("candidates"))
+    return screen(region, sc.siting, cands, epz, max_km)
+
+
+def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _quiet) -> CostBasis:
+    """The draw-independent basis of the cost engine: each settlement's nearest suitable site of every
+    reactor kind and its route, island flags, grid routes and the region rules."""
+    progress("routes to candidate sites")
+    st = inputs.settlements
+    r = reach(inputs.region, st["lon"].to_numpy(), st["lat"].to_numpy(), screened.sites,
+              inputs.scenario.optimisation.max_network_distance_km)
+    return cost_basis(inputs.scenario, st, r, inputs.night_share)
+
+
+def cost_options(inputs: Inputs, basis: CostBasis, progress: Progress = _quiet) -> OptionCosts:
+    """The costs stage: every option for every settlement at the scenario's values."""
+    progress("costs")
+    st = inputs.settlements
+    return option_costs(basis, inputs.catalogue, inputs.money, inputs.scenario.finance.carbon_price_usd_per_t,
+                        st["demand_kwh_per_year"].to_numpy(float), st["peak_kw"].to_numpy(float))
+
+
+def optimise_plan(inputs: Inputs, screened: ScreenResult, basis: CostBasis, costs: OptionCosts,
+                  progress: Progress = _quiet) -> Optimised:
+    """The optimisation stage: the least-cost plan (optimize.assemble.optimise)."""
+    progress("optimisation")
+    sc = inputs.scenario
+    return optimise(inputs.region, inputs.settlements, screened.sites, basis, costs, inputs.catalogue, inputs.money,
+                    sc.optimisation, sc.demand.load_factor, sc.finance.carbon_price_usd_per_t,
+                    inr_per_usd=sc.finance.inr_per_usd)
+
+
+def dispatch_plan(plan: Plan, progress: Progress = _quiet) -> Dispatch:
+    """The dispatch stage: simulate the plan's systems hour by hour and size back-up to the
+    reliability target (dispatch.reliability.check)."""
+    progress("hourly dispatch")
+    section, result = check(plan.scenario, plan.catalogue, plan.settlements, plan.optimised.built, plan.standalone)
+    return Dispatch(section, result)
+
+
+def sensitivity_of(plan: Plan, progress: Progress = _quiet) -> list[dict]:
+    """The sensitivity stage: the one-at-a-time tornado of the scenario's uncertain inputs, from the
+    plan's inputs and cost basis (nothing loaded or screened again)."""
+    progress("tornado")
+    entries, _ = tornado_of(build_model(plan.inputs, plan.basis))
+    return entries
+
+
+def make_plan(scenario: Scenario, progress: Progress = _quiet, *, repair: bool = False,
+              dispatch: bool | None = None, sensitivity: bool | None = None) -> Plan:
+    """Run every stage in memory and return the plan (nothing written).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A resolved scenario.
+    progress : callable
+        Called with each step's name.
+    repair : bool
+        See `prepare_inputs`.
+    dispatch, sensitivity : bool, optional
+        Run the dispatch / tornado stages (default: the scenario's `outputs.dispatch` /
+        `outputs.sensitivity`).
+    """
+    t0 = time.perf_counter()
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    inputs = prepare_inputs(scenario, progress, repair=repair)
+    screened = screen_sites(inputs, progress)
+    basis = cost_basis_of(inputs, screened, progress)
+    costs = cost_options(inputs, basis, progress)
+    optimised = optimise_plan(inputs, screened, basis, costs, progress)
+    plan = Plan(inputs, screened, basis, costs, optimised, created_utc=created)
+    if scenario.outputs.dispatch if dispatch is None else dispatch:
+        plan = replace(plan, dispatch=dispatch_plan(plan, progress))
+    if scenario.outputs.sensitivity if sensitivity is None else sensitivity:
+        plan = replace(plan, sensitivity=sensitivity_of(plan, progress))
+    return replace(plan, timings_s={"total": round(time.perf_counter() - t0, 3)})

@@ -1,0 +1,148 @@
+"""Typed results of the pipeline's stages and the finished `Plan` they make up.
+
+Each stage (smrplan.pipeline) returns one of these; none is modified after it is made. A `Plan`
+holds the stage results as fields; its `summary` (the content of plan.json) is built from them once,
+on first use (smrplan.summary).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from smrplan.catalogue.catalogue import Catalogue
+from smrplan.costs.economics import Money
+from smrplan.costs.engine import CostBasis, OptionCosts, Reach
+from smrplan.geo.layers import Region
+from smrplan.optimize.assemble import Optimised
+from smrplan.scenario import Scenario
+from smrplan.siting.screen import ScreenResult
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The inputs stage: what every later stage reads.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The resolved scenario (data directory applied).
+    catalogue : Catalogue
+        Technology data in base-year USD, overrides applied.
+    region : Region
+        Region layers as loaded (its `settlements` are the ones read, before demand).
+    settlements : geopandas.GeoDataFrame
+        One row per settlement: the read columns plus demand (`population_target`,
+        `households_target`, `demand_kwh_per_year`, `peak_kw`), `lon`, `lat`, the route to the grid
+        (`grid_distance_km`, `grid_land_km`, `grid_sea_km`, `grid_lon`, `grid_lat`) and `is_island`.
+    money : Money
+        Discount rate and horizon.
+    night_share : float
+        Share of the annual load in night hours (PV energy that passes the battery).
+    """
+
+    scenario: Scenario
+    catalogue: Catalogue
+    region: Region
+    settlements: gpd.GeoDataFrame
+    money: Money
+    night_share: float
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """The dispatch stage: the plan.json `dispatch` section and the hourly result (None when nothing
+    was simulated)."""
+
+    section: dict
+    result: object | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A finished plan: the results of every stage, in the order they ran.
+
+    Attributes
+    ----------
+    inputs : Inputs
+        Scenario, catalogue, region, settlements with demand, money.
+    screen : ScreenResult
+        Every candidate site, each criterion's value and pass / fail, with reasons.
+    basis : CostBasis
+        Draw-independent data of the option-cost engine (reach to suitable sites included).
+    costs : OptionCosts
+        Every option's cost for every settlement.
+    optimised : Optimised
+        The least-cost plan (solver result, assembled settlements, built plants, flagged sites).
+    dispatch : Dispatch, optional
+        Hour-by-hour check and back-up sizing.
+    sensitivity : list[dict], optional
+        One-at-a-time tornado entries, largest swing first.
+    timings_s : dict
+        Wall-clock seconds of the stages.
+    created_utc : str
+        When the plan was made (ISO 8601).
+    run_dir : pathlib.Path, optional
+        The run directory once written.
+    """
+
+    inputs: Inputs
+    screen: ScreenResult
+    basis: CostBasis
+    costs: OptionCosts
+    optimised: Optimised
+    dispatch: Dispatch | None = None
+    sensitivity: list[dict] | None = None
+    timings_s: dict = field(default_factory=dict)
+    created_utc: str = ""
+    run_dir: Path | None = None
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.inputs.scenario
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.inputs.catalogue
+
+    @property
+    def region(self) -> Region:
+        return self.inputs.region
+
+    @property
+    def reach(self) -> Reach:
+        return self.basis.reach
+
+    @property
+    def settlements(self) -> gpd.GeoDataFrame:
+        """Settlements with demand, every option's LCOE and NPV and the chosen option (GeoDataFrame)."""
+        st = self.optimised.settlements
+        return gpd.GeoDataFrame(st, geometry=st.geometry, crs="EPSG:4326")
+
+    @property
+    def sites(self) -> gpd.GeoDataFrame:
+        """Every screened candidate site, built ones flagged with technology and modules."""
+        return self.optimised.sites
+
+    @property
+    def standalone(self) -> dict[str, pd.DataFrame]:
+        """Sizing frames of the stand-alone options (diesel, pv_battery, grid) per settlement."""
+        return dict(self.costs.standalone)
+
+    def written_to(self, run_dir: Path) -> Plan:
+        """The same plan with `run_dir` set (its summary, already built, is kept)."""
+        out = replace(self, run_dir=Path(run_dir))
+        if "summary" in self.__dict__:
+            out.__dict__["summary"] = self.__dict__["summary"]
+        return out
+
+    @cached_property
+    def summary(self) -> dict:
+        """The plan.json content, built once from the stage results."""
+        from smrplan.summary import plan_summary
+
+        return plan_summary(self)

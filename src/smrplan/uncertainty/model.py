@@ -1,0 +1,316 @@
+"""The draw-independent model of the Monte Carlo sweep and the tornado, and what one row of input
+values decides.
+
+A `SweepModel` is built from the plan's inputs stage and cost basis (`build_model`): region, demand,
+routes to the grid, the site screen and the reach to suitable sites are computed once, by the same
+pipeline stages as the plan, never again from the scenario. The screen uses base-case population, so
+population growth draws change demand and costs, not which sites pass.
+
+Per row of input values (`evaluate`):
+
+* the drawn catalogue values, discount rate and demand settings are applied (`draw_inputs`); demand
+  follows demand.load.settlement_demand with the drawn growth rate and tier scale;
+* every option is costed by the cost engine (costs.engine.option_costs), exactly as the plan does,
+  region rules included;
+* without re-optimising (the default) each settlement takes its least-cost option, a reactor option
+  being its own plant at its nearest suitable site; reactor capacity is the sum of those
+  single-settlement plants, an upper bound for the capacity of shared plants;
+* with `reoptimise`, the plan's MILP is solved and assembled by optimize.assemble.optimise, as the
+  plan is; sites record whether they were built.
+
+Emissions count the CO2 of the stand-alone options chosen (diesel, the hybrid's diesel, grid), like
+plan.json; the diesel back-up of reactor plants during refuelling is not counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from smrplan.catalogue.catalogue import Catalogue, to_records
+from smrplan.costs.economics import ALL_OPTIONS, REACTOR_OPTIONS, Money
+from smrplan.costs.engine import REACTOR_COLUMNS, STANDALONE_COLUMNS, CostBasis, OptionCosts, option_costs
+from smrplan.demand.load import DemandBasis, demand_basis, settlement_demand
+from smrplan.errors import InputError
+from smrplan.optimize.assemble import optimise
+from smrplan.results import Inputs
+from smrplan.scenario import Scenario
+from smrplan.uncertainty.sampling import Sampler, resolve_distributions
+from smrplan.version import __version__
+
+METRICS = ("total_annual_cost_usd", "demand_mwh_per_year", "reactor_share", "reactor_capacity_mw",
+           "emissions_t_co2_per_year")
+TORNADO_ID = "tornado"
+
+
+@dataclass(frozen=True)
+class SweepModel:
+    """Everything a row of input values needs that does not depend on it, computed once and shipped
+    to the workers.
+
+    Attributes
+    ----------
+    scenario, catalogue : Scenario, Catalogue
+        As resolved by the inputs stage (uncertainty block as run).
+    sampler : Sampler
+        The uncertain inputs.
+    reoptimise : bool
+        Solve the MILP per row (else each settlement's least-cost option).
+    settlements : pandas.DataFrame
+        The inputs stage's settlements (without geometry).
+    demand : DemandBasis
+        What demand depends on apart from the demand settings.
+    basis : CostBasis
+        The cost engine's basis (reach, island flags, grid routes, region rules).
+    region : Region, optional
+        Only when re-optimising (network and cable routes).
+    """
+
+    scenario: Scenario
+    catalogue: Catalogue
+    sampler: Sampler
+    reoptimise: bool
+    settlements: pd.DataFrame
+    demand: DemandBasis
+    basis: CostBasis
+    region: object | None = None
+
+    @property
+    def draws(self) -> int:
+        return self.scenario.uncertainty.draws
+
+    @property
+    def sites(self) -> pd.DataFrame:
+        """The suitable sites (positions used by `DrawOutcome.site_pos`)."""
+        return self.basis.reach.sites
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Hash of what determines the results: the resolved scenario (uncertainty block included), the
+        catalogue, the mode, the smrplan version and the precomputed data (so that a change of data or
+        code that alters the screen or the distances is caught). A resumed sweep must match it."""
+        payload = {"scenario": self.scenario.to_dict(), "catalogue": to_records(self.catalogue),
+                   "reoptimise": self.reoptimise, "version": __version__, "night_share": self.basis.night_share}
+        h = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode())
+        for df in (self.settlements[["id", "lon", "lat"]], self.sites[["site_id", "kind", "lon", "lat"]]):
+            h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+        b, d = self.basis, self.demand
+        arrays = [d.population, d.urban_share, d.households, d.anchor_load_kw, d.existing_demand_kwh, b.is_island,
+                  b.grid_land_km, b.grid_sea_km, b.allowed,
+                  *(a for r in b.reach.by_kind.values() for a in (r.site_pos, r.land_km, r.sea_km))]
+        for a in arrays:
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()
+
+    def batches(self) -> list[tuple[int, int, int]]:
+        """(batch id, first draw, stop draw) for every batch of `batch_draws` draws."""
+        bd = self.scenario.uncertainty.batch_draws
+        return [(b, s, min(s + bd, self.draws)) for b, s in enumerate(range(0, self.draws, bd))]
+
+
+def with_uncertainty(scenario: Scenario, *, draws: int | None = None, seed: int | None = None,
+                     batch_draws: int | None = None) -> Scenario:
+    """The scenario with `draws`, `seed` and `batch_draws` replaced where given (validated: errors name
+    the scenario file and `uncertainty`)."""
+    updates = {k: v for k, v in (("draws", draws), ("seed", seed), ("batch_draws", batch_draws)) if v is not None}
+    if not updates:
+        return scenario
+    try:
+        unc = scenario.uncertainty.model_validate({**scenario.uncertainty.model_dump(), **updates})
+    except ValidationError as exc:
+        raise InputError(scenario.source, "uncertainty",
+                         "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())) from None
+    return scenario.model_copy(update={"uncertainty": unc})
+
+
+def build_model(inputs: Inputs, basis: CostBasis, *, scenario: Scenario | None = None,
+                reoptimise: bool = False) -> SweepModel:
+    """The sweep model of a plan's inputs stage and cost basis.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The inputs stage (settlements with demand, catalogue, region).
+    basis : CostBasis
+        The cost basis of the same settlements (pipeline.cost_basis_of).
+    scenario : Scenario, optional
+        The scenario whose uncertainty block is run (default: the inputs' scenario); only its
+        uncertainty block may differ from the inputs' scenario.
+    reoptimise : bool
+        Solve the MILP per row.
+
+    Raises
+    ------
+    InputError
+        For a bad uncertainty block (see uncertainty.sampling.resolve_distributions).
+    """
+    sc = scenario if scenario is not None else inputs.scenario
+    sampler = resolve_distributions(sc, inputs.catalogue)
+    st = pd.DataFrame(inputs.settlements.drop(columns="geometry"))
+    return SweepModel(scenario=sc, catalogue=inputs.catalogue, sampler=sampler, reoptimise=reoptimise, settlements=st,
+                      demand=demand_basis(st), basis=basis, region=inputs.region if reoptimise else None)
+
+
+# ------------------------------------------------------------------------------------------------
+# One row of input values
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DrawInputs:
+    """A row's catalogue, money, carbon price, demand (kWh/yr), peak (kW) and target-year population."""
+
+    catalogue: Catalogue
+    money: Money
+    carbon_price_usd_per_t: float
+    energy_kwh: np.ndarray
+    peak_kw: np.ndarray
+    population: np.ndarray
+
+
+def draw_inputs(model: SweepModel, row: np.ndarray) -> DrawInputs:
+    """Apply one row of input values (columns of model.sampler) to the base catalogue, finance and
+    demand settings."""
+    sc = model.scenario
+    values = dict(zip(model.sampler.columns, row.tolist(), strict=True))
+    by_tech: dict[str, dict[str, float]] = {}
+    for col, v in values.items():
+        head, name = col.split(".", 1)
+        if head not in ("finance", "demand"):
+            by_tech.setdefault(head, {})[name] = v
+    cat = dict(model.catalogue)
+    for key, params in by_tech.items():
+        tech = cat[key]
+        new = dict(tech.parameters)
+        for name, v in params.items():
+            new[name] = replace(new[name], value=v)
+        cat[key] = replace(tech, parameters=new)
+    d = sc.demand
+    scale = values.get("demand.tier_kwh_scale", 1.0)
+    drawn = d.model_copy(update={
+        "population_growth_per_year": values.get("demand.population_growth_per_year", d.population_growth_per_year),
+        "tier_kwh_per_household_year": [v * scale for v in d.tier_kwh_per_household_year]})
+    dem = settlement_demand(model.demand, drawn, sc.target_year)
+    money = Money(values.get("finance.discount_rate", sc.finance.discount_rate), sc.finance.horizon_years)
+    return DrawInputs(cat, money, sc.finance.carbon_price_usd_per_t, dem["demand_kwh_per_year"], dem["peak_kw"],
+                      dem["population_target"])
+
+
+def costs_of(model: SweepModel, inp: DrawInputs) -> OptionCosts:
+    """Every option's cost for every settlement in a row (the cost engine)."""
+    return option_costs(model.basis, inp.catalogue, inp.money, inp.carbon_price_usd_per_t, inp.energy_kwh, inp.peak_kw)
+
+
+@dataclass(frozen=True)
+class DrawOutcome:
+    """What a row decided: option index per settlement (ALL_OPTIONS order), its annual cost (USD/yr),
+    the reactor capacity (MW) and the sites used (positions in model.sites)."""
+
+    chosen: np.ndarray
+    cost_usd: np.ndarray
+    reactor_capacity_mw: float
+    site_pos: np.ndarray
+
+
+def choose(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOutcome:
+    """Each settlement's least-cost option on its own; its own plant's site when a reactor."""
+    chosen, cost = costs.least_cost()
+    rows = np.arange(len(chosen))
+    is_reactor = np.isin(chosen, REACTOR_COLUMNS)
+    capacity_mw = float(costs.capacity_kw[rows, chosen][is_reactor].sum()) / 1000.0
+    used = [costs.site_pos[chosen == ALL_OPTIONS.index(o), q] for q, o in enumerate(REACTOR_OPTIONS)]
+    return DrawOutcome(chosen, cost, capacity_mw, np.unique(np.concatenate(used)).astype(int))
+
+
+def reoptimise(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOutcome:
+    """Solve and assemble the plan for the row (optimize.assemble.optimise, as the plan does)."""
+    sc = model.scenario
+    st = model.settlements.copy()
+    st["population_target"], st["demand_kwh_per_year"], st["peak_kw"] = inp.population, inp.energy_kwh, inp.peak_kw
+    out = optimise(model.region, st, model.sites, model.basis, costs, inp.catalogue, inp.money, sc.optimisation,
+                   sc.demand.load_factor, inp.carbon_price_usd_per_t)
+    chosen = pd.Index(ALL_OPTIONS).get_indexer(out.settlements["chosen_option"])
+    site_pos = pd.Index(model.sites["site_id"]).get_indexer([b["site_id"] for b in out.built])
+    return DrawOutcome(chosen, out.settlements["chosen_annual_cost_usd"].to_numpy(float),
+                       float(sum(b["capacity_mw"] for b in out.built)), np.sort(site_pos))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Results of rows of input values: per-row metrics, and counts over the rows of each
+    settlement's chosen option (settlements x options) and of each site being used."""
+
+    metrics: pd.DataFrame
+    option_counts: np.ndarray
+    site_counts: np.ndarray
+
+
+def metric_columns() -> list[str]:
+    """Columns of `Evaluation.metrics`."""
+    return [*METRICS, *(f"settlements_{o}" for o in ALL_OPTIONS), *(f"share_{o}" for o in ALL_OPTIONS)]
+
+
+def evaluate(model: SweepModel, values: np.ndarray) -> Evaluation:
+    """Evaluate rows of input values (draws, or the tornado's one-at-a-time rows). Each row is
+    vectorised over settlements; rows run one after the other (the MILP, when re-optimising, is per row).
+
+    Metrics per row: total annual cost (USD/yr), demand (MWh/yr), reactor share of demand, reactor
+    capacity (MW), emissions (t CO2/yr), and per option the settlements choosing it and its demand share.
+    """
+    n_set, n_opt = len(model.settlements), len(ALL_OPTIONS)
+    option_counts = np.zeros((n_set, n_opt), np.int64)
+    site_counts = np.zeros(len(model.sites), np.int64)
+    decide = reoptimise if model.reoptimise else choose
+    records = []
+    rows = np.arange(n_set)
+    for row in values:
+        inp = draw_inputs(model, row)
+        costs = costs_of(model, inp)
+        out = decide(model, inp, costs)
+        option_counts[rows, out.chosen] += 1
+        site_counts[out.site_pos] += 1
+        e = inp.energy_kwh
+        total_e = float(e.sum())
+        share = np.bincount(out.chosen, weights=e, minlength=n_opt) / total_e if total_e > 0 else np.zeros(n_opt)
+        standalone = np.isin(out.chosen, STANDALONE_COLUMNS)
+        rec = {"total_annual_cost_usd": float(out.cost_usd.sum()), "demand_mwh_per_year": total_e / 1000.0,
+               "reactor_share": float(share[REACTOR_COLUMNS].sum()), "reactor_capacity_mw": out.reactor_capacity_mw,
+               "emissions_t_co2_per_year": float(costs.co2_t[rows, out.chosen][standalone].sum())}
+        counts = np.bincount(out.chosen, minlength=n_opt)
+        for j, option in enumerate(ALL_OPTIONS):
+            rec[f"settlements_{option}"] = int(counts[j])
+            rec[f"share_{option}"] = float(share[j])
+        records.append(rec)
+    return Evaluation(pd.DataFrame.from_records(records, columns=metric_columns()), option_counts, site_counts)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One batch of rows: per-row inputs and metrics, and the batch's option and site counts."""
+
+    batch_id: int | str
+    draws: pd.DataFrame
+    option_counts: np.ndarray
+    site_counts: np.ndarray
+
+
+def run_batch(model: SweepModel, batch_id: int, first: int, stop: int) -> BatchResult:
+    """Draws first..stop-1 (the task a worker runs)."""
+    ids = np.arange(first, stop)
+    values = model.sampler.values(ids)
+    ev = evaluate(model, values)
+    inputs = pd.DataFrame(values, columns=model.sampler.columns)
+    draws = pd.concat([pd.DataFrame({"draw": ids}), inputs, ev.metrics], axis=1)
+    return BatchResult(batch_id, draws, ev.option_counts, ev.site_counts)
+
+
+def run_tornado(model: SweepModel) -> BatchResult:
+    """One-at-a-time rows (base, then each distribution at its low and at its high)."""
+    values = model.sampler.one_at_a_time()
+    ev = evaluate(model, values)
+    frame = pd.concat([pd.DataFrame(values, columns=model.sampler.columns), ev.metrics], axis=1)
+    return BatchResult(TORNADO_ID, frame, ev.option_counts, ev.site_counts)
