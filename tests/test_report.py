@@ -22,8 +22,9 @@ import shapely
 from markupsafe import escape
 
 from smrplan.api import run
+from smrplan.dispatch.reliability import outage_spans
 from smrplan.report import plots
-from smrplan.report.html import build_report, hardest_week, outage_spans, sweep_table
+from smrplan.report.html import build_report, hardest_week, sweep_table
 
 CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 
@@ -80,6 +81,7 @@ def add_fixture_results(run_dir: Path, land_dir: Path) -> dict:
               "operating_year_simulated": 0, "load_mwh_per_year": 90000.0}
     catalogue = json.loads((run_dir / "catalogue.json").read_text())
     spans = outage_spans(record, catalogue)
+    record["refuelling_outages_h"] = [list(s) for s in spans]
     hours = np.arange(8760)
     load = 10000 + 3000 * np.sin(2 * np.pi * hours / 24)
     available = np.full(8760, 2 * 55000.0)

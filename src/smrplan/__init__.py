@@ -1,7 +1,11 @@
-"""smrplan: where should small reactors (land or floating) power isolated places, and at what cost
-against diesel, solar + battery mini-grids and grid extension?"""
+"""smrplan: where should small reactors (land, micro or floating) power isolated places, and at what
+cost against diesel, solar + battery mini-grids and grid extension?
 
-from smrplan.api import Plan, plan, run
+The public face: `run`, `plan`, `read_run`, `tornado`, `sweep`, `load_scenario` and the `Plan` they
+return (smrplan.api).
+"""
+
+from smrplan.api import Plan, RunDirectory, load_scenario, plan, read_run, run, sweep, tornado
 from smrplan.version import __version__
 
-__all__ = ["Plan", "plan", "run", "__version__"]
+__all__ = ["Plan", "RunDirectory", "load_scenario", "plan", "read_run", "run", "sweep", "tornado", "__version__"]

@@ -31,7 +31,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from smrplan.catalogue.catalogue import Catalogue
+from smrplan.catalogue.catalogue import Catalogue, to_records
 from smrplan.costs.economics import Money, annualised, first_of
 from smrplan.demand.load import hourly_load_kw
 from smrplan.dispatch.simulate import (
@@ -243,7 +243,39 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
                  "needed to meet the reliability target + simulated minus estimated fuel of stand-alone systems"),
         "systems": _records(out),
     }
+    records = to_records(cat)
+    for rec in section["systems"]:
+        if str(rec["type"]).endswith("_reactor"):
+            rec["refuelling_outages_h"] = [list(s) for s in outage_spans(rec, records)]
     return section, final
+
+
+def outage_spans(record: dict, catalogue: list[dict]) -> list[tuple[int, int]]:
+    """Scheduled refuelling outages of a reactor system in its simulated year, as (first hour, end
+    hour) spans: the dispatch model's own staggered schedule (reactor_modules_available) with forced
+    outages left out (plan.json dispatch.systems[].refuelling_outages_h, drawn by the report).
+
+    Parameters
+    ----------
+    record : dict
+        A dispatch.systems entry: technology, modules, operating_year_simulated.
+    catalogue : list[dict]
+        Catalogue records (catalogue.catalogue.to_records: technology, parameter, value).
+    """
+    values = {r["parameter"]: r["value"] for r in catalogue if r["technology"] == record.get("technology")}
+    modules = float(record.get("modules") or 0)
+    interval = float(values.get("refuelling_interval_years") or 0.0)
+    days = float(values.get("refuelling_outage_days") or 0.0)
+    if modules <= 0 or interval <= 0 or days <= 0:
+        return []
+    one = lambda v: np.array([float(v)])  # noqa: E731
+    reactor = Reactor(module_kw=one(1.0), n_modules=one(modules), min_load_fraction=one(0.0),
+                      ramp_fraction_per_hour=one(1.0), refuelling_interval_years=one(max(interval, 1.0)),
+                      outage_days=one(days), forced_outage_rate=one(0.0), mean_repair_hours=one(1.0))
+    out = reactor_modules_available(reactor, operating_year=int(record.get("operating_year_simulated") or 0),
+                                    seed=0)[0] < modules
+    edges = np.diff(np.concatenate([[0], out.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

@@ -105,28 +105,6 @@ def sweep_table(raw) -> pd.DataFrame | None:
 
 
 # --------------------------------------------------------------------------------------- dispatch
-def outage_spans(record: dict, catalogue: list[dict]) -> list[tuple[int, int]]:
-    """Scheduled refuelling outages of a reactor system in its simulated year, as (first hour, end
-    hour) spans: the dispatch model's own staggered schedule (dispatch.reactor_modules_available)
-    with forced outages left out. `record` is a plan.json dispatch.systems entry."""
-    from smrplan.dispatch.simulate import Reactor, reactor_modules_available
-
-    values = {r["parameter"]: r["value"] for r in catalogue if r["technology"] == record.get("technology")}
-    modules = float(record.get("modules") or 0)
-    interval = float(values.get("refuelling_interval_years") or 0.0)
-    days = float(values.get("refuelling_outage_days") or 0.0)
-    if modules <= 0 or interval <= 0 or days <= 0:
-        return []
-    one = lambda v: np.array([float(v)])  # noqa: E731
-    reactor = Reactor(module_kw=one(1.0), n_modules=one(modules), min_load_fraction=one(0.0),
-                      ramp_fraction_per_hour=one(1.0), refuelling_interval_years=one(max(interval, 1.0)),
-                      outage_days=one(days), forced_outage_rate=one(0.0), mean_repair_hours=one(1.0))
-    out = reactor_modules_available(reactor, operating_year=int(record.get("operating_year_simulated") or 0),
-                                    seed=0)[0] < modules
-    edges = np.diff(np.concatenate([[0], out.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
-
-
 def hardest_week(hourly: pd.DataFrame) -> int:
     """First hour of the 7-day window (starting at midnight) with the most diesel and unserved energy,
     or of the highest load when neither occurs."""
@@ -164,7 +142,7 @@ def dispatch_figures(path: Path, plan: dict, catalogue: list[dict], year: int) -
                     "note": f"{len(records):,} system(s) simulated hour by hour; the largest is shown."})
     reactors = records[records["type"].astype(str).str.endswith("_reactor")]
     for rec in reactors.to_dict("records")[:1]:
-        spans = outage_spans(rec, catalogue)
+        spans = [tuple(s) for s in rec.get("refuelling_outages_h") or []]
         hourly = series(str(rec["system_id"])) if rec["system_id"] != top["system_id"] else hourly
         if not spans or hourly.empty:
             continue

@@ -145,80 +145,112 @@ def _check_scenario_value(scenario: Scenario, target: str, value: float, where: 
         raise InputError(scenario.source, where, f"{value} is not a valid {target}: {msg}") from None
 
 
+Column = tuple[str, float, float, float]  # input column, low, base, high
+
+
+def _scenario_columns(scenario: Scenario, p, where: str) -> list[Column]:
+    """The one column of a `finance.` / `demand.` target: its range must be given and valid."""
+    src = scenario.source
+    if p.target not in SCENARIO_TARGETS:
+        raise InputError(src, f"{where}.target", f"unknown target {p.target!r}; scenario targets are {list(SCENARIO_TARGETS)}")
+    if p.low is None or p.high is None:
+        raise InputError(src, f"{where}.low" if p.low is None else f"{where}.high",
+                         f"required for {p.target}, which has no catalogue range")
+    for key, value in (("low", p.low), ("high", p.high)):
+        _check_scenario_value(scenario, p.target, value, f"{where}.{key}")
+    return [(p.target, p.low, _scenario_base(scenario, p.target), p.high)]
+
+
+def _target_technologies(scenario: Scenario, cat: Catalogue, p, head: str, where: str) -> list[str]:
+    """Catalogue keys a technology target moves: every enabled reactor for `reactors.`, else one."""
+    src = scenario.source
+    if head == GROUP_HEAD:
+        if p.low is not None or p.high is not None:
+            raise InputError(src, f"{where}.low" if p.low is not None else f"{where}.high",
+                             "a reactors. group takes each technology's catalogue range; "
+                             "list technologies one by one to give ranges")
+        reactors = _reactor_techs(cat, scenario)
+        if not reactors:
+            raise InputError(src, f"{where}.target", "no reactor technology is enabled")
+        return reactors
+    if head not in cat:
+        raise InputError(src, f"{where}.target", f"unknown technology {head!r}; expected "
+                         f"'{GROUP_HEAD}', 'finance', 'demand' or one of {sorted(cat)}")
+    if head not in _used_techs(cat, scenario):
+        raise InputError(src, f"{where}.target", f"{head} is not used by this scenario; add it to technologies.enabled")
+    return [head]
+
+
+def _catalogue_column(scenario: Scenario, cat: Catalogue, p, key: str, name: str, where: str) -> Column:
+    """One technology parameter's column: range from the block or the catalogue (stretched to include
+    a base value moved outside it by a scenario override)."""
+    src = scenario.source
+    param = cat[key].parameters.get(name)
+    if param is None or isinstance(param.value, str):
+        numeric = sorted(n for n, q in cat[key].parameters.items() if not isinstance(q.value, str))
+        raise InputError(src, f"{where}.target", f"{key} has no numeric parameter {name!r}; numeric parameters: {numeric}")
+    low = p.low if p.low is not None else param.low
+    high = p.high if p.high is not None else param.high
+    if low is None or high is None:
+        raise InputError(src, f"{where}.low", f"{key}.{name} has no catalogue range; give low and high")
+    if p.low is None:
+        low = min(low, float(param.value))
+    if p.high is None:
+        high = max(high, float(param.value))
+    if param.is_money and low < 0:
+        raise InputError(src, f"{where}.low", f"negative cost {low} for {key}.{name}")
+    return (f"{key}.{name}", float(low), float(param.value), float(high))
+
+
+def _check_columns(src, p, where: str, cols: list[Column], drawn_by: dict[str, str]) -> None:
+    """Each input drawn once; low <= base <= high where the distribution needs it; lognormal low > 0."""
+    for col, low, base, high in cols:
+        if col in drawn_by:
+            raise InputError(src, f"{where}.target", f"{col} is already drawn by {drawn_by[col]!r}")
+        drawn_by[col] = p.target
+        if low > high:
+            raise InputError(src, where, f"low ({low}) is greater than high ({high}) for {col}")
+        if p.distribution != "uniform" and not low <= base <= high:
+            raise InputError(src, where, f"the base value of {col} ({base}) lies outside [{low}, {high}]; "
+                             f"a {p.distribution} distribution needs it inside (give low and high)")
+        if p.distribution == "lognormal" and low <= 0:
+            raise InputError(src, f"{where}.low", f"a lognormal distribution needs low > 0 ({col}: {low})")
+
+
 def resolve_distributions(scenario: Scenario, cat: Catalogue) -> Sampler:
     """Check the scenario's uncertainty block against the catalogue and resolve every range.
 
-    Raises InputError naming the scenario file and the field (`uncertainty.parameters.<i>.<key>`)
-    for an unknown target or parameter, a text parameter, a target without a range, a base value
-    outside [low, high] for triangular/lognormal, a non-positive lognormal low, a negative cost,
-    or an input drawn twice.
+    Parameters
+    ----------
+    scenario : Scenario
+        Its `uncertainty` block (parameters, correlations, seed).
+    cat : Catalogue
+        The scenario's catalogue (overrides applied): base values and default ranges.
+
+    Returns
+    -------
+    Sampler
+
+    Raises
+    ------
+    InputError
+        Naming the scenario file and the field (`uncertainty.parameters.<i>.<key>`) for an unknown
+        target or parameter, a text parameter, a target without a range, a base value outside
+        [low, high] for triangular/lognormal, a non-positive lognormal low, a negative cost, or an
+        input drawn twice.
     """
-    unc, src = scenario.uncertainty, scenario.source
-    used = _used_techs(cat, scenario)
-    reactors = _reactor_techs(cat, scenario)
+    unc = scenario.uncertainty
     dists: list[Distribution] = []
     drawn_by: dict[str, str] = {}
     for i, p in enumerate(unc.parameters):
         where = f"uncertainty.parameters.{i}"
         head, name = p.target.split(".", 1)
-        cols: list[tuple[str, float, float, float]] = []  # column, low, base, high
         if head in ("finance", "demand"):
-            if p.target not in SCENARIO_TARGETS:
-                raise InputError(src, f"{where}.target",
-                                 f"unknown target {p.target!r}; scenario targets are {list(SCENARIO_TARGETS)}")
-            if p.low is None or p.high is None:
-                raise InputError(src, f"{where}.low" if p.low is None else f"{where}.high",
-                                 f"required for {p.target}, which has no catalogue range")
-            for key, value in (("low", p.low), ("high", p.high)):
-                _check_scenario_value(scenario, p.target, value, f"{where}.{key}")
-            cols.append((p.target, p.low, _scenario_base(scenario, p.target), p.high))
+            cols = _scenario_columns(scenario, p, where)
         else:
-            if head == GROUP_HEAD:
-                if p.low is not None or p.high is not None:
-                    raise InputError(src, f"{where}.low" if p.low is not None else f"{where}.high",
-                                     "a reactors. group takes each technology's catalogue range; "
-                                     "list technologies one by one to give ranges")
-                if not reactors:
-                    raise InputError(src, f"{where}.target", "no reactor technology is enabled")
-                keys = reactors
-            elif head not in cat:
-                raise InputError(src, f"{where}.target", f"unknown technology {head!r}; expected "
-                                 f"'{GROUP_HEAD}', 'finance', 'demand' or one of {sorted(cat)}")
-            elif head not in used:
-                raise InputError(src, f"{where}.target",
-                                 f"{head} is not used by this scenario; add it to technologies.enabled")
-            else:
-                keys = [head]
-            for key in keys:
-                param = cat[key].parameters.get(name)
-                numeric = sorted(n for n, q in cat[key].parameters.items() if not isinstance(q.value, str))
-                if param is None or isinstance(param.value, str):
-                    raise InputError(src, f"{where}.target", f"{key} has no numeric parameter {name!r}; "
-                                     f"numeric parameters: {numeric}")
-                low = p.low if p.low is not None else param.low
-                high = p.high if p.high is not None else param.high
-                if low is None or high is None:
-                    raise InputError(src, f"{where}.low", f"{key}.{name} has no catalogue range; give low and high")
-                # A scenario override may move the base outside the catalogue's range: a range taken from
-                # the catalogue then stretches to include it (a range given in the block does not).
-                if p.low is None:
-                    low = min(low, float(param.value))
-                if p.high is None:
-                    high = max(high, float(param.value))
-                if param.is_money and low < 0:
-                    raise InputError(src, f"{where}.low", f"negative cost {low} for {key}.{name}")
-                cols.append((f"{key}.{name}", float(low), float(param.value), float(high)))
-        for col, low, base, high in cols:
-            if col in drawn_by:
-                raise InputError(src, f"{where}.target", f"{col} is already drawn by {drawn_by[col]!r}")
-            drawn_by[col] = p.target
-            if low > high:
-                raise InputError(src, where, f"low ({low}) is greater than high ({high}) for {col}")
-            if p.distribution != "uniform" and not low <= base <= high:
-                raise InputError(src, where, f"the base value of {col} ({base}) lies outside [{low}, {high}]; "
-                                 f"a {p.distribution} distribution needs it inside (give low and high)")
-            if p.distribution == "lognormal" and low <= 0:
-                raise InputError(src, f"{where}.low", f"a lognormal distribution needs low > 0 ({col}: {low})")
+            cols = [_catalogue_column(scenario, cat, p, key, name, where)
+                    for key in _target_technologies(scenario, cat, p, head, where)]
+        _check_columns(scenario.source, p, where, cols, drawn_by)
         c = list(zip(*cols, strict=True))
         dists.append(Distribution(p.target, p.distribution, tuple(c[0]), np.array(c[1], float),
                                   np.array(c[2], float), np.array(c[3], float)))
