@@ -383,7 +383,10 @@ def unique_ids(t: Rows, column: str = "id", existing: pd.Series | None = None, l
 
     def fix(mask: np.ndarray) -> None:
         idx = np.flatnonzero(mask)
-        occurrence = taken.groupby(taken, dropna=False).cumcount().to_numpy()[n_before:] + 1
+        repeated_any = taken.duplicated(keep=False).to_numpy()  # occurrences counted among repeated ids only
+        occurrence = np.ones(len(taken), dtype=int)
+        occurrence[repeated_any] += taken[repeated_any].groupby(taken[repeated_any], sort=False).cumcount().to_numpy()
+        occurrence = occurrence[n_before:]
         new = keys.astype(str).to_numpy(dtype=object).copy()
         new[idx] = (pd.Series(new[idx], dtype=object) + "-" + pd.Series(occurrence[idx]).astype(str)).to_numpy()
         used = pd.Index(taken.dropna().astype(str))
