@@ -183,7 +183,7 @@ def test_repair_cannot_fix_a_missing_column_or_an_empty_result(tmp_path):
 
 
 def test_repair_logs_many_rows_in_bounded_lines(tmp_path, caplog):
-    from smrplan.geo.io import LOG_EACH
+    from smrplan.geo.checks import LOG_EACH
 
     body = "".join(f"p{i},P,72,11,-1\n" for i in range(LOG_EACH + 30)) + "ok,OK,72,11,5\n"
     st = _repair(_csv(tmp_path, body), caplog)

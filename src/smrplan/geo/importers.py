@@ -2,8 +2,10 @@
 
 Every importer returns a GeoDataFrame in WGS84 (EPSG:4326) in the project's contracts
 (design.md, "Data contracts") and raises `InputError` naming the file, the row and the field on bad
-input. Row numbers are file lines for text tables with a header (the header is line 1, so the first
-record is row 2), lines for header-less dumps, and 1-based record numbers for Parquet and vector files.
+input: the checks are the rules of `smrplan.geo.checks` in its ``raise`` mode, as for the layers of a
+run (a non-numeric value of an optional column is a warning and taken as blank). Row numbers are
+file lines for text tables with a header (the header is line 1, so the first record is row 2), lines
+for header-less dumps, and 1-based record numbers for Parquet and vector files.
 
 Sources and what comes out:
 
@@ -36,8 +38,9 @@ import pandas as pd
 import shapely
 
 from smrplan.errors import InputError
+from smrplan.geo.checks import WGS84, Rows, empty_ids, numbers, points_from_columns, required_columns, unique_ids
 from smrplan.geo.distance import PointIndex
-from smrplan.geo.io import WGS84, open_raster, read_table, read_vector
+from smrplan.geo.io import open_raster, read_table, read_vector
 
 # Equal-area CRS for areas (WGS 84 / NSIDC EASE-Grid 2.0 Global), as used for area_km2 in
 # shared/data/land_coastline_in/SOURCE.md.
@@ -79,81 +82,17 @@ def _lower_columns(df: pd.DataFrame, aliases: dict[str, str]) -> pd.DataFrame:
     return df.rename(columns={a: t for a, t in aliases.items() if a in df.columns and t not in df.columns})
 
 
-def _require(df: pd.DataFrame, columns: Sequence[str], path: Path) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InputError(path, f"column {missing[0]}",
-                         f"required column is missing (need {list(columns)}); found {list(df.columns)}")
+def _first_row(path: Path, header: bool) -> int:
+    """Row number of the first record: line 2 of a text table with a header, otherwise record 1."""
+    return 2 if header and path.suffix.lower() != ".parquet" else 1
 
 
-def _blank(values: pd.Series) -> np.ndarray:
-    """True where a raw cell is missing (NaN/None) or an empty string."""
-    blank = values.isna().to_numpy()
-    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        blank |= values.astype("string").str.strip().fillna("").eq("").to_numpy()
-    return blank
-
-
-def _numbers(df: pd.DataFrame, col: str, path: Path, rows: np.ndarray, *, minimum: float | None = None,
-             blank_ok: bool = False) -> np.ndarray:
-    """Column as float64; blank cells NaN when allowed; text and values below `minimum` are errors.
-
-    `rows` holds each record's row number in the file (for the messages).
-    """
-    raw = df[col]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    blank = _blank(raw)
-    bad = np.flatnonzero(~np.isfinite(values) & ~(blank & blank_ok))
-    if len(bad):
-        r = bad[0]
-        what = "empty" if blank[r] else f"{raw.iloc[r]!r} is not a number"
-        raise InputError(path, f"row {rows[r]}, column {col}",
-                         f"{what} ({len(bad)} row(s)); expected a number"
-                         + (f" >= {minimum:g}" if minimum is not None else ""))
-    if minimum is not None:
-        below = np.flatnonzero(values < minimum)
-        if len(below):
-            r = below[0]
-            raise InputError(path, f"row {rows[r]}, column {col}",
-                             f"{values[r]:g} is below {minimum:g} ({len(below)} row(s)); "
-                             f"expected >= {minimum:g}")
-    return values
-
-
-def _points(df: pd.DataFrame, path: Path, rows: np.ndarray, drop_blank: bool = False) -> gpd.GeoDataFrame:
-    """Points from the decimal-degree columns longitude/latitude. Blank coordinates are dropped and
-    counted (attrs ``dropped_rows``) when `drop_blank`, else errors; text or out-of-range values are
-    always errors."""
-    x = _numbers(df, "longitude", path, rows, blank_ok=drop_blank)
-    y = _numbers(df, "latitude", path, rows, blank_ok=drop_blank)
-    outside = np.flatnonzero((np.abs(x) > 180) | (np.abs(y) > 90))
-    if len(outside):
-        r = outside[0]
-        raise InputError(path, f"row {rows[r]}, columns longitude/latitude",
-                         f"({x[r]:g}, {y[r]:g}) is not WGS84 lon/lat in degrees")
-    ok = np.isfinite(x) & np.isfinite(y)
-    gdf = gpd.GeoDataFrame(df.loc[ok].reset_index(drop=True),
-                           geometry=gpd.points_from_xy(x[ok], y[ok]), crs=WGS84)
-    gdf.attrs["dropped_rows"] = int((~ok).sum())
-    return gdf
-
-
-def _unique_ids(ids: pd.Series, path: Path, col: str, rows: np.ndarray) -> None:
-    blank = np.flatnonzero(_blank(ids))
-    if len(blank):
-        raise InputError(path, f"row {rows[blank[0]]}, column {col}", "empty id; every row needs an id")
-    dup = ids.duplicated(keep="first").to_numpy()
-    if dup.any():
-        r = int(np.flatnonzero(dup)[0])
-        raise InputError(path, f"row {rows[r]}, column {col}",
-                         f"duplicate id {ids.iloc[r]!r} ({int(dup.sum())} repeat(s)); ids must be unique")
-
-
-def _file_rows(path: Path, n: int, header: bool) -> np.ndarray:
-    """Row numbers of n records: file lines for text with a header (records start at line 2),
-    otherwise 1-based record numbers."""
-    text = path.suffix.lower() not in (".parquet",)
-    return np.arange(n) + (2 if header and text else 1)
+def _ids(t: Rows, column: str) -> None:
+    """An id column as stripped text: blank or duplicate ids are errors."""
+    t.gdf[column] = t.gdf[column].astype("string").str.strip()
+    empty_ids(t, column)
+    unique_ids(t, column)
+    t.gdf[column] = t.gdf[column].astype(str)
 
 
 def _polygon_parts(geoms: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -217,23 +156,23 @@ def read_geonames_cities(path: Path, country: str | None = "IN",
     path = Path(path)
     dump = _is_dump(path)
     df = _read_dump(path, GEONAMES_COLUMNS) if dump else read_table(path, any_suffix=True, dtype=_GEONAMES_TEXT)
-    rows = _file_rows(path, len(df), header=not dump)
-    df = _lower_columns(df, _GEONAMES_ALIASES)
-    _require(df, ("geonameid", "name", "latitude", "longitude", "population"), path)
-    keep = np.ones(len(df), bool)
-    if country is not None and "country_code" in df.columns:
-        keep &= df["country_code"].astype("string").eq(country).fillna(False).to_numpy()
-    if "feature_code" in df.columns:
-        keep &= ~df["feature_code"].isin(list(exclude_feature_codes)).to_numpy()
-    df, rows = df.loc[keep].reset_index(drop=True), rows[keep]
-    if len(df) == 0:
+    t = Rows(_lower_columns(df, _GEONAMES_ALIASES), path, first_row=_first_row(path, header=not dump))
+    required_columns(t, ("geonameid", "name", "latitude", "longitude", "population"))
+    keep = np.ones(len(t.gdf), bool)
+    if country is not None and "country_code" in t.gdf.columns:
+        keep &= t.gdf["country_code"].astype("string").eq(country).fillna(False).to_numpy()
+    if "feature_code" in t.gdf.columns:
+        keep &= ~t.gdf["feature_code"].isin(list(exclude_feature_codes)).to_numpy()
+    t.select(keep)
+    if len(t.gdf) == 0:
         raise InputError(path, None, f"no places left after selecting country {country!r}")
-    pop = _numbers(df, "population", path, rows, minimum=0.0)
-    ids = df["geonameid"].astype("string").str.strip()
-    _unique_ids(ids, path, "geonameid", rows)
-    ids = ids.astype(str)
-    gdf = _points(df.assign(id="GN-" + ids, population=np.where(pop > 0, pop, np.nan)), path, rows)
-    gdf["name"] = gdf["name"].fillna("").astype(str)
+    numbers(t, "population", minimum=0.0)
+    _ids(t, "geonameid")
+    points_from_columns(t, "longitude", "latitude")
+    gdf = t.gdf
+    pop = gdf["population"].to_numpy(float)
+    gdf = gdf.assign(id="GN-" + gdf["geonameid"], population=np.where(pop > 0, pop, np.nan),
+                     name=gdf["name"].fillna("").astype(str))
     cols = ["id", "name", "population"] + [c for c in _GEONAMES_OPTIONAL if c in gdf.columns]
     return gdf[[*cols, "geometry"]]
 
@@ -254,21 +193,18 @@ def read_geonames_postal(path: Path) -> gpd.GeoDataFrame:
     path = Path(path)
     dump = _is_dump(path)
     df = _read_dump(path, GEONAMES_POSTAL_COLUMNS) if dump else read_table(path, any_suffix=True, dtype={"postal_code": str})
-    rows = _file_rows(path, len(df), header=not dump)
-    df = _lower_columns(df, _GEONAMES_ALIASES)
-    _require(df, ("postal_code", "place_name", "latitude", "longitude"), path)
-    blank = np.flatnonzero(_blank(df["postal_code"]))
-    if len(blank):
-        raise InputError(path, f"row {rows[blank[0]]}, column postal_code", "empty postal code")
-    pin = df["postal_code"].astype(str).str.strip()
-    n = df.groupby(pin, sort=False).cumcount() + 1
-    df = df.assign(id="PIN-" + pin + "-" + n.astype(str), name=df["place_name"].fillna("").astype(str),
-                   population=np.nan, postal_code=pin)
-    gdf = _points(df, path, rows, drop_blank=True)
+    t = Rows(_lower_columns(df, _GEONAMES_ALIASES), path, first_row=_first_row(path, header=not dump))
+    required_columns(t, ("postal_code", "place_name", "latitude", "longitude"))
+    empty_ids(t, "postal_code")  # the PIN is the id's stem
+    pin = t.gdf["postal_code"].astype(str).str.strip()
+    n = t.gdf.groupby(pin, sort=False).cumcount() + 1
+    t.gdf = t.gdf.assign(id="PIN-" + pin + "-" + n.astype(str), name=t.gdf["place_name"].fillna("").astype(str),
+                         population=np.nan, postal_code=pin)
+    points_from_columns(t, "longitude", "latitude", drop_missing=True)
     optional = ("postal_code", "admin_name1", "admin_name2", "admin_name3", "accuracy")
-    cols = ["id", "name", "population"] + [c for c in optional if c in gdf.columns]
-    out = gdf[[*cols, "geometry"]]
-    out.attrs["dropped_rows"] = gdf.attrs["dropped_rows"]
+    cols = ["id", "name", "population"] + [c for c in optional if c in t.gdf.columns]
+    out = t.gdf[[*cols, "geometry"]]
+    out.attrs["dropped_rows"] = t.dropped
     return out
 
 
@@ -283,21 +219,19 @@ def read_gppd(path: Path, country: str | None = "IND") -> gpd.GeoDataFrame:
     ``attrs["dropped_rows"]``.
     """
     path = Path(path)
-    df = _lower_columns(read_table(path, any_suffix=True, low_memory=False), {})
-    _require(df, _GPPD_REQUIRED, path)
-    rows = _file_rows(path, len(df), header=True)
-    if country is not None and "country" in df.columns:
-        keep = df["country"].astype("string").eq(country).fillna(False).to_numpy()
-        df, rows = df.loc[keep].reset_index(drop=True), rows[keep]
-    capacity = _numbers(df, "capacity_mw", path, rows, minimum=0.0)
-    ids = df["gppd_idnr"].astype("string").str.strip()
-    _unique_ids(ids, path, "gppd_idnr", rows)
-    ids = ids.astype(str)
-    gdf = _points(df.assign(id=ids, capacity_mw=capacity, name=df["name"].fillna("").astype(str),
-                            primary_fuel=df["primary_fuel"].astype("string")), path, rows, drop_blank=True)
+    t = Rows(_lower_columns(read_table(path, any_suffix=True, low_memory=False), {}), path,
+             first_row=_first_row(path, header=True))
+    required_columns(t, _GPPD_REQUIRED)
+    if country is not None and "country" in t.gdf.columns:
+        t.select(t.gdf["country"].astype("string").eq(country).fillna(False).to_numpy())
+    numbers(t, "capacity_mw", minimum=0.0)
+    _ids(t, "gppd_idnr")
+    points_from_columns(t, "longitude", "latitude", drop_missing=True)
+    gdf = t.gdf.assign(id=t.gdf["gppd_idnr"], name=t.gdf["name"].fillna("").astype(str),
+                       primary_fuel=t.gdf["primary_fuel"].astype("string"))
     cols = ["id", "name", "capacity_mw", "primary_fuel"] + [c for c in _GPPD_OPTIONAL if c in gdf.columns]
     out = gdf[[*cols, "geometry"]]
-    out.attrs["dropped_rows"] = gdf.attrs["dropped_rows"]
+    out.attrs["dropped_rows"] = t.dropped
     return out
 
 
@@ -346,7 +280,7 @@ def read_districts(path: Path) -> gpd.GeoDataFrame:
     path = Path(path)
     gdf = read_vector(path)
     gdf = _lower_columns(gdf, _DISTRICT_ALIASES)
-    _require(gdf, ("st_nm", "district"), path)
+    required_columns(Rows(gdf, path), ("st_nm", "district"))
     geoms = np.asarray(gdf.geometry.values)
     geoms = np.where(pd.isna(geoms), shapely.Point(), geoms)
     parts, index = _polygon_parts(geoms, shapely.is_valid(geoms))
@@ -376,19 +310,26 @@ def read_census_districts(path: Path) -> pd.DataFrame:
     population_urban (NaN where absent).
     """
     path = Path(path)
-    df = _lower_columns(read_table(path, any_suffix=True), {"name": "district_name"})
-    _require(df, ("state_code", "district_code", "state_name", "district_name", "pop_total"), path)
-    rows = _file_rows(path, len(df), header=True)
+    t = Rows(_lower_columns(read_table(path, any_suffix=True), {"name": "district_name"}), path,
+             first_row=_first_row(path, header=True))
+    required_columns(t, ("state_code", "district_code", "state_name", "district_name", "pop_total"))
+    numbers(t, "state_code", minimum=0)
+    numbers(t, "district_code", minimum=1)
+    numbers(t, "pop_total", minimum=0)
+    for col in ("households", "pop_urban"):
+        if col in t.gdf.columns:
+            numbers(t, col, minimum=0, missing=None)
+    df = t.gdf
     out = pd.DataFrame({
-        "state_code": _numbers(df, "state_code", path, rows, minimum=0).astype(int),
-        "district_code": _numbers(df, "district_code", path, rows, minimum=1).astype(int),
+        "state_code": df["state_code"].astype(int),
+        "district_code": df["district_code"].astype(int),
         "state_name": df["state_name"].astype(str).str.strip(),
         "district_name": df["district_name"].astype(str).str.strip(),
-        "population": _numbers(df, "pop_total", path, rows, minimum=0),
+        "population": df["pop_total"],
     })
     for src, dst in (("households", "households"), ("pop_urban", "population_urban")):
-        out[dst] = _numbers(df, src, path, rows, minimum=0, blank_ok=True) if src in df.columns else np.nan
-    _unique_ids(out["district_code"], path, "district_code", rows)
+        out[dst] = df[src] if src in df.columns else np.nan
+    unique_ids(Rows(out, path, first_row=_first_row(path, header=True)), "district_code")
     return out
 
 
