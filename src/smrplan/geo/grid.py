@@ -82,14 +82,3 @@ def mst_length_km(lon, lat) -> float:
     np.fill_diagonal(d, 0.0)
     return float(minimum_spanning_tree(d).sum())
 
-
-def mst_edges(lon, lat) -> list[tuple[int, int, float]]:
-    """Edges (i, j, km) of the minimum spanning tree joining the points."""
-    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    if len(lon) < 2:
-        return []
-    d = haversine_km(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
-    d[d == 0] = 1e-9
-    np.fill_diagonal(d, 0.0)
-    tree = minimum_spanning_tree(d).tocoo()
-    return [(int(i), int(j), float(w)) for i, j, w in zip(tree.row, tree.col, tree.data, strict=True)]

@@ -1,6 +1,6 @@
 """Aggregation of nearby settlements into clusters before the optimisation.
 
-With more than `optimisation.cluster_above` settlements the MILP (optimize.py) sees clusters instead
+With more than `optimisation.cluster_above` settlements the MILP (instance.py) sees clusters instead
 of settlements. Settlements fall into square cells in the region's metric CRS (EPSG:7755 for India, a
 Lambert conformal conic with scale error under about 1 %), laid out as a quadtree: cells start at the
 largest side `max_cell_km` (cluster_km x a power of two) and a cell whose members' summed peak exceeds
@@ -8,7 +8,7 @@ largest side `max_cell_km` (cluster_km x a power of two) and a cell whose member
 thus follows load: a town and its suburbs become several small units that a reactor can serve one by
 one, while sparse villages share one large cell (a unit much larger than a reactor module weakens the
 MILP's relaxation, and one larger than a whole plant cannot be served at all). The settlements of one
-cell that also share a group key (optimize.py uses the allowed reactor options and the island flag,
+cell that also share a group key (instance.py uses the allowed reactor options and the island flag,
 so a cluster never mixes them) form one cluster. No two members of a cluster are more than
 sqrt(2) x its cell side apart. A cluster carries the sums of its members' annual demand (kWh/yr), peak
 (kW; the sum of member peaks, a conservative coincident peak) and best stand-alone annual cost

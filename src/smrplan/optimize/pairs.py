@@ -1,5 +1,5 @@
-"""The plan MILP's pairs in flat arrays (optimize.py): a vectorised join on keys, and keep / drop
-operations on network forests, where each pair has a parent pair (-1: joined to the site)."""
+"""The plan MILP's pairs in flat arrays (instance.py, problem.py): a vectorised join on keys, and
+keep / drop operations on network forests, where each pair has a parent pair (-1: joined to the site)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ seconds. So a plan is improved window by window with the rest of it held fixed:
   lets it use the window's sites only (units served elsewhere stay as they are; a unit's pair is
   usable only when its whole network path is); `max_sites` and `min_reactor_share` keep what the
   rest of the plan leaves of them;
-- it is solved by the plan MILP itself (optimize.solve_problem) from the current plan, within the
+- it is solved by the plan MILP itself (solve.solve_problem) from the current plan, within the
   window's share of the remaining time, and the plan takes its answer when the total annual cost of
   the whole plan falls;
 - passes repeat while time remains, each with half as many windows as the last (the next k-means
