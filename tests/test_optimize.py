@@ -18,8 +18,8 @@ from smrplan.costs.economics import HOURS, Money, by_option, diesel_cost, first_
 from smrplan.geo.distance import destination, haversine_km
 from smrplan.geo.layers import Region
 from smrplan.optimize.cluster import cell_labels, cluster_settlements
+from smrplan.optimize.facilities import facility_costs
 from smrplan.optimize.heuristics import evaluate, greedy_plan
-from smrplan.optimize.instance import facility_costs
 from smrplan.optimize.problem import KIND_OPTION, Problem
 from smrplan.optimize.solve import allowed_kinds, solve_plan, solve_problem
 from smrplan.scenario import load_scenario

@@ -8,7 +8,7 @@ import pytest
 
 from smrplan.geo.distance import PointIndex
 from smrplan.optimize.heuristics import evaluate, greedy_plan
-from smrplan.optimize.instance import tree_parents
+from smrplan.optimize.network import tree_parents
 from smrplan.optimize.pairs import reachable
 from smrplan.optimize.problem import Problem
 from smrplan.optimize.regional_search import improve, window_problem, windows

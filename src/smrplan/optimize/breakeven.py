@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from smrplan.geo.distance import haversine_km
-from smrplan.optimize.instance import Candidates, Network, candidate_pairs
+from smrplan.optimize.facilities import Candidates
+from smrplan.optimize.network import Network, candidate_pairs
 from smrplan.optimize.problem import KINDS, plant_cost
 
 BISECTION_STEPS = 50

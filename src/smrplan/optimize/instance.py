@@ -1,12 +1,11 @@
-"""From settlements and candidate sites to the plan MILP (problem.Problem): units, candidate pairs,
-network trees and their costs, pruning.
+"""From settlements and candidate facilities to the plan MILP (problem.Problem): units, their pairs
+with candidate sites in network trees (network.py), pruning.
 
 Units u are the settlements, or clusters of nearby settlements (cluster.py: quadtree cells, small
 where the load is dense) when there are more than `optimisation.cluster_above` of them, or when the
 model would have more than `optimisation.max_assignments` assignment variables (`Grain`). Sites s are
 the candidate sites screened *suitable* (siting.screen): an unsuitable site, a floating berth in too
-shallow water for example, never enters the model. A facility f = (s, t) is a plant of reactor
-technology t of the site's kind (land, micro, floating).
+shallow water for example, never enters the model (facilities.py).
 
 Pruning before the model (each step keeps the optimum of the model that follows, except the first,
 which is the modelling choice the scenario makes): a unit may use only its `nearest_sites` nearest
@@ -18,16 +17,6 @@ and free of capital (a_p + min_t v_t E_u >= c_u) and lies on no profitable pair'
 dropped (taking a unit out of a plant never raises the plant's cost); a facility whose lower bound on
 cost minus stand-alone cost, over any set of units, is not negative is dropped (`_useful_facilities`;
 plant options are pruned the same way in problem.plants).
-
-Network (shared trunks): each pair pays a_p, the annualised line (overland line, submarine cable on
-the part of the straight route that crosses sea, a substation; line type by the unit's own peak) from
-the unit to its *parent*: the nearest of its 8 nearest units that is closer to the site than the unit
-itself and nearer to it than the site, else the site. The MILP's constraint x_a <= x_parent(a) makes
-every plant's network a tree rooted at the site whose cost the objective counts exactly, so trunks
-are shared instead of running a star line from every settlement to the site (which over-estimates).
-Still approximate: an edge is sized by its unit's own peak, not the load it passes on; routes are
-straight lines. Clustered units add their local network (cluster.py). Built sites also report the
-minimum spanning tree length of the plant and its settlements (assemble.py).
 """
 
 from __future__ import annotations
@@ -38,125 +27,14 @@ import numpy as np
 import pandas as pd
 
 from smrplan.catalogue.catalogue import Technology
-from smrplan.costs.economics import HOURS, Money, diesel_cost, idc_factor, line_cost, pv_factor
+from smrplan.costs.economics import HOURS, Money
 from smrplan.geo.distance import PointIndex
-from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
-from smrplan.optimize.cluster import ZERO_KM, cluster_settlements, top_cell_km
+from smrplan.optimize.cluster import cluster_settlements, top_cell_km
+from smrplan.optimize.facilities import Candidates
+from smrplan.optimize.network import Network, candidate_pairs, tree_parents
 from smrplan.optimize.pairs import expand, reachable, reindex, with_ancestors
 from smrplan.optimize.problem import KINDS, TOL, Problem, assignments, plants
-
-NEIGHBOURS = 8  # nearby units searched for a unit's parent in a site's network tree
-
-
-def facility_costs(tech: Technology, diesel: Technology, money: Money, is_island: bool,
-                   load_factor: float, carbon_price: float = 0.0) -> dict[str, float]:
-    """Linear cost coefficients of one facility and its sizing data.
-
-    Parameters
-    ----------
-    tech : Technology
-        The reactor technology.
-    diesel : Technology
-        The diesel generator used as back-up through refuelling.
-    money : Money
-        Discount rate and horizon.
-    is_island : bool
-        Whether the back-up diesel pays island logistics.
-    load_factor : float
-        Demand load factor (mean / peak), the back-up's load through the outage.
-    carbon_price : float
-        Carbon price on the back-up's CO2 (USD/t).
-
-    Returns
-    -------
-    dict
-        fixed (USD/yr per plant), module, module_capex, module_om (USD/yr per module), backup_per_kw
-        (USD/yr per kW), var_per_kwh (USD/kWh), module_kw (kW), max_modules and cf (capacity factor).
-    """
-    mod_kw = tech["module_size_mw"] * 1000.0
-    per_kw = tech["capex_usd_per_kw"] * float(idc_factor(money.discount_rate, tech["construction_years"]))
-    k_plant = pv_factor(tech["lifetime_years"], money, tech["decommissioning_fraction_of_capex"]) * money.crf
-    outage_h = tech["refuelling_outage_days"] * 24.0 / tech["refuelling_interval_years"]
-    b = diesel_cost(np.array([outage_h * load_factor]), np.array([1.0]), diesel, money, np.array([is_island]))
-    module_capex = mod_kw * per_kw * k_plant
-    module_om = mod_kw * tech["fixed_om_usd_per_kw_year"]
-    return {"fixed": (tech.get("shore_works_usd", 0.0) or 0.0) * k_plant,
-            "module": module_capex + module_om, "module_capex": module_capex, "module_om": module_om,
-            "backup_per_kw": float(b["annual_cost_usd"].iloc[0] + carbon_price * b["co2_t"].iloc[0]),
-            "var_per_kwh": (tech["variable_om_usd_per_mwh"] + tech["fuel_usd_per_mwh"]) / 1000.0,
-            "module_kw": mod_kw, "max_modules": tech["max_modules_per_plant"], "cf": tech["capacity_factor"]}
-
-
-@dataclass
-class Candidates:
-    """The candidate facilities: every usable site with every technology of its kind.
-
-    Attributes
-    ----------
-    sites : pandas.DataFrame
-        Suitable sites of a kind with some technology (site_id, kind, lon, lat), index 0..S-1.
-    site_kind : numpy.ndarray
-        Kind of each site (index into KINDS).
-    techs : list[Technology]
-        The technologies, by kind in the order of KINDS.
-    tech_kind : numpy.ndarray
-        Kind of each technology (index into KINDS).
-    fac_site, fac_tech : numpy.ndarray
-        Site and technology of each facility.
-    coef : pandas.DataFrame
-        One row per technology: `facility_costs` on the mainland (USD/yr, kW, USD/kWh).
-    backup_island : numpy.ndarray
-        Back-up cost per technology on an island (USD/yr per kW).
-    """
-
-    sites: pd.DataFrame
-    site_kind: np.ndarray
-    techs: list[Technology]
-    tech_kind: np.ndarray
-    fac_site: np.ndarray
-    fac_tech: np.ndarray
-    coef: pd.DataFrame
-    backup_island: np.ndarray
-
-
-def candidates(sites: pd.DataFrame, techs_by_kind: dict[str, list[Technology]], diesel: Technology, money: Money,
-               load_factor: float, carbon_price: float) -> Candidates:
-    """The candidate facilities of the screened sites and their cost coefficients.
-
-    Parameters
-    ----------
-    sites : pandas.DataFrame
-        Candidate sites (site_id, kind, lon, lat; only rows with `suitable` true when it is given).
-    techs_by_kind : dict
-        Enabled reactor technologies by site kind (land, micro, floating).
-    diesel : Technology
-        The back-up diesel generator.
-    money : Money
-        Discount rate and horizon.
-    load_factor : float
-        Demand load factor (mean / peak).
-    carbon_price : float
-        Carbon price on the back-up's CO2 (USD/t).
-
-    Returns
-    -------
-    Candidates
-    """
-    if "suitable" in sites.columns:
-        sites = sites[sites["suitable"].to_numpy(bool)]
-    sites = sites[sites["kind"].isin([k for k in KINDS if techs_by_kind.get(k)])].reset_index(drop=True)
-    techs = [t for k in KINDS for t in techs_by_kind.get(k, [])]
-    tech_kind = np.array([KINDS.index(k) for k in KINDS for _ in techs_by_kind.get(k, [])], int)
-    site_kind = np.array([KINDS.index(k) for k in sites["kind"]], int)
-    fac_site = np.concatenate([np.repeat(np.flatnonzero(site_kind == j), (tech_kind == j).sum()) for j in range(len(KINDS))]
-                              + [np.zeros(0, int)]).astype(int)
-    fac_tech = np.concatenate([np.tile(np.flatnonzero(tech_kind == j), (site_kind == j).sum()) for j in range(len(KINDS))]
-                              + [np.zeros(0, int)]).astype(int)
-    coef = {isl: [facility_costs(t, diesel, money, isl, load_factor, carbon_price) for t in techs] for isl in (False, True)}
-    tc = pd.DataFrame({key: [cf[key] for cf in coef[False]] for key in coef[False][0]} if techs else {})
-    b_isl = np.array([cf["backup_per_kw"] for cf in coef[True]])
-    return Candidates(sites, site_kind, techs, tech_kind, fac_site, fac_tech, tc, b_isl)
 
 
 @dataclass(frozen=True)
@@ -171,16 +49,36 @@ class Grain:
 
     @classmethod
     def first(cls, opt) -> Grain:
-        """Uniform cells of cluster_km (at least 1 km): merging costs plan quality (a cluster is
-        served whole, over its own local network), so sparse areas merge only when the model is too
-        large."""
+        """The first grain: uniform cells of cluster_km (at least 1 km). Merging costs plan quality (a
+        cluster is served whole, over its own local network), so sparse areas merge only when the
+        model is too large.
+
+        Parameters
+        ----------
+        opt : smrplan.scenario.Optimisation
+            cluster_km, cluster_max_km (km) and cluster_split_peak_kw (kW).
+
+        Returns
+        -------
+        Grain
+        """
         km = max(opt.cluster_km, 1.0)
         return cls(km, km, opt.cluster_split_peak_kw, max(opt.cluster_max_km, km))
 
     def coarser(self, stats: dict) -> Grain:
         """The next coarser grain for a model that is too large: larger cells where the load is
         light (the largest side doubles, up to limit_km); then a higher split peak (x 1.5) while
-        some cell is still split; then every cell 1.5 times larger."""
+        some cell is still split; then every cell 1.5 times larger.
+
+        Parameters
+        ----------
+        stats : dict
+            The clustering record at this grain (its `clusters_by_cell_km`: clusters by cell side).
+
+        Returns
+        -------
+        Grain
+        """
         top = top_cell_km(self.min_km, self.max_km)
         if 2.0 * top <= self.limit_km + 1e-9:
             return replace(self, max_km=2.0 * top)
@@ -188,40 +86,6 @@ class Grain:
         if sides and min(sides) < top - 1e-9:
             return replace(self, split_peak_kw=1.5 * self.split_peak_kw)
         return replace(self, min_km=1.5 * self.min_km, max_km=1.5 * top, limit_km=1.5 * self.limit_km)
-
-
-class Network:
-    """Connection costs of lines from units to a parent unit or a site (economics.line_cost over the
-    land/sea split of the straight route). A clustered unit's local network already carries one
-    substation per member, so its link to the parent carries none."""
-
-    def __init__(self, region: Region, grid: Technology, cable: Technology, money: Money, clustered: bool):
-        self.region, self.grid, self.cable, self.money = region, grid, cable, money
-        sub = line_cost(np.array([ZERO_KM]), np.array([0.0]), np.array([0.0]), grid, cable, money)
-        self.sub_annual = float(sub["annual_cost_usd"].iloc[0]) if clustered else 0.0
-        self.sub_capex = float(sub["capex_usd"].iloc[0]) if clustered else 0.0
-
-    def links(self, lon1, lat1, lon2, lat2, peak_kw) -> dict[str, np.ndarray]:
-        """Lines between point pairs.
-
-        Parameters
-        ----------
-        lon1, lat1, lon2, lat2 : numpy.ndarray
-            End points (degrees, WGS84).
-        peak_kw : numpy.ndarray
-            Peak carried (kW), which sets the line type.
-
-        Returns
-        -------
-        dict
-            land_km, sea_km (km), annual_usd (USD/yr) and capex_usd (USD) per line.
-        """
-        land, sea = route_split_km(self.region, lon1, lat1, lon2, lat2)
-        cost = line_cost(land, sea, peak_kw, self.grid, self.cable, self.money)
-        has = (land + sea) > 0
-        return {"land_km": land, "sea_km": sea,
-                "annual_usd": cost["annual_cost_usd"].to_numpy() - has * self.sub_annual,
-                "capex_usd": cost["capex_usd"].to_numpy() - has * self.sub_capex}
 
 
 @dataclass
@@ -238,7 +102,17 @@ class Pairs:
     link: dict
 
     def subset(self, keep: np.ndarray) -> Pairs:
-        """The pairs `keep` (bool; the parents of kept pairs must be kept), parents renumbered."""
+        """Some of the pairs, parents renumbered.
+
+        Parameters
+        ----------
+        keep : numpy.ndarray
+            Pairs kept (bool); the parents of kept pairs must be kept.
+
+        Returns
+        -------
+        Pairs
+        """
         return Pairs(self.unit[keep], self.site[keep], self.km[keep], self.cost[keep], reindex(self.parent, keep),
                      {k: v[keep] for k, v in self.link.items()})
 
@@ -438,79 +312,6 @@ def _problem(units: pd.DataFrame, pairs: Pairs, useful: np.ndarray, site_island:
                    opt.max_sites, opt.min_reactor_share, slon[used_sites], slat[used_sites])
     size = len(assignments(prob, *plants(prob))[0])
     return used_fac, (prob if size else None), size
-
-
-def candidate_pairs(ulon, ulat, slon, slat, site_kind, uallowed, opt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each unit's nearest suitable sites within reach, of a kind it may use.
-
-    Parameters
-    ----------
-    ulon, ulat : numpy.ndarray
-        Unit positions (degrees, WGS84).
-    slon, slat : numpy.ndarray
-        Site positions (degrees, WGS84).
-    site_kind : numpy.ndarray
-        Kind of each site (index into KINDS).
-    uallowed : numpy.ndarray
-        May the unit use a reactor of this kind (bool, units x KINDS).
-    opt : smrplan.scenario.Optimisation
-        Its nearest_sites and max_network_distance_km (km).
-
-    Returns
-    -------
-    unit, site : numpy.ndarray
-        Unit and site of each pair.
-    km : numpy.ndarray
-        Great-circle distance between them (km).
-    """
-    k = min(opt.nearest_sites, len(slon))
-    dist, near = PointIndex(slon, slat).nearest(ulon, ulat, k=k)
-    pu, ps, km = np.repeat(np.arange(len(ulon)), k), near.ravel(), dist.ravel()
-    keep = (km <= opt.max_network_distance_km) & uallowed[pu, site_kind[ps]]
-    return pu[keep], ps[keep], km[keep]
-
-
-def tree_parents(ulon, ulat, pu, ps, pkm, slon, slat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Parent pair of each pair in its site's network tree and the point the unit's line runs to.
-
-    The parent is the nearest of the unit's NEIGHBOURS nearest units that is paired with the same
-    site, strictly closer to it, and nearer to the unit than the site is.
-
-    Parameters
-    ----------
-    ulon, ulat : numpy.ndarray
-        Unit positions (degrees, WGS84).
-    pu, ps, pkm : numpy.ndarray
-        Unit, site and distance (km) of each pair.
-    slon, slat : numpy.ndarray
-        Site positions (degrees, WGS84).
-
-    Returns
-    -------
-    parent : numpy.ndarray
-        Parent pair (-1: joined to the site).
-    lon, lat : numpy.ndarray
-        End of the pair's line: its parent's unit, or the site (degrees).
-    """
-    n_u, n_p, n_s = len(ulon), len(pu), len(slon)
-    parent = np.full(n_p, -1)
-    k = min(NEIGHBOURS + 1, n_u)
-    if k > 1 and n_p:
-        nd, ni = PointIndex(ulon, ulat).nearest(ulon, ulat, k=k)
-        key = pu * n_s + ps
-        order = np.argsort(key)
-        cand_u, cand_d = ni[pu], nd[pu]
-        ck = cand_u * n_s + ps[:, None]
-        pos = np.minimum(np.searchsorted(key[order], ck), n_p - 1)
-        cand_p = order[pos]
-        valid = ((key[cand_p] == ck) & (cand_u != pu[:, None]) & (pkm[cand_p] < pkm[:, None])
-                 & (cand_d < pkm[:, None]))
-        first = np.argmax(valid, axis=1)
-        parent = np.where(valid.any(axis=1), cand_p[np.arange(n_p), first], -1)
-    root = parent < 0
-    tlon = np.where(root, slon[ps], ulon[pu[np.maximum(parent, 0)]])
-    tlat = np.where(root, slat[ps], ulat[pu[np.maximum(parent, 0)]])
-    return parent, tlon, tlat
 
 
 def _carried(P, E, pu, ps, fac_site, coef: pd.DataFrame, reserve: float) -> np.ndarray:

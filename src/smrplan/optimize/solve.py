@@ -2,9 +2,9 @@
 
 `solve_plan` runs the steps of the optimisation, each in its own module:
 
-1. the candidate facilities (every suitable site with every enabled technology of its kind) and the
-   instance: units (settlements or clusters), their pairs with candidate sites in network trees,
-   pruning, and the MILP in arrays (instance.py, problem.py);
+1. the candidate facilities (every suitable site with every enabled technology of its kind;
+   facilities.py) and the instance: units (settlements or clusters), their pairs with candidate sites
+   in network trees (network.py), pruning, and the MILP in arrays (instance.py, problem.py);
 2. `solve_problem`: the greedy warm start (heuristics.py), the MILP through the solver adapter
    (milp.py: linopy + HiGHS), the polish of its plan and, when HiGHS stops short of the gap, the
    regional search (regional_search.py);
@@ -35,8 +35,9 @@ from smrplan.errors import InputError
 from smrplan.geo.layers import Region
 from smrplan.optimize import regional_search
 from smrplan.optimize.breakeven import breakeven
+from smrplan.optimize.facilities import Candidates, candidates
 from smrplan.optimize.heuristics import evaluate, greedy_plan
-from smrplan.optimize.instance import Candidates, Instance, candidates, fit_instance
+from smrplan.optimize.instance import Instance, fit_instance
 from smrplan.optimize.milp import MilpRun, solve_milp
 from smrplan.optimize.problem import KIND_OPTION, KINDS, TOL, Problem, Solution, assignments, plants
 
