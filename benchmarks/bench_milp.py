@@ -35,7 +35,8 @@ from smrplan.demand.load import compute_demand, hourly_shape
 from smrplan.geo.distance import PointIndex, destination
 from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
-from smrplan.optimize.solve import KIND_OPTION, solve_plan
+from smrplan.optimize.problem import KIND_OPTION
+from smrplan.optimize.solve import allowed_kinds, solve_plan
 from smrplan.scenario import load_scenario
 
 CENTRE = (80.0, 23.0)  # central India: land in every direction for 350 km
@@ -110,9 +111,10 @@ def run(n: int) -> bool:
     t0 = time.perf_counter()
     args = list(synthetic(n, n_sites))
     args[8] = args[8].model_copy(update={"time_limit_s": limit_s})
+    allowed = allowed_kinds(args[1], args[8])
     made = time.perf_counter() - t0
     t0 = time.perf_counter()
-    res = solve_plan(*args)
+    res = solve_plan(*args, allowed=allowed)
     elapsed = time.perf_counter() - t0
     s = res.solver
     st = args[1]

@@ -18,15 +18,10 @@ from smrplan.costs.economics import HOURS, Money, by_option, diesel_cost, first_
 from smrplan.geo.distance import destination, haversine_km
 from smrplan.geo.layers import Region
 from smrplan.optimize.cluster import cell_labels, cluster_settlements
-from smrplan.optimize.solve import (
-    KIND_OPTION,
-    Problem,
-    evaluate,
-    facility_costs,
-    greedy_plan,
-    solve_plan,
-    solve_problem,
-)
+from smrplan.optimize.facilities import facility_costs
+from smrplan.optimize.heuristics import evaluate, greedy_plan
+from smrplan.optimize.problem import KIND_OPTION, Problem
+from smrplan.optimize.solve import allowed_kinds, solve_plan, solve_problem
 from smrplan.scenario import load_scenario
 
 # ----------------------------------------------------------------------------------------------
@@ -106,7 +101,7 @@ def test_dominated_plant_options_are_dropped_and_the_optimum_kept(seed):
     """The second technology of each site has the first's module size, count, capacity factor and
     variable cost but dearer modules (by more than any back-up saving): its options leave the model
     and the plan still matches enumeration over every technology."""
-    from smrplan.optimize.solve import _dominated, plants
+    from smrplan.optimize.problem import _dominated, plants
 
     p = random_problem(seed)
     K, N, first = np.repeat(p.K[::2], 2), np.repeat(p.N[::2], 2), p.M[::2]
@@ -179,7 +174,7 @@ def town_case(real, n_towns=3, villages=12, sites_per_town=3, seed=0, tariff=0.3
 def solve(real, region, st, sites, **opt_overrides):
     opt = real["sc"].optimisation.model_copy(update={"mip_gap": 0.0, **opt_overrides})
     return solve_plan(region, st, sites, real["techs"], real["diesel"], real["grid"], real["cable"], real["money"], opt,
-                      real["lf"])
+                      real["lf"], allowed=allowed_kinds(st, opt))
 
 
 def test_single_settlement_costs_what_the_cost_engine_says(real):
@@ -312,7 +307,7 @@ def test_quadtree_cells_follow_load():
 
 
 def test_a_too_large_model_merges_sparse_cells_then_raises_the_split_peak_then_grows_cells(real):
-    from smrplan.optimize.solve import Grain
+    from smrplan.optimize.instance import Grain
 
     opt = real["sc"].optimisation.model_copy(update={"cluster_km": 5.0, "cluster_max_km": 20.0,
                                                      "cluster_split_peak_kw": 10_000.0})
@@ -329,7 +324,7 @@ def test_a_too_large_model_merges_sparse_cells_then_raises_the_split_peak_then_g
 
 def test_units_too_large_for_any_plant_are_not_paired():
     """A unit beyond every plant at a site (peak with reserve or energy above N modules) loses the pair."""
-    from smrplan.optimize.solve import _carried
+    from smrplan.optimize.instance import _carried
 
     coef = pd.DataFrame({"module_kw": [50_000.0, 10_000.0], "max_modules": [2.0, 4.0], "cf": [0.9, 0.9]})
     P = np.array([80_000.0, 95_000.0, 30_000.0, 30_000.0])
@@ -377,7 +372,7 @@ def test_breakeven_multiplier_is_where_a_reactor_starts_to_win(real):
         techs = {kind: [cheaper(t) for t in ts] for kind, ts in real["techs"].items()}
         opt = real["sc"].optimisation.model_copy(update={"mip_gap": 0.0})
         return solve_plan(region, st, sites, techs, real["diesel"], real["grid"], real["cable"], real["money"], opt,
-                          real["lf"])
+                          real["lf"], allowed=allowed_kinds(st, opt))
 
     assert scaled(m * 0.99).assignment.iloc[0] >= 0
     assert scaled(m * 1.01).assignment.iloc[0] < 0

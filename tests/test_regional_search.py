@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 
 from smrplan.geo.distance import PointIndex
+from smrplan.optimize.heuristics import evaluate, greedy_plan
+from smrplan.optimize.network import tree_parents
 from smrplan.optimize.pairs import reachable
+from smrplan.optimize.problem import Problem
 from smrplan.optimize.regional_search import improve, window_problem, windows
-from smrplan.optimize.solve import Problem, Search, _tree_parents, evaluate, greedy_plan, solve_problem
+from smrplan.optimize.solve import Search, solve_problem
 
 
 def spread_problem(seed: int, n_u: int = 150, n_s: int = 40, max_sites=None, min_share=0.0) -> Problem:
@@ -20,7 +23,7 @@ def spread_problem(seed: int, n_u: int = 150, n_s: int = 40, max_sites=None, min
     slon, slat = rng.uniform(78, 80, n_s), rng.uniform(20, 22, n_s)
     km, near = PointIndex(slon, slat).nearest(ulon, ulat, k=6)
     pu, ps, pkm = np.repeat(np.arange(n_u), 6), near.ravel(), km.ravel()
-    parent = _tree_parents(ulon, ulat, pu, ps, pkm, slon, slat)[0]
+    parent = tree_parents(ulon, ulat, pu, ps, pkm, slon, slat)[0]
     P = rng.lognormal(np.log(4_000), 1.0, n_u)
     E = P * 8760 * rng.uniform(0.4, 0.7, n_u)
     K = np.tile([20_000.0, 50_000.0], n_s)

@@ -23,7 +23,22 @@ ROUTE_SAMPLES = 32
 
 
 def route_split_km(region: Region, lon1, lat1, lon2, lat2, samples: int = ROUTE_SAMPLES):
-    """(land_km, sea_km) of straight routes between point pairs, vectorised over pairs."""
+    """Land / sea split of straight routes between point pairs, vectorised over pairs.
+
+    Parameters
+    ----------
+    region : Region
+        The land mask (or land polygons).
+    lon1, lat1, lon2, lat2 : array_like
+        Route ends (degrees, WGS84).
+    samples : int
+        Interior points sampled along each route.
+
+    Returns
+    -------
+    land_km, sea_km : numpy.ndarray
+        Overland and submarine length of each route (km).
+    """
     lon1, lat1, lon2, lat2 = (np.asarray(a, float) for a in (lon1, lat1, lon2, lat2))
     length = haversine_km(lon1, lat1, lon2, lat2)
     if len(length) == 0:
@@ -38,10 +53,20 @@ def route_split_km(region: Region, lon1, lat1, lon2, lat2, samples: int = ROUTE_
 
 
 def nearest_grid(region: Region, lon, lat) -> dict[str, np.ndarray]:
-    """Nearest grid connection point of each settlement: distance and its land/sea split (km).
+    """Nearest grid connection point of each settlement: distance and its land/sea split.
 
-    Returns arrays: grid_distance_km, grid_land_km, grid_sea_km, grid_lon, grid_lat. Distances are
-    infinite when the region has no grid layer at all.
+    Parameters
+    ----------
+    region : Region
+        Grid nodes and / or a `grid_lines` layer, and the land mask.
+    lon, lat : array_like
+        Settlement positions (degrees, WGS84).
+
+    Returns
+    -------
+    dict
+        grid_distance_km, grid_land_km, grid_sea_km (km) and grid_lon, grid_lat (degrees) of the
+        connection point; distances are infinite (positions NaN) when the region has no grid layer.
     """
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     n = len(lon)
@@ -73,7 +98,18 @@ def nearest_grid(region: Region, lon, lat) -> dict[str, np.ndarray]:
 
 
 def mst_length_km(lon, lat) -> float:
-    """Length (km) of the minimum spanning tree joining the given points (0 for fewer than two)."""
+    """Length of the minimum spanning tree joining points over great-circle distances.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Point positions (degrees, WGS84).
+
+    Returns
+    -------
+    float
+        Tree length (km); 0 for fewer than two points.
+    """
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     if len(lon) < 2:
         return 0.0
@@ -82,14 +118,3 @@ def mst_length_km(lon, lat) -> float:
     np.fill_diagonal(d, 0.0)
     return float(minimum_spanning_tree(d).sum())
 
-
-def mst_edges(lon, lat) -> list[tuple[int, int, float]]:
-    """Edges (i, j, km) of the minimum spanning tree joining the points."""
-    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    if len(lon) < 2:
-        return []
-    d = haversine_km(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
-    d[d == 0] = 1e-9
-    np.fill_diagonal(d, 0.0)
-    tree = minimum_spanning_tree(d).tocoo()
-    return [(int(i), int(j), float(w)) for i, j, w in zip(tree.row, tree.col, tree.data, strict=True)]

@@ -1,6 +1,6 @@
 """Aggregation of nearby settlements into clusters before the optimisation.
 
-With more than `optimisation.cluster_above` settlements the MILP (optimize.py) sees clusters instead
+With more than `optimisation.cluster_above` settlements the MILP (instance.py) sees clusters instead
 of settlements. Settlements fall into square cells in the region's metric CRS (EPSG:7755 for India, a
 Lambert conformal conic with scale error under about 1 %), laid out as a quadtree: cells start at the
 largest side `max_cell_km` (cluster_km x a power of two) and a cell whose members' summed peak exceeds
@@ -8,7 +8,7 @@ largest side `max_cell_km` (cluster_km x a power of two) and a cell whose member
 thus follows load: a town and its suburbs become several small units that a reactor can serve one by
 one, while sparse villages share one large cell (a unit much larger than a reactor module weakens the
 MILP's relaxation, and one larger than a whole plant cannot be served at all). The settlements of one
-cell that also share a group key (optimize.py uses the allowed reactor options and the island flag,
+cell that also share a group key (instance.py uses the allowed reactor options and the island flag,
 so a cluster never mixes them) form one cluster. No two members of a cluster are more than
 sqrt(2) x its cell side apart. A cluster carries the sums of its members' annual demand (kWh/yr), peak
 (kW; the sum of member peaks, a conservative coincident peak) and best stand-alone annual cost
@@ -54,7 +54,20 @@ class Clusters:
 
 
 def top_cell_km(cluster_km: float, max_cell_km: float | None) -> float:
-    """Side of the quadtree's largest cells (km): cluster_km x 2^k, the largest not above max_cell_km."""
+    """Side of the quadtree's largest cells: cluster_km x 2^k, the largest not above max_cell_km.
+
+    Parameters
+    ----------
+    cluster_km : float
+        Side of the smallest cells (km).
+    max_cell_km : float or None
+        Largest side allowed (km); None or at most cluster_km: uniform cells of cluster_km.
+
+    Returns
+    -------
+    float
+        Side of the largest cells (km).
+    """
     if not max_cell_km or max_cell_km <= cluster_km:
         return float(cluster_km)
     return float(cluster_km * 2.0 ** np.floor(np.log2(max_cell_km / cluster_km) + 1e-9))
@@ -62,10 +75,36 @@ def top_cell_km(cluster_km: float, max_cell_km: float | None) -> float:
 
 def cell_labels(lon, lat, cluster_km: float, group, metric_crs: str, peak_kw=None, split_peak_kw: float = np.inf,
                 max_cell_km: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Cluster index of each point and the side (km) of each cluster's cell. Cells of one group start
-    at the largest side (cluster_km x 2^k, the largest not above max_cell_km; cluster_km when None) and
-    are quartered while their summed peak_kw exceeds split_peak_kw, down to cluster_km (module
-    docstring). One pass per level, vectorised over points."""
+    """Quadtree cells of points, one cluster per (cell, group).
+
+    Cells of one group start at the largest side (cluster_km x 2^k, the largest not above
+    max_cell_km; cluster_km when None) and are quartered while their summed peak_kw exceeds
+    split_peak_kw, down to cluster_km (module docstring). One pass per level, vectorised over points.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Point positions (degrees, WGS84).
+    cluster_km : float
+        Side of the smallest cells (km).
+    group : array_like
+        Group key of each point (number); points of different groups never share a cluster.
+    metric_crs : str
+        Projected CRS the cells are laid out in (metres).
+    peak_kw : array_like, optional
+        Peak of each point (kW); none: no cell is split.
+    split_peak_kw : float
+        A cell whose summed peak exceeds this is quartered (kW).
+    max_cell_km : float, optional
+        Largest side allowed (km).
+
+    Returns
+    -------
+    labels : numpy.ndarray
+        Cluster of each point (0..clusters - 1).
+    sides : numpy.ndarray
+        Side of each cluster's cell (km).
+    """
     x, y = Transformer.from_crs("EPSG:4326", metric_crs, always_xy=True).transform(
         np.asarray(lon, float), np.asarray(lat, float))
     x, y, group = np.asarray(x, float), np.asarray(y, float), np.asarray(group, float)
@@ -89,10 +128,36 @@ def cell_labels(lon, lat, cluster_km: float, group, metric_crs: str, peak_kw=Non
 def cluster_settlements(region: Region, settlements: pd.DataFrame, cluster_km: float, group,
                         grid: Technology, cable: Technology, money: Money, split_peak_kw: float = np.inf,
                         max_cell_km: float | None = None) -> Clusters:
-    """Clusters of `settlements` (lon, lat, demand_kwh_per_year, peak_kw, standalone_annual_cost_usd,
-    is_island) with their local networks, in quadtree cells from max_cell_km down to cluster_km split
-    above split_peak_kw (kW; the defaults give uniform cells of cluster_km); `group` (one integer per
-    settlement) keeps unlike settlements apart."""
+    """Clusters of settlements with their local networks, in quadtree cells (`cell_labels`).
+
+    Parameters
+    ----------
+    region : Region
+        Land / sea layers (local network routes) and the metric CRS (cells).
+    settlements : pandas.DataFrame
+        lon, lat (degrees), demand_kwh_per_year (kWh/yr), peak_kw (kW), standalone_annual_cost_usd
+        (USD/yr), is_island.
+    cluster_km : float
+        Side of the smallest cells (km).
+    group : array_like
+        One integer per settlement; unlike settlements are kept apart.
+    grid, cable : Technology
+        Overland line and submarine cable of the local networks.
+    money : Money
+        Discount rate and horizon.
+    split_peak_kw : float
+        A cell whose summed peak exceeds this is quartered (kW); the default gives uniform cells.
+    max_cell_km : float, optional
+        Largest side allowed (km).
+
+    Returns
+    -------
+    Clusters
+        Settlement -> cluster labels; per cluster its centroid (degrees), members, summed demand
+        (kWh/yr), peak (kW) and stand-alone cost (USD/yr), island flag, cell side (km) and local
+        network (net_land_km, net_sea_km in km, net_capex_usd in USD, net_annual_usd in USD/yr);
+        summary figures (plan.json solver.clustering).
+    """
     lon, lat = settlements["lon"].to_numpy(float), settlements["lat"].to_numpy(float)
     e = settlements["demand_kwh_per_year"].to_numpy(float)
     peak = settlements["peak_kw"].to_numpy(float)

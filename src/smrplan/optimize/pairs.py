@@ -1,5 +1,5 @@
-"""The plan MILP's pairs in flat arrays (optimize.py): a vectorised join on keys, and keep / drop
-operations on network forests, where each pair has a parent pair (-1: joined to the site)."""
+"""The plan MILP's pairs in flat arrays (instance.py, problem.py): a vectorised join on keys, and
+keep / drop operations on network forests, where each pair has a parent pair (-1: joined to the site)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,20 @@ import numpy as np
 
 
 def expand(keys: np.ndarray, item_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (position in keys, item) with item_key[item] == keys[position], vectorised."""
+    """All (position in keys, item) with item_key[item] == keys[position], vectorised.
+
+    Parameters
+    ----------
+    keys : numpy.ndarray
+        Non-negative integer keys (e.g. the site of each pair).
+    item_key : numpy.ndarray
+        Non-negative integer key of each item (e.g. the site of each facility).
+
+    Returns
+    -------
+    position, item : numpy.ndarray
+        Every matching (position, item), by position then by item in stable key order.
+    """
     order = np.argsort(item_key, kind="stable")
     counts = np.bincount(item_key, minlength=int(max(keys.max(initial=-1), item_key.max(initial=-1))) + 1)
     rep = np.repeat(np.arange(len(keys)), counts[keys])
@@ -16,13 +29,39 @@ def expand(keys: np.ndarray, item_key: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def reindex(parent: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Parent pointers after keeping the pairs `keep` (the parents of kept pairs must be kept)."""
+    """Parent pointers after keeping some pairs.
+
+    Parameters
+    ----------
+    parent : numpy.ndarray
+        Parent pair of each pair (-1: joined to the site).
+    keep : numpy.ndarray
+        Pairs kept (bool); the parents of kept pairs must be kept.
+
+    Returns
+    -------
+    numpy.ndarray
+        Parent of each kept pair, as an index into the kept pairs (-1: joined to the site).
+    """
     new = np.cumsum(keep) - 1
     return np.where(parent[keep] >= 0, new[np.maximum(parent[keep], 0)], -1)
 
 
 def with_ancestors(keep: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """`keep` extended to every ancestor (parent, grandparent, ...) of a kept pair."""
+    """Pairs kept, extended to every ancestor (parent, grandparent, ...) of a kept pair.
+
+    Parameters
+    ----------
+    keep : numpy.ndarray
+        Pairs kept (bool); not modified.
+    parent : numpy.ndarray
+        Parent pair of each pair (-1: joined to the site).
+
+    Returns
+    -------
+    numpy.ndarray
+        `keep` with the ancestors of kept pairs (bool).
+    """
     keep = keep.copy()
     frontier = keep & (parent >= 0)
     while frontier.any():
@@ -36,7 +75,20 @@ def with_ancestors(keep: np.ndarray, parent: np.ndarray) -> np.ndarray:
 
 
 def reachable(avail: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """`avail` restricted to pairs whose every ancestor is available too."""
+    """Available pairs whose every ancestor is available too.
+
+    Parameters
+    ----------
+    avail : numpy.ndarray
+        Available pairs (bool); not modified.
+    parent : numpy.ndarray
+        Parent pair of each pair (-1: joined to the site).
+
+    Returns
+    -------
+    numpy.ndarray
+        `avail` without the pairs that have an unavailable ancestor (bool).
+    """
     avail = avail.copy()
     child = parent >= 0
     while True:

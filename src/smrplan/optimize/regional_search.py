@@ -11,7 +11,7 @@ seconds. So a plan is improved window by window with the rest of it held fixed:
   lets it use the window's sites only (units served elsewhere stay as they are; a unit's pair is
   usable only when its whole network path is); `max_sites` and `min_reactor_share` keep what the
   rest of the plan leaves of them;
-- it is solved by the plan MILP itself (optimize.solve_problem) from the current plan, within the
+- it is solved by the plan MILP itself (solve.solve_problem) from the current plan, within the
   window's share of the remaining time, and the plan takes its answer when the total annual cost of
   the whole plan falls;
 - passes repeat while time remains, each with half as many windows as the last (the next k-means
@@ -44,8 +44,22 @@ class PlanLike(Protocol):
 
 
 def windows(lon: np.ndarray, lat: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Window label (0..k-1) of each site: k-means on positions (degrees) projected to km on a local
-    plane; k is capped at the number of distinct positions."""
+    """Windows of sites: k-means on their positions projected to km on a local plane.
+
+    Parameters
+    ----------
+    lon, lat : numpy.ndarray
+        Site positions (degrees, WGS84).
+    k : int
+        Windows wanted; capped at the number of distinct positions.
+    seed : int
+        k-means seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        Window label (0..k-1) of each site.
+    """
     xy = np.column_stack([lon * KM_PER_DEGREE * math.cos(math.radians(float(np.mean(lat)))), lat * KM_PER_DEGREE])
     k = min(k, len(np.unique(xy, axis=0)))
     if k <= 1:
@@ -54,9 +68,25 @@ def windows(lon: np.ndarray, lat: np.ndarray, k: int, seed: int) -> np.ndarray:
 
 
 def window_problem(p, x: np.ndarray, in_window: np.ndarray):
-    """The problem of one window for plan `x` (served pairs of Problem `p`): its units are those
-    unserved or served at a window site that have a usable pair there. Returns (sub-problem or None
-    when no pair is usable, bool mask over p's pairs kept in it, in the sub-problem's order)."""
+    """The problem of one window for a plan: its units are those unserved or served at a window site
+    that have a usable pair there.
+
+    Parameters
+    ----------
+    p : Problem
+        The whole plan MILP (problem.Problem).
+    x : numpy.ndarray
+        The plan: served pairs of `p` (bool).
+    in_window : numpy.ndarray
+        Sites of the window (bool per site of `p`).
+
+    Returns
+    -------
+    sub : Problem or None
+        The window's problem; None when no pair is usable.
+    keep : numpy.ndarray
+        Pairs of `p` kept in it (bool), in the sub-problem's order.
+    """
     pu, ps = p.pair_unit, p.pair_site
     served_at = np.full(len(p.E), -1)
     served_at[pu[x]] = ps[x]
@@ -85,11 +115,37 @@ def window_problem(p, x: np.ndarray, in_window: np.ndarray):
 
 def improve(p, plan: PlanLike, solve, evaluate, time_limit_s: float, size: int, window_assignments: int,
             seed: int = 0) -> tuple[PlanLike, dict]:
-    """Improve `plan` (a Solution of Problem `p`) by the regional search within `time_limit_s` (s).
-    `solve(sub, start_x, time_limit_s)` solves a window's problem from a start plan; `evaluate(p, x)`
-    prices a plan of `p`; `size` is the full model's assignment variables. Returns the best plan
-    and a report (windows per pass, windows improved, objective before and after, time). Passes
-    stop when time runs out or a pass would have a single window (the full model)."""
+    """Improve a plan by the regional search. Passes stop when time runs out or a pass would have a
+    single window (the full model).
+
+    Parameters
+    ----------
+    p : Problem
+        The plan MILP (problem.Problem).
+    plan : Solution
+        A feasible plan of `p` (problem.Solution).
+    solve : callable
+        solve(sub, start_x, time_limit_s) solves a window's problem from a start plan within a time
+        limit (s).
+    evaluate : callable
+        evaluate(p, x) prices a plan of `p` given by its served pairs.
+    time_limit_s : float
+        Time for the search (s).
+    size : int
+        Assignment variables of the full model.
+    window_assignments : int
+        Assignment variables per window in the first pass.
+    seed : int
+        Seed of the first pass's k-means.
+
+    Returns
+    -------
+    best : Solution
+        The best plan found (`plan` when none is cheaper).
+    report : dict
+        Method, windows per pass with windows tried and improved, objective before and after
+        (USD/yr) and time (s).
+    """
     t0 = time.perf_counter()
     k = math.ceil(size / max(window_assignments, 1))
     report = {"method": "regional large-neighbourhood search", "window_assignments": int(window_assignments),

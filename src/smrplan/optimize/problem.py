@@ -1,0 +1,223 @@
+"""The plan MILP in arrays: units, pairs and facilities (`Problem`), a plan of it (`Solution`), the
+cheapest plant for a load (`plant_cost`), and the model's plant options and assignments.
+
+A unit u has annual demand E_u (kWh/yr), peak P_u (kW) and c_u (USD/yr), the annual cost of its
+members' best stand-alone options. A pair p = (u, s) offers a unit a site within reach at the
+connection cost a_p (USD/yr) of its line to its network parent (instance.py). A facility f = (s, t) is
+a plant of reactor technology t at site s; a plant option v = (f, n) is that plant with n = 1..N_t
+modules; an assignment a = (p, v) serves the pair's unit from a plant option at the pair's site.
+
+Plant options and assignments are pruned so that the optimum of the model is kept (`plants`,
+`assignments`): an option whose lower bound on cost minus stand-alone cost over any set of units is
+not negative goes (unless a reactor share may force a loss), as does an option another technology at
+the site always beats, and an assignment whose unit alone does not fit the option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from smrplan.costs.economics import HOURS
+from smrplan.optimize.pairs import expand, reachable, reindex
+
+KIND_OPTION = {"land": "land_reactor", "micro": "micro_reactor", "floating": "floating_reactor"}
+KINDS = tuple(KIND_OPTION)
+TOL = 1e-6  # integrality / feasibility tolerance when sizing plants from a solution
+
+
+@dataclass
+class Problem:
+    """The MILP in arrays. Units: E (kWh/yr), P (kW), c (USD/yr). Pairs: unit, site, connection cost
+    a (USD/yr), parent pair (-1 = joined to the site), distance to the site (km, orders the greedy
+    heuristic). Facilities: site, module kW K, max modules N, capacity factor CF, fixed F (USD/yr),
+    per module M (USD/yr), back-up B (USD/yr per kW), variable v (USD/kWh)."""
+
+    E: np.ndarray
+    P: np.ndarray
+    c: np.ndarray
+    pair_unit: np.ndarray
+    pair_site: np.ndarray
+    pair_cost: np.ndarray
+    pair_parent: np.ndarray
+    pair_km: np.ndarray
+    fac_site: np.ndarray
+    K: np.ndarray
+    N: np.ndarray
+    CF: np.ndarray
+    F: np.ndarray
+    M: np.ndarray
+    B: np.ndarray
+    v: np.ndarray
+    n_sites: int
+    reserve: float
+    max_sites: int | None = None
+    min_share: float = 0.0
+    site_lon: np.ndarray | None = None  # site positions (degrees) for the regional decomposition
+    site_lat: np.ndarray | None = None
+
+
+@dataclass
+class Solution:
+    """A plan for a Problem: served pairs (bool), built facilities (bool) with their modules and
+    back-up (kW), total annual cost (USD/yr, stand-alone units included) and the solver's report."""
+
+    x: np.ndarray
+    opened: np.ndarray
+    modules: np.ndarray
+    backup_kw: np.ndarray
+    objective_usd: float
+    report: dict = field(default_factory=dict)
+
+
+def plant_cost(P, E, K, N, CF, F, M, B, v, reserve: float):
+    """Cheapest plant of a facility for a load, vectorised over loads and facilities.
+
+    Modules n = the most of ceil(P (1 + reserve) / K), ceil(E / (8760 CF K)) and 1, then one spare
+    module or diesel back-up for the peak not covered while one module refuels, whichever costs less.
+
+    Parameters
+    ----------
+    P, E : array_like
+        Peak load (kW) and annual energy (kWh/yr) carried by the plant.
+    K, N, CF : array_like
+        Module size (kW), most modules per plant and capacity factor (fraction).
+    F, M, B : array_like
+        Fixed cost per plant (USD/yr), cost per module (USD/yr) and per kW of diesel back-up (USD/yr).
+    v : array_like
+        Variable cost (USD/kWh).
+    reserve : float
+        Reserve margin on the peak (fraction).
+
+    Returns
+    -------
+    cost : numpy.ndarray
+        Annual cost (USD/yr, variable cost included); inf where more than N modules are needed.
+    n : numpy.ndarray
+        Modules built.
+    b : numpy.ndarray
+        Diesel back-up (kW).
+    """
+    P, E = np.asarray(P, float), np.asarray(E, float)
+    need = np.maximum(np.maximum(np.ceil(P * (1.0 + reserve) / K - TOL), np.ceil(E / (HOURS * CF * K) - TOL)), 1.0)
+    short = np.maximum(P - (need - 1.0) * K, 0.0)
+    spare = need + (short > TOL)
+    diesel = (B * short < M * (spare - need)) | (spare > N)
+    n = np.where(diesel, need, spare)
+    b = np.where(diesel, short, 0.0)
+    cost = np.where(need <= N, F + M * n + B * b + v * E, np.inf)
+    return cost, n, b
+
+
+def plants(p: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """The plant options of the MILP: (facility, module count n) for n = 1..N of each facility, less
+    those that can never save money.
+
+    For a plant of n modules serving units S, cost minus the units' stand-alone cost
+    >= F + M n + sum_S g_a with g_a = a_p + v E_u - c_u and sum_S P_u (1 + r) <= K n; the least such
+    sum over fractional S is a fractional knapsack (units by g_a / (P_u (1 + r)), most negative
+    first). An option whose bound is not below -1 USD/yr is dropped (unless a reactor share is
+    required), and so is n when n - 1 modules carry every candidate unit (reserve, energy) and
+    through refuelling without back-up; so is an option another technology always beats (`_dominated`).
+
+    Parameters
+    ----------
+    p : Problem
+        The MILP.
+
+    Returns
+    -------
+    plant_fac : numpy.ndarray
+        Facility of each plant option (index into p's facilities), in facility then module order.
+    plant_n : numpy.ndarray
+        Its module count (float).
+    """
+    fac = np.repeat(np.arange(len(p.fac_site)), p.N.astype(int))
+    n = (np.arange(len(fac)) - np.repeat(np.cumsum(p.N.astype(int)) - p.N.astype(int), p.N.astype(int)) + 1).astype(float)
+    pair, f = expand(p.pair_site, p.fac_site)
+    u = p.pair_unit[pair]
+    g = p.pair_cost[pair] + p.v[f] * p.E[u] - p.c[u]
+    w = p.P[u] * (1.0 + p.reserve)
+    total_p = np.bincount(f, p.P[u], len(p.fac_site))
+    total_e = np.bincount(f, p.E[u], len(p.fac_site)) / (HOURS * p.CF)
+    sel = g < 0
+    f, g, w = f[sel], g[sel], w[sel]
+    order = np.lexsort((g / np.maximum(w, 1e-12), f))
+    f, g, w = f[order], np.r_[g[order], 0.0], np.r_[w[order], 1.0]  # a sentinel item at the end
+    cw, cg = np.r_[0.0, np.cumsum(w)], np.r_[0.0, np.cumsum(g)]  # sums of the items before index i
+    first = np.searchsorted(f, np.arange(len(p.fac_site)))[fac]
+    last = np.searchsorted(f, np.arange(len(p.fac_site)), side="right")[fac]
+    cap = cw[first] + p.K[fac] * n  # capacity on the running sum of weights
+    k = np.clip(np.searchsorted(cw, cap, side="right") - 1, first, last)  # items first..k-1 fit whole
+    part = np.where(k < last, (cap - cw[k]) / w[k] * g[k], 0.0)  # a share of the next item
+    bound = p.F[fac] + p.M[fac] * n + cg[k] - cg[first] + part
+    spare = ((np.maximum(total_p[fac] * (1.0 + p.reserve), total_e[fac]) <= p.K[fac] * (n - 1))
+             & (total_p[fac] <= p.K[fac] * (n - 2)))
+    keep = ((bound < -1.0) | (p.min_share > 0)) & ~spare  # a reactor share may force a loss-making plant
+    keep &= ~_dominated(p, fac)
+    return fac[keep], n[keep]
+
+
+def _dominated(p: Problem, fac: np.ndarray) -> np.ndarray:
+    """Plant options (f, n), all n = 1..N_f of every f in order (`fac`), that another technology g at
+    the same site always beats (bool per option): same module size and n <= N_g, so g's capacity and
+    refuelling rows are f's; F_g + M_g n + max(B_g - B_f, 0) K <= F_f + M_f n and v_g <= v_f, so with
+    the same units and back-up g costs no more; and g's energy row binds no sooner (CF_g >= CF_f, or
+    no unit paired with the site has a mean load at CF_g above its peak with reserve). Of two options
+    that beat each other the one of the lower facility index stays."""
+    pair, f = expand(p.pair_site, p.fac_site)
+    u = p.pair_unit[pair]
+    ratio = np.zeros(p.n_sites)
+    np.maximum.at(ratio, p.pair_site[pair], p.E[u] / (HOURS * np.maximum(p.P[u] * (1.0 + p.reserve), 1e-12)))
+    fi, gi = expand(p.fac_site, p.fac_site)  # every (f, g) at one site
+    fi, gi = fi[fi != gi], gi[fi != gi]
+    start = np.cumsum(p.N.astype(int)) - p.N.astype(int)
+    out = np.zeros(len(fac), bool)
+
+    def beats(a, b, k):  # does a's option of k modules beat b's?
+        energy = (p.CF[a] >= p.CF[b]) | (ratio[p.fac_site[a]] <= p.CF[a])
+        return ((p.K[a] == p.K[b]) & (k <= p.N[a]) & (k <= p.N[b]) & (p.v[a] <= p.v[b]) & energy
+                & (p.F[a] + p.M[a] * k + np.maximum(p.B[a] - p.B[b], 0.0) * p.K[a] <= p.F[b] + p.M[b] * k))
+
+    for k in range(1, int(p.N.max(initial=0)) + 1):  # a few module counts
+        hit = beats(gi, fi, k) & (~beats(fi, gi, k) | (gi < fi))
+        out[start[fi[hit]] + k - 1] = True
+    return out
+
+
+def assignments(p: Problem, plant_fac: np.ndarray, plant_n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The MILP's assignments: every (pair, plant option at the pair's site) whose unit alone fits the
+    option, and whose network parent's assignment to the same option exists.
+
+    A unit fits when its peak with reserve and its energy at the capacity factor are within n
+    modules: x_a = 1 is otherwise infeasible, and leaving it in lets the relaxation fill plants with
+    fractions of large units.
+
+    Parameters
+    ----------
+    p : Problem
+        The MILP.
+    plant_fac, plant_n : numpy.ndarray
+        The plant options (`plants`): facility and module count.
+
+    Returns
+    -------
+    pair : numpy.ndarray
+        Pair of each assignment (index into p's pairs).
+    plant : numpy.ndarray
+        Its plant option (index into plant_fac).
+    parent : numpy.ndarray
+        The assignment of its network parent to the same option (-1: joined to the site).
+    """
+    pair, plant = expand(p.pair_site, p.fac_site[plant_fac])
+    u, f = p.pair_unit[pair], plant_fac[plant]
+    fits = ((p.P[u] * (1.0 + p.reserve) / p.K[f] - TOL <= plant_n[plant])
+            & (p.E[u] / (HOURS * p.CF[f] * p.K[f]) - TOL <= plant_n[plant]))
+    key = pair * len(plant_fac) + plant
+    order = np.argsort(key)
+    up = p.pair_parent[pair]
+    pos = np.searchsorted(key[order], np.maximum(up, 0) * len(plant_fac) + plant)
+    parent = np.where(up >= 0, order[np.minimum(pos, max(len(order) - 1, 0))], -1)
+    keep = reachable(fits, parent)
+    return pair[keep], plant[keep], reindex(parent, keep)
