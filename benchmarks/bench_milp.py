@@ -35,7 +35,8 @@ from smrplan.demand.load import compute_demand, hourly_shape
 from smrplan.geo.distance import PointIndex, destination
 from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
-from smrplan.optimize.solve import KIND_OPTION, solve_plan
+from smrplan.optimize.solve import solve_plan
+from smrplan.options import KIND_OPTION
 from smrplan.scenario import load_scenario
 
 CENTRE = (80.0, 23.0)  # central India: land in every direction for 350 km

@@ -14,7 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from smrplan.api import plan
-from smrplan.costs.economics import ALL_OPTIONS
 from smrplan.explore import (
     MAX_BODY_BYTES,
     Params,
@@ -25,6 +24,7 @@ from smrplan.explore import (
     prepare_state,
     recompute,
 )
+from smrplan.options import ALL_OPTIONS
 
 CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 

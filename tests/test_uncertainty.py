@@ -19,8 +19,8 @@ import yaml
 
 from smrplan import api
 from smrplan.catalogue.catalogue import resolve_catalogue
-from smrplan.costs.economics import ALL_OPTIONS
 from smrplan.errors import InputError
+from smrplan.options import ALL_OPTIONS
 from smrplan.scenario import parse_scenario
 from smrplan.uncertainty import sweep as U
 

@@ -91,7 +91,7 @@ import pandas as pd
 import xarray as xr
 
 from smrplan.catalogue.catalogue import Technology
-from smrplan.costs.economics import HOURS, Money, diesel_cost, idc_factor, line_cost, pv_factor
+from smrplan.costs.economics import Money, diesel_cost, idc_factor, line_cost, pv_factor
 from smrplan.errors import InputError
 from smrplan.geo.distance import PointIndex, haversine_km
 from smrplan.geo.grid import route_split_km
@@ -99,9 +99,9 @@ from smrplan.geo.layers import Region
 from smrplan.optimize import regional_search
 from smrplan.optimize.cluster import ZERO_KM, cluster_settlements, top_cell_km
 from smrplan.optimize.pairs import expand, reachable, reindex, with_ancestors
+from smrplan.options import KIND_OPTION, KINDS  # also imported from here by api, explore, assemble, uncertainty
+from smrplan.units import HOURS_PER_YEAR as HOURS
 
-KIND_OPTION = {"land": "land_reactor", "micro": "micro_reactor", "floating": "floating_reactor"}
-KINDS = tuple(KIND_OPTION)
 NEIGHBOURS = 8  # nearby units searched for a unit's parent in a site's network tree
 SCALE = 1e-3  # solver objective in kUSD/yr
 TOL = 1e-6  # integrality / feasibility tolerance when sizing plants from a solution
