@@ -27,7 +27,7 @@ import pandas as pd
 import shapely
 
 from smrplan.errors import InputError
-from smrplan.geo.io import LAT_NAMES, LON_NAMES, SETTLEMENT_ALIASES, WGS84, data_limits, read_table
+from smrplan.geo.io import DEFAULT_REGION, LAT_NAMES, LON_NAMES, SETTLEMENT_ALIASES, WGS84, data_limits, read_table
 
 VECTOR_SUFFIXES = (".gpkg", ".parquet", ".geojson", ".shp", ".csv")
 RASTER_SUFFIXES = (".tif", ".tiff")
@@ -73,7 +73,7 @@ def _has_coordinates(path: Path) -> bool:
 
 
 def check_data_dir(directory: str | Path, mapping: dict[str, str] | None = None,
-                   region: str = "india") -> pd.DataFrame:
+                   region: str = DEFAULT_REGION) -> pd.DataFrame:
     """Check the layers of a data directory; one row per layer.
 
     mapping: layer name -> file (relative to `directory`, or absolute); None = discover files.

@@ -36,11 +36,13 @@ import shapely
 import yaml
 
 from smrplan.errors import InputError
+from smrplan.scenario import defaults
 
 WGS84 = "EPSG:4326"
 log = logging.getLogger("smrplan.io")
-# Region box of data/data_checks.yaml that settlements and anchor loads are expected in.
-DEFAULT_REGION = "india"
+# Region box of data/data_checks.yaml that settlements and anchor loads are expected in when the caller
+# names none: the default scenario's region.extent.
+DEFAULT_REGION = defaults()["region"]["extent"]
 # Repairs of one kind in one file logged row by row; the rest are summarised in one line (and counted).
 LOG_EACH = 100
 LON_NAMES = ("lon", "longitude", "x", "lng")
