@@ -16,7 +16,6 @@ import numpy as np
 from common import figure
 
 from smrplan.dispatch.simulate import (
-    HOURS_PER_YEAR,
     Battery,
     Diesel,
     Reactor,
@@ -25,6 +24,7 @@ from smrplan.dispatch.simulate import (
     simulate,
     size_backup,
 )
+from smrplan.units import HOURS_PER_YEAR
 
 TARGET_SECONDS = 10.0
 N_SYSTEMS = 1000

@@ -31,12 +31,13 @@ from common import figure
 
 from smrplan.catalogue.catalogue import resolve_catalogue
 from smrplan.costs.economics import Money, by_option, diesel_cost, first_of, grid_cost, pv_battery_cost
+from smrplan.costs.engine import allowed_kinds
 from smrplan.demand.load import compute_demand, hourly_shape
 from smrplan.geo.distance import PointIndex, destination
 from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
-from smrplan.optimize.problem import KIND_OPTION
-from smrplan.optimize.solve import allowed_kinds, solve_plan
+from smrplan.optimize.solve import solve_plan
+from smrplan.options import KIND_OPTION
 from smrplan.scenario import load_scenario
 
 CENTRE = (80.0, 23.0)  # central India: land in every direction for 350 km

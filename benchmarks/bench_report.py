@@ -31,8 +31,8 @@ from common import figure, timed
 
 from smrplan.api import run
 from smrplan.explore import load_target, prepare_state, recompute
+from smrplan.options import ALL_OPTIONS
 from smrplan.report.html import build_report
-from smrplan.report.plots import OPTIONS
 
 TARGET_SECONDS = 30.0
 TARGET_MB = 25.0
@@ -54,11 +54,13 @@ def synthesise(out: Path, n_set: int, n_sites: int, seed: int = 0) -> None:
     ids = np.char.add("S", np.arange(n_set).astype(str))
     pop = np.round(rng.lognormal(6.5, 1.2, n_set))
     demand = pop / 4.8 * 1250 / 0.55
-    option = rng.choice(np.array(OPTIONS), n_set, p=[0.3, 0.35, 0.25, 0.04, 0.02, 0.04])
+    share = {"diesel": 0.3, "pv_battery": 0.35, "grid": 0.25, "land_reactor": 0.04, "floating_reactor": 0.02,
+             "micro_reactor": 0.04}
+    option = rng.choice(np.array(ALL_OPTIONS), n_set, p=[share[o] for o in ALL_OPTIONS])
     st = pd.DataFrame({"id": ids, "name": np.char.add("Village ", np.arange(n_set).astype(str)), "population": pop,
                        "population_target": pop * 1.27, "demand_kwh_per_year": demand, "peak_kw": demand / 8760 / 0.55,
                        "chosen_option": option, "lon": lon, "lat": lat})
-    for i, o in enumerate(OPTIONS):
+    for i, o in enumerate(ALL_OPTIONS):
         st[f"lcoe_{o}_usd_per_kwh"] = rng.lognormal(np.log(0.25 + 0.05 * i), 0.4, n_set)
     gpd.GeoDataFrame(st, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326").to_file(
         out / "settlements.gpkg", layer="settlements", driver="GPKG", engine="pyogrio")

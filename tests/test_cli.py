@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from smrplan.costs.economics import ALL_OPTIONS
+from smrplan.options import ALL_OPTIONS
 
 CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 

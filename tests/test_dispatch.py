@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smrplan.dispatch.simulate import (
-    HOURS_PER_YEAR,
     Battery,
     Diesel,
     Reactor,
@@ -21,6 +20,7 @@ from smrplan.dispatch.simulate import (
     write_dispatch_parquet,
 )
 from smrplan.errors import InputError
+from smrplan.units import HOURS_PER_YEAR
 
 BALANCE_TOLERANCE_KWH = 1e-6
 

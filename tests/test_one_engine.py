@@ -17,8 +17,8 @@ import yaml
 
 import smrplan.pipeline as pipeline
 from smrplan.api import plan, run
-from smrplan.costs.economics import ALL_OPTIONS, REACTOR_OPTIONS
 from smrplan.explore import load_target, optimise_state, option_costs_for, prepare_state
+from smrplan.options import ALL_OPTIONS, REACTOR_OPTIONS
 from smrplan.uncertainty.model import build_model, costs_of, draw_inputs, reoptimise, run_tornado
 
 CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]

@@ -14,15 +14,18 @@ import pytest
 import shapely
 
 from smrplan.catalogue.catalogue import resolve_catalogue
-from smrplan.costs.economics import HOURS, Money, by_option, diesel_cost, first_of, line_cost, reactor_plant_cost
+from smrplan.costs.economics import Money, by_option, diesel_cost, first_of, line_cost, reactor_plant_cost
+from smrplan.costs.engine import allowed_kinds
 from smrplan.geo.distance import destination, haversine_km
 from smrplan.geo.layers import Region
 from smrplan.optimize.cluster import cell_labels, cluster_settlements
 from smrplan.optimize.facilities import facility_costs
 from smrplan.optimize.heuristics import evaluate, greedy_plan
-from smrplan.optimize.problem import KIND_OPTION, Problem
-from smrplan.optimize.solve import allowed_kinds, solve_plan, solve_problem
+from smrplan.optimize.problem import Problem
+from smrplan.optimize.solve import solve_plan, solve_problem
+from smrplan.options import KIND_OPTION
 from smrplan.scenario import load_scenario
+from smrplan.units import HOURS_PER_YEAR as HOURS
 
 # ----------------------------------------------------------------------------------------------
 # Small problems in arrays, solved exactly by enumeration.

@@ -23,6 +23,7 @@ from markupsafe import escape
 
 from smrplan.api import run
 from smrplan.dispatch.reliability import outage_spans
+from smrplan.options import ALL_OPTIONS
 from smrplan.report import plots
 from smrplan.report.html import build_report, hardest_week, sweep_table
 
@@ -172,7 +173,7 @@ def test_run_directory_carries_npv_and_inr(islands):
     the settlements table, and the report's cost tables."""
     import yaml
 
-    from smrplan.costs.economics import ALL_OPTIONS, crf
+    from smrplan.costs.economics import crf
 
     plan = json.loads((islands / "plan.json").read_text())
     fin = yaml.safe_load((islands / "scenario.yaml").read_text())["finance"]
@@ -265,7 +266,7 @@ def _settlements(n: int, seed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame({"id": [f"S{i}" for i in range(n)], "name": [f"place {i}" for i in range(n)],
                          "lon": rng.uniform(70, 95, n), "lat": rng.uniform(6, 35, n),
-                         "chosen_option": rng.choice(plots.OPTIONS, n), "demand_kwh_per_year": rng.uniform(1e4, 1e7, n),
+                         "chosen_option": rng.choice(ALL_OPTIONS, n), "demand_kwh_per_year": rng.uniform(1e4, 1e7, n),
                          "peak_kw": rng.uniform(5, 2000, n), "population_target": rng.uniform(100, 1e5, n),
                          "lcoe_diesel_usd_per_kwh": rng.uniform(0.2, 0.6, n)})
 
@@ -275,7 +276,7 @@ def test_settlement_points_aggregate_above_the_limit():
     pts, note = plots.settlement_points(st, max_points=500)
     assert note and len(pts) <= 600
     assert pts["demand_kwh_per_year"].sum() == pytest.approx(st["demand_kwh_per_year"].sum())
-    assert set(pts["option"]) <= set(plots.OPTIONS)
+    assert set(pts["option"]) <= set(ALL_OPTIONS)
     small, none = plots.settlement_points(st.head(100), max_points=500)
     assert none == "" and len(small) == 100
 

@@ -20,18 +20,19 @@ PORT_BLAIR = (11.67, 92.74)
 LEH = (34.16, 77.58)
 LOSS = 0.14
 YEAR = 2023
+TZ = "Asia/Kolkata"  # India Standard Time, the default scenario's region.timezone
 
 
 @pytest.fixture(scope="module")
 def port_blair() -> np.ndarray:
-    return pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, system_loss_fraction=LOSS)
+    return pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, system_loss_fraction=LOSS, timezone=TZ)
 
 
 def test_local_hours_in_utc():
-    hours = local_year_hours_utc(YEAR, "Asia/Kolkata")
+    hours = local_year_hours_utc(YEAR, TZ)
     assert len(hours) == 8760
     assert hours[0] == pd.Timestamp("2022-12-31 18:30", tz="UTC")
-    leap = local_year_hours_utc(2024, "Asia/Kolkata").tz_convert("Asia/Kolkata")
+    leap = local_year_hours_utc(2024, TZ).tz_convert(TZ)
     assert len(leap) == 8760
     assert not ((leap.month == 2) & (leap.day == 29)).any()
 
@@ -44,7 +45,7 @@ def test_port_blair_clear_sky_yield_is_plausible(port_blair):
 
 
 def test_zero_at_night_positive_at_noon(port_blair):
-    local_hour = local_year_hours_utc(YEAR).tz_convert("Asia/Kolkata").hour
+    local_hour = local_year_hours_utc(YEAR, TZ).tz_convert(TZ).hour
     night = (local_hour >= 20) | (local_hour < 4)
     assert np.all(port_blair[0, night] == 0)
     assert np.all(port_blair[0, local_hour == 11] > 0.3)
@@ -53,8 +54,8 @@ def test_zero_at_night_positive_at_noon(port_blair):
 
 def test_monthly_derate_applied(port_blair):
     derate = np.linspace(0.5, 0.95, 12)
-    derated = pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, monthly_derate=derate, system_loss_fraction=LOSS)
-    month = local_year_hours_utc(YEAR).tz_convert("Asia/Kolkata").month.to_numpy() - 1
+    derated = pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, monthly_derate=derate, system_loss_fraction=LOSS, timezone=TZ)
+    month = local_year_hours_utc(YEAR, TZ).tz_convert(TZ).month.to_numpy() - 1
     np.testing.assert_allclose(derated[0], port_blair[0] * derate[month])
 
 
@@ -62,8 +63,8 @@ def test_many_sites_at_once_match_one_by_one(port_blair):
     lat = np.array([PORT_BLAIR[0], LEH[0]])
     lon = np.array([PORT_BLAIR[1], LEH[1]])
     derate = np.array([np.ones(12), np.full(12, 0.8)])
-    both = pv_profile_kw_per_kwp(lat, lon, YEAR, monthly_derate=derate, system_loss_fraction=LOSS)
-    leh = pv_profile_kw_per_kwp(*LEH, YEAR, tilt=LEH[0], system_loss_fraction=LOSS)
+    both = pv_profile_kw_per_kwp(lat, lon, YEAR, monthly_derate=derate, system_loss_fraction=LOSS, timezone=TZ)
+    leh = pv_profile_kw_per_kwp(*LEH, YEAR, tilt=LEH[0], system_loss_fraction=LOSS, timezone=TZ)
     np.testing.assert_allclose(both[0], port_blair[0])
     np.testing.assert_allclose(both[1], 0.8 * leh[0])
     # Higher, drier and with a steeper default tilt, Leh yields more under clear skies.
@@ -71,12 +72,12 @@ def test_many_sites_at_once_match_one_by_one(port_blair):
 
 
 def test_system_loss_scales_output(port_blair):
-    lossless = pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, system_loss_fraction=0.0)
+    lossless = pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, system_loss_fraction=0.0, timezone=TZ)
     np.testing.assert_allclose(lossless * (1 - LOSS), port_blair)
 
 
 def test_solar_position_matches_pvlib():
-    times = local_year_hours_utc(YEAR) + pd.Timedelta(minutes=30)
+    times = local_year_hours_utc(YEAR, TZ) + pd.Timedelta(minutes=30)
     lat, lon, alt = (
         np.array([PORT_BLAIR[0], LEH[0]]),
         np.array([PORT_BLAIR[1], LEH[1]]),
@@ -92,7 +93,7 @@ def test_solar_position_matches_pvlib():
 
 def test_clear_sky_matches_pvlib_location(port_blair):
     """Same chain built from pvlib's single-site API (daily Linke interpolation): within 1 % a year."""
-    times = local_year_hours_utc(YEAR) + pd.Timedelta(minutes=30)
+    times = local_year_hours_utc(YEAR, TZ) + pd.Timedelta(minutes=30)
     site = pvlib.location.Location(*PORT_BLAIR, altitude=pvlib.location.lookup_altitude(*PORT_BLAIR))
     sky = site.get_clearsky(times, model="ineichen")
     sun = site.get_solarposition(times)
@@ -113,11 +114,11 @@ def test_clear_sky_matches_pvlib_location(port_blair):
 
 def test_bad_arguments():
     with pytest.raises(InputError, match="monthly_derate"):
-        pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, monthly_derate=np.ones(11), system_loss_fraction=LOSS)
+        pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, monthly_derate=np.ones(11), system_loss_fraction=LOSS, timezone=TZ)
     with pytest.raises(InputError, match="system_loss_fraction"):
-        pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, system_loss_fraction=1.2)
+        pv_profile_kw_per_kwp(*PORT_BLAIR, YEAR, system_loss_fraction=1.2, timezone=TZ)
     with pytest.raises(InputError, match="lat"):
-        pv_profile_kw_per_kwp(95.0, 0.0, YEAR, system_loss_fraction=LOSS)
+        pv_profile_kw_per_kwp(95.0, 0.0, YEAR, system_loss_fraction=LOSS, timezone=TZ)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -132,11 +133,11 @@ def test_read_profile_column_with_time(tmp_path, port_blair):
     path = tmp_path / "pv.csv"
     times = local_hour_strings(YEAR)
     pd.DataFrame({"Time": times, " KW_per_kWp ": port_blair[0]}).to_csv(path, index=False)
-    tmy = read_tmy_csv(path)
+    tmy = read_tmy_csv(path, timezone=TZ)
     assert tmy.index[0] == pd.Timestamp("2022-12-31 18:30", tz="UTC")
     assert list(tmy.columns) == ["kw_per_kwp"]
     np.testing.assert_allclose(
-        pv_profile_from_tmy(tmy, *PORT_BLAIR, system_loss_fraction=LOSS), port_blair[0]
+        pv_profile_from_tmy(tmy, *PORT_BLAIR, system_loss_fraction=LOSS, timezone=TZ), port_blair[0]
     )
 
 
@@ -145,13 +146,13 @@ def test_read_leap_year_without_time_drops_february_29(tmp_path):
     values = np.zeros(8784)
     values[59 * 24 : 60 * 24] = 0.5  # February 29 only
     pd.DataFrame({"kw_per_kwp": values}).to_csv(path, index=False)
-    tmy = read_tmy_csv(path, year=2024)
+    tmy = read_tmy_csv(path, year=2024, timezone=TZ)
     assert len(tmy) == 8760
     assert tmy["kw_per_kwp"].max() == 0
 
 
 def test_irradiance_file_gives_the_clear_sky_profile(tmp_path, port_blair):
-    times = local_year_hours_utc(YEAR) + pd.Timedelta(minutes=30)
+    times = local_year_hours_utc(YEAR, TZ) + pd.Timedelta(minutes=30)
     site = pvlib.location.Location(*PORT_BLAIR, altitude=pvlib.location.lookup_altitude(*PORT_BLAIR))
     sky = site.get_clearsky(times, model="ineichen").fillna(0)
     path = tmp_path / "tmy.csv"
@@ -164,7 +165,7 @@ def test_irradiance_file_gives_the_clear_sky_profile(tmp_path, port_blair):
         }
     )
     frame.to_csv(path, index=False)
-    profile = pv_profile_from_tmy(read_tmy_csv(path), *PORT_BLAIR, system_loss_fraction=LOSS)
+    profile = pv_profile_from_tmy(read_tmy_csv(path, timezone=TZ), *PORT_BLAIR, system_loss_fraction=LOSS, timezone=TZ)
     assert profile.shape == (8760,)
     assert profile.sum() == pytest.approx(port_blair.sum(), rel=0.01)
     np.testing.assert_allclose(profile, port_blair[0], atol=0.01)
@@ -174,7 +175,7 @@ def test_missing_column_names_file_and_column(tmp_path):
     path = tmp_path / "tmy.csv"
     pd.DataFrame({"ghi": np.zeros(8760), "dni": np.zeros(8760)}).to_csv(path, index=False)
     with pytest.raises(InputError, match=r"tmy\.csv: dhi: missing"):
-        read_tmy_csv(path, year=YEAR)
+        read_tmy_csv(path, year=YEAR, timezone=TZ)
 
 
 def test_bad_value_names_column_and_line(tmp_path):
@@ -183,24 +184,24 @@ def test_bad_value_names_column_and_line(tmp_path):
     values[10] = "n/a"
     pd.DataFrame({"kw_per_kwp": values}).to_csv(path, index=False)
     with pytest.raises(InputError, match=r"tmy\.csv: kw_per_kwp: line 12: 'n/a'"):
-        read_tmy_csv(path, year=YEAR)
+        read_tmy_csv(path, year=YEAR, timezone=TZ)
     pd.DataFrame({"kw_per_kwp": np.full(8760, 800.0)}).to_csv(path, index=False)
     with pytest.raises(InputError, match="wrong units|0 to 1.5 kW/kWp"):
-        read_tmy_csv(path, year=YEAR)
+        read_tmy_csv(path, year=YEAR, timezone=TZ)
 
 
 def test_file_checks(tmp_path):
     with pytest.raises(InputError, match="file not found"):
-        read_tmy_csv(tmp_path / "absent.csv")
+        read_tmy_csv(tmp_path / "absent.csv", timezone=TZ)
     path = tmp_path / "short.csv"
     pd.DataFrame({"kw_per_kwp": np.zeros(100)}).to_csv(path, index=False)
     with pytest.raises(InputError, match="short.csv: expected 8760 hourly rows"):
-        read_tmy_csv(path, year=YEAR)
+        read_tmy_csv(path, year=YEAR, timezone=TZ)
     with pytest.raises(InputError, match="short.csv: time: no time column"):
-        read_tmy_csv(path)
+        read_tmy_csv(path, timezone=TZ)
     gappy = tmp_path / "gappy.csv"
     times = local_hour_strings(YEAR)
     times[5] = times[4]
     pd.DataFrame({"time": times, "kw_per_kwp": np.zeros(8760)}).to_csv(gappy, index=False)
     with pytest.raises(InputError, match="gappy.csv: time: expected each of the 8760 local hours"):
-        read_tmy_csv(gappy)
+        read_tmy_csv(gappy, timezone=TZ)

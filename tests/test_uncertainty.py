@@ -19,8 +19,8 @@ import yaml
 
 from smrplan import pipeline
 from smrplan.catalogue.catalogue import resolve_catalogue
-from smrplan.costs.economics import ALL_OPTIONS
 from smrplan.errors import InputError
+from smrplan.options import ALL_OPTIONS
 from smrplan.scenario import load_scenario, parse_scenario
 from smrplan.uncertainty import model as M
 from smrplan.uncertainty import sampling as S

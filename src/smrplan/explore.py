@@ -32,10 +32,11 @@ import plotly.graph_objects as go
 from pydantic import BaseModel, ConfigDict, Field
 
 from smrplan.catalogue.catalogue import Catalogue, apply_overrides
-from smrplan.costs.economics import ALL_OPTIONS, Money, first_of
+from smrplan.costs.economics import Money, first_of
 from smrplan.costs.engine import CostBasis, OptionCosts, option_costs
 from smrplan.demand.load import demand_basis, settlement_demand
 from smrplan.optimize.assemble import optimise
+from smrplan.options import ALL_OPTIONS
 from smrplan.pipeline import cost_basis_of, prepare_inputs, screen_sites
 from smrplan.report import plots
 from smrplan.results import Inputs

@@ -29,7 +29,7 @@ from smrplan.dispatch.reliability import check
 from smrplan.geo.grid import nearest_grid
 from smrplan.geo.layers import load_region
 from smrplan.optimize.assemble import Optimised, optimise
-from smrplan.optimize.solve import KIND_OPTION
+from smrplan.options import KIND_OPTION
 from smrplan.results import Dispatch, Inputs, Plan
 from smrplan.scenario import Scenario
 from smrplan.siting.screen import ScreenResult, generate_candidates, screen

@@ -8,6 +8,8 @@ Bundled scenarios live in `scenarios/*.yaml` and are addressed by name (e.g. ``i
 from __future__ import annotations
 
 import copy
+import zoneinfo
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from smrplan.errors import InputError
+from smrplan.options import REACTOR_OPTIONS
 
 _SCENARIO_PKG = "smrplan.scenarios"
 LAYER_NAMES = (
@@ -28,6 +31,11 @@ LAYER_NAMES = (
 BUILD_LAYERS = ("towns", "postal_places", "district_population")
 
 
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -35,7 +43,26 @@ class _Strict(BaseModel):
 class Region(_Strict):
     name: str
     metric_crs: str
+    extent: str
+    timezone: str
     grid_nodes: str | None
+
+    @field_validator("extent")
+    @classmethod
+    def _known_extent(cls, v: str) -> str:
+        from smrplan.geo.io import data_limits  # geo.io reads this module's defaults at import
+
+        regions = sorted(data_limits()["regions"])
+        if v not in regions:
+            raise ValueError(f"unknown region box {v!r}; expected one of {regions} (data/data_checks.yaml)")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        if v not in _time_zones():
+            raise ValueError(f"unknown time zone {v!r}; expected an IANA tz database name such as Asia/Kolkata")
+        return v
 
 
 class Demand(_Strict):
@@ -146,8 +173,7 @@ class Optimisation(_Strict):
     nearest_sites: int = Field(ge=1)
     reserve_margin_fraction: float = Field(ge=0, le=2)
     # {settlement column: {value: [reactor options allowed there]}}; values not listed allow every option.
-    allowed_options_by_region: dict[str, dict[str, list[Literal["land_reactor", "floating_reactor",
-                                                                  "micro_reactor"]]]] = Field(default_factory=dict)
+    allowed_options_by_region: dict[str, dict[str, list[Literal[REACTOR_OPTIONS]]]] = Field(default_factory=dict)
 
 
 class Dispatch(_Strict):

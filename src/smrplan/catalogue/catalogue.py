@@ -1,10 +1,12 @@
 """The technology catalogue: every number with unit, range, source and year.
 
-`load_catalogue()` reads `technologies.yaml` (or a user file), applies scenario overrides and checks
-every entry: unknown technology or parameter, missing unit or source, negative cost, low > high, and
-value outside [low, high] for the packaged file are errors naming the entry and field. Money values
-are restated in constant USD of the scenario base year with the US CPI-U (data/us_cpi.csv); the
-parameter's `year` is its money year.
+`read_catalogue()` reads `technologies.yaml` (or a user file) and checks every entry against the
+schema (schema.py, parameters.csv): unknown option, missing required parameter, unit, source or year,
+negative cost, low > high, value outside [low, high], a number where text is expected (or the reverse)
+and a value, low or high outside the parameter's bounds are errors naming the file, entry and field.
+`resolve_catalogue()` then restates money in constant USD of the scenario base year with the US CPI-U
+(data/us_cpi.csv; the parameter's `year` is its money year) and applies the scenario overrides, which
+must name a known technology and parameter, keep its type and respect its bounds.
 """
 
 from __future__ import annotations
@@ -19,38 +21,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from smrplan.catalogue.schema import PARAMETERS, REQUIRED, ParameterSpec
 from smrplan.errors import InputError
+from smrplan.options import CATALOGUE_OPTIONS, REACTOR_CATALOGUE_OPTIONS
 
-OPTIONS = ("floating_reactor", "land_reactor", "micro_reactor", "large_reactor", "diesel", "pv_battery",
-           "grid_extension", "submarine_cable", "network")
-REACTOR_OPTIONS = ("floating_reactor", "land_reactor", "micro_reactor", "large_reactor")
 _CONFIDENCE = ("high", "medium", "low")
-_REACTOR_PARAMS = ("module_size_mw", "max_modules_per_plant", "capacity_factor", "refuelling_interval_years",
-                   "refuelling_outage_days", "construction_years", "lifetime_years", "capex_usd_per_kw",
-                   "fixed_om_usd_per_kw_year", "variable_om_usd_per_mwh", "fuel_usd_per_mwh",
-                   "decommissioning_fraction_of_capex", "min_load_fraction", "ramp_fraction_per_min", "epz_km",
-                   "forced_outage_rate", "cooling")
-# Parameters the cost engine, siting and dispatch read, per option (docs/catalogue-schema.md).
-REQUIRED = {
-    "floating_reactor": _REACTOR_PARAMS + ("berth_depth_m", "shore_works_usd"),
-    "land_reactor": _REACTOR_PARAMS,
-    "micro_reactor": _REACTOR_PARAMS,
-    "large_reactor": _REACTOR_PARAMS,
-    "diesel": ("capex_usd_per_kw", "lifetime_years", "fixed_om_usd_per_kw_year", "variable_om_usd_per_kwh",
-               "fuel_curve_intercept_l_per_kwh_rated", "fuel_curve_slope_l_per_kwh", "min_load_fraction",
-               "average_loading_fraction", "diesel_price_usd_per_l", "island_logistics_usd_per_l", "co2_kg_per_l",
-               "reserve_margin_fraction"),
-    "pv_battery": ("pv_capex_usd_per_kw", "pv_lifetime_years", "pv_fixed_om_usd_per_kw_year", "pv_capacity_factor",
-                   "battery_capex_usd_per_kwh", "battery_lifetime_years", "battery_roundtrip_efficiency",
-                   "battery_min_soc_fraction", "battery_hours", "inverter_capex_usd_per_kw", "renewable_fraction",
-                   "island_capex_multiplier"),
-    "grid_extension": ("mv_line_usd_per_km", "hv_line_usd_per_km", "mv_max_capacity_kw", "substation_usd",
-                       "grid_supply_usd_per_kwh", "losses_fraction", "line_lifetime_years",
-                       "line_om_fraction_per_year", "max_distance_km", "grid_emission_t_co2_per_mwh"),
-    "submarine_cable": ("cable_usd_per_km", "landing_station_usd", "lifetime_years", "om_fraction_per_year",
-                        "max_length_km"),
-    "network": (),
-}
 PACKAGED = "<packaged catalogue technologies.yaml>"
 
 
@@ -103,7 +78,7 @@ class Technology:
 
     @property
     def is_reactor(self) -> bool:
-        return self.option in REACTOR_OPTIONS
+        return self.option in REACTOR_CATALOGUE_OPTIONS
 
 
 Catalogue = dict[str, Technology]
@@ -127,7 +102,19 @@ def _num(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
 
-def _parse_parameter(raw: Any, where: str, file: str) -> Parameter:
+def _check_type(spec: ParameterSpec, value: Any, where: str, file: str) -> None:
+    if (spec.type == "text") != isinstance(value, str):
+        raise InputError(file, where, f"{value!r}; {spec.name} is {'text' if spec.type == 'text' else 'a number'} "
+                                      "(catalogue/parameters.csv)")
+
+
+def _check_bounds(spec: ParameterSpec, value: float, where: str, file: str) -> None:
+    if spec.outside(value):
+        raise InputError(file, where, f"{value!r} is outside the bounds {spec.bounds_text()} {spec.unit} of {spec.name} "
+                                      "(catalogue/parameters.csv)")
+
+
+def _parse_parameter(name: str, raw: Any, where: str, file: str) -> Parameter:
     if not isinstance(raw, dict):
         raise InputError(file, where, "expected a mapping with value, unit, low, high, source, year")
     unknown = set(raw) - {"value", "unit", "low", "high", "source", "year", "confidence", "note"}
@@ -156,6 +143,11 @@ def _parse_parameter(raw: Any, where: str, file: str) -> Parameter:
         raise InputError(file, f"{where}.confidence", f"{conf!r}; expected one of {_CONFIDENCE}")
     if not _num(raw["year"]) or not 1900 <= raw["year"] <= 2100:
         raise InputError(file, f"{where}.year", f"{raw['year']!r}; expected a year such as 2024")
+    spec = PARAMETERS.get(name)  # names outside the schema are kept, unchecked
+    if spec is not None:
+        _check_type(spec, value, f"{where}.value", file)
+        for key in ("value", "low", "high") if _num(value) else ():
+            _check_bounds(spec, raw[key], f"{where}.{key}", file)
     return Parameter(value=value, unit=str(raw["unit"]), source=str(raw["source"]), year=int(raw["year"]),
                      low=raw.get("low"), high=raw.get("high"), confidence=conf, note=str(raw.get("note", "")))
 
@@ -172,8 +164,8 @@ def parse_catalogue(raw: Any, file: str) -> Catalogue:
         unknown = set(entry) - {"name", "option", "description", "confidence", "parameters"}
         if unknown:
             raise InputError(file, where, f"unknown key(s) {sorted(unknown)}")
-        if entry.get("option") not in OPTIONS:
-            raise InputError(file, f"{where}.option", f"{entry.get('option')!r}; expected one of {OPTIONS}")
+        if entry.get("option") not in CATALOGUE_OPTIONS:
+            raise InputError(file, f"{where}.option", f"{entry.get('option')!r}; expected one of {CATALOGUE_OPTIONS}")
         params = entry.get("parameters")
         if not isinstance(params, dict) or not params:
             raise InputError(file, f"{where}.parameters", "expected a mapping of parameters")
@@ -183,7 +175,7 @@ def parse_catalogue(raw: Any, file: str) -> Catalogue:
         out[str(key)] = Technology(
             key=str(key), name=str(entry.get("name", key)), option=entry["option"],
             description=str(entry.get("description", "")), confidence=str(entry.get("confidence", "medium")),
-            parameters={str(n): _parse_parameter(p, f"{where}.parameters.{n}", file) for n, p in params.items()},
+            parameters={str(n): _parse_parameter(str(n), p, f"{where}.parameters.{n}", file) for n, p in params.items()},
         )
     return out
 
@@ -210,7 +202,8 @@ def apply_overrides(catalogue: Catalogue, overrides: dict[str, dict[str, Any]], 
     """Return a catalogue with scenario overrides {technology: {parameter: value}} applied.
 
     An override may leave the catalogue's low/high range (that is the point of a scenario), but it
-    must name a known technology and parameter, keep the parameter's type and not make a cost negative.
+    must name a known technology and parameter, keep the parameter's type, not make a cost negative and
+    respect the parameter's bounds (catalogue/parameters.csv).
     """
     out = dict(catalogue)
     for key, params in overrides.items():
@@ -228,6 +221,8 @@ def apply_overrides(catalogue: Catalogue, overrides: dict[str, dict[str, Any]], 
                 raise InputError(source, where, f"{value!r} has the wrong type; expected {type(old.value).__name__}")
             if _num(value) and (not math.isfinite(value) or (old.is_money and value < 0)):
                 raise InputError(source, where, f"{value!r} is not a valid value (finite, costs >= 0)")
+            if name in PARAMETERS and _num(value):
+                _check_bounds(PARAMETERS[name], value, where, source)
             new[name] = replace(old, value=value, source=f"scenario override ({source})", overridden=True,
                                 note=f"catalogue value {old.value} {old.unit} ({old.source}, {old.year})")
         out[key] = replace(tech, parameters=new)

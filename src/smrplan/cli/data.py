@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from smrplan.errors import InputError
+from smrplan.geo.io import DEFAULT_REGION
 
 data_app = typer.Typer(no_args_is_help=True, help="Check the layers of a data directory.")
 
@@ -69,7 +70,7 @@ def _with_repairs(report: pd.DataFrame, region: str) -> pd.DataFrame:
 def check(directory: Annotated[Path, typer.Argument(help="Data directory.")],
           layer: Annotated[list[str] | None, typer.Option(
               "--layer", help="NAME=FILE (relative to DIR); repeat. Default: every layer file found.")] = None,
-          region: Annotated[str, typer.Option("--region", help="Bounding box for the region check.")] = "india",
+          region: Annotated[str, typer.Option("--region", help="Bounding box for the region check.")] = DEFAULT_REGION,
           repair: Annotated[bool, typer.Option(
               "--repair", help="Also say which errors `smrplan run --repair` would fix (and how, row by row, in the "
                                "log); such layers count as warnings, not errors.")] = False,

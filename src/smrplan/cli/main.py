@@ -169,7 +169,8 @@ def costs(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or
           data_dir: DataDir = None, repair: Repair = False) -> None:
     """How the least-cost option changes when one input moves (a tornado table)."""
     from smrplan.api import load_scenario, tornado
-    from smrplan.costs.economics import ALL_OPTIONS
+    from smrplan.options import ALL_OPTIONS
+    from smrplan.units import CRORE
 
     with _progress() as bar:
         task = bar.add_task("starting", total=None)
@@ -178,7 +179,7 @@ def costs(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or
     base = table[table.setting == "base"].iloc[0]
     inr = load_scenario(scenario, data_dir).finance.inr_per_usd
     out_console.print(f"base: total {base.total_annual_cost_usd / 1e6:,.2f} M USD/yr "
-                      f"(INR {base.total_annual_cost_usd * inr / 1e7:,.0f} crore/yr), reactor share "
+                      f"(INR {base.total_annual_cost_usd * inr / CRORE:,.0f} crore/yr), reactor share "
                       f"{base.reactor_share:.1%}; settlements per least-cost option: "
                       + ", ".join(f"{o} {base[o]}" for o in ALL_OPTIONS if base[o]))
     t = Table(title="tornado (largest swing of total annual cost first)")

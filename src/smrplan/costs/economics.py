@@ -30,11 +30,9 @@ import numpy as np
 import pandas as pd
 
 from smrplan.catalogue.catalogue import Catalogue, Technology
-
-HOURS = 8760.0
-STANDALONE_OPTIONS = ("diesel", "pv_battery", "grid")
-REACTOR_OPTIONS = ("land_reactor", "floating_reactor", "micro_reactor")
-ALL_OPTIONS = STANDALONE_OPTIONS + REACTOR_OPTIONS
+from smrplan.options import ALL_OPTIONS, CATALOGUE_OPTION_SUPPLIES
+from smrplan.units import HOURS_PER_YEAR as HOURS
+from smrplan.units import KG_PER_TONNE, KW_PER_MW
 
 
 @dataclass(frozen=True)
@@ -128,7 +126,7 @@ def diesel_cost(energy_kwh, peak_kw, diesel: Technology, money: Money, is_island
               + e * diesel["variable_om_usd_per_kwh"] + litres * price)
     return _frame(capacity_kw=cap, capex_usd=capex, annual_cost_usd=annual, npv_usd=net_present_cost(annual, money),
                   fuel_l=litres,
-                  co2_t=litres * diesel["co2_kg_per_l"] / 1000.0, fuel_cost_usd=litres * price)
+                  co2_t=litres * diesel["co2_kg_per_l"] / KG_PER_TONNE, fuel_cost_usd=litres * price)
 
 
 def pv_battery_cost(energy_kwh, peak_kw, night_share: float, pv: Technology, diesel: Technology, money: Money,
@@ -190,7 +188,7 @@ def grid_cost(energy_kwh, peak_kw, land_km, sea_km, grid: Technology, cable: Tec
     return _frame(capacity_kw=np.asarray(peak_kw, float), capex_usd=link["capex_usd"].to_numpy(),
                   annual_cost_usd=annual, npv_usd=net_present_cost(annual, money), fuel_l=np.zeros_like(e),
                   fuel_cost_usd=np.zeros_like(e),
-                  co2_t=bought / 1000.0 * grid["grid_emission_t_co2_per_mwh"], feasible=feasible)
+                  co2_t=bought / KW_PER_MW * grid["grid_emission_t_co2_per_mwh"], feasible=feasible)
 
 
 def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology, money: Money,
@@ -207,7 +205,7 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
     """
     e = np.asarray(energy_kwh, float)
     peak = np.asarray(peak_kw, float)
-    mod_kw = tech["module_size_mw"] * 1000.0
+    mod_kw = tech["module_size_mw"] * KW_PER_MW
     need = np.maximum(np.ceil(peak * (1.0 + reserve_margin) / mod_kw - 1e-9),
                       np.ceil(e / (mod_kw * HOURS * tech["capacity_factor"]) - 1e-9))
     need = np.maximum(need, 1.0)
@@ -215,7 +213,7 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
     per_kw = tech["capex_usd_per_kw"] * float(idc_factor(money.discount_rate, tech["construction_years"]))
     fixed = tech.get("shore_works_usd", 0.0) or 0.0
     k_plant = pv_factor(tech["lifetime_years"], money, tech["decommissioning_fraction_of_capex"]) * money.crf
-    energy_cost = e / 1000.0 * (tech["variable_om_usd_per_mwh"] + tech["fuel_usd_per_mwh"])
+    energy_cost = e / KW_PER_MW * (tech["variable_om_usd_per_mwh"] + tech["fuel_usd_per_mwh"])
     per_module_annual = mod_kw * (per_kw * k_plant + tech["fixed_om_usd_per_kw_year"])
 
     n1 = need + (shortfall_kw > 0)
@@ -244,15 +242,13 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
 
 
 def by_option(catalogue: Catalogue, enabled: list[str]) -> dict[str, list[Technology]]:
-    """Enabled technologies grouped by the planning option they belong to."""
+    """Enabled technologies grouped by the planning option they supply (data/options.csv); reference
+    entries (a grid-side large reactor, the local network) supply none."""
     groups: dict[str, list[Technology]] = {o: [] for o in ALL_OPTIONS}
-    mapping = {"diesel": "diesel", "pv_battery": "pv_battery", "grid_extension": "grid",
-               "land_reactor": "land_reactor", "floating_reactor": "floating_reactor",
-               "micro_reactor": "micro_reactor"}
     for key in enabled:
-        tech = catalogue[key]
-        if tech.option in mapping:
-            groups[mapping[tech.option]].append(tech)
+        option = CATALOGUE_OPTION_SUPPLIES[catalogue[key].option]
+        if option is not None:
+            groups[option].append(catalogue[key])
     return groups
 
 

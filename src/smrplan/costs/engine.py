@@ -47,7 +47,7 @@ from smrplan.errors import InputError
 from smrplan.geo.distance import PointIndex
 from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
-from smrplan.optimize.solve import KIND_OPTION, KINDS
+from smrplan.options import KIND_OPTION, KINDS
 from smrplan.scenario import Scenario
 
 STANDALONE_COLUMNS = np.array([ALL_OPTIONS.index(o) for o in STANDALONE_OPTIONS])

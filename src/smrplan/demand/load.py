@@ -27,8 +27,7 @@ import pandas as pd
 
 from smrplan.errors import InputError
 from smrplan.scenario import Demand
-
-HOURS_PER_YEAR = 8760
+from smrplan.units import HOURS_PER_YEAR  # also imported from here by uncertainty.sweep
 
 
 @dataclass(frozen=True)

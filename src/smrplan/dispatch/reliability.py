@@ -48,8 +48,7 @@ from smrplan.dispatch.solar import pv_profile_kw_per_kwp
 from smrplan.errors import InputError
 from smrplan.geo.io import resolve
 from smrplan.scenario import Scenario
-
-HOURS = 8760
+from smrplan.units import HOURS_PER_YEAR, KG_PER_TONNE, KW_PER_MW
 
 
 def monthly_derate(ref: str, data_dir) -> np.ndarray:
@@ -136,13 +135,14 @@ def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[di
                       min_soc_fraction=np.where(has_batt, pvsys["battery_min_soc_fraction"], 0.0),
                       initial_soc_fraction=np.where(has_batt, max(dsp.battery_initial_soc_fraction,
                                                                   pvsys["battery_min_soc_fraction"]), 0.0))
-    profile = np.zeros((n, HOURS))
+    profile = np.zeros((n, HOURS_PER_YEAR))
     has_pv = meta["pv_kw"].to_numpy() > 0
     if has_pv.any():
         derate = monthly_derate(dsp.monthly_derate, sc.data_dir)
         raw = pv_profile_kw_per_kwp(meta.loc[has_pv, "lat"].to_numpy(), meta.loc[has_pv, "lon"].to_numpy(),
-                                    sc.target_year, derate, system_loss_fraction=dsp.pv_system_loss_fraction)
-        scale = pvsys["pv_capacity_factor"] * HOURS / raw.sum(axis=1)
+                                    sc.target_year, derate, system_loss_fraction=dsp.pv_system_loss_fraction,
+                                    timezone=sc.region.timezone)
+        scale = pvsys["pv_capacity_factor"] * HOURS_PER_YEAR / raw.sum(axis=1)
         profile[has_pv] = raw * scale[:, None]
         meta.loc[has_pv, "pv_yield_scale"] = scale
     systems = Systems(load_kw=load, pv_kw=meta["pv_kw"].to_numpy(), pv_profile_kw_per_kwp=profile,
@@ -158,7 +158,7 @@ def _reactors(meta: pd.DataFrame, cat: Catalogue, mean_repair_hours: float) -> R
         tech = cat.get(key)
         if tech is None or not tech.is_reactor:
             continue
-        cols["module_kw"][i] = tech["module_size_mw"] * 1000.0
+        cols["module_kw"][i] = tech["module_size_mw"] * KW_PER_MW
         cols["min"][i] = tech["min_load_fraction"]
         cols["ramp"][i] = tech["ramp_fraction_per_min"] * 60.0
         cols["interval"][i] = tech["refuelling_interval_years"]
@@ -215,11 +215,11 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
     planned_fuel = meta["planned_fuel_cost_usd"].to_numpy(float)
     fuel_delta = np.where(np.isfinite(planned_fuel), summary["diesel_cost_usd"].to_numpy() - planned_fuel, 0.0)
     carbon = sc.finance.carbon_price_usd_per_t * np.where(
-        np.isfinite(planned_fuel), fuel_delta / price * diesel["co2_kg_per_l"] / 1000.0, 0.0)
+        np.isfinite(planned_fuel), fuel_delta / price * diesel["co2_kg_per_l"] / KG_PER_TONNE, 0.0)
     added_cost = annualised(added_kw * diesel["capex_usd_per_kw"], diesel["lifetime_years"], money) + \
         added_kw * diesel["fixed_om_usd_per_kw_year"] + fuel_delta + carbon
     out = meta[["system_id", "type", "technology", "settlements", "modules"]].copy()
-    out["load_mwh_per_year"] = meta["energy_kwh"].to_numpy() / 1000.0
+    out["load_mwh_per_year"] = meta["energy_kwh"].to_numpy() / KW_PER_MW
     out["operating_year_simulated"] = year
     out["unserved_fraction_as_planned"] = before["unserved_fraction"].to_numpy()
     out["backup_unit_kw"] = meta["diesel_unit_kw"].to_numpy()

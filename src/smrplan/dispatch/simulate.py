@@ -58,9 +58,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from smrplan.errors import InputError
+from smrplan.units import HOURS_PER_DAY, HOURS_PER_YEAR, KG_PER_TONNE
 
-HOURS_PER_YEAR = 8760
-HOURS_PER_DAY = 24
 # Numerical tolerance, kW (= kWh per hour): deficits below it commit no diesel and hours whose unserved
 # energy is below it do not count as short. Far below any metered quantity.
 TOLERANCE_KW = 1e-9
@@ -421,7 +420,7 @@ class DispatchResult:
                 "curtailment_kwh": t["curtailment_kwh"],
                 "reactor_capacity_factor": capacity_factor,
                 "renewable_share": renewable_share,
-                "emissions_t_co2": t["diesel_litres"] * co2_kg_per_litre / 1000.0,
+                "emissions_t_co2": t["diesel_litres"] * co2_kg_per_litre / KG_PER_TONNE,
             },
             index=t.index,
         )

@@ -2,8 +2,8 @@
 
 Hours follow the local clock: hour h of a profile is local hour h of the year (January 1, 00:00-01:00
 is hour 0), February 29 is dropped so every year has 8760 hours, and each local hour is converted to UTC
-with the ``timezone`` argument (India: Asia/Kolkata, UTC+5:30, no daylight saving) before the sun's
-position is computed. Irradiance is evaluated at the middle of each hour and taken as the hour's mean.
+with the ``timezone`` argument (the scenario's ``region.timezone``, an IANA name such as Asia/Kolkata)
+before the sun's position is computed. Irradiance is evaluated at the middle of each hour and taken as the hour's mean.
 
 Clear-sky model (`pv_profile_kw_per_kwp`), per system:
 
@@ -31,8 +31,8 @@ import pandas as pd
 import pvlib
 
 from smrplan.errors import InputError
+from smrplan.units import HOURS_PER_YEAR
 
-HOURS_PER_YEAR = 8760
 MONTHS = 12
 # SPA refraction inputs as in pvlib.solarposition.spa_python: annual mean air temperature (deg C) and
 # the atmospheric refraction at sunrise/sunset (degrees).
@@ -49,8 +49,8 @@ TMY_PROFILE_COLUMN = "kw_per_kwp"
 TMY_TIME_COLUMN = "time"
 
 
-def local_year_hours_utc(year: int, timezone: str = "Asia/Kolkata") -> pd.DatetimeIndex:
-    """Start of each local hour of ``year`` (8760, February 29 dropped), in UTC."""
+def local_year_hours_utc(year: int, timezone: str) -> pd.DatetimeIndex:
+    """Start of each local hour of ``year`` (8760, February 29 dropped) in ``timezone`` (IANA name), in UTC."""
     local = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="h", inclusive="left")
     local = local[~((local.month == 2) & (local.day == 29))]
     return local.tz_localize(timezone).tz_convert("UTC")
@@ -181,7 +181,7 @@ def pv_profile_kw_per_kwp(
     azimuth: npt.ArrayLike = 180.0,
     *,
     system_loss_fraction: float,
-    timezone: str = "Asia/Kolkata",
+    timezone: str,
     altitude_m: npt.ArrayLike | None = None,
     albedo: float = 0.25,
 ) -> np.ndarray:
@@ -193,7 +193,7 @@ def pv_profile_kw_per_kwp(
     tilt: panel tilt from horizontal, degrees; None = |latitude| per site.
     azimuth: panel azimuth, degrees clockwise from north (180 = facing south).
     system_loss_fraction: all PV losses besides irradiance (PVWatts style), fraction in [0, 1).
-    timezone: IANA zone of the local clock.
+    timezone: IANA zone of the local clock (the scenario's region.timezone).
     altitude_m: site altitude, m above sea level; None = pvlib's bundled altitude map.
     albedo: ground reflectance, fraction (pvlib's default 0.25).
     """
@@ -277,7 +277,7 @@ def _is_february_29(times: pd.DatetimeIndex) -> np.ndarray:
 
 
 def read_tmy_csv(
-    path: str | Path, *, year: int | None = None, timezone: str = "Asia/Kolkata"
+    path: str | Path, *, timezone: str, year: int | None = None
 ) -> pd.DataFrame:
     """Read a user's hourly solar file.
 
@@ -349,7 +349,7 @@ def pv_profile_from_tmy(
     system_loss_fraction: float,
     tilt: float | None = None,
     azimuth: float = 180.0,
-    timezone: str = "Asia/Kolkata",
+    timezone: str,
     altitude_m: float | None = None,
     albedo: float = 0.25,
 ) -> np.ndarray:

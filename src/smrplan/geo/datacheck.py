@@ -34,7 +34,7 @@ import shapely
 from smrplan.errors import InputError
 from smrplan.geo import checks
 from smrplan.geo.checks import LAT_NAMES, LON_NAMES, WGS84, data_limits
-from smrplan.geo.io import SETTLEMENT_ALIASES, read_rows
+from smrplan.geo.io import DEFAULT_REGION, SETTLEMENT_ALIASES, read_rows
 
 VECTOR_SUFFIXES = (".gpkg", ".parquet", ".geojson", ".shp", ".csv")
 RASTER_SUFFIXES = (".tif", ".tiff")
@@ -80,7 +80,7 @@ def _has_coordinates(path: Path) -> bool:
 
 
 def check_data_dir(directory: str | Path, mapping: dict[str, str] | None = None,
-                   region: str = "india") -> pd.DataFrame:
+                   region: str = DEFAULT_REGION) -> pd.DataFrame:
     """Check the layers of a data directory; one row per layer.
 
     mapping: layer name -> file (relative to `directory`, or absolute); None = discover files.

@@ -53,9 +53,11 @@ from smrplan.geo.checks import (
     unique_ids,
 )
 from smrplan.geo.checks import Fixes as Fixes  # re-exported: smrplan.geo.layers builds its repair log from here
+from smrplan.scenario import defaults
 
-# Region box of data/data_checks.yaml that settlements and anchor loads are expected in.
-DEFAULT_REGION = "india"
+# Region box of data/data_checks.yaml that settlements and anchor loads are expected in when the caller
+# names none: the default scenario's region.extent.
+DEFAULT_REGION = defaults()["region"]["extent"]
 # Column aliases accepted for the settlement contract (first match wins).
 SETTLEMENT_ALIASES = {
     "population": ("population", "population_2011", "pop", "tot_p"),

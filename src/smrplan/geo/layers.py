@@ -255,7 +255,7 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
 
     build: dict = {}
     if "settlements" in scenario.data:
-        settlements = read_settlements(path_of("settlements"), repair=repair)
+        settlements = read_settlements(path_of("settlements"), repair=repair, region=scenario.region.extent)
         dropped["settlements"] = int(settlements.attrs.get("dropped_rows", 0))
         repairs["settlements"] = dict(settlements.attrs.get("repairs", {}))
         settlements.attrs = {}
@@ -269,7 +269,7 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
     anchor_report: dict = {}
     if "anchor_loads" in scenario.data:
         path = path_of("anchor_loads")
-        anchors = read_anchor_loads(path, repair=repair)
+        anchors = read_anchor_loads(path, repair=repair, region=scenario.region.extent)
         dropped["anchor_loads"] = int(anchors.attrs.get("dropped_rows", 0))
         repairs["anchor_loads"] = dict(anchors.attrs.get("repairs", {}))
         settlements, anchor_report = join_anchor_loads(settlements, anchors, scenario.demand.anchor_join_max_km,

@@ -16,7 +16,8 @@ import pandas as pd
 from smrplan.geo.distance import haversine_km
 from smrplan.optimize.facilities import Candidates
 from smrplan.optimize.network import Network, candidate_pairs
-from smrplan.optimize.problem import KINDS, plant_cost
+from smrplan.optimize.problem import plant_cost
+from smrplan.options import KINDS
 
 BISECTION_STEPS = 50
 WHY_TOP = 10  # largest units without a reactor explained in plan.json `why`

@@ -17,7 +17,7 @@ import pandas as pd
 
 from smrplan.catalogue.catalogue import Technology
 from smrplan.costs.economics import Money, diesel_cost, idc_factor, pv_factor
-from smrplan.optimize.problem import KINDS
+from smrplan.options import KINDS
 
 
 def facility_costs(tech: Technology, diesel: Technology, money: Money, is_island: bool,

@@ -27,14 +27,16 @@ import numpy as np
 import pandas as pd
 
 from smrplan.catalogue.catalogue import Technology
-from smrplan.costs.economics import HOURS, Money
+from smrplan.costs.economics import Money
 from smrplan.geo.distance import PointIndex
 from smrplan.geo.layers import Region
 from smrplan.optimize.cluster import cluster_settlements, top_cell_km
 from smrplan.optimize.facilities import Candidates
 from smrplan.optimize.network import Network, candidate_pairs, tree_parents
 from smrplan.optimize.pairs import expand, reachable, reindex, with_ancestors
-from smrplan.optimize.problem import KINDS, TOL, Problem, assignments, plants
+from smrplan.optimize.problem import TOL, Problem, assignments, plants
+from smrplan.options import KINDS
+from smrplan.units import HOURS_PER_YEAR as HOURS
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smrplan.costs.economics import HOURS
 from smrplan.optimize.problem import Problem, Solution
+from smrplan.units import HOURS_PER_YEAR as HOURS
 
 SCALE = 1e-3  # solver objective in kUSD/yr
 

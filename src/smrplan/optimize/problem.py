@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from smrplan.costs.economics import HOURS
 from smrplan.optimize.pairs import expand, reachable, reindex
+from smrplan.units import HOURS_PER_YEAR as HOURS
 
-KIND_OPTION = {"land": "land_reactor", "micro": "micro_reactor", "floating": "floating_reactor"}
-KINDS = tuple(KIND_OPTION)
 TOL = 1e-6  # integrality / feasibility tolerance when sizing plants from a solution
 
 

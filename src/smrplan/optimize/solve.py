@@ -31,7 +31,6 @@ import pandas as pd
 
 from smrplan.catalogue.catalogue import Technology
 from smrplan.costs.economics import Money
-from smrplan.errors import InputError
 from smrplan.geo.layers import Region
 from smrplan.optimize import regional_search
 from smrplan.optimize.breakeven import breakeven
@@ -39,7 +38,8 @@ from smrplan.optimize.facilities import Candidates, candidates
 from smrplan.optimize.heuristics import evaluate, greedy_plan
 from smrplan.optimize.instance import Instance, fit_instance
 from smrplan.optimize.milp import MilpRun, solve_milp
-from smrplan.optimize.problem import KIND_OPTION, KINDS, TOL, Problem, Solution, assignments, plants
+from smrplan.optimize.problem import TOL, Problem, Solution, assignments, plants
+from smrplan.options import KINDS
 
 log = logging.getLogger(__name__)
 
@@ -88,38 +88,6 @@ class Search:
     window_assignments: int
 
 
-def allowed_kinds(settlements: pd.DataFrame, opt) -> np.ndarray:
-    """Which reactor kinds each settlement may use (`optimisation.allowed_options_by_region`).
-
-    Parameters
-    ----------
-    settlements : pandas.DataFrame
-        The settlements with the columns the rules name (e.g. `territory`).
-    opt : smrplan.scenario.Optimisation
-        Its `allowed_options_by_region`: {column: {value: [allowed options]}}.
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean, settlements x KINDS (in the order of KINDS); a settlement matched by no rule may use
-        every kind.
-
-    Raises
-    ------
-    InputError
-        When a rule names a column the settlements do not have.
-    """
-    ok = np.ones((len(settlements), len(KINDS)), bool)
-    for column, by_value in (getattr(opt, "allowed_options_by_region", None) or {}).items():
-        if column not in settlements.columns:
-            raise InputError(None, f"optimisation.allowed_options_by_region.{column}",
-                             f"the settlements have no column {column!r}")
-        values = settlements[column].astype(str).to_numpy()
-        for value, options in by_value.items():  # a few regions
-            ok[values == str(value)] &= np.isin([KIND_OPTION[k] for k in KINDS], list(options))
-    return ok
-
-
 def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, techs_by_kind: dict[str, list[Technology]],
                diesel: Technology, grid: Technology, cable: Technology, money: Money, opt, load_factor: float,
                carbon_price: float = 0.0, *, allowed: np.ndarray) -> PlanResult:
@@ -155,7 +123,7 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
         Carbon price on the back-up diesel's CO2 (USD/t).
     allowed : numpy.ndarray
         May the settlement use a reactor of this kind (bool, settlements x KINDS, in the order of
-        KINDS); `allowed_kinds` computes it from the scenario's region rules.
+        KINDS); `costs.engine.allowed_kinds` computes it from the scenario's region rules.
 
     Returns
     -------

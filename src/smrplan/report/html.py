@@ -29,7 +29,9 @@ import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
+from smrplan.options import ALL_OPTIONS, OPTION_COLOURS
 from smrplan.report import plots, tables
+from smrplan.units import CRORE
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["sendDataToCloud"]}
 MAP_CONFIG = {**PLOT_CONFIG, "scrollZoom": True}
@@ -100,7 +102,7 @@ def sweep_table(raw) -> pd.DataFrame | None:
         return None
     frame.index = frame.index.astype(str)
     frame.columns = [str(c).removeprefix("p_") for c in frame.columns]
-    frame = frame[[c for c in frame.columns if c in plots.OPTIONS]].apply(pd.to_numeric, errors="coerce")
+    frame = frame[[c for c in frame.columns if c in ALL_OPTIONS]].apply(pd.to_numeric, errors="coerce")
     return frame.fillna(0.0) if len(frame.columns) else None
 
 
@@ -224,12 +226,12 @@ def report_context(run_dir: Path) -> dict:
         ("settlements", tables.num(plan["settlements"])), ("population", tables.num(plan["population"])),
         ("demand", f"{tables.num(plan['demand_mwh_per_year'] / 1e3, 1)} GWh/yr"),
         ("total annual cost", f"{tables.num(plan['total_annual_cost_usd'] / 1e6, 2)} M USD/yr "
-                              f"(₹{tables.num(plan['total_annual_cost_usd'] * inr / 1e7, 0)} crore)"),
+                              f"(₹{tables.num(plan['total_annual_cost_usd'] * inr / CRORE, 0)} crore)"),
         *([("net present cost", f"{tables.num(plan['total_npv_usd'] / 1e6, 1)} M USD "
-                                f"(₹{tables.num(plan['total_npv_usd'] * inr / 1e7, 0)} crore)")]
+                                f"(₹{tables.num(plan['total_npv_usd'] * inr / CRORE, 0)} crore)")]
           if plan.get("total_npv_usd") is not None else []),
         ("stand-alone cost (no reactors)", f"{tables.num(plan.get('standalone_annual_cost_usd', 0) / 1e6, 2)} M USD/yr "
-                                           f"(₹{tables.num(plan.get('standalone_annual_cost_usd', 0) * inr / 1e7, 0)} crore)"),
+                                           f"(₹{tables.num(plan.get('standalone_annual_cost_usd', 0) * inr / CRORE, 0)} crore)"),
         ("emissions", f"{tables.num(plan['emissions_t_co2_per_year'], 0)} t CO2/yr"),
         ("reactor sites built", tables.num(len(plan.get("reactor_sites", [])))),
     ]
@@ -240,7 +242,7 @@ def report_context(run_dir: Path) -> dict:
         "why": tables.why_rows(plan), "npv_note": tables.npv_note(plan, scenario),
         "funnel": tables.funnel(plan), "solver": tables.solver_rows(plan), "data": tables.data_rows(plan),
         "dispatch": plan.get("dispatch"), "methods": tables.methods(scenario, catalogue),
-        "colours": plots.OPTION_COLOURS, "plotlyjs": get_plotlyjs(), "created": plan.get("created_utc", ""),
+        "colours": OPTION_COLOURS, "plotlyjs": get_plotlyjs(), "created": plan.get("created_utc", ""),
         "versions": plan.get("versions", {}),
     }
 

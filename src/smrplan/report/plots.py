@@ -19,11 +19,9 @@ import plotly.graph_objects as go
 import shapely
 from plotly.subplots import make_subplots
 
-OPTIONS = ("diesel", "pv_battery", "grid", "land_reactor", "floating_reactor", "micro_reactor")
-OPTION_COLOURS = {"diesel": "#8c564b", "pv_battery": "#ff7f0e", "grid": "#7f7f7f",
-                  "land_reactor": "#1f77b4", "floating_reactor": "#17becf", "micro_reactor": "#9467bd"}
-OPTION_LABELS = {"diesel": "diesel mini-grid", "pv_battery": "PV + battery (+ diesel)", "grid": "grid extension",
-                 "land_reactor": "land reactor", "floating_reactor": "floating reactor", "micro_reactor": "micro reactor"}
+from smrplan.options import ALL_OPTIONS, OPTION_COLOURS, OPTION_LABELS  # explore.py reads the last two from here
+from smrplan.units import KW_PER_MW
+
 MAX_SETTLEMENT_POINTS = 10_000
 MAX_SITE_POINTS = 10_000
 MAX_LCOE_POINTS = 5_000
@@ -96,7 +94,7 @@ def grid_cells(lon: np.ndarray, lat: np.ndarray, max_cells: int) -> tuple[np.nda
 def _chosen_lcoe(st: pd.DataFrame) -> pd.Series:
     """LCOE of each settlement's chosen option (USD/kWh), from its lcoe_<option>_usd_per_kwh column."""
     out = pd.Series(np.nan, index=st.index)
-    for option in OPTIONS:
+    for option in ALL_OPTIONS:
         col = f"lcoe_{option}_usd_per_kwh"
         if col in st.columns:
             sel = st["chosen_option"] == option
@@ -202,7 +200,7 @@ def settlement_traces(points: pd.DataFrame) -> list[go.Scatter]:
     """Settlements (or cells) coloured by chosen option and sized by demand, one trace per option."""
     size = marker_size(points["demand_kwh_per_year"].to_numpy())
     traces = []
-    for option in OPTIONS:
+    for option in ALL_OPTIONS:
         sel = (points["option"] == option).to_numpy()
         if not sel.any():
             continue
@@ -264,7 +262,7 @@ def lcoe_figure(st: pd.DataFrame, max_points: int = MAX_LCOE_POINTS) -> tuple[go
     a point, or precomputed box statistics above `max_points` settlements."""
     fig = go.Figure()
     many = len(st) > max_points
-    for option in OPTIONS:
+    for option in ALL_OPTIONS:
         col = f"lcoe_{option}_usd_per_kwh"
         if col not in st.columns:
             continue
@@ -294,7 +292,7 @@ def lcoe_figure(st: pd.DataFrame, max_points: int = MAX_LCOE_POINTS) -> tuple[go
 
 def cost_figure(options: dict[str, dict]) -> go.Figure:
     """Investment (M USD) and annual cost (M USD/yr) of each chosen option (plan.json options)."""
-    names = [o for o in OPTIONS if o in options and options[o]["settlements"] > 0] or list(options)
+    names = [o for o in ALL_OPTIONS if o in options and options[o]["settlements"] > 0] or list(options)
     fig = make_subplots(rows=1, cols=2, subplot_titles=("investment (M USD)", "annual cost (M USD/yr)"))
     labels = [OPTION_LABELS.get(o, o) for o in names]
     colours = [OPTION_COLOURS.get(o, "#999") for o in names]
@@ -331,7 +329,7 @@ def dispatch_figure(hourly: pd.DataFrame, start: pd.Timestamp, title: str,
     discharge, diesel, unserved), sinks below zero (battery charge, curtailment), load as a line and
     battery state of charge on the right axis. `hourly` holds the window's rows (hour of year);
     `outage` lists (first hour, end hour) of refuelling outages, shaded. Power in MW (or kW when small)."""
-    scale, unit = (1000.0, "MW") if float(hourly["load"].max()) >= 1000.0 else (1.0, "kW")
+    scale, unit = (KW_PER_MW, "MW") if float(hourly["load"].max()) >= KW_PER_MW else (1.0, "kW")
     t = start + pd.to_timedelta(hourly["hour"].to_numpy(), unit="h")
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     supply = {"reactor": "#1f77b4", "pv": "#ffbf00", "battery_discharge": "#2ca02c", "diesel": "#8c564b",
@@ -373,7 +371,7 @@ def sweep_figure(prob: pd.DataFrame, names: pd.Series, max_rows: int = 60) -> tu
     fig = go.Figure([go.Bar(y=label, x=shown[o], orientation="h", name=OPTION_LABELS.get(o, o),
                             marker_color=OPTION_COLOURS.get(o, "#999"),
                             hovertemplate="%{y}: P = %{x:.2f}<extra>" + OPTION_LABELS.get(o, o) + "</extra>")
-                     for o in [c for c in OPTIONS if c in shown.columns]])
+                     for o in [c for c in ALL_OPTIONS if c in shown.columns]])
     fig.update_layout(**_LAYOUT, barmode="stack", height=160 + 18 * len(shown),
                       xaxis={"title": "probability of being the least-cost option", "range": [0, 1]},
                       legend={"orientation": "h", "y": -0.08 if len(shown) > 20 else -0.25})

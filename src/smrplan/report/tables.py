@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from smrplan.report.plots import OPTION_LABELS, OPTIONS
+from smrplan.options import ALL_OPTIONS, OPTION_LABELS
+from smrplan.units import CRORE
 
 
 def num(value, digits: int = 0) -> str:
@@ -53,10 +54,10 @@ def cost_rows(plan: dict) -> list[dict]:
     total = sum(t["annual_cost_usd"] for t in options.values()) or 1.0
 
     def row(label: str, capex, annual, npv) -> dict:
-        return {"label": label, "capex_musd": num(capex / 1e6, 1), "capex_crore": num(capex * inr / 1e7, 0),
-                "annual_musd": num(annual / 1e6, 2), "annual_crore": num(annual * inr / 1e7, 1),
+        return {"label": label, "capex_musd": num(capex / 1e6, 1), "capex_crore": num(capex * inr / CRORE, 0),
+                "annual_musd": num(annual / 1e6, 2), "annual_crore": num(annual * inr / CRORE, 1),
                 "npv_musd": "" if npv is None else num(npv / 1e6, 1),
-                "npv_crore": "" if npv is None else num(npv * inr / 1e7, 0), "share": num(100.0 * annual / total, 1)}
+                "npv_crore": "" if npv is None else num(npv * inr / CRORE, 0), "share": num(100.0 * annual / total, 1)}
 
     rows = [row(OPTION_LABELS.get(o, o), options[o]["capex_usd"], options[o]["annual_cost_usd"], options[o].get("npv_usd"))
             for o in _ordered(options)]
@@ -204,4 +205,4 @@ def methods(scenario: dict, catalogue: list[dict]) -> dict:
 
 
 def _ordered(options: dict) -> list[str]:
-    return [o for o in OPTIONS if o in options] + [o for o in options if o not in OPTIONS]
+    return [o for o in ALL_OPTIONS if o in options] + [o for o in options if o not in ALL_OPTIONS]

@@ -55,9 +55,9 @@ from smrplan.errors import InputError
 from smrplan.geo.distance import EARTH_RADIUS_KM, destination, haversine_km
 from smrplan.geo.io import cell_of, open_raster, sample_raster
 from smrplan.geo.layers import Region
+from smrplan.options import KINDS
 from smrplan.scenario import Siting
 
-KINDS = ("land", "micro", "floating")
 _BEARINGS = np.arange(0.0, 360.0, 45.0)
 _COAST_BEARINGS = np.arange(0.0, 360.0, 22.5)
 _COAST_STEP_KM = 0.25

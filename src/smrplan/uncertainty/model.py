@@ -34,11 +34,12 @@ import pandas as pd
 from pydantic import ValidationError
 
 from smrplan.catalogue.catalogue import Catalogue, to_records
-from smrplan.costs.economics import ALL_OPTIONS, REACTOR_OPTIONS, Money
+from smrplan.costs.economics import Money
 from smrplan.costs.engine import REACTOR_COLUMNS, STANDALONE_COLUMNS, CostBasis, OptionCosts, option_costs
 from smrplan.demand.load import DemandBasis, demand_basis, settlement_demand
 from smrplan.errors import InputError
 from smrplan.optimize.assemble import optimise
+from smrplan.options import ALL_OPTIONS, REACTOR_OPTIONS
 from smrplan.results import Inputs
 from smrplan.scenario import Scenario
 from smrplan.uncertainty.sampling import Sampler, resolve_distributions

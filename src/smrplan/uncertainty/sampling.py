@@ -21,7 +21,7 @@ from scipy.special import ndtr, ndtri
 from smrplan.catalogue.catalogue import Catalogue, resolve_catalogue
 from smrplan.costs.economics import by_option, first_of
 from smrplan.errors import InputError
-from smrplan.optimize.solve import KIND_OPTION
+from smrplan.options import KIND_OPTION
 from smrplan.scenario import Demand, Finance, Scenario
 
 SCENARIO_TARGETS = ("finance.discount_rate", "demand.population_growth_per_year", "demand.tier_kwh_scale")

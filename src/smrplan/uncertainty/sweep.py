@@ -48,9 +48,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from smrplan.costs.economics import ALL_OPTIONS
 from smrplan.costs.engine import REACTOR_COLUMNS
 from smrplan.errors import InputError
+from smrplan.options import ALL_OPTIONS
 from smrplan.scenario import scenario_yaml
 from smrplan.uncertainty.model import TORNADO_ID, BatchResult, SweepModel, run_batch, run_tornado
 from smrplan.uncertainty.tornado import tornado_entries

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smrplan.costs.economics import ALL_OPTIONS
 from smrplan.errors import InputError
+from smrplan.options import ALL_OPTIONS
 from smrplan.scenario import Scenario, UncertainParameter
 from smrplan.uncertainty.model import SweepModel, run_tornado
 from smrplan.uncertainty.sampling import Distribution
