@@ -1,4 +1,4 @@
-"""Population for places that have none, and population projection.
+"""Population for places that have none.
 
 `allocate_population` spreads district totals (e.g. Census 2011 district populations joined with
 `smrplan.geo.importers.join_census_districts`) over the places of each district that have no
@@ -163,22 +163,3 @@ def _weights(places: pd.DataFrame, column: str) -> np.ndarray:
                          f"weight {raw.iloc[r]!r} must be a finite number >= 0 ({len(bad)} row(s))")
     return w
 
-
-def project_population(pop: float | np.ndarray | pd.Series, base_year: int | np.ndarray,
-                       target_year: int | np.ndarray, growth: float | np.ndarray | pd.Series
-                       ) -> float | np.ndarray | pd.Series:
-    """Population in `target_year`: pop x (1 + growth) ^ (target_year - base_year).
-
-    pop: persons (scalar, array or Series); base_year, target_year: years (scalars or per row);
-    growth: annual growth rate as a fraction (0.01 = 1 %/yr), a scalar or one per row (> -1).
-    Compound growth at a constant rate is assumed. A Series in gives a Series (same index) out.
-    """
-    g = np.asarray(growth, dtype=float)
-    if np.any(~np.isfinite(g)) or np.any(g <= -1):
-        raise InputError(None, "growth", "annual growth rates must be finite numbers above -1 (fractions, 0.01 = 1 %/yr)")
-    years = np.asarray(target_year, dtype=float) - np.asarray(base_year, dtype=float)
-    factor = (1.0 + g) ** years
-    if isinstance(pop, pd.Series):
-        return pop * factor
-    out = np.asarray(pop, dtype=float) * factor
-    return float(out) if out.ndim == 0 else out
