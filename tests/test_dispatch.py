@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from smrplan.dispatch.simulate import (
     Battery,
     Diesel,
+    HourlySeries,
     Reactor,
     Systems,
-    dispatch_lp,
     reactor_modules_available,
     simulate,
     size_backup,
@@ -67,8 +67,7 @@ def flat_systems(load_kw: float, n_hours: int = HOURS_PER_YEAR, **components) ->
     return Systems(load, 0.0, np.zeros_like(load), **parts)
 
 
-def imbalance(result) -> np.ndarray:
-    h = result.hourly
+def imbalance(h: HourlySeries) -> np.ndarray:
     supply = h.reactor + h.pv + h.diesel + h.battery_discharge + h.unserved
     return supply - (h.load + h.battery_charge + h.curtailment)
 
@@ -84,7 +83,7 @@ def test_two_module_plant_covers_one_module_refuelling_outage():
         result = simulate(systems, available)
         assert available.min() >= 1, "staggered modules must not refuel at the same time"
         assert result.totals["unserved_kwh"].iloc[0] == 0.0
-        assert np.abs(imbalance(result)).max() < BALANCE_TOLERANCE_KWH
+        assert np.abs(imbalance(result.hourly)).max() < BALANCE_TOLERANCE_KWH
     # Year 1: module 0 refuels 1.5 years after start, i.e. from hour 4380 of year 1, for 30 days.
     available = reactor_modules_available(systems.reactor, operating_year=1, seed=0)
     assert np.flatnonzero(available[0] < 2).tolist() == list(range(4380, 4380 + 720))
@@ -252,7 +251,7 @@ def random_systems(rng: np.random.Generator, n_systems: int, n_hours: int) -> Sy
 def check_invariants(systems: Systems, available: np.ndarray) -> None:
     result = simulate(systems, available)
     h = result.hourly
-    assert np.abs(imbalance(result)).max() < BALANCE_TOLERANCE_KWH
+    assert np.abs(imbalance(result.hourly)).max() < BALANCE_TOLERANCE_KWH
     for name in ("reactor", "pv", "battery_charge", "battery_discharge", "diesel", "curtailment", "unserved"):
         assert getattr(h, name).min() >= -1e-9, name
     b = systems.battery
@@ -350,19 +349,101 @@ def test_property_size_backup_is_the_fewest_meeting_the_target(seed, target):
 
 
 # ---------------------------------------------------------------------------------------------------
-# LP
+# Reference LP: the least-cost dispatch with full foresight bounds what the rule can achieve
 
 
 LP_PRICES = dict(diesel_price_usd_per_litre=1.2, reactor_cost_usd_per_kwh=0.01, unserved_cost_usd_per_kwh=5.0)
 
 
-def objective(result) -> float:
-    t = result.totals.iloc[0]
-    return (
-        t["diesel_litres"] * LP_PRICES["diesel_price_usd_per_litre"]
-        + t["reactor_kwh"] * LP_PRICES["reactor_cost_usd_per_kwh"]
-        + t["unserved_kwh"] * LP_PRICES["unserved_cost_usd_per_kwh"]
-    )
+def _lp_model(systems: Systems, available: np.ndarray, *, diesel_price_usd_per_litre: float,
+              reactor_cost_usd_per_kwh: float, unserved_cost_usd_per_kwh: float, final_soc_at_least_initial: bool):
+    """The linopy model of `least_cost_dispatch` and its PV series (kW), for the one system of `systems`."""
+    import linopy
+    import xarray as xr
+
+    r, d, b = systems.reactor, systems.diesel, systems.battery
+    hours = pd.RangeIndex(systems.n_hours, name="hour")
+
+    def series(values: np.ndarray) -> xr.DataArray:
+        return xr.DataArray(np.asarray(values, dtype=float), coords=[hours])
+
+    load = series(systems.load_kw[0])
+    pv = series(systems.pv_kw[0] * systems.pv_profile_kw_per_kwp[0])
+    capacity = series(available * r.module_kw[0])
+    battery_kw = float(b.power_kw[0]) if b.energy_kwh[0] > 0 else 0.0
+    eta = float(b.one_way_efficiency[0]) if b.energy_kwh[0] > 0 else 1.0
+
+    m = linopy.Model()
+    reactor = m.add_variables(lower=r.min_load_fraction[0] * capacity, upper=capacity, name="reactor")
+    online = m.add_variables(lower=0.0, upper=float(d.rated_kw[0]), coords=[hours], name="diesel_online")
+    diesel = m.add_variables(lower=0.0, coords=[hours], name="diesel")
+    charge = m.add_variables(lower=0.0, upper=battery_kw, coords=[hours], name="battery_charge")
+    discharge = m.add_variables(lower=0.0, upper=battery_kw, coords=[hours], name="battery_discharge")
+    soc = m.add_variables(lower=float(b.min_soc_fraction[0] * b.energy_kwh[0]), upper=float(b.energy_kwh[0]),
+                          coords=[hours], name="soc")
+    curtailment = m.add_variables(lower=0.0, coords=[hours], name="curtailment")
+    unserved = m.add_variables(lower=0.0, upper=load, name="unserved")
+
+    m.add_constraints(reactor + pv + diesel + discharge + unserved - charge - curtailment == load, name="balance")
+    m.add_constraints(diesel <= online, name="diesel_max")
+    m.add_constraints(diesel >= d.min_load_fraction[0] * online, name="diesel_min")
+    later = hours[1:]
+
+    def previous(var):
+        """``var`` of the hour before, labelled with the hours 1..H-1."""
+        return var.isel(hour=slice(None, -1)).assign_coords(hour=later)
+
+    stored = soc - eta * charge + discharge / eta
+    m.add_constraints(stored.sel(hour=later) - previous(soc) == 0, name="soc")
+    initial_kwh = float(b.initial_soc_fraction[0] * b.energy_kwh[0])
+    m.add_constraints(stored.sel(hour=hours[:1]) == initial_kwh, name="soc_first")
+    if final_soc_at_least_initial:
+        m.add_constraints(soc.sel(hour=hours[-1:]) >= initial_kwh, name="soc_final")
+    ramp_hours = later[available[1:] == available[:-1]]
+    if len(ramp_hours):
+        step = (r.ramp_fraction_per_hour[0] * capacity).sel(hour=ramp_hours)
+        change = reactor.sel(hour=ramp_hours) - previous(reactor).sel(hour=ramp_hours)
+        m.add_constraints(change <= step, name="ramp_up")
+        m.add_constraints(change >= -step, name="ramp_down")
+    fuel = d.intercept_l_per_kwh_rated[0] * online + d.slope_l_per_kwh[0] * diesel
+    m.add_objective(diesel_price_usd_per_litre * fuel.sum() + reactor_cost_usd_per_kwh * reactor.sum()
+                    + unserved_cost_usd_per_kwh * unserved.sum())
+    return m, pv.to_numpy()
+
+
+def least_cost_dispatch(systems: Systems, modules_available: np.ndarray, *, final_soc_at_least_initial: bool = True,
+                        **prices: float) -> HourlySeries:
+    """Least-cost hourly dispatch of one system as a linear programme (linopy + HiGHS), (1, H) series.
+
+    Minimises diesel_price_usd_per_litre (USD/L) x fuel (L) + reactor_cost_usd_per_kwh (USD/kWh) x reactor
+    energy + unserved_cost_usd_per_kwh (USD/kWh) x unserved energy; curtailment is free. Same components as
+    `simulate`, relaxed: diesel commitment is a continuous online capacity u (0 <= u <= installed kW) with
+    output in [min_load_fraction x u, u] and fuel = intercept x u + slope x output (a lower bound on
+    whole-unit commitment); the reactor ramp limit holds between hours with the same modules in service;
+    the battery is charged with full foresight and, with `final_soc_at_least_initial`, ends the period at
+    least as full as it started.
+    """
+    assert systems.n_systems == 1 and np.shape(modules_available) == systems.load_kw.shape
+    d = systems.diesel
+    model, pv = _lp_model(systems, np.asarray(modules_available, dtype=float)[0],
+                          final_soc_at_least_initial=final_soc_at_least_initial, **prices)
+    status, condition = model.solve(solver_name="highs", io_api="direct", progress=False, output_flag=False)
+    assert status == "ok", condition
+
+    def solved(name: str) -> np.ndarray:
+        return model.variables[name].solution.to_numpy()[None, :]
+
+    return HourlySeries(
+        load=systems.load_kw.copy(), reactor=solved("reactor"), pv=pv[None, :], battery_charge=solved("battery_charge"),
+        battery_discharge=solved("battery_discharge"), soc=solved("soc"), diesel=solved("diesel"),
+        diesel_fuel_l=d.intercept_l_per_kwh_rated[0] * solved("diesel_online") + d.slope_l_per_kwh[0] * solved("diesel"),
+        curtailment=solved("curtailment"), unserved=solved("unserved"))
+
+
+def objective(h: HourlySeries) -> float:
+    return float(h.diesel_fuel_l.sum() * LP_PRICES["diesel_price_usd_per_litre"]
+                 + h.reactor.sum() * LP_PRICES["reactor_cost_usd_per_kwh"]
+                 + h.unserved.sum() * LP_PRICES["unserved_cost_usd_per_kwh"])
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -371,13 +452,13 @@ def test_lp_balances_and_costs_no_more_than_the_rule(seed):
     systems = random_systems(rng, 1, 168)
     systems = systems.with_diesel_units(np.array([3.0]))
     available = reactor_modules_available(systems.reactor, operating_year=1, seed=seed, n_hours=168)
-    lp = dispatch_lp(systems, available, final_soc_at_least_initial=False, **LP_PRICES)
+    lp = least_cost_dispatch(systems, available, final_soc_at_least_initial=False, **LP_PRICES)
     rule = simulate(systems, available)
     assert np.abs(imbalance(lp)).max() < BALANCE_TOLERANCE_KWH
     b = systems.battery
-    assert lp.hourly.soc.min() >= b.min_soc_fraction[0] * b.energy_kwh[0] - 1e-6
-    assert lp.hourly.soc.max() <= b.energy_kwh[0] + 1e-6
-    assert objective(lp) <= objective(rule) * (1 + 1e-7) + 1e-6
+    assert lp.soc.min() >= b.min_soc_fraction[0] * b.energy_kwh[0] - 1e-6
+    assert lp.soc.max() <= b.energy_kwh[0] + 1e-6
+    assert objective(lp) <= objective(rule.hourly) * (1 + 1e-7) + 1e-6
 
 
 def test_lp_keeps_final_soc_and_reactor_limits():
@@ -390,22 +471,13 @@ def test_lp_keeps_final_soc_and_reactor_limits():
         diesel(n_units=2),
         battery(energy_kwh=400.0, power_kw=100.0),
     )
-    lp = dispatch_lp(systems, np.ones_like(load), **LP_PRICES)
-    h = lp.hourly
+    h = least_cost_dispatch(systems, np.ones_like(load), **LP_PRICES)
     assert h.soc[0, -1] >= 0.5 * 400.0 - 1e-6
     np.testing.assert_allclose(h.reactor[0], 500.0, atol=1e-6)
-    assert lp.totals["unserved_kwh"].iloc[0] == pytest.approx(0.0, abs=1e-6)
+    assert h.unserved.sum() == pytest.approx(0.0, abs=1e-6)
     # Without a final-state condition the stored energy above the minimum replaces diesel.
-    free = dispatch_lp(systems, np.ones_like(load), final_soc_at_least_initial=False, **LP_PRICES)
-    assert free.totals["diesel_kwh"].iloc[0] == pytest.approx(
-        lp.totals["diesel_kwh"].iloc[0] - (200.0 - 80.0) * 0.9, abs=1e-4
-    )
-
-
-def test_lp_takes_one_system():
-    systems = random_systems(np.random.default_rng(0), 2, 24)
-    with pytest.raises(InputError, match="one system"):
-        dispatch_lp(systems, np.zeros((2, 24)), **LP_PRICES)
+    free = least_cost_dispatch(systems, np.ones_like(load), final_soc_at_least_initial=False, **LP_PRICES)
+    assert free.diesel.sum() == pytest.approx(h.diesel.sum() - (200.0 - 80.0) * 0.9, abs=1e-4)
 
 
 # ---------------------------------------------------------------------------------------------------

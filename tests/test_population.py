@@ -10,7 +10,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smrplan.demand.population import allocate_population, census_pools, project_population
+from smrplan.demand.population import allocate_population, census_pools
 from smrplan.errors import InputError
 
 # Two districts side by side (lon 72-73 and 73-74), a third without a census total.
@@ -111,28 +111,6 @@ def test_allocate_postal_places_to_census_districts(shared_data):
     ok = districts.index.isin(has_unknown) & districts["population"].notna().to_numpy()
     ok &= ~districts.index.isin(out.loc[out["population_source"].eq("none"), "district_index"].dropna())
     assert got.reindex(districts.index[ok]).to_numpy() == pytest.approx(districts.loc[ok, "population"].to_numpy())
-
-
-def test_project_population():
-    assert project_population(1000.0, 2011, 2035, 0.01) == pytest.approx(1000 * 1.01**24)
-    pop = pd.Series([100.0, 200.0], index=["a", "b"])
-    out = project_population(pop, 2011, 2021, np.array([0.0, 0.02]))
-    assert list(out.index) == ["a", "b"] and out.to_numpy() == pytest.approx([100.0, 200 * 1.02**10])
-    assert project_population(np.array([5.0, 5.0]), np.array([2001, 2011]), 2011, 0.1) == pytest.approx(
-        [5 * 1.1**10, 5.0])
-    with pytest.raises(InputError, match="growth"):
-        project_population(1.0, 2011, 2020, -1.0)
-
-
-def test_project_population_matches_demand_growth():
-    from smrplan.demand.load import compute_demand
-    from smrplan.scenario import load_scenario
-
-    sc = load_scenario("india-islands")
-    st_ = _places([72.5], [1234.0]).assign(name="A")
-    got = compute_demand(st_, sc.demand, sc.target_year)["population_target"].iloc[0]
-    assert got == pytest.approx(project_population(1234.0, sc.demand.population_base_year, sc.target_year,
-                                                   sc.demand.population_growth_per_year))
 
 
 # Census pools: district "N1" (no census total) was carved out of West and Mid of state S; "N2" (no

@@ -58,3 +58,34 @@ def test_added_cost_folds_into_totals(reactor_run):
         assert s["total_annual_cost_usd"] == pytest.approx(s["total_annual_cost_before_dispatch_usd"] + added, abs=0.1)
     assert sum(o["annual_cost_usd"] for o in s["options"].values()) == pytest.approx(s["total_annual_cost_usd"],
                                                                                     rel=1e-6)
+
+
+# --- PV profile of the dispatch stage: clear sky scaled to the catalogue, or the scenario's solar year
+
+def _with_tmy(pv_tmy, data_dir):
+    sc = load_scenario("india-islands")
+    return sc.model_copy(update={"dispatch": sc.dispatch.model_copy(update={"pv_tmy": pv_tmy}),
+                                 "data_dir": str(data_dir)})
+
+
+def test_pv_profiles_clear_sky_scaled_to_the_catalogue_yield():
+    from smrplan.dispatch.reliability import pv_profiles
+
+    sc = load_scenario("india-islands")
+    assert sc.dispatch.pv_tmy is None
+    profile = pv_profiles(sc, 0.17, np.array([11.67, 10.57]), np.array([92.74, 72.64]))
+    assert profile.shape == (2, 8760)
+    np.testing.assert_allclose(profile.sum(axis=1), 0.17 * 8760)
+
+
+def test_pv_profiles_from_the_scenario_solar_year(tmp_path):
+    from smrplan.dispatch.reliability import pv_profiles
+    from smrplan.errors import InputError
+
+    hours = np.arange(8760) % 24
+    kw = np.where((hours >= 7) & (hours < 17), 0.5, 0.0)  # 1,825 kWh/kWp: its own yield, not the catalogue's
+    pd.DataFrame({"kw_per_kwp": kw}).to_csv(tmp_path / "site_pv.csv", index=False)
+    profile = pv_profiles(_with_tmy("site_pv.csv", tmp_path), 0.17, np.array([11.67, 10.57]), np.array([92.74, 72.64]))
+    np.testing.assert_allclose(profile, np.vstack([kw, kw]))
+    with pytest.raises(InputError, match="dispatch.pv_tmy"):
+        pv_profiles(_with_tmy("absent.epw", tmp_path), 0.17, np.array([11.67]), np.array([92.74]))

@@ -11,7 +11,7 @@ from smrplan.dispatch.solar import (
     local_year_hours_utc,
     pv_profile_from_tmy,
     pv_profile_kw_per_kwp,
-    read_tmy_csv,
+    read_tmy,
     solar_position,
 )
 from smrplan.errors import InputError
@@ -133,12 +133,10 @@ def test_read_profile_column_with_time(tmp_path, port_blair):
     path = tmp_path / "pv.csv"
     times = local_hour_strings(YEAR)
     pd.DataFrame({"Time": times, " KW_per_kWp ": port_blair[0]}).to_csv(path, index=False)
-    tmy = read_tmy_csv(path, timezone=TZ)
+    tmy = read_tmy(path, timezone=TZ)
     assert tmy.index[0] == pd.Timestamp("2022-12-31 18:30", tz="UTC")
     assert list(tmy.columns) == ["kw_per_kwp"]
-    np.testing.assert_allclose(
-        pv_profile_from_tmy(tmy, *PORT_BLAIR, system_loss_fraction=LOSS, timezone=TZ), port_blair[0]
-    )
+    np.testing.assert_allclose(pv_profile_from_tmy(tmy, *PORT_BLAIR, YEAR, system_loss_fraction=LOSS, timezone=TZ), port_blair)
 
 
 def test_read_leap_year_without_time_drops_february_29(tmp_path):
@@ -146,7 +144,7 @@ def test_read_leap_year_without_time_drops_february_29(tmp_path):
     values = np.zeros(8784)
     values[59 * 24 : 60 * 24] = 0.5  # February 29 only
     pd.DataFrame({"kw_per_kwp": values}).to_csv(path, index=False)
-    tmy = read_tmy_csv(path, year=2024, timezone=TZ)
+    tmy = read_tmy(path, year=2024, timezone=TZ)
     assert len(tmy) == 8760
     assert tmy["kw_per_kwp"].max() == 0
 
@@ -165,17 +163,17 @@ def test_irradiance_file_gives_the_clear_sky_profile(tmp_path, port_blair):
         }
     )
     frame.to_csv(path, index=False)
-    profile = pv_profile_from_tmy(read_tmy_csv(path, timezone=TZ), *PORT_BLAIR, system_loss_fraction=LOSS, timezone=TZ)
-    assert profile.shape == (8760,)
+    profile = pv_profile_from_tmy(read_tmy(path, timezone=TZ), *PORT_BLAIR, YEAR, system_loss_fraction=LOSS, timezone=TZ)
+    assert profile.shape == (1, 8760)
     assert profile.sum() == pytest.approx(port_blair.sum(), rel=0.01)
-    np.testing.assert_allclose(profile, port_blair[0], atol=0.01)
+    np.testing.assert_allclose(profile, port_blair, atol=0.01)
 
 
 def test_missing_column_names_file_and_column(tmp_path):
     path = tmp_path / "tmy.csv"
     pd.DataFrame({"ghi": np.zeros(8760), "dni": np.zeros(8760)}).to_csv(path, index=False)
     with pytest.raises(InputError, match=r"tmy\.csv: dhi: missing"):
-        read_tmy_csv(path, year=YEAR, timezone=TZ)
+        read_tmy(path, year=YEAR, timezone=TZ)
 
 
 def test_bad_value_names_column_and_line(tmp_path):
@@ -184,24 +182,122 @@ def test_bad_value_names_column_and_line(tmp_path):
     values[10] = "n/a"
     pd.DataFrame({"kw_per_kwp": values}).to_csv(path, index=False)
     with pytest.raises(InputError, match=r"tmy\.csv: kw_per_kwp: line 12: 'n/a'"):
-        read_tmy_csv(path, year=YEAR, timezone=TZ)
+        read_tmy(path, year=YEAR, timezone=TZ)
     pd.DataFrame({"kw_per_kwp": np.full(8760, 800.0)}).to_csv(path, index=False)
     with pytest.raises(InputError, match="wrong units|0 to 1.5 kW/kWp"):
-        read_tmy_csv(path, year=YEAR, timezone=TZ)
+        read_tmy(path, year=YEAR, timezone=TZ)
 
 
 def test_file_checks(tmp_path):
     with pytest.raises(InputError, match="file not found"):
-        read_tmy_csv(tmp_path / "absent.csv", timezone=TZ)
+        read_tmy(tmp_path / "absent.csv", timezone=TZ)
     path = tmp_path / "short.csv"
     pd.DataFrame({"kw_per_kwp": np.zeros(100)}).to_csv(path, index=False)
     with pytest.raises(InputError, match="short.csv: expected 8760 hourly rows"):
-        read_tmy_csv(path, year=YEAR, timezone=TZ)
+        read_tmy(path, year=YEAR, timezone=TZ)
     with pytest.raises(InputError, match="short.csv: time: no time column"):
-        read_tmy_csv(path, timezone=TZ)
+        read_tmy(path, timezone=TZ)
     gappy = tmp_path / "gappy.csv"
     times = local_hour_strings(YEAR)
     times[5] = times[4]
     pd.DataFrame({"time": times, "kw_per_kwp": np.zeros(8760)}).to_csv(gappy, index=False)
     with pytest.raises(InputError, match="gappy.csv: time: expected each of the 8760 local hours"):
-        read_tmy_csv(gappy, timezone=TZ)
+        read_tmy(gappy, timezone=TZ)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Typical-year files read with pvlib (EPW, PVGIS) and their placement on the simulated year
+
+
+def clear_sky(times_mid_hour: pd.DatetimeIndex) -> pd.DataFrame:
+    site = pvlib.location.Location(*PORT_BLAIR, altitude=pvlib.location.lookup_altitude(*PORT_BLAIR))
+    return site.get_clearsky(times_mid_hour, model="ineichen").fillna(0)
+
+
+def write_epw(path, sky: pd.DataFrame, starts: pd.DatetimeIndex, tz_hours: float = 5.5, years=None) -> None:
+    """An EnergyPlus weather file: 8 header lines, then year, month, day, hour (1-24, hour ending), minute,
+    flags and 30 fields, of which GHI, DNI and DHI are the 14th to 16th."""
+    header = [f"LOCATION,Port Blair,AN,IND,test,000000,{PORT_BLAIR[0]},{PORT_BLAIR[1]},{tz_hours},16.0",
+              "DESIGN CONDITIONS,0", "TYPICAL/EXTREME PERIODS,0", "GROUND TEMPERATURES,0",
+              "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0", "COMMENTS 1,test file", "COMMENTS 2,",
+              "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31"]
+    years = starts.year if years is None else years
+    rows = [f"{y},{t.month},{t.day},{t.hour + 1},60,?,27,23,80,101000,0,0,400,{g:.3f},{b:.3f},{d:.3f}"
+            + ",0" * 19
+            for y, t, g, b, d in zip(years, starts, sky["ghi"], sky["dni"], sky["dhi"], strict=True)]
+    path.write_text("\n".join(header + rows) + "\n", encoding="utf-8")
+
+
+def write_pvgis_csv(path, sky: pd.DataFrame, starts_utc: pd.DatetimeIndex) -> None:
+    """A PVGIS TMY download (CSV): site lines, the year of each month, then 8760 UTC hours."""
+    lines = [f"Latitude (decimal degrees): {PORT_BLAIR[0]}", f"Longitude (decimal degrees): {PORT_BLAIR[1]}",
+             "Elevation (m): 16", "Irradiance Time Offset (h): 0", "month,year"]
+    lines += [f"{m},{2010 + m % 3}" for m in range(1, 13)]
+    lines.append("time(UTC),T2m,RH,G(h),Gb(n),Gd(h),IR(h),WS10m,WD10m,SP")
+    lines += [f"{2010 + t.month % 3}{t:%m%d:%H%M},27.0,80.0,{g:.3f},{b:.3f},{d:.3f},400.0,2.0,90.0,101000.0"
+              for t, g, b, d in zip(starts_utc, sky["ghi"], sky["dni"], sky["dhi"], strict=True)]
+    lines += ["T2m: 2-m air temperature (degree Celsius)"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_epw_of_mixed_years_gives_the_clear_sky_profile(tmp_path, port_blair):
+    starts = local_year_hours_utc(YEAR, TZ).tz_convert(TZ)
+    sky = clear_sky(starts + pd.Timedelta(minutes=30))
+    path = tmp_path / "port_blair.epw"
+    write_epw(path, sky, starts.tz_localize(None), years=2005 + starts.month % 4)  # a TMY: months of 2005-2008
+    tmy = read_tmy(path, timezone=TZ)
+    assert list(tmy.columns) == ["ghi", "dni", "dhi"] and len(tmy) == 8760
+    profile = pv_profile_from_tmy(tmy, *PORT_BLAIR, YEAR, system_loss_fraction=LOSS, timezone=TZ)
+    np.testing.assert_allclose(profile, port_blair, atol=0.01)
+    # several sites at once, each with its own sun
+    both = pv_profile_from_tmy(tmy, [PORT_BLAIR[0], 12.0], [PORT_BLAIR[1], 93.0], YEAR, system_loss_fraction=LOSS, timezone=TZ)
+    np.testing.assert_allclose(both[0], profile[0])
+    assert both.shape == (2, 8760) and not np.allclose(both[1], both[0])
+
+
+def test_pvgis_tmy_in_utc_is_moved_onto_india_hours(tmp_path, port_blair):
+    starts_utc = pd.date_range(f"{YEAR}-01-01", periods=8760, freq="h", tz="UTC")
+    path = tmp_path / "tmy_11.670_92.740.csv"
+    write_pvgis_csv(path, clear_sky(starts_utc + pd.Timedelta(minutes=30)), starts_utc)
+    tmy = read_tmy(path, timezone=TZ)
+    assert str(tmy.index.tz) == "UTC" and len(tmy) == 8760
+    profile = pv_profile_from_tmy(tmy, *PORT_BLAIR, YEAR, system_loss_fraction=LOSS, timezone=TZ)
+    # each India hour (UTC+5:30) is half of two UTC hours: the same year within 1 %, close hour by hour
+    assert profile.sum() == pytest.approx(port_blair.sum(), rel=0.01)
+    assert np.abs(profile - port_blair).max() < 0.05
+
+
+def test_hours_are_placed_by_date_and_hour_with_overlap_weights(tmp_path):
+    """A kW/kWp file in UTC (one nonzero hour) lands on the India hours it overlaps, half each."""
+    starts_utc = pd.date_range("2019-01-01", periods=8760, freq="h", tz="UTC")
+    values = np.zeros(8760)
+    values[6] = 1.0  # 06:00-07:00 UTC on January 1 = 11:30-12:30 IST
+    path = tmp_path / "pv.csv"
+    pd.DataFrame({"time": starts_utc.strftime("%Y-%m-%d %H:%M+00:00"), "kw_per_kwp": values}).to_csv(path, index=False)
+    profile = pv_profile_from_tmy(read_tmy(path, timezone="UTC"), *PORT_BLAIR, 2024, system_loss_fraction=LOSS, timezone=TZ)
+    local = local_year_hours_utc(2024, TZ).tz_convert(TZ)
+    assert profile.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(profile[0, (local.dayofyear == 1) & np.isin(local.hour, [11, 12])], [0.5, 0.5])
+
+
+def test_epw_bad_value_and_missing_hours_name_the_file(tmp_path):
+    starts = local_year_hours_utc(YEAR, TZ).tz_convert(TZ).tz_localize(None)
+    sky = clear_sky(starts.tz_localize(TZ) + pd.Timedelta(minutes=30))
+    bad = sky.copy()
+    bad.iloc[100, bad.columns.get_loc("dni")] = 9999.0  # EPW's "missing"
+    path = tmp_path / "bad.epw"
+    write_epw(path, bad, starts)
+    with pytest.raises(InputError, match=r"bad\.epw: dni, hour starting .*: 9999 is not a number from 0 to 1500"):
+        read_tmy(path, timezone=TZ)
+    gap = tmp_path / "gap.epw"
+    write_epw(gap, sky, starts.delete(5).insert(5, starts[4]))
+    with pytest.raises(InputError, match=r"gap\.epw: time: expected each hour of the year once"):
+        read_tmy(gap, timezone=TZ)
+    short = tmp_path / "short.epw"
+    write_epw(short, sky.iloc[:100], starts[:100])
+    with pytest.raises(InputError, match=r"short\.epw: expected 8760 hourly rows"):
+        read_tmy(short, timezone=TZ)
+    broken = tmp_path / "broken.epw"
+    broken.write_text("not a weather file\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"broken\.epw: cannot read as EnergyPlus weather"):
+        read_tmy(broken, timezone=TZ)

@@ -183,6 +183,7 @@ class Dispatch(_Strict):
     battery_initial_soc_fraction: float = Field(ge=0, le=1)
     pv_system_loss_fraction: float = Field(ge=0, lt=1)
     monthly_derate: str
+    pv_tmy: str | None
     seed: int = Field(ge=0)
     max_standalone_systems: int = Field(ge=0)
 

@@ -1,4 +1,4 @@
-"""Population for places that have none, and population projection.
+"""Population for places that have none.
 
 `allocate_population` spreads district totals (e.g. Census 2011 district populations joined with
 `smrplan.geo.importers.join_census_districts`) over the places of each district that have no
@@ -66,55 +66,151 @@ def allocate_population(places: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, t
                         weight: str | None = None, pool: str | None = None) -> gpd.GeoDataFrame:
     """Fill missing ``population`` (persons) of places from district totals.
 
-    places: points (any CRS; matched in the districts' CRS) with a ``population`` column, NaN where
-        unknown (a missing column means every place is unknown).
-    districts: polygons with the district total (persons) in column `total`; NaN = no total.
-    weight: optional column of `places` (>= 0, e.g. a household count or a settlement size class)
-        that divides a district's remainder among its places without population in proportion to
-        it; None = equal shares. A district whose unknown places all weigh 0 uses equal shares.
-    pool: optional column of `districts` (e.g. from `census_pools`); districts with the same value
-        form one pool: their totals (NaN ignored; NaN when none has one) are added and allocated over
-        the places of all of them, by the same rule. None = every district alone.
+    Steps: each place is matched to the first district containing it (`_first_district`), districts
+    are grouped into pools (`_pool_numbers`), and each pool's remainder is shared over its places
+    without a population (`_pool_shares`).
 
-    Returns a copy of the places with ``population`` filled where possible, ``district_index`` (the
-    label of the district in `districts`, NA outside every district) and ``population_source``:
-    "input" (had one), "allocated", or "none" (outside every district, or in a district without a
-    total or with nothing left to allocate). ``attrs["allocation"]`` reports: places_outside,
-    places_without_total, districts_over_allocated (pools, i.e. districts without `pool`, whose known
-    population is above the total), over_allocated_population (persons of known places above those
-    totals), allocated_population, unallocated_population (remainders of pools without unknown places).
+    Parameters
+    ----------
+    places : geopandas.GeoDataFrame
+        Points (any CRS; matched in the districts' CRS) with a ``population`` column, persons, NaN
+        where unknown (a missing column means every place is unknown).
+    districts : geopandas.GeoDataFrame
+        Polygons with the district total (persons) in column `total`; NaN = no total.
+    total : str
+        Column of `districts` holding the totals, persons.
+    weight : str or None
+        Optional column of `places` (>= 0, e.g. a household count or a settlement size class) that
+        divides a district's remainder among its places without population in proportion to it;
+        None = equal shares. A district whose unknown places all weigh 0 uses equal shares.
+    pool : str or None
+        Optional column of `districts` (e.g. from `census_pools`); districts with the same value form
+        one pool: their totals (NaN ignored; NaN when none has one) are added and allocated over the
+        places of all of them, by the same rule. None = every district alone.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of the places with ``population`` (persons) filled where possible, ``district_index``
+        (the label of the district in `districts`, NA outside every district) and
+        ``population_source``: "input" (had one), "allocated", or "none" (outside every district, or
+        in a district without a total or with nothing left to allocate). ``attrs["allocation"]``
+        reports: places_outside, places_without_total, districts_over_allocated (pools, i.e.
+        districts without `pool`, whose known population is above the total),
+        over_allocated_population (persons of known places above those totals),
+        allocated_population, unallocated_population (persons; remainders of pools without unknown
+        places).
     """
     if total not in districts.columns:
         raise InputError(None, f"districts column {total}", f"no district total column {total!r}; "
                                                            f"found {list(districts.columns)}")
-    n, n_d = len(places), len(districts)
-    pts = places.geometry.to_crs(districts.crs) if places.crs != districts.crs else places.geometry
-    place_idx, district_idx = shapely.STRtree(districts.geometry.values).query(
-        pts.values, predicate="intersects")
-    order = np.lexsort((district_idx, place_idx))  # first district of each place
-    place_idx, district_idx = place_idx[order], district_idx[order]
-    first = np.unique(place_idx, return_index=True)[1]
-    district = np.full(n, -1)
-    district[place_idx[first]] = district_idx[first]
+    n = len(places)
+    district = _first_district(places.geometry, districts)
     inside = district >= 0
-
     pop = (pd.to_numeric(places["population"], errors="coerce").to_numpy(float) if "population" in places.columns
            else np.full(n, np.nan))
     known = np.isfinite(pop)
-    unknown_in = ~known & inside
-    w = np.ones(n)
-    if weight is not None:
-        w = _weights(places, weight)
-    d_safe = np.where(inside, district, 0)
-    if pool is None:
-        pool_of = np.arange(n_d)
-    else:
-        if pool not in districts.columns:
-            raise InputError(None, f"districts column {pool}", f"no pool column {pool!r}; found {list(districts.columns)}")
-        pool_of = pd.factorize(districts[pool].to_numpy(), use_na_sentinel=False)[0]
-    n_p = int(pool_of.max()) + 1 if n_d else 0
-    p_of = pool_of[d_safe] if n_d else np.zeros(n, dtype=int)  # pool of each place (0 outside: masked)
+    w = np.ones(n) if weight is None else _weights(places, weight)
     d_totals = pd.to_numeric(districts[total], errors="coerce").to_numpy(float)
+    allocated, report = _pool_shares(pop, w, district, _pool_numbers(districts, pool), d_totals)
+
+    out = places.copy()
+    out["population"] = np.where(known, pop, allocated)
+    d_safe = np.where(inside, district, 0)
+    labels = pd.Series(districts.index.to_numpy()[d_safe], index=out.index)
+    if districts.index.dtype.kind in "iu":
+        labels = labels.astype("Int64")
+    out["district_index"] = labels.where(inside)  # missing outside every district
+    out["population_source"] = np.select([known, np.isfinite(allocated)], ["input", "allocated"], "none")
+    out.attrs["allocation"] = report
+    return out
+
+
+def _first_district(points: gpd.GeoSeries, districts: gpd.GeoDataFrame) -> np.ndarray:
+    """District of each point, by one STRtree query.
+
+    Parameters
+    ----------
+    points : geopandas.GeoSeries
+        Place points, any CRS (matched in the districts' CRS).
+    districts : geopandas.GeoDataFrame
+        District polygons.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) int: position (0..D-1) in `districts` of the first district whose polygon intersects each
+        point, -1 for a point outside every district.
+    """
+    pts = points.to_crs(districts.crs) if points.crs != districts.crs else points
+    place_idx, district_idx = shapely.STRtree(districts.geometry.values).query(pts.values, predicate="intersects")
+    order = np.lexsort((district_idx, place_idx))  # first district of each place
+    place_idx, district_idx = place_idx[order], district_idx[order]
+    first = np.unique(place_idx, return_index=True)[1]
+    district = np.full(len(points), -1)
+    district[place_idx[first]] = district_idx[first]
+    return district
+
+
+def _pool_numbers(districts: pd.DataFrame, pool: str | None) -> np.ndarray:
+    """Pool of each district.
+
+    Parameters
+    ----------
+    districts : pandas.DataFrame
+        The districts.
+    pool : str or None
+        Column of `districts` whose equal values form one pool; None = every district alone.
+
+    Returns
+    -------
+    numpy.ndarray
+        (D,) int pool number 0..P-1: the district's own position without `pool`, else the rank of its
+        value in column `pool` in order of appearance (NaN is a value of its own).
+    """
+    if pool is None:
+        return np.arange(len(districts))
+    if pool not in districts.columns:
+        raise InputError(None, f"districts column {pool}", f"no pool column {pool!r}; found {list(districts.columns)}")
+    return pd.factorize(districts[pool].to_numpy(), use_na_sentinel=False)[0]
+
+
+def _pool_shares(pop: np.ndarray, w: np.ndarray, district: np.ndarray, pool_of: np.ndarray,
+                 d_totals: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Share each pool's total minus its known population over its places without a population.
+
+    The shares are in proportion to the weights, or equal when every unknown place of the pool weighs
+    0. A pool whose known places hold more than its total allocates nothing (reported as over
+    allocated); a pool without unknown places keeps its remainder (reported as unallocated).
+
+    Parameters
+    ----------
+    pop : numpy.ndarray
+        (N,) known population of each place, persons; NaN where unknown.
+    w : numpy.ndarray
+        (N,) weight of each place, >= 0 (any unit; only ratios within a pool matter).
+    district : numpy.ndarray
+        (N,) int district position of each place, -1 outside every district.
+    pool_of : numpy.ndarray
+        (D,) int pool number of each district.
+    d_totals : numpy.ndarray
+        (D,) district totals, persons; NaN = no total.
+
+    Returns
+    -------
+    allocated : numpy.ndarray
+        (N,) persons allocated to each place; NaN where nothing is allocated (known population, outside
+        every district, pool without a total or with nothing left).
+    report : dict
+        places_outside, places_without_total, districts_over_allocated (counts),
+        over_allocated_population, allocated_population, unallocated_population (persons).
+    """
+    n, n_d = len(pop), len(d_totals)
+    inside = district >= 0
+    known = np.isfinite(pop)
+    unknown_in = ~known & inside
+    n_p = int(pool_of.max()) + 1 if n_d else 0
+    p_of = pool_of[np.where(inside, district, 0)] if n_d else np.zeros(n, dtype=int)  # 0 outside: masked
     d_has = np.isfinite(d_totals)
     totals = np.bincount(pool_of[d_has], weights=d_totals[d_has], minlength=n_p)
     has_total = np.bincount(pool_of[d_has], minlength=n_p) > 0
@@ -131,15 +227,7 @@ def allocate_population(places: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, t
     share_sum = np.where(equal, n_unknown, w_sum)
     gets = unknown_in & has_total[p_of] & (remainder[p_of] > 0)
     allocated = np.where(gets, remainder[p_of] * share_w / np.maximum(share_sum[p_of], 1e-300), np.nan)
-
-    out = places.copy()
-    out["population"] = np.where(known, pop, allocated)
-    labels = pd.Series(districts.index.to_numpy()[d_safe], index=out.index)
-    if districts.index.dtype.kind in "iu":
-        labels = labels.astype("Int64")
-    out["district_index"] = labels.where(inside)  # missing outside every district
-    out["population_source"] = np.select([known, gets], ["input", "allocated"], "none")
-    out.attrs["allocation"] = {
+    report = {
         "places_outside": int((~inside).sum()),
         "places_without_total": int((unknown_in & ~has_total[p_of]).sum()),
         "districts_over_allocated": int((over & has_total).sum()),
@@ -147,7 +235,7 @@ def allocate_population(places: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, t
         "allocated_population": float(np.nansum(allocated)),
         "unallocated_population": float(remainder[has_total & (n_unknown == 0)].sum()),
     }
-    return out
+    return allocated, report
 
 
 def _weights(places: pd.DataFrame, column: str) -> np.ndarray:
@@ -163,22 +251,3 @@ def _weights(places: pd.DataFrame, column: str) -> np.ndarray:
                          f"weight {raw.iloc[r]!r} must be a finite number >= 0 ({len(bad)} row(s))")
     return w
 
-
-def project_population(pop: float | np.ndarray | pd.Series, base_year: int | np.ndarray,
-                       target_year: int | np.ndarray, growth: float | np.ndarray | pd.Series
-                       ) -> float | np.ndarray | pd.Series:
-    """Population in `target_year`: pop x (1 + growth) ^ (target_year - base_year).
-
-    pop: persons (scalar, array or Series); base_year, target_year: years (scalars or per row);
-    growth: annual growth rate as a fraction (0.01 = 1 %/yr), a scalar or one per row (> -1).
-    Compound growth at a constant rate is assumed. A Series in gives a Series (same index) out.
-    """
-    g = np.asarray(growth, dtype=float)
-    if np.any(~np.isfinite(g)) or np.any(g <= -1):
-        raise InputError(None, "growth", "annual growth rates must be finite numbers above -1 (fractions, 0.01 = 1 %/yr)")
-    years = np.asarray(target_year, dtype=float) - np.asarray(base_year, dtype=float)
-    factor = (1.0 + g) ** years
-    if isinstance(pop, pd.Series):
-        return pop * factor
-    out = np.asarray(pop, dtype=float) * factor
-    return float(out) if out.ndim == 0 else out

@@ -10,9 +10,10 @@ Systems simulated (dispatch.py, 8,760 hours, all at once):
 
 Grid-connected settlements are not simulated (the grid is taken as reliable). Load shapes come from
 demand.hourly_load_kw; PV from pvlib clear-sky irradiance (solar.py) times the monthly derate pattern
-of the scenario, scaled so the annual yield equals the catalogue PV capacity factor. For reactor
-systems the simulated year is, per system, the one of the first refuelling cycle with the fewest
-module-hours available (the year holding the refuelling outages). Diesel is simulated as units of
+of the scenario, scaled so the annual yield equals the catalogue PV capacity factor, or, with
+``dispatch.pv_tmy``, from the user's solar year (e.g. a TMY) at the yield it gives (`pv_profiles`).
+For reactor systems the simulated year is, per system, the one of the first refuelling cycle with the
+fewest module-hours available (the year holding the refuelling outages). Diesel is simulated as units of
 `diesel_unit_fraction_of_peak` x system peak.
 
 Back-up sizing: `dispatch.size_backup` finds the fewest diesel units meeting the reliability target.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,7 +46,7 @@ from smrplan.dispatch.simulate import (
     simulate,
     size_backup,
 )
-from smrplan.dispatch.solar import pv_profile_kw_per_kwp
+from smrplan.dispatch.solar import pv_profile_from_tmy, pv_profile_kw_per_kwp, read_tmy
 from smrplan.errors import InputError
 from smrplan.geo.io import resolve
 from smrplan.scenario import Scenario
@@ -138,17 +140,45 @@ def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[di
     profile = np.zeros((n, HOURS_PER_YEAR))
     has_pv = meta["pv_kw"].to_numpy() > 0
     if has_pv.any():
-        derate = monthly_derate(dsp.monthly_derate, sc.data_dir)
-        raw = pv_profile_kw_per_kwp(meta.loc[has_pv, "lat"].to_numpy(), meta.loc[has_pv, "lon"].to_numpy(),
-                                    sc.target_year, derate, system_loss_fraction=dsp.pv_system_loss_fraction,
-                                    timezone=sc.region.timezone)
-        scale = pvsys["pv_capacity_factor"] * HOURS_PER_YEAR / raw.sum(axis=1)
-        profile[has_pv] = raw * scale[:, None]
-        meta.loc[has_pv, "pv_yield_scale"] = scale
+        profile[has_pv] = pv_profiles(sc, pvsys["pv_capacity_factor"], meta.loc[has_pv, "lat"].to_numpy(),
+                                      meta.loc[has_pv, "lon"].to_numpy())
     systems = Systems(load_kw=load, pv_kw=meta["pv_kw"].to_numpy(), pv_profile_kw_per_kwp=profile,
                       reactor=reactor, diesel=_diesel(cat, n, unit_kw, meta["backup_units_planned"].to_numpy()),
                       battery=battery, system_id=meta["system_id"].to_numpy())
     return systems, meta
+
+
+def pv_profiles(sc: Scenario, capacity_factor: float, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Hourly PV output per kWp of PV systems in the target year.
+
+    With ``dispatch.pv_tmy`` the user's solar year (`solar.read_tmy`, path relative to the data
+    directory, else to the scenario file) at the yield it gives; otherwise clear sky times the monthly
+    derate, scaled so that each system's annual yield is `capacity_factor` x 8,760 h.
+
+    Parameters
+    ----------
+    sc : Scenario
+        Gives the target year, the data directory and the ``dispatch`` settings.
+    capacity_factor : float
+        Catalogue PV capacity factor, fraction (clear sky only).
+    lat, lon : numpy.ndarray
+        (S,) system coordinates, degrees.
+
+    Returns
+    -------
+    numpy.ndarray
+        (S, 8760) kW per kWp in each local hour.
+    """
+    dsp = sc.dispatch
+    if dsp.pv_tmy is not None:
+        base = Path(sc.source).parent if Path(sc.source).exists() else None
+        tmy = read_tmy(resolve(dsp.pv_tmy, sc.data_dir, base, "dispatch.pv_tmy"), year=sc.target_year,
+                       timezone=sc.region.timezone)
+        return pv_profile_from_tmy(tmy, lat, lon, sc.target_year, system_loss_fraction=dsp.pv_system_loss_fraction,
+                                   timezone=sc.region.timezone)
+    raw = pv_profile_kw_per_kwp(lat, lon, sc.target_year, monthly_derate(dsp.monthly_derate, sc.data_dir),
+                                system_loss_fraction=dsp.pv_system_loss_fraction, timezone=sc.region.timezone)
+    return raw * (capacity_factor * HOURS_PER_YEAR / raw.sum(axis=1))[:, None]
 
 
 def _reactors(meta: pd.DataFrame, cat: Catalogue, mean_repair_hours: float) -> Reactor:

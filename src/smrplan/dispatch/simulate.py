@@ -40,9 +40,8 @@ the mean outage lasts ``mean_repair_hours`` and the mean time in service is
 ``forced_outage_rate``. Every module starts the year in the stationary state. Draws come from one numpy
 generator seeded by ``seed``: the same systems and seed give the same outages.
 
-`dispatch_lp` solves the least-cost dispatch of one system as a linear programme with linopy and HiGHS
-over the same components (see its docstring for the relaxations). `size_backup` finds the fewest diesel
-units meeting a reliability target, by bisection on all systems at once.
+`size_backup` finds the fewest diesel units meeting a reliability target, by bisection on all systems
+at once.
 """
 
 from __future__ import annotations
@@ -733,123 +732,6 @@ def size_backup(
         high[index[ok]] = mid[ok]
         low[index[~ok]] = mid[~ok]
     return high.astype(np.int64)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Least-cost LP for one system
-
-
-def dispatch_lp(
-    systems: Systems,
-    modules_available: np.ndarray,
-    *,
-    diesel_price_usd_per_litre: float,
-    reactor_cost_usd_per_kwh: float,
-    unserved_cost_usd_per_kwh: float,
-    final_soc_at_least_initial: bool = True,
-) -> DispatchResult:
-    """Least-cost hourly dispatch of one system (S = 1) as a linear programme (linopy + HiGHS).
-
-    Minimises diesel_price_usd_per_litre (USD/L) x fuel (L) + reactor_cost_usd_per_kwh (USD/kWh) x reactor
-    energy + unserved_cost_usd_per_kwh (USD/kWh, value of lost load) x unserved energy; curtailment is free.
-
-    Same components as `simulate`, with these differences:
-    - Diesel commitment is relaxed to a continuous online capacity u (0 <= u <= installed kW) with
-      output g in [min_load_fraction x u, u] and fuel = intercept x u + slope x g. The optimum then sets
-      u = g, so the minimum load does not bind and the fuel is a lower bound on whole-unit commitment.
-    - The reactor stays between its minimum stable output and its online capacity; the ramp limit holds
-      between consecutive hours with the same modules in service and is lifted when that number changes.
-    - With full foresight the battery is charged ahead of deficits; if ``final_soc_at_least_initial`` the
-      store must end the period at least as full as it started.
-    Returns a DispatchResult with hourly series (soc at the end of each hour).
-    """
-    import linopy
-    import xarray as xr
-
-    if systems.n_systems != 1:
-        raise InputError(None, "systems", f"dispatch_lp takes one system, got {systems.n_systems}")
-    available = _check_availability(systems, modules_available)[0]
-    r, d, b = systems.reactor, systems.diesel, systems.battery
-    hours = pd.RangeIndex(systems.n_hours, name="hour")
-
-    def series(values: np.ndarray) -> xr.DataArray:
-        return xr.DataArray(np.asarray(values, dtype=float), coords=[hours])
-
-    load = series(systems.load_kw[0])
-    pv = series(systems.pv_kw[0] * systems.pv_profile_kw_per_kwp[0])
-    capacity = series(available * r.module_kw[0])
-    battery_kw = float(b.power_kw[0]) if b.energy_kwh[0] > 0 else 0.0
-    eta = float(b.one_way_efficiency[0]) if b.energy_kwh[0] > 0 else 1.0
-
-    m = linopy.Model()
-    reactor = m.add_variables(lower=r.min_load_fraction[0] * capacity, upper=capacity, name="reactor")
-    online = m.add_variables(lower=0.0, upper=float(d.rated_kw[0]), coords=[hours], name="diesel_online")
-    diesel = m.add_variables(lower=0.0, coords=[hours], name="diesel")
-    charge = m.add_variables(lower=0.0, upper=battery_kw, coords=[hours], name="battery_charge")
-    discharge = m.add_variables(lower=0.0, upper=battery_kw, coords=[hours], name="battery_discharge")
-    soc = m.add_variables(
-        lower=float(b.min_soc_fraction[0] * b.energy_kwh[0]),
-        upper=float(b.energy_kwh[0]),
-        coords=[hours],
-        name="soc",
-    )
-    curtailment = m.add_variables(lower=0.0, coords=[hours], name="curtailment")
-    unserved = m.add_variables(lower=0.0, upper=load, name="unserved")
-
-    m.add_constraints(
-        reactor + pv + diesel + discharge + unserved - charge - curtailment == load, name="balance"
-    )
-    m.add_constraints(diesel <= online, name="diesel_max")
-    m.add_constraints(diesel >= d.min_load_fraction[0] * online, name="diesel_min")
-    later = hours[1:]
-
-    def previous(var: linopy.Variable) -> linopy.Variable:
-        """``var`` of the hour before, labelled with the hours 1..H-1."""
-        return var.isel(hour=slice(None, -1)).assign_coords(hour=later)
-
-    stored = soc - eta * charge + discharge / eta
-    m.add_constraints(stored.sel(hour=later) - previous(soc) == 0, name="soc")
-    initial_kwh = float(b.initial_soc_fraction[0] * b.energy_kwh[0])
-    first = hours[:1]
-    m.add_constraints(stored.sel(hour=first) == initial_kwh, name="soc_first")
-    if final_soc_at_least_initial:
-        m.add_constraints(soc.sel(hour=hours[-1:]) >= initial_kwh, name="soc_final")
-    steady = available[1:] == available[:-1]
-    ramp_hours = later[steady]
-    if len(ramp_hours):
-        step = (r.ramp_fraction_per_hour[0] * capacity).sel(hour=ramp_hours)
-        change = reactor.sel(hour=ramp_hours) - previous(reactor).sel(hour=ramp_hours)
-        m.add_constraints(change <= step, name="ramp_up")
-        m.add_constraints(change >= -step, name="ramp_down")
-
-    fuel = d.intercept_l_per_kwh_rated[0] * online + d.slope_l_per_kwh[0] * diesel
-    m.add_objective(
-        diesel_price_usd_per_litre * fuel.sum()
-        + reactor_cost_usd_per_kwh * reactor.sum()
-        + unserved_cost_usd_per_kwh * unserved.sum()
-    )
-    status, condition = m.solve(solver_name="highs", io_api="direct", progress=False, output_flag=False)
-    if status != "ok":
-        raise RuntimeError(f"dispatch_lp: HiGHS ended with status {status!r} ({condition})")
-
-    def solved(var: linopy.Variable) -> np.ndarray:
-        return var.solution.to_numpy()[None, :]
-
-    online_kw = solved(online)
-    hourly = HourlySeries(
-        load=systems.load_kw.copy(),
-        reactor=solved(reactor),
-        pv=pv.to_numpy()[None, :],
-        battery_charge=solved(charge),
-        battery_discharge=solved(discharge),
-        soc=solved(soc),
-        diesel=solved(diesel),
-        diesel_fuel_l=d.intercept_l_per_kwh_rated[0] * online_kw + d.slope_l_per_kwh[0] * solved(diesel),
-        curtailment=solved(curtailment),
-        unserved=solved(unserved),
-    )
-    totals = _block_totals({f.name: getattr(hourly, f.name).T for f in fields(hourly)})
-    return _result(systems, totals, hourly)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Hourly PV output per kWp: clear-sky profiles from pvlib, or a user's hourly file.
+"""Hourly PV output per kWp: clear-sky profiles from pvlib, or a user's hourly solar year (TMY).
 
 Hours follow the local clock: hour h of a profile is local hour h of the year (January 1, 00:00-01:00
 is hour 0), February 29 is dropped so every year has 8760 hours, and each local hour is converted to UTC
@@ -17,6 +17,13 @@ Clear-sky model (`pv_profile_kw_per_kwp`), per system:
   (1 - ``system_loss_fraction``) for all other losses (soiling, wiring, mismatch, inverter, ...);
 - a monthly derate (12 factors per system, e.g. clearness and monsoon cloud relative to clear sky)
   applied last.
+
+A user's solar year (`read_tmy`, `pv_profile_from_tmy`; the scenario's ``dispatch.pv_tmy``): a
+typical meteorological year as EnergyPlus weather (EPW) or PVGIS TMY, read with pvlib's readers, or a
+plain CSV of hourly irradiance or PV output. Its hours are placed on the simulated year by date and
+hour of day, whatever years the file's months come from; a file on another clock (PVGIS: UTC) is moved
+onto local hours by overlap weights, which keep each hour's energy. Irradiance goes through the same
+transposition and PV model as the clear-sky profiles, without the monthly derate.
 
 Output is kW AC per kWp DC, i.e. kWh per kWp in each hour.
 """
@@ -167,6 +174,15 @@ def _poa_kw_per_kwp(
     return dc_kw * (1.0 - system_loss_fraction)
 
 
+def _sites(lat: npt.ArrayLike, lon: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Latitudes and longitudes of S sites (degrees), each (S,), checked to lie on the globe."""
+    n = max(np.size(lat), np.size(lon))
+    lat_arr, lon_arr = _vector(lat, n, "lat"), _vector(lon, n, "lon")
+    if np.any(np.abs(lat_arr) > 90) or np.any(np.abs(lon_arr) > 180):
+        raise InputError(None, "lat/lon", "latitude must be within +-90 and longitude within +-180 degrees")
+    return lat_arr, lon_arr
+
+
 def _check_loss(system_loss_fraction: float) -> None:
     if not 0 <= system_loss_fraction < 1:
         raise InputError(None, "system_loss_fraction", "must be in [0, 1)")
@@ -198,10 +214,8 @@ def pv_profile_kw_per_kwp(
     albedo: ground reflectance, fraction (pvlib's default 0.25).
     """
     _check_loss(system_loss_fraction)
-    n = max(np.size(lat), np.size(lon))
-    lat_arr, lon_arr = _vector(lat, n, "lat"), _vector(lon, n, "lon")
-    if np.any(np.abs(lat_arr) > 90) or np.any(np.abs(lon_arr) > 180):
-        raise InputError(None, "lat/lon", "latitude must be within +-90 and longitude within +-180 degrees")
+    lat_arr, lon_arr = _sites(lat, lon)
+    n = lat_arr.size
     tilt_arr = np.abs(lat_arr) if tilt is None else _vector(tilt, n, "tilt")
     azimuth_arr = _vector(azimuth, n, "azimuth")
     derate = _monthly_factors(monthly_derate, n)
@@ -245,7 +259,180 @@ def pv_profile_kw_per_kwp(
 
 
 # ---------------------------------------------------------------------------------------------------
-# User files
+# User files: a typical meteorological year (TMY) or any other hourly year of irradiance or PV output
+
+
+def read_tmy(path: str | Path, *, year: int | None = None, timezone: str) -> pd.DataFrame:
+    """Read one hourly solar year from a user's file.
+
+    Formats, told apart by the suffix and the first line:
+
+    - EnergyPlus weather, ``.epw`` (e.g. the ISHRAE files for Indian cities on climate.onebuilding.org,
+      or the EPW output of PVGIS), read with `pvlib.iotools.read_epw`: local standard time of the file's
+      ``TZ`` header;
+    - PVGIS TMY, ``.json`` or a ``.csv`` whose first line starts with "Latitude" (the PVGIS download),
+      read with `pvlib.iotools.read_pvgis_tmy`: UTC hours;
+    - a plain CSV of the columns ``ghi``, ``dni``, ``dhi`` (W/m2, hour means) or ``kw_per_kwp`` (PV output,
+      kW per kWp, used as is), with an optional ``time`` column (`_read_tmy_csv`).
+
+    Each value is taken as the mean of the hour starting at its time stamp (pvlib labels EPW's hours
+    1-24 by their start). February 29 is dropped. A TMY's months come from different years; only the
+    date and hour of each row count (`pv_profile_from_tmy` places them on the simulated year).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    year : int or None
+        Year of the rows of a plain CSV without a ``time`` column (required then); unused otherwise.
+    timezone : str
+        IANA zone of the plain CSV's local times.
+
+    Returns
+    -------
+    pandas.DataFrame
+        8760 rows indexed by the start of each hour (tz-aware, the file's own clock) with the columns
+        ghi, dni, dhi (W/m2) or kw_per_kwp (kW/kWp).
+
+    Raises
+    ------
+    InputError
+        Naming the file and the column or hour for anything missing, unreadable or implausible.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "file not found")
+    suffix = path.suffix.lower()
+    with open(path, "rb") as f:
+        pvgis_csv = suffix == ".csv" and f.readline().lstrip(b"\xef\xbb\xbf").startswith(b"Latitude")
+    if suffix == ".epw":
+        frame = _read_with_pvlib(path, "EnergyPlus weather (EPW)", pvlib.iotools.read_epw)
+    elif suffix == ".json" or pvgis_csv:
+        frame = _read_with_pvlib(path, "PVGIS TMY", pvlib.iotools.read_pvgis_tmy)
+    else:
+        return _read_tmy_csv(path, year=year, timezone=timezone)
+    frame = frame[~_is_february_29(frame.index)]
+    for column in TMY_IRRADIANCE_COLUMNS:
+        values = frame[column].to_numpy(dtype=float)
+        bad = ~np.isfinite(values) | (values < 0) | (values > MAX_IRRADIANCE_W_M2)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise InputError(path, f"{column}, hour starting {frame.index[row]}",
+                             f"{values[row]:g} is not a number from 0 to {MAX_IRRADIANCE_W_M2:g} W/m2 "
+                             f"({int(bad.sum())} hour(s); missing values are not filled)")
+    _check_one_year(frame.index, path)
+    return frame
+
+
+def _read_with_pvlib(path: Path, kind: str, reader) -> pd.DataFrame:
+    """ghi, dni, dhi (W/m2) of a file read by a pvlib.iotools reader, as floats."""
+    try:
+        data = reader(path)[0]
+    except Exception as exc:  # the readers raise many kinds of errors on malformed files; all mean unreadable
+        raise InputError(path, None, f"cannot read as {kind} ({type(exc).__name__}: {exc})") from None
+    missing = [c for c in TMY_IRRADIANCE_COLUMNS if c not in data.columns]
+    if missing:
+        raise InputError(path, ", ".join(missing), f"missing in the {kind} file; found columns {list(data.columns)}")
+    if not isinstance(data.index, pd.DatetimeIndex) or data.index.tz is None:
+        raise InputError(path, "time", f"the {kind} file has no time zone for its hours")
+    return data[list(TMY_IRRADIANCE_COLUMNS)].astype(float)
+
+
+def _year_positions(times: pd.DatetimeIndex) -> np.ndarray:
+    """Start of each hour as hours since January 1, 00:00 UTC, wrapped into [0, 8760).
+
+    The day of the year is counted in each time's own clock with February 29 left out (so any year,
+    or a TMY's mix of years, maps onto one 8760-hour year); the clock's UTC offset is then subtracted.
+    """
+    local = times.tz_localize(None)
+    offset_h = (local - times.tz_convert("UTC").tz_localize(None)) / pd.Timedelta(hours=1)
+    day = times.dayofyear.to_numpy() - 1 - (times.is_leap_year & (times.month > 2))
+    hours = day * 24 + times.hour.to_numpy() + times.minute.to_numpy() / 60 - np.asarray(offset_h, dtype=float)
+    return np.mod(hours, HOURS_PER_YEAR)
+
+
+def _check_one_year(times: pd.DatetimeIndex, path: Path) -> None:
+    """Raise unless the times are the starts of the 8760 hours of one year, each once (in any order)."""
+    if len(times) != HOURS_PER_YEAR:
+        raise InputError(path, None, f"expected {HOURS_PER_YEAR} hourly rows (February 29 dropped), got {len(times)}")
+    steps = np.diff(np.sort(_year_positions(times)))
+    if not np.allclose(steps, 1.0, atol=1e-6):
+        at = int(np.argmax(~np.isclose(steps, 1.0, atol=1e-6)))
+        raise InputError(path, TMY_TIME_COLUMN, f"expected each hour of the year once; hours are missing or repeated "
+                                                f"near {times[np.argsort(_year_positions(times))[at]]}")
+
+
+def _on_local_hours(tmy: pd.DataFrame, local_hours: pd.DatetimeIndex) -> np.ndarray:
+    """The rows of a solar year moved onto other hours of the year, (H, columns).
+
+    Each target hour [t, t + 1 h) takes the file's hours it overlaps, weighted by the overlap (hour
+    means, so the energy is kept): a file in UTC gives each hour of India's clock (UTC+5:30) half of
+    two of its hours; a file in the target's own clock is copied hour for hour.
+    """
+    source = _year_positions(tmy.index)
+    order = np.argsort(source)
+    values = tmy.to_numpy(dtype=float)[order]
+    shift = np.round(np.mod(_year_positions(local_hours) - source[order][0], HOURS_PER_YEAR), 9)
+    first = np.floor(shift).astype(int) % HOURS_PER_YEAR
+    weight = (shift - np.floor(shift))[:, None]
+    return values[first] * (1 - weight) + values[(first + 1) % HOURS_PER_YEAR] * weight
+
+
+def pv_profile_from_tmy(
+    tmy: pd.DataFrame,
+    lat: npt.ArrayLike,
+    lon: npt.ArrayLike,
+    year: int,
+    *,
+    system_loss_fraction: float,
+    tilt: npt.ArrayLike | None = None,
+    azimuth: npt.ArrayLike = 180.0,
+    timezone: str,
+    altitude_m: npt.ArrayLike | None = None,
+    albedo: float = 0.25,
+) -> np.ndarray:
+    """Hourly PV output per kWp for S sites from a solar year of `read_tmy`, (S, 8760) kW/kWp.
+
+    The file's hours are placed on the local hours of `year` by date and hour (`_on_local_hours`).
+    A ``kw_per_kwp`` column is then used as is for every site. Otherwise GHI/DNI/DHI are transposed to
+    each site's fixed plane with the sun at the site and converted with the same PV model as
+    `pv_profile_kw_per_kwp` (no monthly derate: measured or typical-year data already hold the clouds).
+
+    Parameters
+    ----------
+    tmy : pandas.DataFrame
+        Output of `read_tmy`.
+    lat, lon : array_like
+        Site latitude and longitude, degrees (one value or S values).
+    year : int
+        Calendar year of the local hours of the profile.
+    system_loss_fraction, tilt, azimuth, timezone, altitude_m, albedo
+        As in `pv_profile_kw_per_kwp` (fraction, degrees, degrees, IANA zone, m, fraction).
+
+    Returns
+    -------
+    numpy.ndarray
+        (S, 8760) kW AC per kWp DC, i.e. kWh per kWp in each local hour.
+    """
+    _check_loss(system_loss_fraction)
+    lat_arr, lon_arr = _sites(lat, lon)
+    n = lat_arr.size
+    hours_utc = local_year_hours_utc(year, timezone)
+    year_values = _on_local_hours(tmy, hours_utc.tz_convert(timezone))
+    if TMY_PROFILE_COLUMN in tmy.columns:
+        return np.repeat(year_values[:, list(tmy.columns).index(TMY_PROFILE_COLUMN)][None, :], n, axis=0)
+    tilt_arr = np.abs(lat_arr) if tilt is None else _vector(tilt, n, "tilt")
+    azimuth_arr = _vector(azimuth, n, "azimuth")
+    altitude = _altitudes(lat_arr, lon_arr, altitude_m)
+    ghi, dni, dhi = (year_values[:, list(tmy.columns).index(c)][None, :] for c in TMY_IRRADIANCE_COLUMNS)
+    mid_hours = hours_utc + pd.Timedelta(minutes=30)
+    profile = np.empty((n, HOURS_PER_YEAR))
+    for first in range(0, n, _CHUNK_SYSTEMS):
+        s = slice(first, min(first + _CHUNK_SYSTEMS, n))
+        apparent_zenith, sun_azimuth = solar_position(mid_hours, lat_arr[s], lon_arr[s], altitude[s])
+        profile[s] = _poa_kw_per_kwp(mid_hours, apparent_zenith, sun_azimuth, ghi, dni, dhi, tilt_arr[s],
+                                     azimuth_arr[s], albedo, system_loss_fraction)
+    return profile
 
 
 def _numeric_column(frame: pd.DataFrame, column: str, path: Path, upper: float, unit: str) -> np.ndarray:
@@ -276,26 +463,20 @@ def _is_february_29(times: pd.DatetimeIndex) -> np.ndarray:
     return np.asarray((times.month == 2) & (times.day == 29))
 
 
-def read_tmy_csv(
-    path: str | Path, *, timezone: str, year: int | None = None
-) -> pd.DataFrame:
-    """Read a user's hourly solar file.
+def _read_tmy_csv(path: Path, *, year: int | None, timezone: str) -> pd.DataFrame:
+    """A plain CSV solar year (see `read_tmy`).
 
-    The CSV has one row per local hour of one year (8760 rows, or 8784 with February 29, which is
-    dropped) and either the columns ``ghi``, ``dni``, ``dhi`` (W/m2, hour means) or ``kw_per_kwp``
-    (PV output, kW per kWp, used as is). Column names are matched ignoring case and surrounding spaces.
-    An optional ``time`` column gives the start of each hour: local time in ``timezone`` when it has no
-    UTC offset; without it the rows are the hours of ``year`` in order, and ``year`` is required.
-    Returns a DataFrame indexed by the UTC start of each hour (``time_utc``), sorted, with those columns.
-    Raises InputError naming the file and the column for anything missing or implausible.
+    One row per local hour of one year (8760 rows, or 8784 with February 29, which is dropped) and
+    either the columns ``ghi``, ``dni``, ``dhi`` (W/m2, hour means) or ``kw_per_kwp`` (kW per kWp).
+    Column names are matched ignoring case and surrounding spaces. An optional ``time`` column gives the
+    start of each hour: local time in ``timezone`` when it has no UTC offset; without it the rows are
+    the hours of ``year`` in order, and ``year`` is required. Returns the frame of `read_tmy`, indexed
+    by local time in `timezone`.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, None, "file not found")
     try:
         frame = pd.read_csv(path, keep_default_na=False)
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise InputError(path, None, f"cannot read as CSV ({exc})") from exc
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(path, None, f"cannot read as CSV ({exc})") from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if TMY_PROFILE_COLUMN in frame.columns:
         columns: tuple[str, ...] = (TMY_PROFILE_COLUMN,)
@@ -311,74 +492,33 @@ def read_tmy_csv(
             )
         columns = TMY_IRRADIANCE_COLUMNS
         upper, unit = MAX_IRRADIANCE_W_M2, "W/m2"
+    frame, times = _csv_hours(frame, path, year, timezone)
+    data = {c: _numeric_column(frame, c, path, upper, unit) for c in columns}
+    return pd.DataFrame(data, index=pd.DatetimeIndex(times, name=TMY_TIME_COLUMN)).sort_index()
 
+
+def _csv_hours(frame: pd.DataFrame, path: Path, year: int | None, timezone: str
+               ) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """The rows of a plain CSV without February 29 and the local start of each of their hours."""
     if TMY_TIME_COLUMN in frame.columns:
         local = _local_times(frame, path, timezone)
         keep = ~_is_february_29(local)
         frame, local = frame[keep], local[keep]
         if len(frame) == 0:
             raise InputError(path, TMY_TIME_COLUMN, "no rows")
-        times = local_year_hours_utc(local[0].year, timezone)
-        if not local.tz_convert("UTC").sort_values().equals(times):
+        expected = local_year_hours_utc(local[0].year, timezone)
+        if not local.tz_convert("UTC").sort_values().equals(expected):
             raise InputError(
                 path,
                 TMY_TIME_COLUMN,
                 f"expected each of the {HOURS_PER_YEAR} local hours of {local[0].year} once "
                 "(February 29 may be present and is dropped)",
             )
-        times = local.tz_convert("UTC")
-    else:
-        if year is None:
-            raise InputError(path, TMY_TIME_COLUMN, "no time column: add one or pass year=")
-        if len(frame) == HOURS_PER_YEAR + 24:
-            frame = frame.drop(index=frame.index[(31 + 28) * 24 : (31 + 29) * 24])
-        if len(frame) != HOURS_PER_YEAR:
-            raise InputError(
-                path, None, f"expected {HOURS_PER_YEAR} hourly rows (8784 with February 29), got {len(frame)}"
-            )
-        times = local_year_hours_utc(year, timezone)
-    data = {c: _numeric_column(frame, c, path, upper, unit) for c in columns}
-    return pd.DataFrame(data, index=pd.DatetimeIndex(times, name="time_utc")).sort_index()
-
-
-def pv_profile_from_tmy(
-    tmy: pd.DataFrame,
-    lat: float,
-    lon: float,
-    *,
-    system_loss_fraction: float,
-    tilt: float | None = None,
-    azimuth: float = 180.0,
-    timezone: str,
-    altitude_m: float | None = None,
-    albedo: float = 0.25,
-) -> np.ndarray:
-    """Hourly PV output per kWp, (8760,) kW/kWp, from a frame of `read_tmy_csv`, in local-hour order.
-
-    A ``kw_per_kwp`` column is returned as is. Otherwise GHI/DNI/DHI are transposed to the fixed plane and
-    converted with the same PV model as `pv_profile_kw_per_kwp` (no monthly derate: measured data already
-    holds the clouds). Arguments as in `pv_profile_kw_per_kwp`; ``timezone`` fixes the local-hour order.
-    """
-    if TMY_PROFILE_COLUMN in tmy.columns:
-        return tmy[TMY_PROFILE_COLUMN].to_numpy(dtype=float)
-    _check_loss(system_loss_fraction)
-    lat_arr, lon_arr = np.array([lat], dtype=float), np.array([lon], dtype=float)
-    altitude = _altitudes(lat_arr, lon_arr, altitude_m)
-    hours_utc = local_year_hours_utc(tmy.index[0].tz_convert(timezone).year, timezone)
-    tmy = tmy.reindex(hours_utc)
-    mid_hours = hours_utc + pd.Timedelta(minutes=30)
-    apparent_zenith, sun_azimuth = solar_position(mid_hours, lat_arr, lon_arr, altitude)
-    ghi, dni, dhi = (tmy[c].to_numpy(dtype=float)[None, :] for c in TMY_IRRADIANCE_COLUMNS)
-    kw = _poa_kw_per_kwp(
-        mid_hours,
-        apparent_zenith,
-        sun_azimuth,
-        ghi,
-        dni,
-        dhi,
-        np.array([abs(lat) if tilt is None else tilt]),
-        np.array([azimuth], dtype=float),
-        albedo,
-        system_loss_fraction,
-    )
-    return kw[0]
+        return frame, local
+    if year is None:
+        raise InputError(path, TMY_TIME_COLUMN, "no time column: add one or pass year=")
+    if len(frame) == HOURS_PER_YEAR + 24:
+        frame = frame.drop(index=frame.index[(31 + 28) * 24 : (31 + 29) * 24])
+    if len(frame) != HOURS_PER_YEAR:
+        raise InputError(path, None, f"expected {HOURS_PER_YEAR} hourly rows (8784 with February 29), got {len(frame)}")
+    return frame, local_year_hours_utc(year, timezone).tz_convert(timezone)

@@ -377,47 +377,89 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
                       district_population: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict]:
     """Settlements from GeoNames towns and post-office places with Census district totals.
 
-    towns: GeoNames cities file (`read_geonames_cities`; India only, sections of places PPLX and
-        historical/abandoned places left out); a town keeps its GeoNames population (persons).
-    postal_places: GeoNames postal-code file (`read_geonames_postal`), places without population.
-    districts: district polygons (`read_districts`); district_population: Census 2011 district
-        totals (`read_census_districts`), joined with `join_census_districts`.
-
     Steps and assumptions:
+
     1. Places at the same point (coordinates equal to 1e-5 deg, about 1 m) are one settlement: the
        first town there (else the first post-office place) gives id and name, known populations
        add up, and ``post_offices`` counts the post-office places merged. GeoNames puts many post
        offices of a sub-district on one estimated point (155,570 places on 49,582 points in the 2024
-       dump); the merged rows are counted in dropped_rows["postal_places_shared_coordinates"].
+       dump); the merged rows are counted in dropped_rows["postal_places_shared_coordinates"]
+       (`_read_places`, `_merge_same_point`).
     2. District polygons without a census total (districts created after 2011, whose people the
        census counts in the districts they were carved from) are pooled with the districts of the
        same state that share a border with them, transitively through other new districts
        (`smrplan.demand.population.census_pools`); a pool's census totals are added and shared over all its
-       places. A district with a total that touches no new district is a pool of its own.
+       places. A district with a total that touches no new district is a pool of its own (`_pooled_districts`).
     3. Each pool's census total minus its towns' populations is shared over its places without a
        population in proportion to the number of post offices they stand for (one post office, one
        locality; `smrplan.demand.population.allocate_population`).
     4. Places left without population (outside every district, in a pool without a total, or in a
-       pool whose towns already hold more than its total) are dropped and counted.
+       pool whose towns already hold more than its total) are dropped and counted (`_allocate_to_places`).
 
     Persons are conserved per state: the places of a state hold the census totals of its districts,
     except for pools whose towns hold more than their total (the excess is kept, reported as
     over_allocated_population) and pools without a place to allocate to (reported as
     unallocated_population); `state_balance` lists the states where these occur.
 
-    Returns (settlements with id, name, population, source ("town"/"postal"), post_offices,
-    district, st_nm (the place's own district and state), census_pool, population_source; the district
-    polygons with their own census population (NaN for new districts), census_pool and
-    pool_population; a report dict with dropped_rows per reason and population figures in persons).
+    Parameters
+    ----------
+    towns : Path or None
+        GeoNames cities file (`read_geonames_cities`; India only, sections of places PPLX and
+        historical/abandoned places left out); a town keeps its GeoNames population (persons).
+    postal_places : Path or None
+        GeoNames postal-code file (`read_geonames_postal`), places without population.
+    districts : Path
+        District polygons (`read_districts`).
+    district_population : Path
+        Census 2011 district totals (`read_census_districts`), joined with `join_census_districts`.
+
+    Returns
+    -------
+    settlements : geopandas.GeoDataFrame
+        id, name, population (persons), source ("town"/"postal"), post_offices, district, st_nm (the
+        place's own district and state), census_pool, population_source, geometry (WGS84 points).
+    districts : geopandas.GeoDataFrame
+        The district polygons with their own census population (persons; NaN for new districts),
+        census_pool and pool_population (persons).
+    report : dict
+        dropped_rows per reason and the figures of `_build_report` (counts; population in persons).
     """
-    from smrplan.demand.population import allocate_population, census_pools
-    from smrplan.geo.importers import (
-        join_census_districts,
-        read_census_districts,
-        read_districts,
-        read_geonames_cities,
-        read_geonames_postal,
-    )
+    places, dropped = _read_places(towns, postal_places)
+    merged = _merge_same_point(places)
+    dropped["postal_places_shared_coordinates"] = len(places) - len(merged)
+    census, joined, pool_size = _pooled_districts(districts, district_population)
+    out, alloc, pooled_alloc = _allocate_to_places(merged, joined, pool_size, towns)
+    dropped["settlements_without_population"] = len(merged) - len(out)
+    report = _build_report(out, joined, census, pool_size, alloc, pooled_alloc, dropped,
+                           n_postal=int((places["source"] == "postal").sum()))
+    log.info("settlements built: %d places, %d of %d districts without a Census 2011 total pooled with their "
+             "neighbours into %d pools of %d districts (%.0f census persons; %.0f allocated to places in pools)",
+             report["settlements"], report["new_districts_pooled"], report["districts_without_census_total"],
+             report["census_pools"], report["districts_pooled"], report["pooled_census_population"], pooled_alloc)
+    return out, joined, report
+
+
+def _read_places(towns: Path | None, postal_places: Path | None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """GeoNames towns and post-office places in one table.
+
+    Parameters
+    ----------
+    towns : Path or None
+        GeoNames cities file (`smrplan.geo.importers.read_geonames_cities`).
+    postal_places : Path or None
+        GeoNames postal-code file (`smrplan.geo.importers.read_geonames_postal`).
+
+    Returns
+    -------
+    places : pandas.DataFrame
+        Towns first, then post-office places: id, name, population (persons; NaN where GeoNames has
+        none, always for post-office places), source ("town"/"postal"), post_offices (0 for a town, 1
+        for a post-office place), geometry (WGS84 points).
+    dropped : dict
+        Rows of each file left out: ``towns`` (other countries, sections of places, historical or
+        abandoned places) and ``postal_places`` (without coordinates), for the files given.
+    """
+    from smrplan.geo.importers import read_geonames_cities, read_geonames_postal
 
     dropped: dict[str, int] = {}
     frames = []
@@ -431,7 +473,23 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
         dropped["postal_places"] = int(p.attrs.get("dropped_rows", 0))
         frames.append(pd.DataFrame({"id": p["id"], "name": p["name"], "population": np.nan,
                                     "source": "postal", "post_offices": 1, "geometry": p.geometry.values}))
-    places = pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True), dropped
+
+
+def _merge_same_point(places: pd.DataFrame) -> gpd.GeoDataFrame:
+    """One settlement per point (coordinates equal to `_SAME_POINT_DEG` degrees).
+
+    Parameters
+    ----------
+    places : pandas.DataFrame
+        Output of `_read_places`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        id, name, source and geometry of the first place at each point, population (persons, the sum
+        of the known populations there; NaN when none is known), post_offices (summed); EPSG:4326.
+    """
     x = np.round(shapely.get_x(places["geometry"].to_numpy()) / _SAME_POINT_DEG).astype(np.int64)
     y = np.round(shapely.get_y(places["geometry"].to_numpy()) / _SAME_POINT_DEG).astype(np.int64)
     groups = places.groupby([x, y], sort=False)
@@ -439,28 +497,78 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
                            "population": groups["population"].sum(min_count=1),
                            "source": groups["source"].first(), "post_offices": groups["post_offices"].sum(),
                            "geometry": groups["geometry"].first()}).reset_index(drop=True)
-    n_postal = int((places["source"] == "postal").sum())
-    dropped["postal_places_shared_coordinates"] = len(places) - len(merged)
-    merged = gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
+
+
+def _pooled_districts(districts: Path, district_population: Path
+                      ) -> tuple[pd.DataFrame, gpd.GeoDataFrame, np.ndarray]:
+    """District polygons joined to their Census 2011 totals and pooled with their new neighbours.
+
+    Parameters
+    ----------
+    districts : Path
+        District polygons (`smrplan.geo.importers.read_districts`).
+    district_population : Path
+        Census 2011 district totals (`smrplan.geo.importers.read_census_districts`).
+
+    Returns
+    -------
+    census : pandas.DataFrame
+        The census table as read (population in persons).
+    joined : geopandas.GeoDataFrame
+        The polygons (`join_census_districts`) with census_pool (`census_pools`) and pool_population
+        (persons, the pool's summed census totals; NaN when no district of the pool has one).
+    pool_size : numpy.ndarray
+        (D,) int number of districts in each district's pool.
+    """
+    from smrplan.demand.population import census_pools
+    from smrplan.geo.importers import join_census_districts, read_census_districts, read_districts
 
     census = read_census_districts(district_population)
     joined = join_census_districts(read_districts(districts), census).reset_index(drop=True)
     joined["census_pool"] = census_pools(joined, total="population", state="st_nm")
     pools = joined.groupby("census_pool")
     joined["pool_population"] = pools["population"].transform(lambda v: v.sum(min_count=1))
-    size = pools["population"].transform("size").to_numpy()
-    merged["weight"] = np.maximum(merged["post_offices"].to_numpy(float), 1.0)
+    return census, joined, pools["population"].transform("size").to_numpy()
+
+
+def _allocate_to_places(merged: gpd.GeoDataFrame, joined: gpd.GeoDataFrame, pool_size: np.ndarray,
+                        towns: Path | None) -> tuple[gpd.GeoDataFrame, dict, float]:
+    """Census totals shared over the places (weighted by post offices); places left without population dropped.
+
+    Parameters
+    ----------
+    merged : geopandas.GeoDataFrame
+        Places of `_merge_same_point`.
+    joined : geopandas.GeoDataFrame
+        Pooled districts of `_pooled_districts`.
+    pool_size : numpy.ndarray
+        (D,) int number of districts in each district's pool.
+    towns : Path or None
+        The towns file, named in the error about an implausibly large town.
+
+    Returns
+    -------
+    settlements : geopandas.GeoDataFrame
+        The places with a population (see `build_settlements`).
+    allocation : dict
+        ``attrs["allocation"]`` of `allocate_population` (counts; persons).
+    pooled_allocated : float
+        Persons allocated to places in pools of more than one district.
+    """
+    from smrplan.demand.population import allocate_population
+
+    merged = merged.assign(weight=np.maximum(merged["post_offices"].to_numpy(float), 1.0))
     out = allocate_population(merged, joined, total="population", weight="weight", pool="census_pool")
     alloc = out.attrs["allocation"]
     ok = np.isfinite(out["population"].to_numpy(float))
-    dropped["settlements_without_population"] = int((~ok).sum())
     d = out["district_index"].to_numpy()
     inside = ~pd.isna(d)
     di = np.where(inside, d, 0).astype(int)
     out["district"] = np.where(inside, joined["district"].to_numpy()[di], "")
     out["st_nm"] = np.where(inside, joined["st_nm"].to_numpy()[di], "")
     out["census_pool"] = np.where(inside, joined["census_pool"].to_numpy()[di], -1)
-    in_pool = inside & (size[di] > 1)
+    in_pool = inside & (pool_size[di] > 1)
     pooled_alloc = float(out.loc[ok & in_pool & (out["population_source"] == "allocated").to_numpy(), "population"].sum())
     out = out.loc[ok, ["id", "name", "population", "source", "post_offices", "district", "st_nm", "census_pool",
                        "population_source", "geometry"]].reset_index(drop=True)
@@ -470,10 +578,36 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
         r = int(np.flatnonzero(out["population"].to_numpy() > cap)[0])
         raise InputError(towns, f"id {out['id'].iloc[r]}, column population",
                          f"{out['population'].iloc[r]:g} is above the plausible {cap:g} for one settlement")
+    return out, alloc, pooled_alloc
+
+
+def _build_report(out: gpd.GeoDataFrame, joined: gpd.GeoDataFrame, census: pd.DataFrame, pool_size: np.ndarray,
+                  alloc: dict, pooled_alloc: float, dropped: dict[str, int], n_postal: int) -> dict:
+    """Figures of a settlement build (plan.json ``data.settlement_build``, with ``dropped_rows``).
+
+    Parameters
+    ----------
+    out, joined, census, pool_size, alloc, pooled_alloc
+        As returned by `_allocate_to_places` and `_pooled_districts`.
+    dropped : dict
+        Rows left out, by reason (counts).
+    n_postal : int
+        Post-office places read.
+
+    Returns
+    -------
+    dict
+        dropped_rows; towns, postal_places_read, settlements (counts); census_population, town_population, allocated_population,
+        unallocated_population, over_allocated_population (persons); districts,
+        districts_without_census_total, new_districts_pooled, districts_left_without_total,
+        census_pools, districts_pooled (counts); pooled_census_population, pooled_allocated_population
+        (persons); districts_over_allocated (count); unmatched_census_districts (names); state_balance
+        (persons by state, `_state_balance`).
+    """
     new_d = joined["population"].isna().to_numpy()
-    pooled = size > 1
+    pooled = pool_size > 1
     no_total = joined["pool_population"].isna().to_numpy()
-    report = {
+    return {
         "dropped_rows": dropped,
         "towns": int((out["source"] == "town").sum()), "postal_places_read": n_postal,
         "settlements": int(len(out)),
@@ -494,11 +628,6 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
         "unmatched_census_districts": list(joined.attrs.get("unmatched_census", [])),
         "state_balance": _state_balance(out, joined),
     }
-    log.info("settlements built: %d places, %d of %d districts without a Census 2011 total pooled with their "
-             "neighbours into %d pools of %d districts (%.0f census persons; %.0f allocated to places in pools)",
-             report["settlements"], report["new_districts_pooled"], report["districts_without_census_total"],
-             report["census_pools"], report["districts_pooled"], report["pooled_census_population"], pooled_alloc)
-    return out, joined, report
 
 
 def _state_balance(places: pd.DataFrame, districts: pd.DataFrame) -> dict[str, float]:

@@ -312,52 +312,163 @@ def _criterion(name, label, value, ok, applies, limit, evaluated=True, note=""):
 
 def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
            tech_epz_km: dict[str, float] | None = None, max_network_km: float = 150.0) -> ScreenResult:
-    """Apply every siting rule to every candidate. `tech_epz_km` gives the smallest emergency planning
-    zone (km) per kind among the enabled technologies (the scenario's EPZ applies where that is larger).
-    Population is the settlements' `population_target` (persons in the target year) when present,
-    else `population`, lumped at the settlement points."""
+    """Apply every siting rule to every candidate.
+
+    Steps: placement (on land / at sea, `_placement_criteria`), settlements around the site
+    (`_settlement_criteria`), hazards, terrain, tsunami and cooling water, then the verdicts
+    (`_verdicts`).
+
+    Parameters
+    ----------
+    region : Region
+        Settlements and context layers. Population is the settlements' ``population_target``
+        (persons in the target year) when present, else ``population``, lumped at the settlement points.
+    rules : Siting
+        The scenario's siting rules.
+    candidates : geopandas.GeoDataFrame
+        Candidate sites (`generate_candidates`): kind, lon, lat (degrees).
+    tech_epz_km : dict or None
+        Smallest emergency planning zone (km) per kind among the enabled technologies (the
+        scenario's EPZ applies where that is larger).
+    max_network_km : float
+        Largest distance from a site to a load it serves, km (`nearest_load`).
+
+    Returns
+    -------
+    ScreenResult
+        The candidates with ``<criterion>_value``, ``<criterion>_pass``, ``suitable`` and ``reason``,
+        and the criteria in order.
+    """
     c = candidates
     kinds = c["kind"].to_numpy()
     lon, lat = c.lon.to_numpy(float), c.lat.to_numpy(float)
-    st = region.settlements
+    crit = _placement_criteria(region, kinds, lon, lat)
+    crit += _settlement_criteria(region.settlements, rules, kinds, lon, lat, tech_epz_km, max_network_km)
+    crit += _hazard_criteria(region, rules, kinds, lon, lat, _applies(kinds, "land", "micro", "floating"))
+    crit += _terrain_criteria(region, rules, kinds, lon, lat)
+    crit.append(_tsunami(region, rules, kinds, lon, lat))
+    crit += _water_criteria(region, rules, kinds, lon, lat, c)
+    return ScreenResult(_verdicts(c, crit), crit)
+
+
+def _placement_criteria(region: Region, kinds: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> list[Criterion]:
+    """Land and micro sites stand on land; floating ones at sea (not on inland water).
+
+    Parameters
+    ----------
+    region : Region
+        Gives the land and sea tests.
+    kinds : numpy.ndarray
+        (N,) kind of each candidate.
+    lon, lat : numpy.ndarray
+        (N,) candidate coordinates, degrees.
+
+    Returns
+    -------
+    list of Criterion
+        on_land, on_water (values 1 or 0).
+    """
+    floating = kinds == "floating"
+    is_land = np.zeros(len(kinds), bool)
+    is_land[~floating] = region.is_land(lon[~floating], lat[~floating])
+    at_sea = np.zeros(len(kinds), bool)
+    at_sea[floating] = region.is_sea(lon[floating], lat[floating])
+    return [_criterion("on_land", "stands on land", is_land.astype(float), is_land,
+                       _applies(kinds, "land", "micro"), "on land"),
+            _criterion("on_water", "floats at sea", at_sea.astype(float), at_sea,
+                       _applies(kinds, "floating"), "at sea (not inland water)")]
+
+
+def _settlement_criteria(st: gpd.GeoDataFrame, rules: Siting, kinds: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+                         tech_epz_km: dict[str, float] | None, max_network_km: float) -> list[Criterion]:
+    """Rules on the settlements around each site: distances and population in zones.
+
+    Parameters
+    ----------
+    st : geopandas.GeoDataFrame
+        Settlement points with ``population_target`` or ``population`` (persons).
+    rules : Siting
+        The scenario's siting rules.
+    kinds : numpy.ndarray
+        (N,) kind of each candidate.
+    lon, lat : numpy.ndarray
+        (N,) candidate coordinates, degrees.
+    tech_epz_km : dict or None
+        Smallest emergency planning zone per kind, km (see `screen`).
+    max_network_km : float
+        Largest distance to the nearest load, km.
+
+    Returns
+    -------
+    list of Criterion
+        exclusion_zone (km), sterilised_zone (persons), population_density (persons/km2),
+        epz_population (persons), population_centre (km), nearest_load (km).
+    """
     slon, slat = st.geometry.x.to_numpy(), st.geometry.y.to_numpy()
     pop = _population(st)
     sidx = SphereIndex(slon, slat)
-    crit: list[Criterion] = []
     reactor = _applies(kinds, "land", "micro", "floating")
-    floating = kinds == "floating"
-    is_land = np.zeros(len(c), bool)
-    is_land[~floating] = region.is_land(lon[~floating], lat[~floating])
-    at_sea = np.zeros(len(c), bool)
-    at_sea[floating] = region.is_sea(lon[floating], lat[floating])
-
-    crit.append(_criterion("on_land", "stands on land", is_land.astype(float), is_land,
-                           _applies(kinds, "land", "micro"), "on land"))
-    crit.append(_criterion("on_water", "floats at sea", at_sea.astype(float), at_sea,
-                           _applies(kinds, "floating"), "at sea (not inland water)"))
-
     near = sidx.nearest(lon, lat)[0]
     ez = np.where(kinds == "micro", rules.micro_exclusion_zone_km, rules.exclusion_zone_km)
-    crit.append(_criterion("exclusion_zone", "no settlement in the exclusion zone", near, near >= ez - _EPS_KM,
-                           reactor, f">= {rules.exclusion_zone_km} km (micro {rules.micro_exclusion_zone_km} km) "
-                                    "to nearest settlement"))
-
-    epz = np.full(len(c), rules.emergency_planning_zone_km)
+    crit = [_criterion("exclusion_zone", "no settlement in the exclusion zone", near, near >= ez - _EPS_KM,
+                       reactor, f">= {rules.exclusion_zone_km} km (micro {rules.micro_exclusion_zone_km} km) "
+                                "to nearest settlement")]
+    epz = np.full(len(kinds), rules.emergency_planning_zone_km)
     for kind, km in (tech_epz_km or {}).items():
         epz = np.where(kinds == kind, np.minimum(epz, km), epz)
+    crit += _zone_population_criteria(rules, kinds, lon, lat, sidx, pop, epz)
+
+    big = pop >= rules.population_centre_min_population
+    d_big = SphereIndex(slon[big], slat[big]).nearest(lon, lat)[0]
+    crit.append(_criterion("population_centre", "distance to a population centre", d_big,
+                           d_big >= rules.population_centre_min_distance_km - _EPS_KM,
+                           _applies(kinds, "land", "floating"),
+                           f">= {rules.population_centre_min_distance_km} km from towns of "
+                           f">= {rules.population_centre_min_population:g}"))
+    crit.append(_criterion("nearest_load", "distance to the nearest load", near, near <= max_network_km + _EPS_KM,
+                           reactor, f"<= {max_network_km} km (optimisation.max_network_distance_km)"))
+    return crit
+
+
+def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+                              sidx: SphereIndex, pop: np.ndarray, epz: np.ndarray) -> list[Criterion]:
+    """Population in the sterilised zone, density out to the EPZ and population in the EPZ.
+
+    Parameters
+    ----------
+    rules : Siting
+        The scenario's siting rules.
+    kinds : numpy.ndarray
+        (N,) kind of each candidate.
+    lon, lat : numpy.ndarray
+        (N,) candidate coordinates, degrees.
+    sidx : SphereIndex
+        Index of the settlement points.
+    pop : numpy.ndarray
+        (M,) settlement population, persons.
+    epz : numpy.ndarray
+        (N,) emergency planning zone radius of each candidate, km.
+
+    Returns
+    -------
+    list of Criterion
+        sterilised_zone (persons), population_density (persons/km2, the highest mean over the radii of
+        `_density_radii`), epz_population (persons).
+    """
+    n = len(kinds)
+    reactor = _applies(kinds, "land", "micro", "floating")
     epz_values = [float(e) for e in np.unique(epz)]
     density_radii = {e: _density_radii(rules, e) for e in epz_values}
     radii = sorted({rules.sterilised_zone_km, *epz_values, *(r for rs in density_radii.values() for r in rs)})
-    sums = _sums_within(sidx, pop, lon, lat, radii) if len(c) else np.zeros((0, len(radii)))
+    sums = _sums_within(sidx, pop, lon, lat, radii) if n else np.zeros((0, len(radii)))
     col = {r: k for k, r in enumerate(radii)}
 
     sz_pop = sums[:, col[rules.sterilised_zone_km]]
-    crit.append(_criterion("sterilised_zone", "population in the sterilised zone", sz_pop,
-                           sz_pop <= rules.sterilised_zone_max_population, _applies(kinds, "land", "floating"),
-                           f"<= {rules.sterilised_zone_max_population:g} persons within {rules.sterilised_zone_km} km"))
-
-    density = np.zeros(len(c))
-    epz_pop = np.zeros(len(c))
+    crit = [_criterion("sterilised_zone", "population in the sterilised zone", sz_pop,
+                       sz_pop <= rules.sterilised_zone_max_population, _applies(kinds, "land", "floating"),
+                       f"<= {rules.sterilised_zone_max_population:g} persons within {rules.sterilised_zone_km} km")]
+    density = np.zeros(n)
+    epz_pop = np.zeros(n)
     for e in epz_values:  # one to three EPZ sizes (per kind), not candidates
         sel = epz == e
         for r in density_radii[e]:
@@ -371,26 +482,28 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
     crit.append(_criterion("epz_population", "population in the emergency planning zone", epz_pop,
                            epz_pop <= rules.density_max_per_km2 * np.pi * epz ** 2, reactor,
                            f"<= density limit x EPZ area (EPZ {rules.emergency_planning_zone_km} km or the design's own)"))
+    return crit
 
-    big = pop >= rules.population_centre_min_population
-    d_big = SphereIndex(slon[big], slat[big]).nearest(lon, lat)[0]
-    crit.append(_criterion("population_centre", "distance to a population centre", d_big,
-                           d_big >= rules.population_centre_min_distance_km - _EPS_KM,
-                           _applies(kinds, "land", "floating"),
-                           f">= {rules.population_centre_min_distance_km} km from towns of "
-                           f">= {rules.population_centre_min_population:g}"))
 
-    crit.append(_criterion("nearest_load", "distance to the nearest load", near, near <= max_network_km + _EPS_KM,
-                           reactor, f"<= {max_network_km} km (optimisation.max_network_distance_km)"))
+def _verdicts(candidates: gpd.GeoDataFrame, crit: list[Criterion]) -> gpd.GeoDataFrame:
+    """The candidates with every criterion's value and verdict, ``suitable`` and ``reason``.
 
-    crit += _hazard_criteria(region, rules, kinds, lon, lat, reactor)
-    crit += _terrain_criteria(region, rules, kinds, lon, lat)
-    crit.append(_tsunami(region, rules, kinds, lon, lat))
-    crit += _water_criteria(region, rules, kinds, lon, lat, c)
+    Parameters
+    ----------
+    candidates : geopandas.GeoDataFrame
+        The candidates screened (not modified).
+    crit : list of Criterion
+        The criteria, in the order their columns and reasons are written.
 
-    out = c.copy()
-    ok = np.ones(len(c), bool)
-    reason = np.full(len(c), "", dtype=object)
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with ``<name>_value`` (the criterion's unit), ``<name>_pass``, ``suitable`` (every
+        verdict passed) and ``reason`` ("suitable", or the failed criteria with values and limits).
+    """
+    out = candidates.copy()
+    ok = np.ones(len(out), bool)
+    reason = np.full(len(out), "", dtype=object)
     for cr in crit:  # criteria, each vectorised over its failing candidates
         out[f"{cr.name}_value"] = cr.value
         out[f"{cr.name}_pass"] = cr.passed
@@ -402,7 +515,7 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
             reason[fail] = np.where(before == "", text, before + "; " + text)
     out["suitable"] = ok
     out["reason"] = np.where(ok, "suitable", reason)
-    return ScreenResult(out, crit)
+    return out
 
 
 def _fmt(values: np.ndarray) -> np.ndarray:
