@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from smrplan.errors import InputError
+from smrplan.limits import data_limits
 from smrplan.options import REACTOR_OPTIONS
 
 _SCENARIO_PKG = "smrplan.scenarios"
@@ -50,8 +51,6 @@ class Region(_Strict):
     @field_validator("extent")
     @classmethod
     def _known_extent(cls, v: str) -> str:
-        from smrplan.geo.io import data_limits  # geo.io reads this module's defaults at import
-
         regions = sorted(data_limits()["regions"])
         if v not in regions:
             raise ValueError(f"unknown region box {v!r}; expected one of {regions} (data/data_checks.yaml)")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from smrplan.costs.economics import Money
+from smrplan.optimize.milp import solver_versions
 from smrplan.optimize.solve import PlanResult
 from smrplan.options import ALL_OPTIONS, REACTOR_OPTIONS, STANDALONE_OPTIONS
 from smrplan.units import CRORE
@@ -39,12 +40,11 @@ def emissions_t_co2(settlements: pd.DataFrame, standalone: dict[str, pd.DataFram
 def versions() -> dict[str, str]:
     """Versions of smrplan, Python and the libraries that decide the numbers."""
     import geopandas
-    import linopy
     import shapely
 
     return {"smrplan": __version__, "python": platform.python_version(), "numpy": np.__version__,
             "pandas": pd.__version__, "geopandas": geopandas.__version__, "shapely": shapely.__version__,
-            "linopy": linopy.__version__}
+            **solver_versions()}
 
 
 def _add_dispatch(summary: dict, section: dict) -> None:

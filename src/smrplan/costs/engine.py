@@ -31,9 +31,6 @@ import pandas as pd
 
 from smrplan.catalogue.catalogue import Catalogue
 from smrplan.costs.economics import (
-    ALL_OPTIONS,
-    REACTOR_OPTIONS,
-    STANDALONE_OPTIONS,
     Money,
     by_option,
     diesel_cost,
@@ -47,7 +44,7 @@ from smrplan.errors import InputError
 from smrplan.geo.distance import PointIndex
 from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
-from smrplan.options import KIND_OPTION, KINDS
+from smrplan.options import ALL_OPTIONS, KIND_OPTION, KINDS, REACTOR_OPTIONS, STANDALONE_OPTIONS
 from smrplan.scenario import Scenario
 
 STANDALONE_COLUMNS = np.array([ALL_OPTIONS.index(o) for o in STANDALONE_OPTIONS])

@@ -48,8 +48,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +55,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import yaml
 
 from smrplan.errors import InputError
+from smrplan.limits import data_limits as data_limits  # the limits the rules check against
 
 WGS84 = "EPSG:4326"
 MODES = ("raise", "repair", "report")
@@ -68,20 +66,6 @@ log = logging.getLogger("smrplan.io")
 LOG_EACH = 100
 LON_NAMES = ("lon", "longitude", "x", "lng")
 LAT_NAMES = ("lat", "latitude", "y")
-
-
-@lru_cache(maxsize=1)
-def data_limits() -> dict[str, Any]:
-    """Sanity limits of ``data/data_checks.yaml``.
-
-    Returns
-    -------
-    dict
-        ``regions``: name -> bounding box ``min_lon``, ``min_lat``, ``max_lon``, ``max_lat`` (WGS84
-        degrees); ``max_settlement_population``: largest plausible population of one place (persons).
-    """
-    text = resources.files("smrplan.data").joinpath("data_checks.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
 
 
 @dataclass

@@ -40,6 +40,7 @@ import os
 import sys
 import warnings
 from dataclasses import dataclass
+from importlib import metadata
 
 import highspy
 import linopy
@@ -324,3 +325,8 @@ def _quiet_stdout():
         finally:
             os.dup2(saved, fd)
             os.close(saved)
+
+
+def solver_versions() -> dict[str, str]:
+    """Versions of the modelling layer and the solver (for plan.json `versions`)."""
+    return {"linopy": linopy.__version__, "highspy": metadata.version("highspy")}

@@ -23,7 +23,7 @@ from smrplan.geo.importers import read_districts
 from smrplan.geo.io import read_settlements, read_vector
 
 CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "data.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "data.md"
 
 
 def run(*args) -> object:

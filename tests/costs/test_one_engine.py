@@ -141,7 +141,7 @@ def test_sweep_reoptimises_with_region_rules(scenario_path, tmp_path):
     s = json.loads((out / "sweep.json").read_text())
     assert s["draws"] == 4 and s["reoptimise"]
     st = pd.read_parquet(out / "settlement_options.parquet")
-    islands = pd.read_csv(Path(__file__).parents[1] / "src/smrplan/data/islands.csv", dtype={"id": str})
+    islands = pd.read_csv(Path(__file__).parents[2] / "src/smrplan/data/islands.csv", dtype={"id": str})
     lak = st["id"].isin(islands.loc[islands["territory"] == "Lakshadweep", "id"])
     assert lak.sum() > 0
     assert (st.loc[lak, ["p_land_reactor", "p_micro_reactor"]] == 0).all().all()

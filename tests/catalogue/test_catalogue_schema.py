@@ -13,7 +13,7 @@ from smrplan.catalogue.catalogue import apply_overrides, read_catalogue
 from smrplan.catalogue.schema import PARAMETERS, markdown
 from smrplan.errors import InputError
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "catalogue-schema.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "catalogue-schema.md"
 CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 CAT = read_catalogue()
 
