@@ -128,7 +128,8 @@ def dispatch_plan(plan: Plan, progress: Progress = _quiet) -> Dispatch:
     """The dispatch stage: simulate the plan's systems hour by hour and size back-up to the
     reliability target (dispatch.reliability.check)."""
     progress("hourly dispatch")
-    section, result = check(plan.scenario, plan.catalogue, plan.settlements, plan.optimised.built, plan.standalone)
+    section, result = check(plan.scenario, plan.catalogue, plan.settlements, plan.optimised.built, plan.standalone,
+                            plan.inputs.money)
     return Dispatch(section, result)
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_optimize import real, solve, town_case  # noqa: F401  (the `real` fixture)
 
 from smrplan.costs.economics import net_present_cost
 from smrplan.optimize.assemble import assemble, lcoe_col, npv_col
 from smrplan.options import ALL_OPTIONS, REACTOR_OPTIONS
 from smrplan.summary import money_fields, option_totals, why_section
-from test_optimize import real, solve, town_case  # noqa: F401  (the `real` fixture)
 
 
 def annual_costs(st, res):

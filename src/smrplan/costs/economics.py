@@ -66,6 +66,13 @@ def idc_factor(r: float, construction_years) -> np.ndarray:
     return np.where(t > 0, f, 1.0)
 
 
+def reactor_capex_usd_per_kw(tech: Technology, discount_rate: float) -> float:
+    """A reactor's investment per kW at the start of operation: overnight `capex_usd_per_kw` times the
+    interest during construction over its `construction_years` (`idc_factor`), USD/kW. The one place
+    interest during construction is applied (costing, optimisation and the built plants' capex)."""
+    return float(tech["capex_usd_per_kw"] * idc_factor(discount_rate, tech["construction_years"]))
+
+
 def pv_factor(life_years: float, money: Money, end_of_life_fraction: float = 0.0) -> float:
     """Present value at year 0 per USD of capex of a component over the horizon: first purchase,
     replacements at each multiple of its life inside the horizon, an end-of-life cost (fraction of
@@ -210,7 +217,7 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
                       np.ceil(e / (mod_kw * HOURS * tech["capacity_factor"]) - 1e-9))
     need = np.maximum(need, 1.0)
     shortfall_kw = np.maximum(peak - (need - 1.0) * mod_kw, 0.0)  # peak not covered with one module out
-    per_kw = tech["capex_usd_per_kw"] * float(idc_factor(money.discount_rate, tech["construction_years"]))
+    per_kw = reactor_capex_usd_per_kw(tech, money.discount_rate)
     fixed = tech.get("shore_works_usd", 0.0) or 0.0
     k_plant = pv_factor(tech["lifetime_years"], money, tech["decommissioning_fraction_of_capex"]) * money.crf
     energy_cost = e / KW_PER_MW * (tech["variable_om_usd_per_mwh"] + tech["fuel_usd_per_mwh"])

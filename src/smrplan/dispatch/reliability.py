@@ -219,11 +219,11 @@ def availability(reactor: Reactor, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
-          details: Mapping[str, pd.DataFrame]) -> tuple[dict, DispatchResult | None]:
+          details: Mapping[str, pd.DataFrame], money: Money) -> tuple[dict, DispatchResult | None]:
     """Simulate the plan's systems, size back-up to the reliability target and price what it adds.
 
-    Parameters as `build_systems`. Returns the plan.json `dispatch` section and the final dispatch
-    result (hourly series kept).
+    Parameters as `build_systems`; `money` (discount rate and horizon) annualises the added back-up.
+    Returns the plan.json `dispatch` section and the final dispatch result (hourly series kept).
     """
     systems, meta = build_systems(sc, cat, st, built, details)
     if systems is None:
@@ -239,7 +239,6 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
     summary = final.summary(diesel_price_usd_per_litre=price, co2_kg_per_litre=diesel["co2_kg_per_l"])
     before = planned.summary(diesel_price_usd_per_litre=price, co2_kg_per_litre=diesel["co2_kg_per_l"])
     added_kw = (final_units - meta["backup_units_planned"].to_numpy()) * meta["diesel_unit_kw"].to_numpy()
-    money = Money(sc.finance.discount_rate, sc.finance.horizon_years)
     # Fuel: the simulated diesel use replaces the cost engine's estimate for stand-alone systems (for
     # reactor plants the back-up fuel estimate is kept; the simulated litres are reported).
     planned_fuel = meta["planned_fuel_cost_usd"].to_numpy(float)

@@ -37,7 +37,7 @@ import shapely
 
 from smrplan.errors import InputError
 from smrplan.geo.io import Fixes, Rows, data_limits, read_anchor_loads, read_settlements, read_vector, resolve, unique_ids
-from smrplan.scenario import BUILD_LAYERS, Scenario
+from smrplan.scenario import BUILD_LAYERS, Scenario, defaults
 
 log = logging.getLogger("smrplan.layers")
 
@@ -70,7 +70,7 @@ class Region:
     settlement_build: dict = field(default_factory=dict)
     repairs: dict[str, dict[str, int]] = field(default_factory=dict)
     anchor_loads: dict = field(default_factory=dict)
-    metric_crs: str = "EPSG:7755"
+    metric_crs: str = field(default_factory=lambda: defaults()["region"]["metric_crs"])  # the default scenario's
     _pieces: dict[bool, tuple[np.ndarray, shapely.STRtree]] = field(default_factory=dict, repr=False)
     _coast_tree: shapely.STRtree | None = field(default=None, repr=False)
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from smrplan.catalogue.catalogue import Catalogue
-from smrplan.costs.economics import Money, by_option, first_of, idc_factor, lcoe, net_present_cost
+from smrplan.costs.economics import Money, by_option, first_of, lcoe, net_present_cost, reactor_capex_usd_per_kw
 from smrplan.costs.engine import CostBasis, OptionCosts
 from smrplan.geo.grid import mst_length_km
 from smrplan.geo.layers import Region
@@ -45,7 +45,7 @@ def npv_col(option: str) -> str:
 
 def plant_capex_usd(tech, modules: float, backup_kw: float, diesel_capex_per_kw: float, discount_rate: float) -> float:
     """Investment of a built plant: modules with interest during construction, shore works, back-up."""
-    per_kw = tech["capex_usd_per_kw"] * float(idc_factor(discount_rate, tech["construction_years"]))
+    per_kw = reactor_capex_usd_per_kw(tech, discount_rate)
     return float(modules * tech["module_size_mw"] * 1000.0 * per_kw + (tech.get("shore_works_usd", 0.0) or 0.0)
                  + backup_kw * diesel_capex_per_kw)
 

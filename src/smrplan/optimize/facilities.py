@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from smrplan.catalogue.catalogue import Technology
-from smrplan.costs.economics import Money, diesel_cost, idc_factor, pv_factor
+from smrplan.costs.economics import Money, diesel_cost, pv_factor, reactor_capex_usd_per_kw
 from smrplan.options import KINDS
+from smrplan.units import KW_PER_MW
 
 
 def facility_costs(tech: Technology, diesel: Technology, money: Money, is_island: bool,
@@ -45,8 +46,8 @@ def facility_costs(tech: Technology, diesel: Technology, money: Money, is_island
         fixed (USD/yr per plant), module, module_capex, module_om (USD/yr per module), backup_per_kw
         (USD/yr per kW), var_per_kwh (USD/kWh), module_kw (kW), max_modules and cf (capacity factor).
     """
-    mod_kw = tech["module_size_mw"] * 1000.0
-    per_kw = tech["capex_usd_per_kw"] * float(idc_factor(money.discount_rate, tech["construction_years"]))
+    mod_kw = tech["module_size_mw"] * KW_PER_MW
+    per_kw = reactor_capex_usd_per_kw(tech, money.discount_rate)
     k_plant = pv_factor(tech["lifetime_years"], money, tech["decommissioning_fraction_of_capex"]) * money.crf
     outage_h = tech["refuelling_outage_days"] * 24.0 / tech["refuelling_interval_years"]
     b = diesel_cost(np.array([outage_h * load_factor]), np.array([1.0]), diesel, money, np.array([is_island]))
