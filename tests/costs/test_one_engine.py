@@ -20,6 +20,7 @@ from smrplan.api import plan, run
 from smrplan.explore import load_target, optimise_state, option_costs_for, prepare_state
 from smrplan.options import ALL_OPTIONS, REACTOR_OPTIONS
 from smrplan.uncertainty.model import build_model, costs_of, draw_inputs, reoptimise, run_tornado
+from smrplan.uncertainty.tornado import tornado_entries
 
 CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 LAKSHADWEEP_RULE = {"territory": {"Lakshadweep": ["floating_reactor"]}}
@@ -79,6 +80,8 @@ def test_plan_sweep_tornado_and_explorer_cost_and_choose_identically(the_plan):
 
     frame = run_tornado(model).draws
     assert frame["total_annual_cost_usd"].iloc[0] == pytest.approx(cost.sum(), rel=1e-12)
+    entries, _ = tornado_entries(model, frame)  # the report reads the tornado against its own base
+    assert all(e["base_total_usd"] == pytest.approx(cost.sum(), rel=1e-12) for e in entries)
     counts = np.bincount(chosen, minlength=len(ALL_OPTIONS))
     assert [int(frame[f"settlements_{o}"].iloc[0]) for o in ALL_OPTIONS] == counts.tolist()
 

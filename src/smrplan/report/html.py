@@ -206,6 +206,8 @@ def report_context(run_dir: Path) -> dict:
     if isinstance(sens, dict):
         base = float(sens.get("base_total_usd", plan["total_annual_cost_usd"]))
         sens = sens.get("parameters")
+    elif sens and "base_total_usd" in sens[0]:
+        base = float(sens[0]["base_total_usd"])  # the tornado's own base row (least-cost per settlement)
     else:
         base = float(plan["total_annual_cost_usd"])
     if sens:

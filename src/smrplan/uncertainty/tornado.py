@@ -83,13 +83,20 @@ def _distribution_value(d: Distribution, values: np.ndarray) -> float | dict[str
 
 
 def tornado_entries(model: SweepModel, frame: pd.DataFrame) -> tuple[list[dict], pd.DataFrame]:
-    """Tornado entries (largest total-cost swing first) and its long table (one row per input column)."""
+    """Tornado entries (largest total-cost swing first) and its long table (one row per input column).
+
+    Each entry carries the base row's total (`base_total_usd`, every input at its base value, each
+    settlement on its least-cost option with reactors as plants of its own), the reference its low and
+    high totals are to be read against; a plan's own total (shared plants, dispatch back-up) differs.
+    """
     entries, rows = [], []
+    base_total, base_share = float(frame.iloc[0]["total_annual_cost_usd"]), float(frame.iloc[0]["reactor_share"])
     for p, d in enumerate(model.sampler.distributions):
         cols = list(d.columns)
         lo, hi = frame.iloc[1 + 2 * p], frame.iloc[2 + 2 * p]
         entry = {"parameter": d.target, "distribution": d.kind,
                  "low_value": _distribution_value(d, d.low), "high_value": _distribution_value(d, d.high),
+                 "base_total_usd": base_total, "base_reactor_share": base_share,
                  "low_total_usd": float(lo["total_annual_cost_usd"]), "high_total_usd": float(hi["total_annual_cost_usd"]),
                  "low_reactor_share": float(lo["reactor_share"]), "high_reactor_share": float(hi["reactor_share"]),
                  "swing_usd": abs(float(hi["total_annual_cost_usd"]) - float(lo["total_annual_cost_usd"]))}
