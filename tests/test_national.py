@@ -13,8 +13,8 @@ import pytest
 import shapely
 
 from smrplan.errors import InputError
-from smrplan.geo.io import data_limits
 from smrplan.geo.layers import build_settlements, load_region
+from smrplan.limits import data_limits
 from smrplan.scenario import apply_data_dir, load_scenario, parse_scenario
 
 CENSUS_INDIA_2011 = 1_210_854_977  # Census of India 2011, Table A-1 (shared/data/census2011_population_in)

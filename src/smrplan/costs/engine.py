@@ -44,7 +44,7 @@ from smrplan.errors import InputError
 from smrplan.geo.distance import PointIndex
 from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
-from smrplan.options import ALL_OPTIONS, KIND_OPTION, KINDS, REACTOR_OPTIONS, STANDALONE_OPTIONS
+from smrplan.options import ALL_OPTIONS, CATALOGUE_OPTION_SUPPLIES, KIND_OPTION, KINDS, REACTOR_OPTIONS, STANDALONE_OPTIONS
 from smrplan.scenario import Scenario
 
 STANDALONE_COLUMNS = np.array([ALL_OPTIONS.index(o) for o in STANDALONE_OPTIONS])
@@ -273,8 +273,9 @@ class OptionCosts:
         return chosen, self.annual_usd[np.arange(len(chosen)), chosen]
 
 
-def _offered(catalogue: Catalogue, enabled: tuple[str, ...], options: tuple[str, ...]) -> bool:
-    return any(catalogue[t].option in options for t in enabled)
+def _offered(catalogue: Catalogue, enabled: tuple[str, ...], option: str) -> bool:
+    """Is a planning option supplied by an enabled technology (data/options.csv catalogue_options)?"""
+    return any(CATALOGUE_OPTION_SUPPLIES.get(catalogue[t].option) == option for t in enabled)
 
 
 def option_costs(basis: CostBasis, catalogue: Catalogue, money: Money, carbon_price_usd_per_t: float,
@@ -313,9 +314,7 @@ def option_costs(basis: CostBasis, catalogue: Catalogue, money: Money, carbon_pr
         "pv_battery": pv_battery_cost(e, peak, basis.night_share, first_of(catalogue, "pv_battery"), diesel, money, island),
         "grid": grid_cost(e, peak, basis.grid_land_km, basis.grid_sea_km, grid, cable, money),
     }
-    offered = {"diesel": "diesel_minigrid" in enabled or _offered(catalogue, enabled, ("diesel",)),
-               "pv_battery": _offered(catalogue, enabled, ("pv_battery",)),
-               "grid": _offered(catalogue, enabled, ("grid_extension", "submarine_cable"))}
+    offered = {option: _offered(catalogue, enabled, option) for option in STANDALONE_OPTIONS}
     shape = (n, len(ALL_OPTIONS))
     annual, capex, capacity, co2 = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape)
     for option, frame in standalone.items():

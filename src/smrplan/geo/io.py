@@ -52,7 +52,6 @@ from smrplan.geo.checks import (
     required_columns,
     unique_ids,
 )
-from smrplan.geo.checks import Fixes as Fixes  # re-exported: smrplan.geo.layers builds its repair log from here
 from smrplan.scenario import defaults
 
 # Region box of data/data_checks.yaml that settlements and anchor loads are expected in when the caller

@@ -36,7 +36,9 @@ import pandas as pd
 import shapely
 
 from smrplan.errors import InputError
-from smrplan.geo.io import Fixes, Rows, data_limits, read_anchor_loads, read_settlements, read_vector, resolve, unique_ids
+from smrplan.geo.checks import Fixes, Rows, unique_ids
+from smrplan.geo.io import read_anchor_loads, read_settlements, read_vector, resolve
+from smrplan.limits import data_limits
 from smrplan.scenario import BUILD_LAYERS, Scenario, defaults
 
 log = logging.getLogger("smrplan.layers")
