@@ -25,7 +25,7 @@ from smrplan.catalogue.catalogue import resolve_catalogue
 from smrplan.costs.economics import Money, by_option
 from smrplan.costs.engine import CostBasis, OptionCosts, cost_basis, night_share, option_costs, reach
 from smrplan.demand.load import compute_demand, hourly_shape
-from smrplan.dispatch.reliability import check
+from smrplan.dispatch.reliability import check, tmy_path
 from smrplan.geo.grid import nearest_grid
 from smrplan.geo.layers import load_region
 from smrplan.optimize.assemble import Optimised, optimise
@@ -159,13 +159,16 @@ def make_plan(scenario: Scenario, progress: Progress = _quiet, *, repair: bool =
     """
     t0 = time.perf_counter()
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    run_dispatch = scenario.outputs.dispatch if dispatch is None else dispatch
+    if run_dispatch and scenario.dispatch.pv_tmy is not None:
+        tmy_path(scenario)  # a missing solar file fails now, not after the optimisation
     inputs = prepare_inputs(scenario, progress, repair=repair)
     screened = screen_sites(inputs, progress)
     basis = cost_basis_of(inputs, screened, progress)
     costs = cost_options(inputs, basis, progress)
     optimised = optimise_plan(inputs, screened, basis, costs, progress)
     plan = Plan(inputs, screened, basis, costs, optimised, created_utc=created)
-    if scenario.outputs.dispatch if dispatch is None else dispatch:
+    if run_dispatch:
         plan = replace(plan, dispatch=dispatch_plan(plan, progress))
     if scenario.outputs.sensitivity if sensitivity is None else sensitivity:
         plan = replace(plan, sensitivity=sensitivity_of(plan, progress))

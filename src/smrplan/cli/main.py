@@ -27,7 +27,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan small reactors (land and floating) against diesel, solar + battery and grid.")
 scenario_app = typer.Typer(no_args_is_help=True, help="Inspect bundled scenarios.")
 app.add_typer(scenario_app, name="scenario")
-app.add_typer(data_app, name="data", help="Check a data directory before a run.")
+app.add_typer(data_app, name="data", help="Check a data directory before a run, or import a public download as a layer.")
 console = Console(stderr=True)
 out_console = Console()
 _STATE = {"debug": False}

@@ -148,6 +148,18 @@ def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[di
     return systems, meta
 
 
+def tmy_path(sc: Scenario) -> Path:
+    """The `dispatch.pv_tmy` file: relative to the data directory, else to the scenario file.
+
+    Raises
+    ------
+    InputError
+        When the file does not exist (naming `dispatch.pv_tmy`).
+    """
+    base = Path(sc.source).parent if Path(sc.source).exists() else None
+    return Path(resolve(str(sc.dispatch.pv_tmy), sc.data_dir, base, "dispatch.pv_tmy"))
+
+
 def pv_profiles(sc: Scenario, capacity_factor: float, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """Hourly PV output per kWp of PV systems in the target year.
 
@@ -171,9 +183,7 @@ def pv_profiles(sc: Scenario, capacity_factor: float, lat: np.ndarray, lon: np.n
     """
     dsp = sc.dispatch
     if dsp.pv_tmy is not None:
-        base = Path(sc.source).parent if Path(sc.source).exists() else None
-        tmy = read_tmy(resolve(dsp.pv_tmy, sc.data_dir, base, "dispatch.pv_tmy"), year=sc.target_year,
-                       timezone=sc.region.timezone)
+        tmy = read_tmy(tmy_path(sc), year=sc.target_year, timezone=sc.region.timezone)
         return pv_profile_from_tmy(tmy, lat, lon, sc.target_year, system_loss_fraction=dsp.pv_system_loss_fraction,
                                    timezone=sc.region.timezone)
     raw = pv_profile_kw_per_kwp(lat, lon, sc.target_year, monthly_derate(dsp.monthly_derate, sc.data_dir),
