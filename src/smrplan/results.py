@@ -21,6 +21,16 @@ from smrplan.geo.layers import Region
 from smrplan.optimize.assemble import Optimised
 from smrplan.scenario import Scenario
 from smrplan.siting.screen import ScreenResult
+from smrplan.summary import (
+    SOLVER_TIMINGS,
+    VOLATILE_FIELDS,
+    add_dispatch,
+    emissions_t_co2,
+    money_fields,
+    option_totals,
+    versions,
+    why_section,
+)
 
 
 @dataclass(frozen=True)
@@ -142,7 +152,31 @@ class Plan:
 
     @cached_property
     def summary(self) -> dict:
-        """The plan.json content, built once from the stage results."""
-        from smrplan.summary import plan_summary
-
-        return plan_summary(self)
+        """The plan.json content, built once from the stage results (smrplan.summary does the parts)."""
+        sc, opt = self.scenario, self.optimised
+        st = opt.settlements
+        standalone = self.standalone
+        solver = dict(opt.result.solver)  # its time breakdown goes with the other (volatile) timings
+        solver_timings = {f"optimisation_{k}": solver.pop(k) for k in SOLVER_TIMINGS if k in solver}
+        summary = {
+            "scenario": sc.name, "description": sc.description, "target_year": sc.target_year,
+            "settlements": int(len(st)), "population": round(float(st["population_target"].sum())),
+            "demand_mwh_per_year": round(float(st["demand_kwh_per_year"].sum()) / 1000.0, 3),
+            "peak_mw": round(float(st["peak_kw"].sum()) / 1000.0, 3),
+            "options": option_totals(st, standalone, opt.built), "reactor_sites": [dict(b) for b in opt.built],
+            "total_annual_cost_usd": round(float(st["chosen_annual_cost_usd"].sum()), 2),
+            "standalone_annual_cost_usd": round(float(st["standalone_annual_cost_usd"].sum()), 2),
+            "emissions_t_co2_per_year": round(emissions_t_co2(st, standalone), 3),
+            "currency": {"unit": f"USD {sc.finance.base_year}"},  # INR and NPV figures: money_fields below
+            "siting": self.screen.summary(), "solver": solver, "why": why_section(st, opt.result, self.costs.by_option),
+            "data": self.region.data_record(),
+            "versions": versions(),
+            "created_utc": self.created_utc,
+            "volatile_fields": list(VOLATILE_FIELDS),
+            "timings_s": {**self.timings_s, **solver_timings},
+        }
+        if self.dispatch is not None:
+            add_dispatch(summary, self.dispatch.section)
+        if self.sensitivity is not None:
+            summary["sensitivity"] = self.sensitivity
+        return money_fields(summary, self.inputs.money, sc.finance.inr_per_usd)

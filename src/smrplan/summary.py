@@ -1,14 +1,13 @@
-"""plan.json: the summary of a finished plan, built once from its typed stage results.
+"""The parts of plan.json, each from typed stage results (results.Plan.summary assembles them once).
 
-Totals by option, built reactor plants, emissions, siting funnel, solver record, `why`, data record
-and versions; the dispatch stage's section and the back-up cost it adds to the totals; the tornado;
-then the net present cost and INR figures derived from the USD ones (`money_fields`).
+Totals by option, emissions, `why`, versions; the dispatch stage's section and the back-up cost it
+adds to the totals; then the net present cost and INR figures derived from the USD ones
+(`money_fields`).
 """
 
 from __future__ import annotations
 
 import platform
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,9 +18,6 @@ from smrplan.optimize.solve import PlanResult
 from smrplan.options import ALL_OPTIONS, REACTOR_OPTIONS, STANDALONE_OPTIONS
 from smrplan.units import CRORE
 from smrplan.version import __version__
-
-if TYPE_CHECKING:
-    from smrplan.results import Plan
 
 VOLATILE_FIELDS = ("created_utc", "timings_s", "solver.time_s", "solver.build_s", "solver.solve_s", "solver.solver_time_s",
                    "solver.search.time_s")
@@ -47,7 +43,7 @@ def versions() -> dict[str, str]:
             **solver_versions()}
 
 
-def _add_dispatch(summary: dict, section: dict) -> None:
+def add_dispatch(summary: dict, section: dict) -> None:
     """The dispatch section, and its added back-up cost in the total and in each option's total."""
     summary["dispatch"] = section
     added = section.get("added_annual_cost_usd", 0.0)
@@ -208,34 +204,3 @@ def why_section(st: pd.DataFrame, result: PlanResult, annual: dict[str, np.ndarr
                    "reduction is 1 - multiplier. Sufficient, not necessary: a shared plant may win sooner."),
         "unit": "cluster" if clustered else "settlement",
         "built_sites": built, "not_served_by_reactor": unserved}
-
-
-def plan_summary(plan: Plan) -> dict:
-    """The plan.json content of a plan (a new dict)."""
-    sc, opt = plan.scenario, plan.optimised
-    st = opt.settlements
-    standalone = plan.standalone
-    solver = dict(opt.result.solver)  # its time breakdown goes with the other (volatile) timings
-    solver_timings = {f"optimisation_{k}": solver.pop(k) for k in SOLVER_TIMINGS if k in solver}
-    summary = {
-        "scenario": sc.name, "description": sc.description, "target_year": sc.target_year,
-        "settlements": int(len(st)), "population": round(float(st["population_target"].sum())),
-        "demand_mwh_per_year": round(float(st["demand_kwh_per_year"].sum()) / 1000.0, 3),
-        "peak_mw": round(float(st["peak_kw"].sum()) / 1000.0, 3),
-        "options": option_totals(st, standalone, opt.built), "reactor_sites": [dict(b) for b in opt.built],
-        "total_annual_cost_usd": round(float(st["chosen_annual_cost_usd"].sum()), 2),
-        "standalone_annual_cost_usd": round(float(st["standalone_annual_cost_usd"].sum()), 2),
-        "emissions_t_co2_per_year": round(emissions_t_co2(st, standalone), 3),
-        "currency": {"unit": f"USD {sc.finance.base_year}"},  # INR and NPV figures: money_fields below
-        "siting": plan.screen.summary(), "solver": solver, "why": why_section(st, opt.result, plan.costs.by_option),
-        "data": plan.region.data_record(),
-        "versions": versions(),
-        "created_utc": plan.created_utc,
-        "volatile_fields": list(VOLATILE_FIELDS),
-        "timings_s": {**plan.timings_s, **solver_timings},
-    }
-    if plan.dispatch is not None:
-        _add_dispatch(summary, plan.dispatch.section)
-    if plan.sensitivity is not None:
-        summary["sensitivity"] = plan.sensitivity
-    return money_fields(summary, plan.inputs.money, sc.finance.inr_per_usd)
