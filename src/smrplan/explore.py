@@ -39,6 +39,7 @@ from smrplan.optimize.assemble import optimise
 from smrplan.options import ALL_OPTIONS
 from smrplan.pipeline import cost_basis_of, prepare_inputs, screen_sites
 from smrplan.report import plots
+from smrplan.report.html import environment, read_outlines
 from smrplan.results import Inputs
 from smrplan.scenario import Scenario, resolve_scenario
 from smrplan.siting.screen import ScreenResult
@@ -200,7 +201,6 @@ def map_json(state: State) -> str:
     """The explorer's map as plotly JSON: land outlines (when the scenario has a land layer), suitable
     sites, one settlement trace coloured per point (meta "settlements"), built
     plants and service lines (filled after an optimisation) and a legend entry per option."""
-    from smrplan.report.html import read_outlines
 
     st = state.settlements
     suitable = state.sites[state.sites.suitable]
@@ -234,7 +234,6 @@ def page_html(state: State) -> str:
     """The explorer page (jinja2 template explore.html.j2, plotly.js inlined)."""
     from plotly.offline import get_plotlyjs
 
-    from smrplan.report.html import environment
 
     sc = state.scenario
     sliders = [

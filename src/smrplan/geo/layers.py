@@ -35,8 +35,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from smrplan.demand.population import allocate_population, census_pools
 from smrplan.errors import InputError
 from smrplan.geo.checks import Fixes, Rows, unique_ids
+from smrplan.geo.distance import PointIndex, destination, haversine_km
+from smrplan.geo.importers import (
+    join_census_districts,
+    read_census_districts,
+    read_districts,
+    read_geonames_cities,
+    read_geonames_postal,
+)
 from smrplan.geo.io import read_anchor_loads, read_settlements, read_vector, resolve
 from smrplan.limits import data_limits
 from smrplan.scenario import BUILD_LAYERS, Scenario, defaults
@@ -169,7 +178,6 @@ class Region:
         """
         from pyproj import Transformer
 
-        from smrplan.geo.distance import destination, haversine_km
 
         if self.land is None:
             raise ValueError("coast_crossing_km needs a land layer")
@@ -324,7 +332,6 @@ def join_anchor_loads(settlements: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, 
     Returns the settlements (new rows last) and a report: points, joined, added_as_settlements,
     joined_kw, added_kw, max_join_km, repairs (kind -> count).
     """
-    from smrplan.geo.distance import PointIndex
 
     st = settlements.reset_index(drop=True).copy()
     a = anchors.reset_index(drop=True)
@@ -461,7 +468,6 @@ def _read_places(towns: Path | None, postal_places: Path | None) -> tuple[pd.Dat
         Rows of each file left out: ``towns`` (other countries, sections of places, historical or
         abandoned places) and ``postal_places`` (without coordinates), for the files given.
     """
-    from smrplan.geo.importers import read_geonames_cities, read_geonames_postal
 
     dropped: dict[str, int] = {}
     frames = []
@@ -523,8 +529,6 @@ def _pooled_districts(districts: Path, district_population: Path
     pool_size : numpy.ndarray
         (D,) int number of districts in each district's pool.
     """
-    from smrplan.demand.population import census_pools
-    from smrplan.geo.importers import join_census_districts, read_census_districts, read_districts
 
     census = read_census_districts(district_population)
     joined = join_census_districts(read_districts(districts), census).reset_index(drop=True)
@@ -558,7 +562,6 @@ def _allocate_to_places(merged: gpd.GeoDataFrame, joined: gpd.GeoDataFrame, pool
     pooled_allocated : float
         Persons allocated to places in pools of more than one district.
     """
-    from smrplan.demand.population import allocate_population
 
     merged = merged.assign(weight=np.maximum(merged["post_offices"].to_numpy(float), 1.0))
     out = allocate_population(merged, joined, total="population", weight="weight", pool="census_pool")

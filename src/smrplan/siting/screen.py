@@ -53,7 +53,7 @@ from scipy.spatial import cKDTree
 
 from smrplan.errors import InputError
 from smrplan.geo.distance import EARTH_RADIUS_KM, destination, haversine_km
-from smrplan.geo.io import cell_of, open_raster, sample_raster
+from smrplan.geo.io import cell_of, open_raster, read_raster, sample_raster
 from smrplan.geo.layers import Region
 from smrplan.options import KINDS
 from smrplan.scenario import Siting
@@ -787,7 +787,6 @@ def _water_criteria(region: Region, rules: Siting, kinds, lon, lat, c) -> list[C
 
 
 def _raster_note(path) -> str:
-    from smrplan.geo.io import read_raster
 
     _, transform, crs = read_raster(path)
     cell_km = abs(transform.a) * (111.0 if crs.to_epsg() == 4326 else 0.001)
