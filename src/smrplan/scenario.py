@@ -12,7 +12,7 @@ import zoneinfo
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -20,6 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from smrplan.errors import InputError
 from smrplan.limits import data_limits
 from smrplan.options import REACTOR_OPTIONS
+
+if TYPE_CHECKING:
+    ReactorOption = str
+else:
+    # One of the vocabulary's reactor options (data/options.csv); checked by pydantic, a plain string to a type checker.
+    ReactorOption = Literal[REACTOR_OPTIONS]
 
 _SCENARIO_PKG = "smrplan.scenarios"
 LAYER_NAMES = (
@@ -172,7 +178,7 @@ class Optimisation(_Strict):
     nearest_sites: int = Field(ge=1)
     reserve_margin_fraction: float = Field(ge=0, le=2)
     # {settlement column: {value: [reactor options allowed there]}}; values not listed allow every option.
-    allowed_options_by_region: dict[str, dict[str, list[Literal[REACTOR_OPTIONS]]]] = Field(default_factory=dict)
+    allowed_options_by_region: dict[str, dict[str, list[ReactorOption]]] = Field(default_factory=dict)
 
 
 class Dispatch(_Strict):

@@ -46,10 +46,10 @@ they are given (region boxes, the largest plausible settlement) are in ``data/da
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -66,6 +66,8 @@ log = logging.getLogger("smrplan.io")
 LOG_EACH = 100
 LON_NAMES = ("lon", "longitude", "x", "lng")
 LAT_NAMES = ("lat", "latitude", "y")
+# The records a problem concerns (a boolean mask) or None for the whole layer; a fix takes the same.
+Mask = TypeVar("Mask", np.ndarray, None)
 
 
 @dataclass
@@ -157,9 +159,9 @@ class Rows:
         if mode not in MODES:
             raise ValueError(f"mode {mode!r}; expected one of {MODES}")
         self.mode = mode
-        self.gdf = gdf.reset_index(drop=True)
+        self.gdf: gpd.GeoDataFrame = gdf.reset_index(drop=True)  # a DataFrame until `points_from_columns`
         self.path = Path(path)
-        self.fixes = fixes if fixes is not None else (Fixes(self.path) if mode == "repair" else None)
+        self.fixes = fixes if fixes is not None else Fixes(self.path)
         self.rows = np.arange(len(gdf)) + (row_offset(self.path) if first_row is None else first_row)
         self.problems: list[Problem] = []
         self.dropped = 0
@@ -178,8 +180,8 @@ class Rows:
         """`where` of the record at position r."""
         return self.where(np.array([r]), what)[0]
 
-    def found(self, kind: str, mask: np.ndarray | None, what: str, *, level: str, first: str | Callable[[int], str],
-              message: str, note: str = "", fix: Callable[[np.ndarray | None], None] | None = None) -> None:
+    def found(self, kind: str, mask: Mask, what: str, *, level: str, first: str | Callable[[int], str],
+              message: str, note: str = "", fix: Callable[[Mask], None] | None = None) -> None:
         """Act on a problem by mode: raise it, fix it, log it or record it.
 
         Parameters
@@ -206,7 +208,11 @@ class Rows:
         elif self.mode == "repair" and fix is not None:
             fix(mask)
         elif level == "error":
-            text = first(int(idx[0])) if callable(first) else first
+            if callable(first):
+                assert idx is not None, "a message of the first record is for a problem of records"
+                text = first(int(idx[0]))
+            else:
+                text = first
             raise InputError(self.path, self.label(int(idx[0]), what) if idx is not None else what, text)
         else:
             example = f", e.g. {self.label(int(idx[0]), what)}" if idx is not None else ""
@@ -264,7 +270,7 @@ def _present(t: Rows) -> np.ndarray:
 
 # --- columns and rows -----------------------------------------------------------------------------
 
-def required_columns(t: Rows, columns: Sequence[str], aliases: dict[str, Sequence[str]] | None = None) -> None:
+def required_columns(t: Rows, columns: Sequence[str], aliases: Mapping[str, Sequence[str]] | None = None) -> None:
     """Each of `columns` is present, under its name or (case-insensitive) one of its `aliases`.
 
     Level error; not repairable.
@@ -523,7 +529,7 @@ def missing_crs(t: Rows) -> None:
     if t.gdf.crs is not None:
         return
 
-    def fix(_: np.ndarray | None) -> None:
+    def fix(_: None) -> None:
         t.fixes.add("missing_crs", 1, ["CRS"], ["no coordinate reference system; EPSG:4326 (WGS84 lon/lat degrees) assumed"])
         t.gdf = t.gdf.set_crs(WGS84)
 

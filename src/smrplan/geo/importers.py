@@ -31,6 +31,7 @@ import csv
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -76,7 +77,10 @@ _OSM_ID_COLUMNS = ("id", "osm_id", "@id", "osm_way_id")
 
 # --- shared helpers -------------------------------------------------------------------------------
 
-def _lower_columns(df: pd.DataFrame, aliases: dict[str, str]) -> pd.DataFrame:
+Frame = TypeVar("Frame", bound=pd.DataFrame)  # a table or a layer (GeoDataFrame)
+
+
+def _lower_columns(df: Frame, aliases: dict[str, str]) -> Frame:
     """Lower-case column names and apply aliases (an alias never overwrites an existing column)."""
     df = df.rename(columns={c: c.lower() for c in df.columns if isinstance(c, str)})
     return df.rename(columns={a: t for a, t in aliases.items() if a in df.columns and t not in df.columns})

@@ -188,7 +188,7 @@ def _finish(t: Rows, what: str) -> gpd.GeoDataFrame:
         raise InputError(t.path, None, f"no {what} is left after --repair dropped {t.dropped} row(s) "
                                        f"({t.fixes.counts}); fix the file")
     out = t.gdf.reset_index(drop=True)
-    out.attrs = {"dropped_rows": t.dropped, "repairs": dict(t.fixes.counts) if t.fixes else {}}
+    out.attrs = {"dropped_rows": t.dropped, "repairs": dict(t.fixes.counts)}
     return out
 
 

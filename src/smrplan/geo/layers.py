@@ -114,7 +114,9 @@ class Region:
         return self._pieces[filled]
 
     def _covered(self, lon: np.ndarray, lat: np.ndarray, filled: bool) -> np.ndarray:
-        pieces, tree = self.land_pieces(filled)
+        cut = self.land_pieces(filled)
+        assert cut is not None, "points are tested against the land layer only when there is one"
+        _, tree = cut
         hit = tree.query(shapely.points(lon, lat), predicate="intersects")
         out = np.zeros(len(lon), bool)
         out[hit[0]] = True
@@ -141,6 +143,7 @@ class Region:
     def _coast(self) -> shapely.STRtree:
         """STRtree over the coastline segments in the metric CRS (built once)."""
         if self._coast_tree is None:
+            assert self.land is not None, "the coastline is that of the land layer"
             rings = gpd.GeoSeries(shapely.get_exterior_ring(np.asarray(self.land.geometry.values)), crs="EPSG:4326")
             self._coast_tree = shapely.STRtree(_segments(rings.to_crs(self.metric_crs).values))
         return self._coast_tree
@@ -347,11 +350,12 @@ def join_anchor_loads(settlements: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, 
     ids_by = a.loc[joined, "id"].astype(str).groupby(idx[joined]).agg(";".join)
     st["anchor_ids"] = pd.Series(ids_by, dtype=object).reindex(np.arange(n)).fillna("").to_numpy()
     st["is_anchor_only"] = False
-    fixes = Fixes(path) if repair else None
+    source = path or Path("anchor_loads")
+    fixes = Fixes(source) if repair else None
     far = ~joined
     if far.any():
         new = a.loc[far].reset_index(drop=True)
-        t = Rows(new[["id"]].copy(), path or Path("anchor_loads"), fixes)
+        t = Rows(new[["id"]].copy(), source, fixes)
         t.rows = np.asarray(a.attrs.get("rows", np.arange(len(a)) + 1))[far]
         unique_ids(t, existing=st["id"].astype(str))
         near = idx[far] if n else np.zeros(int(far.sum()), dtype=int)

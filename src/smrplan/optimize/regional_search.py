@@ -148,13 +148,14 @@ def improve(p, plan: PlanLike, solve, evaluate, time_limit_s: float, size: int, 
     """
     t0 = time.perf_counter()
     k = math.ceil(size / max(window_assignments, 1))
+    passes: list[dict[str, float]] = []
     report = {"method": "regional large-neighbourhood search", "window_assignments": int(window_assignments),
-              "objective_before_usd": plan.objective_usd, "passes": []}
+              "objective_before_usd": plan.objective_usd, "passes": passes}
     if p.site_lon is None or k <= 1:
         return plan, {**report, "objective_usd": plan.objective_usd, "time_s": 0.0}
     best = plan
     while k > 1 and time.perf_counter() - t0 < time_limit_s - MIN_WINDOW_S:
-        label = windows(p.site_lon, p.site_lat, k, seed + len(report["passes"]))
+        label = windows(p.site_lon, p.site_lat, k, seed + len(passes))
         n_win, improved, tried = int(label.max()) + 1, 0, 0
         for w in range(n_win):
             left = time_limit_s - (time.perf_counter() - t0)
@@ -170,7 +171,6 @@ def improve(p, plan: PlanLike, solve, evaluate, time_limit_s: float, size: int, 
             cand = evaluate(p, x)
             if cand.objective_usd < best.objective_usd - IMPROVEMENT_USD:
                 best, improved = cand, improved + 1
-        report["passes"].append({"windows": n_win, "tried": tried, "improved": improved,
-                                 "objective_usd": best.objective_usd})
+        passes.append({"windows": n_win, "tried": tried, "improved": improved, "objective_usd": best.objective_usd})
         k //= 2  # larger windows: moves that span the last pass's borders
     return best, {**report, "objective_usd": best.objective_usd, "time_s": round(time.perf_counter() - t0, 3)}

@@ -174,7 +174,7 @@ def site_traces(points: pd.DataFrame, criterion_labels: dict[str, str]) -> list[
     traces = []
     groups = points.groupby("outcome", sort=False)
     totals = points.groupby("outcome")["total"].first()
-    order = ["suitable"] + sorted((k for k in groups.groups if k != "suitable"), key=lambda k: -totals[k])
+    order = ["suitable"] + sorted((str(k) for k in groups.groups if k != "suitable"), key=lambda k: -totals[k])
     for i, outcome in enumerate(k for k in order if k in groups.groups):
         g = groups.get_group(outcome)
         ok = outcome == "suitable"
