@@ -26,9 +26,10 @@ values, so a large difference is a signal to revisit the plan.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ from smrplan.units import HOURS_PER_YEAR, KG_PER_TONNE, KW_PER_MW
 def monthly_derate(ref: str, data_dir) -> np.ndarray:
     """The 12 monthly derate factors of the first profile in a derate file (CSV with m01..m12)."""
     path = resolve(ref, data_dir, None, "dispatch.monthly_derate") if not ref.startswith("bundled:") else \
-        resources.files("smrplan.data").joinpath(ref.removeprefix("bundled:"))
+        Path(str(resources.files("smrplan.data").joinpath(ref.removeprefix("bundled:"))))
     with open(str(path), encoding="utf-8") as f:
         table = pd.read_csv(f, comment="#")
     cols = [f"m{m:02d}" for m in range(1, 13)]
@@ -91,7 +92,7 @@ def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[di
         Sizing frames of the stand-alone options (costs.engine.OptionCosts.standalone).
     """
     dsp = sc.dispatch
-    rows = []
+    rows: list[dict[Hashable, Any]] = []
     for site in built:
         members = st["site_id"] == site["site_id"]
         rows.append({"system_id": site["site_id"], "type": site["option"], "technology": site["technology"],
@@ -215,13 +216,10 @@ def availability(reactor: Reactor, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Modules in service per hour (S, 8760) in each system's worst year of its first refuelling
     cycle, and the year chosen."""
     years = int(np.ceil(reactor.refuelling_interval_years.max(initial=1.0)))
-    best = None
+    best = reactor_modules_available(reactor, operating_year=0, seed=seed)
     chosen = np.zeros(reactor.module_kw.size, int)
-    for year in range(max(years, 1)):  # a few years of the refuelling cycle, each vectorised over systems
+    for year in range(1, years):  # a few years of the refuelling cycle, each vectorised over systems
         avail = reactor_modules_available(reactor, operating_year=year, seed=seed)
-        if best is None:
-            best = avail
-            continue
         worse = avail.sum(axis=1) < best.sum(axis=1)
         best[worse] = avail[worse]
         chosen[worse] = year
@@ -271,6 +269,11 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
                 "curtailment_kwh", "reactor_capacity_factor", "renewable_share", "emissions_t_co2"):
         out[col] = summary[col].to_numpy()
     out["meets_target"] = out["unserved_fraction"] <= sc.dispatch.max_unserved_fraction + 1e-12
+    system_records = _records(out)
+    records = to_records(cat)
+    for rec in system_records:
+        if str(rec["type"]).endswith("_reactor"):
+            rec["refuelling_outages_h"] = [list(s) for s in outage_spans(rec, records)]
     section = {
         "settings": sc.dispatch.model_dump(mode="json"),
         "systems_simulated": int(len(out)),
@@ -280,12 +283,8 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
         "diesel_litres_per_year": round(float(out["diesel_litres"].sum()), 1),
         "note": ("grid-connected settlements are not simulated; added cost = extra diesel back-up capacity "
                  "needed to meet the reliability target + simulated minus estimated fuel of stand-alone systems"),
-        "systems": _records(out),
+        "systems": system_records,
     }
-    records = to_records(cat)
-    for rec in section["systems"]:
-        if str(rec["type"]).endswith("_reactor"):
-            rec["refuelling_outages_h"] = [list(s) for s in outage_spans(rec, records)]
     return section, final
 
 

@@ -93,6 +93,7 @@ def _as_vector(value: npt.ArrayLike, name: str) -> np.ndarray:
     return array
 
 
+@dataclass(frozen=True)
 class _Component:
     """Shared behaviour of the per-system component records: every field is a float array over systems."""
 
@@ -341,6 +342,7 @@ class Systems:
 
     def take(self, index: np.ndarray) -> Systems:
         """The systems at ``index`` (integer or boolean array)."""
+        assert self.system_id is not None, "set by __post_init__"
         return Systems(
             self.load_kw[index],
             self.pv_kw[index],
@@ -389,11 +391,11 @@ class DispatchResult:
     totals: pd.DataFrame
     hourly: HourlySeries | None
 
-    def summary(self, *, diesel_price_usd_per_litre: float, co2_kg_per_litre: float) -> pd.DataFrame:
+    def summary(self, *, diesel_price_usd_per_litre: float | np.ndarray, co2_kg_per_litre: float) -> pd.DataFrame:
         """Per-system summary indexed by system_id.
 
         Columns: unserved_kwh, unserved_fraction (of annual load), hours_short, diesel_litres,
-        diesel_cost_usd (litres x ``diesel_price_usd_per_litre``, USD/L), curtailment_kwh,
+        diesel_cost_usd (litres x ``diesel_price_usd_per_litre``, USD/L, one price or one per system), curtailment_kwh,
         reactor_capacity_factor (reactor energy / (rated kW x hours); NaN without a reactor),
         renewable_share (PV energy put to use / all generation put to use, i.e. reactor + PV + diesel -
         curtailment, energy delivered to the load or the battery; curtailment is taken from PV first
@@ -633,6 +635,7 @@ def _block_totals(block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def _result(systems: Systems, totals: dict[str, np.ndarray], hourly: HourlySeries | None) -> DispatchResult:
+    assert systems.system_id is not None, "set by Systems.__post_init__"
     frame = pd.DataFrame(totals, index=pd.Index(systems.system_id, name="system_id"))
     frame["reactor_rated_kw"] = systems.reactor.rated_kw
     frame["n_hours"] = systems.n_hours

@@ -311,6 +311,7 @@ def read_tmy(path: str | Path, *, year: int | None = None, timezone: str) -> pd.
         frame = _read_with_pvlib(path, "PVGIS TMY", pvlib.iotools.read_pvgis_tmy)
     else:
         return _read_tmy_csv(path, year=year, timezone=timezone)
+    assert isinstance(frame.index, pd.DatetimeIndex), "checked by _read_with_pvlib"
     frame = frame[~_is_february_29(frame.index)]
     for column in TMY_IRRADIANCE_COLUMNS:
         values = frame[column].to_numpy(dtype=float)
@@ -320,6 +321,7 @@ def read_tmy(path: str | Path, *, year: int | None = None, timezone: str) -> pd.
             raise InputError(path, f"{column}, hour starting {frame.index[row]}",
                              f"{values[row]:g} is not a number from 0 to {MAX_IRRADIANCE_W_M2:g} W/m2 "
                              f"({int(bad.sum())} hour(s); missing values are not filled)")
+    assert isinstance(frame.index, pd.DatetimeIndex), "rows of a DatetimeIndex selected"
     _check_one_year(frame.index, path)
     return frame
 
@@ -369,6 +371,7 @@ def _on_local_hours(tmy: pd.DataFrame, local_hours: pd.DatetimeIndex) -> np.ndar
     means, so the energy is kept): a file in UTC gives each hour of India's clock (UTC+5:30) half of
     two of its hours; a file in the target's own clock is copied hour for hour.
     """
+    assert isinstance(tmy.index, pd.DatetimeIndex), "a solar year of read_tmy is indexed by its hours"
     source = _year_positions(tmy.index)
     order = np.argsort(source)
     values = tmy.to_numpy(dtype=float)[order]
