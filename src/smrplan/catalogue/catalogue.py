@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import pandas as pd
 import yaml
@@ -98,7 +98,7 @@ def inflation_factor(from_year: int, to_year: int) -> float:
     return cpi[min(max(to_year, lo), hi)] / cpi[min(max(from_year, lo), hi)]
 
 
-def _num(x: Any) -> bool:
+def _num(x: Any) -> TypeGuard[float]:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
 

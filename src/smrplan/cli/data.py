@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import numpy as np
 import pandas as pd
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from smrplan.errors import InputError
@@ -61,8 +61,9 @@ def _with_repairs(report: pd.DataFrame, region: str) -> pd.DataFrame:
     from smrplan.geo.io import read_anchor_loads, read_settlements, read_vector
 
     report = report.copy()
+    problems_of, status = list(report["problems"]), list(report["status"])
     for i in np.flatnonzero(report["status"].eq("error").to_numpy()):  # layers, not rows
-        name, path, problems = report.at[i, "layer"], Path(report.at[i, "file"]), list(report.at[i, "problems"])
+        name, path, problems = report["layer"].iloc[i], Path(report["file"].iloc[i]), list(problems_of[i])
         errors = [p for p in problems if p.startswith("error")]
         try:
             if name == "settlements":
@@ -75,13 +76,14 @@ def _with_repairs(report: pd.DataFrame, region: str) -> pd.DataFrame:
                 continue
         except InputError as exc:
             problems.append(f"error: not repairable with --repair: {exc.message}")
-            report.at[i, "problems"] = problems
+            problems_of[i] = problems
             continue
         fixes = ", ".join(f"{k} {v}" for k, v in gdf.attrs.get("repairs", {}).items()) or "none needed"
         problems = [p.replace("error:", "warning (repaired with --repair):", 1) for p in problems]
         problems.append(f"warning: --repair fixes: {fixes}; {gdf.attrs.get('dropped_rows', 0)} row(s) dropped")
-        report.at[i, "problems"] = problems
-        report.at[i, "status"] = "warning"
+        problems_of[i], status[i] = problems, "warning"
+    report["problems"] = pd.Series(problems_of, index=report.index, dtype=object)
+    report["status"] = status
     return report
 
 
@@ -103,17 +105,18 @@ def check(directory: Annotated[Path, typer.Argument(help="Data directory.")],
     if repair:
         report = _with_repairs(report, region)
     table = Table(title=f"{directory}: {len(report)} layer(s)", show_lines=True)
-    for col, justify in (("layer", "left"), ("rows", "right"), ("CRS", "left"), ("extent (lon/lat)", "left"),
-                         ("problems", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (("layer", "left"), ("rows", "right"), ("CRS", "left"),
+                                                      ("extent (lon/lat)", "left"), ("problems", "left"))
+    for col, justify in columns:
         table.add_column(col, justify=justify, overflow="fold")
     colour = {"ok": "green", "warning": "yellow", "error": "red"}
-    for r in report.itertuples(index=False):
+    for r in report.to_dict("records"):
         extent = "-"
-        if r.extent is not None:
-            x0, y0, x1, y1 = r.extent
+        if r["extent"] is not None:
+            x0, y0, x1, y1 = r["extent"]
             extent = f"{x0:.2f}..{x1:.2f} E, {y0:.2f}..{y1:.2f} N"
-        table.add_row(f"[{colour[r.status]}]{r.layer}[/]", "-" if pd.isna(r.rows) else f"{int(r.rows):,}",
-                      r.crs or "-", extent, "\n".join(r.problems) or "ok")
+        table.add_row(f"[{colour[r['status']]}]{r['layer']}[/]", "-" if pd.isna(r["rows"]) else f"{int(r['rows']):,}",
+                      r["crs"] or "-", extent, "\n".join(r["problems"]) or "ok")
     Console().print(table)
     if has_errors(report):
         raise typer.Exit(code=2)
@@ -339,6 +342,7 @@ def import_population_raster(
     if (h3_resolution is None) == (settlements is None):
         raise InputError(None, "--h3-resolution / --settlements", "give exactly one of them")
     if settlements is None:
+        assert h3_resolution is not None, "exactly one of them is given"
         if max_distance_km is not None:
             raise InputError(None, "--max-distance-km", "applies to --settlements only")
         _import(lambda: raster_population_to_h3(source, h3_resolution), [source], out, "settlements",

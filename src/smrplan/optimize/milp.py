@@ -273,8 +273,12 @@ def solve_model(m: linopy.Model, start: np.ndarray | None, mip_gap: float, time_
     info = h.getInfo()
     has = m.variables["x"].solution is not None and np.isfinite(m.variables["x"].solution.to_numpy()).all()
     dual = float(info.mip_dual_bound) if m.status in ("ok", "warning") else -np.inf
+    objective = np.nan
+    if has:
+        assert m.objective.value is not None, "a model with a solution has an objective value"
+        objective = float(m.objective.value)
     return {"status": str(m.status), "termination": str(m.termination_condition), "has_solution": bool(has),
-            "objective": float(m.objective.value) if has else np.nan, "dual_bound": dual,
+            "objective": objective, "dual_bound": dual,
             "solver_time_s": round(float(h.getRunTime()), 3), "nodes": int(info.mip_node_count),
             "warm_start_accepted": bool(accepted)}
 

@@ -110,7 +110,8 @@ def sweep_table(raw) -> pd.DataFrame | None:
 def hardest_week(hourly: pd.DataFrame) -> int:
     """First hour of the 7-day window (starting at midnight) with the most diesel and unserved energy,
     or of the highest load when neither occurs."""
-    need = (hourly.get("diesel", 0.0) + hourly.get("unserved", 0.0)).to_numpy(float)
+    none = pd.Series(0.0, index=hourly.index)
+    need = (hourly.get("diesel", none) + hourly.get("unserved", none)).to_numpy(float)
     if need.sum() <= 0:
         need = hourly["load"].to_numpy(float)
     csum = np.concatenate([[0.0], np.cumsum(need)])
