@@ -110,7 +110,8 @@ def cell_labels(lon, lat, cluster_km: float, group, metric_crs: str, peak_kw=Non
     x, y, group = np.asarray(x, float), np.asarray(y, float), np.asarray(group, float)
     peak = np.zeros(len(x)) if peak_kw is None else np.asarray(peak_kw, float)
     levels = int(round(np.log2(top_cell_km(cluster_km, max_cell_km) / cluster_km)))
-    labels, sides = np.full(len(x), -1), []
+    labels = np.full(len(x), -1)
+    sides: list[float] = []
     todo = np.arange(len(x))
     for level in range(levels, -1, -1):
         side = cluster_km * 2.0**level
@@ -192,7 +193,7 @@ def _local_networks(region, lon, lat, peak, labels, clon, clat, grid, cable, mon
     members to its centroid (minimum spanning forest over centroid and nearest-member edges)."""
     n, m = len(lon), len(clon)
     star_km = haversine_km(lon, lat, clon[labels], clat[labels])
-    src, dst, km = [np.arange(n)], [n + labels], [star_km]
+    src_parts, dst_parts, km_parts = [np.arange(n)], [n + labels], [star_km]
     k = min(NEIGHBOURS + 1, n)
     if k > 1:
         xyz = np.column_stack([np.cos(np.radians(lat)) * np.cos(np.radians(lon)),
@@ -202,10 +203,11 @@ def _local_networks(region, lon, lat, peak, labels, clon, clat, grid, cable, mon
         same = (i != j) & (labels[i] == labels[j])
         i, j = np.minimum(i[same], j[same]), np.maximum(i[same], j[same])
         ij = np.unique(np.column_stack([i, j]), axis=0)
-        src.append(ij[:, 0])
-        dst.append(ij[:, 1])
-        km.append(haversine_km(lon[ij[:, 0]], lat[ij[:, 0]], lon[ij[:, 1]], lat[ij[:, 1]]))
-    src, dst, km = np.concatenate(src), np.concatenate(dst), np.maximum(np.concatenate(km), ZERO_KM)
+        src_parts.append(ij[:, 0])
+        dst_parts.append(ij[:, 1])
+        km_parts.append(haversine_km(lon[ij[:, 0]], lat[ij[:, 0]], lon[ij[:, 1]], lat[ij[:, 1]]))
+    src, dst = np.concatenate(src_parts), np.concatenate(dst_parts)
+    km = np.maximum(np.concatenate(km_parts), ZERO_KM)
     graph = coo_matrix((km, (src, dst)), shape=(n + m, n + m)).tocsr()
     tree = minimum_spanning_tree(graph).tocoo()
     a, b = tree.row, tree.col

@@ -216,7 +216,8 @@ def build_instance(grain: Grain | None, region: Region, settlements: pd.DataFram
     units, labels, cstats = _units(region, settlements, allowed, grain, opt, grid, cable, money)
     net = Network(region, grid, cable, money, clustered=bool(cstats["clustered"]))
     if not len(cand.fac_site) or not len(units):
-        empty = Pairs(*([np.zeros(0, int)] * 5), {})
+        none = np.zeros(0, int)
+        empty = Pairs(none, none, none, none, none, {})
         return Instance(units, labels, cstats, net, np.zeros(len(cand.sites), bool), 0, empty, np.zeros(0, int), None)
     slon, slat = cand.sites["lon"].to_numpy(float), cand.sites["lat"].to_numpy(float)
     ulon, ulat = units["lon"].to_numpy(float), units["lat"].to_numpy(float)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -41,6 +41,9 @@ IMPROVEMENT_USD = 1.0  # a plan must be this much cheaper (USD/yr) to replace th
 class PlanLike(Protocol):
     x: np.ndarray
     objective_usd: float
+
+
+Plan = TypeVar("Plan", bound=PlanLike)
 
 
 def windows(lon: np.ndarray, lat: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -113,8 +116,8 @@ def window_problem(p, x: np.ndarray, in_window: np.ndarray):
     return sub, keep
 
 
-def improve(p, plan: PlanLike, solve, evaluate, time_limit_s: float, size: int, window_assignments: int,
-            seed: int = 0) -> tuple[PlanLike, dict]:
+def improve(p, plan: Plan, solve, evaluate, time_limit_s: float, size: int, window_assignments: int,
+            seed: int = 0) -> tuple[Plan, dict]:
     """Improve a plan by the regional search. Passes stop when time runs out or a pass would have a
     single window (the full model).
 

@@ -135,8 +135,9 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
     if allowed.shape != (len(settlements), len(KINDS)):
         raise ValueError(f"allowed must be settlements x KINDS, {(len(settlements), len(KINDS))}, not {allowed.shape}")
     cand = candidates(sites, techs_by_kind, diesel, money, load_factor, carbon_price)
+    site_lon, site_lat = cand.sites["lon"].to_numpy(float), cand.sites["lat"].to_numpy(float)
     facilities = [Facility(str(cand.sites["site_id"].iat[s]), KINDS[cand.site_kind[s]], cand.techs[t],
-                           float(cand.sites["lon"].iat[s]), float(cand.sites["lat"].iat[s]))
+                           float(site_lon[s]), float(site_lat[s]))
                   for s, t in zip(cand.fac_site, cand.fac_tech, strict=True)]
     inst = fit_instance(region, settlements, allowed, cand, opt, grid, cable, money)
     base = {"name": "highs", "settings": _settings(opt, carbon_price), "clustering": inst.clustering,
@@ -204,6 +205,7 @@ def _built(inst: Instance, sol: Solution, n_fac: int) -> tuple[np.ndarray, np.nd
     """Per candidate facility: opened, modules, back-up (kW) and annual plant cost (USD/yr, without
     variable cost)."""
     prob, used_fac = inst.prob, inst.used_fac
+    assert prob is not None, "a plan is solved from the instance's model"
     opened, modules, backup = np.zeros(n_fac, bool), np.zeros(n_fac), np.zeros(n_fac)
     opened[used_fac], modules[used_fac], backup[used_fac] = sol.opened, sol.modules, sol.backup_kw
     fac_cost = np.zeros(n_fac)
@@ -214,6 +216,7 @@ def _built(inst: Instance, sol: Solution, n_fac: int) -> tuple[np.ndarray, np.nd
 def _unit_service(inst: Instance, sol: Solution) -> tuple[np.ndarray, np.ndarray]:
     """Per unit: the candidate facility serving it and its served pair (-1: stand-alone)."""
     prob, pu = inst.prob, inst.pairs.unit
+    assert prob is not None, "a plan is solved from the instance's model"
     site_fac = np.full(prob.n_sites, -1)
     site_fac[prob.fac_site[sol.opened]] = inst.used_fac[sol.opened]
     served = np.flatnonzero(sol.x)
