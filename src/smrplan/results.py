@@ -17,6 +17,7 @@ import pandas as pd
 from smrplan.catalogue.catalogue import Catalogue
 from smrplan.costs.economics import Money
 from smrplan.costs.engine import CostBasis, OptionCosts, Reach
+from smrplan.dispatch.simulate import DispatchResult
 from smrplan.geo.layers import Region
 from smrplan.optimize.assemble import Optimised
 from smrplan.scenario import Scenario
@@ -69,7 +70,7 @@ class Dispatch:
     was simulated)."""
 
     section: dict
-    result: object | None
+    result: DispatchResult | None
 
 
 @dataclass(frozen=True)

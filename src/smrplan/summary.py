@@ -170,11 +170,11 @@ def why_section(st: pd.DataFrame, result: PlanResult, annual: dict[str, np.ndarr
     labels = result.unit_labels if len(result.unit_labels) == len(st) else np.arange(len(st))
     clustered = bool(result.solver.get("clustering", {}).get("clustered", False))
     unserved = []
-    for row in result.breakeven.itertuples(index=False):  # at most optimize.WHY_TOP units
-        members = np.flatnonzero(labels == row.unit)
+    for row in result.breakeven.to_dict("records"):  # at most optimize.WHY_TOP units
+        members = np.flatnonzero(labels == row["unit"])
         members = members[np.argsort(-e[members], kind="stable")]
-        mult = float(row.breakeven_capex_multiplier)
-        if not np.isfinite(row.own_reactor_annual_cost_usd):
+        mult = float(row["breakeven_capex_multiplier"])
+        if not np.isfinite(row["own_reactor_annual_cost_usd"]):
             note = "no suitable site within reach for a reactor of an allowed kind"
         elif not np.isfinite(mult):
             note = "no capex reduction suffices: connection, fuel, O&M and back-up alone cost more than stand-alone"
@@ -186,13 +186,13 @@ def why_section(st: pd.DataFrame, result: PlanResult, annual: dict[str, np.ndarr
         unserved.append({
             "settlements": [ids[i] for i in members[:WHY_SETTLEMENTS]], "members": int(len(members)),
             "largest_settlement": str(st["name"].to_numpy()[members[0]]) if "name" in st.columns else ids[members[0]],
-            "demand_mwh_per_year": round(float(row.demand_kwh_per_year) / 1000.0, 3),
+            "demand_mwh_per_year": round(float(row["demand_kwh_per_year"]) / 1000.0, 3),
             "best_standalone_option": str(pd.Series(best_option[members]).mode().iat[0]),
-            "standalone_annual_cost_usd": round(float(row.standalone_annual_cost_usd), 2),
-            "own_reactor_annual_cost_usd": (round(float(row.own_reactor_annual_cost_usd), 2)
-                                            if np.isfinite(row.own_reactor_annual_cost_usd) else None),
-            "technology": row.technology or None, "site_id": row.site_id or None,
-            "distance_km": round(float(row.distance_km), 3) if np.isfinite(row.distance_km) else None,
+            "standalone_annual_cost_usd": round(float(row["standalone_annual_cost_usd"]), 2),
+            "own_reactor_annual_cost_usd": (round(float(row["own_reactor_annual_cost_usd"]), 2)
+                                            if np.isfinite(row["own_reactor_annual_cost_usd"]) else None),
+            "technology": row["technology"] or None, "site_id": row["site_id"] or None,
+            "distance_km": round(float(row["distance_km"]), 3) if np.isfinite(row["distance_km"]) else None,
             "breakeven_capex_multiplier": round(mult, 4) if np.isfinite(mult) else None,
             "required_capex_reduction_fraction": round(max(1.0 - mult, 0.0), 4) if np.isfinite(mult) else None,
             "note": note})

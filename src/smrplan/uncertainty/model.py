@@ -38,6 +38,7 @@ from smrplan.costs.economics import Money
 from smrplan.costs.engine import REACTOR_COLUMNS, STANDALONE_COLUMNS, CostBasis, OptionCosts, option_costs
 from smrplan.demand.load import DemandBasis, demand_basis, settlement_demand
 from smrplan.errors import InputError
+from smrplan.geo.layers import Region
 from smrplan.optimize.assemble import optimise
 from smrplan.options import ALL_OPTIONS, REACTOR_OPTIONS
 from smrplan.results import Inputs
@@ -80,7 +81,7 @@ class SweepModel:
     settlements: pd.DataFrame
     demand: DemandBasis
     basis: CostBasis
-    region: object | None = None
+    region: Region | None = None
 
     @property
     def draws(self) -> int:
@@ -230,11 +231,12 @@ def choose(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOutcom
 def reoptimise(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOutcome:
     """Solve and assemble the plan for the row (optimize.assemble.optimise, as the plan does)."""
     sc = model.scenario
+    assert model.region is not None, "the region is kept when re-optimising"
     st = model.settlements.copy()
     st["population_target"], st["demand_kwh_per_year"], st["peak_kw"] = inp.population, inp.energy_kwh, inp.peak_kw
     out = optimise(model.region, st, model.sites, model.basis, costs, inp.catalogue, inp.money, sc.optimisation,
                    sc.demand.load_factor, inp.carbon_price_usd_per_t)
-    chosen = pd.Index(ALL_OPTIONS).get_indexer(out.settlements["chosen_option"])
+    chosen = pd.Index(ALL_OPTIONS).get_indexer(pd.Index(out.settlements["chosen_option"]))
     site_pos = pd.Index(model.sites["site_id"]).get_indexer([b["site_id"] for b in out.built])
     return DrawOutcome(chosen, out.settlements["chosen_annual_cost_usd"].to_numpy(float),
                        float(sum(b["capacity_mw"] for b in out.built)), np.sort(site_pos))

@@ -65,7 +65,7 @@ PERCENTILES = (5, 50, 95)
 VOLATILE_FIELDS = ("workers", "scheduler", "created_utc", "elapsed_s", "draws_per_second", "resumed_draws")
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     write(tmp)
     os.replace(tmp, path)
@@ -176,7 +176,10 @@ def _execute(model: SweepModel, todo: list[tuple[int | str, int, int]], client: 
 
 
 def _task(model: SweepModel, bid: int | str, first: int, stop: int) -> BatchResult:
-    return run_tornado(model) if bid == TORNADO_ID else run_batch(model, bid, first, stop)
+    if bid == TORNADO_ID:
+        return run_tornado(model)
+    assert isinstance(bid, int), "batches are numbered"
+    return run_batch(model, bid, first, stop)
 
 
 def _stats(x: np.ndarray) -> dict[str, float]:
@@ -190,8 +193,10 @@ def _finalise(model: SweepModel, out: Path, run_info: dict) -> dict:
     batches = model.batches()
     draws = pd.concat([pd.read_parquet(parts / _part_names(b)[0]) for b, _, _ in batches], ignore_index=True)
     draws = draws.sort_values("draw", kind="stable").reset_index(drop=True)
-    option_counts = sum(pd.read_parquet(parts / _part_names(b)[1]).to_numpy(np.int64) for b, _, _ in batches)
-    site_counts = sum(pd.read_parquet(parts / _part_names(b)[2])["count"].to_numpy(np.int64) for b, _, _ in batches)
+    option_counts = sum((pd.read_parquet(parts / _part_names(b)[1]).to_numpy(np.int64) for b, _, _ in batches),
+                        start=np.zeros((len(model.settlements), len(ALL_OPTIONS)), np.int64))
+    site_counts = sum((pd.read_parquet(parts / _part_names(b)[2])["count"].to_numpy(np.int64) for b, _, _ in batches),
+                      start=np.zeros(len(model.sites), np.int64))
     n = len(draws)
     prob = option_counts / n
     st = model.settlements[["id", "name", "lon", "lat"]].copy()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from smrplan.errors import InputError
 from smrplan.options import ALL_OPTIONS
@@ -42,7 +43,7 @@ def parse_vary(items: list[str]) -> list[UncertainParameter]:
             raise InputError(None, "--vary", f"{item!r}: LOW ({lo:g}) is greater than HIGH ({hi:g})")
         try:
             out.append(UncertainParameter(target=target.strip(), distribution="uniform", low=lo, high=hi))
-        except ValueError as exc:
+        except ValidationError as exc:
             raise InputError(None, "--vary", f"{item!r}: {exc.errors()[0]['msg']}") from None
     return out
 
@@ -89,24 +90,26 @@ def tornado_entries(model: SweepModel, frame: pd.DataFrame) -> tuple[list[dict],
     settlement on its least-cost option with reactors as plants of its own), the reference its low and
     high totals are to be read against; a plan's own total (shared plants, dispatch back-up) differs.
     """
-    entries, rows = [], []
+    entries, rows, swings = [], [], []
     base_total, base_share = float(frame.iloc[0]["total_annual_cost_usd"]), float(frame.iloc[0]["reactor_share"])
     for p, d in enumerate(model.sampler.distributions):
         cols = list(d.columns)
         lo, hi = frame.iloc[1 + 2 * p], frame.iloc[2 + 2 * p]
+        swing = abs(float(hi["total_annual_cost_usd"]) - float(lo["total_annual_cost_usd"]))
         entry = {"parameter": d.target, "distribution": d.kind,
                  "low_value": _distribution_value(d, d.low), "high_value": _distribution_value(d, d.high),
                  "base_total_usd": base_total, "base_reactor_share": base_share,
                  "low_total_usd": float(lo["total_annual_cost_usd"]), "high_total_usd": float(hi["total_annual_cost_usd"]),
                  "low_reactor_share": float(lo["reactor_share"]), "high_reactor_share": float(hi["reactor_share"]),
-                 "swing_usd": abs(float(hi["total_annual_cost_usd"]) - float(lo["total_annual_cost_usd"]))}
+                 "swing_usd": swing}
         entries.append(entry)
+        swings.append(swing)
         for j, col in enumerate(cols):
             rows.append({"parameter": d.target, "column": col, "low_value": float(d.low[j]),
                          "base_value": float(d.base[j]), "high_value": float(d.high[j]),
                          **{k: entry[k] for k in ("low_total_usd", "high_total_usd", "low_reactor_share",
                                                   "high_reactor_share", "swing_usd")}})
-    order = sorted(range(len(entries)), key=lambda i: -entries[i]["swing_usd"])
+    order = sorted(range(len(entries)), key=lambda i: -swings[i])
     entries = [entries[i] for i in order]
     rank = {e["parameter"]: r for r, e in enumerate(entries)}
     table = pd.DataFrame(rows, columns=["parameter", "column", "low_value", "base_value", "high_value",
