@@ -19,11 +19,13 @@ test: $(STAMP)
 	bash scripts/install-browser.sh
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy src/smrplan
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy src/smrplan
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
