@@ -320,19 +320,35 @@ def join_anchor_loads(settlements: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, 
                       path: Path | None = None, repair: bool = False) -> tuple[gpd.GeoDataFrame, dict]:
     """Add anchor (productive) loads to the settlements.
 
-    Each anchor point (`geo.io.read_anchor_loads`: id, name, type, anchor_load_kw, point) joins the
-    nearest settlement (great-circle, BallTree) when it lies within `max_km`: its kW are added to
-    that settlement's ``anchor_load_kw`` (blank counts as 0) and its id to ``anchor_ids``. A point
-    farther than `max_km` from every settlement becomes a settlement of its own: its id (``anchor-<n>``
-    when the layer has none) and name, population 0, its kW as ``anchor_load_kw``, ``is_anchor_only``
-    True; text and yes/no columns of the settlements (territory, district, state, island flag ...)
-    are taken from the nearest settlement, other numbers are left blank. An added id equal to a
-    settlement id is an error, or with `repair` renamed with a suffix (logged).
+    Each anchor point (`geo.io.read_anchor_loads`: id, name, type, anchor_load_kw, point) joins the nearest settlement
+    (great-circle, BallTree) when it lies within `max_km`: its kW are added to that settlement's ``anchor_load_kw``
+    (blank counts as 0) and its id to ``anchor_ids``. A point farther than `max_km` from every settlement becomes a
+    settlement of its own: its id (``anchor-<n>`` when the layer has none) and name, population 0, its kW as
+    ``anchor_load_kw``, ``is_anchor_only`` True; text and yes/no columns of the settlements (territory, district, state,
+    island flag ...) are taken from the nearest settlement, other numbers are left blank.
 
-    Returns the settlements (new rows last) and a report: points, joined, added_as_settlements,
-    joined_kw, added_kw, max_join_km, repairs (kind -> count).
+    Parameters
+    ----------
+    settlements, anchors : geopandas.GeoDataFrame
+        The settlements and the anchor points (kW), WGS84; not modified.
+    max_km : float
+        Farthest an anchor point joins a settlement (km).
+    path : Path or None
+        The anchor-load file, named in messages.
+    repair : bool
+        Rename an added id equal to a settlement id with a suffix (logged) instead of raising.
+
+    Returns
+    -------
+    tuple of (geopandas.GeoDataFrame, dict)
+        The settlements (new rows last) and a report: points, joined, added_as_settlements,
+        joined_kw and added_kw (kW), max_join_km (km), repairs (kind -> count).
+
+    Raises
+    ------
+    InputError
+        Without `repair`, when an added id equals a settlement id.
     """
-
     st = settlements.reset_index(drop=True).copy()
     a = anchors.reset_index(drop=True)
     n = len(st)
@@ -432,6 +448,12 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
         census_pool and pool_population (persons).
     report : dict
         dropped_rows per reason and the figures of `_build_report` (counts; population in persons).
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and field, when one of the four files is unreadable or breaks its contract
+        (see the readers above).
     """
     places, dropped = _read_places(towns, postal_places)
     merged = _merge_same_point(places)
