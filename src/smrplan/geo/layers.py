@@ -320,12 +320,14 @@ def join_anchor_loads(settlements: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, 
                       path: Path | None = None, repair: bool = False) -> tuple[gpd.GeoDataFrame, dict]:
     """Add anchor (productive) loads to the settlements.
 
-    Each anchor point (`geo.io.read_anchor_loads`: id, name, type, anchor_load_kw, point) joins the nearest settlement
-    (great-circle, BallTree) when it lies within `max_km`: its kW are added to that settlement's ``anchor_load_kw``
-    (blank counts as 0) and its id to ``anchor_ids``. A point farther than `max_km` from every settlement becomes a
-    settlement of its own: its id (``anchor-<n>`` when the layer has none) and name, population 0, its kW as
-    ``anchor_load_kw``, ``is_anchor_only`` True; text and yes/no columns of the settlements (territory, district, state,
-    island flag ...) are taken from the nearest settlement, other numbers are left blank.
+    Each anchor point (`geo.io.read_anchor_loads`: id, name, type, anchor_load_kw, point) joins the
+    nearest settlement (great-circle, BallTree) when it lies within `max_km`: its kW are added to
+    that settlement's ``anchor_load_kw`` (blank counts as 0) and its id to ``anchor_ids``. A point
+    farther than `max_km` from every settlement becomes a settlement of its own: its id (``anchor-<n>``
+    when the layer has none) and name, population 0, its kW as ``anchor_load_kw``, ``is_anchor_only``
+    True; text and yes/no columns of the settlements (territory, district, state, island flag ...)
+    are taken from the nearest settlement, other numbers are left blank. An added id equal to a
+    settlement id is an error, or with `repair` renamed with a suffix (logged).
 
     Parameters
     ----------
@@ -336,7 +338,7 @@ def join_anchor_loads(settlements: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, 
     path : Path or None
         The anchor-load file, named in messages.
     repair : bool
-        Rename an added id equal to a settlement id with a suffix (logged) instead of raising.
+        Rename an added id equal to a settlement id instead of raising.
 
     Returns
     -------
@@ -349,6 +351,7 @@ def join_anchor_loads(settlements: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, 
     InputError
         Without `repair`, when an added id equals a settlement id.
     """
+
     st = settlements.reset_index(drop=True).copy()
     a = anchors.reset_index(drop=True)
     n = len(st)
