@@ -231,6 +231,11 @@ def cost_basis(scenario: Scenario, settlements: pd.DataFrame, reach_: Reach, nig
     Returns
     -------
     CostBasis
+
+    Raises
+    ------
+    InputError
+        When a region rule names a column the settlements do not have.
     """
     return CostBasis(
         is_island=settlements["is_island"].to_numpy(bool), grid_land_km=settlements["grid_land_km"].to_numpy(float),

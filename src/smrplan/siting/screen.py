@@ -369,6 +369,12 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
     ScreenResult
         The candidates with ``<criterion>_value``, ``<criterion>_pass``, ``suitable`` and ``reason``,
         and the criteria in order.
+
+    Raises
+    ------
+    InputError
+        When the earthquakes or cyclone-tracks layer lacks its columns, or a raster layer (DEM,
+        bathymetry...) is unreadable or has no CRS.
     """
     c = candidates
     kinds = c["kind"].to_numpy()
