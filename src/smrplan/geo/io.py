@@ -224,7 +224,7 @@ def read_vector(path: Path, drop_missing_coords: bool = False, repair: bool = Fa
     ------
     InputError
         When the file is unreadable or has no records, a coordinate is missing or not a number, or the
-        CRS is missing (without ``repair``) or wrong.
+        CRS is missing (without ``repair``) or cannot be reprojected to WGS84.
     """
     t = read_rows(path, "repair" if repair else "raise", drop_missing_coords)
     _to_wgs84(t)
