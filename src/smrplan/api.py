@@ -64,6 +64,18 @@ def plan(scenario: str | Path | Scenario, data_dir: str | Path | None = None, pr
     repair : bool
         Fix bad settlement / anchor-load rows (each fix logged, counted in plan.json data.repairs)
         instead of stopping.
+
+    Returns
+    -------
+    Plan
+        Settlements with every option's LCOE (USD/kWh) and the chosen one, screened sites, built plants
+        and the plan.json summary (USD of the scenario's base year).
+
+    Raises
+    ------
+    InputError
+        Naming the file and field: an unknown scenario or a bad value in it, a bad catalogue or
+        layer (see `smrplan.pipeline.prepare_inputs`).
     """
     return make_plan(load_scenario(scenario, data_dir), progress, repair=repair)
 
@@ -71,7 +83,33 @@ def plan(scenario: str | Path | Scenario, data_dir: str | Path | None = None, pr
 def screen(scenario: str | Path | Scenario, data_dir: str | Path | None = None, *, candidates: str | Path | None = None,
            progress: Progress = _quiet, repair: bool = False) -> ScreenResult:
     """The siting funnel alone: candidate sites (plus those of a `candidates` file, column `kind`)
-    screened by every criterion, with reasons."""
+    screened by every criterion, with reasons.
+
+    Parameters
+    ----------
+    scenario : str, pathlib.Path or Scenario
+        Bundled scenario name, YAML path or a loaded scenario.
+    data_dir : str or pathlib.Path, optional
+        Directory relative layer paths are read from.
+    candidates : str or pathlib.Path, optional
+        A vector file of extra candidate sites with a `kind` column (land, micro or floating).
+    progress : callable
+        Called with each step's name.
+    repair : bool
+        As in `plan`.
+
+    Returns
+    -------
+    ScreenResult
+        Every candidate with each criterion's value (in its unit: km, persons/km2, m, percent...),
+        pass / fail, `suitable` and `reason`.
+
+    Raises
+    ------
+    InputError
+        Naming the file and field: an unknown scenario or a bad value in it, a bad catalogue or
+        layer (see `smrplan.pipeline.prepare_inputs`), or a bad `candidates` file.
+    """
     sc = load_scenario(scenario, data_dir)
     inputs = prepare_inputs(sc, progress, repair=repair)
     if candidates is not None:
@@ -89,8 +127,33 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
         data_dir: str | Path | None = None, overwrite: bool = False, progress: Progress = _quiet,
         *, repair: bool = False) -> Plan:
     """Run a scenario and write its run directory (atomically); returns the plan with `run_dir` set.
-    Parameters as `plan`; `out` defaults to runs/<scenario>-<time stamp>; an existing `out` needs
-    `overwrite`."""
+
+    Parameters
+    ----------
+    scenario : str, pathlib.Path or Scenario
+        Bundled scenario name, YAML path or a loaded scenario.
+    data_dir : str or pathlib.Path, optional
+        Directory relative layer paths are read from.
+    out : str or pathlib.Path, optional
+        The run directory (default runs/<scenario>-<time stamp>).
+    overwrite : bool
+        Replace an existing `out`.
+    progress : callable
+        Called with each step's name.
+    repair : bool
+        As in `plan`.
+
+    Returns
+    -------
+    Plan
+        As `plan` returns it, with `run_dir` set.
+
+    Raises
+    ------
+    InputError
+        Naming the file and field: an unknown scenario or a bad value in it, a bad catalogue or
+        layer (see `smrplan.pipeline.prepare_inputs`), or an existing `out` without `overwrite`.
+    """
     sc = load_scenario(scenario, data_dir)
     out_dir = Path(out) if out is not None else default_out(sc.name)
     if out_dir.exists() and not overwrite:
@@ -107,6 +170,36 @@ def tornado(scenario: str | Path | Scenario, data_dir: str | Path | None = None,
     Returns tornado entries (largest total-cost swing first, as plan.json `sensitivity`) and a table of
     settlements per least-cost option at base, low and high for every input. `vary`: `TARGET=LOW:HIGH`
     items replacing the scenario's uncertain inputs (uncertainty.tornado.parse_vary).
+
+    Parameters
+    ----------
+    scenario : str, pathlib.Path or Scenario
+        Bundled scenario name, YAML path or a loaded scenario.
+    data_dir : str or pathlib.Path, optional
+        Directory relative layer paths are read from.
+    vary : list of str, optional
+        `TARGET=LOW:HIGH` items, LOW and HIGH in the target's unit (e.g. USD/kW); default the
+        scenario's uncertainty block.
+    progress : callable
+        Called with each step's name.
+    repair : bool
+        As in `plan`.
+
+    Returns
+    -------
+    entries : list of dict
+        Per input: low and high values, base, low and high total annual cost (USD/yr) and reactor share
+        (fraction), swing (USD/yr).
+    table : pandas.DataFrame
+        Per input and setting (base, low, high): total annual cost (USD/yr), reactor share (fraction)
+        and the number of settlements choosing each option.
+
+    Raises
+    ------
+    InputError
+        Naming the file and field: an unknown scenario or a bad value in it, a bad catalogue or
+        layer (see `smrplan.pipeline.prepare_inputs`), or a bad `vary`
+        item or uncertainty block.
     """
     sc = load_scenario(scenario, data_dir)
     run_sc = with_vary(sc, vary) if vary else sc
@@ -126,6 +219,40 @@ def sweep(scenario: str | Path | Scenario, out: str | Path, data_dir: str | Path
     The cluster (`workers` local processes, or the running one at `scheduler`) starts first so that its
     workers load while the inputs stage runs; `draws`, `seed` and `batch_draws` replace the scenario's
     values. An interrupted sweep into the same `out` resumes where it stopped.
+
+    Parameters
+    ----------
+    scenario : str, pathlib.Path or Scenario
+        Bundled scenario name, YAML path or a loaded scenario.
+    data_dir : str or pathlib.Path, optional
+        Directory relative layer paths are read from.
+    out : str or pathlib.Path
+        The sweep directory.
+    draws, seed, batch_draws : int, optional
+        Number of draws, sampler seed and draws per batch (default the scenario's).
+    reoptimise : bool
+        Solve the plan's MILP for every draw (else each settlement's least-cost option).
+    workers : int, optional
+        Local worker processes to start.
+    scheduler : str, optional
+        Address of a running dask scheduler to use instead.
+    progress : callable
+        Called with (step, draws done, draws in all); the counts are None for a step without them.
+    repair : bool
+        As in `plan`.
+
+    Returns
+    -------
+    dict
+        sweep.json (see `smrplan.uncertainty.sweep.run_sweep`): percentiles of the total annual cost
+        (USD/yr), reactor share (fraction), reactor capacity (MW) and emissions (t CO2/yr).
+
+    Raises
+    ------
+    InputError
+        Naming the file and field: an unknown scenario or a bad value in it, a bad catalogue or
+        layer (see `smrplan.pipeline.prepare_inputs`), a bad uncertainty block, or an `out` holding
+        another sweep.
     """
     sc = load_scenario(scenario, data_dir)
     run_sc = with_uncertainty(sc, draws=draws, seed=seed, batch_draws=batch_draws)

@@ -302,7 +302,17 @@ def create_app(state: State):
 
 
 def serve(state: State, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve the explorer until interrupted."""
+    """Serve the explorer until interrupted.
+
+    Parameters
+    ----------
+    state : State
+        What every recomputation needs: inputs, screen, cost basis, demand per tier (`prepare_state`).
+    host : str, default "127.0.0.1"
+        Address to listen on (the default serves this machine only).
+    port : int, default 8765
+        TCP port.
+    """
     import uvicorn
 
     uvicorn.run(create_app(state), host=host, port=port, log_level="warning")

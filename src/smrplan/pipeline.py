@@ -61,6 +61,12 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
     Inputs
         Settlements gain demand columns, lon / lat, the grid route columns and `is_island` (islands:
         the route to the grid crosses sea, or there is no grid), unless the layer gives `is_island`.
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and field: a bad catalogue, override or layer (without `repair`, any row
+        breaking the settlement or anchor-load contract), or an unknown load shape.
     """
     progress("catalogue")
     cat = resolve_catalogue(scenario.technologies.enabled, scenario.technologies.overrides,
@@ -98,7 +104,28 @@ def screen_sites(inputs: Inputs, progress: Progress = _quiet) -> ScreenResult:
 
 def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _quiet) -> CostBasis:
     """The draw-independent basis of the cost engine: each settlement's nearest suitable site of every
-    reactor kind and its route, island flags, grid routes and the region rules."""
+    reactor kind and its route, island flags, grid routes and the region rules.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The inputs stage (settlements with lon / lat in degrees, region, scenario).
+    screened : ScreenResult
+        The siting stage; its suitable sites are reached.
+    progress : callable
+        Called with the name of each step.
+
+    Returns
+    -------
+    CostBasis
+        Reach to the nearest suitable site of each kind (distances in km), island flags, grid routes (km),
+        region rules.
+
+    Raises
+    ------
+    InputError
+        When a region rule names a column the settlements do not have.
+    """
     progress("routes to candidate sites")
     st = inputs.settlements
     r = reach(inputs.region, st["lon"].to_numpy(), st["lat"].to_numpy(), screened.sites,
@@ -107,7 +134,28 @@ def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _
 
 
 def cost_options(inputs: Inputs, basis: CostBasis, progress: Progress = _quiet) -> OptionCosts:
-    """The costs stage: every option for every settlement at the scenario's values."""
+    """The costs stage: every option for every settlement at the scenario's values.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The inputs stage: catalogue (base-year USD), money, carbon price (USD/t CO2), settlements with
+        demand_kwh_per_year (kWh/yr) and peak_kw (kW).
+    basis : CostBasis
+        The cost basis of the same settlements.
+    progress : callable
+        Called with the name of each step.
+
+    Returns
+    -------
+    OptionCosts
+        Annual cost (USD/yr), investment (USD), capacity (kW) and CO2 (t/yr) per settlement and option.
+
+    Raises
+    ------
+    InputError
+        When a settlement has no feasible stand-alone option.
+    """
     progress("costs")
     st = inputs.settlements
     return option_costs(basis, inputs.catalogue, inputs.money, inputs.scenario.finance.carbon_price_usd_per_t,
@@ -116,7 +164,27 @@ def cost_options(inputs: Inputs, basis: CostBasis, progress: Progress = _quiet) 
 
 def optimise_plan(inputs: Inputs, screened: ScreenResult, basis: CostBasis, costs: OptionCosts,
                   progress: Progress = _quiet) -> Optimised:
-    """The optimisation stage: the least-cost plan (optimize.assemble.optimise)."""
+    """The optimisation stage: the least-cost plan (optimize.assemble.optimise).
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The inputs stage.
+    screened : ScreenResult
+        The siting stage; its suitable sites are the plants' candidate sites.
+    basis : CostBasis
+        The cost basis.
+    costs : OptionCosts
+        The costs stage.
+    progress : callable
+        Called with the name of each step.
+
+    Returns
+    -------
+    Optimised
+        The solver result, the assembled settlements (LCOE in USD/kWh, annual costs in USD/yr) and the
+        built plants.
+    """
     progress("optimisation")
     sc = inputs.scenario
     return optimise(inputs.region, inputs.settlements, screened.sites, basis, costs, inputs.catalogue, inputs.money,
@@ -156,6 +224,18 @@ def make_plan(scenario: Scenario, progress: Progress = _quiet, *, repair: bool =
     dispatch, sensitivity : bool, optional
         Run the dispatch / tornado stages (default: the scenario's `outputs.dispatch` /
         `outputs.sensitivity`).
+
+    Returns
+    -------
+    Plan
+        Every stage's result; ``timings_s`` holds the run time (s).
+
+    Raises
+    ------
+    InputError
+        For bad input (see `prepare_inputs`), a bad solar year or derate file (a missing
+        ``dispatch.pv_tmy`` fails before the stages run) or, with the sensitivity stage, a bad
+        uncertainty block.
     """
     t0 = time.perf_counter()
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

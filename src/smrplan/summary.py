@@ -62,7 +62,24 @@ def add_dispatch(summary: dict, section: dict) -> None:
 
 
 def option_totals(st: pd.DataFrame, details: dict[str, pd.DataFrame], sites: list[dict]) -> dict[str, dict]:
-    """Totals by chosen option: settlements, population, demand, capacity, capex, annual cost, LCOE."""
+    """Totals by chosen option: settlements, population, demand, capacity, capex, annual cost, LCOE.
+
+    Parameters
+    ----------
+    st : pandas.DataFrame
+        The assembled settlements: chosen_option, population_target (persons), demand_kwh_per_year
+        (kWh/yr), chosen_annual_cost_usd (USD/yr).
+    details : dict of str to pandas.DataFrame
+        Sizing frames of the stand-alone options, one row per settlement: capacity_kw (kW), capex_usd (USD).
+    sites : list of dict
+        The built reactor sites: option, capacity_mw (MW), capex_usd (USD).
+
+    Returns
+    -------
+    dict
+        {option: {settlements, population (persons), demand_mwh_per_year (MWh/yr), capacity_mw (MW),
+        capex_usd (USD), annual_cost_usd (USD/yr), lcoe_usd_per_kwh (USD/kWh; None without demand)}}.
+    """
     out = {}
     for option in ALL_OPTIONS:
         sel = (st["chosen_option"] == option).to_numpy()
@@ -107,7 +124,23 @@ def money_fields(summary: dict, money: Money, inr_per_usd: float) -> dict:
     `total_annual_cost_inr_crore`, `total_npv_usd`, `total_npv_inr_crore`, `standalone_npv_usd`; per
     option: `capex_inr_crore`, `annual_cost_inr_crore`, `npv_usd`, `npv_inr_crore`, `lcoe_inr_per_kwh`;
     per reactor site: `npv_usd`; `currency` gets the CRF and the total in crore. Call again after the
-    annual costs change."""
+    annual costs change.
+
+    Parameters
+    ----------
+    summary : dict
+        plan.json's summary with USD figures (USD, USD/yr); modified in place.
+    money : Money
+        Real discount rate (fraction/yr) and horizon H (years) of the CRF.
+    inr_per_usd : float
+        Exchange rate (INR/USD).
+
+    Returns
+    -------
+    dict
+        `summary` itself, with the derived fields (NPV in USD, INR crore, INR/kWh) after the USD ones
+        they come from.
+    """
     k = money.crf
     npv = lambda usd: round(float(usd) / k, 2)  # noqa: E731
     for t in summary.get("options", {}).values():
@@ -140,7 +173,24 @@ WHY_SETTLEMENTS = 20  # settlement ids listed per unit without a reactor
 def why_section(st: pd.DataFrame, result: PlanResult, annual: dict[str, np.ndarray]) -> dict:
     """plan.json `why`: savings of built sites against their members' best stand-alone options, and
     the capex reduction at which each of the largest units without a reactor would have one.
-    `st` is the assembled settlement table; `annual` the per-option annual costs (USD/yr)."""
+    `st` is the assembled settlement table; `annual` the per-option annual costs (USD/yr).
+
+    Parameters
+    ----------
+    st : pandas.DataFrame
+        The assembled settlements: id, name, demand_kwh_per_year (kWh/yr), chosen_annual_cost_usd (USD/yr).
+    result : PlanResult
+        The solver result: assignment, opened facilities, unit labels and the breakeven table.
+    annual : dict of str to numpy.ndarray
+        Annual cost of each option per settlement (USD/yr; NaN where infeasible).
+
+    Returns
+    -------
+    dict
+        method, unit ("cluster" or "settlement"), built_sites (costs in USD/yr, saving as a fraction) and
+        not_served_by_reactor (demand in MWh/yr, costs in USD/yr, distance in km, capex multiplier and
+        required reduction as fractions).
+    """
     names = np.array(STANDALONE_OPTIONS)
     standalone = np.column_stack([annual[o] for o in STANDALONE_OPTIONS])
     best_option = names[np.nanargmin(standalone, axis=1)]

@@ -204,6 +204,28 @@ def apply_overrides(catalogue: Catalogue, overrides: dict[str, dict[str, Any]], 
     An override may leave the catalogue's low/high range (that is the point of a scenario), but it
     must name a known technology and parameter, keep the parameter's type, not make a cost negative and
     respect the parameter's bounds (catalogue/parameters.csv).
+
+    Parameters
+    ----------
+    catalogue : Catalogue
+        The catalogue; not modified.
+    overrides : dict
+        {technology: {parameter: value}}, each value in the parameter's unit, money as `catalogue`'s
+        (constant base-year USD after `in_base_year`).
+    source : str
+        The scenario file, named in errors and in the overridden parameters' source.
+
+    Returns
+    -------
+    Catalogue
+        A new catalogue; overridden parameters are marked ``overridden`` and keep the catalogue value in
+        their note.
+
+    Raises
+    ------
+    InputError
+        When an override names an unknown technology or parameter, has the wrong type, is not finite,
+        makes a cost negative or is outside the parameter's bounds.
     """
     out = dict(catalogue)
     for key, params in overrides.items():
@@ -246,7 +268,32 @@ def in_base_year(catalogue: Catalogue, base_year: int) -> Catalogue:
 
 def resolve_catalogue(enabled: list[str], overrides: dict[str, dict[str, Any]], base_year: int,
                       source: str, path: str | Path | None = None) -> Catalogue:
-    """The catalogue a scenario runs with: checked, overridden, in base-year money."""
+    """The catalogue a scenario runs with: checked, overridden, in base-year money.
+
+    Parameters
+    ----------
+    enabled : list of str
+        Catalogue keys the scenario enables.
+    overrides : dict
+        The scenario's overrides (see `apply_overrides`), money in constant USD of `base_year`.
+    base_year : int
+        Year of the constant USD every money parameter is restated in (US CPI-U).
+    source : str
+        The scenario file, named in errors.
+    path : str or Path or None, default None
+        A catalogue file; None: the packaged ``technologies.yaml``.
+
+    Returns
+    -------
+    Catalogue
+        The checked catalogue in base-year USD with the overrides applied.
+
+    Raises
+    ------
+    InputError
+        When the catalogue file is unreadable or breaks its schema, an enabled technology is unknown, or
+        an override is invalid.
+    """
     cat = read_catalogue(path)
     unknown = [t for t in enabled if t not in cat]
     if unknown:

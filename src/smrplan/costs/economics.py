@@ -76,7 +76,27 @@ def reactor_capex_usd_per_kw(tech: Technology, discount_rate: float) -> float:
 def pv_factor(life_years: float, money: Money, end_of_life_fraction: float = 0.0) -> float:
     """Present value at year 0 per USD of capex of a component over the horizon: first purchase,
     replacements at each multiple of its life inside the horizon, an end-of-life cost (fraction of
-    capex, e.g. decommissioning) at each retirement inside the horizon, minus linear salvage at H."""
+    capex, e.g. decommissioning) at each retirement inside the horizon, minus linear salvage at H.
+
+    Parameters
+    ----------
+    life_years : float
+        Lifetime of the component (years).
+    money : Money
+        Real discount rate (fraction/yr) and horizon H (years).
+    end_of_life_fraction : float, default 0
+        Cost at each retirement inside the horizon, e.g. decommissioning (fraction of capex).
+
+    Returns
+    -------
+    float
+        Present value at year 0 per USD of capex (USD/USD).
+
+    Raises
+    ------
+    ValueError
+        When the lifetime is not positive.
+    """
     r, h, life = money.discount_rate, money.horizon_years, float(life_years)
     if life <= 0:
         raise ValueError("lifetime must be positive")
@@ -92,12 +112,46 @@ def pv_factor(life_years: float, money: Money, end_of_life_fraction: float = 0.0
 
 def investment_pv(capex_usd, life_years, money: Money, end_of_life_fraction=0.0) -> np.ndarray:
     """Present value (year 0) of components' investments over the horizon (see `pv_factor`);
-    capex may be an array, life and end-of-life fraction are per component type (scalars)."""
+    capex may be an array, life and end-of-life fraction are per component type (scalars).
+
+    Parameters
+    ----------
+    capex_usd : array_like
+        Investment of each component, paid at year 0 and at each replacement (USD).
+    life_years : float
+        Lifetime of the component type (years).
+    money : Money
+        Real discount rate (fraction/yr) and horizon H (years).
+    end_of_life_fraction : float, default 0
+        Cost at each retirement inside the horizon (fraction of capex).
+
+    Returns
+    -------
+    numpy.ndarray
+        Present value at year 0 of each component's investments (USD).
+    """
     return np.asarray(capex_usd, float) * pv_factor(float(life_years), money, float(end_of_life_fraction))
 
 
 def annualised(capex_usd, life_years, money: Money, end_of_life_fraction=0.0) -> np.ndarray:
-    """Equivalent annual cost of a component's investments over the horizon (USD/yr)."""
+    """Equivalent annual cost of a component's investments over the horizon (USD/yr).
+
+    Parameters
+    ----------
+    capex_usd : array_like
+        Investment of each component (USD).
+    life_years : float
+        Lifetime of the component type (years).
+    money : Money
+        Real discount rate (fraction/yr) and horizon H (years).
+    end_of_life_fraction : float, default 0
+        Cost at each retirement inside the horizon (fraction of capex).
+
+    Returns
+    -------
+    numpy.ndarray
+        `investment_pv` x CRF(r, H), per component (USD/yr).
+    """
     return investment_pv(capex_usd, life_years, money, end_of_life_fraction) * money.crf
 
 
@@ -122,6 +176,27 @@ def diesel_cost(energy_kwh, peak_kw, diesel: Technology, money: Money, is_island
     summed over the year with units committed to run at the average loading fraction on average:
     litres = (intercept / loading + slope) x kWh. Island settlements pay the island logistics
     surcharge on every litre.
+
+    Parameters
+    ----------
+    energy_kwh : array_like
+        Annual energy served per settlement (kWh/yr).
+    peak_kw : array_like
+        Peak load per settlement (kW).
+    diesel : Technology
+        The catalogue's diesel entry: reserve margin (fraction), fuel curve (l/kWh), average loading
+        (fraction), fuel price and island surcharge (USD/l), capex (USD/kW), lifetime (years), fixed O&M
+        (USD/kW/yr), variable O&M (USD/kWh), CO2 (kg/l).
+    money : Money
+        Real discount rate (fraction/yr) and horizon H (years).
+    is_island : bool or array_like of bool
+        Settlements that pay the island logistics surcharge on fuel.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per settlement: `capacity_kw` (kW), `capex_usd` (USD), `annual_cost_usd` (USD/yr),
+        `npv_usd` (USD), `fuel_l` (l/yr), `co2_t` (t CO2/yr), `fuel_cost_usd` (USD/yr).
     """
     e = np.asarray(energy_kwh, float)
     cap = np.asarray(peak_kw, float) * (1.0 + diesel["reserve_margin_fraction"])
@@ -145,6 +220,33 @@ def pv_battery_cost(energy_kwh, peak_kw, night_share: float, pv: Technology, die
     (8760 x capacity factor); battery kWh = battery_hours x mean load / (1 - min SOC); inverter to
     peak; a diesel genset to peak x (1 + reserve) supplies (1 - f) E.
     Islands pay the island capex multiplier on PV, battery and inverter.
+
+    Parameters
+    ----------
+    energy_kwh : array_like
+        Annual energy served per settlement (kWh/yr).
+    peak_kw : array_like
+        Peak load per settlement (kW); sizes the inverter and the diesel genset.
+    night_share : float
+        Share of the annual load in night hours (fraction), s above.
+    pv : Technology
+        The catalogue's PV + battery entry: renewable share f and round-trip efficiency eta (fractions),
+        PV capacity factor (fraction), battery hours (h), minimum state of charge (fraction), capex of PV
+        and inverter (USD/kW) and battery (USD/kWh), island capex multiplier, lifetimes (years), PV fixed
+        O&M (USD/kW/yr).
+    diesel : Technology
+        The catalogue's diesel entry, for the genset (see `diesel_cost`).
+    money : Money
+        Real discount rate (fraction/yr) and horizon H (years).
+    is_island : bool or array_like of bool
+        Settlements that pay the island capex multiplier and the fuel surcharge.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per settlement: `capacity_kw` (PV plus genset, kW), `pv_kw` (kW), `battery_kwh` (kWh of
+        storage), `capex_usd` (USD), `annual_cost_usd` (USD/yr), `npv_usd` (USD), `fuel_l` (l/yr),
+        `co2_t` (t CO2/yr), `fuel_cost_usd` (USD/yr).
     """
     e = np.asarray(energy_kwh, float)
     peak = np.asarray(peak_kw, float)
@@ -170,7 +272,28 @@ def pv_battery_cost(energy_kwh, peak_kw, night_share: float, pv: Technology, die
 
 def line_cost(land_km, sea_km, peak_kw, grid: Technology, cable: Technology, money: Money) -> pd.DataFrame:
     """Capex and annual cost of a link: land line (MV up to its capacity, HV above) plus submarine
-    cable for the sea part, a substation, and a landing station at each end of a cable."""
+    cable for the sea part, a substation, and a landing station at each end of a cable.
+
+    Parameters
+    ----------
+    land_km, sea_km : array_like
+        Land and sea length of each link (km).
+    peak_kw : array_like
+        Peak load carried (kW): MV line up to the grid entry's `mv_max_capacity_kw`, HV above.
+    grid : Technology
+        The catalogue's grid extension entry: line costs (USD/km), substation (USD), line lifetime
+        (years), line O&M (fraction of capex/yr).
+    cable : Technology
+        The catalogue's submarine cable entry: cable cost (USD/km), landing station (USD), lifetime
+        (years), O&M (fraction of capex/yr).
+    money : Money
+        Real discount rate (fraction/yr) and horizon H (years).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per link: `capex_usd` (USD), `annual_cost_usd` (USD/yr), `npv_usd` (USD).
+    """
     land = np.asarray(land_km, float)
     sea = np.asarray(sea_km, float)
     peak = np.asarray(peak_kw, float)
@@ -186,7 +309,31 @@ def line_cost(land_km, sea_km, peak_kw, grid: Technology, cable: Technology, mon
 def grid_cost(energy_kwh, peak_kw, land_km, sea_km, grid: Technology, cable: Technology,
               money: Money) -> pd.DataFrame:
     """Grid extension (and submarine cable where the route crosses sea): link cost plus grid supply
-    at the bulk cost grossed up for losses. Infeasible beyond the maximum line or cable length."""
+    at the bulk cost grossed up for losses. Infeasible beyond the maximum line or cable length.
+
+    Parameters
+    ----------
+    energy_kwh : array_like
+        Annual energy delivered per settlement (kWh/yr).
+    peak_kw : array_like
+        Peak load per settlement (kW).
+    land_km, sea_km : array_like
+        Land and sea length of the route to the nearest grid point (km).
+    grid : Technology
+        The catalogue's grid extension entry: line costs (see `line_cost`), losses (fraction), bulk supply
+        cost (USD/kWh), maximum line length (km), grid emission factor (t CO2/MWh).
+    cable : Technology
+        The catalogue's submarine cable entry (see `line_cost`), with its maximum length (km).
+    money : Money
+        Real discount rate (fraction/yr) and horizon H (years).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per settlement: `capacity_kw` (the peak, kW), `capex_usd` (USD), `annual_cost_usd`
+        (USD/yr), `npv_usd` (USD), `fuel_l` and `fuel_cost_usd` (zero), `co2_t` (t CO2/yr of the energy
+        bought, losses included), `feasible` (bool).
+    """
     e = np.asarray(energy_kwh, float)
     link = line_cost(land_km, sea_km, peak_kw, grid, cable, money)
     bought = e / (1.0 - grid["losses_fraction"])
@@ -209,6 +356,36 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
     "cheapest" takes the lower annual cost. Capex = modules x module kW x capex/kW x IDC + shore works
     (floating, once per plant); decommissioning at end of life as a fraction of capex. Infeasible when
     more modules than the plant's maximum would be needed.
+
+    Parameters
+    ----------
+    energy_kwh : array_like
+        Annual energy served per plant (kWh/yr).
+    peak_kw : array_like
+        Peak load per plant (kW).
+    tech : Technology
+        The reactor's catalogue entry: module size (MW), capacity factor (fraction), overnight capex
+        (USD/kW) and construction time (years), shore works (USD), lifetime (years), decommissioning
+        (fraction of capex), fixed O&M (USD/kW/yr), variable O&M and fuel (USD/MWh), refuelling outage
+        (days) and interval (years), maximum modules per plant.
+    diesel : Technology
+        The catalogue's diesel entry, for diesel back-up (see `diesel_cost`).
+    money : Money
+        Real discount rate (fraction/yr) and horizon H (years).
+    reserve_margin : float
+        Capacity above peak (fraction of peak).
+    backup : {"cheapest", "n_plus_1", "diesel"}, default "cheapest"
+        Refuelling back-up rule; any other value acts as "cheapest".
+    is_island : bool or array_like of bool, default True
+        Plants whose diesel back-up pays the island fuel surcharge.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per plant: `modules`, `capacity_kw` (kW of modules), `backup_diesel_kw` (kW),
+        `capex_usd` (USD, back-up included), `annual_cost_usd` (USD/yr), `npv_usd` (USD), `fuel_l`
+        (diesel back-up, l/yr), `fuel_cost_usd` (USD/yr), `co2_t` (t CO2/yr), `feasible` (bool: no more
+        than the maximum modules per plant).
     """
     e = np.asarray(energy_kwh, float)
     peak = np.asarray(peak_kw, float)

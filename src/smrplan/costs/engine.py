@@ -197,7 +197,7 @@ class CostBasis:
     reserve_margin_fraction : float
         Reactor plant reserve margin over peak.
     reactor_backup : str
-        Refuelling back-up rule of reactor plants (`auto`, `module`, `diesel`).
+        Refuelling back-up rule of reactor plants (`cheapest`, `n_plus_1`, `diesel`).
     """
 
     is_island: np.ndarray
@@ -213,7 +213,30 @@ class CostBasis:
 
 def cost_basis(scenario: Scenario, settlements: pd.DataFrame, reach_: Reach, night_share_: float) -> CostBasis:
     """The `CostBasis` of a scenario's settlements (with `is_island`, `grid_land_km`, `grid_sea_km`
-    and the columns of the region rules) and their reach to suitable sites."""
+    and the columns of the region rules) and their reach to suitable sites.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Its enabled technologies, reactor back-up rule, reserve margin (fraction of peak) and region
+        rules (`optimisation.allowed_options_by_region`).
+    settlements : pandas.DataFrame
+        `is_island` (bool), `grid_land_km` and `grid_sea_km` (km, inf without a grid) and the columns
+        the region rules name, one row per settlement.
+    reach_ : Reach
+        Nearest suitable sites of every reactor kind (see `reach`).
+    night_share_ : float
+        Share of the annual load in night hours (fraction, see `night_share`).
+
+    Returns
+    -------
+    CostBasis
+
+    Raises
+    ------
+    InputError
+        When a region rule names a column the settlements do not have.
+    """
     return CostBasis(
         is_island=settlements["is_island"].to_numpy(bool), grid_land_km=settlements["grid_land_km"].to_numpy(float),
         grid_sea_km=settlements["grid_sea_km"].to_numpy(float), allowed=allowed_kinds(settlements, scenario.optimisation),

@@ -108,7 +108,23 @@ def settlement_demand(basis: DemandBasis, demand: Demand, target_year: int) -> d
 
 def compute_demand(settlements: gpd.GeoDataFrame, demand: Demand, target_year: int) -> gpd.GeoDataFrame:
     """A copy of the settlements with their demand columns (see `settlement_demand`): population_target,
-    households_target, residential_kwh_per_year, demand_kwh_per_year (kWh/yr) and peak_kw (kW)."""
+    households_target, residential_kwh_per_year, demand_kwh_per_year (kWh/yr) and peak_kw (kW).
+
+    Parameters
+    ----------
+    settlements : geopandas.GeoDataFrame
+        ``population`` (persons, in the scenario's population base year) and the optional columns of
+        `demand_basis`; not modified.
+    demand : smrplan.scenario.Demand
+        The scenario's demand settings.
+    target_year : int
+        Year the demand is for.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The copy, with population_target (persons) and households_target added as well.
+    """
     out = settlements.copy()
     for name, values in settlement_demand(demand_basis(settlements), demand, target_year).items():
         out[name] = values
@@ -155,6 +171,25 @@ def hourly_load_kw(annual_kwh: np.ndarray, peak_kw: np.ndarray, mix: str) -> np.
     exactly) with gamma found by bisection so that peak / mean load equals each system's
     peak / mean (peak / mean of s^gamma rises monotonically with gamma). Loads stay positive; a peak
     below the mean is raised to the mean (flat load).
+
+    Parameters
+    ----------
+    annual_kwh : numpy.ndarray
+        Annual energy of each system (kWh/yr).
+    peak_kw : numpy.ndarray
+        Peak load of each system (kW).
+    mix : str
+        Load-shape mix of ``data/load_mixes.csv`` (`mix_names`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Hourly load (kW), S x 8760, each row summing to the system's annual kWh.
+
+    Raises
+    ------
+    InputError
+        When `mix` is not a known load-shape mix.
     """
     shape = hourly_shape(mix)
     annual_kwh = np.asarray(annual_kwh, float)

@@ -39,6 +39,20 @@ def census_pools(districts: gpd.GeoDataFrame, total: str = "population", state: 
 
     One STRtree query over all districts, the shared length of the candidate pairs, and connected
     components of the resulting graph (scipy); no loop over districts.
+
+    Parameters
+    ----------
+    districts : geopandas.GeoDataFrame
+        District polygons (a projected or geographic CRS; only the topology is used).
+    total : str, default "population"
+        Column of the census totals (persons; NaN or text = no total).
+    state : str, default "st_nm"
+        Column of the state names (compared trimmed, case-insensitive); without it, one state.
+
+    Returns
+    -------
+    numpy.ndarray
+        Pool label of each district (int), in the districts' order.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -100,6 +114,12 @@ def allocate_population(places: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, t
         over_allocated_population (persons of known places above those totals),
         allocated_population, unallocated_population (persons; remainders of pools without unknown
         places).
+
+    Raises
+    ------
+    InputError
+        When `districts` has no column `total`, or `weight` is given and missing, negative or not a
+        number.
     """
     if total not in districts.columns:
         raise InputError(None, f"districts column {total}", f"no district total column {total!r}; "

@@ -90,6 +90,20 @@ def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[di
         The built reactor plants (optimize.assemble.Optimised.built).
     details : Mapping[str, pandas.DataFrame]
         Sizing frames of the stand-alone options (costs.engine.OptionCosts.standalone).
+
+    Returns
+    -------
+    systems : Systems or None
+        What `dispatch.simulate` runs, loads in kW (None without a system to simulate).
+    meta : pandas.DataFrame
+        One row per system: lon, lat (degrees), backup_kw, pv_kw, diesel_unit_kw (kW), battery_kwh (kWh),
+        energy_kwh (kWh/yr), peak_kw (kW), planned_fuel_cost_usd (USD/yr), modules, backup_units_planned.
+
+    Raises
+    ------
+    InputError
+        When PV systems are simulated and the solar year (``dispatch.pv_tmy``) or the monthly derate
+        file is missing or invalid (`pv_profiles`).
     """
     dsp = sc.dispatch
     rows: list[dict[Hashable, Any]] = []
@@ -181,6 +195,12 @@ def pv_profiles(sc: Scenario, capacity_factor: float, lat: np.ndarray, lon: np.n
     -------
     numpy.ndarray
         (S, 8760) kW per kWp in each local hour.
+
+    Raises
+    ------
+    InputError
+        When the solar year (``dispatch.pv_tmy``) or the monthly derate file is missing, unreadable or
+        implausible.
     """
     dsp = sc.dispatch
     if dsp.pv_tmy is not None:
@@ -230,8 +250,25 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
           details: Mapping[str, pd.DataFrame], money: Money) -> tuple[dict, DispatchResult | None]:
     """Simulate the plan's systems, size back-up to the reliability target and price what it adds.
 
-    Parameters as `build_systems`; `money` (discount rate and horizon) annualises the added back-up.
-    Returns the plan.json `dispatch` section and the final dispatch result (hourly series kept).
+    Parameters
+    ----------
+    sc, cat, st, built, details
+        As `build_systems`.
+    money : Money
+        Discount rate (fraction/yr) and horizon (years) that annualise the added back-up.
+
+    Returns
+    -------
+    section : dict
+        The plan.json `dispatch` section: per system the unserved energy (kWh/yr, fraction), diesel
+        litres (l/yr) and cost (USD/yr), back-up units and kW added, added annual cost (USD/yr).
+    result : DispatchResult or None
+        The final dispatch result (hourly series kept); None without a system to simulate.
+
+    Raises
+    ------
+    InputError
+        As `build_systems`.
     """
     systems, meta = build_systems(sc, cat, st, built, details)
     if systems is None:

@@ -501,11 +501,28 @@ def reactor_modules_available(
 ) -> np.ndarray:
     """Reactor modules in service in each hour, (S, H) float of whole numbers.
 
-    reactor: plant of each system (S,).
-    operating_year: year of operation simulated, 0 = the first; fixes where the staggered refuelling
-        outages fall (see the module docstring).
-    seed: seed of the forced-outage draws; the same reactor arrays and seed give the same result.
-    n_hours: hours simulated from the start of that year.
+    Parameters
+    ----------
+    reactor : Reactor
+        Plant of each system (S,): modules, refuelling interval (years) and outage (days), forced outage
+        rate (fraction of time) and mean repair time (h).
+    operating_year : int
+        Year of operation simulated, 0 = the first; fixes where the staggered refuelling outages fall
+        (see the module docstring).
+    seed : int
+        Seed of the forced-outage draws; the same reactor arrays and seed give the same result.
+    n_hours : int, default 8760
+        Hours simulated from the start of that year.
+
+    Returns
+    -------
+    numpy.ndarray
+        (S, H) modules in service in each hour (0 for systems without a reactor).
+
+    Raises
+    ------
+    InputError
+        When `operating_year` is negative.
     """
     if operating_year < 0:
         raise InputError(None, "operating_year", "must be >= 0")
@@ -656,9 +673,25 @@ def _check_availability(systems: Systems, modules_available: np.ndarray) -> np.n
 def simulate(systems: Systems, modules_available: np.ndarray, *, keep_hourly: bool = True) -> DispatchResult:
     """Rule-based hourly dispatch of all systems at once (rule in the module docstring).
 
-    systems: the S systems and their hourly load and PV profile.
-    modules_available: reactor modules in service per hour, (S, H), e.g. from `reactor_modules_available`.
-    keep_hourly: keep the hourly series (about 10 x 8 bytes x S x H of memory); totals are always kept.
+    Parameters
+    ----------
+    systems : Systems
+        The S systems and their hourly load (kW) and PV profile (kW/kWp).
+    modules_available : numpy.ndarray
+        Reactor modules in service per hour, (S, H), e.g. from `reactor_modules_available`.
+    keep_hourly : bool, default True
+        Keep the hourly series (about 10 x 8 bytes x S x H of memory); totals are always kept.
+
+    Returns
+    -------
+    DispatchResult
+        Per-system totals over the H hours (kWh, litres, hours short) and, with `keep_hourly`, the
+        hourly series (kWh per hour).
+
+    Raises
+    ------
+    InputError
+        When `modules_available` does not have the shape of the load or lies outside 0..n_modules.
     """
     available = _check_availability(systems, modules_available)
     n_systems, n_hours = systems.load_kw.shape
@@ -698,15 +731,32 @@ def size_backup(
 ) -> np.ndarray:
     """Fewest diesel units per system keeping unserved energy at most ``max_unserved_fraction`` of load.
 
-    systems: the systems; their diesel ``unit_kw`` (> 0 for every system) and fuel/min-load data are used,
-        their ``n_units`` is ignored.
-    modules_available: reactor modules in service per hour, (S, H).
-    max_unserved_fraction: reliability target, fraction of the load energy over the simulated hours
-        (e.g. 0.001), one value or (S,).
-    Returns the number of units, (S,) int. Bisection over unit counts on all unresolved systems at once:
-    0 units is tried first, and ceil(peak load / unit_kw) units always suffice (diesel alone then covers
-    any deficit). The answer meets the target and one unit fewer does not; it is the smallest such count
-    when unserved energy does not rise with more units, which the dispatch rule gives in practice.
+    Bisection over unit counts on all unresolved systems at once: 0 units is tried first, and
+    ceil(peak load / unit_kw) units always suffice (diesel alone then covers any deficit). The answer
+    meets the target and one unit fewer does not; it is the smallest such count when unserved energy
+    does not rise with more units, which the dispatch rule gives in practice.
+
+    Parameters
+    ----------
+    systems : Systems
+        The systems; their diesel ``unit_kw`` (kW, > 0 for every system) and fuel/min-load data are
+        used, their ``n_units`` is ignored.
+    modules_available : numpy.ndarray
+        Reactor modules in service per hour, (S, H).
+    max_unserved_fraction : float or array_like
+        Reliability target, fraction of the load energy over the simulated hours (e.g. 0.001), one
+        value or (S,).
+
+    Returns
+    -------
+    numpy.ndarray
+        The number of diesel units, (S,) int.
+
+    Raises
+    ------
+    InputError
+        When a ``unit_kw`` is not positive, `max_unserved_fraction` is outside [0, 1], or
+        `modules_available` does not fit the systems.
     """
     available = _check_availability(systems, modules_available)
     unit_kw = systems.diesel.unit_kw

@@ -122,7 +122,19 @@ def solar_position(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sun position for S sites (degrees, altitude m) at H times with NREL SPA, all sites at once.
 
-    Returns (apparent_zenith, azimuth), each (S, H), degrees; azimuth clockwise from north.
+    Parameters
+    ----------
+    times_utc : pandas.DatetimeIndex
+        The H times (UTC).
+    lat, lon : numpy.ndarray
+        (S,) site latitude and longitude (degrees).
+    altitude_m : numpy.ndarray
+        (S,) site altitude (m above sea level); gives the air pressure of the refraction correction.
+
+    Returns
+    -------
+    apparent_zenith, azimuth : numpy.ndarray
+        Each (S, H), degrees; zenith refracted, azimuth clockwise from north.
     """
     pressure = pvlib.atmosphere.alt2pres(altitude_m)[:, None]
     unixtime = times_utc.as_unit("ns").asi8 / 1e9
@@ -203,15 +215,37 @@ def pv_profile_kw_per_kwp(
 ) -> np.ndarray:
     """Clear-sky hourly PV output per kWp for S sites, (S, 8760) kW/kWp (model in the module docstring).
 
-    lat, lon: site latitude and longitude, degrees (one value or S values).
-    year: calendar year of the local hours.
-    monthly_derate: factors in [0, 1] per calendar month, (12,) for all sites or (S, 12); None = none.
-    tilt: panel tilt from horizontal, degrees; None = |latitude| per site.
-    azimuth: panel azimuth, degrees clockwise from north (180 = facing south).
-    system_loss_fraction: all PV losses besides irradiance (PVWatts style), fraction in [0, 1).
-    timezone: IANA zone of the local clock (the scenario's region.timezone).
-    altitude_m: site altitude, m above sea level; None = pvlib's bundled altitude map.
-    albedo: ground reflectance, fraction (pvlib's default 0.25).
+    Parameters
+    ----------
+    lat, lon : array_like
+        Site latitude and longitude, degrees (one value or S values).
+    year : int
+        Calendar year of the local hours.
+    monthly_derate : array_like or None
+        Factors in [0, 1] per calendar month, (12,) for all sites or (S, 12); None = none.
+    tilt : array_like or None
+        Panel tilt from horizontal, degrees; None = |latitude| per site.
+    azimuth : array_like
+        Panel azimuth, degrees clockwise from north (180 = facing south).
+    system_loss_fraction : float
+        All PV losses besides irradiance (PVWatts style), fraction in [0, 1).
+    timezone : str
+        IANA zone of the local clock (the scenario's region.timezone).
+    altitude_m : array_like or None
+        Site altitude, m above sea level; None = pvlib's bundled altitude map.
+    albedo : float
+        Ground reflectance, fraction (pvlib's default 0.25).
+
+    Returns
+    -------
+    numpy.ndarray
+        (S, 8760) kW AC per kWp DC, i.e. kWh per kWp in each local hour.
+
+    Raises
+    ------
+    InputError
+        When a site is off the globe, `system_loss_fraction` is outside [0, 1), a derate factor is
+        outside [0, 1], or an array has neither one nor S values (12 or (S, 12) for `monthly_derate`).
     """
     _check_loss(system_loss_fraction)
     lat_arr, lon_arr = _sites(lat, lon)
@@ -416,6 +450,12 @@ def pv_profile_from_tmy(
     -------
     numpy.ndarray
         (S, 8760) kW AC per kWp DC, i.e. kWh per kWp in each local hour.
+
+    Raises
+    ------
+    InputError
+        When a site is off the globe, `system_loss_fraction` is outside [0, 1), or an array has neither
+        one nor S values.
     """
     _check_loss(system_loss_fraction)
     lat_arr, lon_arr = _sites(lat, lon)

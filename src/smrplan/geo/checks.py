@@ -283,6 +283,11 @@ def required_columns(t: Rows, columns: Sequence[str], aliases: Mapping[str, Sequ
         Required column names.
     aliases : dict, optional
         Column name -> other accepted names (e.g. ``population_2011`` for ``population``).
+
+    Raises
+    ------
+    InputError
+        In raise and repair modes, naming the first missing column.
     """
     aliases = aliases or {}
     lower = {str(c).lower() for c in t.gdf.columns}
@@ -319,6 +324,11 @@ def empty_ids(t: Rows, column: str = "id", prefix: str = "row-", level: str = "e
         Prefix of a repaired id, followed by the record's row number.
     level : {"error", "warning"}
         Level of the problem (an error for a layer whose ids a run needs).
+
+    Raises
+    ------
+    InputError
+        In raise mode at level error, naming the first blank id's row.
     """
     blank = is_blank(t.gdf[column])
     if not blank.any():
@@ -354,6 +364,11 @@ def unique_ids(t: Rows, column: str = "id", existing: pd.Series | None = None, l
         Level of the problem.
     of : str
         What `existing` holds, for the message ("is already a settlement id").
+
+    Raises
+    ------
+    InputError
+        In raise mode at level error, naming the first repeated id's row.
     """
     ids = t.gdf[column]
     keys = ids.astype("string")
@@ -412,6 +427,12 @@ def numbers(t: Rows, column: str, *, minimum: float | None = None, missing: str 
         warning, taken as blank (repair leaves it blank).
     kind : str
         Repair kind counted for this column (``bad_population``, ``bad_anchor_load``...).
+
+    Raises
+    ------
+    InputError
+        In raise mode, naming the first bad cell: blank or text when `missing` is ``"error"``, below
+        `minimum` always.
     """
     raw = t.gdf[column]
     values, blank, text = _parse(raw)
@@ -463,6 +484,11 @@ def implausible(t: Rows, column: str, limit: float) -> None:
         The column (e.g. population, persons).
     limit : float
         Largest plausible value, in the column's unit (``max_settlement_population`` of ``data/data_checks.yaml``).
+
+    Raises
+    ------
+    InputError
+        In raise and repair modes, naming the first value above `limit`.
     """
     values = pd.to_numeric(t.gdf[column], errors="coerce").to_numpy(dtype=float)
     large = values > limit
@@ -494,6 +520,12 @@ def points_from_columns(t: Rows, lon: str | None = None, lat: str | None = None,
     drop_missing : bool
         Records with a blank coordinate are dropped and counted in ``t.dropped`` (for layers where
         such rows are expected, e.g. power plants of unknown location); otherwise they are a problem.
+
+    Raises
+    ------
+    InputError
+        Without coordinate columns (every mode); in raise mode, naming the first missing, non-numeric or
+        out-of-range coordinate.
     """
     cols = {str(c).lower(): c for c in t.gdf.columns}
     lon = lon if lon in t.gdf.columns else next((cols[c] for c in LON_NAMES if c in cols), None)

@@ -83,11 +83,27 @@ def check_data_dir(directory: str | Path, mapping: dict[str, str] | None = None,
                    region: str = DEFAULT_REGION) -> pd.DataFrame:
     """Check the layers of a data directory; one row per layer.
 
-    mapping: layer name -> file (relative to `directory`, or absolute); None = discover files.
-    region: a key of ``regions`` in ``data/data_checks.yaml`` for the bounding-box check.
-    Returns a DataFrame with layer, file, rows (features, or cells of a raster), crs, extent
-    ((min_lon, min_lat, max_lon, max_lat) in degrees, or None), problems (list of "error: ..." /
-    "warning: ..." texts) and status ("ok", "warning" or "error").
+    Parameters
+    ----------
+    directory : str or Path
+        The data directory.
+    mapping : dict of str to str, optional
+        Layer name -> file (relative to `directory`, or absolute); None = discover files.
+    region : str
+        A key of ``regions`` in ``data/data_checks.yaml`` for the bounding-box check.
+
+    Returns
+    -------
+    pandas.DataFrame
+        layer, file, rows (features, or cells of a raster), crs, extent ((min_lon, min_lat, max_lon,
+        max_lat) in degrees, or None), problems (list of "error: ..." / "warning: ..." texts) and status
+        ("ok", "warning" or "error").
+
+    Raises
+    ------
+    InputError
+        When `directory` is not a directory or `region` is unknown (problems of the layers are reported,
+        not raised).
     """
     directory = Path(directory)
     if not directory.is_dir():

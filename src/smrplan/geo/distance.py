@@ -14,14 +14,42 @@ EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius (Moritz 2000, Geodetic Reference
 
 
 def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Great-circle distance in km between points given in degrees (broadcasting arrays)."""
+    """Great-circle distance in km between points given in degrees (broadcasting arrays).
+
+    Parameters
+    ----------
+    lon1, lat1 : array_like
+        First points (degrees, WGS84).
+    lon2, lat2 : array_like
+        Second points (degrees, WGS84), broadcast against the first.
+
+    Returns
+    -------
+    numpy.ndarray
+        Distance on a sphere of radius `EARTH_RADIUS_KM` (km).
+    """
     lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2))
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def destination(lon, lat, bearing_deg, distance_km) -> tuple[np.ndarray, np.ndarray]:
-    """Point reached from (lon, lat) along a bearing (degrees from north) after distance_km."""
+    """Point reached from (lon, lat) along a bearing (degrees from north) after distance_km.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Start points (degrees, WGS84).
+    bearing_deg : array_like
+        Initial bearing (degrees clockwise from north).
+    distance_km : array_like
+        Great-circle distance travelled (km).
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        End points (degrees, WGS84; longitude wrapped to [-180, 180)).
+    """
     lat1, lon1 = np.radians(np.asarray(lat, float)), np.radians(np.asarray(lon, float))
     brg = np.radians(np.asarray(bearing_deg, float))
     d = np.asarray(distance_km, float) / EARTH_RADIUS_KM

@@ -156,6 +156,27 @@ def read_geonames_cities(path: Path, country: str | None = "IN",
     separate places (`GEONAMES_EXCLUDED_FEATURE_CODES`) are left out. Population is in persons;
     GeoNames' 0 (unknown) becomes NaN. Columns: id (``GN-<geonameid>``), name, population,
     feature_code / admin1_code / admin1_name / admin2_code where the file has them, geometry.
+
+    Parameters
+    ----------
+    path : Path
+        The dump (``.txt`` / ``.tsv``) or extract (``.csv`` / ``.parquet``).
+    country : str or None, default "IN"
+        ISO 3166-1 alpha-2 code of the rows kept (None: every country).
+    exclude_feature_codes : sequence of str
+        GeoNames feature codes left out (default `GEONAMES_EXCLUDED_FEATURE_CODES`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The places in WGS84, with the columns above.
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and field: an unreadable file, a dump of the wrong column count, a missing
+        required column, no place left after the selection, a negative or non-numeric population, a
+        blank or duplicate geonameid, or a bad coordinate.
     """
     path = Path(path)
     dump = _is_dump(path)
@@ -456,8 +477,31 @@ def raster_population_to_settlements(raster: Path, settlements: gpd.GeoDataFrame
     distance; haversine BallTree of `smrplan.geo.distance.PointIndex`) if it lies within
     `max_distance_km` (km); farther cells are not assigned (``attrs["unassigned_population"]``
     persons in ``attrs["unassigned_cells"]`` cells).
-    Returns a copy of the settlements (points in WGS84) with ``population`` replaced by the
+    Returns a copy of the settlements (in their own CRS) with ``population`` replaced by the
     aggregated persons (0 where no cell is assigned).
+
+    Parameters
+    ----------
+    raster : Path
+        Single-band GeoTIFF of persons per cell, with a CRS.
+    settlements : geopandas.GeoDataFrame
+        Points in any CRS (it must be set); not modified.
+    max_distance_km : float
+        Farthest a cell centre may be from the settlement it is assigned to (km).
+    block_rows : int, default 1024
+        Raster rows read at a time (bounds memory).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The copy described above: ``population`` in persons; ``attrs["unassigned_population"]``
+        (persons) and ``attrs["unassigned_cells"]``.
+
+    Raises
+    ------
+    InputError
+        When `max_distance_km` is not positive, or the raster is missing, unreadable, without a CRS or
+        holds a negative population.
     """
     if max_distance_km <= 0:
         raise InputError(None, "max_distance_km", f"{max_distance_km} must be > 0 km")
@@ -493,6 +537,26 @@ def raster_population_to_h3(raster: Path, resolution: int, block_rows: int = 102
     persons, point = the population-weighted mean of its raster cell centres (where people live,
     rather than the hexagon centre). The h3 library has no array API, so the cell lookup calls
     ``h3.latlng_to_cell`` once per populated raster cell (about 0.6 s per million cells).
+
+    Parameters
+    ----------
+    raster : Path
+        Single-band GeoTIFF of persons per cell, with a CRS.
+    resolution : int
+        h3 resolution, 0-15.
+    block_rows : int, default 1024
+        Raster rows read at a time (bounds memory).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One settlement per populated h3 cell: id, name, population (persons) and point in WGS84.
+
+    Raises
+    ------
+    InputError
+        When `resolution` is outside 0-15, or the raster is missing, unreadable, without a CRS, holds a
+        negative population or no populated cell.
     """
     import h3.api.numpy_int as h3n
 

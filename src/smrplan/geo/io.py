@@ -67,7 +67,29 @@ SETTLEMENT_ALIASES = {
 
 def resolve(ref: str, data_dir: str | Path | None, base_dir: str | Path | None = None,
             field: str | None = None) -> Path:
-    """Turn a layer reference into a path; raise (naming `field`, e.g. the scenario key) if it does not exist."""
+    """Turn a layer reference into a path; raise (naming `field`, e.g. the scenario key) if it does not exist.
+
+    Parameters
+    ----------
+    ref : str
+        ``bundled:<file>``, an absolute path, or a path relative to the data directory.
+    data_dir : str or Path or None
+        The data directory (``--data-dir``) relative references are read from.
+    base_dir : str or Path or None, default None
+        Folder used without a data directory (the scenario file's folder; None: the working directory).
+    field : str or None, default None
+        What the reference was given as (e.g. the scenario key), named in the error.
+
+    Returns
+    -------
+    Path
+        The existing file.
+
+    Raises
+    ------
+    InputError
+        When the file does not exist.
+    """
     if ref.startswith("bundled:"):
         path = Path(str(resources.files("smrplan.data").joinpath(ref.removeprefix("bundled:"))))
     else:
@@ -84,7 +106,27 @@ def resolve(ref: str, data_dir: str | Path | None, base_dir: str | Path | None =
 def read_table(path: Path, any_suffix: bool = False, **csv_kwargs) -> pd.DataFrame:
     """Read a CSV (UTF-8; pandas keyword arguments `csv_kwargs`) or Parquet table by its suffix; with
     `any_suffix`, a file of another suffix (GeoNames .txt) is read as CSV. Every failure is an
-    InputError naming the file."""
+    InputError naming the file.
+
+    Parameters
+    ----------
+    path : Path
+        A ``.csv`` or ``.parquet`` file.
+    any_suffix : bool, default False
+        Read a file of any other suffix as CSV.
+    **csv_kwargs
+        Keyword arguments of `pandas.read_csv`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table as stored.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, empty, not UTF-8, unreadable or of another format.
+    """
     suffix = path.suffix.lower()
     if not path.exists():
         raise InputError(path, None, "file not found")
@@ -119,7 +161,12 @@ def read_rows(path: Path, mode: str = "raise", drop_missing_coords: bool = False
     Rows
         The records (a GeoDataFrame) with their row numbers: tables' points in WGS84 (in raise mode
         every coordinate checked; otherwise records without numeric coordinates have no geometry).
-        An unreadable file or a layer without records is an `InputError` in every mode.
+
+    Raises
+    ------
+    InputError
+        An unreadable file or a layer without records, in every mode; in raise mode also a missing,
+        non-numeric or out-of-range coordinate of a table.
     """
     suffix = path.suffix.lower()
     if suffix in (".csv", ".parquet"):
@@ -157,6 +204,27 @@ def read_vector(path: Path, drop_missing_coords: bool = False, repair: bool = Fa
     otherwise they are an error. Empty geometries are a warning (logged; with ``repair`` dropped).
     With ``repair`` a layer without CRS is taken as EPSG:4326; the fixes are counted in
     ``gdf.attrs["repairs"]``.
+
+    Parameters
+    ----------
+    path : Path
+        GeoPackage, GeoParquet, GeoJSON, Shapefile, or CSV / Parquet with lon/lat columns (degrees).
+    drop_missing_coords : bool, default False
+        Drop table rows with a blank coordinate instead of raising.
+    repair : bool, default False
+        Take a layer without CRS as EPSG:4326 and drop empty geometries.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The layer in WGS84; ``attrs["dropped_rows"]`` the rows left out, ``attrs["repairs"]`` (with
+        ``repair``) the fixes per kind.
+
+    Raises
+    ------
+    InputError
+        When the file is unreadable or has no records, a coordinate is missing or not a number, or the
+        CRS is missing (without ``repair``) or cannot be reprojected to WGS84.
     """
     t = read_rows(path, "repair" if repair else "raise", drop_missing_coords)
     _to_wgs84(t)
@@ -212,6 +280,13 @@ def read_settlements(path: Path, repair: bool = False, region: str | None = DEFA
     geopandas.GeoDataFrame
         Population in persons; ``attrs["repairs"]`` counts the fixes per kind, ``attrs["dropped_rows"]``
         the rows left out.
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and field: an unreadable file, a missing required column, an implausibly
+        large population, no settlement left after the repairs, and (without ``repair``) any other error
+        of the contract.
     """
     t = read_rows(path, "repair" if repair else "raise")
     _to_wgs84(t)
@@ -243,9 +318,28 @@ def read_anchor_loads(path: Path, repair: bool = False, region: str | None = DEF
     Columns: ``anchor_load_kw`` (required, a number >= 0: the load's mean-year demand basis, kW),
     optional ``id``, ``type`` and ``name``; point geometry (polygons become a point on their surface).
     Without an ``id`` column (or where it is blank) a load's id is ``anchor-<n>``, n its row number.
-    repair and region as in `read_settlements` (bad kW -> row dropped as ``bad_anchor_load``).
-    Returns id, name, type, anchor_load_kw (kW) and geometry in WGS84; ``attrs["rows"]`` holds each
-    load's row number in the file.
+
+    Parameters
+    ----------
+    path : Path
+        The anchor-load file.
+    repair : bool
+        Fix what can be fixed, as in `read_settlements` (bad kW -> row dropped as ``bad_anchor_load``).
+    region : str or None
+        Key of ``regions`` in ``data/data_checks.yaml`` whose box the points are expected in (None: no check).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        id, name (the type and id where blank), type, anchor_load_kw (kW) and geometry in WGS84;
+        ``attrs["rows"]`` holds each load's row number in the file, ``attrs["repairs"]`` and
+        ``attrs["dropped_rows"]`` as in `read_settlements`.
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and field: an unreadable file, no ``anchor_load_kw`` column, and (without
+        ``repair``) a duplicate id, a missing or negative load or a bad point; with it, no load left.
     """
     t = read_rows(path, "repair" if repair else "raise")
     _to_wgs84(t)
@@ -297,7 +391,20 @@ def open_raster(path: Path):
 
 def cell_of(transform, x, y) -> tuple[np.ndarray, np.ndarray]:
     """(column, row) of the raster cells holding points (x, y) in the raster's CRS, as floats floored
-    to whole cells (from the inverse affine's coefficients; vectorised; NaN stays NaN)."""
+    to whole cells (from the inverse affine's coefficients; vectorised; NaN stays NaN).
+
+    Parameters
+    ----------
+    transform : affine.Affine
+        The raster's affine transform (cell to CRS coordinates).
+    x, y : array_like
+        Point coordinates in the raster's CRS units.
+
+    Returns
+    -------
+    col, row : numpy.ndarray
+        Cell column and row indices (floats; NaN where x or y is NaN).
+    """
     inv = ~transform
     x, y = np.asarray(x, float), np.asarray(y, float)
     return np.floor(inv.a * x + inv.b * y + inv.c), np.floor(inv.d * x + inv.e * y + inv.f)
@@ -313,7 +420,26 @@ def read_raster(path: Path):
 
 
 def sample_raster(path: Path, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Raster values at WGS84 points (nearest cell); NaN outside the raster."""
+    """Raster values at WGS84 points (nearest cell); NaN outside the raster.
+
+    Parameters
+    ----------
+    path : Path
+        A single-band raster (GeoTIFF) with a CRS.
+    lon, lat : numpy.ndarray
+        Points (degrees, WGS84).
+
+    Returns
+    -------
+    numpy.ndarray
+        The value of the cell holding each point, in the raster's unit; NaN outside the raster or at
+        nodata cells.
+
+    Raises
+    ------
+    InputError
+        When the raster is unreadable or has no CRS.
+    """
     arr, transform, crs = read_raster(path)
     if crs.to_epsg() != 4326:
         from pyproj import Transformer

@@ -332,8 +332,27 @@ def join_anchor_loads(settlements: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, 
     are taken from the nearest settlement, other numbers are left blank. An added id equal to a
     settlement id is an error, or with `repair` renamed with a suffix (logged).
 
-    Returns the settlements (new rows last) and a report: points, joined, added_as_settlements,
-    joined_kw, added_kw, max_join_km, repairs (kind -> count).
+    Parameters
+    ----------
+    settlements, anchors : geopandas.GeoDataFrame
+        The settlements and the anchor points (kW), WGS84; not modified.
+    max_km : float
+        Farthest an anchor point joins a settlement (km).
+    path : Path or None
+        The anchor-load file, named in messages.
+    repair : bool
+        Rename an added id equal to a settlement id instead of raising.
+
+    Returns
+    -------
+    tuple of (geopandas.GeoDataFrame, dict)
+        The settlements (new rows last) and a report: points, joined, added_as_settlements,
+        joined_kw and added_kw (kW), max_join_km (km), repairs (kind -> count).
+
+    Raises
+    ------
+    InputError
+        Without `repair`, when an added id equals a settlement id.
     """
 
     st = settlements.reset_index(drop=True).copy()
@@ -436,6 +455,12 @@ def build_settlements(towns: Path | None, postal_places: Path | None, districts:
         census_pool and pool_population (persons).
     report : dict
         dropped_rows per reason and the figures of `_build_report` (counts; population in persons).
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and field, when one of the four files is unreadable or breaks its contract
+        (see the readers above).
     """
     places, dropped = _read_places(towns, postal_places)
     merged = _merge_same_point(places)

@@ -36,15 +36,37 @@ from smrplan.options import ALL_OPTIONS, KIND_OPTION
 
 
 def lcoe_col(option: str) -> str:
+    """Name of an option's LCOE column of the settlement table (USD/kWh)."""
     return f"lcoe_{option}_usd_per_kwh"
 
 
 def npv_col(option: str) -> str:
+    """Name of an option's net present cost column of the settlement table (USD)."""
     return f"npv_{option}_usd"
 
 
 def plant_capex_usd(tech, modules: float, backup_kw: float, diesel_capex_per_kw: float, discount_rate: float) -> float:
-    """Investment of a built plant: modules with interest during construction, shore works, back-up."""
+    """Investment of a built plant: modules with interest during construction, shore works, back-up.
+
+    Parameters
+    ----------
+    tech : Technology
+        The reactor's catalogue entry: module size (MW), overnight capex (USD/kW), construction time
+        (years), shore works (USD).
+    modules : float
+        Modules built.
+    backup_kw : float
+        Diesel back-up built (kW).
+    diesel_capex_per_kw : float
+        Diesel genset investment (USD/kW).
+    discount_rate : float
+        Real discount rate of the interest during construction (fraction/yr).
+
+    Returns
+    -------
+    float
+        The plant's investment (USD).
+    """
     per_kw = reactor_capex_usd_per_kw(tech, discount_rate)
     return float(modules * tech["module_size_mw"] * 1000.0 * per_kw + (tech.get("shore_works_usd", 0.0) or 0.0)
                  + backup_kw * diesel_capex_per_kw)
@@ -58,6 +80,34 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
     `annual` maps each option to per-settlement annual cost (NaN where infeasible). With `money`,
     the table also gets the net present cost columns (`npv_<option>_usd`, `chosen_npv_usd`); with
     `inr_per_usd`, `chosen_annual_cost_inr` and `chosen_lcoe_inr_per_kwh`.
+
+    Parameters
+    ----------
+    settlements : pandas.DataFrame
+        id, lon, lat (degrees), population_target (persons), demand_kwh_per_year (kWh/yr), peak_kw (kW)
+        and standalone_annual_cost_usd (USD/yr); not modified.
+    result : PlanResult
+        The solver's plan: opened facilities, assignment, modules, back-up kW, annual costs (USD/yr).
+    annual : dict of str to numpy.ndarray
+        Annual cost of each option per settlement (USD/yr).
+    diesel_capex_per_kw : float
+        Diesel back-up investment (USD/kW).
+    discount_rate : float
+        Real discount rate of the reactors' interest during construction (fraction/yr).
+    money : Money or None, default None
+        Discount rate and horizon of the net present costs; None: no NPV columns.
+    inr_per_usd : float or None, default None
+        Exchange rate (INR/USD); None: no INR columns.
+
+    Returns
+    -------
+    settlements : pandas.DataFrame
+        The copy with `lcoe_<option>_usd_per_kwh` (USD/kWh), `chosen_option`, `chosen_annual_cost_usd`
+        (USD/yr), `site_id`, `technology` and the NPV (USD) and INR (INR/yr, INR/kWh) columns asked for.
+    built : list of dict
+        One record per built plant: capacity_mw, peak_mw (MW), backup_diesel_kw (kW), lon, lat
+        (degrees), population_served (persons), demand_mwh_per_year (MWh/yr), network and submarine
+        lengths (km), capex_usd (USD), annual costs and savings (USD/yr), lcoe_usd_per_kwh (USD/kWh).
     """
     st = settlements.copy()
     e = st["demand_kwh_per_year"].to_numpy(float)

@@ -34,6 +34,7 @@ def gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def settlements_table(plan: Plan) -> gpd.GeoDataFrame:
+    """The plan's settlements as written to settlements.gpkg: the main columns first, GeoPackage-ready."""
     st = plan.settlements
     first = [c for c in _SETTLEMENT_FIRST if c in st.columns]
     rest = [c for c in st.columns if c not in first and c != "geometry"]
@@ -41,7 +42,29 @@ def settlements_table(plan: Plan) -> gpd.GeoDataFrame:
 
 
 def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s: None) -> Path:
-    """Write the whole run directory for a plan."""
+    """Write the whole run directory for a plan.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan (`smrplan.pipeline.make_plan`).
+    out : Path
+        The run directory.
+    overwrite : bool, default False
+        Replace an existing `out`.
+    progress : callable, default no report
+        Called with the name of each step.
+
+    Returns
+    -------
+    Path
+        `out`, written atomically (all files or none).
+
+    Raises
+    ------
+    InputError
+        When `out` exists and `overwrite` is not given.
+    """
     out = Path(out)
     with atomic_run_dir(out, overwrite) as tmp:
         progress("writing outputs")

@@ -47,7 +47,22 @@ _SITE_COLUMNS = ("lon", "lat", "kind", "suitable", "reason")
 # ---------------------------------------------------------------------------------------- reading
 def read_table(path: Path, wanted: tuple[str, ...], prefix: str = "") -> pd.DataFrame:
     """Columns `wanted` (and any starting with `prefix`) of a run directory's GeoPackage layer, as a
-    plain DataFrame without geometry (lon/lat are columns of both layers)."""
+    plain DataFrame without geometry (lon/lat are columns of both layers).
+
+    Parameters
+    ----------
+    path : Path
+        A GeoPackage of the run directory (settlements.gpkg, sites.gpkg).
+    wanted : tuple of str
+        Columns read where the layer has them.
+    prefix : str, default ""
+        Also read every column starting with it (e.g. ``lcoe_``); "" reads no more.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns as stored (units of the run directory: lon/lat degrees, kWh/yr, kW, USD/kWh...).
+    """
     fields = set(pyogrio.read_info(path)["fields"])
     cols = [c for c in wanted if c in fields] + sorted(c for c in fields if prefix and c.startswith(prefix))
     return pyogrio.read_dataframe(path, columns=cols, read_geometry=False, use_arrow=True)
@@ -121,7 +136,24 @@ def hardest_week(hourly: pd.DataFrame) -> int:
 
 def dispatch_figures(path: Path, plan: dict, catalogue: list[dict], year: int) -> list[dict]:
     """Up to two dispatch plots: the largest system's hardest week, and the largest reactor system's
-    refuelling outage window (the outage with a day either side, at least a week)."""
+    refuelling outage window (the outage with a day either side, at least a week).
+
+    Parameters
+    ----------
+    path : Path
+        The run's dispatch.parquet (hourly kWh per system).
+    plan : dict
+        plan.json: its ``dispatch.systems`` records (load_mwh_per_year, type, refuelling_outages_h...).
+    catalogue : list of dict
+        The run's catalogue.json records; not read (the outage spans come from plan.json).
+    year : int
+        Target year, the calendar of the hours on the time axis.
+
+    Returns
+    -------
+    list of dict
+        name, title, figure (plotly Figure, kW) and note of each plot.
+    """
     import pyarrow.parquet as pq
 
     records = pd.DataFrame(plan.get("dispatch", {}).get("systems", []))
@@ -173,7 +205,22 @@ def environment() -> Environment:
 
 
 def map_section(plan: dict, st: pd.DataFrame, sites: pd.DataFrame) -> dict:
-    """The map's figure and its notes (aggregation, sampling, outlines)."""
+    """The map's figure and its notes (aggregation, sampling, outlines).
+
+    Parameters
+    ----------
+    plan : dict
+        plan.json: data sources (land layer), siting criteria and built reactor sites.
+    st : pandas.DataFrame
+        The settlements of the run (lon, lat in degrees, chosen_option, demand...).
+    sites : pandas.DataFrame
+        The candidate sites of the run (lon, lat in degrees, kind, suitable, reason).
+
+    Returns
+    -------
+    dict
+        figure (plotly Figure) and notes (list of str).
+    """
     points, st_note = plots.settlement_points(st)
     site_pts, site_note = plots.site_points(sites)
     lon = np.concatenate([st["lon"].to_numpy(float), site_pts["lon"].to_numpy(float)])
@@ -271,7 +318,31 @@ def find_chromium() -> str | None:
 
 def print_pdf(html_path: Path, pdf_path: Path, chromium: str, timeout_s: float = 180.0) -> Path:
     """Print a page to PDF with headless Chromium (fresh profile, no background networking).
-    Raises RuntimeError with Chromium's message when no PDF is written."""
+    Raises RuntimeError with Chromium's message when no PDF is written.
+
+    Parameters
+    ----------
+    html_path : Path
+        The page.
+    pdf_path : Path
+        The PDF written.
+    chromium : str
+        Chromium (or Chrome) executable, e.g. from `find_chromium`.
+    timeout_s : float, default 180
+        Longest Chromium may run (s).
+
+    Returns
+    -------
+    Path
+        `pdf_path`, resolved.
+
+    Raises
+    ------
+    RuntimeError
+        When Chromium writes no PDF.
+    subprocess.TimeoutExpired
+        When Chromium runs longer than `timeout_s`.
+    """
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
     with tempfile.TemporaryDirectory(prefix="smrplan-chromium-") as profile:
         cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",

@@ -81,7 +81,21 @@ def settlement_points(st: pd.DataFrame, max_points: int = MAX_SETTLEMENT_POINTS)
 
 def grid_cells(lon: np.ndarray, lat: np.ndarray, max_cells: int) -> tuple[np.ndarray, float]:
     """Square grid cells (degrees) sized so the bounding box holds about `max_cells` cells.
-    Returns each point's cell number and the cell size in degrees."""
+
+    Parameters
+    ----------
+    lon, lat : numpy.ndarray
+        Points (degrees).
+    max_cells : int
+        About how many cells the points' bounding box is cut into.
+
+    Returns
+    -------
+    cell : numpy.ndarray
+        Each point's cell number (int).
+    size : float
+        The cell size (degrees).
+    """
     width = max(float(np.ptp(lon)), 1e-6)
     height = max(float(np.ptp(lat)), 1e-6)
     size = max(np.sqrt(width * height / max_cells), 1e-4)
@@ -116,6 +130,22 @@ def site_points(sites: pd.DataFrame, max_points: int = MAX_SITE_POINTS, seed: in
     Above `max_points` a seeded random sample is drawn: suitable sites get up to half the budget,
     the rest is shared among the failure groups in proportion to their size, each keeping at least
     `MIN_SITES_PER_GROUP` (or the whole group); a note says so.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        The screened sites: lon, lat (degrees; else a point geometry), kind, suitable, reason.
+    max_points : int, default `MAX_SITE_POINTS`
+        Most sites drawn.
+    seed : int, default 0
+        Seed of the sample.
+
+    Returns
+    -------
+    points : pandas.DataFrame
+        The sites drawn, with the columns above.
+    note : str
+        What was sampled ("" when every site is drawn).
     """
     lon = sites["lon"] if "lon" in sites.columns else sites.geometry.x
     lat = sites["lat"] if "lat" in sites.columns else sites.geometry.y
@@ -144,9 +174,22 @@ def site_points(sites: pd.DataFrame, max_points: int = MAX_SITE_POINTS, seed: in
 def outline_xy(geoms, bbox: tuple[float, float, float, float], tolerance: float) -> tuple[np.ndarray, np.ndarray]:
     """Land outlines as x, y arrays with NaN between rings, for one filled plotly trace.
 
-    geoms: polygons in WGS84; bbox: (minx, miny, maxx, maxy) of what is drawn, degrees; tolerance:
-    Douglas-Peucker tolerance, degrees. Exterior rings only (lakes are not drawn); every ring that
-    meets the box is kept, however small (small islands matter here); polygons are cut at the box.
+    Exterior rings only (lakes are not drawn); every ring that meets the box is kept, however small
+    (small islands matter here); polygons are cut at the box.
+
+    Parameters
+    ----------
+    geoms : array_like of shapely geometries
+        Polygons in WGS84.
+    bbox : tuple of float
+        (minx, miny, maxx, maxy) of what is drawn, degrees.
+    tolerance : float
+        Douglas-Peucker tolerance, degrees.
+
+    Returns
+    -------
+    x, y : numpy.ndarray
+        Ring coordinates (degrees, rounded to 1e-4), NaN between rings; empty without land in the box.
     """
     parts = shapely.get_parts(np.asarray(geoms, dtype=object))
     parts = shapely.get_parts(shapely.clip_by_rect(parts[shapely.intersects(parts, shapely.box(*bbox))], *bbox))
@@ -243,7 +286,21 @@ def built_traces(built: list[dict], st: pd.DataFrame) -> list[go.Scatter]:
 def map_figure(traces: list, bbox: tuple[float, float, float, float], height: int = 680) -> go.Figure:
     """The map on lon/lat axes (no tiles, nothing fetched), framed on `bbox` (minx, miny, maxx, maxy,
     degrees) with a 5 % margin; a degree of latitude is drawn 1 / cos(mid-latitude) times as long as a
-    degree of longitude, so shapes keep their proportions."""
+    degree of longitude, so shapes keep their proportions.
+
+    Parameters
+    ----------
+    traces : list of plotly traces
+        What is drawn, x = longitude and y = latitude (degrees).
+    bbox : tuple of float
+        (minx, miny, maxx, maxy), degrees.
+    height : int, default 680
+        Figure height (px).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
     minx, miny, maxx, maxy = bbox
     padx, pady = max((maxx - minx) * 0.05, 0.05), max((maxy - miny) * 0.05, 0.05)
     ratio = 1.0 / max(np.cos(np.radians((miny + maxy) / 2.0)), 0.2)
@@ -328,7 +385,24 @@ def dispatch_figure(hourly: pd.DataFrame, start: pd.Timestamp, title: str,
     """Hour-by-hour balance of one system over a window: supply stacked (reactor, PV, battery
     discharge, diesel, unserved), sinks below zero (battery charge, curtailment), load as a line and
     battery state of charge on the right axis. `hourly` holds the window's rows (hour of year);
-    `outage` lists (first hour, end hour) of refuelling outages, shaded. Power in MW (or kW when small)."""
+    `outage` lists (first hour, end hour) of refuelling outages, shaded. Power in MW (or kW when small).
+
+    Parameters
+    ----------
+    hourly : pandas.DataFrame
+        The window's rows of dispatch.parquet: hour (of the year), load and the other series (kWh per
+        hour, i.e. kW; soc in kWh).
+    start : pandas.Timestamp
+        Start of hour 0 (January 1, 00:00 of the target year).
+    title : str
+        Figure title.
+    outage : list of (int, int) or None, default None
+        Refuelling outages as (first hour, end hour) of the year.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
     scale, unit = (KW_PER_MW, "MW") if float(hourly["load"].max()) >= KW_PER_MW else (1.0, "kW")
     t = start + pd.to_timedelta(hourly["hour"].to_numpy(), unit="h")
     fig = make_subplots(specs=[[{"secondary_y": True}]])
@@ -361,8 +435,24 @@ def dispatch_figure(hourly: pd.DataFrame, start: pd.Timestamp, title: str,
 def sweep_figure(prob: pd.DataFrame, names: pd.Series, max_rows: int = 60) -> tuple[go.Figure, str]:
     """Monte Carlo sweep: probability that each option is the settlement's least-cost choice.
 
-    prob: rows = settlement ids, columns = options, values in [0, 1]. Shows the `max_rows`
-    settlements with the highest probability of any reactor option (then by id)."""
+    Shows the `max_rows` settlements with the highest probability of any reactor option (ties in the
+    table's order).
+
+    Parameters
+    ----------
+    prob : pandas.DataFrame
+        Rows = settlement ids, columns = options, values = probability (fraction, 0 to 1).
+    names : pandas.Series
+        Settlement names by id (the id is shown where a name is missing).
+    max_rows : int, default 60
+        Most settlements shown.
+
+    Returns
+    -------
+    figure : plotly.graph_objects.Figure
+    note : str
+        How many settlements are left out ("" when none).
+    """
     reactor_cols = [c for c in prob.columns if c.endswith("_reactor")]
     score = prob[reactor_cols].sum(axis=1) if reactor_cols else pd.Series(0.0, index=prob.index)
     order = score.sort_values(ascending=False, kind="stable").index[:max_rows][::-1]

@@ -253,7 +253,38 @@ def _user_candidates(user: gpd.GeoDataFrame) -> pd.DataFrame:
 def generate_candidates(region: Region, rules: Siting, max_network_km: float,
                         user: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """All candidate sites with kind, origin, the settlement they were generated from and, for
-    floating ones, `offshore_km` (mooring distance beyond the coast crossing, km)."""
+    floating ones, `offshore_km` (mooring distance beyond the coast crossing, km).
+
+    Candidates: rings around settlements (``land_ring_km``, ``micro_ring_km``; settlements of at least
+    ``ring_min_population`` persons and those no h3 cell reaches), points offshore of settlements near
+    the coast (``floating_offshore_km``), h3 cell centres on land within `max_network_km` of a
+    settlement, and the user's layer; of the candidates of one kind in one snapping cell (floating:
+    ``floating_spacing_km``) the first is kept.
+
+    Parameters
+    ----------
+    region : Region
+        Settlements (WGS84 points, with ``id`` and population), land layer and metric CRS.
+    rules : Siting
+        The scenario's siting rules: ring and offshore distances (km), h3 resolution, minimum population of
+        a ring's settlement (persons), coast search distance and floating spacing (km).
+    max_network_km : float
+        Largest distance from a site to a load it serves (km); h3 cells farther from every settlement are
+        not generated.
+    user : geopandas.GeoDataFrame or None, default None
+        User candidates with a ``kind`` column (land, micro or floating); a shape stands for a point on it.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        site_id (kind initial and a number), lon, lat (degrees), kind, origin, from_settlement,
+        offshore_km (km; NaN for other kinds), point geometry in WGS84.
+
+    Raises
+    ------
+    InputError
+        When the user layer has no ``kind`` column or an unknown kind.
+    """
     st = region.settlements
     slon, slat = st.geometry.x.to_numpy(), st.geometry.y.to_numpy()
     ids = st["id"].astype(str).to_numpy()
@@ -338,6 +369,12 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
     ScreenResult
         The candidates with ``<criterion>_value``, ``<criterion>_pass``, ``suitable`` and ``reason``,
         and the criteria in order.
+
+    Raises
+    ------
+    InputError
+        When the earthquakes or cyclone-tracks layer lacks its columns, or a raster layer (DEM,
+        bathymetry...) is unreadable or has no CRS.
     """
     c = candidates
     kinds = c["kind"].to_numpy()
@@ -674,7 +711,25 @@ def dem_elevation_slope(path, lon, lat) -> tuple[np.ndarray, np.ndarray]:
 
     The raster is not read whole (a national 90 m DEM has about a billion cells): points are grouped
     by square blocks of `_DEM_BLOCK` cells and one window per block covers its points and their
-    neighbours, a loop over blocks, not points."""
+    neighbours, a loop over blocks, not points.
+
+    Parameters
+    ----------
+    path : Path
+        The DEM raster (GeoTIFF with a CRS; elevations in m).
+    lon, lat : array_like
+        Points (degrees, WGS84).
+
+    Returns
+    -------
+    elevation, slope : numpy.ndarray
+        Elevation (m above the DEM's datum) and slope (percent) of each point's cell.
+
+    Raises
+    ------
+    InputError
+        When the raster is unreadable or has no CRS.
+    """
     from rasterio.windows import Window
 
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)

@@ -119,7 +119,29 @@ class SweepModel:
 def with_uncertainty(scenario: Scenario, *, draws: int | None = None, seed: int | None = None,
                      batch_draws: int | None = None) -> Scenario:
     """The scenario with `draws`, `seed` and `batch_draws` replaced where given (validated: errors name
-    the scenario file and `uncertainty`)."""
+    the scenario file and `uncertainty`).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario; not modified.
+    draws : int or None, default None
+        Number of Monte Carlo draws.
+    seed : int or None, default None
+        Seed of the sampler.
+    batch_draws : int or None, default None
+        Draws per batch (the task of one worker).
+
+    Returns
+    -------
+    Scenario
+        A copy with the given values (the scenario itself when none is given).
+
+    Raises
+    ------
+    InputError
+        When a value breaks the uncertainty block's schema.
+    """
     updates = {k: v for k, v in (("draws", draws), ("seed", seed), ("batch_draws", batch_draws)) if v is not None}
     if not updates:
         return scenario
@@ -146,6 +168,10 @@ def build_model(inputs: Inputs, basis: CostBasis, *, scenario: Scenario | None =
         uncertainty block may differ from the inputs' scenario.
     reoptimise : bool
         Solve the MILP per row.
+
+    Returns
+    -------
+    SweepModel
 
     Raises
     ------
@@ -219,7 +245,23 @@ class DrawOutcome:
 
 
 def choose(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOutcome:
-    """Each settlement's least-cost option on its own; its own plant's site when a reactor."""
+    """Each settlement's least-cost option on its own; its own plant's site when a reactor.
+
+    Parameters
+    ----------
+    model : SweepModel
+        The sweep model (unused: the costs already hold the row).
+    inp : DrawInputs
+        The row's inputs (unused; `choose` and `reoptimise` share one signature).
+    costs : OptionCosts
+        Every option's annual cost (USD/yr), capacity (kW) and site per settlement for the row.
+
+    Returns
+    -------
+    DrawOutcome
+        Option index and annual cost (USD/yr) per settlement, reactor capacity (MW, the sum of the
+        single-settlement plants) and the sites used.
+    """
     chosen, cost = costs.least_cost()
     rows = np.arange(len(chosen))
     is_reactor = np.isin(chosen, REACTOR_COLUMNS)
@@ -229,7 +271,24 @@ def choose(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOutcom
 
 
 def reoptimise(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOutcome:
-    """Solve and assemble the plan for the row (optimize.assemble.optimise, as the plan does)."""
+    """Solve and assemble the plan for the row (optimize.assemble.optimise, as the plan does).
+
+    Parameters
+    ----------
+    model : SweepModel
+        The sweep model, built with ``reoptimise=True`` (it holds the region).
+    inp : DrawInputs
+        The row's catalogue, money, carbon price (USD/t CO2), demand (kWh/yr), peak (kW) and population
+        (persons).
+    costs : OptionCosts
+        Every option's cost per settlement for the row.
+
+    Returns
+    -------
+    DrawOutcome
+        Option index and annual cost (USD/yr) per settlement, capacity of the built plants (MW) and
+        their sites.
+    """
     sc = model.scenario
     assert model.region is not None, "the region is kept when re-optimising"
     st = model.settlements.copy()
@@ -302,7 +361,24 @@ class BatchResult:
 
 
 def run_batch(model: SweepModel, batch_id: int, first: int, stop: int) -> BatchResult:
-    """Draws first..stop-1 (the task a worker runs)."""
+    """Draws first..stop-1 (the task a worker runs).
+
+    Parameters
+    ----------
+    model : SweepModel
+        The sweep model.
+    batch_id : int
+        The batch's number.
+    first, stop : int
+        First draw and the draw after the last.
+
+    Returns
+    -------
+    BatchResult
+        Per draw: its number, the drawn inputs (in their catalogue or scenario units) and the metrics of
+        `evaluate` (USD/yr, MWh/yr, MW, t CO2/yr, fractions); counts of each settlement's option and of
+        each site's use over the batch.
+    """
     ids = np.arange(first, stop)
     values = model.sampler.values(ids)
     ev = evaluate(model, values)

@@ -245,8 +245,31 @@ def run_sweep(model: SweepModel, out: str | Path, client: Client | None = None,
               progress: Progress = lambda s, d, t: None) -> dict:
     """Run (or resume) the model's sweep into directory `out` and return the sweep.json content.
 
-    client: a dask Client (see open_client) or None to run in this process; results do not depend
-    on it. Batches already recorded in out/done.txt with their part files are not run again.
+    Batches already recorded in out/done.txt with their part files are not run again.
+
+    Parameters
+    ----------
+    model : SweepModel
+        The sweep model (uncertain inputs, draws, seed, batch size).
+    out : str or Path
+        The sweep directory (created, or resumed when it holds the same sweep).
+    client : dask.distributed.Client or None, default None
+        A dask Client (see open_client) or None to run in this process; results do not depend on it.
+    progress : callable, default no report
+        Called with (step, draws done, draws in all); the counts are None for a step without them.
+
+    Returns
+    -------
+    dict
+        sweep.json: base and percentiles (5, 50, 95) of the total annual cost (USD/yr), reactor share
+        of demand (fraction), reactor capacity (MW) and emissions (t CO2/yr); option probabilities; the
+        tornado; run information (elapsed_s in s, draws per second).
+
+    Raises
+    ------
+    InputError
+        When `out` exists and is not a sweep directory, holds a different sweep, or its manifest is
+        unreadable.
     """
     out = Path(out)
     done = _open_sweep_dir(model, out)
