@@ -1,0 +1,263 @@
+"""Existing-grid status of every settlement: `connected`, `weak` or `unconnected`.
+
+* With a user grid layer (`grid_lines` and / or `substations`): a settlement within
+  `layer_connect_km` (data/grid_status.yaml) of a line or substation is connected, islands included.
+* Otherwise a calibrated proxy, as OnSSET calibrates with night lights: within each census district
+  pool (or state, or the whole region) settlements are ranked, cities (`city_population` and more)
+  first, then by distance to the nearest grid anchor (power plant, substation, grid node, town of
+  `anchor_town_population` and more); they are marked connected, in that order, until the group's
+  electrified population share is reached. The group's unconnected share is its state's share of
+  villages without electricity (Mission Antyodaya 2020; All India where the state is missing) scaled
+  by how far the group's Census 2011 share of households with electric lighting lies below its state's
+  (recently and weakly electrified places are the last connected), capped at `max_unconnected_share`.
+* `weak`: the connected places ranked last in each group, holding the state's share of villages with
+  1-8 h of supply a day (Mission Antyodaya 2020), scaled the same way; their supply hours are the
+  village-weighted mid-point of those bands.
+* Islands (`is_island`) are never on the national grid unless a user grid layer puts them there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from smrplan.errors import InputError
+from smrplan.geo.distance import PointIndex
+
+STATUSES = ("connected", "weak", "unconnected")
+CENSUS_COLUMNS = ("district_code", "state_name", "households_a1", "share_electric_lighting")
+STATE_COLUMNS = ("state", "villages_surveyed", "pct_no_electricity", "pct_1_4h", "pct_4_8h")
+SHARE_TOLERANCE = 1.05  # Census A-1 households include institutional ones: 3 districts exceed 1.0 slightly (SOURCE.md)
+
+
+def rules() -> dict:
+    """The grid-status rules (data/grid_status.yaml): thresholds in persons, km, shares and h/day."""
+    return yaml.safe_load(resources.files("smrplan.data").joinpath("grid_status.yaml").read_text())
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """Electrification statistics the proxy is calibrated to.
+
+    Attributes
+    ----------
+    districts : pandas.DataFrame
+        Census 2011: district_code (int), state (normalised name), households_a1, share (0-1, clipped at 1),
+        rural (fraction of households rural; 1 when the file has no households_rural_a1).
+    states : pandas.DataFrame
+        Mission Antyodaya 2020: state (normalised name), no_electricity and under_8h (fractions of
+        villages), hours_weak (h/day of the < 8 h villages).
+    """
+
+    districts: pd.DataFrame
+    states: pd.DataFrame
+
+
+def _norm(names: pd.Series) -> pd.Series:
+    """State names compared in lower case with '&' as 'and' and single spaces."""
+    return names.astype(str).str.lower().str.replace("&", "and").str.split().str.join(" ")
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) -> None:
+    """Raise InputError naming the first missing column."""
+    for c in columns:
+        if c not in frame.columns:
+            raise InputError(path, c, f"missing column {c!r}; expected {list(columns)}")
+
+
+def _share(values: pd.Series, path: Path, field: str, upper: float = 1.0) -> np.ndarray:
+    """A share column as float, InputError naming the first row outside 0-`upper`."""
+    v = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    bad = np.flatnonzero(~(np.isfinite(v) & (v >= 0) & (v <= upper)))
+    if len(bad):
+        raise InputError(path, f"row {bad[0] + 2}, {field}", f"a share between 0 and 1 is expected, got {values.iloc[bad[0]]!r}")
+    return v
+
+
+def read_statistics(census_path: Path, states_path: Path | None, weak_band_hours: dict[str, float]) -> Statistics:
+    """Read the Census 2011 district table and the Mission Antyodaya 2020 state table.
+
+    Parameters
+    ----------
+    census_path : Path
+        CSV with CENSUS_COLUMNS (share_electric_lighting: fraction of households, 0-1).
+    states_path : Path or None
+        CSV with STATE_COLUMNS (percent of surveyed villages); its ``All India`` row, when present,
+        replaces the All-India defaults.
+    weak_band_hours : dict
+        Mid-point hours per day of the bands pct_1_4h and pct_4_8h.
+
+    Returns
+    -------
+    Statistics
+
+    Raises
+    ------
+    InputError
+        Naming the file and column or row: a missing column or a share outside 0-1.
+    """
+    census = pd.read_csv(census_path)
+    _require(census, CENSUS_COLUMNS, census_path)
+    share = _share(census["share_electric_lighting"], census_path, "share_electric_lighting", SHARE_TOLERANCE)
+    households = pd.to_numeric(census["households_a1"], errors="coerce").fillna(0.0)
+    rural = (pd.to_numeric(census.get("households_rural_a1", households), errors="coerce") / households.where(households > 0)
+             ).clip(0.0, 1.0).fillna(1.0).to_numpy(float)
+    districts = pd.DataFrame({"district_code": pd.to_numeric(census["district_code"], errors="coerce"),
+                              "state": _norm(census["state_name"]),
+                              "households_a1": households,
+                              "share": np.minimum(share, 1.0), "rural": rural})
+    states = pd.DataFrame(columns=["state", "no_electricity", "under_8h", "hours_weak"])
+    if states_path is not None:
+        ma = pd.read_csv(states_path)
+        _require(ma, STATE_COLUMNS, states_path)
+        p14, p48 = (_share(ma[c] / 100.0, states_path, c) for c in ("pct_1_4h", "pct_4_8h"))
+        weak = p14 + p48
+        hours = np.where(weak > 0, (p14 * weak_band_hours["pct_1_4h"] + p48 * weak_band_hours["pct_4_8h"]) / np.maximum(weak, 1e-12),
+                         weak_band_hours["pct_4_8h"])
+        states = pd.DataFrame({"state": _norm(ma["state"]),
+                               "no_electricity": _share(ma["pct_no_electricity"] / 100.0, states_path, "pct_no_electricity"),
+                               "under_8h": weak, "hours_weak": hours})
+    return Statistics(districts, states)
+
+
+def _state_figures(states: pd.Series, stats: Statistics, r: dict) -> pd.DataFrame:
+    """Per state name: no_electricity, under_8h (fractions of villages), hours_weak (h/day) and `figure`,
+    the Mission Antyodaya row used (the state's own, else All India)."""
+    table = stats.states.set_index("state")
+    base = {"no_electricity": r["all_india_no_electricity_share"], "under_8h": r["all_india_under_8h_share"],
+            "hours_weak": float(np.mean(list(r["weak_band_hours"].values())))}
+    if "all india" in table.index:
+        base = table.loc["all india", list(base)].astype(float).to_dict()
+    names = _norm(states)
+    own = names.isin(table.index).to_numpy()
+    out = pd.DataFrame({k: np.full(len(names), v) for k, v in base.items()}, index=states.index)
+    if own.any():
+        out.loc[own, list(base)] = table.loc[names[own], list(base)].to_numpy(float)
+    out["figure"] = np.where(own, "Mission Antyodaya 2020 state", "Mission Antyodaya 2020 All India")
+    return out
+
+
+def _weighted(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Household-weighted mean `share` and `rural` of `frame` per value of `by`."""
+    w = frame["households_a1"].to_numpy(float) + 1e-9
+    sums = pd.DataFrame({by: frame[by].to_numpy(), "w": w, "share": frame["share"].to_numpy(float) * w,
+                         "rural": frame["rural"].to_numpy(float) * w}).groupby(by).sum()
+    return sums[["share", "rural"]].div(sums["w"], axis=0)
+
+
+def _group_shares(st: pd.DataFrame, districts: pd.DataFrame | None, stats: Statistics
+                  ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Each settlement's calibration group, the ratio (1 - group share) / (1 - state share) of Census 2011
+    households without electric lighting (1 where the group has no census figure) and the group's rural
+    share of households (Census 2011; 1 where unknown)."""
+    d = stats.districts
+    by_state = _weighted(d, "state")
+    st_state = _norm(st["st_nm"]) if "st_nm" in st else pd.Series("", index=st.index)
+    if districts is not None and "census_pool" in st and "census_district_codes" in districts:
+        codes = districts[["census_pool", "census_district_codes"]].assign(
+            district_code=districts["census_district_codes"].astype(str).str.findall(r"\d+")).explode("district_code")
+        codes["district_code"] = pd.to_numeric(codes["district_code"], errors="coerce")
+        unknown = codes["district_code"].notna() & ~codes["district_code"].isin(d["district_code"])
+        if unknown.any():
+            raise InputError("districts", "census_district_codes",
+                             f"district code {int(codes.loc[unknown, 'district_code'].iloc[0])} is not in the electrification table")
+        pool = _weighted(codes.merge(d, on="district_code"), "census_pool")
+        group = st["census_pool"].astype(str)
+        share, rural = (st["census_pool"].map(pool[c]).to_numpy(float) for c in ("share", "rural"))
+    else:
+        group = st_state
+        share, rural = (st_state.map(by_state[c]).to_numpy(float) for c in ("share", "rural"))
+    s_state = st_state.map(by_state["share"]).to_numpy(float)
+    ratio = np.where(np.isfinite(share) & np.isfinite(s_state) & (s_state < 1.0),
+                     (1.0 - np.nan_to_num(share)) / np.maximum(1.0 - np.nan_to_num(s_state), 1e-9), 1.0)
+    return group, ratio, np.where(np.isfinite(rural), rural, 1.0)
+
+
+def _ranked_fill(group: pd.Series, key: np.ndarray, pop: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Within each group, in ascending `key` order, the settlements whose population before them is below
+    `target` (a fraction of the group's population): True for those marked."""
+    frame = pd.DataFrame({"g": group.to_numpy(), "k": key, "p": pop, "t": target})
+    order = np.lexsort((frame["k"].to_numpy(), frame["g"].to_numpy()))
+    f = frame.iloc[order]
+    before = f.groupby("g", sort=False)["p"].cumsum() - f["p"]
+    total = f.groupby("g", sort=False)["p"].transform("sum")
+    marked = np.empty(len(f), bool)
+    marked[order] = (before < f["t"] * total).to_numpy()
+    return marked
+
+
+def proxy_status(st: pd.DataFrame, anchor_lon: np.ndarray, anchor_lat: np.ndarray, stats: Statistics,
+                 districts: pd.DataFrame | None, r: dict) -> pd.DataFrame:
+    """The calibrated proxy (module docstring) for settlements without a user grid layer.
+
+    Parameters
+    ----------
+    st : pandas.DataFrame
+        lon, lat (degrees), population (persons), is_island (bool); census_pool and st_nm when present.
+    anchor_lon, anchor_lat : numpy.ndarray
+        Grid anchors: power plants, substations, grid nodes (degrees); towns are added here.
+    stats : Statistics
+        The statistics calibrated to.
+    districts : pandas.DataFrame or None
+        District polygons' census_pool and census_district_codes (None: calibrate by state).
+    r : dict
+        The rules (`rules()`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        grid_status, grid_status_source, grid_supply_hours (h/day; 0 when unconnected), indexed as `st`.
+    """
+    pop = st["population"].fillna(0.0).to_numpy(float)
+    lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
+    island = st["is_island"].to_numpy(bool)
+    city = (pop >= r["city_population"]) & ~island
+    towns = (pop >= r["anchor_town_population"]) & ~island
+    alon = np.concatenate([np.asarray(anchor_lon, float), lon[towns]])
+    alat = np.concatenate([np.asarray(anchor_lat, float), lat[towns]])
+    dist = PointIndex(alon, alat).nearest(lon, lat, k=1)[0][:, 0] if len(alon) else np.zeros(len(st))
+    key = np.where(city, -1.0, dist)
+    group, ratio, rural = _group_shares(st, districts, stats)
+    fig = _state_figures(st["st_nm"] if "st_nm" in st else pd.Series("", index=st.index), stats, r)
+    unconnected = np.clip(fig["no_electricity"].to_numpy(float) * ratio * rural, 0.0, r["max_unconnected_share"])
+    weak_share = np.clip(fig["under_8h"].to_numpy(float) * ratio * rural, 0.0, 1.0)
+    mainland = pd.Series(group.to_numpy(), index=st.index).where(~island, "__island__")
+    connected = (_ranked_fill(mainland, key, pop, 1.0 - unconnected) | city) & ~island
+    strong = _ranked_fill(mainland, key, np.where(connected, pop, 0.0), (1.0 - unconnected) * (1.0 - weak_share))
+    weak = connected & ~strong & ~city
+    status = np.where(weak, "weak", np.where(connected, "connected", "unconnected"))
+    why = ("proxy: ranked by distance to grid anchors within " + ("census district pool" if "census_pool" in st else "state")
+           + ", calibrated to " + fig["figure"] + " and Census 2011 district electric lighting")
+    source = np.where(island, "island: isolated system (no grid layer)",
+                      np.where(city, f"city of {r['city_population']:,} persons or more", why.to_numpy(str)))
+    hours = np.where(weak, fig["hours_weak"].to_numpy(float), np.where(connected, r["connected_hours"], 0.0))
+    return pd.DataFrame({"grid_status": status, "grid_status_source": source, "grid_supply_hours": hours}, index=st.index)
+
+
+def layer_status(layer_distance_km: np.ndarray, r: dict, index: pd.Index) -> pd.DataFrame:
+    """Status from a user grid layer: connected within `layer_connect_km` of a grid line or substation.
+
+    Parameters
+    ----------
+    layer_distance_km : numpy.ndarray
+        Distance of each settlement to the nearest grid line or substation (km; inf without one).
+    r : dict
+        The rules (`rules()`).
+    index : pandas.Index
+        The settlements' index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        grid_status, grid_status_source, grid_supply_hours (h/day).
+    """
+    near = np.asarray(layer_distance_km, float) <= r["layer_connect_km"]
+    return pd.DataFrame({"grid_status": np.where(near, "connected", "unconnected"),
+                         "grid_status_source": np.where(near, f"grid layer within {r['layer_connect_km']} km",
+                                                        f"grid layer farther than {r['layer_connect_km']} km"),
+                         "grid_supply_hours": np.where(near, r["connected_hours"], 0.0)}, index=index)
