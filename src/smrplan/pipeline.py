@@ -27,6 +27,7 @@ from smrplan.costs.engine import CostBasis, OptionCosts, cost_basis, night_share
 from smrplan.demand.load import compute_demand, hourly_shape
 from smrplan.dispatch.reliability import check, tmy_path
 from smrplan.geo.grid import nearest_grid
+from smrplan.geo.grid_status import status_of
 from smrplan.geo.layers import load_region
 from smrplan.optimize.assemble import Optimised, optimise
 from smrplan.options import KIND_OPTION
@@ -60,7 +61,9 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
     -------
     Inputs
         Settlements gain demand columns, lon / lat, the grid route columns and `is_island` (islands:
-        the route to the grid crosses sea, or there is no grid), unless the layer gives `is_island`.
+        the route to the grid crosses sea, or there is no grid), unless the layer gives `is_island`; with a grid
+        layer or electrification statistics, grid_status, grid_status_source, grid_supply_hours (h/day) and
+        the grid route measured to the existing grid (geo.grid_status.status_of).
 
     Raises
     ------
@@ -82,6 +85,11 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
     if "is_island" not in st.columns:
         sea, dist = st["grid_sea_km"].to_numpy(), st["grid_distance_km"].to_numpy()
         st["is_island"] = np.isfinite(sea) & (sea > 0) | ~np.isfinite(dist)
+    progress("grid status")
+    status = status_of(scenario, region, st)
+    if status is not None:
+        for name in status.columns:
+            st[name] = status[name].to_numpy()
     money = Money(scenario.finance.discount_rate, scenario.finance.horizon_years)
     return Inputs(scenario, cat, replace(region, settlements=st), st, money,
                   night_share(hourly_shape(scenario.demand.load_shape)))

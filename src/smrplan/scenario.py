@@ -32,7 +32,10 @@ LAYER_NAMES = (
     "settlements", "land", "districts", "power_plants", "grid_lines", "grid_nodes", "seismic_zones",
     "faults", "earthquakes", "cyclone_tracks", "protected_areas", "airports", "hazardous_facilities",
     "tsunami", "bathymetry", "dem", "candidates", "anchor_loads", "towns", "postal_places", "district_population",
+    "substations", "electrification_districts", "electrification_states",
 )
+# Statistics tables (no geometry) read by smrplan.geo.grid_status, not as layers.
+STATISTICS_LAYERS = ("electrification_districts", "electrification_states")
 # Layers that settlements are built from when a scenario has no `settlements` layer (with `districts`;
 # see smrplan.geo.layers.build_settlements).
 BUILD_LAYERS = ("towns", "postal_places", "district_population")

@@ -9,6 +9,8 @@ Per settlement:
 
 * stand-alone options (`diesel`, `pv_battery`, `grid`): sized and costed by costs.economics; the
   carbon price (USD/t CO2) is added to their annual cost on their emissions;
+* a settlement already on the existing grid (`grid_status` connected or weak, geo.grid_status) has the
+  grid as its only option, at the grid's average cost of supply plus diesel back-up for its outage hours;
 * reactor options (`land_reactor`, `floating_reactor`, `micro_reactor`): the settlement's own cheapest
   plant of an enabled technology of that kind at its nearest suitable site of that kind, plus the
   straight line (land) or cable (sea) connection to it; infeasible (NaN) beyond
@@ -198,6 +200,12 @@ class CostBasis:
         Reactor plant reserve margin over peak.
     reactor_backup : str
         Refuelling back-up rule of reactor plants (`cheapest`, `n_plus_1`, `diesel`).
+    on_grid : numpy.ndarray or None
+        Per settlement: already on the existing grid (grid_status connected or weak; bool). Its only
+        option is the existing grid. None: no settlement is.
+    outage_fraction : numpy.ndarray or None
+        Per settlement: share of the day without grid supply (1 - grid_supply_hours / 24), served by
+        diesel back-up.
     """
 
     is_island: np.ndarray
@@ -209,6 +217,8 @@ class CostBasis:
     enabled: tuple[str, ...]
     reserve_margin_fraction: float
     reactor_backup: str
+    on_grid: np.ndarray | None = None
+    outage_fraction: np.ndarray | None = None
 
 
 def cost_basis(scenario: Scenario, settlements: pd.DataFrame, reach_: Reach, night_share_: float) -> CostBasis:
@@ -237,12 +247,41 @@ def cost_basis(scenario: Scenario, settlements: pd.DataFrame, reach_: Reach, nig
     InputError
         When a region rule names a column the settlements do not have.
     """
+    grid_status = _grid_status_basis(settlements)
+    allowed = allowed_kinds(settlements, scenario.optimisation)
+    if grid_status:  # a settlement on the existing grid is never served by a reactor (not even a network's)
+        allowed &= ~grid_status["on_grid"][:, None]
     return CostBasis(
         is_island=settlements["is_island"].to_numpy(bool), grid_land_km=settlements["grid_land_km"].to_numpy(float),
-        grid_sea_km=settlements["grid_sea_km"].to_numpy(float), allowed=allowed_kinds(settlements, scenario.optimisation),
+        grid_sea_km=settlements["grid_sea_km"].to_numpy(float), allowed=allowed,
         reach=reach_, night_share=float(night_share_), enabled=tuple(scenario.technologies.enabled),
         reserve_margin_fraction=scenario.optimisation.reserve_margin_fraction,
-        reactor_backup=scenario.technologies.reactor_backup)
+        reactor_backup=scenario.technologies.reactor_backup, **grid_status)
+
+
+def _grid_status_basis(settlements: pd.DataFrame) -> dict:
+    """on_grid and outage_fraction from grid_status and grid_supply_hours (h/day), when present."""
+    if "grid_status" not in settlements.columns:
+        return {}
+    hours = settlements["grid_supply_hours"].to_numpy(float) if "grid_supply_hours" in settlements else 24.0
+    return {"on_grid": settlements["grid_status"].isin(["connected", "weak"]).to_numpy(),
+            "outage_fraction": np.clip(1.0 - np.asarray(hours, float) / 24.0, 0.0, 1.0) * np.ones(len(settlements))}
+
+
+def _existing_grid(annual, capex, capacity, co2, basis: CostBasis, e, peak, grid, diesel, money, carbon_price) -> None:
+    """Cost the settlements on the existing grid in place: the grid option only, at the average cost of
+    supply (USD/kWh) on the hours with supply, plus a diesel back-up (sized to the peak) for the outage
+    share of the energy; every other option infeasible (NaN)."""
+    at = np.flatnonzero(basis.on_grid)
+    out = basis.outage_fraction[at] if basis.outage_fraction is not None else np.zeros(len(at))
+    backup = diesel_cost(e[at] * out, np.where(out > 0, peak[at], 0.0), diesel, money, basis.is_island[at])
+    supplied = e[at] * (1.0 - out)
+    j = ALL_OPTIONS.index("grid")
+    annual[at], capex[at], capacity[at], co2[at] = np.nan, np.nan, np.nan, 0.0
+    co2[at, j] = supplied / 1000.0 * grid["grid_emission_t_co2_per_mwh"] + backup["co2_t"].to_numpy()
+    annual[at, j] = supplied * grid["average_cost_of_supply_usd_per_kwh"] + backup["annual_cost_usd"].to_numpy() \
+        + carbon_price * co2[at, j]
+    capex[at, j], capacity[at, j] = backup["capex_usd"].to_numpy(), peak[at]
 
 
 @dataclass(frozen=True)
@@ -374,6 +413,9 @@ def option_costs(basis: CostBasis, catalogue: Catalogue, money: Money, carbon_pr
         capex[at, j], capacity[at, j] = plant_capex[best, cols], plant_kw[best, cols]
         technology[at, q] = np.array([t.key for t in techs], dtype=object)[best]
         site_pos[at, q] = r.site_pos[at]
+    if basis.on_grid is not None and basis.on_grid.any():
+        _existing_grid(annual, capex, capacity, co2, basis, e, peak, grid, diesel, money, carbon_price_usd_per_t)
+        technology[basis.on_grid], site_pos[basis.on_grid] = "", -1
     if np.isnan(annual[:, STANDALONE_COLUMNS]).all(axis=1).any():
         raise InputError(None, "technologies.enabled", "a settlement has no feasible stand-alone option; enable diesel_minigrid")
     return OptionCosts(annual, capex, capacity, co2, technology, site_pos, standalone)

@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -28,6 +28,10 @@ import yaml
 
 from smrplan.errors import InputError
 from smrplan.geo.distance import PointIndex
+from smrplan.geo.grid import nearest_grid, route_split_km
+from smrplan.geo.io import resolve
+from smrplan.geo.layers import Region
+from smrplan.scenario import Scenario
 
 STATUSES = ("connected", "weak", "unconnected")
 CENSUS_COLUMNS = ("district_code", "state_name", "households_a1", "share_electric_lighting")
@@ -261,3 +265,83 @@ def layer_status(layer_distance_km: np.ndarray, r: dict, index: pd.Index) -> pd.
                          "grid_status_source": np.where(near, f"grid layer within {r['layer_connect_km']} km",
                                                         f"grid layer farther than {r['layer_connect_km']} km"),
                          "grid_supply_hours": np.where(near, r["connected_hours"], 0.0)}, index=index)
+
+
+def _points(layer) -> tuple[np.ndarray, np.ndarray]:
+    """Representative points (degrees) of a layer's features; empty without the layer."""
+    if layer is None or not len(layer):
+        return np.empty(0), np.empty(0)
+    pts = layer.geometry.representative_point()
+    return pts.x.to_numpy(float), pts.y.to_numpy(float)
+
+
+def _statistics(scenario: Scenario, r: dict) -> Statistics:
+    """The statistics the scenario names (`data.electrification_districts`, optional `data.electrification_states`)."""
+    base = Path(scenario.source).parent if Path(scenario.source).exists() else Path(".")
+
+    def path_of(name: str) -> Path:
+        return resolve(scenario.data[name], scenario.data_dir, base, f"data.{name} of scenario {scenario.source}")
+
+    states = path_of("electrification_states") if "electrification_states" in scenario.data else None
+    return read_statistics(path_of("electrification_districts"), states, r["weak_band_hours"])
+
+
+def status_of(scenario: Scenario, region: Region, st: pd.DataFrame) -> pd.DataFrame | None:
+    """Grid status of the settlements and the route of the unconnected ones to the existing grid.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Its `data` keys: `grid_lines` / `substations` (user grid layer), else `electrification_districts`
+        (and `electrification_states`) for the proxy.
+    region : Region
+        Layers: grid_lines, substations, power_plants, districts; grid nodes.
+    st : pandas.DataFrame
+        Settlements with lon, lat (degrees), population, is_island and the grid route columns.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        grid_status, grid_status_source, grid_supply_hours (h/day) and the grid route columns
+        (grid_distance_km, grid_land_km, grid_sea_km, grid_lon, grid_lat) now measured to the nearest
+        connected settlement, substation, grid node or line (0 for a connected settlement); None when
+        the scenario has neither a grid layer nor the statistics (no status is made).
+    """
+    r = rules()
+    sub_lon, sub_lat = _points(region.layers.get("substations"))
+    lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
+    if "grid_lines" in region.layers or len(sub_lon):
+        d = nearest_grid(replace(region, grid_nodes=None), lon, lat)["grid_distance_km"]
+        if len(sub_lon):
+            d = np.minimum(d, PointIndex(sub_lon, sub_lat).nearest(lon, lat, k=1)[0][:, 0])
+        out = layer_status(d, r, st.index)
+    elif "electrification_districts" in scenario.data:
+        plant_lon, plant_lat = _points(region.layers.get("power_plants"))
+        node_lon, node_lat = _points(region.grid_nodes)
+        out = proxy_status(st, np.concatenate([plant_lon, node_lon]), np.concatenate([plant_lat, node_lat]),
+                           _statistics(scenario, r), region.layers.get("districts"), r)
+    else:
+        return None
+    return pd.concat([out, _route_to_grid(region, st, out["grid_status"].to_numpy() != "unconnected",
+                                          sub_lon, sub_lat)], axis=1)
+
+
+def _route_to_grid(region: Region, st: pd.DataFrame, on_grid: np.ndarray, sub_lon: np.ndarray,
+                   sub_lat: np.ndarray) -> pd.DataFrame:
+    """The grid route columns: the existing route (grid nodes / lines) or, when closer, the straight
+    route to the nearest on-grid settlement or substation, split into land and sea km; 0 km on the grid."""
+    cols = ["grid_distance_km", "grid_land_km", "grid_sea_km", "grid_lon", "grid_lat"]
+    out = pd.DataFrame({c: st[c].to_numpy(float) for c in cols}, index=st.index)
+    lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
+    plon, plat = np.concatenate([lon[on_grid], sub_lon]), np.concatenate([lat[on_grid], sub_lat])
+    if len(plon):
+        dist, idx = PointIndex(plon, plat).nearest(lon, lat, k=1)
+        closer = np.flatnonzero(~on_grid & (dist[:, 0] < out["grid_distance_km"].to_numpy()))
+        if len(closer):
+            tlon, tlat = plon[idx[closer, 0]], plat[idx[closer, 0]]
+            land, sea = route_split_km(region, lon[closer], lat[closer], tlon, tlat)
+            out.iloc[closer, :] = np.column_stack([dist[closer, 0], land, sea, tlon, tlat])
+    at = np.flatnonzero(on_grid)
+    out.iloc[at, :3] = 0.0
+    out.iloc[at, 3], out.iloc[at, 4] = lon[at], lat[at]
+    return out

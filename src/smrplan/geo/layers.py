@@ -48,7 +48,7 @@ from smrplan.geo.importers import (
 )
 from smrplan.geo.io import read_anchor_loads, read_settlements, read_vector, resolve
 from smrplan.limits import data_limits
-from smrplan.scenario import BUILD_LAYERS, Scenario, defaults
+from smrplan.scenario import BUILD_LAYERS, STATISTICS_LAYERS, Scenario, defaults
 
 log = logging.getLogger("smrplan.layers")
 
@@ -290,7 +290,7 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
         for kind, n in anchor_report.pop("repairs").items():
             repairs["anchor_loads"][kind] = repairs["anchor_loads"].get(kind, 0) + n
     for name in scenario.data:
-        if name in ("settlements", "anchor_loads") or name in BUILD_LAYERS or name in layers:
+        if name in ("settlements", "anchor_loads") or name in BUILD_LAYERS or name in STATISTICS_LAYERS or name in layers:
             continue
         path = path_of(name)
         if name in _RASTER_LAYERS:
