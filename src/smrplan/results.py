@@ -27,6 +27,7 @@ from smrplan.summary import (
     VOLATILE_FIELDS,
     add_dispatch,
     emissions_t_co2,
+    grid_status_section,
     money_fields,
     option_totals,
     versions,
@@ -170,7 +171,7 @@ class Plan:
             "emissions_t_co2_per_year": round(emissions_t_co2(st, standalone), 3),
             "currency": {"unit": f"USD {sc.finance.base_year}"},  # INR and NPV figures: money_fields below
             "siting": self.screen.summary(), "solver": solver, "why": why_section(st, opt.result, self.costs.by_option),
-            "data": self.region.data_record(),
+            "data": self.region.data_record(), "grid_status": grid_status_section(st),
             "versions": versions(),
             "created_utc": self.created_utc,
             "volatile_fields": list(VOLATILE_FIELDS),

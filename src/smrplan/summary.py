@@ -254,3 +254,42 @@ def why_section(st: pd.DataFrame, result: PlanResult, annual: dict[str, np.ndarr
                    "reduction is 1 - multiplier. Sufficient, not necessary: a shared plant may win sooner."),
         "unit": "cluster" if clustered else "settlement",
         "built_sites": built, "not_served_by_reactor": unserved}
+
+
+def grid_status_section(st: pd.DataFrame) -> dict:
+    """The existing grid: isolated systems apart from grid-connected places (geo.grid_status).
+
+    Parameters
+    ----------
+    st : pandas.DataFrame
+        Assembled settlements with grid_status, grid_status_source, is_island, population_target (persons),
+        demand_kwh_per_year (kWh/yr), chosen_option and chosen_annual_cost_usd (USD/yr).
+
+    Returns
+    -------
+    dict
+        Per status (connected, weak, unconnected; unconnected split into `island` and `mainland`): settlements,
+        population, demand (MWh/yr), annual cost (USD/yr), settlements per chosen option; per status source:
+        settlements and population. Empty when the settlements have no grid status.
+    """
+    if "grid_status" not in st.columns:
+        return {}
+    place = st["grid_status"].astype(str).where(st["grid_status"] != "unconnected",
+                                                np.where(st["is_island"].to_numpy(bool), "isolated_island", "isolated_mainland"))
+    frame = pd.DataFrame({"place": place.to_numpy(), "n": 1, "population": st["population_target"].to_numpy(float),
+                          "demand_mwh_per_year": st["demand_kwh_per_year"].to_numpy(float) / 1000.0,
+                          "annual_cost_usd": st["chosen_annual_cost_usd"].to_numpy(float),
+                          "source": st["grid_status_source"].astype(str).to_numpy(), "option": st["chosen_option"].to_numpy()})
+    by = frame.groupby("place")[["n", "population", "demand_mwh_per_year", "annual_cost_usd"]].sum()
+    options = frame.groupby(["place", "option"]).size()
+    sources = frame.groupby("source")[["n", "population"]].sum()
+    return {
+        "by_status": {p: {"settlements": int(row["n"]), "population": round(float(row["population"])),
+                          "demand_mwh_per_year": round(float(row["demand_mwh_per_year"]), 3),
+                          "annual_cost_usd": round(float(row["annual_cost_usd"]), 2),
+                          "chosen_options": {str(o): int(k) for o, k in options[p].items()}} for p, row in by.iterrows()},
+        "by_source": {s: {"settlements": int(row["n"]), "population": round(float(row["population"]))}
+                      for s, row in sources.iterrows()},
+        "population_share_on_grid": round(float(frame["population"][frame["place"].isin(["connected", "weak"])].sum()
+                                                / max(frame["population"].sum(), 1e-9)), 4),
+    }

@@ -121,8 +121,8 @@ def read_statistics(census_path: Path, states_path: Path | None, weak_band_hours
         _require(ma, STATE_COLUMNS, states_path)
         p14, p48 = (_share(ma[c] / 100.0, states_path, c) for c in ("pct_1_4h", "pct_4_8h"))
         weak = p14 + p48
-        hours = np.where(weak > 0, (p14 * weak_band_hours["pct_1_4h"] + p48 * weak_band_hours["pct_4_8h"]) / np.maximum(weak, 1e-12),
-                         weak_band_hours["pct_4_8h"])
+        banded = p14 * weak_band_hours["pct_1_4h"] + p48 * weak_band_hours["pct_4_8h"]
+        hours = np.where(weak > 0, banded / np.maximum(weak, 1e-12), weak_band_hours["pct_4_8h"])
         states = pd.DataFrame({"state": _norm(ma["state"]),
                                "no_electricity": _share(ma["pct_no_electricity"] / 100.0, states_path, "pct_no_electricity"),
                                "under_8h": weak, "hours_weak": hours})
@@ -168,8 +168,8 @@ def _group_shares(st: pd.DataFrame, districts: pd.DataFrame | None, stats: Stati
         codes["district_code"] = pd.to_numeric(codes["district_code"], errors="coerce")
         unknown = codes["district_code"].notna() & ~codes["district_code"].isin(d["district_code"])
         if unknown.any():
-            raise InputError("districts", "census_district_codes",
-                             f"district code {int(codes.loc[unknown, 'district_code'].iloc[0])} is not in the electrification table")
+            code = int(codes.loc[unknown, "district_code"].iloc[0])
+            raise InputError("districts", "census_district_codes", f"district code {code} is not in the electrification table")
         pool = _weighted(codes.merge(d, on="district_code"), "census_pool")
         group = st["census_pool"].astype(str)
         share, rural = (st["census_pool"].map(pool[c]).to_numpy(float) for c in ("share", "rural"))
@@ -232,7 +232,7 @@ def proxy_status(st: pd.DataFrame, anchor_lon: np.ndarray, anchor_lat: np.ndarra
     weak_share = np.clip(fig["under_8h"].to_numpy(float) * ratio * rural, 0.0, 1.0)
     mainland = pd.Series(group.to_numpy(), index=st.index).where(~island, "__island__")
     connected = (_ranked_fill(mainland, key, pop, 1.0 - unconnected) | city) & ~island
-    strong = _ranked_fill(mainland, key, np.where(connected, pop, 0.0), (1.0 - unconnected) * (1.0 - weak_share))
+    strong = _ranked_fill(mainland, key, np.where(connected, pop, 0.0), 1.0 - weak_share)
     weak = connected & ~strong & ~city
     status = np.where(weak, "weak", np.where(connected, "connected", "unconnected"))
     why = ("proxy: ranked by distance to grid anchors within " + ("census district pool" if "census_pool" in st else "state")

@@ -1,0 +1,69 @@
+"""Existing-grid status: the calibrated proxy, the grid-layer rule, the statistics readers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from smrplan.errors import InputError
+from smrplan.geo.grid_status import layer_status, proxy_status, read_statistics, rules
+
+HOURS = {"pct_1_4h": 2.5, "pct_4_8h": 6.0}
+
+
+def _stats(tmp_path, share=0.5, states=True):
+    census = tmp_path / "census.csv"
+    pd.DataFrame({"district_code": [1, 2], "state_name": ["KERALA", "KERALA"], "households_a1": [100, 100],
+                  "households_rural_a1": [100, 100], "share_electric_lighting": [share, share]}).to_csv(census, index=False)
+    ma = None
+    if states:
+        ma = tmp_path / "ma.csv"
+        pd.DataFrame({"state": ["Kerala"], "villages_surveyed": [10], "pct_no_electricity": [20.0],
+                      "pct_1_4h": [0.0], "pct_4_8h": [20.0]}).to_csv(ma, index=False)
+    return read_statistics(census, ma, HOURS)
+
+
+def _settlements(n=10, island=None):
+    return pd.DataFrame({"lon": 76.0 + np.arange(n) * 0.1, "lat": np.full(n, 10.0),
+                         "population": np.full(n, 1000.0), "st_nm": "Kerala",
+                         "is_island": np.zeros(n, bool) if island is None else island})
+
+
+def test_proxy_meets_the_state_share_farthest_last(tmp_path):
+    out = proxy_status(_settlements(), np.array([76.0]), np.array([10.0]), _stats(tmp_path), None, rules())
+    on = out["grid_status"] != "unconnected"
+    assert on.sum() == 8  # 20 % of villages without electricity, all households rural
+    assert not on.iloc[-2:].any()  # the two farthest from the anchor
+    assert (out["grid_status"] == "weak").sum() == 1 and out.loc[out["grid_status"] == "weak", "grid_supply_hours"].iloc[0] == pytest.approx(6.0)
+
+
+def test_islands_are_never_connected_and_cities_always(tmp_path):
+    st = _settlements(island=np.array([True] + [False] * 9))
+    st.loc[9, "population"] = 2e6
+    out = proxy_status(st, np.array([76.0]), np.array([10.0]), _stats(tmp_path), None, rules())
+    assert out["grid_status"].iloc[0] == "unconnected" and out["grid_status_source"].iloc[0].startswith("island")
+    assert out["grid_status"].iloc[9] == "connected"
+
+
+def test_all_india_figures_when_the_state_is_missing(tmp_path):
+    out = proxy_status(_settlements(100), np.array([76.0]), np.array([10.0]), _stats(tmp_path, states=False), None, rules())
+    assert (out["grid_status"] == "unconnected").sum() == round(100 * rules()["all_india_no_electricity_share"])
+    assert out["grid_status_source"].str.contains("All India").all()
+
+
+def test_layer_rule_uses_the_distance_threshold():
+    out = layer_status(np.array([0.0, 4.9, 5.1, np.inf]), rules(), pd.RangeIndex(4))
+    assert out["grid_status"].tolist() == ["connected", "connected", "unconnected", "unconnected"]
+
+
+def test_share_outside_0_1_names_file_and_field(tmp_path):
+    with pytest.raises(InputError, match="share_electric_lighting"):
+        _stats(tmp_path, share=1.5)
+
+
+def test_missing_column_names_it(tmp_path):
+    path = tmp_path / "census.csv"
+    pd.DataFrame({"district_code": [1]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match="state_name"):
+        read_statistics(path, None, HOURS)
