@@ -35,7 +35,8 @@ def test_proxy_meets_the_state_share_farthest_last(tmp_path):
     on = out["grid_status"] != "unconnected"
     assert on.sum() == 8  # 20 % of villages without electricity, all households rural
     assert not on.iloc[-2:].any()  # the two farthest from the anchor
-    assert (out["grid_status"] == "weak").sum() == 1 and out.loc[out["grid_status"] == "weak", "grid_supply_hours"].iloc[0] == pytest.approx(6.0)
+    weak = out["grid_status"] == "weak"
+    assert weak.sum() == 1 and out.loc[weak, "grid_supply_hours"].iloc[0] == pytest.approx(6.0)
 
 
 def test_islands_are_never_connected_and_cities_always(tmp_path):
