@@ -288,7 +288,8 @@ def report_context(run_dir: Path) -> dict:
     return {
         "plan": plan, "title": f"{plan['scenario']}: plan for {plan['target_year']}", "headline": headline,
         "currency": plan["currency"]["unit"], "figures": {f["name"]: f for f in figures},
-        "totals": tables.totals_rows(plan), "costs": tables.cost_rows(plan), "built": tables.built_rows(plan),
+        "totals": tables.totals_rows(plan),
+        "grid_status": tables.grid_status_rows(plan), "costs": tables.cost_rows(plan), "built": tables.built_rows(plan),
         "why": tables.why_rows(plan), "npv_note": tables.npv_note(plan, scenario),
         "funnel": tables.funnel(plan), "solver": tables.solver_rows(plan), "data": tables.data_rows(plan),
         "dispatch": plan.get("dispatch"), "methods": tables.methods(scenario, catalogue),

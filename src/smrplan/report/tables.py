@@ -46,6 +46,22 @@ def totals_rows(plan: dict) -> list[dict]:
     return rows
 
 
+GRID_STATUS_LABELS = {"connected": "on the grid", "weak": "on the grid, few hours of supply (weak)",
+                      "isolated_mainland": "isolated, mainland", "isolated_island": "isolated, island"}
+
+
+def grid_status_rows(plan: dict) -> list[dict]:
+    """The existing grid (plan.json `grid_status`): settlements, population, demand (GWh/yr), annual cost
+    (M USD/yr) and the options chosen, per status; empty when the plan has no grid status."""
+    rows = []
+    for status, t in (plan.get("grid_status") or {}).get("by_status", {}).items():
+        rows.append({"status": status, "label": GRID_STATUS_LABELS.get(status, status), "settlements": num(t["settlements"]),
+                     "population": num(t["population"]), "gwh": num(t["demand_mwh_per_year"] / 1e3, 2),
+                     "annual_musd": num(t["annual_cost_usd"] / 1e6, 2),
+                     "options": ", ".join(f"{OPTION_LABELS.get(o, o)} {n:,}" for o, n in t["chosen_options"].items())})
+    return rows
+
+
 def cost_rows(plan: dict) -> list[dict]:
     """Investment, annual cost and net present cost per option (M USD, INR crore, share of the total
     annual cost), and a total row."""
