@@ -392,6 +392,20 @@ def siting_rule_set(ref: str, base: Path | None = None, source: str | None = Non
     """Read and validate a siting rule set (`rule_set_path`); its values are checked against the
     bounds of `Siting`.
 
+    Parameters
+    ----------
+    ref : str
+        A rule set name (`RULE_SETS`) or the path of a YAML rule set file.
+    base : Path or None
+        Folder relative file paths start from (the scenario file's folder).
+    source : str or None
+        The scenario naming the rule set, named in the error when the rule set does not exist.
+
+    Returns
+    -------
+    SitingRuleSet
+        Name, title and every rule of `RULE_KEYS` with value, source and year.
+
     Raises
     ------
     InputError
