@@ -108,3 +108,32 @@ def test_screen_records_the_rule_set():
     assert rec["name"] == "aerb" and rec["rules"]["density_max_per_km2"] == {"value": 500.0, "source": "scenario",
                                                                                "year": None}
     assert rec["rules"]["sterilised_zone_km"]["year"] == 2014
+
+
+LICENSED = {"Kudankulam": (77.71, 8.17), "Kalpakkam": (80.17, 12.56), "Tarapur": (72.66, 19.83), "Kaiga": (74.44, 14.86)}
+POPULATION_RULES = ["sterilised_zone", "population_density", "epz_population", "population_centre"]
+
+
+def _licensed_screen(rules):
+    """Land candidates at four AERB-licensed plants among the national settlements within 20 km of
+    them (GeoNames towns and post-office places with Census 2011 district totals, target year 2035;
+    licensed_sites_settlements.csv, extracted from the india-national scenario's settlement set)."""
+    from pathlib import Path
+
+    st = pd.read_csv(Path(__file__).with_name("licensed_sites_settlements.csv"))
+    g = gpd.GeoDataFrame(st, geometry=gpd.points_from_xy(st.lon, st.lat), crs="EPSG:4326")
+    lon, lat = zip(*LICENSED.values(), strict=True)
+    c = gpd.GeoDataFrame({"kind": "land", "lon": lon, "lat": lat}, geometry=gpd.points_from_xy(lon, lat),
+                         crs="EPSG:4326")
+    return screen(Region(settlements=g, layers={"land": LAND}), rules, c).sites
+
+
+def test_licensed_indian_sites_pass_the_aerb_population_rules():
+    s = _licensed_screen(_siting())
+    for rule in POPULATION_RULES:
+        assert s[f"{rule}_pass"].all(), (rule, s[f"{rule}_value"].tolist())
+
+
+def test_the_us_screen_rejects_licensed_indian_sites():
+    s = _licensed_screen(_siting(rules="nrc-or-sage"))
+    assert not s[[f"{r}_pass" for r in POPULATION_RULES]].all(axis=1).all()

@@ -543,8 +543,8 @@ def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray,
     epz : numpy.ndarray
         (N,) emergency planning zone radius of each candidate, km.
     township : numpy.ndarray
-        (M,) True for a plant's staff township (`townships`): not counted in the sterilised zone,
-        counted in the density and EPZ population.
+        (M,) True for a plant's staff township (`townships`): not counted in the sterilised zone
+        nor the density (rules on the general public), counted in the EPZ population.
 
     Returns
     -------
@@ -560,9 +560,10 @@ def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray,
     sums = _sums_within(sidx, pop, lon, lat, radii) if n else np.zeros((0, len(radii)))
     col = {r: k for k, r in enumerate(radii)}
 
-    sz_pop = sums[:, col[rules.sterilised_zone_km]]
+    public = sums  # population outside staff townships: the sterilised zone and the density
     if township.any() and n:
-        sz_pop = sz_pop - _sums_within(sidx, np.where(township, pop, 0.0), lon, lat, [rules.sterilised_zone_km])[:, 0]
+        public = sums - _sums_within(sidx, np.where(township, pop, 0.0), lon, lat, radii)
+    sz_pop = public[:, col[rules.sterilised_zone_km]]
     crit = [_criterion("sterilised_zone", "population in the sterilised zone", sz_pop,
                        sz_pop <= rules.sterilised_zone_max_population, _applies(kinds, "land", "floating"),
                        f"<= {rules.sterilised_zone_max_population:g} persons within {rules.sterilised_zone_km} km")]
@@ -571,7 +572,7 @@ def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray,
     for e in epz_values:  # one to three EPZ sizes (per kind), not candidates
         sel = epz == e
         for r in density_radii[e]:
-            density[sel] = np.maximum(density[sel], sums[sel, col[r]] / (np.pi * r * r))
+            density[sel] = np.maximum(density[sel], public[sel, col[r]] / (np.pi * r * r))
         epz_pop[sel] = sums[sel, col[e]]
     radii_text = " / ".join(str(density_radii[e]) for e in epz_values)
     crit.append(_criterion("population_density", "population density out to the EPZ", density,
