@@ -110,6 +110,7 @@ class Technologies(_Strict):
 
 
 class Siting(_Strict):
+    rules: str = Field(min_length=1)
     land_ring_km: list[float]
     micro_ring_km: list[float]
     floating_offshore_km: list[float]
@@ -348,11 +349,107 @@ def _format_validation(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+class SitingRule(_Strict):
+    """One rule of a siting rule set: its value (unit in the key's name), source and year."""
+
+    value: float
+    source: str = Field(min_length=1)
+    year: int = Field(ge=1900, le=2100)
+
+
+class SitingRuleSet(_Strict):
+    """A siting rule set file (data/siting_rules_<name>.yaml or a user file): every key of `RULE_KEYS`."""
+
+    name: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    rules: dict[str, SitingRule]
+
+    @field_validator("rules")
+    @classmethod
+    def _all_keys(cls, v: dict[str, SitingRule]) -> dict[str, SitingRule]:
+        missing, unknown = set(RULE_KEYS) - set(v), set(v) - set(RULE_KEYS)
+        if missing or unknown:
+            raise ValueError(f"rule keys must be exactly {list(RULE_KEYS)}; missing {sorted(missing)}, "
+                             f"unknown {sorted(unknown)}")
+        return v
+
+
+RULE_KEYS = ("exclusion_zone_km", "sterilised_zone_km", "sterilised_zone_max_population", "emergency_planning_zone_km",
+             "density_radius_km", "density_max_per_km2", "population_centre_min_population",
+             "population_centre_min_distance_km", "cooling_water_max_km", "capable_fault_min_km")
+RULE_SETS = ("aerb", "nrc-or-sage")
+
+
+def rule_set_path(ref: str, base: Path | None = None) -> Path:
+    """The file of a siting rule set: a bundled name (`RULE_SETS`) or a YAML path (relative paths from
+    `base`, the scenario file's folder, when given)."""
+    if ref in RULE_SETS:
+        return Path(str(resources.files("smrplan.data").joinpath(f"siting_rules_{ref}.yaml")))
+    path = Path(ref)
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return path
+
+
+def siting_rule_set(ref: str, base: Path | None = None, source: str | None = None) -> SitingRuleSet:
+    """Read and validate a siting rule set (`rule_set_path`); its values are checked against the
+    bounds of `Siting`.
+
+    Parameters
+    ----------
+    ref : str
+        A rule set name (`RULE_SETS`) or the path of a YAML rule set file.
+    base : Path or None
+        Folder relative file paths start from (the scenario file's folder).
+    source : str or None
+        The scenario naming the rule set, named in the error when the rule set does not exist.
+
+    Returns
+    -------
+    SitingRuleSet
+        Name, title and every rule of `RULE_KEYS` with value, source and year.
+
+    Raises
+    ------
+    InputError
+        When the name is not a bundled rule set and no such file exists, or the file breaks the schema.
+    """
+    path = rule_set_path(ref, base)
+    if not path.is_file():
+        raise InputError(source, "siting.rules", f"{ref!r} is neither a rule set ({', '.join(RULE_SETS)}) "
+                                               "nor an existing YAML file")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        rule_set = SitingRuleSet.model_validate(raw)
+        Siting.model_validate({**defaults()["siting"], **{k: r.value for k, r in rule_set.rules.items()}})
+    except yaml.YAMLError as exc:
+        raise InputError(path, None, f"unreadable YAML ({exc})") from None
+    except ValidationError as exc:
+        raise InputError(path, None, _format_validation(exc)) from None
+    return rule_set
+
+
+def _with_rule_set(merged: dict[str, Any], raw: dict[str, Any], source: str) -> dict[str, Any]:
+    """The merged scenario with the siting rule set's values under the scenario's own siting keys;
+    a rule-set file's path is made absolute."""
+    siting = merged.get("siting")
+    if not isinstance(siting, dict) or not isinstance(siting.get("rules"), str):
+        return merged
+    base = Path(source).parent if Path(source).is_file() else None
+    ref = siting["rules"]
+    rule_set = siting_rule_set(ref, base, source)
+    own = raw.get("siting") if isinstance(raw.get("siting"), dict) else {}
+    values = {k: r.value for k, r in rule_set.rules.items() if k not in own}
+    path = ref if ref in RULE_SETS else str(rule_set_path(ref, base).resolve())
+    return {**merged, "siting": {**siting, **values, "rules": path}}
+
+
 def parse_scenario(raw: Any, source: str) -> Scenario:
-    """Validate a scenario mapping (already read from YAML) merged over the defaults."""
+    """Validate a scenario mapping (already read from YAML) merged over the defaults and the siting
+    rule set it names (`siting.rules`)."""
     if not isinstance(raw, dict):
         raise InputError(source, None, "a scenario must be a YAML mapping of keys to values")
-    merged = _merge(defaults(), raw)
+    merged = _with_rule_set(_merge(defaults(), raw), raw, source)
     try:
         return Scenario.model_validate({**merged, "source": source})
     except ValidationError as exc:

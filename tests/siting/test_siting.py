@@ -18,6 +18,20 @@ from smrplan.siting.screen import generate_candidates, screen
 RULES = load_scenario("india-islands").siting
 
 
+def _rule_set(name: str):
+    """The india-islands siting block under another rule set."""
+    import yaml
+
+    from smrplan.scenario import bundled_text, parse_scenario
+
+    raw = yaml.safe_load(bundled_text("india-islands"))
+    raw.setdefault("siting", {})["rules"] = name
+    return parse_scenario(raw, "test").siting
+
+
+NRC = _rule_set("nrc-or-sage")
+
+
 def _region(settlements, land=None, **layers):
     st = gpd.GeoDataFrame(settlements, geometry=gpd.points_from_xy(settlements["lon"], settlements["lat"]),
                           crs="EPSG:4326")
@@ -66,7 +80,7 @@ def test_population_centre_and_density():
     reg = _region({"id": ["town"], "name": ["t"], "population": [100_000.0], "lon": [80.0], "lat": [10.0]}, LAND)
     near = destination(80.0, 10.0, 0.0, 5.0)
     far = destination(80.0, 10.0, 0.0, 40.0)
-    res = screen(reg, RULES, _cands([(float(near[0]), float(near[1])), (float(far[0]), float(far[1]))], "land"))
+    res = screen(reg, NRC, _cands([(float(near[0]), float(near[1])), (float(far[0]), float(far[1]))], "land"))
     s = res.sites
     assert s.population_centre_pass.tolist() == [False, True]
     assert s.population_density_pass.tolist() == [False, True]
@@ -350,7 +364,7 @@ def test_is_land_on_pieces_matches_the_whole_polygon():
 def test_reasons_list_every_failure_with_value_and_limit():
     reg = _region({"id": ["town"], "name": ["t"], "population": [100_000.0], "lon": [80.0], "lat": [10.0]}, LAND)
     near = destination(80.0, 10.0, 0.0, 1.0)
-    res = screen(reg, RULES, _cands([(float(near[0]), float(near[1]))], "land"))
+    res = screen(reg, NRC, _cands([(float(near[0]), float(near[1]))], "land"))
     s = res.sites.iloc[0]
     assert s.reason.startswith("exclusion_zone (1.00; needs >= 1.6 km")
     named = re.findall(r"(?:^|; )([a-z_]+) \(", s.reason)

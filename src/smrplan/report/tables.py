@@ -133,7 +133,8 @@ def why_rows(plan: dict) -> dict:
 
 def funnel(plan: dict) -> dict:
     """Siting funnel: candidates and suitable sites per kind; per criterion the label, limit and the
-    number of candidates failing it; criteria not evaluated with the reason."""
+    number of candidates failing it; criteria not evaluated with the reason; the rule set used (name,
+    title, each rule's value, source and year)."""
     s = plan["siting"]
     kinds = [{"kind": k, "candidates": num(v["candidates"]), "suitable": num(v["suitable"])}
              for k, v in s.get("by_kind", {}).items()]
@@ -142,8 +143,12 @@ def funnel(plan: dict) -> dict:
                  for c in s.get("criteria", []) if c["evaluated"]]
     skipped = [{"name": c["name"], "label": c["label"], "note": c["note"]}
                for c in s.get("criteria", []) if not c["evaluated"]]
+    rs = s.get("rule_set") or {}
+    rules = [{"name": k, "value": f"{float(r['value']):,g}", "source": r["source"], "year": r.get("year") or ""}
+             for k, r in rs.get("rules", {}).items()]
     return {"candidates": num(s["candidates"]), "suitable": num(s["suitable"]), "kinds": kinds,
-            "evaluated": evaluated, "skipped": skipped}
+            "evaluated": evaluated, "skipped": skipped, "rule_set": rs.get("name", ""),
+            "rule_set_title": rs.get("title", ""), "rules": rules}
 
 
 def gap_text(sol: dict) -> str:

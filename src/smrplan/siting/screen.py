@@ -42,6 +42,7 @@ measures the distance to hazard polygons like the other layer buffers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
 
 import geopandas as gpd
 import h3
@@ -56,7 +57,7 @@ from smrplan.geo.distance import EARTH_RADIUS_KM, destination, haversine_km
 from smrplan.geo.io import cell_of, open_raster, read_raster, sample_raster
 from smrplan.geo.layers import Region
 from smrplan.options import KINDS
-from smrplan.scenario import Siting
+from smrplan.scenario import RULE_KEYS, Siting, siting_rule_set
 
 _BEARINGS = np.arange(0.0, 360.0, 45.0)
 _COAST_BEARINGS = np.arange(0.0, 360.0, 22.5)
@@ -68,6 +69,7 @@ _EPS_KM = 1e-6  # numerical tolerance of the inclusive radius and distance rules
 _CHUNK = 20_000  # candidates per radius query: bounds the pair arrays (about 5 million pairs at 16 km)
 _EPS_SLOPE = 1e-6  # numerical tolerance of the slope limit (percent)
 _DEM_BLOCK = 512  # DEM cells per side of the blocks whose candidates share one raster window
+_TOWNSHIP_MATCH_KM = 100.0  # a listed township name counts within this distance of its plant (see `townships`)
 _SLOPE_LABEL = "ground slope (percent rise)"
 _ELEVATION_LABEL = "ground elevation (m)"
 
@@ -91,13 +93,14 @@ class ScreenResult:
 
     sites: gpd.GeoDataFrame
     criteria: list[Criterion] = field(default_factory=list)
+    rule_set: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         s = self.sites
         per_kind = {k: {"candidates": int((s.kind == k).sum()), "suitable": int((s.suitable & (s.kind == k)).sum())}
                     for k in KINDS}
         removed = {c.name: int((~c.passed).sum()) for c in self.criteria if c.evaluated}
-        return {"candidates": int(len(s)), "suitable": int(s.suitable.sum()), "by_kind": per_kind,
+        return {"candidates": int(len(s)), "suitable": int(s.suitable.sum()), "by_kind": per_kind, "rule_set": self.rule_set,
                 "removed_by_criterion": removed,
                 "criteria": [{"name": c.name, "label": c.label, "limit": c.limit, "evaluated": c.evaluated,
                               "note": c.note} for c in self.criteria]}
@@ -385,7 +388,19 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
     crit += _terrain_criteria(region, rules, kinds, lon, lat)
     crit.append(_tsunami(region, rules, kinds, lon, lat))
     crit += _water_criteria(region, rules, kinds, lon, lat, c)
-    return ScreenResult(_verdicts(c, crit), crit)
+    return ScreenResult(_verdicts(c, crit), crit, rule_set_record(rules))
+
+
+def rule_set_record(rules: Siting) -> dict:
+    """The rule set a screen used, for plan.json: its name (or file), title and, per rule, the value
+    applied with its source and year; a value the scenario set itself has source "scenario"."""
+    rule_set = siting_rule_set(rules.rules)
+    out = {}
+    for key in RULE_KEYS:
+        r, used = rule_set.rules[key], float(getattr(rules, key))
+        own = used != r.value
+        out[key] = {"value": used, "source": "scenario" if own else r.source, "year": None if own else r.year}
+    return {"name": rules.rules, "title": rule_set.title, "rules": out}
 
 
 def _placement_criteria(region: Region, kinds: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> list[Criterion]:
@@ -453,9 +468,10 @@ def _settlement_criteria(st: gpd.GeoDataFrame, rules: Siting, kinds: np.ndarray,
     epz = np.full(len(kinds), rules.emergency_planning_zone_km)
     for kind, km in (tech_epz_km or {}).items():
         epz = np.where(kinds == kind, np.minimum(epz, km), epz)
-    crit += _zone_population_criteria(rules, kinds, lon, lat, sidx, pop, epz)
+    township = townships(st)
+    crit += _zone_population_criteria(rules, kinds, lon, lat, sidx, pop, epz, township)
 
-    big = pop >= rules.population_centre_min_population
+    big = (pop >= rules.population_centre_min_population) & ~township
     d_big = SphereIndex(slon[big], slat[big]).nearest(lon, lat)[0]
     crit.append(_criterion("population_centre", "distance to a population centre", d_big,
                            d_big >= rules.population_centre_min_distance_km - _EPS_KM,
@@ -467,8 +483,49 @@ def _settlement_criteria(st: gpd.GeoDataFrame, rules: Siting, kinds: np.ndarray,
     return crit
 
 
+def townships(st: pd.DataFrame) -> np.ndarray:
+    """True for each settlement that is a nuclear plant's staff township: planned population under the
+    plant's control, outside its exclusion zone (AERB Monograph on Siting of NPPs), so neither a
+    population centre nor sterilised-zone population of a site it serves.
+
+    A township is a settlement whose ``township_of`` column (the plant it serves; optional) is not
+    empty, or whose ``name`` is a township of data/dae_townships.csv and which lies within
+    `_TOWNSHIP_MATCH_KM` of that plant's site (GeoNames post-office coordinates of accuracy 1 are
+    estimates up to about 75 km off: 'Tarapur App').
+
+    Parameters
+    ----------
+    st : pandas.DataFrame
+        Settlements with a point geometry (WGS84) and optionally ``name`` and ``township_of``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (M,) bool.
+    """
+    flag = np.zeros(len(st), bool)
+    if "township_of" in st.columns:
+        flag |= st["township_of"].fillna("").astype(str).str.strip().ne("").to_numpy()
+    if "name" in st.columns and len(st):
+        known = _dae_townships()
+        pos = pd.Index(known["name"]).get_indexer(st["name"].astype(str))
+        hit = np.flatnonzero(pos >= 0)
+        k = known.iloc[pos[hit]]
+        d = haversine_km(st.geometry.x.to_numpy()[hit], st.geometry.y.to_numpy()[hit], k["site_lon"].to_numpy(float),
+                         k["site_lat"].to_numpy(float))
+        flag[hit[d <= _TOWNSHIP_MATCH_KM]] = True
+    return flag
+
+
+def _dae_townships() -> pd.DataFrame:
+    """Known staff townships of DAE plants (data/dae_townships.csv): name, site, site_lon, site_lat, source."""
+    with resources.files("smrplan.data").joinpath("dae_townships.csv").open(encoding="utf-8") as f:
+        return pd.read_csv(f).drop_duplicates("name")
+
+
 def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray, lat: np.ndarray,
-                              sidx: SphereIndex, pop: np.ndarray, epz: np.ndarray) -> list[Criterion]:
+                              sidx: SphereIndex, pop: np.ndarray, epz: np.ndarray,
+                              township: np.ndarray) -> list[Criterion]:
     """Population in the sterilised zone, density out to the EPZ and population in the EPZ.
 
     Parameters
@@ -485,6 +542,9 @@ def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray,
         (M,) settlement population, persons.
     epz : numpy.ndarray
         (N,) emergency planning zone radius of each candidate, km.
+    township : numpy.ndarray
+        (M,) True for a plant's staff township (`townships`): not counted in the sterilised zone
+        nor the density (rules on the general public), counted in the EPZ population.
 
     Returns
     -------
@@ -500,7 +560,10 @@ def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray,
     sums = _sums_within(sidx, pop, lon, lat, radii) if n else np.zeros((0, len(radii)))
     col = {r: k for k, r in enumerate(radii)}
 
-    sz_pop = sums[:, col[rules.sterilised_zone_km]]
+    public = sums  # population outside staff townships: the sterilised zone and the density
+    if township.any() and n:
+        public = sums - _sums_within(sidx, np.where(township, pop, 0.0), lon, lat, radii)
+    sz_pop = public[:, col[rules.sterilised_zone_km]]
     crit = [_criterion("sterilised_zone", "population in the sterilised zone", sz_pop,
                        sz_pop <= rules.sterilised_zone_max_population, _applies(kinds, "land", "floating"),
                        f"<= {rules.sterilised_zone_max_population:g} persons within {rules.sterilised_zone_km} km")]
@@ -509,7 +572,7 @@ def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray,
     for e in epz_values:  # one to three EPZ sizes (per kind), not candidates
         sel = epz == e
         for r in density_radii[e]:
-            density[sel] = np.maximum(density[sel], sums[sel, col[r]] / (np.pi * r * r))
+            density[sel] = np.maximum(density[sel], public[sel, col[r]] / (np.pi * r * r))
         epz_pop[sel] = sums[sel, col[e]]
     radii_text = " / ".join(str(density_radii[e]) for e in epz_values)
     crit.append(_criterion("population_density", "population density out to the EPZ", density,
