@@ -118,6 +118,42 @@ def test_two_module_reactor_with_refuelling_backup_by_hand():
     assert r["feasible"]
 
 
+BARGE = tech("b", "floating_reactor", module_size_mw=35.0, max_modules_per_plant=2.0, modules_per_purchase=2.0,
+             capacity_factor=0.85, refuelling_interval_years=3.0, refuelling_outage_days=45.0, construction_years=4.0,
+             lifetime_years=40.0, capex_usd_per_kw=10000.0, fixed_om_usd_per_kw_year=150.0, variable_om_usd_per_mwh=3.0,
+             fuel_usd_per_mwh=15.0, decommissioning_fraction_of_capex=0.15, shore_works_usd=50e6)
+
+
+def test_a_barge_is_bought_whole_by_hand():
+    """Peak 20 MW: one 35 MW module would do, but the barge carries two, so the plant is 70 MW. While
+    one reactor refuels the other carries 35 MW > 20 MW, so no back-up is needed either way."""
+    money = Money(0.07, 40)
+    e, peak = 100_000_000.0, 20_000.0
+    for backup in ("n_plus_1", "diesel", "cheapest"):
+        r = reactor_plant_cost(np.array([e]), np.array([peak]), BARGE, DIESEL, money, 0.15, backup).iloc[0]
+        assert r["modules"] == 2 and r["capacity_kw"] == 70_000 and r["backup_diesel_kw"] == 0, backup
+        capex = 70_000 * 10000 * ((1.07 ** 4 - 1) / (0.07 * 4))
+        assert r["capex_usd"] == pytest.approx(capex + 50e6, rel=1e-3)
+        pv = (capex + 50e6) * (1 + 0.15 * 1.07 ** -40)
+        annual = pv * crf(0.07, 40) + 70_000 * 150 + e / 1000 * 18.0
+        assert r["annual_cost_usd"] == pytest.approx(annual, rel=1e-3)
+        assert r["feasible"]
+
+
+def test_barge_refuelling_shortfall_and_whole_unit_limit():
+    """Peak 50 MW: one barge (70 MW) covers 50 x 1.15 = 57.5 MW; with one reactor refuelling 35 MW
+    remain, so N+1 would need a second barge (infeasible at one barge per plant) and diesel covers 15 MW."""
+    money = Money(0.07, 40)
+    e, peak = np.array([300e6]), np.array([50_000.0])
+    dsl = reactor_plant_cost(e, peak, BARGE, DIESEL, money, 0.15, "diesel").iloc[0]
+    assert dsl["modules"] == 2 and dsl["backup_diesel_kw"] == pytest.approx(15_000 * 1.2, rel=1e-3) and dsl["feasible"]
+    n1 = reactor_plant_cost(e, peak, BARGE, DIESEL, money, 0.15, "n_plus_1").iloc[0]
+    assert n1["modules"] == 4 and not n1["feasible"]
+    half = tech("h", "floating_reactor", **{**{k: p.value for k, p in BARGE.parameters.items()}, "max_modules_per_plant": 1.0})
+    assert half.max_units == 0
+    assert not reactor_plant_cost(np.array([1e6]), np.array([500.0]), half, DIESEL, money, 0.15)["feasible"].iloc[0]
+
+
 def test_reactor_backup_choice_and_module_limit():
     money = Money(0.07, 40)
     e, peak = np.array([50e6, 300e6]), np.array([8_000.0, 45_000.0])

@@ -195,6 +195,28 @@ def test_single_settlement_costs_what_the_cost_engine_says(real):
     assert res.objective_usd == pytest.approx(min(own + line[0], e[0] * 1.0), rel=1e-9)
 
 
+def test_a_floating_plant_is_a_whole_barge(real):
+    """A 20 MW town beside one floating site: the plan costs a barge as the cost engine does, whole
+    (KLT-40S: two 35 MW reactors on one hull), never one reactor of it."""
+    region, st, sites = town_case(real, n_towns=1, villages=0, sites_per_town=1, tariff=1.0)
+    st = st.assign(peak_kw=20_000.0, demand_kwh_per_year=20_000.0 * HOURS * real["lf"])
+    st = st.assign(standalone_annual_cost_usd=st["demand_kwh_per_year"] * 1.0)
+    sites = sites.assign(kind="floating")
+    res = solve(real, region, st, sites)
+    e, peak = st["demand_kwh_per_year"].to_numpy(), st["peak_kw"].to_numpy()
+    km = haversine_km(st.lon, st.lat, sites.lon, sites.lat)
+    line = line_cost(km, np.zeros(1), peak, real["grid"], real["cable"], real["money"])["annual_cost_usd"].to_numpy()
+    own = {t.key: float(np.where(r["feasible"], r["annual_cost_usd"], np.inf)[0])
+           for t in real["techs"]["floating"]
+           for r in [reactor_plant_cost(e, peak, t, real["diesel"], real["money"],
+                                        real["sc"].optimisation.reserve_margin_fraction, "cheapest", False)]}
+    f = int(res.assignment.iloc[0])
+    assert f >= 0, "at 1 USD/kWh stand-alone a barge wins"
+    tech = res.facilities[f].tech
+    assert tech.modules_per_unit == 2 and res.modules[f] == 2  # one barge, both reactors
+    assert res.objective_usd == pytest.approx(min(own.values()) + line[0], rel=1e-9)
+
+
 def test_carbon_price_is_charged_on_reactor_backup_diesel(real):
     tech = real["techs"]["land"][0]
     base = facility_costs(tech, real["diesel"], real["money"], False, real["lf"], 0.0)

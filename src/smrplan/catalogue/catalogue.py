@@ -80,6 +80,23 @@ class Technology:
     def is_reactor(self) -> bool:
         return self.option in REACTOR_CATALOGUE_OPTIONS
 
+    @property
+    def modules_per_unit(self) -> int:
+        """Modules bought together as one indivisible purchase unit (2 for a two-reactor barge; 1 where
+        modules are bought one at a time or the entry does not say)."""
+        return int(self.get("modules_per_purchase", 1.0) or 1.0)
+
+    @property
+    def unit_kw(self) -> float:
+        """Net output of one purchase unit (kW): module size x modules per purchase."""
+        return self["module_size_mw"] * 1000.0 * self.modules_per_unit
+
+    @property
+    def max_units(self) -> int:
+        """Most whole purchase units one plant may hold: floor(max modules per plant / modules per
+        purchase); 0 when a plant's maximum is smaller than one unit (the plant is then infeasible)."""
+        return int(self["max_modules_per_plant"]) // self.modules_per_unit
+
 
 Catalogue = dict[str, Technology]
 
@@ -112,6 +129,8 @@ def _check_bounds(spec: ParameterSpec, value: float, where: str, file: str) -> N
     if spec.outside(value):
         raise InputError(file, where, f"{value!r} is outside the bounds {spec.bounds_text()} {spec.unit} of {spec.name} "
                                       "(catalogue/parameters.csv)")
+    if spec.unit == "modules" and value != int(value):
+        raise InputError(file, where, f"{value!r}; {spec.name} is a whole number of modules")
 
 
 def _parse_parameter(name: str, raw: Any, where: str, file: str) -> Parameter:

@@ -349,13 +349,15 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
                        reserve_margin: float, backup: str = "cheapest", is_island=True) -> pd.DataFrame:
     """A reactor plant in whole modules serving a load (energy kWh/yr, peak kW), vectorised.
 
-    Modules n = ceil(peak x (1 + reserve) / module), at least enough for energy at the capacity
-    factor. Refuelling back-up: "n_plus_1" adds a module when the others cannot carry the peak during
-    one module's outage; "diesel" keeps n and adds diesel gensets (priced as `diesel_cost`) for that
-    shortfall, with fuel for the outage energy (shortfall x outage hours x load factor);
-    "cheapest" takes the lower annual cost. Capex = modules x module kW x capex/kW x IDC + shore works
-    (floating, once per plant); decommissioning at end of life as a fraction of capex. Infeasible when
-    more modules than the plant's maximum would be needed.
+    Plants are bought in whole purchase units of `Technology.modules_per_unit` modules (a two-reactor
+    barge is one unit): units n = ceil(peak x (1 + reserve) / unit kW), at least enough for energy at
+    the capacity factor. Refuelling back-up (one module refuels at a time): "n_plus_1" adds a unit when
+    the others and the rest of the refuelling unit cannot carry the peak during one module's outage;
+    "diesel" keeps n and adds diesel gensets (priced as `diesel_cost`) for that shortfall, with fuel
+    for the outage energy (shortfall x outage hours x load factor); "cheapest" takes the lower annual
+    cost. Capex = modules x module kW x capex/kW x IDC + shore works (floating, once per plant);
+    decommissioning at end of life as a fraction of capex. Infeasible when more units than the plant's
+    maximum (`Technology.max_units`) would be needed.
 
     Parameters
     ----------
@@ -382,47 +384,47 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
     Returns
     -------
     pandas.DataFrame
-        One row per plant: `modules`, `capacity_kw` (kW of modules), `backup_diesel_kw` (kW),
+        One row per plant: `modules` (whole purchase units x modules per unit), `capacity_kw` (kW of
+        modules), `backup_diesel_kw` (kW),
         `capex_usd` (USD, back-up included), `annual_cost_usd` (USD/yr), `npv_usd` (USD), `fuel_l`
         (diesel back-up, l/yr), `fuel_cost_usd` (USD/yr), `co2_t` (t CO2/yr), `feasible` (bool: no more
         than the maximum modules per plant).
     """
     e = np.asarray(energy_kwh, float)
     peak = np.asarray(peak_kw, float)
-    mod_kw = tech["module_size_mw"] * KW_PER_MW
-    need = np.maximum(np.ceil(peak * (1.0 + reserve_margin) / mod_kw - 1e-9),
-                      np.ceil(e / (mod_kw * HOURS * tech["capacity_factor"]) - 1e-9))
+    mod_kw, unit_kw = tech["module_size_mw"] * KW_PER_MW, tech.unit_kw
+    need = np.maximum(np.ceil(peak * (1.0 + reserve_margin) / unit_kw - 1e-9),
+                      np.ceil(e / (unit_kw * HOURS * tech["capacity_factor"]) - 1e-9))
     need = np.maximum(need, 1.0)
-    shortfall_kw = np.maximum(peak - (need - 1.0) * mod_kw, 0.0)  # peak not covered with one module out
+    shortfall_kw = np.maximum(peak - (need * unit_kw - mod_kw), 0.0)  # peak not covered with one module out
     per_kw = reactor_capex_usd_per_kw(tech, money.discount_rate)
     fixed = tech.get("shore_works_usd", 0.0) or 0.0
     k_plant = pv_factor(tech["lifetime_years"], money, tech["decommissioning_fraction_of_capex"]) * money.crf
     energy_cost = e / KW_PER_MW * (tech["variable_om_usd_per_mwh"] + tech["fuel_usd_per_mwh"])
-    per_module_annual = mod_kw * (per_kw * k_plant + tech["fixed_om_usd_per_kw_year"])
+    per_unit_annual = unit_kw * (per_kw * k_plant + tech["fixed_om_usd_per_kw_year"])
 
     n1 = need + (shortfall_kw > 0)
-    annual_a = n1 * per_module_annual + fixed * k_plant + energy_cost
+    annual_a = n1 * per_unit_annual + fixed * k_plant + energy_cost
     # Diesel back-up for the shortfall, priced like a diesel mini-grid running through the outages.
     outage_h = tech["refuelling_outage_days"] * 24.0 / tech["refuelling_interval_years"]
     load_factor = np.divide(e / HOURS, peak, out=np.zeros_like(e), where=peak > 0)
     outage_kwh = shortfall_kw * outage_h * load_factor
     d = diesel_cost(outage_kwh, shortfall_kw, diesel, money, is_island)
     d_annual, d_capex = d["annual_cost_usd"].to_numpy(), d["capex_usd"].to_numpy()
-    annual_b = need * per_module_annual + fixed * k_plant + energy_cost + d_annual
+    annual_b = need * per_unit_annual + fixed * k_plant + energy_cost + d_annual
     if backup == "n_plus_1":
         pick_b = np.zeros(len(e), bool)
     elif backup == "diesel":
         pick_b = np.ones(len(e), bool)
     else:
         pick_b = annual_b < annual_a
-    modules = np.where(pick_b, need, n1)
+    units = np.where(pick_b, need, n1)
     annual = np.where(pick_b, annual_b, annual_a)
     keep = lambda col: np.where(pick_b, d[col].to_numpy(), 0.0)  # noqa: E731
-    return _frame(modules=modules, capacity_kw=modules * mod_kw, backup_diesel_kw=keep("capacity_kw"),
-                  capex_usd=modules * mod_kw * per_kw + fixed + np.where(pick_b, d_capex, 0.0),
+    return _frame(modules=units * tech.modules_per_unit, capacity_kw=units * unit_kw, backup_diesel_kw=keep("capacity_kw"),
+                  capex_usd=units * unit_kw * per_kw + fixed + np.where(pick_b, d_capex, 0.0),
                   annual_cost_usd=annual, npv_usd=net_present_cost(annual, money), fuel_l=keep("fuel_l"),
-                  fuel_cost_usd=keep("fuel_cost_usd"), co2_t=keep("co2_t"),
-                  feasible=modules <= tech["max_modules_per_plant"])
+                  fuel_cost_usd=keep("fuel_cost_usd"), co2_t=keep("co2_t"), feasible=units <= tech.max_units)
 
 
 def by_option(catalogue: Catalogue, enabled: list[str]) -> dict[str, list[Technology]]:

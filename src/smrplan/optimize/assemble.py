@@ -140,16 +140,16 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
         st.loc[st.index[members], "chosen_annual_cost_usd"] = allocated
         st.loc[st.index[members], "site_id"] = fac.site_id
         st.loc[st.index[members], "technology"] = fac.tech.key
-        mod_kw = fac.tech["module_size_mw"] * 1000.0
         lons = np.concatenate([[fac.lon], st["lon"].to_numpy()[members]])
         lats = np.concatenate([[fac.lat], st["lat"].to_numpy()[members]])
         demand = float(e[members].sum())
-        capex = plant_capex_usd(fac.tech, result.modules[f], result.backup_kw[f], diesel_capex_per_kw, discount_rate)
+        modules = int(result.modules[f])
+        capex = plant_capex_usd(fac.tech, modules, result.backup_kw[f], diesel_capex_per_kw, discount_rate)
         capex += float(result.pair_link["link_capex_usd"].iloc[members].sum())
         sites.append({
             "site_id": fac.site_id, "kind": fac.kind, "option": option, "technology": fac.tech.key,
-            "technology_name": fac.tech.name, "modules": int(result.modules[f]),
-            "capacity_mw": round(float(result.modules[f] * mod_kw / 1000.0), 3),
+            "technology_name": fac.tech.name, "modules": modules,
+            "capacity_mw": round(modules * fac.tech["module_size_mw"], 3),
             "backup_diesel_kw": round(float(result.backup_kw[f]), 1),
             "lon": round(fac.lon, 5), "lat": round(fac.lat, 5),
             "settlements_served": [str(x) for x in st["id"].to_numpy()[members]],

@@ -116,7 +116,7 @@ class _OwnPlants:
         E, P = self.units["demand_kwh_per_year"].to_numpy(float), self.units["peak_kw"].to_numpy(float)
         return plant_cost(P[u], E[u], tc["module_kw"].to_numpy()[t], tc["max_modules"].to_numpy()[t],
                           tc["cf"].to_numpy()[t], tc["fixed"].to_numpy()[t], M, self.B, tc["var_per_kwh"].to_numpy()[t],
-                          self.reserve)[0] + self.a
+                          self.reserve, tc["outage_kw"].to_numpy()[t])[0] + self.a
 
     def best(self, mult: np.ndarray) -> np.ndarray:
         """Each unit's cheapest own plant (USD/yr; inf without one)."""

@@ -43,10 +43,12 @@ def facility_costs(tech: Technology, diesel: Technology, money: Money, is_island
     Returns
     -------
     dict
-        fixed (USD/yr per plant), module, module_capex, module_om (USD/yr per module), backup_per_kw
-        (USD/yr per kW), var_per_kwh (USD/kWh), module_kw (kW), max_modules and cf (capacity factor).
+        fixed (USD/yr per plant), module, module_capex, module_om (USD/yr per purchase unit: a module,
+        or a whole barge), backup_per_kw (USD/yr per kW), var_per_kwh (USD/kWh), module_kw (kW of a
+        purchase unit), outage_kw (kW of one module, out while it refuels), max_modules (most purchase
+        units per plant) and cf (capacity factor).
     """
-    mod_kw = tech["module_size_mw"] * KW_PER_MW
+    mod_kw = tech.unit_kw  # a purchase unit: one module, or a whole barge
     per_kw = reactor_capex_usd_per_kw(tech, money.discount_rate)
     k_plant = pv_factor(tech["lifetime_years"], money, tech["decommissioning_fraction_of_capex"]) * money.crf
     outage_h = tech["refuelling_outage_days"] * 24.0 / tech["refuelling_interval_years"]
@@ -57,7 +59,8 @@ def facility_costs(tech: Technology, diesel: Technology, money: Money, is_island
             "module": module_capex + module_om, "module_capex": module_capex, "module_om": module_om,
             "backup_per_kw": float(b["annual_cost_usd"].iloc[0] + carbon_price * b["co2_t"].iloc[0]),
             "var_per_kwh": (tech["variable_om_usd_per_mwh"] + tech["fuel_usd_per_mwh"]) / 1000.0,
-            "module_kw": mod_kw, "max_modules": tech["max_modules_per_plant"], "cf": tech["capacity_factor"]}
+            "module_kw": mod_kw, "outage_kw": tech["module_size_mw"] * KW_PER_MW, "max_modules": tech.max_units,
+            "cf": tech["capacity_factor"]}
 
 
 @dataclass

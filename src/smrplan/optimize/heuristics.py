@@ -54,7 +54,7 @@ def greedy_plan(p: Problem) -> np.ndarray:
             f = fac_of[site, j]
             ok = f >= 0
             f = np.maximum(f, 0)
-            cost = plant_cost(cP, cE, p.K[f], p.N[f], p.CF[f], p.F[f], p.M[f], p.B[f], p.v[f], p.reserve)[0]
+            cost = plant_cost(cP, cE, p.K[f], p.N[f], p.CF[f], p.F[f], p.M[f], p.B[f], p.v[f], p.reserve, p.out_kw[f])[0]
             best = np.where(ok, np.maximum(best, cG - cost), best)
         # Best run per site: the row with the highest net saving in its group.
         rank = np.lexsort((-best, group))
@@ -136,7 +136,7 @@ def evaluate(p: Problem, x: np.ndarray, close_unprofitable: bool) -> Solution:
     for j in range(fac_of.shape[1]):
         f = fac_of[:, j]
         g = np.maximum(f, 0)
-        cost, n, b = plant_cost(load_p, load_e, p.K[g], p.N[g], p.CF[g], p.F[g], p.M[g], p.B[g], p.v[g], p.reserve)
+        cost, n, b = plant_cost(load_p, load_e, p.K[g], p.N[g], p.CF[g], p.F[g], p.M[g], p.B[g], p.v[g], p.reserve, p.out_kw[g])
         better = (f >= 0) & (cost < best)
         best, best_f = np.where(better, cost, best), np.where(better, f, best_f)
         best_n, best_b = np.where(better, n, best_n), np.where(better, b, best_b)

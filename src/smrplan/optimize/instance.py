@@ -312,7 +312,7 @@ def _problem(units: pd.DataFrame, pairs: Pairs, useful: np.ndarray, site_island:
                    site_pos[fac_site[used_fac]], tc["module_kw"].to_numpy()[ft], tc["max_modules"].to_numpy()[ft],
                    tc["cf"].to_numpy()[ft], tc["fixed"].to_numpy()[ft], tc["module"].to_numpy()[ft], fac_b[used_fac],
                    tc["var_per_kwh"].to_numpy()[ft], len(used_sites), opt.reserve_margin_fraction,
-                   opt.max_sites, opt.min_reactor_share, slon[used_sites], slat[used_sites])
+                   opt.max_sites, opt.min_reactor_share, slon[used_sites], slat[used_sites], tc["outage_kw"].to_numpy()[ft])
     size = len(assignments(prob, *plants(prob))[0])
     return used_fac, (prob if size else None), size
 

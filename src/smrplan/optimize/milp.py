@@ -149,7 +149,7 @@ def create_model(p: Problem, pf: np.ndarray, pn: np.ndarray, pair: np.ndarray, p
     m = linopy.Model()
     aidx = pd.RangeIndex(len(pair), name="assignment")
     vidx = pd.RangeIndex(len(pf), name="plant")
-    K, cap = p.K[pf], p.K[pf] * pn
+    K, cap = p.out_kw[pf], p.K[pf] * pn  # K here: kW out while one module refuels
     x = m.add_variables(binary=True, coords=[aidx], name="x")
     o = m.add_variables(binary=True, coords=[vidx], name="open")
     b = m.add_variables(lower=0, upper=xr.DataArray(K, coords=[vidx]), coords=[vidx], name="backup_kw")

@@ -29,8 +29,9 @@ TOL = 1e-6  # integrality / feasibility tolerance when sizing plants from a solu
 class Problem:
     """The MILP in arrays. Units: E (kWh/yr), P (kW), c (USD/yr). Pairs: unit, site, connection cost
     a (USD/yr), parent pair (-1 = joined to the site), distance to the site (km, orders the greedy
-    heuristic). Facilities: site, module kW K, max modules N, capacity factor CF, fixed F (USD/yr),
-    per module M (USD/yr), back-up B (USD/yr per kW), variable v (USD/kWh)."""
+    heuristic). Facilities: site, purchase-unit kW K (a module, or a whole barge of modules), max units
+    N, capacity factor CF, fixed F (USD/yr), per unit M (USD/yr), back-up B (USD/yr per kW), variable v
+    (USD/kWh) and R, the kW out while one module refuels (K when absent: one-module units)."""
 
     E: np.ndarray
     P: np.ndarray
@@ -54,6 +55,12 @@ class Problem:
     min_share: float = 0.0
     site_lon: np.ndarray | None = None  # site positions (degrees) for the regional decomposition
     site_lat: np.ndarray | None = None
+    R: np.ndarray | None = None
+
+    @property
+    def out_kw(self) -> np.ndarray:
+        """kW out of service while one module refuels (R, or the unit size K where R is not given)."""
+        return self.K if self.R is None else self.R
 
 
 @dataclass
@@ -69,24 +76,27 @@ class Solution:
     report: dict = field(default_factory=dict)
 
 
-def plant_cost(P, E, K, N, CF, F, M, B, v, reserve: float):
+def plant_cost(P, E, K, N, CF, F, M, B, v, reserve: float, R=None):
     """Cheapest plant of a facility for a load, vectorised over loads and facilities.
 
-    Modules n = the most of ceil(P (1 + reserve) / K), ceil(E / (8760 CF K)) and 1, then one spare
-    module or diesel back-up for the peak not covered while one module refuels, whichever costs less.
+    Units n = the most of ceil(P (1 + reserve) / K), ceil(E / (8760 CF K)) and 1, then one spare
+    unit or diesel back-up for the peak not covered while one module (R kW) refuels, whichever costs
+    less. Mirrors `smrplan.costs.economics.reactor_plant_cost` in the solver's coefficients.
 
     Parameters
     ----------
     P, E : array_like
         Peak load (kW) and annual energy (kWh/yr) carried by the plant.
     K, N, CF : array_like
-        Module size (kW), most modules per plant and capacity factor (fraction).
+        Purchase-unit size (kW), most units per plant and capacity factor (fraction).
     F, M, B : array_like
         Fixed cost per plant (USD/yr), cost per module (USD/yr) and per kW of diesel back-up (USD/yr).
     v : array_like
         Variable cost (USD/kWh).
     reserve : float
         Reserve margin on the peak (fraction).
+    R : array_like, optional
+        kW out while one module refuels (default K: units of one module).
 
     Returns
     -------
@@ -99,7 +109,7 @@ def plant_cost(P, E, K, N, CF, F, M, B, v, reserve: float):
     """
     P, E = np.asarray(P, float), np.asarray(E, float)
     need = np.maximum(np.maximum(np.ceil(P * (1.0 + reserve) / K - TOL), np.ceil(E / (HOURS * CF * K) - TOL)), 1.0)
-    short = np.maximum(P - (need - 1.0) * K, 0.0)
+    short = np.maximum(P - (need * K - (K if R is None else R)), 0.0)
     spare = need + (short > TOL)
     diesel = (B * short < M * (spare - need)) | (spare > N)
     n = np.where(diesel, need, spare)
@@ -151,7 +161,7 @@ def plants(p: Problem) -> tuple[np.ndarray, np.ndarray]:
     part = np.where(k < last, (cap - cw[k]) / w[k] * g[k], 0.0)  # a share of the next item
     bound = p.F[fac] + p.M[fac] * n + cg[k] - cg[first] + part
     spare = ((np.maximum(total_p[fac] * (1.0 + p.reserve), total_e[fac]) <= p.K[fac] * (n - 1))
-             & (total_p[fac] <= p.K[fac] * (n - 2)))
+             & (total_p[fac] <= p.K[fac] * (n - 1) - p.out_kw[fac]))
     keep = ((bound < -1.0) | (p.min_share > 0)) & ~spare  # a reactor share may force a loss-making plant
     keep &= ~_dominated(p, fac)
     return fac[keep], n[keep]
@@ -175,8 +185,8 @@ def _dominated(p: Problem, fac: np.ndarray) -> np.ndarray:
 
     def beats(a, b, k):  # does a's option of k modules beat b's?
         energy = (p.CF[a] >= p.CF[b]) | (ratio[p.fac_site[a]] <= p.CF[a])
-        return ((p.K[a] == p.K[b]) & (k <= p.N[a]) & (k <= p.N[b]) & (p.v[a] <= p.v[b]) & energy
-                & (p.F[a] + p.M[a] * k + np.maximum(p.B[a] - p.B[b], 0.0) * p.K[a] <= p.F[b] + p.M[b] * k))
+        return ((p.K[a] == p.K[b]) & (p.out_kw[a] == p.out_kw[b]) & (k <= p.N[a]) & (k <= p.N[b]) & (p.v[a] <= p.v[b]) & energy
+                & (p.F[a] + p.M[a] * k + np.maximum(p.B[a] - p.B[b], 0.0) * p.out_kw[a] <= p.F[b] + p.M[b] * k))
 
     for k in range(1, int(p.N.max(initial=0)) + 1):  # a few module counts
         hit = beats(gi, fi, k) & (~beats(fi, gi, k) | (gi < fi))

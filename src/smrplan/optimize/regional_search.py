@@ -112,7 +112,7 @@ def window_problem(p, x: np.ndarray, in_window: np.ndarray):
         fac_site=site_pos[p.fac_site[fac]], K=p.K[fac], N=p.N[fac], CF=p.CF[fac], F=p.F[fac], M=p.M[fac], B=p.B[fac],
         v=p.v[fac], n_sites=len(sites), max_sites=None if p.max_sites is None else p.max_sites - len(outside),
         min_share=min_share, site_lon=None if p.site_lon is None else p.site_lon[sites],
-        site_lat=None if p.site_lat is None else p.site_lat[sites])
+        site_lat=None if p.site_lat is None else p.site_lat[sites], R=None if p.R is None else p.R[fac])
     return sub, keep
 
 

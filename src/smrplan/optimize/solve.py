@@ -66,7 +66,7 @@ class PlanResult:
 
     assignment: pd.Series  # settlement index -> facility index (or -1)
     facilities: list[Facility]
-    modules: np.ndarray
+    modules: np.ndarray  # modules built per facility: whole purchase units x modules per unit
     backup_kw: np.ndarray
     opened: np.ndarray
     facility_annual_cost: np.ndarray
@@ -192,7 +192,7 @@ def _plan_result(settlements: pd.DataFrame, inst: Instance, sol: Solution, cand:
                  facilities: list[Facility], solver: dict, opt) -> PlanResult:
     """The plan `sol` of the instance's Problem mapped back to facilities and settlements."""
     n_set, n_fac = len(settlements), len(facilities)
-    opened, modules, backup, fac_cost = _built(inst, sol, n_fac)
+    opened, modules, backup, fac_cost = _built(inst, sol, facilities)
     unit_fac, unit_pair = _unit_service(inst, sol)
     v_fac = cand.coef["var_per_kwh"].to_numpy()[cand.fac_tech]
     pair_cost, pair_link = _settlement_shares(settlements, inst, unit_fac, unit_pair, v_fac)
@@ -201,13 +201,14 @@ def _plan_result(settlements: pd.DataFrame, inst: Instance, sol: Solution, cand:
                       breakeven(inst.units, unit_fac < 0, cand, inst.site_island, inst.net, opt))
 
 
-def _built(inst: Instance, sol: Solution, n_fac: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per candidate facility: opened, modules, back-up (kW) and annual plant cost (USD/yr, without
-    variable cost)."""
-    prob, used_fac = inst.prob, inst.used_fac
+def _built(inst: Instance, sol: Solution, facilities: list[Facility]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate facility: opened, modules (the solver's whole purchase units x modules per unit),
+    back-up (kW) and annual plant cost (USD/yr, without variable cost)."""
+    prob, used_fac, n_fac = inst.prob, inst.used_fac, len(facilities)
     assert prob is not None, "a plan is solved from the instance's model"
+    per_unit = np.array([facilities[f].tech.modules_per_unit for f in used_fac], float)
     opened, modules, backup = np.zeros(n_fac, bool), np.zeros(n_fac), np.zeros(n_fac)
-    opened[used_fac], modules[used_fac], backup[used_fac] = sol.opened, sol.modules, sol.backup_kw
+    opened[used_fac], modules[used_fac], backup[used_fac] = sol.opened, sol.modules * per_unit, sol.backup_kw
     fac_cost = np.zeros(n_fac)
     fac_cost[used_fac] = (prob.F * sol.opened + prob.M * sol.modules + prob.B * sol.backup_kw)
     return opened, modules, backup, fac_cost
