@@ -165,12 +165,8 @@ class Region:
             filled, _ = self.land_pieces(filled=True)
             not_sea = np.concatenate([pieces[mainland[owner]], filled, subdivide(lake_geoms, MAX_PIECE_VERTICES)])
             metric = gpd.GeoSeries(parts, crs="EPSG:4326").to_crs(self.metric_crs).values
-            land_m = gpd.GeoSeries(shapely.get_exterior_ring(np.asarray(self.land.geometry.values)),
-                                   crs="EPSG:4326").to_crs(self.metric_crs).values
-            off_mainland = ~shapely.intersects(shapely.union_all(metric[mainland]), land_m)
-            shore = _segments(np.concatenate([shapely.get_exterior_ring(metric[mainland]), land_m[off_mainland]]))
             self._enclosed = _Enclosed(shapely.STRtree(pieces), owner, mainland, shapely.STRtree(metric),
-                                       shapely.STRtree(not_sea), shapely.STRtree(shore))
+                                       shapely.STRtree(not_sea))
         return self._enclosed
 
     def _lake_hit(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -335,9 +331,9 @@ class Region:
                           ) -> tuple[np.ndarray, np.ndarray]:
         """Distance from each point to the nearest water of the given kinds, and that water's kind.
 
-        Kinds: ``sea`` (0 at sea; with a land layer the planar distance to the outline of the pieces of
-        `enclosed`, so a lagoon shore is not a sea shore; without one the first sea sample of the global
-        land mask along 16 bearings at 0.25 km steps, up to `max_km`), ``river`` (lines of the `rivers`
+        Kinds: ``sea`` (sea water, lagoons included: with a land layer the planar distance to the outer
+        rings of the land polygons, `coast_distance_km`, 0 off them; without one the first sea sample of
+        the global land mask along 16 bearings at 0.25 km steps, up to `max_km`), ``river`` (lines of the `rivers`
         layer of World Data Bank II level <= `max_river_level`; every line when the level is unknown),
         ``lake`` (polygons of the `lakes` layer, 0 inside) and ``dam`` (points of the `dams` layer with a
         gross storage >= `min_storage_mcm` million m3; unknown storage does not count). Distances are
@@ -374,7 +370,7 @@ class Region:
                 continue
             d = np.full(len(lon), np.inf)
             if k == "sea":
-                d = self._sea_km(lon, lat, pts, limit)
+                d = self._sea_km(lon, lat, limit)
             else:
                 found = self._water_tree(k, min_storage_mcm, max_river_level)
                 if found is not None:
@@ -384,17 +380,16 @@ class Region:
             best[closer], kind[closer] = d[closer], k
         return best, kind
 
-    def _sea_km(self, lon: np.ndarray, lat: np.ndarray, pts: np.ndarray, limit_m: float | None) -> np.ndarray:
-        """Distance (km) to the sea for `water_distance_km` (pts: the points in the metric CRS)."""
-        enc = self.enclosed()
-        if enc is None:
+    def _sea_km(self, lon: np.ndarray, lat: np.ndarray, limit_m: float | None) -> np.ndarray:
+        """Distance (km) to sea water for `water_distance_km`: with a land layer, to the outer rings of
+        the land polygons (the coastline, lagoon shores included: a lagoon holds sea water), 0 off them;
+        without one, along rays over the global land mask up to `limit_m` (m)."""
+        if self.land is None:
             if limit_m is None:
                 raise ValueError("the sea distance without a land layer needs max_km")
             return mask_first_sea_km(self, lon, lat, SEA_BEARINGS, SEA_STEP_KM, limit_m / 1000.0).min(axis=1)
-        d = np.full(len(lon), np.inf)
-        (q, _), dist = enc.shore.query_nearest(pts, return_distance=True, all_matches=False, max_distance=limit_m)
-        d[q] = dist / 1000.0
-        d[self.is_sea(lon, lat)] = 0.0
+        d = self.coast_distance_km(lon, lat, max_km=None if limit_m is None else limit_m / 1000.0)
+        d[~self._covered(lon, lat, filled=True)] = 0.0
         return d
 
 
@@ -433,16 +428,13 @@ def mask_first_sea_km(region: Region, lon, lat, bearings: np.ndarray, step_km: f
 class _Enclosed:
     """Pieces of land and inland water (`Region.enclosed`): `tree` over the pieces (WGS84, cut for point
     queries), `owner` (the connected part of each piece), `mainland` (bool per part), `parts_metric`
-    (STRtree over the parts in the metric CRS), `not_sea` (STRtree over what is not sea, WGS84) and
-    `shore` (STRtree over the sea shore as two-point segments in the metric CRS: the mainland parts'
-    outlines and the outer rings of the land polygons off the mainland)."""
+    (STRtree over the parts in the metric CRS) and `not_sea` (STRtree over what is not sea, WGS84)."""
 
     tree: shapely.STRtree
     owner: np.ndarray
     mainland: np.ndarray
     parts_metric: shapely.STRtree
     not_sea: shapely.STRtree
-    shore: shapely.STRtree
 
 
 def subdivide(geoms: np.ndarray, max_vertices: int) -> np.ndarray:
