@@ -5,8 +5,11 @@ the `global-land-mask` package (1 km grid, offline) decides, and every settlemen
 as land (the mask misses small atolls such as Kavaratti and Bitra, as design.md records).
 Holes in the land polygons are inland water (the OpenStreetMap India polygon has about 27,000:
 rivers, reservoirs, lakes and ponds, 47,700 km2 in all). They are not land (`is_land`), but they are
-not sea either: `is_sea` and the coastline (`coast_distance_km`) use the polygons' outer rings only,
-so that floating plants are placed and screened at sea, never on a reservoir or a village pond.
+not sea either. `is_sea` is off the land polygons' outer rings, off the `lakes` layer and off the water
+the mainland encloses across narrow gaps (lagoons; `enclosed`, `smrplan.geo.water`), so that floating
+plants are placed and screened at sea, never on a reservoir, a lagoon or a village pond; the coastline
+(`coast_distance_km`) is the polygons' outer rings. `land_status` tells islands (land not joined to the
+mainland) and `water_distance_km` the nearest cooling water (sea, river, lake, dam).
 
 National scale: a country's land polygon has over 100,000 vertices, and a point-in-polygon test
 or a nearest-boundary query against one such polygon costs time proportional to its vertex count.
