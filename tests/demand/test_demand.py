@@ -21,7 +21,8 @@ def test_demand_by_hand():
     g = (1 + d.population_growth_per_year) ** (2035 - 2011)
     assert out["population_target"] == pytest.approx(10_000 * g)
     assert out["households_target"] == pytest.approx(2_000 * g)
-    res = 2_000 * g * d.tier_kwh_per_household_year[d.tier - 1]
+    c = (1 + d.consumption_growth_per_year) ** (2035 - 2011)
+    res = 2_000 * g * d.tier_kwh_per_household_year[d.tier - 1] * c
     assert out["demand_kwh_per_year"] == pytest.approx(res / (1 - d.non_residential_share))
     assert out["peak_kw"] == pytest.approx(out["demand_kwh_per_year"] / 8760 / d.load_factor)
 
@@ -40,6 +41,15 @@ def test_existing_demand_is_a_floor():
     st_ = _settlements(population=[100.0], existing_demand_kwh=[1e7])
     out = compute_demand(st_, d, 2011).iloc[0]
     assert out["demand_kwh_per_year"] == pytest.approx(1e7)
+
+
+def test_consumption_per_household_grows_and_falls_back_before_the_base_year():
+    d = load_scenario("india-islands").demand.model_copy(update={"population_growth_per_year": 0.0})
+    st_ = _settlements(population=[5_000.0], households=[1_000.0])
+    by_year = {y: compute_demand(st_, d, y).iloc[0]["demand_kwh_per_year"] for y in (2001, 2011, 2035)}
+    g = 1 + d.consumption_growth_per_year
+    assert by_year[2035] / by_year[2011] == pytest.approx(g ** 24)
+    assert by_year[2001] / by_year[2011] == pytest.approx(g ** -10)
 
 
 @pytest.mark.parametrize("mix", mix_names())
@@ -121,3 +131,44 @@ def test_anchor_loads_errors_and_repairs(tmp_path):
     (d / "anchors.csv").write_text("id,lon,lat,kw\nx,94.0,12.0,10\n", encoding="utf-8")
     with pytest.raises(InputError, match="anchor_load_kw"):
         load_region(sc, repair=True)  # a missing required column is not repairable
+
+
+def _bundled_units(prefix):
+    from importlib import resources
+
+    import pandas as pd
+    with resources.files("smrplan.data").joinpath("islands.csv").open(encoding="utf-8") as f:
+        t = pd.read_csv(f)
+    t = t[t["territory"].str.startswith(prefix)]
+    return t.rename(columns={"population_2011": "population", "households_2011": "households",
+                             "pop_urban_2011": "population_urban"})
+
+
+@pytest.mark.parametrize(("prefix", "year", "measured_kwh"), [
+    ("Andaman", 2001, 135.86e6),   # A&N generation 2000-01 (and.nic.in citizen charter): a 15-year backcast
+    ("Andaman", 2016, 201e6),      # A&N generation about 2016 (vidyut.andaman.gov.in): the calibration year
+    ("Lakshadweep", 2012, 46e6),   # Lakshadweep gross generation 2011-12: the calibration year
+])
+def test_backcast_of_the_bundled_islands_within_20_percent(prefix, year, measured_kwh):
+    d = load_scenario("india-islands").demand
+    modelled = compute_demand(_bundled_units(prefix), d, year)["demand_kwh_per_year"].sum()
+    assert modelled == pytest.approx(measured_kwh, rel=0.2)
+
+
+def test_bundled_islands_demand_grows_from_the_measured_level():
+    d = load_scenario("india-islands").demand
+    units = _bundled_units("Andaman")
+    by_year = [compute_demand(units, d, y)["demand_kwh_per_year"].sum() for y in (2016, 2025, 2035)]
+    assert by_year[0] < by_year[1] < by_year[2]
+    assert by_year[2] / by_year[0] == pytest.approx(((1 + d.population_growth_per_year) * (1 + d.consumption_growth_per_year)) ** 19)
+
+
+def test_calibration_reproduces_the_measured_figure_and_rejects_bad_ones():
+    from smrplan.errors import InputError
+    d = load_scenario("india-islands").demand
+    st_ = _settlements(population=[5_000.0, 5_000.0], measured_energy_kwh=[3e6, np.nan], measured_year=[2016.0, np.nan])
+    out = compute_demand(st_, d, 2016)["demand_kwh_per_year"]
+    assert out.iloc[0] == pytest.approx(3e6)
+    assert out.iloc[1] != pytest.approx(3e6)
+    with pytest.raises(InputError, match="measured_energy_kwh"):
+        compute_demand(_settlements(population=[5_000.0], measured_energy_kwh=[0.0], measured_year=[2016.0]), d, 2035)

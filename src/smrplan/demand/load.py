@@ -5,9 +5,14 @@ Method (all defaults in scenarios/defaults.yaml with their sources):
 * population in the target year = population x (1 + g)^(target_year - population_base_year);
 * households = the settlement's household count grown like population, or population / household
   size (urban and rural sizes weighted by the urban share when `population_urban` is given);
-* residential energy (kWh/yr) = households x the Multi-Tier Framework threshold of the scenario tier;
+* consumption growth c = (1 + consumption_growth_per_year)^(target_year - population_base_year): the
+  use per household and per non-residential user grows from the base-year level;
+* residential energy (kWh/yr) = households x the Multi-Tier Framework threshold of the scenario tier x c;
 * total energy = residential / (1 - non-residential share) + anchor load (kW) x 8,760 h x anchor load
   factor; a measured `existing_demand_kwh`, grown at the consumption growth rate, is a floor;
+* calibration: where a settlement has a measured energy (`measured_energy_kwh`, kWh/yr, in
+  `measured_year`), the energy above (without anchor loads) is scaled by measured / modelled-in-that-year,
+  one factor per settlement, so the model reproduces the measured figure and grows from it;
 * peak (kW) = total energy / 8,760 h / load factor.
 
 Hourly shapes (8,760 values) mix the normalised daily profiles of `data/load_shapes.csv` by the
@@ -46,6 +51,10 @@ class DemandBasis:
         Anchor load (kW, 0 where none).
     existing_demand_kwh : numpy.ndarray
         Measured demand in the base year (kWh/yr, 0 where none).
+    measured_energy_kwh : numpy.ndarray
+        Measured recent energy the demand is calibrated to (kWh/yr, NaN where none).
+    measured_year : numpy.ndarray
+        Year of `measured_energy_kwh` (NaN where none).
     """
 
     population: np.ndarray
@@ -53,11 +62,19 @@ class DemandBasis:
     households: np.ndarray
     anchor_load_kw: np.ndarray
     existing_demand_kwh: np.ndarray
+    measured_energy_kwh: np.ndarray
+    measured_year: np.ndarray
 
 
 def demand_basis(settlements: pd.DataFrame) -> DemandBasis:
     """The `DemandBasis` of a settlement table (columns `population` and the optional `population_urban`,
-    `urban`, `households`, `anchor_load_kw`, `existing_demand_kwh`)."""
+    `urban`, `households`, `anchor_load_kw`, `existing_demand_kwh`, `measured_energy_kwh` with `measured_year`).
+
+    Raises
+    ------
+    InputError
+        When a measured energy is not positive or has no year.
+    """
     pop = settlements["population"].to_numpy(float)
     n = len(pop)
     if "population_urban" in settlements.columns:
@@ -71,8 +88,34 @@ def demand_basis(settlements: pd.DataFrame) -> DemandBasis:
     def column(name: str, missing: float) -> np.ndarray:
         return settlements[name].to_numpy(float) if name in settlements.columns else np.full(n, missing)
 
+    measured, year = column("measured_energy_kwh", np.nan), column("measured_year", np.nan)
+    bad = np.isfinite(measured) & ((measured <= 0) | ~np.isfinite(year))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(None, f"row {row}, measured_energy_kwh",
+                         f"measured energy must be > 0 kWh/yr with a measured_year; got {measured[row]} in {year[row]}")
     return DemandBasis(pop, urban_share, column("households", np.nan), np.nan_to_num(column("anchor_load_kw", 0.0)),
-                       np.nan_to_num(column("existing_demand_kwh", 0.0)))
+                       np.nan_to_num(column("existing_demand_kwh", 0.0)), measured, year)
+
+
+def _uncalibrated_kwh(basis: DemandBasis, demand: Demand, year: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+    """Households and residential + non-residential energy (kWh/yr, no anchor loads) in `year`, before calibration."""
+    years = np.asarray(year, float) - demand.population_base_year
+    pop_growth = (1.0 + demand.population_growth_per_year) ** years
+    hh_size = basis.urban_share * demand.household_size_urban + (1 - basis.urban_share) * demand.household_size_rural
+    given = basis.households
+    households = np.where(np.isfinite(given) & (given > 0), given * pop_growth, basis.population * pop_growth / hh_size)
+    consumption_growth = (1.0 + demand.consumption_growth_per_year) ** years
+    residential = households * demand.tier_kwh_per_household_year[demand.tier - 1] * consumption_growth
+    return households, residential / (1.0 - demand.non_residential_share)
+
+
+def calibration_factor(basis: DemandBasis, demand: Demand) -> np.ndarray:
+    """Per-settlement scale of modelled energy: measured / modelled in the measured year (1 where not measured)."""
+    measured = np.isfinite(basis.measured_energy_kwh)
+    modelled = _uncalibrated_kwh(basis, demand, np.where(measured, basis.measured_year, demand.population_base_year))[1]
+    return np.where(measured & (modelled > 0), np.divide(basis.measured_energy_kwh, modelled, out=np.ones_like(modelled),
+                                                         where=modelled > 0), 1.0)
 
 
 def settlement_demand(basis: DemandBasis, demand: Demand, target_year: int) -> dict[str, np.ndarray]:
@@ -94,13 +137,11 @@ def settlement_demand(basis: DemandBasis, demand: Demand, target_year: int) -> d
         and peak_kw (kW).
     """
     years = target_year - demand.population_base_year
-    pop_growth = (1.0 + demand.population_growth_per_year) ** years
-    population = basis.population * pop_growth
-    hh_size = basis.urban_share * demand.household_size_urban + (1 - basis.urban_share) * demand.household_size_rural
-    given = basis.households
-    households = np.where(np.isfinite(given) & (given > 0), given * pop_growth, population / hh_size)
-    residential = households * demand.tier_kwh_per_household_year[demand.tier - 1]
-    total = residential / (1.0 - demand.non_residential_share) + basis.anchor_load_kw * HOURS_PER_YEAR * demand.anchor_load_factor
+    population = basis.population * (1.0 + demand.population_growth_per_year) ** years
+    households, energy = _uncalibrated_kwh(basis, demand, target_year)
+    scale = calibration_factor(basis, demand)
+    residential = energy * (1.0 - demand.non_residential_share) * scale
+    total = energy * scale + basis.anchor_load_kw * HOURS_PER_YEAR * demand.anchor_load_factor
     total = np.maximum(total, basis.existing_demand_kwh * (1.0 + demand.consumption_growth_per_year) ** years)
     return {"population_target": population, "households_target": households, "residential_kwh_per_year": residential,
             "demand_kwh_per_year": total, "peak_kw": total / HOURS_PER_YEAR / demand.load_factor}

@@ -264,7 +264,7 @@ def read_settlements(path: Path, repair: bool = False, region: str | None = DEFA
     """Read settlements and check the contract: id, name, point geometry (WGS84), population >= 0.
 
     Optional columns carried through: households, population_urban, anchor_load_kw,
-    existing_demand_kwh, grid_connected. Aliases such as ``population_2011`` are accepted.
+    existing_demand_kwh, grid_connected, measured_energy_kwh with measured_year (calibration). Aliases such as ``population_2011`` are accepted.
 
     Parameters
     ----------
@@ -305,11 +305,27 @@ def read_settlements(path: Path, repair: bool = False, region: str | None = DEFA
     for col in ("households", "population_urban", "anchor_load_kw", "existing_demand_kwh"):
         if col in t.gdf.columns:
             numbers(t, col, minimum=0.0, missing=None, kind="bad_value")
+    if "measured_energy_kwh" in t.gdf.columns:
+        _measured_energy(t)
     _point_checks(t, region)
     if repair:
         unique_ids(t)
     t.gdf["name"] = t.gdf["name"].fillna("").astype(str)
     return _finish(t, "settlement")
+
+
+def _measured_energy(t: Rows) -> None:
+    """The calibration columns: `measured_energy_kwh` (kWh/yr) > 0 wherever given, each with a `measured_year`."""
+    numbers(t, "measured_energy_kwh", minimum=0.0, missing=None, kind="bad_value")
+    measured = pd.to_numeric(t.gdf["measured_energy_kwh"], errors="coerce").to_numpy(float)
+    year = (pd.to_numeric(t.gdf["measured_year"], errors="coerce").to_numpy(float) if "measured_year" in t.gdf.columns
+            else np.full(len(measured), np.nan))
+    bad = np.isfinite(measured) & ((measured <= 0) | ~np.isfinite(year))
+    if bad.any():
+        t.found("bad_value", bad, "column measured_energy_kwh", level="error",
+                first=lambda r: f"{measured[r]:g} in year {year[r]:g}: expected a measured energy > 0 kWh/yr "
+                                "with its measured_year",
+                message="measured energy not positive or without a measured_year (calibration)")
 
 
 def read_anchor_loads(path: Path, repair: bool = False, region: str | None = DEFAULT_REGION) -> gpd.GeoDataFrame:
