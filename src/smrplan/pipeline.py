@@ -60,8 +60,10 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
     Returns
     -------
     Inputs
-        Settlements gain demand columns, lon / lat, the grid route columns and `is_island` (islands:
-        the route to the grid crosses sea, or there is no grid), unless the layer gives `is_island`; with a grid
+        Settlements gain demand columns, lon / lat, the grid route columns and `is_island`, unless the
+        layer gives `is_island`: with a land layer, the settlement's piece of land is not joined to the
+        mainland (`Region.land_status`, which also gives off_land_km (km) and land_snapped); without one,
+        the route to the grid crosses sea or there is no grid. With a grid
         layer or electrification statistics, grid_status, grid_status_source, grid_supply_hours (h/day) and
         the grid route measured to the existing grid (geo.grid_status.status_of).
 
@@ -82,9 +84,15 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
     progress("grid distances")
     for name, values in nearest_grid(region, st["lon"].to_numpy(), st["lat"].to_numpy()).items():
         st[name] = values
+    land = region.land_status(st["lon"].to_numpy(), st["lat"].to_numpy())
+    if land is not None:
+        st["off_land_km"], st["land_snapped"] = land["off_land_km"], land["land_snapped"]
     if "is_island" not in st.columns:
-        sea, dist = st["grid_sea_km"].to_numpy(), st["grid_distance_km"].to_numpy()
-        st["is_island"] = np.isfinite(sea) & (sea > 0) | ~np.isfinite(dist)
+        if land is not None:
+            st["is_island"] = land["is_island"]
+        else:
+            sea, dist = st["grid_sea_km"].to_numpy(), st["grid_distance_km"].to_numpy()
+            st["is_island"] = np.isfinite(sea) & (sea > 0) | ~np.isfinite(dist)
     progress("grid status")
     status = status_of(scenario, region, st)
     if status is not None:

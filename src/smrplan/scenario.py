@@ -32,8 +32,11 @@ LAYER_NAMES = (
     "settlements", "land", "districts", "power_plants", "grid_lines", "grid_nodes", "seismic_zones",
     "faults", "earthquakes", "cyclone_tracks", "protected_areas", "airports", "hazardous_facilities",
     "tsunami", "bathymetry", "dem", "candidates", "anchor_loads", "towns", "postal_places", "district_population",
-    "substations", "electrification_districts", "electrification_states",
+    "substations", "electrification_districts", "electrification_states", "lakes", "rivers", "dams",
 )
+# Inland water layers (smrplan.geo.layers): lake and reservoir polygons, river lines (optional
+# `wdb_level`), dam points with `gross_storage_mcm` (million m3).
+WATER_LAYERS = ("lakes", "rivers", "dams")
 # Statistics tables (no geometry) read by smrplan.geo.grid_status, not as layers.
 STATISTICS_LAYERS = ("electrification_districts", "electrification_states")
 # Layers that settlements are built from when a scenario has no `settlements` layer (with `districts`;
@@ -56,6 +59,9 @@ class Region(_Strict):
     extent: str
     timezone: str
     grid_nodes: str | None
+    land_tolerance_km: float = Field(ge=0, le=10)
+    water_gap_km: float = Field(ge=0, le=50)
+    mainland_min_area_km2: float = Field(gt=0)
 
     @field_validator("extent")
     @classmethod
@@ -132,6 +138,8 @@ class Siting(_Strict):
     floating_max_depth_m: float = Field(gt=0)
     floating_max_open_sea_share: float = Field(ge=0, le=1)
     cooling_water_max_km: float = Field(ge=0)
+    cooling_water_min_storage_mcm: float = Field(ge=0)
+    cooling_water_max_river_level: int = Field(ge=1, le=10)
     earthquake_radius_km: float = Field(gt=0, le=1000)
     earthquake_max_magnitude: float = Field(gt=0, le=10)
     earthquake_count_magnitude: float = Field(gt=0, le=10)
@@ -376,7 +384,8 @@ class SitingRuleSet(_Strict):
 
 RULE_KEYS = ("exclusion_zone_km", "sterilised_zone_km", "sterilised_zone_max_population", "emergency_planning_zone_km",
              "density_radius_km", "density_max_per_km2", "population_centre_min_population",
-             "population_centre_min_distance_km", "cooling_water_max_km", "capable_fault_min_km")
+             "population_centre_min_distance_km", "cooling_water_max_km",
+             "cooling_water_min_storage_mcm", "cooling_water_max_river_level", "capable_fault_min_km")
 RULE_SETS = ("aerb", "nrc-or-sage")
 
 

@@ -1,8 +1,10 @@
 """Distances to the existing grid, land/sea split of routes, and network lengths.
 
 * Route split: a straight route between two WGS84 points is sampled at evenly spaced interior points;
-  the share of samples at sea (region land mask or polygons) gives the submarine part, the rest is an
-  overland line. End points count as land (they are settlements, grid nodes or berths).
+  the share of samples at sea (`Region.is_sea`) gives the submarine part, the rest is an overland line.
+  Samples on inland water (rivers, lakes, reservoirs, lagoons) count as overland: lines in India are
+  strung across rivers and lakes on towers. End points count as land (they are settlements, grid
+  nodes or berths).
 * Nearest grid: the nearest grid node (BallTree) or, when a `grid_lines` layer is given, the nearest
   point of a grid line (STRtree nearest in the metric CRS), whichever is closer.
 * Network length for a group of points: the minimum spanning tree of their great-circle distances
@@ -28,7 +30,7 @@ def route_split_km(region: Region, lon1, lat1, lon2, lat2, samples: int = ROUTE_
     Parameters
     ----------
     region : Region
-        The land mask (or land polygons).
+        Land, sea and inland water (`Region.is_sea`).
     lon1, lat1, lon2, lat2 : array_like
         Route ends (degrees, WGS84).
     samples : int
@@ -37,7 +39,7 @@ def route_split_km(region: Region, lon1, lat1, lon2, lat2, samples: int = ROUTE_
     Returns
     -------
     land_km, sea_km : numpy.ndarray
-        Overland and submarine length of each route (km).
+        Overland (inland water crossings included) and submarine length of each route (km).
     """
     lon1, lat1, lon2, lat2 = (np.asarray(a, float) for a in (lon1, lat1, lon2, lat2))
     length = haversine_km(lon1, lat1, lon2, lat2)
@@ -46,9 +48,7 @@ def route_split_km(region: Region, lon1, lat1, lon2, lat2, samples: int = ROUTE_
     t = (np.arange(samples) + 0.5) / samples
     lon = lon1[:, None] + (lon2 - lon1)[:, None] * t[None, :]
     lat = lat1[:, None] + (lat2 - lat1)[:, None] * t[None, :]
-    land = region.is_land(lon.ravel(), lat.ravel()).reshape(lon.shape)
-    sea_share = 1.0 - land.mean(axis=1)
-    sea = length * sea_share
+    sea = length * region.is_sea(lon.ravel(), lat.ravel()).reshape(lon.shape).mean(axis=1)
     return length - sea, sea
 
 

@@ -5,8 +5,11 @@ the `global-land-mask` package (1 km grid, offline) decides, and every settlemen
 as land (the mask misses small atolls such as Kavaratti and Bitra, as design.md records).
 Holes in the land polygons are inland water (the OpenStreetMap India polygon has about 27,000:
 rivers, reservoirs, lakes and ponds, 47,700 km2 in all). They are not land (`is_land`), but they are
-not sea either: `is_sea` and the coastline (`coast_distance_km`) use the polygons' outer rings only,
-so that floating plants are placed and screened at sea, never on a reservoir or a village pond.
+not sea either. `is_sea` is off the land polygons' outer rings, off the `lakes` layer and off the water
+the mainland encloses across narrow gaps (lagoons; `enclosed`, `smrplan.geo.water`), so that floating
+plants are placed and screened at sea, never on a reservoir, a lagoon or a village pond; the coastline
+(`coast_distance_km`) is the polygons' outer rings. `land_status` tells islands (land not joined to the
+mainland) and `water_distance_km` the nearest cooling water (sea, river, lake, dam).
 
 National scale: a country's land polygon has over 100,000 vertices, and a point-in-polygon test
 or a nearest-boundary query against one such polygon costs time proportional to its vertex count.
@@ -47,8 +50,9 @@ from smrplan.geo.importers import (
     read_geonames_postal,
 )
 from smrplan.geo.io import read_anchor_loads, read_settlements, read_vector, resolve
+from smrplan.geo.water import WATER_KINDS, enclosed_pieces, read_water_layer
 from smrplan.limits import data_limits
-from smrplan.scenario import BUILD_LAYERS, STATISTICS_LAYERS, Scenario, defaults
+from smrplan.scenario import BUILD_LAYERS, STATISTICS_LAYERS, WATER_LAYERS, Scenario, defaults
 
 log = logging.getLogger("smrplan.layers")
 
@@ -57,6 +61,9 @@ _RASTER_LAYERS = {"bathymetry", "dem"}
 # mainland of India (about 157,000 vertices) becomes about 1,800 pieces (measured: 100,000 points
 # in 0.1 s against 9 s for 1,000 points on the whole polygon).
 MAX_PIECE_VERTICES = 256
+# Bearings (degrees) and step (km) of the search for the sea along rays over the global land mask.
+SEA_BEARINGS = np.arange(0.0, 360.0, 22.5)
+SEA_STEP_KM = 0.25
 # Settlement points closer than this are the same place when building settlements (degrees; 1e-5 deg
 # is about 1 m, finer than the 4-decimal (11 m) coordinates GeoNames publishes).
 _SAME_POINT_DEG = 1e-5
@@ -82,8 +89,13 @@ class Region:
     repairs: dict[str, dict[str, int]] = field(default_factory=dict)
     anchor_loads: dict = field(default_factory=dict)
     metric_crs: str = field(default_factory=lambda: defaults()["region"]["metric_crs"])  # the default scenario's
+    land_tolerance_km: float = field(default_factory=lambda: defaults()["region"]["land_tolerance_km"])
+    water_gap_km: float = field(default_factory=lambda: defaults()["region"]["water_gap_km"])
+    mainland_min_area_km2: float = field(default_factory=lambda: defaults()["region"]["mainland_min_area_km2"])
     _pieces: dict[bool, tuple[np.ndarray, shapely.STRtree]] = field(default_factory=dict, repr=False)
     _coast_tree: shapely.STRtree | None = field(default=None, repr=False)
+    _enclosed: _Enclosed | None = field(default=None, repr=False)
+    _water: dict[str, tuple[np.ndarray, shapely.STRtree]] = field(default_factory=dict, repr=False)
 
     def data_record(self) -> dict:
         """What was read, dropped, repaired, joined and built: the `data` section of plan.json."""
@@ -132,13 +144,99 @@ class Region:
             return np.asarray(globe.is_land(np.clip(lat, -89.99, 89.99), ((lon + 180) % 360) - 180), bool)
         return self._covered(lon, lat, filled=False)
 
-    def is_sea(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        """Boolean array: is each WGS84 point at sea (outside every land polygon's outer ring)?
-        Without a land layer: not on land by the global land mask."""
-        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    def enclosed(self) -> _Enclosed | None:
+        """The connected pieces of land and inland water (`smrplan.geo.water.enclosed_pieces`: the land
+        polygons filled, closed across water narrower than `water_gap_km`, with the lake polygons) and
+        what is not sea, cut for point queries; None without a land layer. Computed once per region.
+
+        Water enclosed by the closing is inland water only within the mainland pieces (lagoons such as
+        Vembanad); between islands (an atoll's lagoon, the straits and harbours of the Andamans) it
+        stays sea, where floating plants may berth. Not sea, then: the filled land polygons, the lake
+        polygons and the mainland pieces.
+        """
         if self.land is None:
-            return ~self.is_land(lon, lat)
-        return ~self._covered(lon, lat, filled=True)
+            return None
+        if self._enclosed is None:
+            lakes = self.layers.get("lakes")
+            lake_geoms = np.asarray(lakes.geometry.values) if lakes is not None else np.array([], dtype=object)
+            parts, area = enclosed_pieces(np.asarray(self.land.geometry.values), lake_geoms, self.metric_crs,
+                                          self.water_gap_km)
+            cut = [subdivide(np.array([p], dtype=object), MAX_PIECE_VERTICES) for p in parts]  # pieces, not points
+            owner = np.repeat(np.arange(len(parts)), [len(c) for c in cut])
+            pieces = np.concatenate(cut)
+            mainland = area >= self.mainland_min_area_km2
+            filled, _ = self.land_pieces(filled=True)
+            not_sea = np.concatenate([pieces[mainland[owner]], filled, subdivide(lake_geoms, MAX_PIECE_VERTICES)])
+            metric = gpd.GeoSeries(parts, crs="EPSG:4326").to_crs(self.metric_crs).values
+            self._enclosed = _Enclosed(shapely.STRtree(pieces), owner, mainland, shapely.STRtree(metric),
+                                       shapely.STRtree(not_sea))
+        return self._enclosed
+
+    def _lake_hit(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Boolean array: is each WGS84 point in a polygon of the `lakes` layer (False without one)?"""
+        out = np.zeros(len(lon), bool)
+        lakes = self.layers.get("lakes")
+        if lakes is not None and len(lon):
+            out[shapely.STRtree(lakes.geometry.values).query(shapely.points(lon, lat), predicate="intersects")[0]] = True
+        return out
+
+    def is_sea(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Boolean array: is each WGS84 point at sea, neither on land nor on inland water?
+
+        With a land layer: outside the land polygons (holes included), the lakes, and the water the
+        mainland encloses across gaps narrower than `water_gap_km` (`enclosed`). Without one: not on land
+        by the global land mask and not in a polygon of the `lakes` layer.
+        """
+        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+        enc = self.enclosed()
+        if enc is None:
+            return ~self.is_land(lon, lat) & ~self._lake_hit(lon, lat)
+        hit = enc.not_sea.query(shapely.points(lon, lat), predicate="intersects")[0]
+        out = np.ones(len(lon), bool)
+        out[hit] = False
+        return out
+
+    def is_inland_water(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Boolean array: is each WGS84 point on inland water (neither land nor sea)?"""
+        return ~self.is_land(lon, lat) & ~self.is_sea(lon, lat)
+
+    def land_status(self, lon: np.ndarray, lat: np.ndarray) -> dict[str, np.ndarray] | None:
+        """Which piece of land each settlement stands on, and whether that piece is an island.
+
+        A point inside a piece of `enclosed` is on it; a point off every piece counts as on the nearest
+        one. Within `land_tolerance_km` (the resolution of the land data) it is flagged ``land_snapped``;
+        farther off (a coordinate in the sea or beyond the border of the land layer: a settlement is a
+        place where people live on land) it is logged with its distance in ``off_land_km``. The mainland
+        is every piece of at least `mainland_min_area_km2` (none in a region of islands only); a
+        settlement on any other piece is an island.
+
+        Returns
+        -------
+        dict or None
+            ``off_land_km`` (km to the nearest piece, 0 on one), ``land_snapped`` (bool: off land, within
+            the tolerance), ``is_island`` (bool: the piece is not mainland); None without a land layer.
+        """
+        enc = self.enclosed()
+        if enc is None:
+            return None
+        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+        n = len(lon)
+        part = np.full(n, -1)
+        qi, pi = enc.tree.query(shapely.points(lon, lat), predicate="intersects")
+        part[qi] = enc.owner[pi]
+        off = np.zeros(n)
+        out = np.flatnonzero(part < 0)
+        if len(out):
+            pts = gpd.GeoSeries(shapely.points(lon[out], lat[out]), crs="EPSG:4326").to_crs(self.metric_crs).values
+            (q, p), d = enc.parts_metric.query_nearest(pts, return_distance=True, all_matches=False)
+            part[out[q]], off[out[q]] = p, d / 1000.0
+        snapped = (off > 0) & (off <= self.land_tolerance_km)
+        far = off > self.land_tolerance_km
+        if far.any():
+            log.warning("%d point(s) lie more than %g km off the land layer (farthest %.1f km): each counts as on "
+                        "the nearest piece of land (column off_land_km)", int(far.sum()), self.land_tolerance_km,
+                        float(off.max()))
+        return {"off_land_km": off, "land_snapped": snapped, "is_island": ~enc.mainland[part]}
 
     def _coast(self) -> shapely.STRtree:
         """STRtree over the coastline segments in the metric CRS (built once)."""
@@ -209,6 +307,137 @@ class Region:
             out[ray] = haversine_km(lon[ray], lat[ray], cx, cy)
         out[self.is_sea(lon, lat)] = 0.0
         return out
+
+    def _water_tree(self, kind: str, min_storage_mcm: float, max_river_level: int
+                    ) -> tuple[np.ndarray, shapely.STRtree] | None:
+        """Geometries of one inland kind of cooling water in the metric CRS and an STRtree over them:
+        river segments of WDB-II level <= max_river_level (every line where the level is unknown),
+        lake polygons, dam points with a known storage >= min_storage_mcm; None without any."""
+        key = f"{kind}:{min_storage_mcm}:{max_river_level}"
+        if key not in self._water:
+            layer = self.layers.get({"river": "rivers", "lake": "lakes", "dam": "dams"}[kind])
+            if layer is None:
+                return None
+            if kind == "river":
+                level = layer["wdb_level"].to_numpy(float)
+                layer = layer[~(level > max_river_level)]
+            elif kind == "dam":
+                layer = layer[layer["gross_storage_mcm"].to_numpy(float) >= min_storage_mcm]
+            geoms = layer.to_crs(self.metric_crs).geometry.values
+            if kind == "river":
+                geoms = _segments(geoms)
+            self._water[key] = (geoms, shapely.STRtree(geoms))
+        return self._water[key] if len(self._water[key][0]) else None
+
+    def water_distance_km(self, lon: np.ndarray, lat: np.ndarray, kinds: tuple[str, ...] = WATER_KINDS, *,
+                          min_storage_mcm: float = 0.0, max_river_level: int = 10, max_km: float | None = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Distance from each point to the nearest water of the given kinds, and that water's kind.
+
+        Kinds: ``sea`` (sea water, lagoons included: with a land layer the planar distance to the outer
+        rings of the land polygons, `coast_distance_km`, 0 off them; without one the first sea sample of
+        the global land mask along 16 bearings at 0.25 km steps, up to `max_km`), ``river`` (lines of the `rivers`
+        layer of World Data Bank II level <= `max_river_level`; every line when the level is unknown),
+        ``lake`` (polygons of the `lakes` layer, 0 inside) and ``dam`` (points of the `dams` layer with a
+        gross storage >= `min_storage_mcm` million m3; unknown storage does not count). Distances are
+        planar in the metric CRS (STRtree nearest queries); a kind without a layer is never nearest.
+        Holes of the land polygons are not counted: most are ponds and river reaches of unknown volume.
+
+        Parameters
+        ----------
+        lon, lat : array_like
+            Points (degrees, WGS84).
+        kinds : tuple of str
+            Some of `smrplan.geo.water.WATER_KINDS`.
+        min_storage_mcm, max_river_level : float, int
+            Smallest dam storage (million m3) and largest WDB-II river level that count.
+        max_km : float or None
+            Search no farther (km); None: no limit (required without a land layer when ``sea`` is asked).
+
+        Returns
+        -------
+        distance_km, kind : numpy.ndarray
+            Distance (km; inf when no water of the kinds lies within `max_km`) and kind ("" then).
+        """
+        unknown = set(kinds) - set(WATER_KINDS)
+        if unknown:
+            raise ValueError(f"unknown water kind(s) {sorted(unknown)}; expected some of {WATER_KINDS}")
+        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+        best, kind = np.full(len(lon), np.inf), np.full(len(lon), "", dtype=object)
+        if len(lon) == 0:
+            return best, kind
+        pts = gpd.GeoSeries(shapely.points(lon, lat), crs="EPSG:4326").to_crs(self.metric_crs).values
+        limit = None if max_km is None else max_km * 1000.0
+        for k in WATER_KINDS:
+            if k not in kinds:
+                continue
+            d = np.full(len(lon), np.inf)
+            if k == "sea":
+                d = self._sea_km(lon, lat, limit)
+            else:
+                found = self._water_tree(k, min_storage_mcm, max_river_level)
+                if found is not None:
+                    (q, _), dist = found[1].query_nearest(pts, return_distance=True, all_matches=False, max_distance=limit)
+                    d[q] = dist / 1000.0
+            closer = d < best
+            best[closer], kind[closer] = d[closer], k
+        return best, kind
+
+    def _sea_km(self, lon: np.ndarray, lat: np.ndarray, limit_m: float | None) -> np.ndarray:
+        """Distance (km) to sea water for `water_distance_km`: with a land layer, to the outer rings of
+        the land polygons (the coastline, lagoon shores included: a lagoon holds sea water), 0 off them;
+        without one, along rays over the global land mask up to `limit_m` (m)."""
+        if self.land is None:
+            if limit_m is None:
+                raise ValueError("the sea distance without a land layer needs max_km")
+            return mask_first_sea_km(self, lon, lat, SEA_BEARINGS, SEA_STEP_KM, limit_m / 1000.0).min(axis=1)
+        d = self.coast_distance_km(lon, lat, max_km=None if limit_m is None else limit_m / 1000.0)
+        d[~self._covered(lon, lat, filled=True)] = 0.0
+        return d
+
+
+def mask_first_sea_km(region: Region, lon, lat, bearings: np.ndarray, step_km: float, search_km: float) -> np.ndarray:
+    """Distance along each bearing from each point to the first sample at sea (`Region.is_sea`).
+
+    Parameters
+    ----------
+    region : Region
+        Land, sea and inland water.
+    lon, lat : array_like
+        Points (degrees, WGS84).
+    bearings : numpy.ndarray
+        Bearings (degrees from north).
+    step_km, search_km : float
+        Sample spacing and farthest sample along each bearing (km).
+
+    Returns
+    -------
+    numpy.ndarray
+        (points, bearings) distance (km) of the first sample at sea; inf when none is.
+    """
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    n, b = len(lon), len(bearings)
+    steps = np.arange(step_km, search_km + 1e-9, step_km)
+    k = len(steps)
+    if n == 0 or k == 0:
+        return np.full((n, b), np.inf)
+    src = np.repeat(np.arange(n), b * k)
+    x, y = destination(lon[src], lat[src], np.tile(np.repeat(bearings, k), n), np.tile(np.tile(steps, b), n))
+    sea = region.is_sea(x, y).reshape(n, b, k)
+    return np.where(sea, steps, np.inf).min(axis=2)
+
+
+@dataclass(frozen=True)
+class _Enclosed:
+    """Pieces of land and inland water (`Region.enclosed`): `tree` over the pieces (WGS84, cut for point
+    queries), `owner` (the connected part of each piece), `mainland` (bool per part), `parts_metric`
+    (STRtree over the parts in the metric CRS) and `not_sea` (STRtree over what is not sea, WGS84)."""
+
+    tree: shapely.STRtree
+    owner: np.ndarray
+    mainland: np.ndarray
+    parts_metric: shapely.STRtree
+    not_sea: shapely.STRtree
 
 
 def subdivide(geoms: np.ndarray, max_vertices: int) -> np.ndarray:
@@ -296,7 +525,8 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
         if name in _RASTER_LAYERS:
             rasters[name] = path
             continue
-        gdf = read_vector(path, drop_missing_coords=True, repair=repair)
+        gdf = (read_water_layer(name, path, repair=repair) if name in WATER_LAYERS
+               else read_vector(path, drop_missing_coords=True, repair=repair))
         dropped[name] = int(gdf.attrs.get("dropped_rows", 0))
         if gdf.attrs.get("repairs"):
             repairs[name] = dict(gdf.attrs["repairs"])
@@ -316,7 +546,9 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
                     if total else "nothing to repair")
     return Region(settlements=settlements, layers=layers, rasters=rasters, grid_nodes=grid_nodes,
                   sources=sources, dropped_rows=dropped, settlement_build=build, repairs=repairs,
-                  anchor_loads=anchor_report, metric_crs=scenario.region.metric_crs)
+                  anchor_loads=anchor_report, metric_crs=scenario.region.metric_crs,
+                  land_tolerance_km=scenario.region.land_tolerance_km, water_gap_km=scenario.region.water_gap_km,
+                  mainland_min_area_km2=scenario.region.mainland_min_area_km2)
 
 
 def join_anchor_loads(settlements: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, max_km: float,

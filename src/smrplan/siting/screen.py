@@ -55,13 +55,11 @@ from scipy.spatial import cKDTree
 from smrplan.errors import InputError
 from smrplan.geo.distance import EARTH_RADIUS_KM, destination, haversine_km
 from smrplan.geo.io import cell_of, open_raster, read_raster, sample_raster
-from smrplan.geo.layers import Region
+from smrplan.geo.layers import SEA_BEARINGS, SEA_STEP_KM, Region, mask_first_sea_km
 from smrplan.options import KINDS
 from smrplan.scenario import RULE_KEYS, Siting, siting_rule_set
 
 _BEARINGS = np.arange(0.0, 360.0, 45.0)
-_COAST_BEARINGS = np.arange(0.0, 360.0, 22.5)
-_COAST_STEP_KM = 0.25
 _EXPOSURE_RADIUS_KM = 5.0
 _EXPOSURE_SAMPLES = 36
 _SNAP_M = 100.0  # candidates of one kind in the same square of this side (m) are merged
@@ -182,18 +180,11 @@ def _first_sea_km(region: Region, lon, lat, search_km: float) -> np.ndarray:
     (`Region.coast_crossing_km`); without one the first sea sample of the global land mask at
     0.25 km steps."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    n, b = len(lon), len(_COAST_BEARINGS)
+    n, b = len(lon), len(SEA_BEARINGS)
     if region.land is not None:
-        return region.coast_crossing_km(np.repeat(lon, b), np.repeat(lat, b), np.tile(_COAST_BEARINGS, n),
+        return region.coast_crossing_km(np.repeat(lon, b), np.repeat(lat, b), np.tile(SEA_BEARINGS, n),
                                         search_km).reshape(n, b)
-    steps = np.arange(_COAST_STEP_KM, search_km + 1e-9, _COAST_STEP_KM)
-    k = len(steps)
-    if n == 0 or k == 0:
-        return np.full((n, b), np.inf)
-    src = np.repeat(np.arange(n), b * k)
-    x, y = destination(lon[src], lat[src], np.tile(np.repeat(_COAST_BEARINGS, k), n), np.tile(np.tile(steps, b), n))
-    sea = region.is_sea(x, y).reshape(n, b, k)
-    return np.where(sea, steps, np.inf).min(axis=2)
+    return mask_first_sea_km(region, lon, lat, SEA_BEARINGS, SEA_STEP_KM, search_km)
 
 
 def _coast_points(region: Region, lon, lat, offshore_km, search_km: float):
@@ -201,10 +192,10 @@ def _coast_points(region: Region, lon, lat, offshore_km, search_km: float):
     `search_km` (`_first_sea_km`), then each mooring distance further out. Returns lon, lat, the
     index of the source point and the mooring distance (km) of every offshore point."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    b = len(_COAST_BEARINGS)
+    b = len(SEA_BEARINGS)
     coast_km = _first_sea_km(region, lon, lat, search_km).ravel()
     ray = np.flatnonzero(np.isfinite(coast_km))
-    ray_src, ray_brg, ray_coast = ray // b, _COAST_BEARINGS[ray % b], coast_km[ray]
+    ray_src, ray_brg, ray_coast = ray // b, SEA_BEARINGS[ray % b], coast_km[ray]
     off = np.asarray(offshore_km, float)
     src2 = np.repeat(ray_src, len(off))
     d2 = np.repeat(ray_coast, len(off)) + np.tile(off, len(ray))
@@ -867,24 +858,30 @@ def _tsunami(region: Region, rules: Siting, kinds, lon, lat) -> Criterion:
 
 
 def _water_criteria(region: Region, rules: Siting, kinds, lon, lat, c) -> list[Criterion]:
-    """cooling_water (land kind: distance to the sea), shore_distance, water_depth and exposure
-    (floating kind). Each value is computed only for the kinds the rule applies to."""
+    """cooling_water (land kind: distance to the nearest cooling water, `Region.water_distance_km`),
+    shore_distance, water_depth and exposure (floating kind). Each value is computed only for the
+    kinds the rule applies to."""
     out = []
     n = len(lon)
     floating = _applies(kinds, "floating")
     water_cooled = _applies(kinds, "land")
     coast = np.full(n, np.nan)
     if region.land is not None:
-        need = floating | water_cooled
-        coast[need] = region.coast_distance_km(lon[need], lat[need])
+        coast[floating] = region.coast_distance_km(lon[floating], lat[floating])
     else:
-        # Without coastline polygons the offshore distance used to generate the point is the shore distance,
-        # and a land site's distance to the sea is the first sea sample along 16 bearings.
+        # Without coastline polygons the offshore distance used to generate the point is the shore distance.
         coast[floating] = _offshore_of(c)[floating]
-        coast[water_cooled] = _sea_distance(region, lon[water_cooled], lat[water_cooled], rules.cooling_water_max_km)
-    out.append(_criterion("cooling_water", "distance to sea (water-cooled designs)", coast,
-                          coast <= rules.cooling_water_max_km, water_cooled,
-                          f"<= {rules.cooling_water_max_km} km to the sea; air-cooled microreactors exempt"))
+    cooling = np.full(n, np.nan)
+    cooling[water_cooled], nearest = region.water_distance_km(
+        lon[water_cooled], lat[water_cooled], min_storage_mcm=rules.cooling_water_min_storage_mcm,
+        max_river_level=rules.cooling_water_max_river_level, max_km=rules.cooling_water_max_km)
+    found = {k: int((nearest == k).sum()) for k in ("sea", "river", "lake", "dam")}
+    out.append(_criterion("cooling_water", "distance to cooling water (sea, river, lake, reservoir)", cooling,
+                          cooling <= rules.cooling_water_max_km, water_cooled,
+                          f"<= {rules.cooling_water_max_km} km to the sea, a river of WDB-II level <= "
+                          f"{rules.cooling_water_max_river_level}, a lake or a dam of >= "
+                          f"{rules.cooling_water_min_storage_mcm:g} MCM; air-cooled microreactors exempt",
+                          note="nearest cooling water of land candidates: " + ", ".join(f"{k} {v}" for k, v in found.items())))
     out.append(_criterion("shore_distance", "distance from shore (floating)", coast,
                           coast <= rules.floating_max_shore_km, floating, f"<= {rules.floating_max_shore_km} km"))
     bathy = region.rasters.get("bathymetry")
@@ -916,14 +913,6 @@ def _raster_note(path) -> str:
 
 def _offshore_of(c: gpd.GeoDataFrame) -> np.ndarray:
     return c["offshore_km"].to_numpy(float) if "offshore_km" in c.columns else np.full(len(c), np.nan)
-
-
-def _sea_distance(region: Region, lon, lat, search_km: float) -> np.ndarray:
-    """Distance (km) to the sea along the nearest of 16 bearings (`_first_sea_km`); inf when there
-    is none within search_km."""
-    if len(lon) == 0:
-        return np.array([])
-    return _first_sea_km(region, lon, lat, search_km).min(axis=1)
 
 
 def _open_sea_share(region: Region, lon, lat) -> np.ndarray:
