@@ -270,13 +270,13 @@ def sweep(scenario: str | Path | Scenario, out: str | Path, data_dir: str | Path
     ------
     InputError
         Naming the file and field: an unknown scenario or a bad value in it, a bad catalogue or
-        layer (see `smrplan.pipeline.prepare_inputs`), a bad uncertainty block, or an `out` holding
-        another sweep.
+        layer (see `smrplan.pipeline.prepare_inputs`), a bad uncertainty block, an `out` holding
+        another sweep, one that is or holds an input, or one another sweep is writing.
     """
     sc = load_scenario(scenario, data_dir)
     run_sc = with_uncertainty(sc, draws=draws, seed=seed, batch_draws=batch_draws)
     sampler_for(run_sc)  # a bad block fails before the cluster starts or any layer is read
-    with open_client(workers, scheduler) as client:
+    with claimed_out(Path(out), False, input_paths(sc), resume=True), open_client(workers, scheduler) as client:
         stage = lambda s: progress(s, None, None)  # noqa: E731
         inputs = prepare_inputs(run_sc, stage, repair=repair)
         basis = cost_basis_of(inputs, screen_sites(inputs, stage), stage)

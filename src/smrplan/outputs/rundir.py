@@ -88,7 +88,7 @@ _HELD: dict[Path, int] = {}  # output paths this process holds the lock of, with
 _HELD_LOCK = threading.Lock()
 
 
-def check_out(out: Path, overwrite: bool, protected: Iterable[Path] = ()) -> Path:
+def check_out(out: Path, overwrite: bool, protected: Iterable[Path] = (), resume: bool = False) -> Path:
     """Check an output directory path before any computation; return it made absolute.
 
     Parameters
@@ -100,6 +100,8 @@ def check_out(out: Path, overwrite: bool, protected: Iterable[Path] = ()) -> Pat
     protected : iterable of Path
         Input files and folders: `out` must not be or contain any of them, nor lie inside a folder
         among them.
+    resume : bool, default False
+        An existing directory is kept to be added to (a sweep directory, which checks its own manifest).
 
     Returns
     -------
@@ -125,8 +127,9 @@ def check_out(out: Path, overwrite: bool, protected: Iterable[Path] = ()) -> Pat
     if not existing.is_dir():
         raise InputError(out, "--out", f"{existing} is a file, not a folder; choose another path")
     if existing == real:
-        _check_existing(real, out, overwrite)
-        existing = real.parent
+        if not resume:
+            _check_existing(real, out, overwrite)
+        existing = real if resume else real.parent
     if not os.access(existing, os.W_OK | os.X_OK):
         raise InputError(out, "--out", f"the folder {existing} is not writable")
     return real
@@ -142,8 +145,8 @@ def _check_existing(real: Path, out: Path, overwrite: bool) -> None:
 
 
 @contextlib.contextmanager
-def claimed_out(out: Path, overwrite: bool, protected: Iterable[Path] = ()) -> Iterator[Path]:
-    """Check `out` (`check_out`) and hold its lock for the body; yield the absolute path.
+def claimed_out(out: Path, overwrite: bool, protected: Iterable[Path] = (), resume: bool = False) -> Iterator[Path]:
+    """Check `out` (`check_out`, with `resume`) and hold its lock for the body; yield the absolute path.
 
     The missing parent folders are made (and removed again if the body leaves nothing in them); stale
     temporary folders of killed runs into the same path are removed. Nested claims of the same path in
@@ -154,7 +157,7 @@ def claimed_out(out: Path, overwrite: bool, protected: Iterable[Path] = ()) -> I
     InputError
         As `check_out`, or when another process holds the lock (naming its process id).
     """
-    real = check_out(out, overwrite, protected)
+    real = check_out(out, overwrite, protected, resume)
     with _HELD_LOCK:
         depth = _HELD.get(real, 0)
         _HELD[real] = depth + 1
