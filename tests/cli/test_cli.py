@@ -196,3 +196,25 @@ def test_repair_flag_on_screen_and_data_check(tmp_path):
     r = smrplan("costs", d / "sc.yaml", "--data-dir", d, "--repair", "--vary", "finance.discount_rate=0.05:0.1")
     assert r.returncode == 0, r.stderr
     assert "row 4 (id c), column population" in r.stderr
+
+
+@pytest.mark.parametrize("args, option", [(["sweep", "india-islands", "--out", "x", "--draws", "0"], "--draws"),
+                                          (["sweep", "india-islands", "--out", "x", "--workers", "-1"], "--workers"),
+                                          (["run", "--bogus"], "--bogus"),
+                                          (["explore", "--port", "abc"], "--port")])
+def test_usage_errors_exit_2_naming_the_option(args, option, tmp_path):
+    r = smrplan(*args, cwd=tmp_path)
+    assert r.returncode == 2 and option in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_overwrite_never_replaces_the_input_folder(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "scenario.yaml").write_text(smrplan("scenario", "show", "india-islands").stdout)
+    before = sorted(p.name for p in d.iterdir())
+    r = smrplan("run", d / "scenario.yaml", "--out", d, "--overwrite")
+    assert r.returncode == 2 and "--out" in r.stderr and "input" in r.stderr, r.stderr
+    r = smrplan("run", "india-islands", "--out", ".", "--overwrite", cwd=d)
+    assert r.returncode == 2 and "only a run directory" in r.stderr, r.stderr
+    assert sorted(p.name for p in d.iterdir()) == before

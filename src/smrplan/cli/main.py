@@ -265,6 +265,23 @@ def explore(target: Annotated[str, typer.Argument(help="Run directory, bundled s
     serve(state, host=host, port=port)
 
 
+def _click_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """The usage-error and abort exception classes of every click the installed typer may use: the
+    click package and the copy of it that newer typer releases bundle (`typer._click`)."""
+    import importlib
+
+    usage: list[type] = []
+    abort: list[type] = []
+    for name in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        usage += [c for c in (getattr(module, "ClickException", None),) if isinstance(c, type)]
+        abort += [c for c in (getattr(module, "Abort", None),) if isinstance(c, type)]
+    return tuple(usage), tuple(abort)
+
+
 def main() -> None:
     """Console entry point: map InputError to exit status 2 without a traceback."""
     try:
@@ -283,13 +300,12 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors and the rest
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+    except Exception as exc:  # usage errors of the command line parser and the rest
+        usage, abort = _click_errors()
+        if isinstance(exc, usage):
+            exc.show()  # usage line, then the option and what is expected
             sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, abort):
             sys.exit(1)
         if _STATE["debug"]:
             raise
