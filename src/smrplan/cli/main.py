@@ -236,6 +236,12 @@ def report(run_dir: Path,
 
     if not (run_dir / "plan.json").exists():
         raise InputError(run_dir, None, "not a run directory (no plan.json)")
+    for name in ("plan.json", "catalogue.json"):
+        try:
+            if not isinstance(json.loads((run_dir / name).read_text(encoding="utf-8")), dict | list):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise InputError(run_dir / name, None, f"unreadable ({exc}); run the scenario again") from None
     chromium = find_chromium() if pdf else None
     if pdf and chromium is None:
         raise InputError(None, "--pdf", "Chromium was not found (install it, e.g. scripts/install-browser.sh, "
