@@ -258,7 +258,7 @@ def explore(target: Annotated[str, typer.Argument(help="Run directory, bundled s
             host: Annotated[str, typer.Option("--host", help="Address to bind (local only by default).")] = "127.0.0.1",
             port: Annotated[int, typer.Option("--port", help="Port to listen on (1-65535).")] = 8765) -> None:
     """Serve a local web page with sliders for costs and demand; the map and totals follow."""
-    from smrplan.explore import load_target, prepare_state, serve
+    from smrplan.explore import access_token, load_target, prepare_state, serve
 
     if not 1 <= port <= 65535:
         raise InputError(None, "--port", f"{port} is not a port number (1-65535)")
@@ -266,9 +266,13 @@ def explore(target: Annotated[str, typer.Argument(help="Run directory, bundled s
     with _progress() as bar:
         task = bar.add_task("loading", total=None)
         state = prepare_state(sc, progress=lambda s: bar.update(task, description=s))
-    out_console.print(f"smrplan explore: {sc.name}, {len(state.settlements):,} settlements at http://{host}:{port}/ "
-                      "(Ctrl-C to stop)")
-    serve(state, host=host, port=port)
+    token = access_token(host)
+    if token is not None:
+        console.print(f"[yellow]warning:[/yellow] serving on {host}, not only this machine: anyone who can reach it "
+                      "and has the URL below (with its access token) can use the explorer")
+    url = f"http://{host}:{port}/" + (f"?token={token}" if token else "")
+    out_console.print(f"smrplan explore: {sc.name}, {len(state.settlements):,} settlements at {url} (Ctrl-C to stop)")
+    serve(state, host=host, port=port, token=token)
 
 
 def _click_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
