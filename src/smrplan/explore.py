@@ -290,8 +290,22 @@ def _refusal(request, hosts: frozenset[str], token: str | None):
 
 
 def create_app(state: State, host: str = "127.0.0.1", token: str | None = None):
-    """The FastAPI application serving one prepared scenario; `host` the bound address (its name is
-    accepted in the Host header besides the loopback names), `token` the access token, if any."""
+    """The FastAPI application serving one prepared scenario.
+
+    Parameters
+    ----------
+    state : State
+        The prepared scenario (`prepare_state`).
+    host : str, default "127.0.0.1"
+        The bound address; its name is accepted in the Host header besides the loopback names.
+    token : str or None, default None
+        The access token every request must carry (query `token` or the cookie it sets), if any.
+
+    Returns
+    -------
+    fastapi.FastAPI
+        The page, /api/health, /api/recompute and /api/optimise.
+    """
     from fastapi import FastAPI, HTTPException
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse

@@ -49,9 +49,17 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 @contextlib.contextmanager
 def atomic_run_dir(out: Path, overwrite: bool, protected: Iterable[Path] = ()) -> Iterator[Path]:
-    """Yield a temporary folder; on success it gets the marker file and becomes `out` (replacing it if
-    `overwrite`). `out` is checked and locked as by `claimed_out` (`protected`: paths `out` must keep
-    clear of)."""
+    """Yield a temporary folder; on success it gets the marker file and becomes `out`.
+
+    Parameters
+    ----------
+    out : Path
+        The run directory, checked and locked as by `claimed_out`.
+    overwrite : bool
+        Replace an existing run directory.
+    protected : iterable of Path, default none
+        Input files and folders `out` must keep clear of (`check_out`).
+    """
     out = Path(out)
     claim = contextlib.ExitStack()
     claim.enter_context(claimed_out(out, overwrite, protected))
@@ -146,7 +154,12 @@ def _check_existing(real: Path, out: Path, overwrite: bool) -> None:
 
 @contextlib.contextmanager
 def claimed_out(out: Path, overwrite: bool, protected: Iterable[Path] = (), resume: bool = False) -> Iterator[Path]:
-    """Check `out` (`check_out`, with `resume`) and hold its lock for the body; yield the absolute path.
+    """Check `out` and hold its lock for the body; yield the absolute path.
+
+    Parameters
+    ----------
+    out, overwrite, protected, resume
+        As in `check_out`.
 
     The missing parent folders are made (and removed again if the body leaves nothing in them); stale
     temporary folders of killed runs into the same path are removed. Nested claims of the same path in
