@@ -13,7 +13,7 @@ import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -313,7 +313,7 @@ def main() -> None:
     except Exception as exc:  # usage errors of the command line parser and the rest
         usage, abort = _click_errors()
         if isinstance(exc, usage):
-            exc.show()  # usage line, then the option and what is expected
+            cast(Any, exc).show()  # usage line, then the option and what is expected (any click's ClickException)
             sys.exit(2)
         if isinstance(exc, abort):
             sys.exit(1)
