@@ -166,8 +166,8 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
 
 def input_paths(sc: Scenario) -> list[Path]:
     """The files and folders a scenario reads (an output directory must keep clear of them): the
-    scenario file, its data directory, every layer or table file it names and that file's folder, and
-    the bundled data and scenario folders."""
+    scenario file, its data directory (an output may not lie inside it), every layer or table file it
+    names, and the bundled data and scenario folders."""
     source = Path(sc.source)
     base = source.parent if source.is_file() else Path(".")
     root = Path(sc.data_dir) if sc.data_dir is not None else base
@@ -178,7 +178,7 @@ def input_paths(sc: Scenario) -> list[Path]:
     for ref in refs:
         if ref and not ref.startswith("bundled:") and ref not in RULE_SETS:
             path = Path(ref) if Path(ref).is_absolute() else root / ref
-            paths += [path, path.parent]
+            paths.append(path)
     return paths
 
 

@@ -165,19 +165,19 @@ def _bad_region(tmp_path: Path) -> Path:
 
 def test_repair_flag_run_logs_fixes_and_counts_them_in_plan_json(tmp_path):
     d = _bad_region(tmp_path)
-    r = smrplan("run", d / "sc.yaml", "--data-dir", d, "--out", d / "out")
-    assert r.returncode == 2 and "s.csv: row 5, column lon" in r.stderr and not (d / "out").exists()
-    r = smrplan("run", d / "sc.yaml", "--data-dir", d, "--out", d / "out", "--repair")
+    r = smrplan("run", d / "sc.yaml", "--data-dir", d, "--out", d.parent / f"{d.name}-out")
+    assert r.returncode == 2 and "s.csv: row 5, column lon" in r.stderr and not (d.parent / f"{d.name}-out").exists()
+    r = smrplan("run", d / "sc.yaml", "--data-dir", d, "--out", d.parent / f"{d.name}-out", "--repair")
     assert r.returncode == 0, r.stderr
     for part in ("row 3 (id a), column id", "row 4 (id c), column population", "row 5 (id d), geometry",
                  "row 6 (id e), geometry"):
         assert part in r.stderr, part
-    plan = json.loads((d / "out" / "plan.json").read_text())
+    plan = json.loads((d.parent / f"{d.name}-out" / "plan.json").read_text())
     assert plan["settlements"] == 2
     assert plan["data"]["repairs"] == {"settlements": {"bad_population": 1, "empty_geometry": 1,
                                                        "outside_region": 1, "duplicate_id": 1}}
     assert plan["data"]["dropped_rows"]["settlements"] == 3
-    st = gpd.read_file(d / "out" / "settlements.gpkg", layer="settlements")
+    st = gpd.read_file(d.parent / f"{d.name}-out" / "settlements.gpkg", layer="settlements")
     assert sorted(st["id"]) == ["a", "a-2"]
 
 
