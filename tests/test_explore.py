@@ -32,7 +32,7 @@ def state():
 
 @pytest.fixture(scope="module")
 def client(state):
-    return TestClient(create_app(state))
+    return TestClient(create_app(state), base_url="http://127.0.0.1:8765")
 
 
 def _counts(result: dict) -> dict[str, int]:
@@ -123,3 +123,37 @@ def test_explore_command_bad_input(tmp_path):
     assert r.returncode == 2 and "missing.yaml" in r.stderr
     r = subprocess.run([*CLI, "explore", "--port", "0"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
+
+
+def test_only_known_hosts_are_answered(state, client):
+    assert client.get("/api/health").status_code == 200
+    assert client.get("/api/health", headers={"host": "localhost:8765"}).status_code == 200
+    assert client.get("/api/health", headers={"host": "evil.example:8765"}).status_code == 421  # DNS rebinding
+    r = client.get("/")
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"] and r.headers["x-frame-options"] == "DENY"
+
+
+@pytest.mark.parametrize("text", ['{"discount_rate": NaN}', '{"carbon_price_usd_per_t": Infinity}',
+                                  '{"reactor_capex_multiplier": -Infinity}'])
+def test_non_finite_numbers_are_422(client, text):
+    r = client.post("/api/recompute", content=text, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_chunked_body_with_a_small_length_is_refused(client):
+    r = client.post("/api/recompute", content=b'{"demand_tier": 3}',
+                    headers={"content-type": "application/json", "transfer-encoding": "chunked"})
+    assert r.status_code in (400, 411)
+
+
+def test_a_server_on_another_address_needs_the_token(state):
+    from smrplan.explore import access_token
+
+    assert access_token("127.0.0.1") is None
+    token = access_token("0.0.0.0")
+    assert token and len(token) >= 24
+    c = TestClient(create_app(state, "0.0.0.0", token), base_url="http://0.0.0.0:8765")
+    assert c.get("/api/health").status_code == 403
+    assert c.get("/api/health?token=wrong").status_code == 403
+    assert c.get(f"/?token={token}").status_code == 200  # sets the cookie the page's requests carry
+    assert c.post("/api/recompute", json={"demand_tier": 3}).status_code == 200

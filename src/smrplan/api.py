@@ -18,17 +18,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace as dataclass_replace
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-from smrplan.errors import InputError
 from smrplan.geo.io import read_vector
 from smrplan.outputs.read import RunDirectory, read_run
+from smrplan.outputs.rundir import claimed_out
 from smrplan.outputs.write import write_run
 from smrplan.pipeline import Progress, cost_basis_of, make_plan, prepare_inputs, screen_sites
 from smrplan.results import Plan
-from smrplan.scenario import Scenario, resolve_scenario
+from smrplan.scenario import RULE_SETS, Scenario, resolve_scenario
 from smrplan.scenario import load_scenario as _load_scenario
 from smrplan.siting.screen import ScreenResult
 from smrplan.uncertainty.model import build_model, with_uncertainty
@@ -156,11 +157,29 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
     """
     sc = load_scenario(scenario, data_dir)
     out_dir = Path(out) if out is not None else default_out(sc.name)
-    if out_dir.exists() and not overwrite:
-        raise InputError(out_dir, "--out", "the output directory exists; choose another or pass --overwrite")
-    p = make_plan(sc, progress, repair=repair)
-    write_run(p, out_dir, overwrite=overwrite, progress=progress)
+    protected = input_paths(sc)
+    with claimed_out(out_dir, overwrite, protected):  # checked and locked before any computation
+        p = make_plan(sc, progress, repair=repair)
+        write_run(p, out_dir, overwrite=overwrite, progress=progress, protected=protected)
     return p.written_to(out_dir)
+
+
+def input_paths(sc: Scenario) -> list[Path]:
+    """The files and folders a scenario reads (an output directory must keep clear of them): the
+    scenario file, its data directory (an output may not lie inside it), every layer or table file it
+    names, and the bundled data and scenario folders."""
+    source = Path(sc.source)
+    base = source.parent if source.is_file() else Path(".")
+    root = Path(sc.data_dir) if sc.data_dir is not None else base
+    paths = [Path(str(resources.files("smrplan.data"))), Path(str(resources.files("smrplan.scenarios")))]
+    paths += [source] if source.is_file() else []
+    paths += [Path(sc.data_dir)] if sc.data_dir is not None else []
+    refs = [*sc.data.values(), sc.region.grid_nodes, sc.dispatch.pv_tmy, sc.dispatch.monthly_derate, sc.siting.rules]
+    for ref in refs:
+        if ref and not ref.startswith("bundled:") and ref not in RULE_SETS:
+            path = Path(ref) if Path(ref).is_absolute() else root / ref
+            paths.append(path)
+    return paths
 
 
 def tornado(scenario: str | Path | Scenario, data_dir: str | Path | None = None, vary: list[str] | None = None,
@@ -251,13 +270,13 @@ def sweep(scenario: str | Path | Scenario, out: str | Path, data_dir: str | Path
     ------
     InputError
         Naming the file and field: an unknown scenario or a bad value in it, a bad catalogue or
-        layer (see `smrplan.pipeline.prepare_inputs`), a bad uncertainty block, or an `out` holding
-        another sweep.
+        layer (see `smrplan.pipeline.prepare_inputs`), a bad uncertainty block, an `out` holding
+        another sweep, one that is or holds an input, or one another sweep is writing.
     """
     sc = load_scenario(scenario, data_dir)
     run_sc = with_uncertainty(sc, draws=draws, seed=seed, batch_draws=batch_draws)
     sampler_for(run_sc)  # a bad block fails before the cluster starts or any layer is read
-    with open_client(workers, scheduler) as client:
+    with claimed_out(Path(out), False, input_paths(sc), resume=True), open_client(workers, scheduler) as client:
         stage = lambda s: progress(s, None, None)  # noqa: E731
         inputs = prepare_inputs(run_sc, stage, repair=repair)
         basis = cost_basis_of(inputs, screen_sites(inputs, stage), stage)

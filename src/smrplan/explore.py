@@ -13,10 +13,13 @@ request, only for regions of at most `MILP_MAX_SETTLEMENTS` settlements and with
 `MILP_TIME_LIMIT_S`. The carbon price applies to the emissions of diesel, hybrid and grid supply, and
 region rules restrict reactor kinds, as in the plan.
 
-The server (FastAPI + uvicorn) binds 127.0.0.1 unless told otherwise, validates every request body
-with pydantic (types, ranges, no extra fields, at most `MAX_BODY_BYTES`), never reads a path sent by
-a client, and serves one page with plotly.js inlined and a content security policy that allows no
-other origin.
+The server (FastAPI + uvicorn) binds 127.0.0.1 unless told otherwise, answers only requests whose Host
+header names a loopback name or the bound address (no DNS rebinding), validates every request body
+with pydantic (types, ranges, finite numbers, no extra fields, at most `MAX_BODY_BYTES` given by
+Content-Length; a body without it, chunked, is refused), never reads a path sent by a client, and
+serves one page with plotly.js inlined and a content security policy that allows no other origin and
+no framing. Bound to any other address it requires a random access token (`access_token`), given
+once in the URL and kept in a same-site cookie.
 """
 
 from __future__ import annotations
@@ -48,13 +51,16 @@ MILP_MAX_SETTLEMENTS = 2_000
 MILP_TIME_LIMIT_S = 60.0
 MAX_BODY_BYTES = 2_048
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
-       "img-src data: blob:; font-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'")
+       "img-src data: blob:; font-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+       "frame-ancestors 'none'")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+TOKEN_COOKIE = "smrplan_token"
 
 
 class Params(BaseModel):
     """Slider values. Multipliers scale the scenario's catalogue values (1 = as in the scenario)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
     reactor_capex_multiplier: float = Field(1.0, ge=0.2, le=3.0, description="x every reactor's capex_usd_per_kw")
     diesel_price_multiplier: float = Field(1.0, ge=0.25, le=4.0, description="x diesel price (USD/l)")
@@ -254,26 +260,78 @@ def page_html(state: State) -> str:
         can_optimise=state.can_optimise, milp_max=MILP_MAX_SETTLEMENTS)
 
 
-def create_app(state: State):
-    """The FastAPI application serving one prepared scenario."""
+def access_token(host: str) -> str | None:
+    """A random access token for a server bound to `host`, or None for a loopback address."""
+    import secrets
+
+    return None if host in LOOPBACK else secrets.token_urlsafe(24)
+
+
+def _refusal(request, hosts: frozenset[str], token: str | None):
+    """Why a request is refused as (status, detail), or None: an unknown Host, a missing token, a
+    body that is chunked, unsized or too large."""
+    import hmac
+
+    host = request.headers.get("host", "")
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if name.strip("[]") not in hosts:
+        return 421, f"unknown Host header {host!r}"
+    if token is not None:
+        given = request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE) or ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return 403, "an access token is required (open the URL printed by smrplan explore)"
+    if request.method == "POST":
+        length = request.headers.get("content-length")
+        if "transfer-encoding" in request.headers or length is None or not length.isdigit():
+            return 411, "a Content-Length header (and no Transfer-Encoding) is required"
+        if int(length) > MAX_BODY_BYTES:
+            return 413, f"request body larger than {MAX_BODY_BYTES} bytes"
+    return None
+
+
+def create_app(state: State, host: str = "127.0.0.1", token: str | None = None):
+    """The FastAPI application serving one prepared scenario.
+
+    Parameters
+    ----------
+    state : State
+        The prepared scenario (`prepare_state`).
+    host : str, default "127.0.0.1"
+        The bound address; its name is accepted in the Host header besides the loopback names.
+    token : str or None, default None
+        The access token every request must carry (query `token` or the cookie it sets), if any.
+
+    Returns
+    -------
+    fastapi.FastAPI
+        The page, /api/health, /api/recompute and /api/optimise.
+    """
     from fastapi import FastAPI, HTTPException
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse
 
     app = FastAPI(title="smrplan explore", docs_url=None, redoc_url=None, openapi_url=None)
     page = page_html(state)
+    hosts = frozenset({*LOOPBACK, host.strip("[]")})
 
     @app.middleware("http")
     async def _limits(request, call_next):
-        if request.method == "POST":
-            length = request.headers.get("content-length")
-            if length is None or not length.isdigit():
-                return JSONResponse({"detail": "a Content-Length header is required"}, status_code=411)
-            if int(length) > MAX_BODY_BYTES:
-                return JSONResponse({"detail": f"request body larger than {MAX_BODY_BYTES} bytes"}, status_code=413)
-        response = await call_next(request)
+        refused = _refusal(request, hosts, token)
+        if refused is not None:
+            response = JSONResponse({"detail": refused[1]}, status_code=refused[0])
+        else:
+            response = await call_next(request)
+            if token is not None and request.query_params.get("token"):
+                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
         return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request, exc):  # the field and the rule, never the value sent (NaN is no JSON)
+        return JSONResponse({"detail": [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]},
+                            status_code=422)
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> str:
@@ -301,7 +359,7 @@ def create_app(state: State):
     return app
 
 
-def serve(state: State, host: str = "127.0.0.1", port: int = 8765) -> None:
+def serve(state: State, host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -> None:
     """Serve the explorer until interrupted.
 
     Parameters
@@ -312,10 +370,12 @@ def serve(state: State, host: str = "127.0.0.1", port: int = 8765) -> None:
         Address to listen on (the default serves this machine only).
     port : int, default 8765
         TCP port.
+    token : str or None, default None
+        Access token every request must carry (`access_token`); None on loopback.
     """
     import uvicorn
 
-    uvicorn.run(create_app(state), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(state, host, token), host=host, port=port, log_level="warning")
 
 
 def load_target(target: str, data_dir: str | Path | None = None) -> Scenario:

@@ -50,7 +50,8 @@ def _time_zones() -> frozenset[str]:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # strict: a boolean is never taken for a number, nor a number for text
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class Region(_Strict):
@@ -62,6 +63,20 @@ class Region(_Strict):
     land_tolerance_km: float = Field(ge=0, le=10)
     water_gap_km: float = Field(ge=0, le=50)
     mainland_min_area_km2: float = Field(gt=0)
+
+    @field_validator("metric_crs")
+    @classmethod
+    def _projected_crs(cls, v: str) -> str:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            crs = CRS.from_user_input(v)
+        except CRSError:
+            raise ValueError(f"unknown CRS {v!r}; expected a projected CRS in metres such as EPSG:24047") from None
+        if not crs.is_projected:
+            raise ValueError(f"{v!r} is not a projected CRS (distances need metres), e.g. EPSG:24047")
+        return v
 
     @field_validator("extent")
     @classmethod
@@ -104,7 +119,7 @@ class Demand(_Strict):
 class Finance(_Strict):
     discount_rate: float = Field(ge=0, le=0.5)
     base_year: int = Field(ge=1990, le=2100)
-    inr_per_usd: float = Field(gt=0)
+    inr_per_usd: float = Field(gt=0, le=1000)  # 83 INR/USD in 2024 (RBI reference rate); 1000 is a typo guard
     horizon_years: int = Field(ge=1, le=100)
     carbon_price_usd_per_t: float = Field(ge=0, le=10000)
 
@@ -483,12 +498,32 @@ def load_scenario(ref: str | Path) -> Scenario:
             raise InputError(path, None, f"cannot read: {exc.strerror}") from None
         source = str(path)
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
         raise InputError(source, where, f"unreadable YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_scenario(raw, source)
+    except RecursionError:
+        raise InputError(source, None, "YAML nested too deeply; a scenario is a few levels of keys") from None
+    try:
+        return parse_scenario(raw, source)
+    except RecursionError:
+        raise InputError(source, None, "YAML nested too deeply; a scenario is a few levels of keys") from None
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML SafeLoader that refuses a key given twice in one mapping (the last would win silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, list | dict) or key in seen:
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice (line {mark.line + 1}); keep one", mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def apply_data_dir(scenario: Scenario, data_dir: str | Path | None) -> Scenario:

@@ -165,19 +165,19 @@ def _bad_region(tmp_path: Path) -> Path:
 
 def test_repair_flag_run_logs_fixes_and_counts_them_in_plan_json(tmp_path):
     d = _bad_region(tmp_path)
-    r = smrplan("run", d / "sc.yaml", "--data-dir", d, "--out", d / "out")
-    assert r.returncode == 2 and "s.csv: row 5, column lon" in r.stderr and not (d / "out").exists()
-    r = smrplan("run", d / "sc.yaml", "--data-dir", d, "--out", d / "out", "--repair")
+    r = smrplan("run", d / "sc.yaml", "--data-dir", d, "--out", d.parent / f"{d.name}-out")
+    assert r.returncode == 2 and "s.csv: row 5, column lon" in r.stderr and not (d.parent / f"{d.name}-out").exists()
+    r = smrplan("run", d / "sc.yaml", "--data-dir", d, "--out", d.parent / f"{d.name}-out", "--repair")
     assert r.returncode == 0, r.stderr
     for part in ("row 3 (id a), column id", "row 4 (id c), column population", "row 5 (id d), geometry",
                  "row 6 (id e), geometry"):
         assert part in r.stderr, part
-    plan = json.loads((d / "out" / "plan.json").read_text())
+    plan = json.loads((d.parent / f"{d.name}-out" / "plan.json").read_text())
     assert plan["settlements"] == 2
     assert plan["data"]["repairs"] == {"settlements": {"bad_population": 1, "empty_geometry": 1,
                                                        "outside_region": 1, "duplicate_id": 1}}
     assert plan["data"]["dropped_rows"]["settlements"] == 3
-    st = gpd.read_file(d / "out" / "settlements.gpkg", layer="settlements")
+    st = gpd.read_file(d.parent / f"{d.name}-out" / "settlements.gpkg", layer="settlements")
     assert sorted(st["id"]) == ["a", "a-2"]
 
 
@@ -196,3 +196,25 @@ def test_repair_flag_on_screen_and_data_check(tmp_path):
     r = smrplan("costs", d / "sc.yaml", "--data-dir", d, "--repair", "--vary", "finance.discount_rate=0.05:0.1")
     assert r.returncode == 0, r.stderr
     assert "row 4 (id c), column population" in r.stderr
+
+
+@pytest.mark.parametrize("args, option", [(["sweep", "india-islands", "--out", "x", "--draws", "0"], "--draws"),
+                                          (["sweep", "india-islands", "--out", "x", "--workers", "-1"], "--workers"),
+                                          (["run", "--bogus"], "--bogus"),
+                                          (["explore", "--port", "abc"], "--port")])
+def test_usage_errors_exit_2_naming_the_option(args, option, tmp_path):
+    r = smrplan(*args, cwd=tmp_path)
+    assert r.returncode == 2 and option in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_overwrite_never_replaces_the_input_folder(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "scenario.yaml").write_text(smrplan("scenario", "show", "india-islands").stdout)
+    before = sorted(p.name for p in d.iterdir())
+    r = smrplan("run", d / "scenario.yaml", "--out", d, "--overwrite")
+    assert r.returncode == 2 and "--out" in r.stderr and "input" in r.stderr, r.stderr
+    r = smrplan("run", "india-islands", "--out", ".", "--overwrite", cwd=d)
+    assert r.returncode == 2 and "only a run directory" in r.stderr, r.stderr
+    assert sorted(p.name for p in d.iterdir()) == before

@@ -240,3 +240,18 @@ def test_cli_reports_a_bad_block_with_status_2(tmp_path, monkeypatch, capsys):
         main()
     assert exit_.value.code == 2
     assert "uncertainty.parameters.0.target" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_a_damaged_part_is_computed_again_on_resume(model, reference, tmp_path):
+    import shutil
+
+    out = tmp_path / "damaged"
+    shutil.copytree(reference, out)
+    for name in ("sweep.json", *OUTPUTS):
+        (out / name).unlink()
+    first = sorted((out / "parts").glob("draws-0*.parquet"))[0]
+    first.write_bytes(first.read_bytes()[:100])  # a torn part file
+    (out / "done.txt").write_text((out / "done.txt").read_text() + "x!\n")  # and a damaged record
+    s = U.run_sweep(model, out)
+    assert s["resumed_draws"] == DRAWS - BATCH
+    _same_outputs(reference, out)

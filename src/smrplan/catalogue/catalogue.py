@@ -120,7 +120,8 @@ def _num(x: Any) -> TypeGuard[float]:
 
 
 def _check_type(spec: ParameterSpec, value: Any, where: str, file: str) -> None:
-    if (spec.type == "text") != isinstance(value, str):
+    if (spec.type == "text") != isinstance(value, str) or isinstance(value, bool) \
+            or (spec.type == "number" and not math.isfinite(value)):
         raise InputError(file, where, f"{value!r}; {spec.name} is {'text' if spec.type == 'text' else 'a number'} "
                                       "(catalogue/parameters.csv)")
 

@@ -13,7 +13,7 @@ import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -236,6 +236,12 @@ def report(run_dir: Path,
 
     if not (run_dir / "plan.json").exists():
         raise InputError(run_dir, None, "not a run directory (no plan.json)")
+    for name in ("plan.json", "catalogue.json"):
+        try:
+            if not isinstance(json.loads((run_dir / name).read_text(encoding="utf-8")), dict | list):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise InputError(run_dir / name, None, f"unreadable ({exc}); run the scenario again") from None
     chromium = find_chromium() if pdf else None
     if pdf and chromium is None:
         raise InputError(None, "--pdf", "Chromium was not found (install it, e.g. scripts/install-browser.sh, "
@@ -252,7 +258,7 @@ def explore(target: Annotated[str, typer.Argument(help="Run directory, bundled s
             host: Annotated[str, typer.Option("--host", help="Address to bind (local only by default).")] = "127.0.0.1",
             port: Annotated[int, typer.Option("--port", help="Port to listen on (1-65535).")] = 8765) -> None:
     """Serve a local web page with sliders for costs and demand; the map and totals follow."""
-    from smrplan.explore import load_target, prepare_state, serve
+    from smrplan.explore import access_token, load_target, prepare_state, serve
 
     if not 1 <= port <= 65535:
         raise InputError(None, "--port", f"{port} is not a port number (1-65535)")
@@ -260,9 +266,30 @@ def explore(target: Annotated[str, typer.Argument(help="Run directory, bundled s
     with _progress() as bar:
         task = bar.add_task("loading", total=None)
         state = prepare_state(sc, progress=lambda s: bar.update(task, description=s))
-    out_console.print(f"smrplan explore: {sc.name}, {len(state.settlements):,} settlements at http://{host}:{port}/ "
-                      "(Ctrl-C to stop)")
-    serve(state, host=host, port=port)
+    token = access_token(host)
+    if token is not None:
+        console.print(f"[yellow]warning:[/yellow] serving on {host}, not only this machine: anyone who can reach it "
+                      "and has the URL below (with its access token) can use the explorer")
+    url = f"http://{host}:{port}/" + (f"?token={token}" if token else "")
+    out_console.print(f"smrplan explore: {sc.name}, {len(state.settlements):,} settlements at {url} (Ctrl-C to stop)")
+    serve(state, host=host, port=port, token=token)
+
+
+def _click_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """The usage-error and abort exception classes of every click the installed typer may use: the
+    click package and the copy of it that newer typer releases bundle (`typer._click`)."""
+    import importlib
+
+    usage: list[type] = []
+    abort: list[type] = []
+    for name in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        usage += [c for c in (getattr(module, "ClickException", None),) if isinstance(c, type)]
+        abort += [c for c in (getattr(module, "Abort", None),) if isinstance(c, type)]
+    return tuple(usage), tuple(abort)
 
 
 def main() -> None:
@@ -283,13 +310,12 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors and the rest
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+    except Exception as exc:  # usage errors of the command line parser and the rest
+        usage, abort = _click_errors()
+        if isinstance(exc, usage):
+            cast(Any, exc).show()  # usage line, then the option and what is expected (any click's ClickException)
             sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, abort):
             sys.exit(1)
         if _STATE["debug"]:
             raise

@@ -3,6 +3,7 @@ optional CSV/Parquet copies, report.html and log.txt, written atomically (see ru
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
@@ -41,7 +42,8 @@ def settlements_table(plan: Plan) -> gpd.GeoDataFrame:
     return gpkg_ready(gpd.GeoDataFrame(st[first + rest], geometry=st.geometry, crs="EPSG:4326"))
 
 
-def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s: None) -> Path:
+def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s: None,
+              protected: Iterable[Path] = ()) -> Path:
     """Write the whole run directory for a plan.
 
     Parameters
@@ -54,6 +56,8 @@ def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s:
         Replace an existing `out`.
     progress : callable, default no report
         Called with the name of each step.
+    protected : iterable of Path, default none
+        Input files and folders `out` must keep clear of (see `smrplan.outputs.rundir.check_out`).
 
     Returns
     -------
@@ -63,10 +67,11 @@ def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s:
     Raises
     ------
     InputError
-        When `out` exists and `overwrite` is not given.
+        When `out` cannot be written (`smrplan.outputs.rundir.check_out`): it exists and `overwrite` is
+        not given, it is not a run directory, it is or holds an input, another run holds its lock.
     """
     out = Path(out)
-    with atomic_run_dir(out, overwrite) as tmp:
+    with atomic_run_dir(out, overwrite, protected) as tmp:
         progress("writing outputs")
         (tmp / "scenario.yaml").write_text(scenario_yaml(plan.scenario), encoding="utf-8")
         write_json(tmp / "catalogue.json", to_records(plan.catalogue))

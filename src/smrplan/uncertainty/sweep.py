@@ -110,10 +110,23 @@ def _open_sweep_dir(model: SweepModel, out: Path) -> set[int | str]:
         text = done_file.read_text(encoding="utf-8")
         complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]  # drop a torn last line
         for line in complete.split():
+            if line != TORNADO_ID and not line.isdigit():
+                continue  # a damaged line: its batch runs again
             bid: int | str = line if line == TORNADO_ID else int(line)
-            if all((out / "parts" / name).exists() for name in _part_names(bid)):
+            if all(_readable_part(out / "parts" / name) for name in _part_names(bid)):
                 done.add(bid)
     return done
+
+
+def _readable_part(path: Path) -> bool:
+    """Whether a part file exists and is a whole Parquet file (a damaged part is computed again)."""
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except (OSError, ValueError):  # missing, truncated or not Parquet (pyarrow.ArrowInvalid is a ValueError)
+        return False
+    return True
 
 
 def _save_part(out: Path, res: BatchResult) -> None:
