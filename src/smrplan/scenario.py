@@ -462,7 +462,8 @@ def _with_rule_set(merged: dict[str, Any], raw: dict[str, Any], source: str) -> 
     base = Path(source).parent if Path(source).is_file() else None
     ref = siting["rules"]
     rule_set = siting_rule_set(ref, base, source)
-    own = raw.get("siting") if isinstance(raw.get("siting"), dict) else {}
+    raw_siting = raw.get("siting")
+    own: dict = raw_siting if isinstance(raw_siting, dict) else {}
     values = {k: r.value for k, r in rule_set.rules.items() if k not in own}
     path = ref if ref in RULE_SETS else str(rule_set_path(ref, base).resolve())
     return {**merged, "siting": {**siting, **values, "rules": path}}

@@ -274,20 +274,21 @@ def grid_status_section(st: pd.DataFrame) -> dict:
     """
     if "grid_status" not in st.columns:
         return {}
-    place = st["grid_status"].astype(str).where(st["grid_status"] != "unconnected",
-                                                np.where(st["is_island"].to_numpy(bool), "isolated_island", "isolated_mainland"))
-    frame = pd.DataFrame({"place": place.to_numpy(), "n": 1, "population": st["population_target"].to_numpy(float),
+    status = st["grid_status"].astype(str).to_numpy()
+    isolated = np.where(st["is_island"].to_numpy(bool), "isolated_island", "isolated_mainland")
+    place = np.where(status == "unconnected", isolated, status)
+    frame = pd.DataFrame({"place": place, "n": 1, "population": st["population_target"].to_numpy(float),
                           "demand_mwh_per_year": st["demand_kwh_per_year"].to_numpy(float) / 1000.0,
                           "annual_cost_usd": st["chosen_annual_cost_usd"].to_numpy(float),
                           "source": st["grid_status_source"].astype(str).to_numpy(), "option": st["chosen_option"].to_numpy()})
     by = frame.groupby("place")[["n", "population", "demand_mwh_per_year", "annual_cost_usd"]].sum()
-    options = frame.groupby(["place", "option"]).size()
+    options = {str(p): {str(o): int(k) for o, k in g.groupby("option").size().items()} for p, g in frame.groupby("place")}
     sources = frame.groupby("source")[["n", "population"]].sum()
     return {
         "by_status": {p: {"settlements": int(row["n"]), "population": round(float(row["population"])),
                           "demand_mwh_per_year": round(float(row["demand_mwh_per_year"]), 3),
                           "annual_cost_usd": round(float(row["annual_cost_usd"]), 2),
-                          "chosen_options": {str(o): int(k) for o, k in options[p].items()}} for p, row in by.iterrows()},
+                          "chosen_options": options[str(p)]} for p, row in by.iterrows()},
         "by_source": {s: {"settlements": int(row["n"]), "population": round(float(row["population"]))}
                       for s, row in sources.iterrows()},
         "population_share_on_grid": round(float(frame["population"][frame["place"].isin(["connected", "weak"])].sum()

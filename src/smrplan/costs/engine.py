@@ -272,6 +272,7 @@ def _existing_grid(annual, capex, capacity, co2, basis: CostBasis, e, peak, grid
     """Cost the settlements on the existing grid in place: the grid option only, at the average cost of
     supply (USD/kWh) on the hours with supply, plus a diesel back-up (sized to the peak) for the outage
     share of the energy; every other option infeasible (NaN)."""
+    assert basis.on_grid is not None, "settlements on the existing grid need the on_grid mask"
     at = np.flatnonzero(basis.on_grid)
     out = basis.outage_fraction[at] if basis.outage_fraction is not None else np.zeros(len(at))
     backup = diesel_cost(e[at] * out, np.where(out > 0, peak[at], 0.0), diesel, money, basis.is_island[at])

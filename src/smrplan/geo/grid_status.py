@@ -133,7 +133,7 @@ def _state_figures(states: pd.Series, stats: Statistics, r: dict) -> pd.DataFram
     """Per state name: no_electricity, under_8h (fractions of villages), hours_weak (h/day) and `figure`,
     the Mission Antyodaya row used (the state's own, else All India)."""
     table = stats.states.set_index("state")
-    base = {"no_electricity": r["all_india_no_electricity_share"], "under_8h": r["all_india_under_8h_share"],
+    base: dict = {"no_electricity": r["all_india_no_electricity_share"], "under_8h": r["all_india_under_8h_share"],
             "hours_weak": float(np.mean(list(r["weak_band_hours"].values())))}
     if "all india" in table.index:
         base = table.loc["all india", list(base)].astype(float).to_dict()

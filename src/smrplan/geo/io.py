@@ -264,7 +264,8 @@ def read_settlements(path: Path, repair: bool = False, region: str | None = DEFA
     """Read settlements and check the contract: id, name, point geometry (WGS84), population >= 0.
 
     Optional columns carried through: households, population_urban, anchor_load_kw,
-    existing_demand_kwh, grid_connected, measured_energy_kwh with measured_year (calibration). Aliases such as ``population_2011`` are accepted.
+    existing_demand_kwh, grid_connected, measured_energy_kwh with measured_year (calibration).
+    Aliases such as ``population_2011`` are accepted.
 
     Parameters
     ----------
