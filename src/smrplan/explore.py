@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from smrplan.catalogue.catalogue import Catalogue, apply_overrides
 from smrplan.costs.economics import Money, first_of
 from smrplan.costs.engine import CostBasis, OptionCosts, option_costs
-from smrplan.demand.load import demand_basis, settlement_demand
+from smrplan.demand.load import DemandBasis, demand_basis, settlement_demand
 from smrplan.optimize.assemble import optimise
 from smrplan.options import ALL_OPTIONS
 from smrplan.pipeline import cost_basis_of, prepare_inputs, screen_sites
@@ -50,6 +50,7 @@ from smrplan.siting.screen import ScreenResult
 MILP_MAX_SETTLEMENTS = 2_000
 MILP_TIME_LIMIT_S = 60.0
 MAX_BODY_BYTES = 2_048
+DEMAND_CACHE = 8  # demand vectors kept per explorer state (memory bound: 8 x 2 arrays per settlement)
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
        "img-src data: blob:; font-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
        "frame-ancestors 'none'")
@@ -67,6 +68,8 @@ class Params(BaseModel):
     discount_rate: float = Field(0.08, ge=0.0, le=0.2, description="real discount rate, fraction per year")
     carbon_price_usd_per_t: float = Field(0.0, ge=0.0, le=500.0, description="USD per t CO2")
     demand_tier: int = Field(4, ge=1, le=5, description="Multi-Tier Framework tier of household demand")
+    consumption_growth_per_year: float = Field(0.02, ge=-0.1, le=0.3, description="growth of use per household and "
+                                               "per non-residential user, fraction per year")
 
 
 @dataclass
@@ -76,13 +79,13 @@ class State:
     inputs: Inputs
     screen: ScreenResult
     basis: CostBasis
-    energy_kwh: dict[int, np.ndarray]
-    peak_kw: dict[int, np.ndarray]
+    demand: DemandBasis
     point: np.ndarray
     points: pd.DataFrame
     point_note: str
     base: Params
     base_choice: np.ndarray | None = None
+    demand_cache: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     optimise_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -103,27 +106,39 @@ class State:
 
 
 def prepare_state(scenario: Scenario, progress=lambda s: None) -> State:
-    """Load and screen a scenario once (the pipeline's inputs, siting and cost-basis stages) and the
-    demand at every tier."""
+    """Load and screen a scenario once (the pipeline's inputs, siting and cost-basis stages) and what
+    the demand depends on."""
     inputs = prepare_inputs(scenario, progress)
     screened = screen_sites(inputs, progress)
     basis = cost_basis_of(inputs, screened, progress)
     st = inputs.settlements
-    energy, peak = {}, {}
-    dbasis = demand_basis(st)
-    for tier in range(1, 6):
-        d = settlement_demand(dbasis, scenario.demand.model_copy(update={"tier": tier}), scenario.target_year)
-        energy[tier], peak[tier] = d["demand_kwh_per_year"], d["peak_kw"]
     points, note = plots.settlement_points(st)
     point = np.arange(len(st))
     if note:  # aggregated: settlement -> cell, numbered in the (sorted) order settlement_points gives cells
         cell = plots.grid_cells(st["lon"].to_numpy(float), st["lat"].to_numpy(float), plots.MAX_SETTLEMENT_POINTS)[0]
         point = np.unique(cell, return_inverse=True)[1]
     base = Params(reactor_capex_multiplier=1.0, diesel_price_multiplier=1.0, discount_rate=scenario.finance.discount_rate,
-                  carbon_price_usd_per_t=scenario.finance.carbon_price_usd_per_t, demand_tier=scenario.demand.tier)
-    state = State(inputs, screened, basis, energy, peak, point, points, note, base)
+                  carbon_price_usd_per_t=scenario.finance.carbon_price_usd_per_t, demand_tier=scenario.demand.tier,
+                  consumption_growth_per_year=scenario.demand.consumption_growth_per_year)
+    state = State(inputs, screened, basis, demand_basis(st), point, points, note, base)
     state.base_choice = option_costs_for(state, base).least_cost()[0]
     return state
+
+
+def demand_for(state: State, p: Params) -> tuple[np.ndarray, np.ndarray]:
+    """Energy (kWh/yr) and peak (kW) of every settlement in the target year under the slider's tier and
+    consumption growth (the pipeline's `settlement_demand`; calibrated settlements keep their measured
+    figure and grow from it, so the tier moves only the uncalibrated ones). The last DEMAND_CACHE slider
+    pairs are kept."""
+    key = (p.demand_tier, p.consumption_growth_per_year)
+    if key not in state.demand_cache:
+        if len(state.demand_cache) >= DEMAND_CACHE:
+            state.demand_cache.pop(next(iter(state.demand_cache)))
+        settings = state.scenario.demand.model_copy(update={"tier": p.demand_tier,
+                                                            "consumption_growth_per_year": p.consumption_growth_per_year})
+        d = settlement_demand(state.demand, settings, state.scenario.target_year)
+        state.demand_cache[key] = (d["demand_kwh_per_year"], d["peak_kw"])
+    return state.demand_cache[key]
 
 
 def catalogue_for(state: State, p: Params) -> Catalogue:
@@ -140,14 +155,13 @@ def catalogue_for(state: State, p: Params) -> Catalogue:
 def option_costs_for(state: State, p: Params) -> OptionCosts:
     """Every option's cost for every settlement under `p` (the cost engine, as the plan uses it)."""
     money = Money(p.discount_rate, state.scenario.finance.horizon_years)
-    return option_costs(state.basis, catalogue_for(state, p), money, p.carbon_price_usd_per_t,
-                        state.energy_kwh[p.demand_tier], state.peak_kw[p.demand_tier])
+    return option_costs(state.basis, catalogue_for(state, p), money, p.carbon_price_usd_per_t, *demand_for(state, p))
 
 
 def _result(state: State, p: Params, chosen: np.ndarray, cost: np.ndarray, built: list[dict] | None, t0: float) -> dict:
     """The response body: per map point the option (index into ALL_OPTIONS), totals per option, the
     number of settlements whose choice differs from the scenario's values, and timings."""
-    e = state.energy_kwh[p.demand_tier]
+    e = demand_for(state, p)[0]
     n_opt = len(ALL_OPTIONS)
     n_points = len(state.points)
     weight = np.bincount(state.point * n_opt + chosen, weights=e, minlength=n_points * n_opt).reshape(n_points, n_opt)
@@ -187,7 +201,7 @@ def optimise_state(state: State, p: Params) -> dict:
     sc = state.scenario
     costs = option_costs_for(state, p)
     st = state.settlements.copy()
-    st["demand_kwh_per_year"], st["peak_kw"] = state.energy_kwh[p.demand_tier], state.peak_kw[p.demand_tier]
+    st["demand_kwh_per_year"], st["peak_kw"] = demand_for(state, p)
     opt = sc.optimisation.model_copy(update={"time_limit_s": min(sc.optimisation.time_limit_s, MILP_TIME_LIMIT_S)})
     out = optimise(state.inputs.region, st, state.sites, state.basis, costs, catalogue_for(state, p),
                    Money(p.discount_rate, sc.finance.horizon_years), opt, sc.demand.load_factor, p.carbon_price_usd_per_t)
@@ -252,6 +266,8 @@ def page_html(state: State) -> str:
         {"id": "carbon_price_usd_per_t", "label": "Carbon price", "min": 0, "max": 500, "step": 5,
          "value": sc.finance.carbon_price_usd_per_t, "unit": "USD/t CO2"},
         {"id": "demand_tier", "label": "Demand tier", "min": 1, "max": 5, "step": 1, "value": sc.demand.tier, "unit": "MTF tier"},
+        {"id": "consumption_growth_per_year", "label": "Consumption growth", "min": -0.02, "max": 0.1, "step": 0.005,
+         "value": sc.demand.consumption_growth_per_year, "unit": "per year"},
     ]
     first = recompute(state, state.base)
     return environment().get_template("explore.html.j2").render(

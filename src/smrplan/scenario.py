@@ -375,7 +375,7 @@ def _format_validation(exc: ValidationError) -> str:
 class SitingRule(_Strict):
     """One rule of a siting rule set: its value (unit in the key's name), source and year."""
 
-    value: float
+    value: int | float  # an int stays an int (whole-number rules such as a river level)
     source: str = Field(min_length=1)
     year: int = Field(ge=1900, le=2100)
 

@@ -24,6 +24,7 @@ back-up by one extra module (N+1) or by diesel, whichever costs less.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,10 +50,10 @@ class Money:
 
 def crf(r: float, n: float) -> float:
     """Capital recovery factor: annual payment per unit of present value over n years at rate r."""
-    if r == 0:
+    growth = math.expm1(n * math.log1p(r))  # (1 + r)^n - 1, exact for rates near zero
+    if growth == 0:
         return 1.0 / n
-    g = (1.0 + r) ** n
-    return r * g / (g - 1.0)
+    return r * (growth + 1.0) / growth
 
 
 def idc_factor(r: float, construction_years) -> np.ndarray:
@@ -62,7 +63,7 @@ def idc_factor(r: float, construction_years) -> np.ndarray:
     if r == 0:
         return np.ones_like(t)
     with np.errstate(divide="ignore", invalid="ignore"):
-        f = ((1.0 + r) ** t - 1.0) / (r * t)
+        f = np.expm1(t * np.log1p(r)) / (r * t)  # ((1 + r)^T - 1) / (r T), exact for rates near zero
     return np.where(t > 0, f, 1.0)
 
 

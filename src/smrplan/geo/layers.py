@@ -165,7 +165,9 @@ class Region:
             owner = np.repeat(np.arange(len(parts)), [len(c) for c in cut])
             pieces = np.concatenate(cut)
             mainland = area >= self.mainland_min_area_km2
-            filled, _ = self.land_pieces(filled=True)
+            cut_filled = self.land_pieces(filled=True)
+            assert cut_filled is not None, "the land layer exists here"
+            filled = cut_filled[0]
             not_sea = np.concatenate([pieces[mainland[owner]], filled, subdivide(lake_geoms, MAX_PIECE_VERTICES)])
             metric = gpd.GeoSeries(parts, crs="EPSG:4326").to_crs(self.metric_crs).values
             self._enclosed = _Enclosed(shapely.STRtree(pieces), owner, mainland, shapely.STRtree(metric),
