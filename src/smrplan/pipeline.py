@@ -26,6 +26,7 @@ from smrplan.costs.economics import Money, by_option
 from smrplan.costs.engine import CostBasis, OptionCosts, cost_basis, night_share, option_costs, reach
 from smrplan.demand.load import compute_demand, hourly_shape
 from smrplan.dispatch.reliability import check, tmy_path
+from smrplan.geo.fuel import at_fuel_depot
 from smrplan.geo.grid import nearest_grid
 from smrplan.geo.grid_status import status_of
 from smrplan.geo.layers import load_region
@@ -60,7 +61,8 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
     Returns
     -------
     Inputs
-        Settlements gain demand columns, lon / lat, the grid route columns and `is_island`, unless the
+        Settlements gain demand columns, lon / lat, the grid route columns, `fuel_at_depot` (diesel at a
+        depot's price: geo.fuel.at_fuel_depot) and `is_island`, unless the
         layer gives `is_island`: with a land layer, the settlement's piece of land is not joined to the
         mainland (`Region.land_status`, which also gives off_land_km (km) and land_snapped); without one,
         the route to the grid crosses sea or there is no grid. With a grid
@@ -93,6 +95,8 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
         else:
             sea, dist = st["grid_sea_km"].to_numpy(), st["grid_distance_km"].to_numpy()
             st["is_island"] = np.isfinite(sea) & (sea > 0) | ~np.isfinite(dist)
+    st["fuel_at_depot"] = at_fuel_depot(region, st["lon"].to_numpy(), st["lat"].to_numpy(),
+                                        scenario.region.fuel_depot_reach_km)
     progress("grid status")
     status = status_of(scenario, region, st)
     if status is not None:

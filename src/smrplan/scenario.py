@@ -60,6 +60,8 @@ class Region(_Strict):
     extent: str
     timezone: str
     grid_nodes: str | None
+    fuel_depots: str | None
+    fuel_depot_reach_km: float = Field(ge=0, le=1000)
     land_tolerance_km: float = Field(ge=0, le=10)
     water_gap_km: float = Field(ge=0, le=50)
     mainland_min_area_km2: float = Field(gt=0)

@@ -170,13 +170,19 @@ def _frame(**cols) -> pd.DataFrame:
     return pd.DataFrame(data, copy=False)  # no block consolidation: a large-table hot path
 
 
-def diesel_cost(energy_kwh, peak_kw, diesel: Technology, money: Money, is_island) -> pd.DataFrame:
+def diesel_price_usd_per_l(diesel: Technology, surcharge) -> np.ndarray:
+    """Diesel price delivered (USD/l): the catalogue price, plus the island logistics surcharge where
+    fuel travels on beyond a depot by sea (`surcharge`, bool per settlement or system)."""
+    return diesel["diesel_price_usd_per_l"] + np.where(surcharge, diesel["island_logistics_usd_per_l"], 0.0)
+
+
+def diesel_cost(energy_kwh, peak_kw, diesel: Technology, money: Money, surcharge) -> pd.DataFrame:
     """Diesel genset mini-grid sized to peak x (1 + reserve margin).
 
     Fuel (HOMER affine curve, litres per hour = intercept x online rated kW + slope x output kW),
     summed over the year with units committed to run at the average loading fraction on average:
-    litres = (intercept / loading + slope) x kWh. Island settlements pay the island logistics
-    surcharge on every litre.
+    litres = (intercept / loading + slope) x kWh. Island settlements away from a fuel depot pay the
+    island logistics surcharge on every litre (`diesel_price_usd_per_l`).
 
     Parameters
     ----------
@@ -190,8 +196,8 @@ def diesel_cost(energy_kwh, peak_kw, diesel: Technology, money: Money, is_island
         (USD/kW/yr), variable O&M (USD/kWh), CO2 (kg/l).
     money : Money
         Real discount rate (fraction/yr) and horizon H (years).
-    is_island : bool or array_like of bool
-        Settlements that pay the island logistics surcharge on fuel.
+    surcharge : bool or array_like of bool
+        Settlements that pay the island logistics surcharge on fuel (islands, not at a fuel depot).
 
     Returns
     -------
@@ -203,7 +209,7 @@ def diesel_cost(energy_kwh, peak_kw, diesel: Technology, money: Money, is_island
     cap = np.asarray(peak_kw, float) * (1.0 + diesel["reserve_margin_fraction"])
     litres = (diesel["fuel_curve_intercept_l_per_kwh_rated"] / diesel["average_loading_fraction"]
               + diesel["fuel_curve_slope_l_per_kwh"]) * e
-    price = diesel["diesel_price_usd_per_l"] + np.where(is_island, diesel["island_logistics_usd_per_l"], 0.0)
+    price = diesel_price_usd_per_l(diesel, surcharge)
     capex = cap * diesel["capex_usd_per_kw"]
     annual = (annualised(capex, diesel["lifetime_years"], money) + cap * diesel["fixed_om_usd_per_kw_year"]
               + e * diesel["variable_om_usd_per_kwh"] + litres * price)
@@ -213,7 +219,7 @@ def diesel_cost(energy_kwh, peak_kw, diesel: Technology, money: Money, is_island
 
 
 def pv_battery_cost(energy_kwh, peak_kw, night_share: float, pv: Technology, diesel: Technology, money: Money,
-                    is_island) -> pd.DataFrame:
+                    is_island, surcharge=None) -> pd.DataFrame:
     """Solar PV + battery (+ diesel) hybrid mini-grid.
 
     PV supplies the design renewable share f of energy; the part of it used at night (night_share of
@@ -240,7 +246,9 @@ def pv_battery_cost(energy_kwh, peak_kw, night_share: float, pv: Technology, die
     money : Money
         Real discount rate (fraction/yr) and horizon H (years).
     is_island : bool or array_like of bool
-        Settlements that pay the island capex multiplier and the fuel surcharge.
+        Settlements that pay the island capex multiplier.
+    surcharge : bool or array_like of bool, optional
+        Settlements that pay the island fuel surcharge (see `diesel_cost`); default `is_island`.
 
     Returns
     -------
@@ -259,7 +267,7 @@ def pv_battery_cost(energy_kwh, peak_kw, night_share: float, pv: Technology, die
     pv_capex = pv_kw * pv["pv_capex_usd_per_kw"] * mult
     batt_capex = batt_kwh * pv["battery_capex_usd_per_kwh"] * mult
     inv_capex = peak * pv["inverter_capex_usd_per_kw"] * mult
-    gen = diesel_cost((1.0 - f) * e, peak, diesel, money, is_island)
+    gen = diesel_cost((1.0 - f) * e, peak, diesel, money, is_island if surcharge is None else surcharge)
     annual = (annualised(pv_capex, pv["pv_lifetime_years"], money)
               + annualised(batt_capex, pv["battery_lifetime_years"], money)
               + annualised(inv_capex, pv["battery_lifetime_years"], money)
@@ -347,7 +355,7 @@ def grid_cost(energy_kwh, peak_kw, land_km, sea_km, grid: Technology, cable: Tec
 
 
 def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology, money: Money,
-                       reserve_margin: float, backup: str = "cheapest", is_island=True) -> pd.DataFrame:
+                       reserve_margin: float, backup: str = "cheapest", surcharge=True) -> pd.DataFrame:
     """A reactor plant in whole modules serving a load (energy kWh/yr, peak kW), vectorised.
 
     Plants are bought in whole purchase units of `Technology.modules_per_unit` modules (a two-reactor
@@ -379,8 +387,8 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
         Capacity above peak (fraction of peak).
     backup : {"cheapest", "n_plus_1", "diesel"}, default "cheapest"
         Refuelling back-up rule; any other value acts as "cheapest".
-    is_island : bool or array_like of bool, default True
-        Plants whose diesel back-up pays the island fuel surcharge.
+    surcharge : bool or array_like of bool, default True
+        Plants whose diesel back-up pays the island fuel surcharge (islands, not at a fuel depot).
 
     Returns
     -------
@@ -410,7 +418,7 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
     outage_h = tech["refuelling_outage_days"] * 24.0 / tech["refuelling_interval_years"]
     load_factor = np.divide(e / HOURS, peak, out=np.zeros_like(e), where=peak > 0)
     outage_kwh = shortfall_kw * outage_h * load_factor
-    d = diesel_cost(outage_kwh, shortfall_kw, diesel, money, is_island)
+    d = diesel_cost(outage_kwh, shortfall_kw, diesel, money, surcharge)
     d_annual, d_capex = d["annual_cost_usd"].to_numpy(), d["capex_usd"].to_numpy()
     annual_b = need * per_unit_annual + fixed * k_plant + energy_cost + d_annual
     if backup == "n_plus_1":

@@ -44,6 +44,7 @@ from smrplan.costs.economics import (
 )
 from smrplan.errors import InputError
 from smrplan.geo.distance import PointIndex
+from smrplan.geo.fuel import fuel_surcharge
 from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
 from smrplan.options import ALL_OPTIONS, CATALOGUE_OPTION_SUPPLIES, KIND_OPTION, KINDS, REACTOR_OPTIONS, STANDALONE_OPTIONS
@@ -185,7 +186,7 @@ class CostBasis:
     Attributes
     ----------
     is_island : numpy.ndarray
-        Per settlement: pays the island logistics surcharge and capex multiplier (bool).
+        Per settlement: on an island, pays the island capex multiplier on PV + battery (bool).
     grid_land_km, grid_sea_km : numpy.ndarray
         Land and sea km of the route to the nearest grid point (inf without a grid).
     allowed : numpy.ndarray
@@ -206,6 +207,9 @@ class CostBasis:
     outage_fraction : numpy.ndarray or None
         Per settlement: share of the day without grid supply (1 - grid_supply_hours / 24), served by
         diesel back-up.
+    fuel_at_depot : numpy.ndarray or None
+        Per settlement: diesel bought at a fuel depot's price, no island logistics surcharge (bool;
+        `smrplan.geo.fuel.at_fuel_depot`). None: no settlement is.
     """
 
     is_island: np.ndarray
@@ -219,11 +223,17 @@ class CostBasis:
     reactor_backup: str
     on_grid: np.ndarray | None = None
     outage_fraction: np.ndarray | None = None
+    fuel_at_depot: np.ndarray | None = None
+
+    @property
+    def fuel_surcharge(self) -> np.ndarray:
+        """Per settlement: pays the island logistics surcharge on diesel (on an island, not at a depot)."""
+        return fuel_surcharge(self.is_island, self.fuel_at_depot)
 
 
 def cost_basis(scenario: Scenario, settlements: pd.DataFrame, reach_: Reach, night_share_: float) -> CostBasis:
     """The `CostBasis` of a scenario's settlements (with `is_island`, `grid_land_km`, `grid_sea_km`
-    and the columns of the region rules) and their reach to suitable sites.
+    and the columns of the region rules; `fuel_at_depot` where known) and their reach to suitable sites.
 
     Parameters
     ----------
@@ -256,7 +266,9 @@ def cost_basis(scenario: Scenario, settlements: pd.DataFrame, reach_: Reach, nig
         grid_sea_km=settlements["grid_sea_km"].to_numpy(float), allowed=allowed,
         reach=reach_, night_share=float(night_share_), enabled=tuple(scenario.technologies.enabled),
         reserve_margin_fraction=scenario.optimisation.reserve_margin_fraction,
-        reactor_backup=scenario.technologies.reactor_backup, **grid_status)
+        reactor_backup=scenario.technologies.reactor_backup,
+        fuel_at_depot=settlements["fuel_at_depot"].to_numpy(bool) if "fuel_at_depot" in settlements.columns else None,
+        **grid_status)
 
 
 def _grid_status_basis(settlements: pd.DataFrame) -> dict:
@@ -275,7 +287,7 @@ def _existing_grid(annual, capex, capacity, co2, basis: CostBasis, e, peak, grid
     assert basis.on_grid is not None, "settlements on the existing grid need the on_grid mask"
     at = np.flatnonzero(basis.on_grid)
     out = basis.outage_fraction[at] if basis.outage_fraction is not None else np.zeros(len(at))
-    backup = diesel_cost(e[at] * out, np.where(out > 0, peak[at], 0.0), diesel, money, basis.is_island[at])
+    backup = diesel_cost(e[at] * out, np.where(out > 0, peak[at], 0.0), diesel, money, basis.fuel_surcharge[at])
     supplied = e[at] * (1.0 - out)
     j = ALL_OPTIONS.index("grid")
     annual[at], capex[at], capacity[at], co2[at] = np.nan, np.nan, np.nan, 0.0
@@ -371,10 +383,11 @@ def option_costs(basis: CostBasis, catalogue: Catalogue, money: Money, carbon_pr
     n, enabled = len(e), basis.enabled
     diesel, grid = first_of(catalogue, "diesel"), first_of(catalogue, "grid_extension")
     cable = first_of(catalogue, "submarine_cable")
-    island = basis.is_island
+    island, surcharge = basis.is_island, basis.fuel_surcharge
     standalone = {
-        "diesel": diesel_cost(e, peak, diesel, money, island),
-        "pv_battery": pv_battery_cost(e, peak, basis.night_share, first_of(catalogue, "pv_battery"), diesel, money, island),
+        "diesel": diesel_cost(e, peak, diesel, money, surcharge),
+        "pv_battery": pv_battery_cost(e, peak, basis.night_share, first_of(catalogue, "pv_battery"), diesel, money, island,
+                                      surcharge),
         "grid": grid_cost(e, peak, basis.grid_land_km, basis.grid_sea_km, grid, cable, money),
     }
     offered = {option: _offered(catalogue, enabled, option) for option in STANDALONE_OPTIONS}
@@ -401,7 +414,7 @@ def option_costs(basis: CostBasis, catalogue: Catalogue, money: Money, carbon_pr
         plant_annual, plant_capex, plant_kw = (np.empty((len(techs), len(at))) for _ in range(3))
         for i, tech in enumerate(techs):  # a handful of technologies, each vectorised over settlements
             plant = reactor_plant_cost(e[at], peak[at], tech, diesel, money, basis.reserve_margin_fraction,
-                                       basis.reactor_backup, island[at])
+                                       basis.reactor_backup, surcharge[at])
             plant_annual[i] = np.where(plant["feasible"].to_numpy(bool), plant["annual_cost_usd"].to_numpy() + link_annual,
                                        np.inf)
             plant_capex[i], plant_kw[i] = plant["capex_usd"].to_numpy() + link_capex, plant["capacity_kw"].to_numpy()

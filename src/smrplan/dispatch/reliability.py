@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from smrplan.catalogue.catalogue import Catalogue, to_records
-from smrplan.costs.economics import Money, annualised, first_of
+from smrplan.costs.economics import Money, annualised, diesel_price_usd_per_l, first_of
 from smrplan.demand.load import hourly_load_kw
 from smrplan.dispatch.simulate import (
     Battery,
@@ -49,6 +49,7 @@ from smrplan.dispatch.simulate import (
 )
 from smrplan.dispatch.solar import pv_profile_from_tmy, pv_profile_kw_per_kwp, read_tmy
 from smrplan.errors import InputError
+from smrplan.geo.fuel import surcharge_column
 from smrplan.geo.io import resolve
 from smrplan.scenario import Scenario
 from smrplan.units import HOURS_PER_YEAR, KG_PER_TONNE, KW_PER_MW
@@ -114,7 +115,8 @@ def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[di
                      "backup_kw": site["backup_diesel_kw"], "pv_kw": 0.0, "battery_kwh": 0.0,
                      "energy_kwh": float(st.loc[members, "demand_kwh_per_year"].sum()),
                      "peak_kw": float(st.loc[members, "peak_kw"].sum()), "settlements": int(members.sum()),
-                     "is_island": bool(st.loc[members, "is_island"].any()), "planned_fuel_cost_usd": np.nan})
+                     "is_island": bool(st.loc[members, "is_island"].any()),
+                     "fuel_surcharge": bool(surcharge_column(st.loc[members]).any()), "planned_fuel_cost_usd": np.nan})
     standalone = st[st["chosen_option"].isin(["pv_battery", "diesel"])]
     standalone = standalone.nlargest(dsp.max_standalone_systems, "demand_kwh_per_year")
     if len(standalone):
@@ -133,7 +135,7 @@ def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[di
             "battery_kwh": np.where(is_pv, pv["battery_kwh"].to_numpy(), 0.0),
             "energy_kwh": standalone["demand_kwh_per_year"].to_numpy(),
             "peak_kw": standalone["peak_kw"].to_numpy(), "settlements": 1,
-            "is_island": standalone["is_island"].to_numpy(bool),
+            "is_island": standalone["is_island"].to_numpy(bool), "fuel_surcharge": surcharge_column(standalone),
             "planned_fuel_cost_usd": planned_fuel}).to_dict("records")
     meta = pd.DataFrame(rows)
     if meta.empty:
@@ -279,8 +281,7 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
     final_units = np.maximum(sized_units, meta["backup_units_planned"].to_numpy())
     final = simulate(systems.with_diesel_units(final_units), avail, keep_hourly=True)
     diesel = first_of(cat, "diesel")
-    price = diesel["diesel_price_usd_per_l"] + np.where(meta["is_island"].to_numpy(bool),
-                                                        diesel["island_logistics_usd_per_l"], 0.0)
+    price = diesel_price_usd_per_l(diesel, meta["fuel_surcharge"].to_numpy(bool))
     summary = final.summary(diesel_price_usd_per_litre=price, co2_kg_per_litre=diesel["co2_kg_per_l"])
     before = planned.summary(diesel_price_usd_per_litre=price, co2_kg_per_litre=diesel["co2_kg_per_l"])
     added_kw = (final_units - meta["backup_units_planned"].to_numpy()) * meta["diesel_unit_kw"].to_numpy()

@@ -83,6 +83,7 @@ class Region:
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     rasters: dict[str, Path] = field(default_factory=dict)
     grid_nodes: gpd.GeoDataFrame | None = None
+    fuel_depots: gpd.GeoDataFrame | None = None
     sources: dict[str, str] = field(default_factory=dict)
     dropped_rows: dict[str, int] = field(default_factory=dict)
     settlement_build: dict = field(default_factory=dict)
@@ -535,18 +536,23 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
         if name == "land":
             gdf = _clean_polygons(gdf, path)
         layers[name] = gdf
-    grid_nodes = None
-    if scenario.region.grid_nodes:
-        path = resolve(scenario.region.grid_nodes, data_dir, base, f"region.grid_nodes of scenario {scenario.source}")
-        grid_nodes = read_vector(path, repair=repair)
-        if grid_nodes.attrs.get("repairs"):
-            repairs["grid_nodes"] = dict(grid_nodes.attrs["repairs"])
-        sources["grid_nodes"] = str(path)
+    points: dict[str, gpd.GeoDataFrame | None] = {}
+    for name in ("grid_nodes", "fuel_depots"):  # point tables named in the scenario's region block
+        ref = getattr(scenario.region, name)
+        points[name] = None
+        if ref:
+            path = resolve(ref, data_dir, base, f"region.{name} of scenario {scenario.source}")
+            gdf = read_vector(path, repair=repair)
+            if gdf.attrs.get("repairs"):
+                repairs[name] = dict(gdf.attrs["repairs"])
+            sources[name] = str(path)
+            points[name] = gdf
     if repair:
         total = {k: sum(v.values()) for k, v in repairs.items() if v}
         log.warning("--repair: %s", ", ".join(f"{k}: {n} fix(es) {repairs[k]}" for k, n in total.items())
                     if total else "nothing to repair")
-    return Region(settlements=settlements, layers=layers, rasters=rasters, grid_nodes=grid_nodes,
+    return Region(settlements=settlements, layers=layers, rasters=rasters, grid_nodes=points["grid_nodes"],
+                  fuel_depots=points["fuel_depots"],
                   sources=sources, dropped_rows=dropped, settlement_build=build, repairs=repairs,
                   anchor_loads=anchor_report, metric_crs=scenario.region.metric_crs,
                   land_tolerance_km=scenario.region.land_tolerance_km, water_gap_km=scenario.region.water_gap_km,

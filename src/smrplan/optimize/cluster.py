@@ -37,6 +37,7 @@ from scipy.spatial import cKDTree
 from smrplan.catalogue.catalogue import Technology
 from smrplan.costs.economics import Money, line_cost
 from smrplan.geo.distance import haversine_km
+from smrplan.geo.fuel import surcharge_column
 from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
 
@@ -174,6 +175,7 @@ def cluster_settlements(region: Region, settlements: pd.DataFrame, cluster_km: f
         "demand_kwh_per_year": np.bincount(labels, e, m), "peak_kw": np.bincount(labels, peak, m),
         "standalone_annual_cost_usd": np.bincount(labels, settlements["standalone_annual_cost_usd"].to_numpy(float), m),
         "is_island": np.bincount(labels, settlements["is_island"].to_numpy(bool).astype(float), m) > 0,
+        "fuel_surcharge": np.bincount(labels, surcharge_column(settlements).astype(float), m) > 0,
         "cell_km": side, **net})
     spread = haversine_km(lon, lat, clon[labels], clat[labels])
     sizes, counts = np.unique(side, return_counts=True)

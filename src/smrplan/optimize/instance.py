@@ -29,6 +29,7 @@ import pandas as pd
 from smrplan.catalogue.catalogue import Technology
 from smrplan.costs.economics import Money
 from smrplan.geo.distance import PointIndex
+from smrplan.geo.fuel import surcharge_column
 from smrplan.geo.layers import Region
 from smrplan.optimize.cluster import cluster_settlements, top_cell_km
 from smrplan.optimize.facilities import Candidates
@@ -127,7 +128,7 @@ class Instance:
     ----------
     units : pandas.DataFrame
         The units (`_units`): lon, lat, demand_kwh_per_year, peak_kw, standalone_annual_cost_usd,
-        is_island, members, local network columns net_* and allow_<kind> flags.
+        is_island, fuel_surcharge, members, local network columns net_* and allow_<kind> flags.
     labels : numpy.ndarray
         Unit of each settlement.
     clustering : dict
@@ -135,7 +136,8 @@ class Instance:
     net : Network
         Line costs of the instance.
     site_island : numpy.ndarray
-        Per candidate site: is its nearest unit an island (back-up cost).
+        Per candidate site: does its nearest unit pay the island fuel surcharge (on an island, not at a
+        fuel depot; prices the plant's back-up diesel).
     candidate_pairs : int
         Pairs before pruning.
     pairs : Pairs
@@ -221,7 +223,8 @@ def build_instance(grain: Grain | None, region: Region, settlements: pd.DataFram
         return Instance(units, labels, cstats, net, np.zeros(len(cand.sites), bool), 0, empty, np.zeros(0, int), None)
     slon, slat = cand.sites["lon"].to_numpy(float), cand.sites["lat"].to_numpy(float)
     ulon, ulat = units["lon"].to_numpy(float), units["lat"].to_numpy(float)
-    site_island = units["is_island"].to_numpy(bool)[PointIndex(ulon, ulat).nearest(slon, slat, k=1)[1][:, 0]]
+    # a plant's back-up diesel pays the island surcharge where its nearest unit does
+    site_island = units["fuel_surcharge"].to_numpy(bool)[PointIndex(ulon, ulat).nearest(slon, slat, k=1)[1][:, 0]]
     pairs = _unit_pairs(units, cand, net, opt)
     candidate_pairs = len(pairs.unit)
     pairs, useful = _prune(units, pairs, cand, opt)
@@ -248,6 +251,7 @@ def _units(region, settlements, allowed, grain: Grain | None, opt, grid, cable, 
     cols = ["lon", "lat", "demand_kwh_per_year", "peak_kw", "standalone_annual_cost_usd"]
     units = settlements[cols].reset_index(drop=True).astype(float)
     units["is_island"] = island
+    units["fuel_surcharge"] = surcharge_column(settlements)
     units["members"] = 1
     for col in ("net_land_km", "net_sea_km", "net_capex_usd", "net_annual_usd"):
         units[col] = 0.0

@@ -19,7 +19,7 @@ from smrplan.results import Plan
 from smrplan.scenario import scenario_yaml
 
 _SETTLEMENT_FIRST = ["id", "name", "population", "population_target", "households_target", "demand_kwh_per_year", "peak_kw",
-                     "grid_status", "grid_status_source", "chosen_option", "site_id", "technology"]
+                     "grid_status", "grid_status_source", "is_island", "fuel_at_depot", "chosen_option", "site_id", "technology"]
 
 
 def gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

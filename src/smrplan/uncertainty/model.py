@@ -104,7 +104,7 @@ class SweepModel:
             h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
         b, d = self.basis, self.demand
         arrays = [d.population, d.urban_share, d.households, d.anchor_load_kw, d.existing_demand_kwh, b.is_island,
-                  b.grid_land_km, b.grid_sea_km, b.allowed,
+                  b.fuel_surcharge, b.grid_land_km, b.grid_sea_km, b.allowed,
                   *(a for r in b.reach.by_kind.values() for a in (r.site_pos, r.land_km, r.sea_km))]
         for a in arrays:
             h.update(np.ascontiguousarray(a).tobytes())
