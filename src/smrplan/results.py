@@ -13,7 +13,6 @@ from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from smrplan.catalogue.catalogue import Catalogue
@@ -289,13 +288,14 @@ def repowering_section(units: pd.DataFrame, sites: pd.DataFrame, reference: dict
                      "capex_usd": float(ranked["reactor_capex_usd"].sum()),
                      "credit_usd": float(ranked["reactor_credit_usd"].sum()),
                      "energy_kwh": float(ranked["reactor_energy_kwh"].sum()),
-                     "by_design": {str(k): int(v) for k, v in ranked["best_design"].value_counts().items()},
+                     "by_design": {str(k): int(v) for k, v in ranked["best_design"].value_counts().to_dict().items()},
                      "median_usd_per_kwh": float(ranked["reactor_usd_per_kwh"].median()) if len(ranked) else None,
                      "median_breakeven_carbon_usd_per_t": float(ranked["breakeven_carbon_usd_per_t"].median())
                      if len(ranked) else None},
         "coal": {"median_usd_per_kwh": float(ranked["coal_usd_per_kwh"].median()) if len(ranked) else None,
                  "co2_t_per_year_at_suitable_sites": float(units["coal_co2_t"].to_numpy(float)[ok].sum())},
-        "repowerable_gw_by_year": {str(int(y)): round(float(v) / 1000.0, 3) for y, v in by_year.items()},
+        "repowerable_gw_by_year": {str(int(y)): round(float(v) / 1000.0, 3)
+                                   for y, v in zip(by_year.index.to_numpy(float), by_year.to_numpy(float), strict=True)},
         "reference": reference,
         "parameters": parameters,
         "ranked_sites": json.loads(ranked.head(50)[cols].round(5).to_json(orient="records")),

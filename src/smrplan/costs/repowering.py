@@ -69,6 +69,20 @@ class RepoweringCosts:
 def designs_of(catalogue: Catalogue, keys: Sequence[str], source: str = "scenario") -> list[Technology]:
     """The land reactor designs to cost (catalogue keys), checked.
 
+    Parameters
+    ----------
+    catalogue : Catalogue
+        The scenario's catalogue.
+    keys : sequence of str
+        Catalogue keys (``repowering.designs`` or the large reference).
+    source : str
+        The scenario file, named in errors.
+
+    Returns
+    -------
+    list of Technology
+        The entries, in the order given.
+
     Raises
     ------
     InputError
@@ -228,8 +242,9 @@ def repowering_costs(units: pd.DataFrame, sites: pd.DataFrame, catalogue: Catalo
                              "coal_energy_kwh": run["energy_kwh"].to_numpy(), "coal_co2_t": run["co2_t"].to_numpy()},
                             index=units.index)
     large_plant = grid_plant_cost(np.ones(1), large, money)
+    acs = first_of(catalogue, "grid_extension")["average_cost_of_supply_usd_per_kwh"]
     reference = {"large_reactor": large.key, "large_reactor_name": large.name,
                  "large_reactor_usd_per_kwh": float(large_plant["lcoe_usd_per_kwh"].iloc[0]),
-                 "grid_average_cost_of_supply_usd_per_kwh": first_of(catalogue, "grid_extension")["average_cost_of_supply_usd_per_kwh"],
+                 "grid_average_cost_of_supply_usd_per_kwh": acs,
                  "industrial_tariff_usd_per_kwh": tariff, "carbon_price_usd_per_t": float(carbon_price_usd_per_t)}
     return RepoweringCosts(out, unit_out, reference)

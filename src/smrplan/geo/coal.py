@@ -91,11 +91,12 @@ def read_coal_units(path: str | Path) -> gpd.GeoDataFrame:
             t.found("bad_value", blank, f"column {col}", level="error", first=f"blank; expected a {col} value",
                     message=f"{int(blank.sum())} blank {col}")
     numeric = schema[(schema["type"] == "number") & ~schema["column"].isin(["latitude", "longitude"])]
-    for row in numeric.itertuples(index=False):  # a dozen schema columns
-        if row.column not in t.gdf.columns:
-            t.gdf[row.column] = np.nan
+    for col, lo, hi, missing in zip(numeric["column"].astype(str), numeric["minimum"].astype(float),
+                                    numeric["maximum"].astype(float), numeric["missing"].astype(str), strict=True):
+        if col not in t.gdf.columns:  # a dozen schema columns
+            t.gdf[col] = np.nan
             continue
-        _bounded(t, row.column, row.minimum, row.maximum, row.missing)
+        _bounded(t, col, lo, hi, missing)
     points_from_columns(t, "longitude", "latitude")
     gdf = t.gdf
     for col in schema.loc[schema["type"] == "text", "column"]:

@@ -41,8 +41,8 @@ import shapely
 from smrplan.demand.population import allocate_population, census_pools
 from smrplan.errors import InputError
 from smrplan.geo.checks import Fixes, Rows, unique_ids
-from smrplan.geo.distance import PointIndex, destination, haversine_km
 from smrplan.geo.coal import district_seismic_zones, read_coal_units
+from smrplan.geo.distance import PointIndex, destination, haversine_km
 from smrplan.geo.importers import (
     join_census_districts,
     read_census_districts,

@@ -188,6 +188,7 @@ def write_repowering_run(study: Repowering, out: Path, overwrite: bool = False, 
             f"scenario {study.scenario.name} (coal_repowering), created {study.created_utc}\n"
             f"units screened {s['units']['screened']} ({s['units']['mw']:.0f} MW), retiring by {s['retiring_by']}: "
             f"{s['units']['retiring']} ({s['units']['retiring_mw']:.0f} MW)\n"
-            f"sites {s['sites']['screened']}, suitable {s['sites']['suitable']}, reactor beats coal at {s['sites']['beat_coal']}\n"
+            f"sites {s['sites']['screened']}, suitable {s['sites']['suitable']}, "
+            f"reactor beats coal at {s['sites']['beat_coal']}\n"
             f"timings (s): {study.timings_s}\n", encoding="utf-8")
     return out

@@ -317,7 +317,8 @@ def repowering_context(run_dir: Path) -> dict:
                               "notes": []}}
     u, st, ref = section["units"], section["sites"], section["reference"]
     headline = [("units screened", f"{tables.num(u['screened'])} ({tables.num(u['mw'] / 1e3, 1)} GW)"),
-                (f"retiring by {section['retiring_by']}", f"{tables.num(u['retiring'])} ({tables.num(u['retiring_mw'] / 1e3, 1)} GW)"),
+                (f"retiring by {section['retiring_by']}",
+                 f"{tables.num(u['retiring'])} ({tables.num(u['retiring_mw'] / 1e3, 1)} GW)"),
                 ("sites suitable", f"{tables.num(st['suitable'])} of {tables.num(st['screened'])}"),
                 ("repowerable", f"{tables.num(u['repowerable_mw'] / 1e3, 1)} GW of retiring units"),
                 ("reactor beats coal at", f"{tables.num(st['beat_coal'])} sites"),

@@ -16,7 +16,8 @@ def _units():
     return pd.DataFrame({"gem_unit_id": ["a1", "a2", "b1", "c1"], "gem_location_id": ["A", "A", "B", "C"],
                          "plant_name": ["A", "A", "B", "C"], "state": "X", "capacity_mw": [210.0, 500.0, 60.0, 660.0],
                          "start_year": [1985.0, 2012.0, 1990.0, np.nan], "planned_retirement": [np.nan, 2030.0, np.nan, np.nan],
-                         "lon": [80.0, 80.0, 80.5, 79.5], "lat": [10.0, 10.0, 10.0, 10.5], "is_captive": [False, False, True, False],
+                         "lon": [80.0, 80.0, 80.5, 79.5], "lat": [10.0, 10.0, 10.0, 10.5],
+                         "is_captive": [False, False, True, False],
                          "captive_industry": ["", "", "cement & building", ""]})
 
 
@@ -26,7 +27,8 @@ def test_retirement_rule_planned_then_useful_life():
     assert u.retirement_basis.tolist() == ["useful life", "planned", "useful life", "undated"]
     assert u.retiring.tolist() == [True, True, True, False]
     s = site_table(u).set_index("gem_location_id")
-    assert s.loc["A", "retiring_mw"] == 710.0 and s.loc["C", "retiring_mw"] == 0.0 and np.isnan(s.loc["C", "first_retirement_year"])
+    assert s.loc["A", "retiring_mw"] == 710.0 and s.loc["C", "retiring_mw"] == 0.0
+    assert np.isnan(s.loc["C", "first_retirement_year"])
 
 
 def test_site_without_cooling_water_or_in_high_seismic_zone_fails_with_reason():
