@@ -26,9 +26,9 @@ import pandas as pd
 from smrplan.geo.io import read_vector
 from smrplan.outputs.read import RunDirectory, read_run
 from smrplan.outputs.rundir import claimed_out
-from smrplan.outputs.write import write_run
-from smrplan.pipeline import Progress, cost_basis_of, make_plan, prepare_inputs, screen_sites
-from smrplan.results import Plan
+from smrplan.outputs.write import write_repowering_run, write_run
+from smrplan.pipeline import Progress, cost_basis_of, make_plan, prepare_inputs, repower_coal, screen_sites
+from smrplan.results import Plan, Repowering
 from smrplan.scenario import RULE_SETS, Scenario, resolve_scenario
 from smrplan.scenario import load_scenario as _load_scenario
 from smrplan.siting.screen import ScreenResult
@@ -126,8 +126,9 @@ def default_out(scenario_name: str) -> Path:
 
 def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | None = None,
         data_dir: str | Path | None = None, overwrite: bool = False, progress: Progress = _quiet,
-        *, repair: bool = False) -> Plan:
-    """Run a scenario and write its run directory (atomically); returns the plan with `run_dir` set.
+        *, repair: bool = False) -> Plan | Repowering:
+    """Run a scenario and write its run directory (atomically); returns the plan with `run_dir` set
+    (a scenario of ``study: coal_repowering`` returns its `Repowering` study instead).
 
     Parameters
     ----------
@@ -158,6 +159,11 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
     sc = load_scenario(scenario, data_dir)
     out_dir = Path(out) if out is not None else default_out(sc.name)
     protected = input_paths(sc)
+    if sc.study == "coal_repowering":
+        with claimed_out(out_dir, overwrite, protected):
+            study = repower_coal(sc, progress)
+            write_repowering_run(study, out_dir, overwrite=overwrite, progress=progress, protected=protected)
+        return dataclass_replace(study, run_dir=out_dir)
     with claimed_out(out_dir, overwrite, protected):  # checked and locked before any computation
         p = make_plan(sc, progress, repair=repair)
         write_run(p, out_dir, overwrite=overwrite, progress=progress, protected=protected)

@@ -8,6 +8,9 @@
     dispatch = dispatch_plan(plan)             # hour by hour, back-up to the reliability target
     sensitivity = sensitivity_of(plan)         # one-at-a-time tornado from the same basis
 
+A scenario of ``study: coal_repowering`` runs `repower_coal` instead: coal units, their retirement, the
+screen of every coal site with the same siting rules, costs against keeping the coal units.
+
 `make_plan` runs them all. No stage modifies its inputs; the region is loaded and the sites are
 screened once per plan, and the tornado starts from the plan's inputs and basis.
 """
@@ -22,8 +25,12 @@ from datetime import UTC, datetime
 import numpy as np
 
 from smrplan.catalogue.catalogue import resolve_catalogue
+from smrplan.catalogue.repowering import records as param_records
+from smrplan.catalogue.repowering import repowering_parameters
+from smrplan.catalogue.repowering import values as param_values
 from smrplan.costs.economics import Money, by_option
 from smrplan.costs.engine import CostBasis, OptionCosts, cost_basis, night_share, option_costs, reach
+from smrplan.costs.repowering import designs_of, repowering_costs
 from smrplan.demand.load import compute_demand, hourly_shape
 from smrplan.dispatch.reliability import check, tmy_path
 from smrplan.geo.fuel import at_fuel_depot
@@ -32,10 +39,12 @@ from smrplan.geo.grid_status import status_of
 from smrplan.geo.layers import load_region
 from smrplan.optimize.assemble import Optimised, optimise
 from smrplan.options import KIND_OPTION
-from smrplan.results import Dispatch, Inputs, Plan
+from smrplan.results import Dispatch, Inputs, Plan, Repowering
 from smrplan.scenario import Scenario
+from smrplan.siting.repowering import retirement, screen_coal_sites, site_table
 from smrplan.siting.screen import ScreenResult, generate_candidates, screen
 from smrplan.uncertainty.model import build_model
+from smrplan.uncertainty.repowering import beat_probability
 from smrplan.uncertainty.tornado import tornado_of
 
 Progress = Callable[[str], None]
@@ -273,3 +282,70 @@ def make_plan(scenario: Scenario, progress: Progress = _quiet, *, repair: bool =
     if scenario.outputs.sensitivity if sensitivity is None else sensitivity:
         plan = replace(plan, sensitivity=sensitivity_of(plan, progress))
     return replace(plan, timings_s={"total": round(time.perf_counter() - t0, 3)})
+
+
+def repower_coal(scenario: Scenario, progress: Progress = _quiet) -> Repowering:
+    """The coal-repowering study (scenario ``study: coal_repowering``): read the coal units, mark the
+    retiring ones, screen every plant location as a land small-reactor site, cost the designs with the
+    site-reuse credit against keeping the coal units, and draw the probability that a reactor wins.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A resolved scenario with ``data.coal_units`` and its ``repowering`` block.
+    progress : callable
+        Called with the name of each step.
+
+    Returns
+    -------
+    Repowering
+        Units and sites with verdicts, reasons and costs (USD of the base year); ``timings_s`` in s.
+
+    Raises
+    ------
+    InputError
+        Naming the file and field: a bad layer, an unknown design or parameter override.
+    """
+    t0 = time.perf_counter()
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rp, fin = scenario.repowering, scenario.finance
+    progress("catalogue")
+    cat = resolve_catalogue(scenario.technologies.enabled, scenario.technologies.overrides, fin.base_year, scenario.source)
+    designs = designs_of(cat, rp.designs, scenario.source)
+    large = designs_of(cat, [rp.large_reference], scenario.source)[0]
+    params = repowering_parameters(fin.base_year, rp.overrides, scenario.source)
+    p = param_values(params)
+    progress("region layers")
+    region = load_region(scenario)
+    t_region = time.perf_counter()
+    units = region.layers["coal_units"]
+    units = units[units["status"].isin(rp.statuses).to_numpy()].reset_index(drop=True)
+    units["lon"], units["lat"] = units.geometry.x.to_numpy(), units.geometry.y.to_numpy()
+    retiring_by = rp.retiring_by if rp.retiring_by is not None else scenario.target_year
+    units = retirement(units, p["useful_life_years"], retiring_by)
+    progress("screening coal sites")
+    sites = site_table(units)
+    smallest = min(t.unit_kw for t in designs) / 1000.0
+    epz = min((t.get("epz_km", np.inf) or np.inf) for t in designs)
+    screened = screen_coal_sites(region, scenario.siting, sites, smallest, retiring_by, epz,
+                                 scenario.optimisation.max_network_distance_km)
+    progress("costs against coal")
+    money = Money(fin.discount_rate, fin.horizon_years)
+    costs = repowering_costs(units, screened.sites, cat, designs, large, money, p, fin.carbon_price_usd_per_t)
+    t_cost = time.perf_counter()
+    progress("Monte Carlo")
+    prob = beat_probability(units, screened.sites, cat, designs, large, money, params, fin.carbon_price_usd_per_t,
+                            rp.draws, rp.seed)
+    site_cols = costs.sites.drop(columns=["gem_location_id", "is_captive"])
+    out_sites = screened.sites.join(site_cols.set_axis(screened.sites.index))
+    out_sites["p_beats_coal"] = prob
+    verdict = out_sites.set_index("site_id")
+    loc = units["gem_location_id"].astype(str)
+    units = units.join(costs.units)
+    units["site_suitable"] = loc.map(verdict["suitable"]).fillna(False).to_numpy(bool)
+    units["site_reason"] = loc.map(verdict["reason"]).to_numpy()
+    units["site_best_design"] = loc.map(verdict["best_design"]).to_numpy()
+    timings = {"region": round(t_region - t0, 3), "screen_and_costs": round(t_cost - t_region, 3),
+               "total": round(time.perf_counter() - t0, 3)}
+    return Repowering(scenario, units, out_sites, screened, costs.reference, param_records(params), int(retiring_by),
+                      timings, created)

@@ -7,6 +7,7 @@ on first use (smrplan.summary).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -182,3 +183,120 @@ class Plan:
         if self.sensitivity is not None:
             summary["sensitivity"] = self.sensitivity
         return money_fields(summary, self.inputs.money, sc.finance.inr_per_usd)
+
+
+@dataclass(frozen=True)
+class Repowering:
+    """The coal-repowering study (smrplan.pipeline.repower_coal).
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The resolved scenario.
+    units : geopandas.GeoDataFrame
+        Every coal unit of the screened statuses: GEM columns, ``expected_retirement_year``,
+        ``retirement_basis``, ``age_years``, ``retiring``, ``replacement_year`` (yr), ``coal_energy_kwh``
+        (kWh/yr), ``coal_co2_t`` (t/yr), the site's verdict and reactor.
+    sites : geopandas.GeoDataFrame
+        One row per plant location: the screen (criteria values, pass, ``suitable``, ``reason``), the costs
+        (smrplan.costs.repowering) and ``p_beats_coal`` (Monte Carlo probability).
+    screen : ScreenResult
+        The siting screen of the sites.
+    reference : dict
+        Comparison values (large plant, grid average cost of supply, industrial tariff; USD/kWh).
+    parameters : dict
+        The repowering parameters used, as records with source and year.
+    retiring_by : int
+        Units expected to retire by this year are retiring.
+    timings_s : dict
+        Wall-clock seconds of the steps.
+    created_utc : str
+        When the study was made (ISO 8601).
+    run_dir : pathlib.Path, optional
+        The run directory once written.
+    """
+
+    scenario: Scenario
+    units: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    screen: ScreenResult
+    reference: dict
+    parameters: dict
+    retiring_by: int
+    timings_s: dict = field(default_factory=dict)
+    created_utc: str = ""
+    run_dir: Path | None = None
+
+    @cached_property
+    def summary(self) -> dict:
+        """plan.json of the study: its `coal_repowering` section and the run metadata."""
+        return {"study": "coal_repowering", "scenario": self.scenario.name, "created_utc": self.created_utc,
+                "versions": versions(), "timings_s": self.timings_s,
+                "coal_repowering": repowering_section(self.units, self.sites, self.reference, self.parameters,
+                                                      self.retiring_by, self.screen.summary())}
+
+
+def repowering_section(units: pd.DataFrame, sites: pd.DataFrame, reference: dict, parameters: dict,
+                       retiring_by: int, screen: dict) -> dict:
+    """The plan.json ``coal_repowering`` section: counts and GW of units and sites at each step of the
+    screen, the reactors and their cost against coal, GW repowered by year, the ranked sites.
+
+    Parameters
+    ----------
+    units : pandas.DataFrame
+        Units with ``capacity_mw`` (MW), ``retiring``, ``site_suitable``, ``replacement_year`` (yr),
+        ``coal_co2_t`` (t/yr), ``is_captive``.
+    sites : pandas.DataFrame
+        Sites with the screen and costs columns (USD, USD/kWh, kW).
+    reference, parameters : dict
+        Comparison values and the parameter records.
+    retiring_by : int
+        The retiring-by year.
+    screen : dict
+        `ScreenResult.summary()` of the sites.
+
+    Returns
+    -------
+    dict
+        JSON-ready; money in base-year USD, capacity in MW and GW, emissions in t CO2/yr.
+    """
+    ret = units["retiring"].to_numpy(bool)
+    ok = ret & units["site_suitable"].to_numpy(bool)
+    mw = units["capacity_mw"].to_numpy(float)
+    s_ok = sites["suitable"].to_numpy(bool)
+    ranked = sites[sites["rank"] > 0].sort_values("rank")
+    beats = ranked["beats_coal"].to_numpy(bool)
+    by_year = pd.Series(mw[ok]).groupby(units["replacement_year"].to_numpy(float)[ok]).sum().sort_index()
+    cap = units["is_captive"].to_numpy(bool)
+    cols = ["rank", "gem_location_id", "plant_name", "state", "retiring_mw", "best_design", "reactor_units",
+            "reactor_capacity_kw", "reactor_usd_per_kwh", "coal_usd_per_kwh", "advantage_usd_per_kwh",
+            "breakeven_carbon_usd_per_t", "p_beats_coal", "is_captive", "captive_industry", "credit_fraction"]
+
+    return {
+        "retiring_by": int(retiring_by),
+        "units": {"screened": int(len(units)), "mw": round(float(mw.sum()), 1),
+                  "retiring": int(ret.sum()), "retiring_mw": round(float(mw[ret].sum()), 1),
+                  "retiring_at_suitable_sites": int(ok.sum()), "repowerable_mw": round(float(mw[ok].sum()), 1),
+                  "captive": int(cap.sum()), "captive_mw": round(float(mw[cap].sum()), 1),
+                  "captive_repowerable_mw": round(float(mw[ok & cap].sum()), 1)},
+        "sites": {"screened": int(len(sites)), "with_retiring_units": int((sites["retiring_mw"] > 0).sum()),
+                  "suitable": int(s_ok.sum()), "ranked": int(len(ranked)), "beat_coal": int(beats.sum()),
+                  "captive_beat_tariff": int(ranked["beats_tariff"].sum())},
+        "screen": screen,
+        "reactors": {"units": int(ranked["reactor_units"].sum()),
+                     "capacity_mw": round(float(ranked["reactor_capacity_kw"].sum()) / 1000.0, 1),
+                     "capex_usd": float(ranked["reactor_capex_usd"].sum()),
+                     "credit_usd": float(ranked["reactor_credit_usd"].sum()),
+                     "energy_kwh": float(ranked["reactor_energy_kwh"].sum()),
+                     "by_design": {str(k): int(v) for k, v in ranked["best_design"].value_counts().to_dict().items()},
+                     "median_usd_per_kwh": float(ranked["reactor_usd_per_kwh"].median()) if len(ranked) else None,
+                     "median_breakeven_carbon_usd_per_t": float(ranked["breakeven_carbon_usd_per_t"].median())
+                     if len(ranked) else None},
+        "coal": {"median_usd_per_kwh": float(ranked["coal_usd_per_kwh"].median()) if len(ranked) else None,
+                 "co2_t_per_year_at_suitable_sites": float(units["coal_co2_t"].to_numpy(float)[ok].sum())},
+        "repowerable_gw_by_year": {str(int(y)): round(float(v) / 1000.0, 3)
+                                   for y, v in zip(by_year.index.to_numpy(float), by_year.to_numpy(float), strict=True)},
+        "reference": reference,
+        "parameters": parameters,
+        "ranked_sites": json.loads(ranked.head(50)[cols].round(5).to_json(orient="records")),
+    }

@@ -33,12 +33,16 @@ LAYER_NAMES = (
     "faults", "earthquakes", "cyclone_tracks", "protected_areas", "airports", "hazardous_facilities",
     "tsunami", "bathymetry", "dem", "candidates", "anchor_loads", "towns", "postal_places", "district_population",
     "substations", "electrification_districts", "electrification_states", "lakes", "rivers", "dams",
+    "coal_units", "district_seismic_zones",
 )
 # Inland water layers (smrplan.geo.layers): lake and reservoir polygons, river lines (optional
 # `wdb_level`), dam points with `gross_storage_mcm` (million m3).
 WATER_LAYERS = ("lakes", "rivers", "dams")
 # Statistics tables (no geometry) read by smrplan.geo.grid_status, not as layers.
 STATISTICS_LAYERS = ("electrification_districts", "electrification_states")
+# District tables joined to the district polygons as a layer (smrplan.geo.coal.district_seismic_zones).
+DISTRICT_TABLES = ("district_seismic_zones",)
+STUDIES = ("settlements", "coal_repowering")
 # Layers that settlements are built from when a scenario has no `settlements` layer (with `districts`;
 # see smrplan.geo.layers.build_settlements).
 BUILD_LAYERS = ("towns", "postal_places", "district_population")
@@ -229,6 +233,19 @@ class Outputs(_Strict):
     formats: list[Literal["gpkg", "csv", "parquet"]]
 
 
+class Repowering(_Strict):
+    """Coal-unit repowering (study ``coal_repowering``; smrplan.siting.repowering, smrplan.costs.repowering).
+    Every default number is in data/coal_repowering.yaml; `overrides` replaces single values."""
+
+    designs: list[str] = Field(min_length=1)
+    large_reference: str = Field(min_length=1)
+    statuses: list[str] = Field(min_length=1)
+    retiring_by: int | None = Field(ge=2000, le=2100)
+    overrides: dict[str, float]
+    draws: int = Field(ge=0, le=100000)
+    seed: int = Field(ge=0)
+
+
 class UncertainParameter(_Strict):
     """One uncertain input of a Monte Carlo sweep (see uncertainty.py for targets and distributions).
     low/high left out take the catalogue's range of the parameter."""
@@ -294,6 +311,8 @@ class Scenario(_Strict):
     dispatch: Dispatch
     outputs: Outputs
     uncertainty: Uncertainty
+    study: Literal["settlements", "coal_repowering"]
+    repowering: Repowering
     source: str = ""
 
     @field_validator("data")
@@ -323,6 +342,10 @@ class Scenario(_Strict):
     def _years(self) -> Scenario:
         if self.target_year < self.demand.population_base_year:
             raise ValueError("target_year must not precede demand.population_base_year")
+        if self.study == "coal_repowering" and "coal_units" not in self.data:
+            raise ValueError("study coal_repowering needs data.coal_units (a Global Coal Plant Tracker table)")
+        if "district_seismic_zones" in self.data and "districts" not in self.data:
+            raise ValueError("data.district_seismic_zones needs data.districts (the district polygons it joins to)")
         return self
 
     def to_dict(self) -> dict[str, Any]:

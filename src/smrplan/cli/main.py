@@ -90,6 +90,10 @@ def run(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or Y
         plan = api_run(scenario, out=out, data_dir=data_dir, overwrite=overwrite,
                        progress=lambda s: bar.update(task, description=s), repair=repair)
     s = plan.summary
+    if s.get("study") == "coal_repowering":
+        _print_repowering(s["coal_repowering"], s["scenario"])
+        out_console.print(f"run directory: {plan.run_dir}")
+        return
     table = Table(title=f"{s['scenario']} {s['target_year']}: {s['settlements']} settlements, "
                         f"{s['demand_mwh_per_year'] / 1000:,.1f} GWh/yr")
     for col in ("option", "settlements", "population", "GWh/yr", "MW", "M USD/yr", "USD/kWh", "INR/kWh"):
@@ -104,6 +108,20 @@ def run(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or Y
         out_console.print(f"built {site['technology_name']} at {site['site_id']} ({site['lon']}, {site['lat']}): "
                           f"{site['modules']} module(s), {site['capacity_mw']} MW, serves {len(site['settlements_served'])}")
     out_console.print(f"run directory: {plan.run_dir}")
+
+
+def _print_repowering(c: dict, name: str) -> None:
+    """The ranked coal sites of a coal-repowering run as a table."""
+    u = c["units"]
+    table = Table(title=f"{name}: {u['retiring']} of {u['screened']} coal units ({u['retiring_mw'] / 1000:,.1f} GW) retire by "
+                        f"{c['retiring_by']}; {c['sites']['suitable']} of {c['sites']['screened']} sites suitable")
+    for col in ("rank", "plant", "state", "retiring MW", "design", "units", "reactor USD/kWh", "coal USD/kWh", "P(win)"):
+        table.add_column(col, justify="right")
+    for r in c["ranked_sites"][:20]:
+        table.add_row(str(r["rank"]), r["plant_name"], r["state"], f"{r['retiring_mw']:,.0f}", r["best_design"],
+                      str(r["reactor_units"]), f"{r['reactor_usd_per_kwh']:.3f}", f"{r['coal_usd_per_kwh']:.3f}",
+                      "" if r["p_beats_coal"] is None else f"{r['p_beats_coal']:.2f}")
+    out_console.print(table)
 
 
 @app.command("scenarios")

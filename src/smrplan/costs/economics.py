@@ -436,6 +436,49 @@ def reactor_plant_cost(energy_kwh, peak_kw, tech: Technology, diesel: Technology
                   fuel_cost_usd=keep("fuel_cost_usd"), co2_t=keep("co2_t"), feasible=units <= tech.max_units)
 
 
+def grid_plant_cost(units, tech: Technology, money: Money, credit_fraction=0.0) -> pd.DataFrame:
+    """A reactor plant that sells all its output to the grid (a grid-side plant: no local load, no
+    refuelling back-up, the grid covers the outages), vectorised over plants.
+
+    Energy E = units x unit kW x capacity factor x (1 - refuelling share) x 8,760 h, where the
+    refuelling share is outage days / (365 x refuelling interval years). Capex = units x unit kW x
+    overnight capex/kW x (1 - credit) x IDC (`reactor_capex_usd_per_kw`): the credit is the share of the
+    overnight cost a reused site saves (grid connection, cooling water, land, buildings). Annual cost =
+    capex x PV factor (life, decommissioning) x CRF + fixed O&M x kW + (variable O&M + fuel) x MWh.
+
+    Parameters
+    ----------
+    units : array_like
+        Whole purchase units of the design per plant (`Technology.modules_per_unit` modules each).
+    tech : Technology
+        A reactor entry: module size (MW), capacity factor (fraction), refuelling outage (days) and
+        interval (years), overnight capex (USD/kW), construction (years), lifetime (years),
+        decommissioning (fraction of capex), fixed O&M (USD/kW/yr), variable O&M and fuel (USD/MWh).
+    money : Money
+        Real discount rate (fraction/yr) and horizon H (years).
+    credit_fraction : float or array_like, default 0
+        Share of the overnight capex saved by reusing a site (fraction, 0 = greenfield).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per plant: `capacity_kw` (kW), `energy_kwh` (kWh/yr), `capex_usd` (USD, after the credit
+        and with IDC), `credit_usd` (USD of overnight capex saved), `annual_cost_usd` (USD/yr),
+        `npv_usd` (USD), `lcoe_usd_per_kwh` (USD/kWh).
+    """
+    n = np.asarray(units, float)
+    credit = np.asarray(credit_fraction, float) * np.ones_like(n)
+    kw = n * tech.unit_kw
+    refuel = tech["refuelling_outage_days"] / (365.0 * tech["refuelling_interval_years"])
+    energy = kw * HOURS * tech["capacity_factor"] * (1.0 - refuel)
+    capex = kw * reactor_capex_usd_per_kw(tech, money.discount_rate) * (1.0 - credit)
+    k_plant = pv_factor(tech["lifetime_years"], money, tech["decommissioning_fraction_of_capex"]) * money.crf
+    annual = (capex * k_plant + kw * tech["fixed_om_usd_per_kw_year"]
+              + energy / KW_PER_MW * (tech["variable_om_usd_per_mwh"] + tech["fuel_usd_per_mwh"]))
+    return _frame(capacity_kw=kw, energy_kwh=energy, capex_usd=capex, credit_usd=kw * tech["capex_usd_per_kw"] * credit,
+                  annual_cost_usd=annual, npv_usd=net_present_cost(annual, money), lcoe_usd_per_kwh=lcoe(annual, energy))
+
+
 def by_option(catalogue: Catalogue, enabled: list[str]) -> dict[str, list[Technology]]:
     """Enabled technologies grouped by the planning option they supply (data/options.csv); reference
     entries (a grid-side large reactor, the local network) supply none."""

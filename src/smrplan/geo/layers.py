@@ -41,6 +41,7 @@ import shapely
 from smrplan.demand.population import allocate_population, census_pools
 from smrplan.errors import InputError
 from smrplan.geo.checks import Fixes, Rows, unique_ids
+from smrplan.geo.coal import district_seismic_zones, read_coal_units
 from smrplan.geo.distance import PointIndex, destination, haversine_km
 from smrplan.geo.importers import (
     join_census_districts,
@@ -52,7 +53,7 @@ from smrplan.geo.importers import (
 from smrplan.geo.io import read_anchor_loads, read_settlements, read_vector, resolve
 from smrplan.geo.water import WATER_KINDS, enclosed_pieces, read_water_layer
 from smrplan.limits import data_limits
-from smrplan.scenario import BUILD_LAYERS, STATISTICS_LAYERS, WATER_LAYERS, Scenario, defaults
+from smrplan.scenario import BUILD_LAYERS, DISTRICT_TABLES, STATISTICS_LAYERS, WATER_LAYERS, Scenario, defaults
 
 log = logging.getLogger("smrplan.layers")
 
@@ -522,9 +523,13 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
         for kind, n in anchor_report.pop("repairs").items():
             repairs["anchor_loads"][kind] = repairs["anchor_loads"].get(kind, 0) + n
     for name in scenario.data:
-        if name in ("settlements", "anchor_loads") or name in BUILD_LAYERS or name in STATISTICS_LAYERS or name in layers:
+        if name in ("settlements", "anchor_loads") or name in BUILD_LAYERS or name in STATISTICS_LAYERS or name in layers \
+                or name in DISTRICT_TABLES:
             continue
         path = path_of(name)
+        if name == "coal_units":
+            layers[name] = read_coal_units(path)
+            continue
         if name in _RASTER_LAYERS:
             rasters[name] = path
             continue
@@ -536,6 +541,10 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
         if name == "land":
             gdf = _clean_polygons(gdf, path)
         layers[name] = gdf
+    if "district_seismic_zones" in scenario.data and "seismic_zones" not in layers:
+        # IS 1893 zone per district joined to the district polygons (the scenario checks data.districts).
+        districts = layers["districts"] if "districts" in layers else read_districts(path_of("districts"))
+        layers["seismic_zones"] = district_seismic_zones(path_of("district_seismic_zones"), districts)
     points: dict[str, gpd.GeoDataFrame | None] = {}
     for name in ("grid_nodes", "fuel_depots"):  # point tables named in the scenario's region block
         ref = getattr(scenario.region, name)

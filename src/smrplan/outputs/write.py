@@ -15,7 +15,7 @@ from smrplan.dispatch.simulate import write_dispatch_parquet
 from smrplan.outputs.rundir import atomic_run_dir, write_json
 from smrplan.report.html import build_report
 from smrplan.report.tables import gap_text
-from smrplan.results import Plan
+from smrplan.results import Plan, Repowering
 from smrplan.scenario import scenario_yaml
 
 _SETTLEMENT_FIRST = ["id", "name", "population", "population_target", "households_target", "demand_kwh_per_year", "peak_kw",
@@ -137,3 +137,58 @@ def _jsonable(obj):
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     return obj
+
+
+def write_repowering_run(study: Repowering, out: Path, overwrite: bool = False, progress=lambda s: None,
+                         protected: Iterable[Path] = ()) -> Path:
+    """Write the run directory of a coal-repowering study: scenario.yaml, coal.gpkg (layers
+    ``coal_units`` and ``coal_sites``, every unit and site with verdicts, reasons and costs),
+    coal_sites.csv (the sites, ranked ones first), plan.json (its ``coal_repowering`` section),
+    report.html and log.txt.
+
+    Parameters
+    ----------
+    study : Repowering
+        The study (`smrplan.pipeline.repower_coal`).
+    out : Path
+        The run directory.
+    overwrite : bool, default False
+        Replace an existing `out`.
+    progress : callable, default no report
+        Called with the name of each step.
+    protected : iterable of Path, default none
+        Input files and folders `out` must keep clear of.
+
+    Returns
+    -------
+    Path
+        `out`, written atomically.
+
+    Raises
+    ------
+    InputError
+        When `out` cannot be written (see `write_run`).
+    """
+    out = Path(out)
+    with atomic_run_dir(out, overwrite, protected) as tmp:
+        progress("writing outputs")
+        (tmp / "scenario.yaml").write_text(scenario_yaml(study.scenario), encoding="utf-8")
+        units = gpkg_ready(study.units.drop(columns=["lon", "lat"], errors="ignore"))
+        units.to_file(tmp / "coal.gpkg", layer="coal_units", driver="GPKG", engine="pyogrio")
+        order = np.lexsort((study.sites["site_id"].to_numpy(), study.sites["rank"].where(study.sites["rank"] > 0, 10**9)))
+        sites = gpkg_ready(study.sites.iloc[order].reset_index(drop=True))
+        sites.to_file(tmp / "coal.gpkg", layer="coal_sites", driver="GPKG", engine="pyogrio")
+        pd.DataFrame(sites.drop(columns="geometry")).to_csv(tmp / "coal_sites.csv", index=False)
+        write_json(tmp / "plan.json", _jsonable(study.summary))
+        if study.scenario.outputs.report:
+            progress("report")
+            build_report(tmp)
+        s = study.summary["coal_repowering"]
+        (tmp / "log.txt").write_text(
+            f"scenario {study.scenario.name} (coal_repowering), created {study.created_utc}\n"
+            f"units screened {s['units']['screened']} ({s['units']['mw']:.0f} MW), retiring by {s['retiring_by']}: "
+            f"{s['units']['retiring']} ({s['units']['retiring_mw']:.0f} MW)\n"
+            f"sites {s['sites']['screened']}, suitable {s['sites']['suitable']}, "
+            f"reactor beats coal at {s['sites']['beat_coal']}\n"
+            f"timings (s): {study.timings_s}\n", encoding="utf-8")
+    return out

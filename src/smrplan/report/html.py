@@ -298,9 +298,45 @@ def report_context(run_dir: Path) -> dict:
     }
 
 
+_COAL_SITE_COLUMNS = ("site_id", "plant_name", "state", "lon", "lat", "retiring_mw", "suitable", "reason", "beats_coal",
+                      "rank")
+
+
+def repowering_context(run_dir: Path) -> dict:
+    """What the coal-repowering report shows, from plan.json and coal.gpkg of a run directory."""
+    run_dir = Path(run_dir)
+    plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
+    scenario = yaml.safe_load((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
+    section = plan["coal_repowering"]
+    sites = pyogrio.read_dataframe(run_dir / "coal.gpkg", layer="coal_sites", columns=list(_COAL_SITE_COLUMNS),
+                                   read_geometry=False)
+    figures = {"coal_map": {"name": "coal_map", "title": "Coal sites: verdict and retiring capacity",
+                            "div": _div(plots.coal_sites_figure(sites), "plot-coal-map", MAP_CONFIG), "notes": []},
+               "coal_years": {"name": "coal_years", "title": "GW of retiring units at suitable sites, by replacement year",
+                              "div": _div(plots.repowerable_figure(section["repowerable_gw_by_year"]), "plot-coal-years"),
+                              "notes": []}}
+    u, st, ref = section["units"], section["sites"], section["reference"]
+    headline = [("units screened", f"{tables.num(u['screened'])} ({tables.num(u['mw'] / 1e3, 1)} GW)"),
+                (f"retiring by {section['retiring_by']}",
+                 f"{tables.num(u['retiring'])} ({tables.num(u['retiring_mw'] / 1e3, 1)} GW)"),
+                ("sites suitable", f"{tables.num(st['suitable'])} of {tables.num(st['screened'])}"),
+                ("repowerable", f"{tables.num(u['repowerable_mw'] / 1e3, 1)} GW of retiring units"),
+                ("reactor beats coal at", f"{tables.num(st['beat_coal'])} sites"),
+                ("large-plant reference", f"{tables.num(ref['large_reactor_usd_per_kwh'], 3)} USD/kWh"),
+                ("grid average cost of supply", f"{tables.num(ref['grid_average_cost_of_supply_usd_per_kwh'], 3)} USD/kWh")]
+    return {"plan": plan, "section": section, "scenario": scenario, "figures": figures, "headline": headline,
+            "title": f"{plan['scenario']}: small reactors at retiring coal units", "plotlyjs": get_plotlyjs(),
+            "created": plan.get("created_utc", ""), "versions": plan.get("versions", {}),
+            "currency": f"USD {scenario['finance']['base_year']}"}
+
+
 def build_report(run_dir: Path) -> Path:
     """Write report.html into a run directory from the files already there; returns its path."""
-    page = environment().get_template("report.html.j2").render(**report_context(run_dir))
+    plan = json.loads((Path(run_dir) / "plan.json").read_text(encoding="utf-8"))
+    if plan.get("study") == "coal_repowering":
+        page = environment().get_template("repowering.html.j2").render(**repowering_context(run_dir))
+    else:
+        page = environment().get_template("report.html.j2").render(**report_context(run_dir))
     out = Path(run_dir) / "report.html"
     tmp = out.with_name(".report.html.tmp")
     tmp.write_text(page, encoding="utf-8")

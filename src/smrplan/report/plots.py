@@ -468,3 +468,37 @@ def sweep_figure(prob: pd.DataFrame, names: pd.Series, max_rows: int = 60) -> tu
     note = (f"the {max_rows} of {len(prob):,} settlements most likely to choose a reactor are shown"
             if len(prob) > max_rows else "")
     return fig, note
+
+
+def coal_sites_figure(sites: pd.DataFrame) -> go.Figure:
+    """Map of the coal sites (lon / lat, degrees): marker area by retiring capacity (MW), colour by
+    verdict (reactor beats coal, suitable, not suitable), hover with the reason."""
+    mw = sites["retiring_mw"].to_numpy(float)
+    size = 6.0 + 24.0 * np.sqrt(np.clip(mw, 0.0, None) / max(float(np.nanmax(mw, initial=1.0)), 1.0))
+    suitable = sites["suitable"].astype(str).str.lower().isin(["1", "true"]).to_numpy()
+    beats = sites["beats_coal"].astype(str).str.lower().isin(["1", "true"]).to_numpy() & suitable
+    traces = []
+    for label, mask, colour in (("not suitable", ~suitable, "#bbbbbb"), ("suitable, coal cheaper", suitable & ~beats, "#1f77b4"),
+                                ("suitable, reactor cheaper", beats, "#2ca02c")):
+        s = sites[mask]
+        text = (s["plant_name"].astype(str) + " (" + s["retiring_mw"].round(0).astype(str) + " MW retiring)<br>"
+                + s["reason"].astype(str).str.slice(0, 300))
+        traces.append(go.Scatter(x=s["lon"], y=s["lat"], mode="markers", name=label, text=text, hoverinfo="text",
+                                 marker={"size": size[mask], "color": colour, "line": {"width": 0.5, "color": "#333"}}))
+    fig = go.Figure(traces)
+    fig.update_layout(height=620, xaxis={"title": "longitude (°E)", "scaleanchor": "y"}, yaxis={"title": "latitude (°N)"},
+                      margin={"l": 50, "r": 10, "t": 10, "b": 40}, legend={"orientation": "h"})
+    return fig
+
+
+def repowerable_figure(gw_by_year: dict[str, float]) -> go.Figure:
+    """Bar chart: GW of retiring coal units at suitable sites by the year each is best replaced, and
+    the cumulative GW."""
+    years = list(gw_by_year)
+    gw = np.array([gw_by_year[y] for y in years], float)
+    fig = go.Figure([go.Bar(x=years, y=gw, name="GW replaced that year", marker_color="#1f77b4"),
+                     go.Scatter(x=years, y=np.cumsum(gw), name="cumulative GW", mode="lines+markers",
+                                line={"color": "#d62728"})])
+    fig.update_layout(height=360, xaxis={"title": "replacement year", "type": "category"}, yaxis={"title": "GW"},
+                      margin={"l": 50, "r": 10, "t": 10, "b": 40}, legend={"orientation": "h"})
+    return fig

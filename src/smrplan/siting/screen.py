@@ -41,6 +41,7 @@ measures the distance to hazard polygons like the other layer buffers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -336,7 +337,8 @@ def _criterion(name, label, value, ok, applies, limit, evaluated=True, note=""):
 
 
 def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
-           tech_epz_km: dict[str, float] | None = None, max_network_km: float = 150.0) -> ScreenResult:
+           tech_epz_km: dict[str, float] | None = None, max_network_km: float = 150.0,
+           extra: Sequence[Criterion] = ()) -> ScreenResult:
     """Apply every siting rule to every candidate.
 
     Steps: placement (on land / at sea, `_placement_criteria`), settlements around the site
@@ -357,6 +359,9 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
         scenario's EPZ applies where that is larger).
     max_network_km : float
         Largest distance from a site to a load it serves, km (`nearest_load`).
+    extra : sequence of Criterion
+        Criteria of a special screen (e.g. the repowering rules of coal sites), one value per
+        candidate, applied after the rules above.
 
     Returns
     -------
@@ -379,6 +384,7 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
     crit += _terrain_criteria(region, rules, kinds, lon, lat)
     crit.append(_tsunami(region, rules, kinds, lon, lat))
     crit += _water_criteria(region, rules, kinds, lon, lat, c)
+    crit += list(extra)
     return ScreenResult(_verdicts(c, crit), crit, rule_set_record(rules))
 
 
