@@ -545,17 +545,7 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
         # IS 1893 zone per district joined to the district polygons (the scenario checks data.districts).
         districts = layers["districts"] if "districts" in layers else read_districts(path_of("districts"))
         layers["seismic_zones"] = district_seismic_zones(path_of("district_seismic_zones"), districts)
-    points: dict[str, gpd.GeoDataFrame | None] = {}
-    for name in ("grid_nodes", "fuel_depots"):  # point tables named in the scenario's region block
-        ref = getattr(scenario.region, name)
-        points[name] = None
-        if ref:
-            path = resolve(ref, data_dir, base, f"region.{name} of scenario {scenario.source}")
-            gdf = read_vector(path, repair=repair)
-            if gdf.attrs.get("repairs"):
-                repairs[name] = dict(gdf.attrs["repairs"])
-            sources[name] = str(path)
-            points[name] = gdf
+    points = _region_points(scenario, data_dir, base, repair, repairs, sources)
     if repair:
         total = {k: sum(v.values()) for k, v in repairs.items() if v}
         log.warning("--repair: %s", ", ".join(f"{k}: {n} fix(es) {repairs[k]}" for k, n in total.items())
@@ -566,6 +556,24 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
                   anchor_loads=anchor_report, metric_crs=scenario.region.metric_crs,
                   land_tolerance_km=scenario.region.land_tolerance_km, water_gap_km=scenario.region.water_gap_km,
                   mainland_min_area_km2=scenario.region.mainland_min_area_km2)
+
+
+def _region_points(scenario: Scenario, data_dir, base, repair: bool, repairs: dict, sources: dict
+                   ) -> dict[str, gpd.GeoDataFrame | None]:
+    """The point tables named in the scenario's region block (`grid_nodes`, `fuel_depots`), each None
+    when not named; their repairs and paths are added to `repairs` and `sources`."""
+    points: dict[str, gpd.GeoDataFrame | None] = {}
+    for name in ("grid_nodes", "fuel_depots"):
+        ref = getattr(scenario.region, name)
+        points[name] = None
+        if ref:
+            path = resolve(ref, data_dir, base, f"region.{name} of scenario {scenario.source}")
+            gdf = read_vector(path, repair=repair)
+            if gdf.attrs.get("repairs"):
+                repairs[name] = dict(gdf.attrs["repairs"])
+            sources[name] = str(path)
+            points[name] = gdf
+    return points
 
 
 def join_anchor_loads(settlements: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, max_km: float,
