@@ -1,16 +1,17 @@
 """Great-circle distances and neighbour searches on WGS84 points.
 
 Distances are haversine on a sphere of radius 6,371.0088 km (IUGG mean Earth radius), in km.
-Neighbour searches use scikit-learn's BallTree with the haversine metric, so they scale to national
-point sets without Python loops over points.
+Neighbour searches (`PointIndex`) use a scipy cKDTree over 3-D unit vectors, so they scale to
+national point sets without Python loops over points.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.neighbors import BallTree
+from scipy.spatial import cKDTree
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius (Moritz 2000, Geodetic Reference System 1980)
+WITHIN_TOLERANCE_KM = 1e-6  # 1 mm: a point on a radius query's circle counts as inside
 
 
 def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
@@ -58,38 +59,52 @@ def destination(lon, lat, bearing_deg, distance_km) -> tuple[np.ndarray, np.ndar
     return (np.degrees(lon2) + 540) % 360 - 180, np.degrees(lat2)
 
 
+def _unit(lon, lat) -> np.ndarray:
+    """Unit vectors (x, y, z) of WGS84 points given in degrees, one row per point."""
+    lo, la = np.radians(np.asarray(lon, float)), np.radians(np.asarray(lat, float))
+    c = np.cos(la)
+    return np.column_stack([c * np.cos(lo), c * np.sin(lo), np.sin(la)])
+
+
+def _chord(km: float) -> float:
+    """Straight-line distance between two unit vectors `km` apart on the sphere."""
+    return 2.0 * np.sin(min(km, np.pi * EARTH_RADIUS_KM) / (2.0 * EARTH_RADIUS_KM))
+
+
 class PointIndex:
-    """BallTree (haversine) over WGS84 points for radius and nearest queries, distances in km."""
+    """WGS84 points in a scipy cKDTree over 3-D unit vectors, for nearest and radius queries in
+    great-circle km: the chord between unit vectors grows with the arc, so the nearest by chord is
+    the nearest on the sphere, and a radius r is the chord 2 sin(r / 2R). Distances returned are
+    `haversine_km` of the pairs found. The one spherical neighbour index of the package."""
 
     def __init__(self, lon, lat):
-        self.n = len(np.asarray(lon))
-        xy = np.radians(np.column_stack([np.asarray(lat, float), np.asarray(lon, float)]))
-        self._tree = BallTree(xy if self.n else np.zeros((1, 2)), metric="haversine")
-
-    @staticmethod
-    def _q(lon, lat) -> np.ndarray:
-        return np.radians(np.column_stack([np.asarray(lat, float), np.asarray(lon, float)]))
+        self.lon, self.lat = np.asarray(lon, float), np.asarray(lat, float)
+        self.n = len(self.lon)
+        self._tree = cKDTree(_unit(self.lon, self.lat)) if self.n else None
 
     def nearest(self, lon, lat, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Distances (km) and indices of the k nearest indexed points for each query point."""
-        if self.n == 0:
-            m = len(np.asarray(lon))
-            return np.full((m, k), np.inf), np.full((m, k), -1)
+        """Distances (km) and indices of the k nearest indexed points for each query point: arrays
+        (queries, k), nearest first; inf and -1 when the index is empty."""
+        lon, lat = np.atleast_1d(np.asarray(lon, float)), np.atleast_1d(np.asarray(lat, float))
+        if self._tree is None or len(lon) == 0:
+            return np.full((len(lon), k), np.inf), np.full((len(lon), k), -1)
         k = min(k, self.n)
-        dist, idx = self._tree.query(self._q(lon, lat), k=k)
-        return dist * EARTH_RADIUS_KM, idx
+        _, idx = self._tree.query(_unit(lon, lat), k=k)
+        idx = np.asarray(idx).reshape(len(lon), k)
+        return haversine_km(lon[:, None], lat[:, None], self.lon[idx], self.lat[idx]), idx
 
     def within(self, lon, lat, radius_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All pairs within radius_km (inclusive), as flat arrays (query index, point index, km)."""
-        m = len(np.asarray(lon))
-        if self.n == 0 or m == 0:
-            e = np.array([], dtype=int)
+        """All pairs within radius_km (inclusive, 1 mm tolerance) as flat arrays sorted by query:
+        query index, point index, km."""
+        lon, lat = np.atleast_1d(np.asarray(lon, float)), np.atleast_1d(np.asarray(lat, float))
+        if self._tree is None or len(lon) == 0:
+            e = np.array([], dtype=np.int64)
             return e, e, np.array([], dtype=float)
-        # A hair above the radius so a point exactly on the circle is counted (inclusive rule).
-        idx, dist = self._tree.query_radius(self._q(lon, lat), r=(radius_km + 1e-9) / EARTH_RADIUS_KM,
-                                            return_distance=True)
-        counts = np.fromiter((len(i) for i in idx), dtype=np.int64, count=m)
-        q = np.repeat(np.arange(m), counts)
-        p = np.concatenate(idx).astype(np.int64) if counts.sum() else np.array([], dtype=np.int64)
-        d = np.concatenate(dist) * EARTH_RADIUS_KM if counts.sum() else np.array([], dtype=float)
-        return q, p, d
+        pairs = cKDTree(_unit(lon, lat)).sparse_distance_matrix(self._tree, _chord(radius_km + WITHIN_TOLERANCE_KM),
+                                                                 output_type="ndarray")
+        q, p = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
+        order = np.lexsort((p, q))
+        q, p = q[order], p[order]
+        d = haversine_km(lon[q], lat[q], self.lon[p], self.lat[p])
+        keep = d <= radius_km + WITHIN_TOLERANCE_KM
+        return q[keep], p[keep], d[keep]

@@ -5,7 +5,7 @@
   Samples on inland water (rivers, lakes, reservoirs, lagoons) count as overland: lines in India are
   strung across rivers and lakes on towers. End points count as land (they are settlements, grid
   nodes or berths).
-* Nearest grid: the nearest grid node (BallTree) or, when a `grid_lines` layer is given, the nearest
+* Nearest grid: the nearest grid node (`PointIndex`) or, when a `grid_lines` layer is given, the nearest
   point of a grid line (STRtree nearest in the metric CRS), whichever is closer.
 * Network length for a group of points: the minimum spanning tree of their great-circle distances
   (scipy), a standard upper estimate of a Steiner tree (at most 2/sqrt(3) ~ 1.155 times longer).

@@ -474,7 +474,7 @@ def raster_population_to_settlements(raster: Path, settlements: gpd.GeoDataFrame
     """Population of each settlement from a population raster (persons per cell).
 
     Each populated cell's people go to the settlement nearest to the cell centre (great-circle
-    distance; haversine BallTree of `smrplan.geo.distance.PointIndex`) if it lies within
+    distance; `smrplan.geo.distance.PointIndex`) if it lies within
     `max_distance_km` (km); farther cells are not assigned (``attrs["unassigned_population"]``
     persons in ``attrs["unassigned_cells"]`` cells).
     Returns a copy of the settlements (in their own CRS) with ``population`` replaced by the

@@ -581,7 +581,7 @@ def join_anchor_loads(settlements: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, 
     """Add anchor (productive) loads to the settlements.
 
     Each anchor point (`geo.io.read_anchor_loads`: id, name, type, anchor_load_kw, point) joins the
-    nearest settlement (great-circle, BallTree) when it lies within `max_km`: its kW are added to
+    nearest settlement (great-circle, `smrplan.geo.distance.PointIndex`) when it lies within `max_km`: its kW are added to
     that settlement's ``anchor_load_kw`` (blank counts as 0) and its id to ``anchor_ids``. A point
     farther than `max_km` from every settlement becomes a settlement of its own: its id (``anchor-<n>``
     when the layer has none) and name, population 0, its kW as ``anchor_load_kw``, ``is_anchor_only``

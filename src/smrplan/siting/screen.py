@@ -29,8 +29,8 @@ evaluated (value NaN, pass True) and listed in the screen summary. `suitable` is
 verdicts and `reason` lists the failed criteria with their values and limits.
 
 Distances are great-circle km on a sphere of radius `EARTH_RADIUS_KM`: radius and nearest queries use
-a scipy cKDTree over 3-D unit vectors (chord c, arc d = 2R asin(c/2)), in chunks of candidates so
-that memory stays bounded; distances to line and polygon layers use STRtree queries in the metric
+the package's spherical index (`smrplan.geo.distance.PointIndex`), in chunks of candidates so that
+memory stays bounded; distances to line and polygon layers use STRtree queries in the metric
 CRS. Radius rules are inclusive with a 1e-6 km (1 mm) numerical tolerance. There is no Python loop
 over candidates or settlements (loops run over criteria, radii, chunks, land pieces and DEM blocks).
 
@@ -51,10 +51,9 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
-from scipy.spatial import cKDTree
 
 from smrplan.errors import InputError
-from smrplan.geo.distance import EARTH_RADIUS_KM, destination, haversine_km
+from smrplan.geo.distance import EARTH_RADIUS_KM, PointIndex, destination, haversine_km
 from smrplan.geo.io import cell_of, open_raster, read_raster, sample_raster
 from smrplan.geo.layers import SEA_BEARINGS, SEA_STEP_KM, Region, mask_first_sea_km
 from smrplan.options import KINDS
@@ -105,50 +104,8 @@ class ScreenResult:
                               "note": c.note} for c in self.criteria]}
 
 
-# ------------------------------------------------------------------------------------ sphere index
-def _unit(lon, lat) -> np.ndarray:
-    lo, la = np.radians(np.asarray(lon, float)), np.radians(np.asarray(lat, float))
-    c = np.cos(la)
-    return np.column_stack([c * np.cos(lo), c * np.sin(lo), np.sin(la)])
-
-
-def _chord(km: float) -> float:
-    return 2.0 * np.sin(min(km, np.pi * EARTH_RADIUS_KM) / (2.0 * EARTH_RADIUS_KM))
-
-
-def _arc_km(chord) -> np.ndarray:
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(np.asarray(chord, float) / 2.0, 0.0, 1.0))
-
-
-class SphereIndex:
-    """WGS84 points in a cKDTree over unit vectors, for nearest and radius queries in great-circle km."""
-
-    def __init__(self, lon, lat):
-        lon = np.asarray(lon, float)
-        self.lon, self.lat = lon, np.asarray(lat, float)
-        self.n = len(lon)
-        self._tree = cKDTree(_unit(lon, lat)) if self.n else None
-
-    def nearest(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
-        """Distance (km, haversine) to and index of the nearest indexed point; inf and -1 when empty."""
-        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-        if self._tree is None or len(lon) == 0:
-            return np.full(len(lon), np.inf), np.full(len(lon), -1)
-        _, idx = self._tree.query(_unit(lon, lat), k=1)
-        return haversine_km(lon, lat, self.lon[idx], self.lat[idx]), idx
-
-    def within(self, lon, lat, radius_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All pairs within radius_km (inclusive, 1 mm tolerance): query index, point index, km."""
-        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-        if self._tree is None or len(lon) == 0:
-            e = np.array([], dtype=np.int64)
-            return e, e, np.array([], dtype=float)
-        pairs = cKDTree(_unit(lon, lat)).sparse_distance_matrix(self._tree, _chord(radius_km + _EPS_KM),
-                                                                 output_type="ndarray")
-        return pairs["i"].astype(np.int64), pairs["j"].astype(np.int64), _arc_km(pairs["v"])
-
-
-def _sums_within(index: SphereIndex, weight: np.ndarray, lon, lat, radii) -> np.ndarray:
+# ------------------------------------------------------------------------------------ sphere sums
+def _sums_within(index: PointIndex, weight: np.ndarray, lon, lat, radii) -> np.ndarray:
     """Sum of `weight` of the indexed points within each radius (km, inclusive) of each query point:
     an array (points, radii). One pair query at the largest radius per chunk of query points."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
@@ -292,9 +249,9 @@ def generate_candidates(region: Region, rules: Siting, max_network_km: float,
         pad = max_network_km / 111.0
         bbox = (slon.min() - pad, slat.min() - pad, slon.max() + pad, slat.max() + pad)
         hx, hy = _hex_land(region, bbox, rules.h3_resolution)
-        near = SphereIndex(slon, slat).nearest(hx, hy)[0] <= max_network_km  # farther cells fail nearest_load
+        near = PointIndex(slon, slat).nearest(hx, hy)[0][:, 0] <= max_network_km  # farther cells fail nearest_load
         hx, hy = hx[near], hy[near]
-    to_grid = SphereIndex(hx, hy).nearest(slon, slat)[0]
+    to_grid = PointIndex(hx, hy).nearest(slon, slat)[0][:, 0]
     cell_radius = h3.average_hexagon_edge_length(rules.h3_resolution, "km")  # centre to corner
     for kind, rings in (("land", rules.land_ring_km), ("micro", rules.micro_ring_km)):
         reached = to_grid <= max(max(rings), cell_radius)
@@ -455,9 +412,9 @@ def _settlement_criteria(st: gpd.GeoDataFrame, rules: Siting, kinds: np.ndarray,
     """
     slon, slat = st.geometry.x.to_numpy(), st.geometry.y.to_numpy()
     pop = _population(st)
-    sidx = SphereIndex(slon, slat)
+    sidx = PointIndex(slon, slat)
     reactor = _applies(kinds, "land", "micro", "floating")
-    near = sidx.nearest(lon, lat)[0]
+    near = sidx.nearest(lon, lat)[0][:, 0]
     ez = np.where(kinds == "micro", rules.micro_exclusion_zone_km, rules.exclusion_zone_km)
     crit = [_criterion("exclusion_zone", "no settlement in the exclusion zone", near, near >= ez - _EPS_KM,
                        reactor, f">= {rules.exclusion_zone_km} km (micro {rules.micro_exclusion_zone_km} km) "
@@ -469,7 +426,7 @@ def _settlement_criteria(st: gpd.GeoDataFrame, rules: Siting, kinds: np.ndarray,
     crit += _zone_population_criteria(rules, kinds, lon, lat, sidx, pop, epz, township)
 
     big = (pop >= rules.population_centre_min_population) & ~township
-    d_big = SphereIndex(slon[big], slat[big]).nearest(lon, lat)[0]
+    d_big = PointIndex(slon[big], slat[big]).nearest(lon, lat)[0][:, 0]
     crit.append(_criterion("population_centre", "distance to a population centre", d_big,
                            d_big >= rules.population_centre_min_distance_km - _EPS_KM,
                            _applies(kinds, "land", "floating"),
@@ -521,7 +478,7 @@ def _dae_townships() -> pd.DataFrame:
 
 
 def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray, lat: np.ndarray,
-                              sidx: SphereIndex, pop: np.ndarray, epz: np.ndarray,
+                              sidx: PointIndex, pop: np.ndarray, epz: np.ndarray,
                               township: np.ndarray) -> list[Criterion]:
     """Population in the sterilised zone, density out to the EPZ and population in the EPZ.
 
@@ -533,7 +490,7 @@ def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray,
         (N,) kind of each candidate.
     lon, lat : numpy.ndarray
         (N,) candidate coordinates, degrees.
-    sidx : SphereIndex
+    sidx : PointIndex
         Index of the settlement points.
     pop : numpy.ndarray
         (M,) settlement population, persons.
@@ -669,7 +626,7 @@ def _hazard_criteria(region: Region, rules: Siting, kinds, lon, lat, reactor) ->
             raise InputError("earthquakes layer", "mw", "magnitude column missing; expected mw, mag or magnitude")
         mag = np.nan_to_num(pd.to_numeric(eq[mcol], errors="coerce").to_numpy(float))
         strong = (mag >= rules.earthquake_count_magnitude).astype(float)
-        eidx = SphereIndex(eq.geometry.x.to_numpy(), eq.geometry.y.to_numpy())
+        eidx = PointIndex(eq.geometry.x.to_numpy(), eq.geometry.y.to_numpy())
         mmax = np.zeros(len(lon))
         count = np.zeros(len(lon))
         for s in range(0, len(lon), _CHUNK):
@@ -719,7 +676,7 @@ def _cyclones(region: Region, rules: Siting, lon, lat, reactor) -> Criterion:
     years = pd.to_datetime(tracks[when], errors="coerce").dt.year
     span_decades = max((years.max() - years.min() + 1) / 10.0, 0.1)
     storm = pd.factorize(strong[sid].astype(str))[0].astype(np.int64)
-    tidx = SphereIndex(strong.geometry.x.to_numpy(), strong.geometry.y.to_numpy())
+    tidx = PointIndex(strong.geometry.x.to_numpy(), strong.geometry.y.to_numpy())
     per_decade = np.zeros(len(lon))
     for s in range(0, len(lon), _CHUNK):
         e = min(s + _CHUNK, len(lon))
