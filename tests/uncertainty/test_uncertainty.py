@@ -255,3 +255,20 @@ def test_a_damaged_part_is_computed_again_on_resume(model, reference, tmp_path):
     s = U.run_sweep(model, out)
     assert s["resumed_draws"] == DRAWS - BATCH
     _same_outputs(reference, out)
+
+
+def test_a_part_of_the_wrong_shape_is_computed_again_on_resume(model, reference, tmp_path):
+    import shutil
+
+    out = tmp_path / "wrong"
+    shutil.copytree(reference, out)
+    for name in ("sweep.json", *OUTPUTS):
+        (out / name).unlink()
+    parts = sorted((out / "parts").glob("draws-0*.parquet"))
+    pd.read_parquet(parts[0]).iloc[:1].to_parquet(parts[0])  # whole Parquet, rows missing
+    sites = sorted((out / "parts").glob("sites-0*.parquet"))[1]
+    pd.DataFrame({"other": [1]}).to_parquet(sites)  # whole Parquet, wrong columns
+    (out / "done.txt").write_text((out / "done.txt").read_text() + "999999\n")  # a batch of no such number
+    s = U.run_sweep(model, out)
+    assert s["resumed_draws"] == DRAWS - 2 * BATCH
+    _same_outputs(reference, out)

@@ -105,6 +105,10 @@ def _open_sweep_dir(model: SweepModel, out: Path) -> set[int | str]:
         _write_text(out / "scenario.yaml", scenario_yaml(model.scenario))
         _write_text(mpath, json.dumps(manifest, indent=2) + "\n")
     done: set[int | str] = set()
+    draws_of: dict[int | str, int | None] = {b: stop - first for b, first, stop in model.batches()}
+    draws_of[TORNADO_ID] = None  # one row per tornado setting
+    shapes = {"draws": ("draw",), "options": tuple(ALL_OPTIONS), "sites": ("count",)}
+    rows = {"options": len(model.settlements), "sites": len(model.sites)}
     done_file = out / "done.txt"
     if done_file.exists():
         text = done_file.read_text(encoding="utf-8")
@@ -113,20 +117,34 @@ def _open_sweep_dir(model: SweepModel, out: Path) -> set[int | str]:
             if line != TORNADO_ID and not line.isdigit():
                 continue  # a damaged line: its batch runs again
             bid: int | str = line if line == TORNADO_ID else int(line)
-            if all(_readable_part(out / "parts" / name) for name in _part_names(bid)):
+            if bid not in draws_of:
+                continue  # a batch of no such number: not part of this sweep
+            expected = {"draws": draws_of[bid], **rows}
+            if all(_readable_part(out / "parts" / name, shapes[kind], expected[kind])
+                   for kind, name in zip(shapes, _part_names(bid), strict=True)):
                 done.add(bid)
     return done
 
 
-def _readable_part(path: Path) -> bool:
-    """Whether a part file exists and is a whole Parquet file (a damaged part is computed again)."""
+def _readable_part(path: Path, columns: tuple[str, ...], rows: int | None) -> bool:
+    """Whether a part file is a whole Parquet file of the expected shape (a damaged part is computed again).
+
+    Parameters
+    ----------
+    path : Path
+        The part file.
+    columns : tuple of str
+        Columns it must hold.
+    rows : int or None
+        Rows it must hold (None: any number).
+    """
     import pyarrow.parquet as pq
 
     try:
-        pq.read_metadata(path)
+        meta = pq.read_metadata(path)
     except (OSError, ValueError):  # missing, truncated or not Parquet (pyarrow.ArrowInvalid is a ValueError)
         return False
-    return True
+    return set(columns) <= set(meta.schema.names) and (rows is None or meta.num_rows == rows)
 
 
 def _save_part(out: Path, res: BatchResult) -> None:
