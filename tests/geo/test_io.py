@@ -334,3 +334,16 @@ def test_layer_without_crs_is_assumed_wgs84_only_in_degrees(tmp_path, caplog):
     for read in (read_settlements, read_vector):
         with pytest.raises(InputError, match="CRS: no coordinate reference system.*cannot be assumed"):
             read(tmp_path / "m.shp", repair=True)
+
+
+def test_json_true_among_numbers_is_not_read_as_1(tmp_path):
+    p = tmp_path / "s.geojson"
+    p.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"a","name":"A",'
+                 '"population":12,"grid_connected":true},"geometry":{"type":"Point","coordinates":[72.6,10.5]}},'
+                 '{"type":"Feature","properties":{"id":"b","name":"B","population":true,"grid_connected":false},'
+                 '"geometry":{"type":"Point","coordinates":[72.7,10.6]}}]}', encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 2 \(id b\), column population: True is a yes/no value"):
+        read_settlements(p)
+    p.write_text(p.read_text(encoding="utf-8").replace('"population":true', '"population":7'), encoding="utf-8")
+    st = read_settlements(p)  # a column of booleans alone stays one
+    assert st["population"].tolist() == [12, 7] and st["grid_connected"].tolist() == [True, False]

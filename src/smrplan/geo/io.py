@@ -66,6 +66,7 @@ from smrplan.geo.checks import (
     reproject,
     required_columns,
     unique_ids,
+    yes_no,
 )
 from smrplan.scenario import defaults
 
@@ -279,6 +280,7 @@ def read_rows(path: Path, mode: str = "raise", drop_missing_coords: bool = False
         if unresolved is not None:
             gdf = gdf.set_crs(None, allow_override=True)
         unique_columns(path, gdf.columns)
+        gdf = _geojson_yes_no(path, gdf)
         t = Rows(gdf, path, mode=mode)
         t.unresolved_crs = unresolved
     not_empty(t)
@@ -289,6 +291,40 @@ def read_rows(path: Path, mode: str = "raise", drop_missing_coords: bool = False
 _CRS_WARNING = re.compile(r"srs|crs|spatial.?ref|projection", re.IGNORECASE)
 # The ``crs`` member of a GeoJSON file (2008 specification), an object of at most two levels.
 _GEOJSON_CRS = re.compile(rb'"crs"\s*:\s*(\{(?:[^{}]|\{[^{}]*\})*\})')
+
+
+# A JSON true or false as a value.
+_JSON_YES_NO = re.compile(rb":\s*(?:true|false)\b")
+
+
+def _geojson_yes_no(path: Path, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The layer with the JSON booleans GDAL turned into numbers put back as booleans.
+
+    GDAL reads a GeoJSON property holding numbers and ``true`` / ``false`` as a number field (true
+    becomes 1), so that the checks of numeric columns could not see them. Only a file with a boolean
+    value somewhere is parsed again; a property of booleans alone is already read as booleans.
+    """
+    if path.suffix.lower() not in (".geojson", ".json"):
+        return gdf
+    data = path.read_bytes()
+    if not _JSON_YES_NO.search(data):
+        return gdf
+    try:
+        flat = pd.json_normalize(json.loads(data).get("features") or [], max_level=1)
+        props = flat.filter(regex=r"^properties\.").rename(columns=lambda c: c.removeprefix("properties."))
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return gdf  # GDAL read it; a layout this reader does not follow is left to the other checks
+    if len(props) != len(gdf):
+        return gdf
+    for column in set(props.columns) & set(gdf.columns):
+        if not pd.api.types.is_numeric_dtype(gdf[column].dtype) or pd.api.types.is_bool_dtype(gdf[column].dtype):
+            continue
+        flags = yes_no(props[column])
+        if flags.any():
+            restored = gdf[column].astype(object).to_numpy()
+            restored[flags] = props[column].to_numpy()[flags]
+            gdf[column] = restored
+    return gdf
 
 
 def _unresolved_crs(path: Path, gdf: gpd.GeoDataFrame, messages: list[str]) -> str | None:
