@@ -38,7 +38,7 @@ import pandas as pd
 import pvlib
 
 from smrplan.errors import InputError
-from smrplan.geo.checks import numeric_values
+from smrplan.geo.checks import numeric_values, show
 from smrplan.geo.io import read_table, unique_columns
 from smrplan.units import HOURS_PER_YEAR
 
@@ -490,7 +490,7 @@ def _numeric_column(frame: pd.DataFrame, column: str, path: Path, upper: float, 
         raise InputError(
             path,
             column,
-            f"line {line}: {frame[column].iloc[row]!r} is not a number from 0 to {upper:g} {unit}",
+            f"line {line}: {show(frame[column].iloc[row])} is not a number from 0 to {upper:g} {unit}",
         )
     return values
 

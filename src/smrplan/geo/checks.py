@@ -128,8 +128,19 @@ def _first_rows(rows: np.ndarray, k: int = 3) -> str:
     return "row " + ", ".join(str(r) for r in rows[:k]) + (" ..." if len(rows) > k else "")
 
 
-def _show(value: Any) -> str:
-    """A cell value in a message: text quoted, numbers as written."""
+def show(value: Any) -> str:
+    """A cell value in a message: text quoted, numbers and yes/no values as written (``True``, not ``np.True_``).
+
+    Parameters
+    ----------
+    value : object
+        The cell.
+
+    Returns
+    -------
+    str
+        The value as a message shows it.
+    """
     return repr(value) if isinstance(value, str) else str(value)
 
 
@@ -304,8 +315,8 @@ def _value_text(raw: pd.Series, blank: np.ndarray, r: int) -> str:
     if blank[r]:
         return "empty"
     if yes_no(raw.iloc[r:r + 1])[0]:
-        return f"{_show(raw.iloc[r])} is a yes/no value, not a number"
-    return f"{_show(raw.iloc[r])} is not a number"
+        return f"{show(raw.iloc[r])} is a yes/no value, not a number"
+    return f"{show(raw.iloc[r])} is not a number"
 
 
 def _not_degrees(x: float, y: float) -> str:
@@ -434,7 +445,7 @@ def unique_ids(t: Rows, column: str = "id", existing: pd.Series | None = None, l
 
     def first(r: int) -> str:
         if existing is not None and keys.iloc[r] in set(existing.astype("string")):
-            return f"id {_show(ids.iloc[r])} is already a {of} id; ids must be unique"
+            return f"id {show(ids.iloc[r])} is already a {of} id; ids must be unique"
         return f"duplicate ids {examples[:5]} ({int(dup.sum())} repeat(s)); ids must be unique"
 
     def fix(mask: np.ndarray) -> None:

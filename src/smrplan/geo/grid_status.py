@@ -27,7 +27,7 @@ import pandas as pd
 import yaml
 
 from smrplan.errors import InputError
-from smrplan.geo.checks import numeric_values
+from smrplan.geo.checks import numeric_values, show
 from smrplan.geo.distance import PointIndex
 from smrplan.geo.grid import nearest_grid, route_split_km
 from smrplan.geo.io import read_table, resolve
@@ -81,7 +81,8 @@ def _share(values: pd.Series, path: Path, field: str, upper: float = 1.0, per: f
     v = numeric_values(values) / per
     bad = np.flatnonzero(~(np.isfinite(v) & (v >= 0) & (v <= upper)))
     if len(bad):
-        raise InputError(path, f"row {bad[0] + 2}, {field}", f"a share between 0 and 1 is expected, got {values.iloc[bad[0]]!r}")
+        raise InputError(path, f"row {bad[0] + 2}, {field}",
+                         f"a share between 0 and 1 is expected, got {show(values.iloc[bad[0]])}")
     return v
 
 

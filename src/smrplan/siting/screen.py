@@ -54,7 +54,7 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from smrplan.errors import InputError
-from smrplan.geo.checks import numeric_values, row_offset, yes_no
+from smrplan.geo.checks import numeric_values, row_offset, show, yes_no
 from smrplan.geo.distance import EARTH_RADIUS_KM, destination, haversine_km
 from smrplan.geo.io import cell_of, open_raster, read_raster, sample_raster
 from smrplan.geo.layers import SEA_BEARINGS, SEA_STEP_KM, Region, mask_first_sea_km
@@ -955,7 +955,7 @@ def _layer_numbers(region: Region, name: str, column: str, expected: str) -> np.
         where = (f"row {row_offset(Path(file)) + r}" if not region.dropped_rows.get(name)
                  else f"record {r + 1} of those with coordinates")
         raise InputError(file, f"{where}, column {column}",
-                         f"{values.iloc[r]!r} is a yes/no value ({int(flags.sum())} row(s)); expected {expected}")
+                         f"{show(values.iloc[r])} is a yes/no value ({int(flags.sum())} row(s)); expected {expected}")
     return numeric_values(values)
 
 
