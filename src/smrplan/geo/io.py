@@ -293,21 +293,21 @@ _CRS_WARNING = re.compile(r"srs|crs|spatial.?ref|projection", re.IGNORECASE)
 _GEOJSON_CRS = re.compile(rb'"crs"\s*:\s*(\{(?:[^{}]|\{[^{}]*\})*\})')
 
 
-# A JSON true or false as a value.
-_JSON_YES_NO = re.compile(rb":\s*(?:true|false)\b")
-
-
 def _geojson_yes_no(path: Path, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The layer with the JSON booleans GDAL turned into numbers put back as booleans.
 
     GDAL reads a GeoJSON property holding numbers and ``true`` / ``false`` as a number field (true
-    becomes 1), so that the checks of numeric columns could not see them. Only a file with a boolean
-    value somewhere is parsed again; a property of booleans alone is already read as booleans.
+    becomes 1), so that the checks of numeric columns could not see them. The file is parsed again
+    only when a key given a boolean somewhere was read as a number column; a property of booleans
+    alone is already read as booleans.
     """
     if path.suffix.lower() not in (".geojson", ".json"):
         return gdf
     data = path.read_bytes()
-    if not _JSON_YES_NO.search(data):
+    numeric = [c for c in gdf.columns if c != gdf.geometry.name and pd.api.types.is_numeric_dtype(gdf[c].dtype)
+               and not pd.api.types.is_bool_dtype(gdf[c].dtype)
+               and re.search(b'"' + re.escape(str(c).encode()) + rb'"\s*:\s*(?:true|false)\b', data)]
+    if not numeric:
         return gdf
     try:
         flat = pd.json_normalize(json.loads(data).get("features") or [], max_level=1)
@@ -316,9 +316,7 @@ def _geojson_yes_no(path: Path, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return gdf  # GDAL read it; a layout this reader does not follow is left to the other checks
     if len(props) != len(gdf):
         return gdf
-    for column in set(props.columns) & set(gdf.columns):
-        if not pd.api.types.is_numeric_dtype(gdf[column].dtype) or pd.api.types.is_bool_dtype(gdf[column].dtype):
-            continue
+    for column in set(numeric) & set(props.columns):
         flags = yes_no(props[column])
         if flags.any():
             restored = gdf[column].astype(object).to_numpy()
