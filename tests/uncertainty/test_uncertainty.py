@@ -272,3 +272,22 @@ def test_a_part_of_the_wrong_shape_is_computed_again_on_resume(model, reference,
     s = U.run_sweep(model, out)
     assert s["resumed_draws"] == DRAWS - 2 * BATCH
     _same_outputs(reference, out)
+
+
+def test_a_part_damaged_inside_is_an_error_naming_it_and_computed_again_once_removed(model, reference, tmp_path):
+    import shutil
+
+    out = tmp_path / "inside"
+    shutil.copytree(reference, out)
+    for name in ("sweep.json", *OUTPUTS):
+        (out / name).unlink()
+    part = sorted((out / "parts").glob("draws-0*.parquet"))[0]
+    data = bytearray(part.read_bytes())
+    data[8:60] = b"\xab" * 52  # a page header overwritten: the footer is whole, the data are not
+    part.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=f"{part.name}: damaged sweep part .*remove the file and rerun"):
+        U.run_sweep(model, out)
+    part.unlink()
+    s = U.run_sweep(model, out)
+    assert s["resumed_draws"] == DRAWS - BATCH
+    _same_outputs(reference, out)

@@ -147,6 +147,16 @@ def _readable_part(path: Path, columns: tuple[str, ...], rows: int | None) -> bo
     return set(columns) <= set(meta.schema.names) and (rows is None or meta.num_rows == rows)
 
 
+def _read_part(path: Path) -> pd.DataFrame:
+    """A part file's table; damage found only when its data are read (its footer was whole) is an
+    InputError naming the file: removed, the part is computed again by the same command."""
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError
+        raise InputError(path, None, f"damaged sweep part ({str(exc).splitlines()[0]}); remove the file and rerun "
+                                     "the same command: its batch is computed again") from None
+
+
 def _save_part(out: Path, res: BatchResult) -> None:
     """Write a batch's part files (each to a temporary name, then renamed), then record it as done."""
     d_name, o_name, s_name = _part_names(res.batch_id)
@@ -222,11 +232,11 @@ def _finalise(model: SweepModel, out: Path, run_info: dict) -> dict:
     """Combine the part files (sorted by draw index) into the sweep's tables and sweep.json."""
     parts = out / "parts"
     batches = model.batches()
-    draws = pd.concat([pd.read_parquet(parts / _part_names(b)[0]) for b, _, _ in batches], ignore_index=True)
+    draws = pd.concat([_read_part(parts / _part_names(b)[0]) for b, _, _ in batches], ignore_index=True)
     draws = draws.sort_values("draw", kind="stable").reset_index(drop=True)
-    option_counts = sum((pd.read_parquet(parts / _part_names(b)[1]).to_numpy(np.int64) for b, _, _ in batches),
+    option_counts = sum((_read_part(parts / _part_names(b)[1]).to_numpy(np.int64) for b, _, _ in batches),
                         start=np.zeros((len(model.settlements), len(ALL_OPTIONS)), np.int64))
-    site_counts = sum((pd.read_parquet(parts / _part_names(b)[2])["count"].to_numpy(np.int64) for b, _, _ in batches),
+    site_counts = sum((_read_part(parts / _part_names(b)[2])["count"].to_numpy(np.int64) for b, _, _ in batches),
                       start=np.zeros(len(model.sites), np.int64))
     n = len(draws)
     prob = option_counts / n
@@ -237,7 +247,7 @@ def _finalise(model: SweepModel, out: Path, run_info: dict) -> dict:
     st["most_likely_option"] = np.array(ALL_OPTIONS)[np.argmax(option_counts, axis=1)]
     sites = model.sites.copy()
     sites["p_built" if model.reoptimise else "p_least_cost"] = site_counts / n
-    tornado_frame = pd.read_parquet(parts / _part_names(TORNADO_ID)[0])
+    tornado_frame = _read_part(parts / _part_names(TORNADO_ID)[0])
     tornado, tornado_table = tornado_entries(model, tornado_frame)
     base = tornado_frame.iloc[0]
     unc = model.scenario.uncertainty
