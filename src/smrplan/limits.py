@@ -1,6 +1,6 @@
-"""Sanity limits of input data (`data/data_checks.yaml`, each number with its source): region boxes
-and the largest plausible settlement. Read by the scenario (a region box must exist) and by the input
-checks of smrplan.geo."""
+"""Sanity limits of input data (`data/data_checks.yaml`, each number with its source): region boxes,
+the largest plausible settlement and the id columns read as text. Read by the scenario (a region box
+must exist) and by the input checks of smrplan.geo."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def data_limits() -> dict[str, Any]:
     -------
     dict
         ``regions``: name -> bounding box ``min_lon``, ``min_lat``, ``max_lon``, ``max_lat`` (WGS84
-        degrees); ``max_settlement_population``: largest plausible population of one place (persons).
+        degrees); ``max_settlement_population``: largest plausible population of one place (persons);
+        ``id_columns``: ``names`` and name ``suffixes`` of the columns read as text.
     """
     text = resources.files("smrplan.data").joinpath("data_checks.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)

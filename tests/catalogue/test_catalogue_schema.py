@@ -27,7 +27,34 @@ def test_bounds():
     assert cf.bounds_text() == "(0, 1]" and cf.outside(0.0) and not cf.outside(1.0) and cf.outside(1.01)
     assert PARAMETERS["forced_outage_rate"].bounds_text() == "[0, 1)" and PARAMETERS["forced_outage_rate"].outside(1.0)
     assert PARAMETERS["max_modules_per_plant"].bounds_text() == ">= 1"
-    assert PARAMETERS["cooling"].bounds_text() == "" and PARAMETERS["cooling"].type == "text"
+    assert PARAMETERS["cooling"].type == "text" and PARAMETERS["cooling"].values == ("seawater", "freshwater", "dry", "air")
+    assert PARAMETERS["cooling"].bounds_text() == "one of seawater, freshwater, dry, air"
+    assert PARAMETERS["capex_usd_per_kw"].values == ()
+
+
+def test_every_catalogue_cooling_is_an_allowed_value():
+    used = {t.text("cooling") for t in CAT.values() if "cooling" in t.parameters}
+    assert used and used <= set(PARAMETERS["cooling"].values)
+
+
+@pytest.mark.parametrize("value", ["plasma", "Seawater", ""])
+def test_unknown_cooling_override_is_an_error(value):
+    with pytest.raises(InputError, match=r"technologies.overrides.bwrx300.cooling: .* not a known cooling; expected one "
+                                         "of seawater, freshwater, dry, air"):
+        apply_overrides(CAT, {"bwrx300": {"cooling": value}}, "s.yaml")
+    assert apply_overrides(CAT, {"bwrx300": {"cooling": "air"}}, "s.yaml")["bwrx300"].text("cooling") == "air"
+
+
+def test_unknown_cooling_in_a_catalogue_file_exits_2(tmp_path):
+    packaged = resources.files("smrplan.catalogue").joinpath("technologies.yaml").read_text(encoding="utf-8")
+    entry = yaml.safe_load(packaged)["technologies"]["bwrx300"]
+    entry["parameters"]["cooling"]["value"] = "liquid_helium"
+    path = tmp_path / "catalogue.yaml"
+    path.write_text(yaml.safe_dump({"technologies": {"smr": entry}}), encoding="utf-8")
+    r = subprocess.run([*CLI, "catalogue", "--file", str(path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "catalogue.yaml" in r.stderr and "technologies.smr.parameters.cooling.value" in r.stderr
+    assert "liquid_helium" in r.stderr and "Traceback" not in r.stderr
 
 
 @pytest.mark.parametrize(("tech", "name", "value"), [("bwrx300", "capacity_factor", 1.2),

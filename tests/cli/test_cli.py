@@ -218,3 +218,54 @@ def test_overwrite_never_replaces_the_input_folder(tmp_path):
     r = smrplan("run", "india-islands", "--out", ".", "--overwrite", cwd=d)
     assert r.returncode == 2 and "only a run directory" in r.stderr, r.stderr
     assert sorted(p.name for p in d.iterdir()) == before
+
+
+def _small_region(tmp_path: Path) -> Path:
+    tmp_path.mkdir()
+    (tmp_path / "s.csv").write_text("id,name,lon,lat,population\n001,Port Blair,92.73,11.62,100000\n"
+                                    "002,Bambooflat,92.72,11.70,5000\n", encoding="utf-8")
+    (tmp_path / "sc.yaml").write_text(
+        "name: small\ndata: {settlements: s.csv}\noutputs: {report: false, sensitivity: false, dispatch: false}\n",
+        encoding="utf-8")
+    return tmp_path
+
+
+def test_ids_with_leading_zeros_stay_text_in_the_outputs(tmp_path):
+    d = _small_region(tmp_path / "d")
+    out = tmp_path / "out"
+    r = smrplan("run", d / "sc.yaml", "--out", out)
+    assert r.returncode == 0, r.stderr
+    import pandas as pd
+
+    assert sorted(pd.read_csv(out / "settlements.csv", dtype=str)["id"]) == ["001", "002"]
+    assert sorted(gpd.read_file(out / "settlements.gpkg", layer="settlements")["id"]) == ["001", "002"]
+    assert {s for site in json.loads((out / "plan.json").read_text())["reactor_sites"]
+            for s in site["settlements_served"]} <= {"001", "002"}
+
+
+@pytest.mark.parametrize("out, expect", [
+    ("{dir}/s.csv", "would replace the input"),
+    ("{dir}/sc.yaml", "would replace the input"),
+    ("{tmp}/sites.txt", "unknown suffix '.txt'"),
+    ("{tmp}/folder.gpkg", "is a folder"),
+    ("{tmp}/afile/sites.gpkg", "afile is a file, not a folder"),
+    ("{dir}/sites.gpkg", "lies inside the input or data folder"),
+])
+def test_screen_out_checked_before_the_screen(tmp_path, out, expect):
+    d = _small_region(tmp_path / "d")
+    (tmp_path / "folder.gpkg").mkdir()
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    before = (d / "s.csv").read_bytes(), (d / "sc.yaml").read_bytes()
+    target = out.format(dir=d, tmp=tmp_path)
+    r = smrplan("screen", d / "sc.yaml", "--data-dir", d, "--out", target)
+    assert r.returncode == 2, r.stderr
+    assert "--out: " in r.stderr and expect in r.stderr and "Traceback" not in r.stderr and "candidates" not in r.stdout
+    assert ((d / "s.csv").read_bytes(), (d / "sc.yaml").read_bytes()) == before
+
+
+def test_screen_out_writes_a_geopackage(tmp_path):
+    d = _small_region(tmp_path / "d")
+    out = tmp_path / "new" / "sites.gpkg"
+    r = smrplan("screen", d / "sc.yaml", "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert len(gpd.read_file(out, layer="sites")) > 0 and sorted(p.name for p in out.parent.iterdir()) == ["sites.gpkg"]

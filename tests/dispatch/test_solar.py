@@ -301,3 +301,14 @@ def test_epw_bad_value_and_missing_hours_name_the_file(tmp_path):
     broken.write_text("not a weather file\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"broken\.epw: cannot read as EnergyPlus weather"):
         read_tmy(broken, timezone=TZ)
+
+
+@pytest.mark.parametrize("header, cell, text", [
+    ("kw_per_kwp,KW_per_kWp", "0.5,0.5", "kw_per_kwp: the header names this column more than once"),
+    ("kw_per_kwp", "True", "kw_per_kwp: line 2: True is not a number"),
+])
+def test_plain_csv_year_header_and_yes_no_cells(tmp_path, header, cell, text):
+    path = tmp_path / "year.csv"
+    path.write_text(header + "\n" + "\n".join([cell] * 8760) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=text):
+        read_tmy(path, year=YEAR, timezone=TZ)

@@ -318,3 +318,23 @@ def test_the_three_paths_agree_on_the_same_bad_table(case, tmp_path, caplog):
     with pytest.raises(InputError) as exc:
         read_geonames_cities(geonames)
     assert exc.value.field == importer_field and text.split(" (")[0].split(" ['")[0] in exc.value.message
+
+
+def test_yes_no_values_are_never_numbers():
+    flags = checks.yes_no(pd.Series([True, None, False], dtype=object))
+    assert flags.tolist() == [True, False, True]
+    assert checks.yes_no(pd.Series([True, False])).all()
+    assert not checks.yes_no(pd.Series([1.0, 0.0])).any()
+    values = checks.numeric_values(pd.Series([True, "3", None, 2.5], dtype=object))
+    assert np.isnan(values[0]) and values[1] == 3 and np.isnan(values[2]) and values[3] == 2.5
+    assert np.isnan(checks.numeric_values(pd.Series([True, None], dtype="boolean"))).all()
+
+
+def test_unknown_crs_is_reported_not_assumed(tmp_path):
+    (tmp_path / "odd.geojson").write_text(
+        '{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:999999"}},"features":'
+        '[{"type":"Feature","properties":{"id":"a"},"geometry":{"type":"Point","coordinates":[72.6,10.5]}}]}',
+        encoding="utf-8")
+    report = check_data_dir(tmp_path).set_index("layer")
+    assert report.loc["odd", "problems"][0].startswith("error: unknown CRS 'EPSG:999999'")
+    assert report.loc["odd", "crs"] is None

@@ -68,3 +68,15 @@ def test_missing_column_names_it(tmp_path):
     pd.DataFrame({"district_code": [1]}).to_csv(path, index=False)
     with pytest.raises(InputError, match="state_name"):
         read_statistics(path, None, HOURS)
+
+
+def test_yes_no_share_and_repeated_column_are_errors(tmp_path):
+    path = tmp_path / "census.csv"
+    path.write_text("district_code,state_name,households_a1,share_electric_lighting\n1,KERALA,100,True\n"
+                    "2,KERALA,100,False\n", encoding="utf-8")
+    with pytest.raises(InputError, match="row 2, share_electric_lighting: a share between 0 and 1 is expected, got True"):
+        read_statistics(path, None, HOURS)
+    path.write_text("district_code,state_name,households_a1,share_electric_lighting,state_name\n1,KERALA,100,0.5,K\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError, match="column state_name: the header names this column more than once"):
+        read_statistics(path, None, HOURS)

@@ -8,7 +8,7 @@ import pytest
 from shapely.geometry import Point, Polygon
 
 from smrplan.errors import InputError
-from smrplan.geo.io import read_settlements, read_vector, resolve
+from smrplan.geo.io import id_columns, read_anchor_loads, read_settlements, read_vector, resolve
 
 HEADER = "id,name,lon,lat,population\n"
 
@@ -215,3 +215,135 @@ def test_anchor_loads_read_and_errors(tmp_path, caplog):
         a = read_anchor_loads(q, repair=True)
     assert list(a["id"]) == ["anchor-3"] and a.attrs["repairs"] == {"bad_anchor_load": 1}
     assert "rep.csv: row 2 (id anchor-2), column anchor_load_kw" in caplog.text
+
+
+# --- ids as text, repeated header names, yes/no numbers, unknown CRSs -----------------------------
+
+def test_ids_stay_text(tmp_path):
+    p = _csv(tmp_path, "001,A,72.6,10.5,10\n0x2,B,72.7,10.6,20\n1e3,C,72.8,10.7,30\n")
+    assert list(read_settlements(p)["id"]) == ["001", "0x2", "1e3"]
+    a = tmp_path / "anchors.csv"
+    a.write_text("id,anchor_load_kw,lon,lat,site_id\n007,5,72.6,10.5,010\n", encoding="utf-8")
+    assert read_anchor_loads(a)["id"].tolist() == ["007"]
+    assert read_vector(a)["site_id"].tolist() == ["010"]
+
+
+def test_id_columns_are_data():
+    assert id_columns(["ID", "name", "storm_id", "population", "geonameid"]) == ["ID", "storm_id", "geonameid"]
+
+
+@pytest.mark.parametrize("header, column", [
+    ("id,name,lon,lat,population,name\n", "name"),
+    ("id,name,lon,lat,population,population\n", "population"),
+    ("id,id,name,lon,lat,population\n", "id"),
+])
+def test_repeated_header_column_is_an_error(tmp_path, header, column):
+    body = ",".join(["a", "A", "72.6", "10.5", "10", "x"][:header.count(",") + 1]) + "\n"
+    p = _csv(tmp_path, body, header)
+    with pytest.raises(InputError, match=f"column {column}: the header names this column more than once") as e:
+        read_settlements(p)
+    assert e.value.file == str(p)
+    with pytest.raises(InputError, match="more than once"):
+        read_vector(p)
+
+
+def test_repeated_column_of_a_vector_file_is_an_error(tmp_path):
+    p = tmp_path / "s.parquet"
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table([["a"], [72.6], [10.5], [1.0], [2.0]], names=["id", "lon", "lat", "population", "population"]), p)
+    with pytest.raises(InputError, match="column population: the header names"):
+        read_settlements(p)
+
+
+@pytest.mark.parametrize("cells", [("True", "False"), ("True", ""), ("10", "true")])
+def test_yes_no_population_is_an_error(tmp_path, cells):
+    p = _csv(tmp_path, f"a,A,72.6,10.5,{cells[0]}\nb,B,72.7,10.6,{cells[1]}\n")
+    with pytest.raises(InputError, match=r"column population: .*(yes/no value, not a number|is not a number)"):
+        read_settlements(p)
+
+
+def test_yes_no_population_in_geojson_names_the_row(tmp_path):
+    p = tmp_path / "s.geojson"
+    p.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"a","name":"A",'
+                 '"population":true},"geometry":{"type":"Point","coordinates":[72.6,10.5]}}]}', encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 1 \(id a\), column population: True is a yes/no value"):
+        read_settlements(p)
+
+
+def test_yes_no_optional_number_is_blanked_by_repair(tmp_path, caplog):
+    p = _csv(tmp_path, "a,A,72.6,10.5,10,True\n", header="id,name,lon,lat,population,households\n")
+    st = _repair(p, caplog)
+    assert np.isnan(st["households"].iloc[0]) and st.attrs["repairs"] == {"bad_value": 1}
+
+
+def _geojson(tmp_path, crs_member: str, coordinates="[72.6,10.5]") -> Path:
+    p = tmp_path / "layer.geojson"
+    p.write_text('{"type":"FeatureCollection",' + crs_member + '"features":[{"type":"Feature","properties":'
+                 '{"id":"a","name":"A","population":5},"geometry":{"type":"Point","coordinates":' + coordinates + '}}]}',
+                 encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("member, shown", [
+    ('"crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::999999"}},', "urn:ogc:def:crs:EPSG::999999"),
+    ('"crs":{"type":"name","properties":{"name":"NOT:A-CRS"}},', "NOT:A-CRS"),
+    ('"crs":{"type":"link","properties":{"href":"http://example.com/crs","type":"proj4"}},', "link"),
+])
+def test_unknown_geojson_crs_is_an_error_in_every_mode(tmp_path, member, shown):
+    p = _geojson(tmp_path, member)
+    for read in (read_settlements, read_vector):
+        for repair in (False, True):
+            with pytest.raises(InputError, match="CRS: unknown CRS .*pyproj cannot resolve it") as e:
+                read(p, repair=repair)
+            assert shown in str(e.value) and e.value.file == str(p)
+
+
+def test_known_geojson_crs_is_used(tmp_path):
+    p = _geojson(tmp_path, '"crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32643"}},',
+                 "[300000,1200000]")
+    g = read_vector(p)
+    assert g.crs.to_epsg() == 4326 and 70 < g.geometry.x.iloc[0] < 75
+
+
+def test_geojson_without_crs_must_hold_degrees(tmp_path):
+    assert read_vector(_geojson(tmp_path, "")).crs.to_epsg() == 4326
+    with pytest.raises(InputError, match="not WGS84 lon/lat in degrees"):
+        read_vector(_geojson(tmp_path, "", "[720000,1100000]"))
+
+
+def test_unreadable_prj_and_unknown_geopackage_srs_are_unknown_crs(tmp_path):
+    import sqlite3
+
+    g = gpd.GeoDataFrame({"id": ["a"], "name": ["A"], "population": [1.0]}, geometry=[Point(72.6, 10.5)], crs="EPSG:4326")
+    g.to_file(tmp_path / "s.shp")
+    (tmp_path / "s.prj").write_text("NOT A CRS", encoding="utf-8")
+    with pytest.raises(InputError, match="unknown CRS 'NOT A CRS' \\(s.prj\\)"):
+        read_settlements(tmp_path / "s.shp", repair=True)
+    g.to_file(tmp_path / "s.gpkg")
+    with sqlite3.connect(tmp_path / "s.gpkg") as con:
+        con.execute("update gpkg_geometry_columns set srs_id=12345")
+    with pytest.raises(InputError, match="unknown CRS .*srs_id"):
+        read_vector(tmp_path / "s.gpkg")
+
+
+def test_layer_without_crs_is_assumed_wgs84_only_in_degrees(tmp_path, caplog):
+    g = gpd.GeoDataFrame({"id": ["a"], "name": ["A"], "population": [1.0]}, geometry=[Point(720000, 1100000)])
+    g.to_file(tmp_path / "m.shp")
+    for read in (read_settlements, read_vector):
+        with pytest.raises(InputError, match="CRS: no coordinate reference system.*cannot be assumed"):
+            read(tmp_path / "m.shp", repair=True)
+
+
+def test_json_true_among_numbers_is_not_read_as_1(tmp_path):
+    p = tmp_path / "s.geojson"
+    p.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"a","name":"A",'
+                 '"population":12,"grid_connected":true},"geometry":{"type":"Point","coordinates":[72.6,10.5]}},'
+                 '{"type":"Feature","properties":{"id":"b","name":"B","population":true,"grid_connected":false},'
+                 '"geometry":{"type":"Point","coordinates":[72.7,10.6]}}]}', encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 2 \(id b\), column population: True is a yes/no value"):
+        read_settlements(p)
+    p.write_text(p.read_text(encoding="utf-8").replace('"population":true', '"population":7'), encoding="utf-8")
+    st = read_settlements(p)  # a column of booleans alone stays one
+    assert st["population"].tolist() == [12, 7] and st["grid_connected"].tolist() == [True, False]

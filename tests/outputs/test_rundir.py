@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from smrplan.errors import InputError
-from smrplan.outputs.rundir import MARKER, atomic_run_dir, check_out, claimed_out
+from smrplan.outputs.rundir import MARKER, atomic_run_dir, check_file_out, check_out, claimed_file, claimed_out, write_file
 
 # Runs atomic_run_dir in a fresh interpreter with one more thread alive, and sends the process SIGTERM
 # from that thread at the moment named by argv[2]: "create" (the temporary folder has just been made)
@@ -193,3 +193,57 @@ def test_missing_parent_folders_made_for_a_failed_run_are_removed(tmp_path):
     with pytest.raises(ValueError), atomic_run_dir(tmp_path / "a" / "b" / "run", overwrite=False):
         raise ValueError("a stage failed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_output_file_checked_before_any_computation(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "s.csv").write_text("id\n1\n", encoding="utf-8")
+    (tmp_path / "dir.gpkg").mkdir()
+    assert check_file_out(tmp_path / "new" / "sites.gpkg", [data], (".gpkg",)) == (tmp_path / "new" / "sites.gpkg").resolve()
+    for out, text in [(tmp_path / "sites.txt", "unknown suffix '.txt'"),
+                      (data / "s.csv", "would replace the input"),
+                      (data / "sites.gpkg", "lies inside the input or data folder"),
+                      (tmp_path / "dir.gpkg", "is a folder")]:
+        with pytest.raises(InputError, match=f"--out: {text}"):
+            check_file_out(out, [data, data / "s.csv"], (".gpkg",) if out.suffix != ".csv" else ())
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        check_file_out(data / "s.csv" / "x.gpkg")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_output_file_in_an_unwritable_folder(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        with pytest.raises(InputError, match="not writable"):
+            check_file_out(ro / "x.gpkg")
+    finally:
+        ro.chmod(0o700)
+
+
+def test_claimed_file_locks_makes_and_removes_folders(tmp_path):
+    out = tmp_path / "a" / "b" / "sites.gpkg"
+    with claimed_file(out) as real:
+        assert real.parent.is_dir() and (real.parent / ".sites.gpkg.lock").exists()
+        with pytest.raises(InputError, match="another smrplan run"):
+            with claimed_file(out):
+                pass
+    assert not (tmp_path / "a").exists()  # nothing written: the made folders are gone again
+    with claimed_file(out) as real:
+        write_file(real, lambda p: p.write_text("x", encoding="utf-8"))
+    assert out.read_text(encoding="utf-8") == "x" and os.listdir(out.parent) == ["sites.gpkg"]
+
+
+def test_write_file_leaves_the_old_file_when_writing_fails(tmp_path):
+    out = tmp_path / "f.csv"
+    out.write_text("old", encoding="utf-8")
+
+    def fail(p: Path) -> None:
+        p.write_text("half", encoding="utf-8")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_file(out, fail)
+    assert out.read_text(encoding="utf-8") == "old" and os.listdir(tmp_path) == ["f.csv"]

@@ -255,3 +255,39 @@ def test_a_damaged_part_is_computed_again_on_resume(model, reference, tmp_path):
     s = U.run_sweep(model, out)
     assert s["resumed_draws"] == DRAWS - BATCH
     _same_outputs(reference, out)
+
+
+def test_a_part_of_the_wrong_shape_is_computed_again_on_resume(model, reference, tmp_path):
+    import shutil
+
+    out = tmp_path / "wrong"
+    shutil.copytree(reference, out)
+    for name in ("sweep.json", *OUTPUTS):
+        (out / name).unlink()
+    parts = sorted((out / "parts").glob("draws-0*.parquet"))
+    pd.read_parquet(parts[0]).iloc[:1].to_parquet(parts[0])  # whole Parquet, rows missing
+    sites = sorted((out / "parts").glob("sites-0*.parquet"))[1]
+    pd.DataFrame({"other": [1]}).to_parquet(sites)  # whole Parquet, wrong columns
+    (out / "done.txt").write_text((out / "done.txt").read_text() + "999999\n")  # a batch of no such number
+    s = U.run_sweep(model, out)
+    assert s["resumed_draws"] == DRAWS - 2 * BATCH
+    _same_outputs(reference, out)
+
+
+def test_a_part_damaged_inside_is_an_error_naming_it_and_computed_again_once_removed(model, reference, tmp_path):
+    import shutil
+
+    out = tmp_path / "inside"
+    shutil.copytree(reference, out)
+    for name in ("sweep.json", *OUTPUTS):
+        (out / name).unlink()
+    part = sorted((out / "parts").glob("draws-0*.parquet"))[0]
+    data = bytearray(part.read_bytes())
+    data[8:60] = b"\xab" * 52  # a page header overwritten: the footer is whole, the data are not
+    part.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=f"{part.name}: damaged sweep part .*remove the file and rerun"):
+        U.run_sweep(model, out)
+    part.unlink()
+    s = U.run_sweep(model, out)
+    assert s["resumed_draws"] == DRAWS - BATCH
+    _same_outputs(reference, out)

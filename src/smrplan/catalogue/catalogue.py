@@ -2,11 +2,12 @@
 
 `read_catalogue()` reads `technologies.yaml` (or a user file) and checks every entry against the
 schema (schema.py, parameters.csv): unknown option, missing required parameter, unit, source or year,
-negative cost, low > high, value outside [low, high], a number where text is expected (or the reverse)
-and a value, low or high outside the parameter's bounds are errors naming the file, entry and field.
+negative cost, low > high, value outside [low, high], a number where text is expected (or the reverse),
+a value, low or high outside the parameter's bounds and a text value not among the parameter's allowed
+values (the cooling types) are errors naming the file, entry and field.
 `resolve_catalogue()` then restates money in constant USD of the scenario base year with the US CPI-U
 (data/us_cpi.csv; the parameter's `year` is its money year) and applies the scenario overrides, which
-must name a known technology and parameter, keep its type and respect its bounds.
+must name a known technology and parameter, keep its type and respect its bounds or allowed values.
 """
 
 from __future__ import annotations
@@ -126,6 +127,12 @@ def _check_type(spec: ParameterSpec, value: Any, where: str, file: str) -> None:
                                       "(catalogue/parameters.csv)")
 
 
+def _check_value(spec: ParameterSpec, value: str, where: str, file: str) -> None:
+    if spec.values and value not in spec.values:
+        raise InputError(file, where, f"{value!r} is not a known {spec.name}; expected one of {', '.join(spec.values)} "
+                                      "(catalogue/parameters.csv)")
+
+
 def _check_bounds(spec: ParameterSpec, value: float, where: str, file: str) -> None:
     if spec.outside(value):
         raise InputError(file, where, f"{value!r} is outside the bounds {spec.bounds_text()} {spec.unit} of {spec.name} "
@@ -168,6 +175,8 @@ def _parse_parameter(name: str, raw: Any, where: str, file: str) -> Parameter:
         _check_type(spec, value, f"{where}.value", file)
         for key in ("value", "low", "high") if _num(value) else ():
             _check_bounds(spec, raw[key], f"{where}.{key}", file)
+        if isinstance(value, str):
+            _check_value(spec, value, f"{where}.value", file)
     return Parameter(value=value, unit=str(raw["unit"]), source=str(raw["source"]), year=int(raw["year"]),
                      low=raw.get("low"), high=raw.get("high"), confidence=conf, note=str(raw.get("note", "")))
 
@@ -223,7 +232,7 @@ def apply_overrides(catalogue: Catalogue, overrides: dict[str, dict[str, Any]], 
 
     An override may leave the catalogue's low/high range (that is the point of a scenario), but it
     must name a known technology and parameter, keep the parameter's type, not make a cost negative and
-    respect the parameter's bounds (catalogue/parameters.csv).
+    respect the parameter's bounds or, for text, its allowed values (catalogue/parameters.csv).
 
     Parameters
     ----------
@@ -245,7 +254,7 @@ def apply_overrides(catalogue: Catalogue, overrides: dict[str, dict[str, Any]], 
     ------
     InputError
         When an override names an unknown technology or parameter, has the wrong type, is not finite,
-        makes a cost negative or is outside the parameter's bounds.
+        makes a cost negative, is outside the parameter's bounds or is not one of its allowed values.
     """
     out = dict(catalogue)
     for key, params in overrides.items():
@@ -265,6 +274,8 @@ def apply_overrides(catalogue: Catalogue, overrides: dict[str, dict[str, Any]], 
                 raise InputError(source, where, f"{value!r} is not a valid value (finite, costs >= 0)")
             if name in PARAMETERS and _num(value):
                 _check_bounds(PARAMETERS[name], value, where, source)
+            if name in PARAMETERS and isinstance(value, str):
+                _check_value(PARAMETERS[name], value, where, source)
             new[name] = replace(old, value=value, source=f"scenario override ({source})", overridden=True,
                                 note=f"catalogue value {old.value} {old.unit} ({old.source}, {old.year})")
         out[key] = replace(tech, parameters=new)

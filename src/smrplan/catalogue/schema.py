@@ -22,7 +22,7 @@ TYPES = ("number", "text")
 @dataclass(frozen=True)
 class ParameterSpec:
     """One row of parameters.csv. Bounds are inclusive unless the matching `*_exclusive` flag is set;
-    None = no bound."""
+    None = no bound. `values`: the allowed values of a text parameter (empty: any text)."""
 
     name: str
     unit: str
@@ -33,9 +33,13 @@ class ParameterSpec:
     maximum_exclusive: bool
     required_for: tuple[str, ...]
     description: str
+    values: tuple[str, ...] = ()
 
     def bounds_text(self) -> str:
-        """The bounds as text, e.g. ``[0, 1)``, ``> 0``, ``>= 1``; empty without bounds."""
+        """The bounds as text, e.g. ``[0, 1)``, ``> 0``, ``>= 1``, or a text parameter's allowed values
+        (``one of seawater, air``); empty without bounds."""
+        if self.values:
+            return "one of " + ", ".join(self.values)
         lo, hi = self.minimum, self.maximum
         if lo is not None and hi is not None:
             return f"{'(' if self.minimum_exclusive else '['}{lo:g}, {hi:g}{')' if self.maximum_exclusive else ']'}"
@@ -67,7 +71,8 @@ def _read() -> dict[str, ParameterSpec]:
         lo, lo_ex = _bound(row["minimum"], ">")
         hi, hi_ex = _bound(row["maximum"], "<")
         specs[row["name"]] = ParameterSpec(row["name"], row["unit"], row["type"], lo, hi, lo_ex, hi_ex,
-                                           tuple(row["required_for"].split()), row["description"])
+                                           tuple(row["required_for"].split()), row["description"],
+                                           tuple(row["values"].split()))
     return specs
 
 
@@ -101,9 +106,10 @@ technologies:
 
 Reading a catalogue (`smrplan.catalogue.catalogue`) checks every entry: a known `option`, every
 parameter its option requires, unit, source and year on every parameter, low <= value <= high for
-numbers, costs (units with USD) never negative, the parameter's type and bounds below; a failure is an
-error naming the file, the entry and the field. A scenario override (`technologies.overrides`) may
-leave the entry's low-high range but must keep the type and the bounds.
+numbers, costs (units with USD) never negative, the parameter's type and bounds below (for text, one
+of its allowed values); a failure is an error naming the file, the entry and the field. A scenario
+override (`technologies.overrides`) may leave the entry's low-high range but must keep the type and
+the bounds.
 """
 
 _OPTIONS_INTRO = """\

@@ -11,7 +11,6 @@ naming the file and the field).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -24,6 +23,7 @@ from rich.table import Table
 
 from smrplan.errors import InputError
 from smrplan.geo.io import DEFAULT_REGION
+from smrplan.outputs.rundir import check_file_out, write_file
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -133,19 +133,18 @@ Out = Annotated[Path, typer.Option("--out", help="Layer file to write: .gpkg, .g
 
 
 def _check_out(out: Path, sources: list[Path], points: bool) -> None:
-    """Raise InputError unless `out` has a known suffix (.csv for `points` only), its folder exists and it
-    is none of the sources, which must exist."""
-    if out.suffix.lower() not in _FORMATS:
-        raise InputError(out, "--out", f"unknown suffix {out.suffix!r}; use one of {', '.join(_FORMATS)}")
+    """Raise InputError unless `out` has a known suffix (.csv for `points` only), its folder exists and is
+    writable, it is no folder and none of the sources, which must exist (`check_file_out`)."""
     if out.suffix.lower() == ".csv" and not points:
         raise InputError(out, "--out", "CSV holds points only; write this layer to .gpkg, .geojson or .parquet")
-    if not out.parent.is_dir():
-        raise InputError(out, "--out", "the folder does not exist")
     for source in sources:
         if not source.exists():
             raise InputError(source, None, "file not found")
         if out.resolve() == source.resolve():
             raise InputError(out, "--out", "is the source file; write the layer to another file")
+    check_file_out(out, suffixes=_FORMATS)
+    if not out.parent.is_dir():
+        raise InputError(out, "--out", "the folder does not exist")
 
 
 def _write_layer(gdf: gpd.GeoDataFrame, out: Path, layer: str) -> None:
@@ -160,8 +159,8 @@ def _write_layer(gdf: gpd.GeoDataFrame, out: Path, layer: str) -> None:
     for col in data.columns:
         if col != data.geometry.name and data[col].dtype == object:
             data[col] = data[col].where(data[col].notna(), "").astype(str)
-    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{out.suffix}")
-    try:
+
+    def write(tmp: Path) -> None:
         if suffix == ".csv":
             table = pd.DataFrame(data.drop(columns=data.geometry.name))
             table["lon"], table["lat"] = data.geometry.x.to_numpy(), data.geometry.y.to_numpy()  # replace any old ones
@@ -170,9 +169,8 @@ def _write_layer(gdf: gpd.GeoDataFrame, out: Path, layer: str) -> None:
             data.to_parquet(tmp, index=False)
         else:
             data.to_file(tmp, layer=layer, driver=_FORMATS[suffix], engine="pyogrio")
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    write_file(out, write)
 
 
 def _import(read: Callable[[], gpd.GeoDataFrame], sources: list[Path], out: Path, layer: str,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -220,14 +221,23 @@ def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", dat
                candidates: Annotated[Path | None, typer.Option(
                    "--candidates", help="Extra candidate sites file (column kind).")] = None,
                out: Annotated[Path | None, typer.Option(
-                   "--out", help="Write the screened sites to this GeoPackage.")] = None,
+                   "--out", help="Write the screened sites to this GeoPackage (.gpkg); checked before the screen runs.")] = None,
                repair: Repair = False) -> None:
     """Run the reactor site screen alone and print its funnel."""
-    from smrplan.api import screen
+    import contextlib
+
+    from smrplan.api import input_paths, load_scenario, screen
+    from smrplan.outputs.rundir import claimed_file, write_file
+    from smrplan.outputs.write import gpkg_ready
 
     if candidates is not None and not candidates.exists():
         raise InputError(candidates, "--candidates", "file not found")
-    res = screen(scenario, data_dir, candidates=candidates, repair=repair)
+    sc = load_scenario(scenario, data_dir)
+    protected = [*input_paths(sc), *([candidates] if candidates is not None else [])]
+    with (claimed_file(out, protected, (".gpkg",)) if out is not None else contextlib.nullcontext()):  # before computing
+        res = screen(sc, data_dir, candidates=candidates, repair=repair)
+        if out is not None:
+            write_file(out, lambda tmp: gpkg_ready(res.sites).to_file(tmp, layer="sites", driver="GPKG", engine="pyogrio"))
     summ = res.summary()
     table = Table(title=f"{summ['candidates']} candidates, {summ['suitable']} suitable")
     table.add_column("criterion")
@@ -238,11 +248,6 @@ def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", dat
                       c["limit"] if c["evaluated"] else f"not evaluated: {c['note']}")
     out_console.print(table)
     if out is not None:
-        from smrplan.outputs.write import gpkg_ready
-
-        tmp = out.with_name(f".{out.name}.tmp")
-        gpkg_ready(res.sites).to_file(tmp, layer="sites", driver="GPKG", engine="pyogrio")
-        tmp.replace(out)
         out_console.print(f"wrote {out}")
 
 
@@ -254,6 +259,8 @@ def report(run_dir: Path,
 
     if not (run_dir / "plan.json").exists():
         raise InputError(run_dir, None, "not a run directory (no plan.json)")
+    if not os.access(run_dir, os.W_OK | os.X_OK):
+        raise InputError(run_dir, None, "the run directory is not writable; report.html cannot be written")
     for name in ("plan.json", "catalogue.json"):
         try:
             if not isinstance(json.loads((run_dir / name).read_text(encoding="utf-8")), dict | list):

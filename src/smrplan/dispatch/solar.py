@@ -38,6 +38,8 @@ import pandas as pd
 import pvlib
 
 from smrplan.errors import InputError
+from smrplan.geo.checks import numeric_values, show
+from smrplan.geo.io import read_table, unique_columns
 from smrplan.units import HOURS_PER_YEAR
 
 MONTHS = 12
@@ -480,7 +482,7 @@ def pv_profile_from_tmy(
 
 def _numeric_column(frame: pd.DataFrame, column: str, path: Path, upper: float, unit: str) -> np.ndarray:
     """Values of ``column`` as floats in [0, upper]; the error names the file line of the first bad one."""
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    values = numeric_values(frame[column])
     bad = ~np.isfinite(values) | (values < 0) | (values > upper)
     if np.any(bad):
         row = int(np.argmax(bad))
@@ -488,7 +490,7 @@ def _numeric_column(frame: pd.DataFrame, column: str, path: Path, upper: float, 
         raise InputError(
             path,
             column,
-            f"line {line}: {frame[column].iloc[row]!r} is not a number from 0 to {upper:g} {unit}",
+            f"line {line}: {show(frame[column].iloc[row])} is not a number from 0 to {upper:g} {unit}",
         )
     return values
 
@@ -516,11 +518,9 @@ def _read_tmy_csv(path: Path, *, year: int | None, timezone: str) -> pd.DataFram
     the hours of ``year`` in order, and ``year`` is required. Returns the frame of `read_tmy`, indexed
     by local time in `timezone`.
     """
-    try:
-        frame = pd.read_csv(path, keep_default_na=False)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(path, None, f"cannot read as CSV ({exc})") from None
+    frame = read_table(path, any_suffix=True, keep_default_na=False)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
+    unique_columns(path, frame.columns)  # names equal but for case or spaces
     if TMY_PROFILE_COLUMN in frame.columns:
         columns: tuple[str, ...] = (TMY_PROFILE_COLUMN,)
         upper, unit = MAX_KW_PER_KWP, "kW/kWp"

@@ -22,7 +22,8 @@ rule                  level   repair
 `required_columns`    error   none (raised)
 `not_empty`           error   none (raised in every mode: nothing else can be checked)
 `points_from_columns` error   none: records without numeric lon/lat get no geometry, left to `empty_geometry`
-`missing_crs`         error   EPSG:4326 assumed (``missing_crs``)
+`missing_crs`         error   EPSG:4326 assumed (``missing_crs``) when every coordinate is lon/lat degrees; a
+                              declared CRS pyproj cannot resolve (``Rows.unresolved_crs``) is never assumed
 `reproject`           error   none (raised)
 `empty_geometry`      given   row dropped (``empty_geometry``)
 `invalid_geometry`    warning ``make_valid`` (``invalid_geometry``); rows left empty dropped (``empty_geometry``)
@@ -31,7 +32,8 @@ rule                  level   repair
 `outside_region`      warning row dropped (``outside_region``)
 `empty_ids`           given   ``<prefix><row>`` (``empty_id``)
 `unique_ids`          given   ``<id>-2``, ``<id>-3``... (``duplicate_id``)
-`numbers`             given   required value: row dropped; optional value: left blank (kind given)
+`numbers`             given   required value: row dropped; optional value: left blank (kind given); a yes/no
+                              value (boolean) is never a number
 `implausible`         error   none (raised: a unit error of the whole column is likelier than a bad row)
 ===================== ======= ===================================================================================
 
@@ -126,8 +128,19 @@ def _first_rows(rows: np.ndarray, k: int = 3) -> str:
     return "row " + ", ".join(str(r) for r in rows[:k]) + (" ..." if len(rows) > k else "")
 
 
-def _show(value: Any) -> str:
-    """A cell value in a message: text quoted, numbers as written."""
+def show(value: Any) -> str:
+    """A cell value in a message: text quoted, numbers and yes/no values as written (``True``, not ``np.True_``).
+
+    Parameters
+    ----------
+    value : object
+        The cell.
+
+    Returns
+    -------
+    str
+        The value as a message shows it.
+    """
     return repr(value) if isinstance(value, str) else str(value)
 
 
@@ -165,6 +178,8 @@ class Rows:
         self.rows = np.arange(len(gdf)) + (row_offset(self.path) if first_row is None else first_row)
         self.problems: list[Problem] = []
         self.dropped = 0
+        # The CRS the file declares when pyproj cannot resolve it, described (then the layer has none), for `missing_crs`.
+        self.unresolved_crs: str | None = None
 
     def where(self, idx: np.ndarray, what: str) -> list[str]:
         """'row 5 (id X), column population' for the records at positions `idx` (the id when the
@@ -246,15 +261,62 @@ def is_blank(values: pd.Series) -> np.ndarray:
     return blank
 
 
+def yes_no(values: pd.Series) -> np.ndarray:
+    """True where a cell holds a yes/no value: every cell of a boolean column, and True / False (or the
+    text 'True' / 'False') among other values; vectorised.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        A column as read (a CSV column of only True / False cells is read as booleans).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One flag per cell; missing cells are not flagged.
+    """
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return ~values.isna().to_numpy()
+    if values.dtype == object:
+        return values.astype(str).isin(("True", "False")).to_numpy()
+    return np.zeros(len(values), dtype=bool)
+
+
+def numeric_values(values: pd.Series) -> np.ndarray:
+    """A column's cells as float64, NaN where blank, text or a yes/no value (a boolean is never a number,
+    although pandas reads True as 1).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        A column as read; its unit is the caller's.
+
+    Returns
+    -------
+    numpy.ndarray
+        The numbers, in the column's unit.
+    """
+    flags = yes_no(values)
+    out = np.full(len(values), np.nan)
+    rest = ~flags
+    if rest.any():
+        out[rest] = pd.to_numeric(values[rest], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return out
+
+
 def _parse(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values as float, blank, text): text marks cells given but not a finite number ('many', 'inf')."""
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    """(values as float, blank, text): text marks cells given but not a finite number ('many', 'inf', True)."""
+    values = numeric_values(raw)
     blank = is_blank(raw)
     return values, blank, ~blank & ~np.isfinite(values)
 
 
 def _value_text(raw: pd.Series, blank: np.ndarray, r: int) -> str:
-    return "empty" if blank[r] else f"{_show(raw.iloc[r])} is not a number"
+    if blank[r]:
+        return "empty"
+    if yes_no(raw.iloc[r:r + 1])[0]:
+        return f"{show(raw.iloc[r])} is a yes/no value, not a number"
+    return f"{show(raw.iloc[r])} is not a number"
 
 
 def _not_degrees(x: float, y: float) -> str:
@@ -383,7 +445,7 @@ def unique_ids(t: Rows, column: str = "id", existing: pd.Series | None = None, l
 
     def first(r: int) -> str:
         if existing is not None and keys.iloc[r] in set(existing.astype("string")):
-            return f"id {_show(ids.iloc[r])} is already a {of} id; ids must be unique"
+            return f"id {show(ids.iloc[r])} is already a {of} id; ids must be unique"
         return f"duplicate ids {examples[:5]} ({int(dup.sum())} repeat(s)); ids must be unique"
 
     def fix(mask: np.ndarray) -> None:
@@ -490,7 +552,7 @@ def implausible(t: Rows, column: str, limit: float) -> None:
     InputError
         In raise and repair modes, naming the first value above `limit`.
     """
-    values = pd.to_numeric(t.gdf[column], errors="coerce").to_numpy(dtype=float)
+    values = numeric_values(t.gdf[column])
     large = values > limit
     if not large.any():
         return
@@ -557,16 +619,34 @@ def points_from_columns(t: Rows, lon: str | None = None, lat: str | None = None,
 
 
 def missing_crs(t: Rows) -> None:
-    """The layer has a coordinate reference system. Repair: EPSG:4326 assumed (kind ``missing_crs``)."""
+    """The layer has a coordinate reference system that pyproj knows.
+
+    A CRS the file declares that pyproj cannot resolve (``t.unresolved_crs``: an unknown code or
+    name in a GeoJSON ``crs`` member, an unreadable .prj of a shapefile, an unknown GeoPackage srs_id)
+    is an error in every mode but report. A layer without any CRS is an error too; repair assumes
+    EPSG:4326 (kind ``missing_crs``), but only when every coordinate lies within the degree ranges
+    (-180..180, -90..90): otherwise nothing can be assumed and the error is raised in repair mode too.
+    """
+    if t.unresolved_crs is not None:
+        text = (f"unknown CRS {t.unresolved_crs}: pyproj cannot resolve it; declare a known CRS "
+                "(e.g. EPSG:4326) or reproject the file")
+        t.found("unknown_crs", None, "CRS", level="error", first=text, message=text)
+        return
     if t.gdf.crs is not None:
         return
+    present = _present(t)
+    x0, y0, x1, y1 = shapely.total_bounds(t.gdf.geometry.values[present]) if present.any() else (0.0, 0.0, 0.0, 0.0)
+    in_degrees = bool(-180 <= x0 and x1 <= 180 and -90 <= y0 and y1 <= 90)
 
     def fix(_: None) -> None:
         t.fixes.add("missing_crs", 1, ["CRS"], ["no coordinate reference system; EPSG:4326 (WGS84 lon/lat degrees) assumed"])
         t.gdf = t.gdf.set_crs(WGS84)
 
     text = "no coordinate reference system; set one (e.g. EPSG:4326)"
-    t.found("missing_crs", None, "CRS", level="error", first=text, message=text, fix=fix)
+    if not in_degrees:
+        text += (f"; the coordinates ({x0:.0f}..{x1:.0f}, {y0:.0f}..{y1:.0f}) are not lon/lat degrees, so "
+                 "EPSG:4326 cannot be assumed")
+    t.found("missing_crs", None, "CRS", level="error", first=text, message=text, fix=fix if in_degrees else None)
 
 
 def reproject(t: Rows) -> bool:

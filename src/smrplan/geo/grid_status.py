@@ -27,9 +27,10 @@ import pandas as pd
 import yaml
 
 from smrplan.errors import InputError
+from smrplan.geo.checks import numeric_values, show
 from smrplan.geo.distance import PointIndex
 from smrplan.geo.grid import nearest_grid, route_split_km
-from smrplan.geo.io import resolve
+from smrplan.geo.io import read_table, resolve
 from smrplan.geo.layers import Region
 from smrplan.scenario import Scenario
 
@@ -74,12 +75,14 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) -> None:
             raise InputError(path, c, f"missing column {c!r}; expected {list(columns)}")
 
 
-def _share(values: pd.Series, path: Path, field: str, upper: float = 1.0) -> np.ndarray:
-    """A share column as float, InputError naming the first row outside 0-`upper`."""
-    v = pd.to_numeric(values, errors="coerce").to_numpy(float)
+def _share(values: pd.Series, path: Path, field: str, upper: float = 1.0, per: float = 1.0) -> np.ndarray:
+    """A share column as a fraction (the column divided by `per`: 100 for percent), InputError naming
+    the first row outside 0-`upper` (a yes/no value is not a share)."""
+    v = numeric_values(values) / per
     bad = np.flatnonzero(~(np.isfinite(v) & (v >= 0) & (v <= upper)))
     if len(bad):
-        raise InputError(path, f"row {bad[0] + 2}, {field}", f"a share between 0 and 1 is expected, got {values.iloc[bad[0]]!r}")
+        raise InputError(path, f"row {bad[0] + 2}, {field}",
+                         f"a share between 0 and 1 is expected, got {show(values.iloc[bad[0]])}")
     return v
 
 
@@ -105,11 +108,12 @@ def read_statistics(census_path: Path, states_path: Path | None, weak_band_hours
     InputError
         Naming the file and column or row: a missing column or a share outside 0-1.
     """
-    census = pd.read_csv(census_path)
+    census = read_table(census_path)
     _require(census, CENSUS_COLUMNS, census_path)
     share = _share(census["share_electric_lighting"], census_path, "share_electric_lighting", SHARE_TOLERANCE)
-    households = pd.to_numeric(census["households_a1"], errors="coerce").fillna(0.0)
-    rural = (pd.to_numeric(census.get("households_rural_a1", households), errors="coerce") / households.where(households > 0)
+    households = pd.Series(numeric_values(census["households_a1"]), index=census.index).fillna(0.0)
+    rural = (pd.Series(numeric_values(census.get("households_rural_a1", households)), index=census.index)
+             / households.where(households > 0)
              ).clip(0.0, 1.0).fillna(1.0).to_numpy(float)
     districts = pd.DataFrame({"district_code": pd.to_numeric(census["district_code"], errors="coerce"),
                               "state": _norm(census["state_name"]),
@@ -117,14 +121,15 @@ def read_statistics(census_path: Path, states_path: Path | None, weak_band_hours
                               "share": np.minimum(share, 1.0), "rural": rural})
     states = pd.DataFrame(columns=["state", "no_electricity", "under_8h", "hours_weak"])
     if states_path is not None:
-        ma = pd.read_csv(states_path)
+        ma = read_table(states_path)
         _require(ma, STATE_COLUMNS, states_path)
-        p14, p48 = (_share(ma[c] / 100.0, states_path, c) for c in ("pct_1_4h", "pct_4_8h"))
+        p14, p48 = (_share(ma[c], states_path, c, per=100.0) for c in ("pct_1_4h", "pct_4_8h"))
         weak = p14 + p48
         banded = p14 * weak_band_hours["pct_1_4h"] + p48 * weak_band_hours["pct_4_8h"]
         hours = np.where(weak > 0, banded / np.maximum(weak, 1e-12), weak_band_hours["pct_4_8h"])
         states = pd.DataFrame({"state": _norm(ma["state"]),
-                               "no_electricity": _share(ma["pct_no_electricity"] / 100.0, states_path, "pct_no_electricity"),
+                               "no_electricity": _share(ma["pct_no_electricity"], states_path, "pct_no_electricity",
+                                                        per=100.0),
                                "under_8h": weak, "hours_weak": hours})
     return Statistics(districts, states)
 

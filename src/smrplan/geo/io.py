@@ -15,20 +15,34 @@ fixable problems of the settlements and anchor-load layers are fixed and each fi
 population (or anchor kW) -> row dropped; invalid geometry -> ``make_valid``; empty or missing geometry
 or coordinates -> row dropped; point outside the region box (``regions`` of ``data/data_checks.yaml``)
 or not lon/lat degrees -> row dropped; negative or non-numeric optional number (households,
-anchor_load_kw, ...) -> left blank; layer without CRS -> EPSG:4326 assumed. A missing required column,
-an unreadable file, or an implausibly large population (a unit error of the whole column, more likely
-than a bad row) stay errors. Other layers (`read_vector`) only get the CRS fix and lose empty geometries.
+anchor_load_kw, ...) -> left blank; layer without CRS -> EPSG:4326 assumed when every coordinate is
+lon/lat degrees. A missing required column, an unreadable file, an implausibly large population (a
+unit error of the whole column, more likely than a bad row), a CRS pyproj cannot resolve and a layer
+without CRS whose coordinates are not degrees stay errors. Other layers (`read_vector`) only get the
+CRS fix and lose empty geometries.
+
+Every table: a column name repeated in the header is an error; id columns (`id_columns`, listed in
+``data/data_checks.yaml``) are read as text so that ``001`` stays ``001``; a yes/no value (boolean) in
+a numeric column is an error, never 1 or 0. CRS rule: a vector file's declared CRS must be one pyproj
+resolves (a GeoJSON ``crs`` member GDAL does not know is not taken as WGS84); a GeoJSON without
+``crs`` member is WGS84 (RFC 7946) and its coordinates must be degrees; any other layer without CRS
+is an error, which ``--repair`` mends by assuming EPSG:4326 only when all coordinates are degrees.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import re
+import warnings
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from smrplan.errors import InputError
@@ -45,12 +59,14 @@ from smrplan.geo.checks import (
     missing_crs,
     not_empty,
     numbers,
+    numeric_values,
     outside_region,
     points_from_columns,
     projected_degrees,
     reproject,
     required_columns,
     unique_ids,
+    yes_no,
 )
 from smrplan.scenario import defaults
 
@@ -103,10 +119,67 @@ def resolve(ref: str, data_dir: str | Path | None, base_dir: str | Path | None =
     return path
 
 
+def id_columns(columns: Iterable[object]) -> list[str]:
+    """The columns read as text: a name, in lower case, among ``id_columns.names`` of
+    ``data/data_checks.yaml`` or ending with one of its ``suffixes`` (``id``, ``site_id``...).
+
+    Parameters
+    ----------
+    columns : iterable
+        Column names.
+
+    Returns
+    -------
+    list of str
+        The names of the id columns, as given.
+    """
+    spec = data_limits()["id_columns"]
+    names, suffixes = set(spec["names"]), tuple(spec["suffixes"])
+    return [str(c) for c in columns if str(c).lower() in names or str(c).lower().endswith(suffixes)]
+
+
+def unique_columns(path: Path, columns: Iterable[object]) -> None:
+    """Raise InputError naming the file and the first column name given twice in its header.
+
+    Parameters
+    ----------
+    path : Path
+        The table, named in the error.
+    columns : iterable
+        The column names as written in the file (before pandas renames a repeat ``x`` to ``x.1``).
+
+    Raises
+    ------
+    InputError
+        When a name appears more than once.
+    """
+    names = pd.Index([str(c) for c in columns])
+    repeated = names[names.duplicated()]
+    if len(repeated):
+        name = repeated[0]
+        where = ", ".join(str(i + 1) for i in np.flatnonzero(names == name))
+        raise InputError(path, f"column {name}", f"the header names this column more than once (columns {where}); "
+                                                 "each column name must appear once")
+
+
+# Keyword arguments of pandas.read_csv that also apply to reading the header row alone.
+_HEADER_KWARGS = ("sep", "delimiter", "quoting", "quotechar", "escapechar", "skiprows", "comment")
+
+
+def _csv_header(path: Path, csv_kwargs: dict) -> list[str]:
+    """The names of a CSV's header row as written (pandas would rename a repeated name)."""
+    head = pd.read_csv(path, encoding="utf-8", header=None, nrows=1, dtype=str, keep_default_na=False,
+                       **{k: v for k, v in csv_kwargs.items() if k in _HEADER_KWARGS})
+    return [str(c) for c in head.iloc[0]] if len(head) else []
+
+
 def read_table(path: Path, any_suffix: bool = False, **csv_kwargs) -> pd.DataFrame:
     """Read a CSV (UTF-8; pandas keyword arguments `csv_kwargs`) or Parquet table by its suffix; with
     `any_suffix`, a file of another suffix (GeoNames .txt) is read as CSV. Every failure is an
     InputError naming the file.
+
+    A column name given twice in the header is an error. The id columns of a CSV with a header
+    (`id_columns`) are read as text, so that ``001`` stays ``001``.
 
     Parameters
     ----------
@@ -115,30 +188,44 @@ def read_table(path: Path, any_suffix: bool = False, **csv_kwargs) -> pd.DataFra
     any_suffix : bool, default False
         Read a file of any other suffix as CSV.
     **csv_kwargs
-        Keyword arguments of `pandas.read_csv`.
+        Keyword arguments of `pandas.read_csv`; a ``dtype`` mapping is added to the id columns' text type.
 
     Returns
     -------
     pandas.DataFrame
-        The table as stored.
+        The table as stored, id columns as text.
 
     Raises
     ------
     InputError
-        When the file is missing, empty, not UTF-8, unreadable or of another format.
+        When the file is missing, empty, not UTF-8, unreadable or of another format, or its header
+        names a column twice.
     """
     suffix = path.suffix.lower()
     if not path.exists():
         raise InputError(path, None, "file not found")
     try:
         if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            unique_columns(path, pq.read_schema(path).names)
             return pd.read_parquet(path)
         if suffix == ".csv" or any_suffix:
+            if csv_kwargs.get("header", "infer") is not None:
+                header = _csv_header(path, csv_kwargs)
+                unique_columns(path, header)
+                given = csv_kwargs.pop("dtype", None)
+                if given is None or isinstance(given, dict):
+                    csv_kwargs["dtype"] = {**dict.fromkeys(id_columns(header), str), **(given or {})}
+                else:
+                    csv_kwargs["dtype"] = given
             return pd.read_csv(path, encoding="utf-8", **csv_kwargs)
     except UnicodeDecodeError:
         raise InputError(path, None, "not UTF-8 text; save the file as UTF-8") from None
     except pd.errors.EmptyDataError:
         raise InputError(path, None, "the file is empty; expected a header row and data rows") from None
+    except InputError:
+        raise
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise InputError(path, None, f"unreadable table ({str(exc).splitlines()[0]})") from None
     raise InputError(path, None, f"unsupported table format {suffix!r}; expected .csv or .parquet")
@@ -181,12 +268,92 @@ def read_rows(path: Path, mode: str = "raise", drop_missing_coords: bool = False
             points_from_columns(t, drop_missing=drop_missing_coords)
     else:
         try:
-            gdf = gpd.read_file(path, engine="pyogrio")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                gdf = gpd.read_file(path, engine="pyogrio")
         except Exception as exc:  # pyogrio raises several DataSource errors; all mean unreadable input
             raise InputError(path, None, f"unreadable vector file ({str(exc).splitlines()[0]})") from None
+        unresolved = _unresolved_crs(path, gdf, [str(w.message) for w in caught])
+        for w in caught:
+            if unresolved is None or not _CRS_WARNING.search(str(w.message)):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if unresolved is not None:
+            gdf = gdf.set_crs(None, allow_override=True)
+        unique_columns(path, gdf.columns)
+        gdf = _geojson_yes_no(path, gdf)
         t = Rows(gdf, path, mode=mode)
+        t.unresolved_crs = unresolved
     not_empty(t)
     return t
+
+
+# GDAL's warnings of a CRS it cannot read (e.g. "unable to read srs_id '12345' from gpkg_spatial_ref_sys").
+_CRS_WARNING = re.compile(r"srs|crs|spatial.?ref|projection", re.IGNORECASE)
+# The ``crs`` member of a GeoJSON file (2008 specification), an object of at most two levels.
+_GEOJSON_CRS = re.compile(rb'"crs"\s*:\s*(\{(?:[^{}]|\{[^{}]*\})*\})')
+
+
+def _geojson_yes_no(path: Path, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The layer with the JSON booleans GDAL turned into numbers put back as booleans.
+
+    GDAL reads a GeoJSON property holding numbers and ``true`` / ``false`` as a number field (true
+    becomes 1), so that the checks of numeric columns could not see them. The file is parsed again
+    only when a key given a boolean somewhere was read as a number column; a property of booleans
+    alone is already read as booleans.
+    """
+    if path.suffix.lower() not in (".geojson", ".json"):
+        return gdf
+    data = path.read_bytes()
+    numeric = [c for c in gdf.columns if c != gdf.geometry.name and pd.api.types.is_numeric_dtype(gdf[c].dtype)
+               and not pd.api.types.is_bool_dtype(gdf[c].dtype)
+               and re.search(b'"' + re.escape(str(c).encode()) + rb'"\s*:\s*(?:true|false)\b', data)]
+    if not numeric:
+        return gdf
+    try:
+        flat = pd.json_normalize(json.loads(data).get("features") or [], max_level=1)
+        props = flat.filter(regex=r"^properties\.").rename(columns=lambda c: c.removeprefix("properties."))
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return gdf  # GDAL read it; a layout this reader does not follow is left to the other checks
+    if len(props) != len(gdf):
+        return gdf
+    for column in set(numeric) & set(props.columns):
+        flags = yes_no(props[column])
+        if flags.any():
+            restored = gdf[column].astype(object).to_numpy()
+            restored[flags] = props[column].to_numpy()[flags]
+            gdf[column] = restored
+    return gdf
+
+
+def _unresolved_crs(path: Path, gdf: gpd.GeoDataFrame, messages: list[str]) -> str | None:
+    """The CRS a vector file declares when pyproj cannot resolve it, described for a message; None when
+    the file declares none or a known one.
+
+    GDAL reads a GeoJSON ``crs`` member it does not know as EPSG:4326 without a word, so the member is
+    read here (``{"type": "name", "properties": {"name": ...}}``; any other form is unknown). A
+    shapefile whose .prj cannot be read, and a layer GDAL warned about (a GeoPackage srs_id without
+    a definition), have no CRS after reading.
+    """
+    if path.suffix.lower() in (".geojson", ".json"):
+        found = _GEOJSON_CRS.search(path.read_bytes())
+        if found is None:
+            return None
+        text = found.group(1).decode("utf-8", "replace")
+        try:
+            member = json.loads(text)
+            name = member["properties"]["name"] if member.get("type") == "name" else None
+            if not isinstance(name, str):
+                return f"crs member {text}"
+            pyproj.CRS.from_user_input(name)
+        except (ValueError, TypeError, KeyError, AttributeError, pyproj.exceptions.CRSError):
+            return f"{name!r} (crs member)" if isinstance(name, str) else f"crs member {text}"
+        return None
+    if gdf.crs is not None:
+        return None
+    prj = next((p for p in (path.with_suffix(".prj"), path.with_suffix(".PRJ")) if p.is_file()), None)
+    if path.suffix.lower() == ".shp" and prj is not None:
+        return f"{prj.read_text(encoding='utf-8', errors='replace').strip()[:80]!r} ({prj.name})"
+    return next((f"(GDAL: {m})" for m in messages if _CRS_WARNING.search(m)), None)
 
 
 def _to_wgs84(t: Rows) -> None:
@@ -228,6 +395,7 @@ def read_vector(path: Path, drop_missing_coords: bool = False, repair: bool = Fa
     """
     t = read_rows(path, "repair" if repair else "raise", drop_missing_coords)
     _to_wgs84(t)
+    degrees(t)
     empty_geometry(t, level="warning")
     gdf = t.gdf
     gdf.attrs["dropped_rows"] = t.dropped
@@ -318,8 +486,8 @@ def read_settlements(path: Path, repair: bool = False, region: str | None = DEFA
 def _measured_energy(t: Rows) -> None:
     """The calibration columns: `measured_energy_kwh` (kWh/yr) > 0 wherever given, each with a `measured_year`."""
     numbers(t, "measured_energy_kwh", minimum=0.0, missing=None, kind="bad_value")
-    measured = pd.to_numeric(t.gdf["measured_energy_kwh"], errors="coerce").to_numpy(float)
-    year = (pd.to_numeric(t.gdf["measured_year"], errors="coerce").to_numpy(float) if "measured_year" in t.gdf.columns
+    measured = numeric_values(t.gdf["measured_energy_kwh"])
+    year = (numeric_values(t.gdf["measured_year"]) if "measured_year" in t.gdf.columns
             else np.full(len(measured), np.nan))
     bad = np.isfinite(measured) & ((measured <= 0) | ~np.isfinite(year))
     if bad.any():

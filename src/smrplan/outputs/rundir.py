@@ -17,6 +17,10 @@ Before any computation `claimed_out` checks the output path and takes a lock on 
 - temporary folders of earlier runs killed before they could clean up (``.<name>.tmp-<pid>-*``,
   ``.<name>.old-<pid>-*``) are removed when their process is gone.
 
+A command that writes one file (``smrplan screen --out``, ``smrplan data import``) checks it the same
+way first (`check_file_out`, `claimed_file`): a known suffix, not an input nor inside a protected
+folder, not a folder, its nearest existing folder writable; `claimed_file` also holds the lock.
+
 Stop signals are held (noted, and acted on once it is safe) while the temporary folder is created,
 while it replaces the destination and while it is removed. Holding is done with Python handlers, not
 by blocking the signals: a mask applies to one thread only, and the kernel delivers a signal sent to
@@ -34,7 +38,7 @@ import signal
 import socket
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -150,6 +154,89 @@ def _check_existing(real: Path, out: Path, overwrite: bool) -> None:
     if not (real / MARKER).is_file() and any(real.iterdir()):
         raise InputError(out, "--out", f"--overwrite replaces only a run directory smrplan wrote (with its {MARKER} "
                                        "file); this folder is not one: remove it yourself or choose another --out")
+
+
+def check_file_out(out: Path, protected: Iterable[Path] = (), suffixes: Iterable[str] = ()) -> Path:
+    """Check an output file path before any computation; return it made absolute.
+
+    Parameters
+    ----------
+    out : Path
+        The file to write (an existing file is replaced).
+    protected : iterable of Path
+        Input files and folders: `out` must not be one of them nor lie inside a folder among them.
+    suffixes : iterable of str, default any
+        The suffixes the file may have (lower case, with the dot, e.g. ``.gpkg``).
+
+    Returns
+    -------
+    Path
+        `out` as an absolute path (symbolic links resolved).
+
+    Raises
+    ------
+    InputError
+        Naming --out and what is wrong: another suffix, a protected path, a folder where the file
+        should be, a file where a folder is needed, or an unwritable folder.
+    """
+    real = Path(out).resolve()
+    if real.is_dir():
+        raise InputError(out, "--out", "is a folder; give the path of a file")
+    inputs = [(path, Path(path).resolve()) for path in protected]
+    for path, p in inputs:
+        if p == real:
+            raise InputError(out, "--out", f"would replace the input {path}; choose another file")
+    for path, p in inputs:
+        if p.is_dir() and real.is_relative_to(p):
+            raise InputError(out, "--out", f"lies inside the input or data folder {path}; write outputs elsewhere")
+    allowed = tuple(suffixes)
+    if allowed and Path(out).suffix.lower() not in allowed:
+        raise InputError(out, "--out", f"unknown suffix {Path(out).suffix!r}; expected a file name ending in "
+                                       f"{' or '.join(allowed)}")
+    folder = next(a for a in real.parents if a.exists())
+    if not folder.is_dir():
+        raise InputError(out, "--out", f"{folder} is a file, not a folder; choose another path")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(out, "--out", f"the folder {folder} is not writable")
+    return real
+
+
+@contextlib.contextmanager
+def claimed_file(out: Path, protected: Iterable[Path] = (), suffixes: Iterable[str] = ()) -> Iterator[Path]:
+    """Check the output file `out` (`check_file_out`) and hold its lock for the body; yield the absolute
+    path. Missing parent folders are made (and removed again if the body leaves nothing in them).
+
+    Parameters
+    ----------
+    out, protected, suffixes
+        As in `check_file_out`.
+
+    Raises
+    ------
+    InputError
+        As `check_file_out`, or when another process holds the lock (naming its process id).
+    """
+    real = check_file_out(out, protected, suffixes)
+    made = [a for a in reversed(real.parents) if not a.exists()]
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(real, out):
+            yield real
+    finally:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
+
+
+def write_file(out: Path, write: Callable[[Path], object]) -> None:
+    """Write a file through `write` (given a temporary path beside `out`), then rename it into place;
+    the temporary file is removed when writing fails, so `out` is either the old file or the new one."""
+    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{out.suffix}")
+    try:
+        write(tmp)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -44,6 +44,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
 import geopandas as gpd
 import h3
@@ -53,6 +54,7 @@ import shapely
 from pyproj import Transformer
 
 from smrplan.errors import InputError
+from smrplan.geo.checks import numeric_values, row_offset, show, yes_no
 from smrplan.geo.distance import EARTH_RADIUS_KM, PointIndex, destination, haversine_km
 from smrplan.geo.io import cell_of, open_raster, read_raster, sample_raster
 from smrplan.geo.layers import SEA_BEARINGS, SEA_STEP_KM, Region, mask_first_sea_km
@@ -624,7 +626,7 @@ def _hazard_criteria(region: Region, rules: Siting, kinds, lon, lat, reactor) ->
         mcol = next((c for c in ("mw", "mag", "magnitude", "Mw") if c in eq.columns), None)
         if mcol is None:
             raise InputError("earthquakes layer", "mw", "magnitude column missing; expected mw, mag or magnitude")
-        mag = np.nan_to_num(pd.to_numeric(eq[mcol], errors="coerce").to_numpy(float))
+        mag = np.nan_to_num(_layer_numbers(region, "earthquakes", mcol, "a magnitude (Mw)"))
         strong = (mag >= rules.earthquake_count_magnitude).astype(float)
         eidx = PointIndex(eq.geometry.x.to_numpy(), eq.geometry.y.to_numpy())
         mmax = np.zeros(len(lon))
@@ -672,7 +674,7 @@ def _cyclones(region: Region, rules: Siting, lon, lat, reactor) -> Criterion:
     if wind is None or sid is None or when is None:
         raise InputError("cyclone_tracks layer", "MSWS/CS_ID/DATETIME",
                          f"expected wind (kt), storm id and time columns; found {list(tracks.columns)}")
-    strong = tracks[(pd.to_numeric(tracks[wind], errors="coerce") >= rules.cyclone_min_wind_kt).to_numpy()]
+    strong = tracks[_layer_numbers(region, "cyclone_tracks", wind, "a wind speed (kt)") >= rules.cyclone_min_wind_kt]
     years = pd.to_datetime(tracks[when], errors="coerce").dt.year
     span_decades = max((years.max() - years.min() + 1) / 10.0, 0.1)
     storm = pd.factorize(strong[sid].astype(str))[0].astype(np.int64)
@@ -897,6 +899,27 @@ def _distance_to_layer_km(region: Region, layer: gpd.GeoDataFrame, lon, lat) -> 
     out = np.full(len(lon), np.inf)
     out[qi] = d / 1000.0
     return out
+
+
+def _layer_numbers(region: Region, name: str, column: str, expected: str) -> np.ndarray:
+    """A numeric column of a context layer as float (NaN where blank or text, as before), in its unit.
+
+    Raises
+    ------
+    InputError
+        Naming the layer's file, the row (or the record, when rows without coordinates were left out)
+        and the column of the first yes/no value: a boolean is never a number.
+    """
+    values = region.layers[name][column]
+    flags = yes_no(values)
+    if flags.any():
+        r = int(np.flatnonzero(flags)[0])
+        file = region.sources.get(name, f"{name} layer")
+        where = (f"row {row_offset(Path(file)) + r}" if not region.dropped_rows.get(name)
+                 else f"record {r + 1} of those with coordinates")
+        raise InputError(file, f"{where}, column {column}",
+                         f"{show(values.iloc[r])} is a yes/no value ({int(flags.sum())} row(s)); expected {expected}")
+    return numeric_values(values)
 
 
 def _not_evaluated(name: str, label: str, n: int, why: str) -> Criterion:

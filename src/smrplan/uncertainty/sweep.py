@@ -105,6 +105,10 @@ def _open_sweep_dir(model: SweepModel, out: Path) -> set[int | str]:
         _write_text(out / "scenario.yaml", scenario_yaml(model.scenario))
         _write_text(mpath, json.dumps(manifest, indent=2) + "\n")
     done: set[int | str] = set()
+    draws_of: dict[int | str, int | None] = {b: stop - first for b, first, stop in model.batches()}
+    draws_of[TORNADO_ID] = None  # one row per tornado setting
+    shapes = {"draws": ("draw",), "options": tuple(ALL_OPTIONS), "sites": ("count",)}
+    rows = {"options": len(model.settlements), "sites": len(model.sites)}
     done_file = out / "done.txt"
     if done_file.exists():
         text = done_file.read_text(encoding="utf-8")
@@ -113,20 +117,44 @@ def _open_sweep_dir(model: SweepModel, out: Path) -> set[int | str]:
             if line != TORNADO_ID and not line.isdigit():
                 continue  # a damaged line: its batch runs again
             bid: int | str = line if line == TORNADO_ID else int(line)
-            if all(_readable_part(out / "parts" / name) for name in _part_names(bid)):
+            if bid not in draws_of:
+                continue  # a batch of no such number: not part of this sweep
+            expected = {"draws": draws_of[bid], **rows}
+            if all(_readable_part(out / "parts" / name, shapes[kind], expected[kind])
+                   for kind, name in zip(shapes, _part_names(bid), strict=True)):
                 done.add(bid)
     return done
 
 
-def _readable_part(path: Path) -> bool:
-    """Whether a part file exists and is a whole Parquet file (a damaged part is computed again)."""
+def _readable_part(path: Path, columns: tuple[str, ...], rows: int | None) -> bool:
+    """Whether a part file is a whole Parquet file of the expected shape (a damaged part is computed again).
+
+    Parameters
+    ----------
+    path : Path
+        The part file.
+    columns : tuple of str
+        Columns it must hold.
+    rows : int or None
+        Rows it must hold (None: any number).
+    """
     import pyarrow.parquet as pq
 
     try:
-        pq.read_metadata(path)
+        meta = pq.read_metadata(path)
     except (OSError, ValueError):  # missing, truncated or not Parquet (pyarrow.ArrowInvalid is a ValueError)
         return False
-    return True
+    return set(columns) <= set(meta.schema.names) and (rows is None or meta.num_rows == rows)
+
+
+def _read_part(path: Path) -> pd.DataFrame:
+    """A part file's table; damage found only when its data are read (its footer was whole) is an
+    InputError naming the file: removed, the part is computed again by the same command."""
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError
+        raise InputError(path, None, f"damaged sweep part ({str(exc).splitlines()[0]}); remove the file and rerun "
+                                     "the same command: its batch is computed again") from None
 
 
 def _save_part(out: Path, res: BatchResult) -> None:
@@ -204,11 +232,11 @@ def _finalise(model: SweepModel, out: Path, run_info: dict) -> dict:
     """Combine the part files (sorted by draw index) into the sweep's tables and sweep.json."""
     parts = out / "parts"
     batches = model.batches()
-    draws = pd.concat([pd.read_parquet(parts / _part_names(b)[0]) for b, _, _ in batches], ignore_index=True)
+    draws = pd.concat([_read_part(parts / _part_names(b)[0]) for b, _, _ in batches], ignore_index=True)
     draws = draws.sort_values("draw", kind="stable").reset_index(drop=True)
-    option_counts = sum((pd.read_parquet(parts / _part_names(b)[1]).to_numpy(np.int64) for b, _, _ in batches),
+    option_counts = sum((_read_part(parts / _part_names(b)[1]).to_numpy(np.int64) for b, _, _ in batches),
                         start=np.zeros((len(model.settlements), len(ALL_OPTIONS)), np.int64))
-    site_counts = sum((pd.read_parquet(parts / _part_names(b)[2])["count"].to_numpy(np.int64) for b, _, _ in batches),
+    site_counts = sum((_read_part(parts / _part_names(b)[2])["count"].to_numpy(np.int64) for b, _, _ in batches),
                       start=np.zeros(len(model.sites), np.int64))
     n = len(draws)
     prob = option_counts / n
@@ -219,7 +247,7 @@ def _finalise(model: SweepModel, out: Path, run_info: dict) -> dict:
     st["most_likely_option"] = np.array(ALL_OPTIONS)[np.argmax(option_counts, axis=1)]
     sites = model.sites.copy()
     sites["p_built" if model.reoptimise else "p_least_cost"] = site_counts / n
-    tornado_frame = pd.read_parquet(parts / _part_names(TORNADO_ID)[0])
+    tornado_frame = _read_part(parts / _part_names(TORNADO_ID)[0])
     tornado, tornado_table = tornado_entries(model, tornado_frame)
     base = tornado_frame.iloc[0]
     unc = model.scenario.uncertainty
