@@ -28,13 +28,18 @@ def test_bounds():
     assert PARAMETERS["forced_outage_rate"].bounds_text() == "[0, 1)" and PARAMETERS["forced_outage_rate"].outside(1.0)
     assert PARAMETERS["max_modules_per_plant"].bounds_text() == ">= 1"
     assert PARAMETERS["cooling"].bounds_text() == "" and PARAMETERS["cooling"].type == "text"
+    lr = PARAMETERS["learning_rate_per_doubling"]
+    assert lr.bounds_text() == "(-1, 1)" and not lr.outside(0.0) and not lr.outside(-0.1)
 
 
 @pytest.mark.parametrize(("tech", "name", "value"), [("bwrx300", "capacity_factor", 1.2),
                                                      ("bwrx300", "forced_outage_rate", 1.0),
                                                      ("pv_battery_hybrid", "battery_roundtrip_efficiency", 0.0),
                                                      ("grid_extension", "losses_fraction", 1.0),
-                                                     ("diesel_minigrid", "lifetime_years", 0)])
+                                                     ("diesel_minigrid", "lifetime_years", 0),
+                                                     ("bwrx300", "learning_rate_per_doubling", 1.0),
+                                                     ("bwrx300", "learning_rate_per_doubling", -1.0),
+                                                     ("bwrx300", "earliest_order_year", 1990)])
 def test_override_outside_bounds(tech, name, value):
     with pytest.raises(InputError, match=f"technologies.overrides.{tech}.{name}.*outside the bounds"):
         apply_overrides(CAT, {tech: {name: value}}, "s.yaml")
