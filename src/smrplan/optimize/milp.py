@@ -365,6 +365,12 @@ def solve_roadmap_milp(rp: RoadmapProblem, pf: np.ndarray, pn: np.ndarray,
     -------
     RoadmapRun
     """
+    if not rp.serves()[rp.design[pf]].any():  # no plant option can be in service within the periods
+        shape_v, shape_a = (len(pf), len(rp.years)), (len(assigned[0]), len(rp.years))
+        total = float((rp.weight[:, None] * rp.c).sum())
+        return RoadmapRun(np.zeros(shape_v, bool), np.zeros(shape_a, bool), np.zeros(shape_v),
+                          {"status": "ok", "termination": "no plant can be in service within the periods",
+                           "objective_usd": total, "dual_bound_usd": total, "variables": 0})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=getattr(linopy, "LinopySemanticsWarning", Warning))
         m, lab = create_roadmap_model(rp, pf, pn, *assigned, fixed=fixed)

@@ -25,14 +25,14 @@ import pandas as pd
 
 from smrplan.catalogue.catalogue import Catalogue, Technology
 from smrplan.costs.economics import Money, by_option, first_of
-from smrplan.costs.engine import CostBasis
+from smrplan.costs.engine import STANDALONE_COLUMNS, CostBasis, OptionCosts
 from smrplan.geo.layers import Region
 from smrplan.optimize.assemble import plant_capex_usd
 from smrplan.optimize.facilities import Candidates, candidates
 from smrplan.optimize.instance import Instance, fit_instance
 from smrplan.optimize.milp import RoadmapRun, solve_roadmap_milp
 from smrplan.optimize.problem import RoadmapProblem, assignments, learning_factor, plants
-from smrplan.options import KIND_OPTION, KINDS
+from smrplan.options import KIND_OPTION, KINDS, STANDALONE_OPTIONS
 
 
 @dataclass(frozen=True)
@@ -406,3 +406,47 @@ def plan_roadmap(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame,
     return RoadmapOutcome(plan, myopic_plan(rp, opt.mip_gap, opt.time_limit_s) if myopic else None,
                           plant_table(plan, cand, inst, settlements["id"].astype(str).to_numpy()),
                           plan.unit_option[:, inst.labels], inst, cand)
+
+
+def yearly_trajectory(outcome: RoadmapOutcome, costs: list[OptionCosts]) -> pd.DataFrame:
+    """The roadmap year by year, from the first period's year to the end of the last period.
+
+    Each year takes its period's annual cost and service; the places without a plant in service run
+    their least-cost stand-alone option (its CO2 and the diesel its genset burns). The reactor plants'
+    back-up diesel through refuelling outages is in the annual cost but not in the CO2 and litres.
+
+    Parameters
+    ----------
+    outcome : RoadmapOutcome
+        The solved roadmap.
+    costs : list of OptionCosts
+        The option costs of every period's demand (costs.engine.option_costs), in period order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        year, period_year, capex_usd (reactor capex committed that year: plants decided, USD),
+        annual_cost_usd (USD/yr), co2_t (t CO2/yr), diesel_l (l/yr), reactor_mw_in_service (MW) and
+        places_on_reactors (settlements served by a plant).
+    """
+    rp, plants_ = outcome.plan.rp, outcome.plants
+    served = outcome.settlement_option >= 0  # periods x settlements
+    co2, litres = np.zeros(len(costs)), np.zeros(len(costs))
+    for t, c in enumerate(costs):  # one vectorised pass per period
+        alone = c.annual_usd[:, STANDALONE_COLUMNS]
+        choice = np.nanargmin(alone, axis=1)
+        fuel = np.column_stack([c.standalone[o]["fuel_l"].to_numpy(float) if "fuel_l" in c.standalone[o]
+                                else np.zeros(len(alone)) for o in STANDALONE_OPTIONS])
+        rows = np.arange(len(alone))
+        co2[t] = float(c.co2_t[:, STANDALONE_COLUMNS][rows, choice][~served[t]].sum())
+        litres[t] = float(fuel[rows, choice][~served[t]].sum())
+    years = np.arange(int(rp.years[0]), int(rp.years[-1]) + rp.step_years)
+    period = np.minimum((years - rp.years[0]) // rp.step_years, len(rp.years) - 1)
+    in_service = (plants_["service_year"].to_numpy()[None, :] <= rp.years[:, None]) & (plants_["service_year"].to_numpy() >= 0)
+    mw = in_service.astype(float) @ plants_["capacity_mw"].to_numpy(float)
+    capex = pd.Series(plants_["capex_usd"].to_numpy(float)).groupby(plants_["decision_year"].to_numpy()).sum()
+    return pd.DataFrame({"year": years, "period_year": rp.years[period],
+                         "capex_usd": capex.reindex(years, fill_value=0.0).to_numpy(),
+                         "annual_cost_usd": outcome.plan.annual_cost_usd[period], "co2_t": co2[period],
+                         "diesel_l": litres[period], "reactor_mw_in_service": mw[period],
+                         "places_on_reactors": served.sum(axis=1)[period]})
