@@ -3,10 +3,16 @@ plan; supply in every period; earliest order years; the run directory, report an
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from smrplan.catalogue.catalogue import read_catalogue
+from smrplan.outputs.write import write_roadmap_run
 from smrplan.pipeline import make_plan, make_roadmap
 from smrplan.scenario import Scenario, load_scenario
 
@@ -60,3 +66,22 @@ def test_a_design_not_available_until_2040_is_never_started_earlier():
 def test_myopic_costs_at_least_the_roadmap(roadmap):
     m = roadmap.summary["roadmap"]["myopic"]
     assert m["extra_cost_usd"] >= -1e-6 * roadmap.outcome.plan.objective_usd
+
+
+def test_the_run_directory_has_the_roadmap_trajectory_and_gantt_chart(roadmap, tmp_path):
+    out = write_roadmap_run(roadmap, tmp_path / "run", protected=[])
+    plants = pd.read_csv(out / "roadmap.csv")
+    assert list(plants.columns[:8]) == ["site_id", "kind", "design", "modules", "capacity_mw", "decision_year",
+                                        "first_power_year", "service_year"]
+    assert len(plants) == len(roadmap.outcome.plants) and "places_served" in plants
+    traj = pd.read_csv(out / "trajectory.csv")
+    assert {"capex_usd", "annual_cost_usd", "co2_t", "diesel_l"} <= set(traj.columns)
+    assert traj["capex_usd"].sum() == pytest.approx(plants["capex_usd"].sum())
+    assert json.loads((out / "plan.json").read_text())["study"] == "roadmap"
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "plot-gantt" in page and plants["site_id"].iloc[0] in page
+    assert (out / ".smrplan-run").exists() and (out / "catalogue.json").exists()
+    done = subprocess.run([sys.executable, "-c", "from smrplan.cli.main import main; main()", "report", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr  # the report regenerates from the run directory
+
