@@ -85,3 +85,13 @@ def test_the_run_directory_has_the_roadmap_trajectory_and_gantt_chart(roadmap, t
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr  # the report regenerates from the run directory
 
+
+
+def test_without_reactor_technologies_the_roadmap_is_everyone_stand_alone():
+    sc = load_scenario("india-islands")
+    alone = sc.model_copy(update={"technologies": sc.technologies.model_copy(
+        update={"enabled": ["diesel_minigrid", "pv_battery_hybrid", "grid_extension", "submarine_cable"]})})
+    r = make_roadmap(alone)
+    rp = r.outcome.plan.rp
+    assert r.outcome.plants.empty and (r.outcome.settlement_option < 0).all()
+    assert r.outcome.plan.objective_usd == pytest.approx(float(rp.weight @ rp.c.sum(axis=1)))

@@ -31,7 +31,7 @@ from smrplan.optimize.assemble import plant_capex_usd
 from smrplan.optimize.facilities import Candidates, candidates
 from smrplan.optimize.instance import Instance, fit_instance
 from smrplan.optimize.milp import RoadmapRun, solve_roadmap_milp
-from smrplan.optimize.problem import RoadmapProblem, assignments, learning_factor, plants
+from smrplan.optimize.problem import Problem, RoadmapProblem, assignments, learning_factor, plants
 from smrplan.options import KIND_OPTION, KINDS, STANDALONE_OPTIONS
 
 
@@ -146,19 +146,22 @@ def roadmap_problem(inst: Instance, cand: Candidates, demand: PeriodDemand, mone
     def to_units(a: np.ndarray) -> np.ndarray:
         return np.stack([np.bincount(inst.labels, row, n_units) for row in a])  # a handful of periods
 
+    def coef(name: str) -> np.ndarray:  # per technology; none without reactor technologies
+        return cand.coef[name].to_numpy(float) if name in cand.coef else np.zeros(0)
+
     techs: list[Technology] = cand.techs
     ft = cand.fac_tech[inst.used_fac]
     per_unit = np.array([t.modules_per_unit for t in techs], float)
-    first = np.array([plant_capex_usd(t, 1, 0.0, 0.0, money.discount_rate) for t in techs])
-    shore = np.array([plant_capex_usd(t, 0, 0.0, 0.0, money.discount_rate) for t in techs])
+    first = np.array([plant_capex_usd(t, 1, 0.0, 0.0, money.discount_rate) for t in techs], float)
+    shore = np.array([plant_capex_usd(t, 0, 0.0, 0.0, money.discount_rate) for t in techs], float)
     return RoadmapProblem(
         inst.prob, np.asarray(demand.years, int), settings.step_years,
         period_weights(demand.years, settings.step_years, money.discount_rate),
         to_units(demand.demand_kwh), to_units(demand.peak_kw), to_units(demand.standalone_usd), ft,
-        cand.coef["module_om"].to_numpy()[ft], shore[ft],
+        coef("module_om")[ft], shore[ft],
         np.array([t["construction_years"] for t in techs], float), np.array([t["earliest_order_year"] for t in techs], float),
         np.array([t["learning_rate_per_doubling"] for t in techs], float), per_unit,
-        cand.coef["module_capex"].to_numpy() / per_unit, first - shore,
+        coef("module_capex") / per_unit, first - shore,
         settings.max_modules_started_per_period, settings.budget_usd_per_period)
 
 
@@ -350,6 +353,15 @@ class RoadmapOutcome:
     candidates: Candidates
 
 
+def _without_plants(inst: Instance, opt) -> Problem:
+    """The Problem of an instance's units without pairs or facilities (every unit stays stand-alone)."""
+    u = inst.units
+    none, nothing = np.zeros(0, int), np.zeros(0)
+    return Problem(u["demand_kwh_per_year"].to_numpy(float), u["peak_kw"].to_numpy(float),
+                   u["standalone_annual_cost_usd"].to_numpy(float), none, none, nothing, none, nothing, none, nothing,
+                   nothing, nothing, nothing, nothing, nothing, nothing, 0, opt.reserve_margin_fraction)
+
+
 def plan_roadmap(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, basis: CostBasis, catalogue: Catalogue,
                  money: Money, opt, load_factor: float, carbon_price_usd_per_t: float, demand: PeriodDemand, settings,
                  *, myopic: bool) -> RoadmapOutcome:
@@ -399,8 +411,8 @@ def plan_roadmap(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame,
         most = min(most, settings.max_modules_started_per_period * n_periods)
     inst = fit_instance(region, settlements, basis.allowed, learning_candidates(cand, most), opt,
                         first_of(catalogue, "grid_extension"), first_of(catalogue, "submarine_cable"), money)
-    if inst.prob is None:
-        raise ValueError("no settlement can gain from a suitable site within reach: there is no roadmap to plan")
+    if inst.prob is None:  # no unit can gain from a plant: a roadmap without plants
+        inst = replace(inst, prob=_without_plants(inst, opt))
     rp = roadmap_problem(inst, cand, demand, money, settings)
     plan = solve_roadmap(rp, opt.mip_gap, opt.time_limit_s)
     return RoadmapOutcome(plan, myopic_plan(rp, opt.mip_gap, opt.time_limit_s) if myopic else None,
