@@ -131,3 +131,13 @@ def test_myopic_never_beats_perfect_foresight():
     full = solve_roadmap(rp, mip_gap=0.0, time_limit_s=60.0)
     short = myopic_plan(rp, mip_gap=0.0, time_limit_s=60.0)
     assert short.objective_usd >= full.objective_usd - 1e-6 * abs(full.objective_usd)
+
+
+def test_the_budget_and_the_cap_limit_what_starts_in_one_period():
+    rp = replace(three_towns(), max_starts=None, lead_years=np.array([0.0]))
+    free = solve_roadmap(rp, mip_gap=0.0, time_limit_s=60.0)
+    assert free.run.decided[:, 0].sum() >= 2  # without limits, several plants start at once
+    capped = solve_roadmap(replace(rp, max_starts=1), mip_gap=0.0, time_limit_s=60.0)
+    assert capped.run.decided.sum(axis=0).max() <= 1
+    budget = solve_roadmap(replace(rp, budget_usd=1.05 * rp.module_capex_usd[0]), mip_gap=0.0, time_limit_s=60.0)
+    assert budget.run.decided.sum(axis=0).max() <= 1 and budget.objective_usd >= free.objective_usd - 1e-6

@@ -4,6 +4,8 @@ The only module of the package that imports linopy or highspy. `solve_milp` take
 plant options and assignments (problem.py) and a warm start, and returns the served pairs and HiGHS's
 record in USD; it runs three steps: `create_model` (the linopy model), `solve_model` (HiGHS through
 linopy's direct interface, the warm start passed as its first incumbent) and `read_solution`.
+`solve_roadmap_milp` builds and solves the multi-period roadmap on the same Problem (roadmap.py;
+docs/methodology.md 4.4) with the same row builder and HiGHS settings.
 
 Variables: x_a in {0,1} for assignments a = (u, v) of a unit to a plant option at one of its sites,
 o_v in {0,1} (plant option built), b_v >= 0 (diesel back-up for refuelling, kW).

@@ -1,5 +1,6 @@
 """The plan MILP in arrays: units, pairs and facilities (`Problem`), a plan of it (`Solution`), the
-cheapest plant for a load (`plant_cost`), and the model's plant options and assignments.
+cheapest plant for a load (`plant_cost`), and the model's plant options and assignments; the roadmap
+over decision periods on the same Problem (`RoadmapProblem`, `learning_factor`).
 
 A unit u has annual demand E_u (kWh/yr), peak P_u (kW) and c_u (USD/yr), the annual cost of its
 members' best stand-alone options. A pair p = (u, s) offers a unit a site within reach at the
