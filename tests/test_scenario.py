@@ -29,6 +29,11 @@ def test_defaults_merge_under_user_values():
     ({"name": "x", "data": {}}, "data"),
     ({"name": "x", "data": {"settlements": "a.csv"}, "siting": {"exclusion_zone_km": -1}}, "siting.exclusion_zone_km"),
     ({"name": "x", "data": {"settlements": "a.csv"}, "target_year": 1990}, "target_year"),
+    ({"name": "x", "data": {"settlements": "a.csv"}, "roadmap": {"first_year": 2040, "last_year": 2030}}, "roadmap"),
+    ({"name": "x", "data": {"settlements": "a.csv"}, "roadmap": {"step_years": 0}}, "roadmap.step_years"),
+    ({"name": "x", "data": {"settlements": "a.csv"}, "roadmap": {"max_modules_started_per_period": -1}},
+     "roadmap.max_modules_started_per_period"),
+    ({"name": "x", "data": {"settlements": "a.csv"}, "roadmap": {"budget_usd_per_period": 0}}, "roadmap.budget_usd_per_period"),
 ])
 def test_bad_scenarios_name_the_field(raw, field):
     with pytest.raises(InputError) as exc:
@@ -47,3 +52,9 @@ def test_unreadable_yaml_names_line(tmp_path: Path):
 def test_missing_scenario_file(tmp_path: Path):
     with pytest.raises(InputError, match="not found"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+def test_roadmap_periods_default_to_2030_2050_in_steps_of_five():
+    sc = parse_scenario({"name": "x", "data": {"settlements": "a.csv"}}, "s.yaml")
+    assert sc.roadmap.years == [2030, 2035, 2040, 2045, 2050]
+    assert sc.roadmap.max_modules_started_per_period == 10 and sc.roadmap.budget_usd_per_period is None

@@ -8,6 +8,9 @@
     same = smrplan.read_run("runs/islands")        # a written run directory, read back
     entries, table = smrplan.tornado("india-islands", vary=["reactors.capex_usd_per_kw=4000:12000"])
     summary = smrplan.sweep("india-islands", "runs/islands-sweep", draws=1000, workers=2)
+    road = smrplan.roadmap("india-islands", out="runs/islands-roadmap")   # plants started 2030-2050
+    road.outcome.plants   # one row per plant: site, design, modules, decision year, first power, places served
+    road.trajectory       # year by year: capex, annual cost, CO2, diesel litres
 
 Each function resolves the scenario, runs the pipeline's stages (smrplan.pipeline) and, for `run`
 and `sweep`, writes the results.
@@ -26,9 +29,9 @@ import pandas as pd
 from smrplan.geo.io import read_vector
 from smrplan.outputs.read import RunDirectory, read_run
 from smrplan.outputs.rundir import claimed_out
-from smrplan.outputs.write import write_repowering_run, write_run
-from smrplan.pipeline import Progress, cost_basis_of, make_plan, prepare_inputs, repower_coal, screen_sites
-from smrplan.results import Plan, Repowering
+from smrplan.outputs.write import write_repowering_run, write_roadmap_run, write_run
+from smrplan.pipeline import Progress, cost_basis_of, make_plan, make_roadmap, prepare_inputs, repower_coal, screen_sites
+from smrplan.results import Plan, Repowering, Roadmap
 from smrplan.scenario import RULE_SETS, Scenario, resolve_scenario
 from smrplan.scenario import load_scenario as _load_scenario
 from smrplan.siting.screen import ScreenResult
@@ -37,7 +40,8 @@ from smrplan.uncertainty.sampling import sampler_for
 from smrplan.uncertainty.sweep import open_client, run_sweep
 from smrplan.uncertainty.tornado import tornado_of, with_vary
 
-__all__ = ["Plan", "RunDirectory", "load_scenario", "plan", "read_run", "run", "screen", "sweep", "tornado"]
+__all__ = ["Plan", "Roadmap", "RunDirectory", "load_scenario", "plan", "read_run", "roadmap", "run", "screen", "sweep",
+           "tornado"]
 
 
 def _quiet(stage: str) -> None:
@@ -168,6 +172,44 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
         p = make_plan(sc, progress, repair=repair)
         write_run(p, out_dir, overwrite=overwrite, progress=progress, protected=protected)
     return p.written_to(out_dir)
+
+
+def roadmap(scenario: str | Path | Scenario = "india-islands", out: str | Path | None = None,
+            data_dir: str | Path | None = None, overwrite: bool = False, progress: Progress = _quiet) -> Roadmap:
+    """Plan a scenario's roadmap over its `roadmap` periods and write its run directory (atomically).
+
+    Parameters
+    ----------
+    scenario : str, pathlib.Path or Scenario
+        Bundled scenario name, YAML path or a loaded scenario.
+    out : str or pathlib.Path, optional
+        The run directory (default runs/<scenario>-roadmap-<time stamp>).
+    data_dir : str or pathlib.Path, optional
+        Directory relative layer paths are read from.
+    overwrite : bool
+        Replace an existing `out`.
+    progress : callable
+        Called with each step's name.
+
+    Returns
+    -------
+    Roadmap
+        The plants started per period (`outcome.plants`), the yearly trajectory and the plan.json
+        `summary`, with `run_dir` set.
+
+    Raises
+    ------
+    InputError
+        Naming the file and field: an unknown scenario or a bad value in it (its `roadmap` block
+        included), a bad catalogue or layer, or an existing `out` without `overwrite`.
+    """
+    sc = load_scenario(scenario, data_dir)
+    out_dir = Path(out) if out is not None else default_out(f"{sc.name}-roadmap")
+    protected = input_paths(sc)
+    with claimed_out(out_dir, overwrite, protected):  # checked and locked before any computation
+        road = make_roadmap(sc, progress)
+        write_roadmap_run(road, out_dir, overwrite=overwrite, progress=progress, protected=protected)
+    return dataclass_replace(road, run_dir=out_dir)
 
 
 def input_paths(sc: Scenario) -> list[Path]:

@@ -8,6 +8,10 @@
     dispatch = dispatch_plan(plan)             # hour by hour, back-up to the reliability target
     sensitivity = sensitivity_of(plan)         # one-at-a-time tornado from the same basis
 
+`make_roadmap` plans over the scenario's `roadmap` periods instead of one target year: the same stages
+at the last period's demand, the option costs of every period's demand, and the roadmap MILP
+(smrplan.optimize.roadmap) on the single-year model.
+
 A scenario of ``study: coal_repowering`` runs `repower_coal` instead: coal units, their retirement, the
 screen of every coal site with the same siting rules, costs against keeping the coal units.
 
@@ -31,15 +35,16 @@ from smrplan.catalogue.repowering import values as param_values
 from smrplan.costs.economics import Money, by_option
 from smrplan.costs.engine import CostBasis, OptionCosts, cost_basis, night_share, option_costs, reach
 from smrplan.costs.repowering import designs_of, repowering_costs
-from smrplan.demand.load import compute_demand, hourly_shape
+from smrplan.demand.load import compute_demand, demand_basis, hourly_shape, settlement_demand
 from smrplan.dispatch.reliability import check, tmy_path
 from smrplan.geo.fuel import at_fuel_depot
 from smrplan.geo.grid import nearest_grid
 from smrplan.geo.grid_status import status_of
 from smrplan.geo.layers import load_region
 from smrplan.optimize.assemble import Optimised, optimise
+from smrplan.optimize.roadmap import PeriodDemand, plan_roadmap, yearly_trajectory
 from smrplan.options import KIND_OPTION
-from smrplan.results import Dispatch, Inputs, Plan, Repowering
+from smrplan.results import Dispatch, Inputs, Plan, Repowering, Roadmap
 from smrplan.scenario import Scenario
 from smrplan.siting.repowering import retirement, screen_coal_sites, site_table
 from smrplan.siting.screen import ScreenResult, generate_candidates, screen
@@ -349,3 +354,53 @@ def repower_coal(scenario: Scenario, progress: Progress = _quiet) -> Repowering:
                "total": round(time.perf_counter() - t0, 3)}
     return Repowering(scenario, units, out_sites, screened, costs.reference, param_records(params), int(retiring_by),
                       timings, created)
+
+
+def make_roadmap(scenario: Scenario, progress: Progress = _quiet) -> Roadmap:
+    """The roadmap of a scenario over its `roadmap` periods (nothing written).
+
+    The inputs, siting and cost-basis stages run once at the last period's demand (the single-year
+    model the roadmap is built on); the option costs run for every period's demand (the demand model
+    at each period's first year), and give each place's bridging supply until first power.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A resolved scenario with its `roadmap` block.
+    progress : callable
+        Called with the name of each step.
+
+    Returns
+    -------
+    Roadmap
+        The plants started per period, the myopic comparison when asked, the yearly trajectory;
+        ``timings_s`` in s.
+
+    Raises
+    ------
+    InputError
+        For bad input (see `prepare_inputs`).
+    """
+    t0 = time.perf_counter()
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rm, fin = scenario.roadmap, scenario.finance
+    years = rm.years
+    inputs = prepare_inputs(scenario.model_copy(update={"target_year": years[-1]}), progress)
+    screened = screen_sites(inputs, progress)
+    basis = cost_basis_of(inputs, screened, progress)
+    progress("costs per period")
+    db = demand_basis(inputs.settlements)
+    per = [settlement_demand(db, scenario.demand, y) for y in years]
+    costs = [option_costs(basis, inputs.catalogue, inputs.money, fin.carbon_price_usd_per_t, d["demand_kwh_per_year"],
+                          d["peak_kw"]) for d in per]  # one vectorised pass per period
+    demand = PeriodDemand(np.array(years), np.stack([d["demand_kwh_per_year"] for d in per]),
+                          np.stack([d["peak_kw"] for d in per]), np.stack([c.standalone_annual_usd for c in costs]))
+    st = inputs.settlements.copy()
+    st["standalone_annual_cost_usd"] = costs[-1].standalone_annual_usd
+    t_inputs = time.perf_counter()
+    progress("roadmap")
+    outcome = plan_roadmap(inputs.region, st, screened.sites, basis, inputs.catalogue, inputs.money, scenario.optimisation,
+                           scenario.demand.load_factor, fin.carbon_price_usd_per_t, demand, rm, myopic=rm.myopic_comparison)
+    timings = {"inputs_and_costs": round(t_inputs - t0, 3), "roadmap": round(time.perf_counter() - t_inputs, 3),
+               "total": round(time.perf_counter() - t0, 3)}
+    return Roadmap(scenario, inputs, outcome, yearly_trajectory(outcome, costs), timings, created)

@@ -21,6 +21,7 @@ from smrplan.costs.engine import CostBasis, OptionCosts, Reach
 from smrplan.dispatch.simulate import DispatchResult
 from smrplan.geo.layers import Region
 from smrplan.optimize.assemble import Optimised
+from smrplan.optimize.roadmap import RoadmapOutcome
 from smrplan.scenario import Scenario
 from smrplan.siting.screen import ScreenResult
 from smrplan.summary import (
@@ -300,3 +301,76 @@ def repowering_section(units: pd.DataFrame, sites: pd.DataFrame, reference: dict
         "parameters": parameters,
         "ranked_sites": json.loads(ranked.head(50)[cols].round(5).to_json(orient="records")),
     }
+
+
+@dataclass(frozen=True)
+class Roadmap:
+    """A roadmap of small-reactor plants over the scenario's periods (smrplan.pipeline.make_roadmap).
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The resolved scenario.
+    inputs : Inputs
+        The inputs stage at the last period's demand.
+    outcome : RoadmapOutcome
+        The perfect-foresight roadmap (plants started, service per period), the myopic one when asked.
+    trajectory : pandas.DataFrame
+        Year by year: capex committed (USD), annual cost (USD/yr), CO2 (t/yr), diesel (l/yr), reactor MW
+        in service, places on reactors (optimize.roadmap.yearly_trajectory).
+    timings_s : dict
+        Wall-clock seconds of the steps.
+    created_utc : str
+        When the roadmap was made (ISO 8601).
+    run_dir : pathlib.Path, optional
+        The run directory once written.
+    """
+
+    scenario: Scenario
+    inputs: Inputs
+    outcome: RoadmapOutcome
+    trajectory: pd.DataFrame
+    timings_s: dict = field(default_factory=dict)
+    created_utc: str = ""
+    run_dir: Path | None = None
+
+    @cached_property
+    def summary(self) -> dict:
+        """plan.json of a roadmap run: its ``roadmap`` section and the run metadata."""
+        return {"study": "roadmap", "scenario": self.scenario.name, "created_utc": self.created_utc,
+                "versions": versions(), "timings_s": self.timings_s, "roadmap": roadmap_section(self)}
+
+
+def roadmap_section(r: Roadmap) -> dict:
+    """The plan.json ``roadmap`` section: periods, settings, present worth and annual cost per period
+    (USD of the base year), the myopic plan's cost against it, the plants started and the solver record.
+
+    Parameters
+    ----------
+    r : Roadmap
+        The roadmap.
+
+    Returns
+    -------
+    dict
+        JSON-ready; money in base-year USD (present worth discounted to the first period's year).
+    """
+    plan, myopic, rm = r.outcome.plan, r.outcome.myopic, r.scenario.roadmap
+    section = {
+        "periods": [int(y) for y in plan.rp.years], "step_years": rm.step_years,
+        "max_modules_started_per_period": rm.max_modules_started_per_period,
+        "budget_usd_per_period": rm.budget_usd_per_period,
+        "present_worth_usd": round(plan.objective_usd, 2),
+        "annual_cost_usd_by_period": {str(y): round(float(c), 2) for y, c in zip(plan.rp.years, plan.annual_cost_usd,
+                                                                                strict=True)},
+        "stand_alone_annual_cost_usd_by_period": {str(y): round(float(c), 2)
+                                                  for y, c in zip(plan.rp.years, plan.rp.c.sum(axis=1), strict=True)},
+        "plants": int(len(r.outcome.plants)), "modules": int(r.outcome.plants["modules"].sum()),
+        "capex_usd": round(float(r.outcome.plants["capex_usd"].sum()), 0),
+        "solver": plan.run.record,
+    }
+    if myopic is not None:
+        section["myopic"] = {"present_worth_usd": round(myopic.objective_usd, 2),
+                             "extra_cost_usd": round(myopic.objective_usd - plan.objective_usd, 2),
+                             "plants": int(myopic.run.decided.sum())}
+    return section

@@ -246,6 +246,30 @@ class Repowering(_Strict):
     seed: int = Field(ge=0)
 
 
+class Roadmap(_Strict):
+    """Decision periods and programme limits of a roadmap (smrplan.optimize.roadmap): periods from
+    first_year to last_year every step_years (years), modules started per period (all designs), capex
+    committed per period (USD of the base year) and whether the myopic plan is solved for comparison."""
+
+    first_year: int = Field(ge=2000, le=2100)
+    last_year: int = Field(ge=2000, le=2100)
+    step_years: int = Field(ge=1, le=50)
+    max_modules_started_per_period: int | None = Field(ge=0)
+    budget_usd_per_period: float | None = Field(gt=0)
+    myopic_comparison: bool
+
+    @model_validator(mode="after")
+    def _order(self) -> Roadmap:
+        if self.last_year < self.first_year:
+            raise ValueError(f"last_year ({self.last_year}) precedes first_year ({self.first_year})")
+        return self
+
+    @property
+    def years(self) -> list[int]:
+        """The first year of every period."""
+        return list(range(self.first_year, self.last_year + 1, self.step_years))
+
+
 class UncertainParameter(_Strict):
     """One uncertain input of a Monte Carlo sweep (see uncertainty.py for targets and distributions).
     low/high left out take the catalogue's range of the parameter."""
@@ -313,6 +337,7 @@ class Scenario(_Strict):
     uncertainty: Uncertainty
     study: Literal["settlements", "coal_repowering"]
     repowering: Repowering
+    roadmap: Roadmap
     source: str = ""
 
     @field_validator("data")
@@ -346,6 +371,8 @@ class Scenario(_Strict):
             raise ValueError("study coal_repowering needs data.coal_units (a Global Coal Plant Tracker table)")
         if "district_seismic_zones" in self.data and "districts" not in self.data:
             raise ValueError("data.district_seismic_zones needs data.districts (the district polygons it joins to)")
+        if self.roadmap.first_year < self.demand.population_base_year:
+            raise ValueError("roadmap.first_year must not precede demand.population_base_year")
         return self
 
     def to_dict(self) -> dict[str, Any]:

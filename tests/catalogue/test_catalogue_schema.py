@@ -30,6 +30,8 @@ def test_bounds():
     assert PARAMETERS["cooling"].type == "text" and PARAMETERS["cooling"].values == ("seawater", "freshwater", "dry", "air")
     assert PARAMETERS["cooling"].bounds_text() == "one of seawater, freshwater, dry, air"
     assert PARAMETERS["capex_usd_per_kw"].values == ()
+    lr = PARAMETERS["learning_rate_per_doubling"]
+    assert lr.bounds_text() == "(-1, 1)" and not lr.outside(0.0) and not lr.outside(-0.1)
 
 
 def test_every_catalogue_cooling_is_an_allowed_value():
@@ -61,7 +63,10 @@ def test_unknown_cooling_in_a_catalogue_file_exits_2(tmp_path):
                                                      ("bwrx300", "forced_outage_rate", 1.0),
                                                      ("pv_battery_hybrid", "battery_roundtrip_efficiency", 0.0),
                                                      ("grid_extension", "losses_fraction", 1.0),
-                                                     ("diesel_minigrid", "lifetime_years", 0)])
+                                                     ("diesel_minigrid", "lifetime_years", 0),
+                                                     ("bwrx300", "learning_rate_per_doubling", 1.0),
+                                                     ("bwrx300", "learning_rate_per_doubling", -1.0),
+                                                     ("bwrx300", "earliest_order_year", 1990)])
 def test_override_outside_bounds(tech, name, value):
     with pytest.raises(InputError, match=f"technologies.overrides.{tech}.{name}.*outside the bounds"):
         apply_overrides(CAT, {tech: {name: value}}, "s.yaml")

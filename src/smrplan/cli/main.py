@@ -125,6 +125,34 @@ def _print_repowering(c: dict, name: str) -> None:
     out_console.print(table)
 
 
+@app.command("roadmap")
+def roadmap_cmd(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or YAML file.")] = "india-islands",
+                data_dir: DataDir = None,
+                out: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<scenario>-roadmap-<time>).")]
+                = None,
+                overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False) -> None:
+    """Plan which sites get small reactors in which period (the scenario's roadmap block) and write its run directory."""
+    from smrplan.api import roadmap as api_roadmap
+
+    with _progress() as bar:
+        task = bar.add_task("starting", total=None)
+        road = api_roadmap(scenario, out=out, data_dir=data_dir, overwrite=overwrite,
+                           progress=lambda s: bar.update(task, description=s))
+    s = road.summary["roadmap"]
+    table = Table(title=f"{road.scenario.name} roadmap {s['periods'][0]}-{s['periods'][-1]}: {s['plants']} plant(s), "
+                        f"present worth {s['present_worth_usd'] / 1e6:,.1f} M USD")
+    for col in ("site", "design", "modules", "decision", "first power", "in service", "capex M USD", "places"):
+        table.add_column(col, justify="right")
+    for r in road.outcome.plants.to_dict(orient="records"):
+        table.add_row(str(r["site_id"]), str(r["design"]), str(r["modules"]), str(r["decision_year"]),
+                      f"{r['first_power_year']:g}", str(r["service_year"]), f"{float(r['capex_usd']) / 1e6:,.1f}",
+                      str(r["places_served"]))
+    out_console.print(table)
+    if "myopic" in s:
+        out_console.print(f"myopic plan (period by period): {s['myopic']['extra_cost_usd'] / 1e6:,.1f} M USD more")
+    out_console.print(f"run directory: {road.run_dir}")
+
+
 @app.command("scenarios")
 def scenarios() -> None:
     """List the bundled scenarios."""

@@ -523,8 +523,7 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
         for kind, n in anchor_report.pop("repairs").items():
             repairs["anchor_loads"][kind] = repairs["anchor_loads"].get(kind, 0) + n
     for name in scenario.data:
-        if name in ("settlements", "anchor_loads") or name in BUILD_LAYERS or name in STATISTICS_LAYERS or name in layers \
-                or name in DISTRICT_TABLES:
+        if name in ("settlements", "anchor_loads", *BUILD_LAYERS, *STATISTICS_LAYERS, *layers, *DISTRICT_TABLES):
             continue
         path = path_of(name)
         if name == "coal_units":
@@ -551,9 +550,8 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
         log.warning("--repair: %s", ", ".join(f"{k}: {n} fix(es) {repairs[k]}" for k, n in total.items())
                     if total else "nothing to repair")
     return Region(settlements=settlements, layers=layers, rasters=rasters, grid_nodes=points["grid_nodes"],
-                  fuel_depots=points["fuel_depots"],
-                  sources=sources, dropped_rows=dropped, settlement_build=build, repairs=repairs,
-                  anchor_loads=anchor_report, metric_crs=scenario.region.metric_crs,
+                  fuel_depots=points["fuel_depots"], sources=sources, dropped_rows=dropped, settlement_build=build,
+                  repairs=repairs, anchor_loads=anchor_report, metric_crs=scenario.region.metric_crs,
                   land_tolerance_km=scenario.region.land_tolerance_km, water_gap_km=scenario.region.water_gap_km,
                   mainland_min_area_km2=scenario.region.mainland_min_area_km2)
 

@@ -4,6 +4,8 @@ The only module of the package that imports linopy or highspy. `solve_milp` take
 plant options and assignments (problem.py) and a warm start, and returns the served pairs and HiGHS's
 record in USD; it runs three steps: `create_model` (the linopy model), `solve_model` (HiGHS through
 linopy's direct interface, the warm start passed as its first incumbent) and `read_solution`.
+`solve_roadmap_milp` builds and solves the multi-period roadmap on the same Problem (roadmap.py;
+docs/methodology.md 4.4) with the same row builder and HiGHS settings.
 
 Variables: x_a in {0,1} for assignments a = (u, v) of a unit to a plant option at one of its sites,
 o_v in {0,1} (plant option built), b_v >= 0 (diesel back-up for refuelling, kW).
@@ -48,7 +50,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smrplan.optimize.problem import Problem, Solution
+from smrplan.optimize.problem import Problem, RoadmapProblem, Solution, learning_factor
 from smrplan.units import HOURS_PER_YEAR as HOURS
 
 SCALE = 1e-3  # solver objective in kUSD/yr
@@ -310,6 +312,245 @@ def read_solution(m: linopy.Model, var: dict, run: dict, n_pairs: int, pair: np.
     return MilpRun(served, run["status"], run["termination"], run["objective"] / SCALE, run["dual_bound"] / SCALE,
                    run["solver_time_s"], run["nodes"], run["warm_start_accepted"], int(m.nvars), int(m.binaries.nvars),
                    int(m.ncons))
+
+
+@dataclass
+class RoadmapRun:
+    """What HiGHS returned for a roadmap MILP (`solve_roadmap_milp`).
+
+    Attributes
+    ----------
+    decided : numpy.ndarray
+        Plant option decided in period tau (bool, options x periods); all False without a solution.
+    served : numpy.ndarray
+        Assignment served in period t (bool, assignments x periods).
+    backup_kw : numpy.ndarray
+        Diesel back-up of each option in each period (kW).
+    record : dict
+        status, termination, objective_usd and dual_bound_usd (present worth, USD, with the stand-alone
+        offset), solver_time_s (s), nodes, variables, binaries, constraints.
+    """
+
+    decided: np.ndarray
+    served: np.ndarray
+    backup_kw: np.ndarray
+    record: dict
+
+
+def solve_roadmap_milp(rp: RoadmapProblem, pf: np.ndarray, pn: np.ndarray,
+                       assigned: tuple[np.ndarray, np.ndarray, np.ndarray], mip_gap: float, time_limit_s: float,
+                       fixed: np.ndarray | None = None) -> RoadmapRun:
+    """Build the roadmap MILP (docs/methodology.md "Roadmap") with linopy and solve it with HiGHS.
+
+    Variables per period: o (plant option decided then), x (assignment served), b (back-up kW) and
+    y_(d, q) (the design's q-th module decided by then). A plant decided in tau serves from the first
+    period its first power precedes (`RoadmapProblem.serves`); its module capex falls with the q-th
+    module as `learning_factor` says; a unit not served runs its stand-alone option c (the bridging
+    supply). The objective is the present worth of every period's annual cost.
+
+    Parameters
+    ----------
+    rp : RoadmapProblem
+        The roadmap in arrays.
+    pf, pn : numpy.ndarray
+        Plant options (problem.plants of rp.prob): facility and purchase units.
+    assigned : tuple of numpy.ndarray
+        Assignments (problem.assignments): pair, plant option, parent assignment.
+    mip_gap : float
+        Relative gap on the present worth at which HiGHS stops (fraction).
+    time_limit_s : float
+        HiGHS's time limit (s).
+    fixed : numpy.ndarray, optional
+        Decisions held (options x periods: 1 decided, 0 not, -1 free); the myopic plan fixes its past.
+
+    Returns
+    -------
+    RoadmapRun
+    """
+    if not rp.serves()[rp.design[pf]].any():  # no plant option can be in service within the periods
+        shape_v, shape_a = (len(pf), len(rp.years)), (len(assigned[0]), len(rp.years))
+        total = float((rp.weight[:, None] * rp.c).sum())
+        return RoadmapRun(np.zeros(shape_v, bool), np.zeros(shape_a, bool), np.zeros(shape_v),
+                          {"status": "ok", "termination": "no plant can be in service within the periods",
+                           "objective_usd": total, "dual_bound_usd": total, "variables": 0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=getattr(linopy, "LinopySemanticsWarning", Warning))
+        m, lab = create_roadmap_model(rp, pf, pn, *assigned, fixed=fixed)
+        offset = SCALE * float((rp.weight[:, None] * rp.c).sum())
+        run = solve_model(m, None, mip_gap, time_limit_s, offset)
+    values = {k: np.zeros(v.shape) for k, v in lab.items()}
+    if run["has_solution"]:
+        sol = np.concatenate([m.variables[k].solution.to_numpy().ravel() for k in ("open", "x", "backup_kw", "y")])
+        first = int(min(m.variables[k].labels.min() for k in ("open", "x", "backup_kw", "y")))
+        for k, v in lab.items():
+            values[k] = np.where(v >= 0, sol[np.maximum(v, 0) - first], 0.0)
+    record = {"status": run["status"], "termination": run["termination"], "objective_usd": run["objective"] / SCALE,
+              "dual_bound_usd": run["dual_bound"] / SCALE, "solver_time_s": run["solver_time_s"], "nodes": run["nodes"],
+              "variables": int(m.nvars), "binaries": int(m.binaries.nvars), "constraints": int(m.ncons)}
+    return RoadmapRun(values["open"] > 0.5, values["x"] > 0.5, values["backup_kw"], record)
+
+
+def _flat_variables(m: linopy.Model, name: str, valid: np.ndarray, **kw) -> np.ndarray:
+    """Variables for the True cells of `valid`, their labels in an array of its shape (-1 elsewhere)."""
+    var = m.add_variables(coords=[pd.RangeIndex(int(valid.sum()), name=f"{name}_cell")], name=name, **kw)
+    labels = np.full(valid.shape, -1, dtype=np.int64)
+    labels[valid] = var.labels.to_numpy()
+    return labels
+
+
+def create_roadmap_model(rp: RoadmapProblem, pf: np.ndarray, pn: np.ndarray, pair: np.ndarray, plant: np.ndarray,
+                         parent: np.ndarray, fixed: np.ndarray | None = None) -> tuple[linopy.Model, dict]:
+    """The linopy model of a roadmap (see `solve_roadmap_milp`).
+
+    Parameters
+    ----------
+    rp : RoadmapProblem
+        The roadmap in arrays.
+    pf, pn : numpy.ndarray
+        Plant options: facility and purchase units.
+    pair, plant, parent : numpy.ndarray
+        Assignments: pair, plant option, parent assignment (-1: the site).
+    fixed : numpy.ndarray, optional
+        Decisions held (options x periods: 1, 0, or -1 free).
+
+    Returns
+    -------
+    model : linopy.Model
+        Objective in kUSD of present worth, without the stand-alone constant.
+    labels : dict
+        Variable labels by name (open, x, backup_kw: options or assignments x periods; y: modules x
+        periods), -1 where a variable does not exist.
+    """
+    p, m, T = rp.prob, linopy.Model(), len(rp.years)
+    d_v = rp.design[pf]
+    sv = rp.serves()[d_v]  # (option, tau, t)
+    decidable, in_service = sv.any(axis=2), sv.any(axis=1)
+    Od = _flat_variables(m, "open", decidable, binary=True)
+    X = _flat_variables(m, "x", in_service[plant], binary=True)
+    B = _flat_variables(m, "backup_kw", in_service, lower=0)
+    yd, yq = _module_rows(rp, pf, pn, decidable)
+    Y = _flat_variables(m, "y", np.ones((len(yd), T), bool), binary=True)
+    add = _adder(m)
+    _operations(rp, pf, pn, pair, plant, parent, Od, X, B, sv, add)
+    _programme(rp, pf, pn, yd, yq, Od, Y, add)
+    if fixed is not None:
+        held = (fixed >= 0) & (Od >= 0)
+        add("held", np.flatnonzero(held), Od[held], np.ones(int(held.sum())), "=", fixed[held].astype(float))
+    u, fac, w = p.pair_unit[pair], pf[plant], rp.weight
+    iv, itau, it = np.nonzero(sv)
+    units_cost = (p.F[pf] + rp.module_om[pf] * pn)
+    o_coef = np.zeros(Od.shape)
+    np.add.at(o_coef, (iv, itau), units_cost[iv] * w[it])
+    xa = X >= 0
+    x_coef = w[None, :] * (p.pair_cost[pair][:, None] + p.v[fac][:, None] * rp.E[:, u].T - rp.c[:, u].T)
+    sw = rp.service_weight()[yd]  # (row, tau)
+    y_coef = (rp.module_capex_annual[yd] * learning_factor(yq, rp.learning_rate[yd]))[:, None] \
+        * (sw - np.concatenate([sw[:, 1:], np.zeros((len(yd), 1))], axis=1))
+    terms = [(Od[Od >= 0], o_coef[Od >= 0]), (X[xa], x_coef[xa]), (B[B >= 0], (w[None, :] * p.B[pf][:, None])[B >= 0]),
+             (Y.ravel(), y_coef.ravel())]
+    labels, coeffs = np.concatenate([a for a, _ in terms]), np.concatenate([c for _, c in terms])
+    obj, _ = _rows(m, np.zeros(len(labels), int), labels, SCALE * coeffs, "objective_row")
+    m.add_objective(obj.sum())
+    return m, {"open": Od, "x": X, "backup_kw": B, "y": Y}
+
+
+def _adder(m: linopy.Model):
+    """add(name, row, labels, coeffs, sign, rhs): constraints from triplets, terms of absent variables
+    (label -1) left out; rhs is a number or one value per distinct row id (in sorted order)."""
+    def add(name, row, labels, coeffs, sign, rhs):
+        row, labels, coeffs = np.asarray(row), np.asarray(labels), np.asarray(coeffs, float)
+        keep = labels >= 0
+        if not keep.any():
+            return
+        expr, ids = _rows(m, row[keep], labels[keep], coeffs[keep], f"{name}_row")
+        if not np.isscalar(rhs):
+            first = np.unique(row[keep], return_index=True)[1]
+            rhs = xr.DataArray(np.asarray(rhs, float)[keep][first], coords={f"{name}_row": np.arange(len(ids))})
+        m.add_constraints(expr, sign, rhs, name=name)
+    return add
+
+
+def _module_rows(rp: RoadmapProblem, pf: np.ndarray, pn: np.ndarray, decidable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The learning variables' rows: (design, module number q = 1..Q_d), Q_d the most modules of the
+    design the roadmap can start (one plant per site, the cap on starts per period)."""
+    d_v = rp.design[pf]
+    mods = pn * rp.modules_per_unit[d_v] * decidable.any(axis=1)
+    n_d = len(rp.lead_years)
+    most = np.zeros((n_d, rp.prob.n_sites))
+    np.maximum.at(most, (d_v, rp.prob.fac_site[pf]), mods)
+    q_max = most.sum(axis=1).astype(int)
+    if rp.max_starts is not None:
+        q_max = np.minimum(q_max, rp.max_starts * len(rp.years))
+    yd = np.repeat(np.arange(n_d), q_max)
+    yq = (np.arange(len(yd)) - np.repeat(np.cumsum(q_max) - q_max, q_max) + 1).astype(float)
+    return yd, yq
+
+
+def _operations(rp, pf, pn, pair, plant, parent, Od, X, B, sv, add) -> None:
+    """Service rows per period: one plant per site, each unit once, network links, capacity with
+    reserve, refuelling back-up, energy (the single-year rows of `create_model`, with the plant in
+    service S_(v,t) = sum of its decisions that serve t)."""
+    p, T = rp.prob, len(rp.years)
+    V, A, cat = len(pf), len(pair), np.concatenate
+    u, t_all = p.pair_unit[pair], np.arange(T)
+    K, cap = p.out_kw[pf], p.K[pf] * pn
+    add("one_plant", np.repeat(p.fac_site[pf], T), Od.ravel(), np.ones(Od.size), "<=", 1)
+    add("served_once", (u[:, None] * T + t_all).ravel(), X.ravel(), np.ones(X.size), "<=", 1)
+    iv, itau, it = np.nonzero(sv)
+    s_row, s_lab = iv * T + it, Od[iv, itau]  # the terms of S_(v,t), row v * T + t
+    a_row = np.arange(A)[:, None] * T + t_all
+    at = plant[:, None] * T + t_all  # the (option, period) row of each (assignment, period)
+    ra = np.flatnonzero(parent < 0)
+    # x_(a,t) <= S_(v,t) for each a joined to the site: S's terms copied into each such row
+    order = np.argsort(s_row, kind="stable")
+    lo = np.searchsorted(s_row[order], at[ra].ravel(), "left")
+    n = np.searchsorted(s_row[order], at[ra].ravel(), "right") - lo
+    idx = order[np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)]
+    add("link_site", cat([a_row[ra].ravel(), np.repeat(a_row[ra].ravel(), n)]), cat([X[ra].ravel(), s_lab[idx]]),
+        cat([np.ones(X[ra].size), -np.ones(len(idx))]), "<=", 0)
+    ch = np.flatnonzero(parent >= 0)
+    if len(ch):
+        add("link_tree", cat([a_row[ch].ravel()] * 2), cat([X[ch].ravel(), X[parent[ch]].ravel()]),
+            cat([np.ones(X[ch].size), -np.ones(X[ch].size)]), "<=", 0)
+    Pt, Et = rp.P[:, u].T, rp.E[:, u].T  # (assignment, period)
+    add("capacity", cat([at.ravel(), s_row]), cat([X.ravel(), s_lab]),
+        cat([(Pt * (1.0 + p.reserve)).ravel(), -cap[iv]]), "<=", 0)
+    add("refuelling", cat([at.ravel(), s_row, (np.arange(V)[:, None] * T + t_all).ravel()]), cat([X.ravel(), s_lab, B.ravel()]),
+        cat([Pt.ravel(), -(cap - K)[iv], -np.ones(B.size)]), "<=", 0)
+    add("backup_limit", cat([(np.arange(V)[:, None] * T + t_all).ravel(), s_row]), cat([B.ravel(), s_lab]),
+        cat([np.ones(B.size), -K[iv]]), "<=", 0)
+    add("energy", cat([at.ravel(), s_row]), cat([X.ravel(), s_lab]),
+        cat([(Et / HOURS).ravel(), -(p.CF[pf] * cap)[iv]]), "<=", 0)
+    if p.max_sites is not None:
+        add("max_sites", np.zeros(Od.size, int), Od.ravel(), np.ones(Od.size), "<=", p.max_sites)
+
+
+def _programme(rp, pf, pn, yd, yq, Od, Y, add) -> None:
+    """Programme rows: the learning variables count each design's modules decided by each period
+    (y_(d,q) ordered in q), modules started per period, capex committed per period."""
+    T, t_all = len(rp.years), np.arange(len(rp.years))
+    d_v = rp.design[pf]
+    mods = pn * rp.modules_per_unit[d_v]
+    iv, itau = np.nonzero(Od >= 0)
+    # sum_q y_(d,q,t) - sum_(tau <= t) modules of d decided in tau = 0, one row per (d, t)
+    later = itau[:, None] <= t_all[None, :]
+    jv, jt = np.nonzero(later)
+    rows = np.concatenate([(yd[:, None] * T + t_all).ravel(), d_v[iv[jv]] * T + jt])
+    add("modules_count", rows, np.concatenate([Y.ravel(), Od[iv[jv], itau[jv]]]),
+        np.concatenate([np.ones(Y.size), -mods[iv[jv]]]), "=", 0)
+    step = np.flatnonzero(np.r_[False, yd[1:] == yd[:-1]])  # y_(d,q) <= y_(d,q-1)
+    if len(step):
+        rows = (step[:, None] * T + t_all).ravel()
+        add("modules_in_order", np.concatenate([rows, rows]), np.concatenate([Y[step].ravel(), Y[step - 1].ravel()]),
+            np.concatenate([np.ones(Y[step].size), -np.ones(Y[step].size)]), "<=", 0)
+    if rp.max_starts is not None:
+        add("starts", itau, Od[iv, itau], mods[iv], "<=", rp.max_starts)
+    if rp.budget_usd is not None:
+        unit = rp.module_capex_usd[yd] * learning_factor(yq, rp.learning_rate[yd])
+        prev = np.concatenate([np.full((len(yd), 1), -1), Y[:, :-1]], axis=1)
+        add("budget", np.concatenate([itau, np.tile(t_all, len(yd)), np.tile(t_all, len(yd))]),
+            np.concatenate([Od[iv, itau], Y.ravel(), prev.ravel()]),
+            np.concatenate([rp.fixed_capex_usd[pf][iv], np.repeat(unit, T), -np.repeat(unit, T)]), "<=", rp.budget_usd)
 
 
 @contextlib.contextmanager

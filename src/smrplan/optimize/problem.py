@@ -1,5 +1,6 @@
 """The plan MILP in arrays: units, pairs and facilities (`Problem`), a plan of it (`Solution`), the
-cheapest plant for a load (`plant_cost`), and the model's plant options and assignments.
+cheapest plant for a load (`plant_cost`), and the model's plant options and assignments; the roadmap
+over decision periods on the same Problem (`RoadmapProblem`, `learning_factor`).
 
 A unit u has annual demand E_u (kWh/yr), peak P_u (kW) and c_u (USD/yr), the annual cost of its
 members' best stand-alone options. A pair p = (u, s) offers a unit a site within reach at the
@@ -74,6 +75,72 @@ class Solution:
     backup_kw: np.ndarray
     objective_usd: float
     report: dict = field(default_factory=dict)
+
+
+@dataclass
+class RoadmapProblem:
+    """The roadmap MILP in arrays (optimize/roadmap.py): the single-year Problem's units, pairs and
+    facilities, demand per period and the programme data of each design.
+
+    Periods t start in `years` and last `step_years`; `weight` is the present worth of one USD/yr
+    through each period (discounted to the first year). Per period and unit: E (kWh/yr), P (kW) and c
+    (USD/yr, the best stand-alone option, the bridging supply). Per facility of `prob`: its design
+    (index into the per-design arrays), the yearly O&M of a purchase unit `module_om` (USD/yr) and the
+    plant's shore works (USD). Per design: lead time (yr, decision to first power), earliest order
+    year, learning rate per doubling of modules, modules per purchase unit, the annual capex of its
+    first module `module_capex_annual` (USD/yr) and its investment `module_capex_usd` (USD, with
+    interest during construction). `max_starts` caps the modules started per period (None: no cap) and
+    `budget_usd` the capex committed per period (USD; None: no budget)."""
+
+    prob: Problem
+    years: np.ndarray
+    step_years: int
+    weight: np.ndarray
+    E: np.ndarray
+    P: np.ndarray
+    c: np.ndarray
+    design: np.ndarray
+    module_om: np.ndarray
+    fixed_capex_usd: np.ndarray
+    lead_years: np.ndarray
+    earliest_year: np.ndarray
+    learning_rate: np.ndarray
+    modules_per_unit: np.ndarray
+    module_capex_annual: np.ndarray
+    module_capex_usd: np.ndarray
+    max_starts: int | None = None
+    budget_usd: float | None = None
+
+    def serves(self) -> np.ndarray:
+        """serves[d, tau, t]: a plant of design d decided in period tau is in service in period t (its
+        first power, decision year + lead time, is no later than the start of t) and may be decided
+        then (tau not before the design's earliest order year); bool, designs x periods x periods."""
+        y = self.years.astype(float)
+        first = y[None, :, None] + self.lead_years[:, None, None]
+        return (first <= y[None, None, :] + TOL) & (y[None, :, None] >= self.earliest_year[:, None, None] - TOL)
+
+    def service_weight(self) -> np.ndarray:
+        """Present worth of one USD/yr paid while a plant decided in period tau runs, to the end of the
+        last period (designs x periods; USD per USD/yr)."""
+        return (self.serves() * self.weight[None, None, :]).sum(axis=2)
+
+
+def learning_factor(q, rate) -> np.ndarray:
+    """Cost of the q-th module of a design relative to its first: (1 - rate) ** log2(q).
+
+    Parameters
+    ----------
+    q : array_like
+        Module number in the design's fleet (1, 2, ...).
+    rate : array_like
+        Learning rate per doubling (fraction; 0: none, negative: later modules cost more).
+
+    Returns
+    -------
+    numpy.ndarray
+        The multiplier of the first module's capex.
+    """
+    return (1.0 - np.asarray(rate, float)) ** np.log2(np.asarray(q, float))
 
 
 def plant_cost(P, E, K, N, CF, F, M, B, v, reserve: float, R=None):

@@ -15,7 +15,7 @@ from smrplan.dispatch.simulate import write_dispatch_parquet
 from smrplan.outputs.rundir import atomic_run_dir, write_json
 from smrplan.report.html import build_report
 from smrplan.report.tables import gap_text
-from smrplan.results import Plan, Repowering
+from smrplan.results import Plan, Repowering, Roadmap
 from smrplan.scenario import scenario_yaml
 
 _SETTLEMENT_FIRST = ["id", "name", "population", "population_target", "households_target", "demand_kwh_per_year", "peak_kw",
@@ -191,4 +191,55 @@ def write_repowering_run(study: Repowering, out: Path, overwrite: bool = False, 
             f"sites {s['sites']['screened']}, suitable {s['sites']['suitable']}, "
             f"reactor beats coal at {s['sites']['beat_coal']}\n"
             f"timings (s): {study.timings_s}\n", encoding="utf-8")
+    return out
+
+
+def write_roadmap_run(roadmap: Roadmap, out: Path, overwrite: bool = False, progress=lambda s: None,
+                      protected: Iterable[Path] = ()) -> Path:
+    """Write the run directory of a roadmap: scenario.yaml, catalogue.json (the catalogue used, with each
+    design's lead time, earliest order year and learning rate), roadmap.csv (one row per plant started:
+    site, design, modules, decision year, first power, places served), trajectory.csv (year by year:
+    capex USD, annual cost USD/yr, CO2 t/yr, diesel l/yr), plan.json (its ``roadmap`` section),
+    report.html and log.txt.
+
+    Parameters
+    ----------
+    roadmap : Roadmap
+        The roadmap (`smrplan.pipeline.make_roadmap`).
+    out : Path
+        The run directory.
+    overwrite : bool, default False
+        Replace an existing `out`.
+    progress : callable, default no report
+        Called with the name of each step.
+    protected : iterable of Path, default none
+        Input files and folders `out` must keep clear of.
+
+    Returns
+    -------
+    Path
+        `out`, written atomically.
+
+    Raises
+    ------
+    InputError
+        When `out` cannot be written (see `write_run`).
+    """
+    out = Path(out)
+    with atomic_run_dir(out, overwrite, protected) as tmp:
+        progress("writing outputs")
+        (tmp / "scenario.yaml").write_text(scenario_yaml(roadmap.scenario), encoding="utf-8")
+        write_json(tmp / "catalogue.json", to_records(roadmap.inputs.catalogue))
+        roadmap.outcome.plants.to_csv(tmp / "roadmap.csv", index=False)
+        roadmap.trajectory.to_csv(tmp / "trajectory.csv", index=False)
+        write_json(tmp / "plan.json", _jsonable(roadmap.summary))
+        if roadmap.scenario.outputs.report:
+            progress("report")
+            build_report(tmp)
+        s = roadmap.summary["roadmap"]
+        (tmp / "log.txt").write_text(
+            f"scenario {roadmap.scenario.name} (roadmap {s['periods'][0]}-{s['periods'][-1]}), created {roadmap.created_utc}\n"
+            f"plants started {s['plants']} ({s['modules']} modules), present worth {s['present_worth_usd']:.0f} USD\n"
+            f"solver {s['solver']['status']} / {s['solver']['termination']}\n"
+            f"timings (s): {roadmap.timings_s}\n", encoding="utf-8")
     return out

@@ -330,10 +330,39 @@ def repowering_context(run_dir: Path) -> dict:
             "currency": f"USD {scenario['finance']['base_year']}"}
 
 
+def roadmap_context(run_dir: Path) -> dict:
+    """What the roadmap report shows, from plan.json, roadmap.csv and trajectory.csv of a run directory."""
+    run_dir = Path(run_dir)
+    plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
+    scenario = yaml.safe_load((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
+    section = plan["roadmap"]
+    plants = pd.read_csv(run_dir / "roadmap.csv")
+    traj = pd.read_csv(run_dir / "trajectory.csv")
+    end = int(traj["year"].max()) + 1
+    figures = {"gantt": {"name": "gantt", "title": "Plants: construction from the decision year, then service",
+                         "div": _div(plots.gantt_figure(plants, end), "plot-gantt"),
+                         "notes": [] if len(plants) else ["no plant is started: every place keeps its stand-alone supply"]},
+               "trajectory": {"name": "trajectory", "title": "Capex committed, annual cost and diesel, year by year",
+                              "div": _div(plots.trajectory_figure(traj), "plot-trajectory"), "notes": []}}
+    headline = [("periods", f"{section['periods'][0]}–{section['periods'][-1]}, every {section['step_years']} years"),
+                ("plants started", f"{section['plants']} ({section['modules']} modules)"),
+                ("reactor capex", f"{tables.num(section['capex_usd'] / 1e6, 1)} M USD"),
+                ("present worth of the roadmap", f"{tables.num(section['present_worth_usd'] / 1e6, 1)} M USD")]
+    if "myopic" in section:
+        headline.append(("myopic plan costs more by", f"{tables.num(section['myopic']['extra_cost_usd'] / 1e6, 1)} M USD"))
+    return {"plan": plan, "section": section, "scenario": scenario, "figures": figures, "headline": headline,
+            "plants": plants.to_dict(orient="records"), "trajectory": traj.to_dict(orient="records"),
+            "title": f"{plan['scenario']}: roadmap of small reactors", "plotlyjs": get_plotlyjs(),
+            "created": plan.get("created_utc", ""), "versions": plan.get("versions", {}),
+            "currency": f"USD {scenario['finance']['base_year']}"}
+
+
 def build_report(run_dir: Path) -> Path:
     """Write report.html into a run directory from the files already there; returns its path."""
     plan = json.loads((Path(run_dir) / "plan.json").read_text(encoding="utf-8"))
-    if plan.get("study") == "coal_repowering":
+    if plan.get("study") == "roadmap":
+        page = environment().get_template("roadmap.html.j2").render(**roadmap_context(run_dir))
+    elif plan.get("study") == "coal_repowering":
         page = environment().get_template("repowering.html.j2").render(**repowering_context(run_dir))
     else:
         page = environment().get_template("report.html.j2").render(**report_context(run_dir))

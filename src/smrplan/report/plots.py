@@ -502,3 +502,57 @@ def repowerable_figure(gw_by_year: dict[str, float]) -> go.Figure:
     fig.update_layout(height=360, xaxis={"title": "replacement year", "type": "category"}, yaxis={"title": "GW"},
                       margin={"l": 50, "r": 10, "t": 10, "b": 40}, legend={"orientation": "h"})
     return fig
+
+
+def gantt_figure(plants: pd.DataFrame, last_year: int) -> go.Figure:
+    """Gantt chart of a roadmap (years): each plant's construction, from its decision year to first
+    power, then its service to the end of the roadmap; one row per plant (site and design).
+
+    Parameters
+    ----------
+    plants : pandas.DataFrame
+        roadmap.csv: site_id, design, modules, decision_year, first_power_year, service_year.
+    last_year : int
+        The end of the roadmap's last period (year).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    label = plants["site_id"].astype(str) + " · " + plants["design"].astype(str) + " × " + plants["modules"].astype(str)
+    build = plants["first_power_year"].to_numpy(float) - plants["decision_year"].to_numpy(float)
+    runs = np.maximum(last_year - plants["first_power_year"].to_numpy(float), 0.0)
+    fig = go.Figure([
+        go.Bar(y=label, x=build, base=plants["decision_year"], orientation="h", name="construction (lead time)",
+               marker_color="#ff7f0e", hovertemplate="%{y}: decided %{base}, first power after %{x:.1f} yr<extra></extra>"),
+        go.Bar(y=label, x=runs, base=plants["first_power_year"], orientation="h", name="in service",
+               marker_color="#1f77b4", hovertemplate="%{y}: first power %{base}<extra></extra>")])
+    fig.update_layout(barmode="overlay", height=160 + 28 * len(plants), xaxis={"title": "year"},
+                      yaxis={"autorange": "reversed"}, margin={"l": 220, "r": 10, "t": 10, "b": 40},
+                      legend={"orientation": "h"})
+    return fig
+
+
+def trajectory_figure(traj: pd.DataFrame) -> go.Figure:
+    """The roadmap year by year: annual cost and capex committed (million USD, left) and diesel burnt
+    (million litres, right).
+
+    Parameters
+    ----------
+    traj : pandas.DataFrame
+        trajectory.csv: year, capex_usd (USD), annual_cost_usd (USD/yr), diesel_l (l/yr).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    fig = go.Figure([
+        go.Bar(x=traj["year"], y=traj["capex_usd"] / 1e6, name="reactor capex committed (M USD)", marker_color="#ff7f0e"),
+        go.Scatter(x=traj["year"], y=traj["annual_cost_usd"] / 1e6, name="annual cost (M USD/yr)", mode="lines",
+                   line={"color": "#1f77b4", "shape": "hv"}),
+        go.Scatter(x=traj["year"], y=traj["diesel_l"] / 1e6, name="diesel (million l/yr)", mode="lines", yaxis="y2",
+                   line={"color": "#8c564b", "dash": "dot", "shape": "hv"})])
+    fig.update_layout(height=380, xaxis={"title": "year"}, yaxis={"title": "million USD"},
+                      yaxis2={"title": "million litres", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+                      margin={"l": 60, "r": 60, "t": 10, "b": 40}, legend={"orientation": "h"})
+    return fig

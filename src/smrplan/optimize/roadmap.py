@@ -1,0 +1,464 @@
+"""A roadmap of small-reactor plants over decision periods: which sites first, with each design's lead
+time, earliest order year and fleet learning, and the stand-alone supply bridging to first power.
+
+`plan_roadmap` starts from the single-year plan's model (instance.fit_instance at the last period's
+demand, the most any plant carries): the same units, pruned pairs, candidate facilities and plant
+options, whose module cost is lowered to the cheapest module learning can reach so that no option
+that might pay under learning is pruned. The roadmap MILP (`milp.solve_roadmap_milp`) then decides,
+with perfect foresight of demand and learning, in which period each plant option is started; a plant
+decided in period tau is in service from the first period that starts after its first power (decision
+year + the design's construction_years), and until then its places keep their stand-alone option.
+Money is the present worth, to the first period's year, of each period's annual cost (the single-year
+plan's annual costs, so plant capex is paid as an annuity while the plant runs within the roadmap).
+
+The myopic plan (`myopic_plan`) decides period by period: in period tau it sees only that period's
+demand (held for every later period), keeps the decisions already taken and fixes its own; the
+decisions are then costed with the true demand of every period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from smrplan.catalogue.catalogue import Catalogue, Technology
+from smrplan.costs.economics import Money, by_option, first_of
+from smrplan.costs.engine import STANDALONE_COLUMNS, CostBasis, OptionCosts
+from smrplan.geo.layers import Region
+from smrplan.optimize.assemble import plant_capex_usd
+from smrplan.optimize.facilities import Candidates, candidates
+from smrplan.optimize.instance import Instance, fit_instance
+from smrplan.optimize.milp import RoadmapRun, solve_roadmap_milp
+from smrplan.optimize.problem import Problem, RoadmapProblem, assignments, learning_factor, plants
+from smrplan.options import KIND_OPTION, KINDS, STANDALONE_OPTIONS
+
+
+@dataclass(frozen=True)
+class PeriodDemand:
+    """Demand and bridging cost per period and settlement: period start years, demand (kWh/yr), peak
+    (kW) and the best stand-alone option's annual cost (USD/yr), each periods x settlements."""
+
+    years: np.ndarray
+    demand_kwh: np.ndarray
+    peak_kw: np.ndarray
+    standalone_usd: np.ndarray
+
+
+@dataclass
+class RoadmapPlan:
+    """A solved roadmap.
+
+    Attributes
+    ----------
+    rp : RoadmapProblem
+        The model in arrays.
+    options : tuple of numpy.ndarray
+        Plant options (Problem facility, purchase units) and assignments (pair, option, parent).
+    run : RoadmapRun
+        Decisions (options x periods), service (assignments x periods), back-up (kW) and the solver record.
+    unit_option : numpy.ndarray
+        Plant option serving each unit in each period (periods x units, -1: stand-alone).
+    annual_cost_usd : numpy.ndarray
+        Annual cost of each period (USD/yr): stand-alone places, plants in service, their connections.
+    objective_usd : float
+        Present worth of the periods' annual costs (USD, to the first period's year).
+    """
+
+    rp: RoadmapProblem
+    options: tuple
+    run: RoadmapRun
+    unit_option: np.ndarray
+    annual_cost_usd: np.ndarray
+    objective_usd: float
+
+
+def period_weights(years, step_years: int, discount_rate: float) -> np.ndarray:
+    """Present worth of 1 USD/yr through each period of `step_years` years, discounted to years[0].
+
+    Parameters
+    ----------
+    years : array_like
+        First year of each period.
+    step_years : int
+        Years in each period.
+    discount_rate : float
+        Real discount rate (fraction/yr).
+
+    Returns
+    -------
+    numpy.ndarray
+        USD per USD/yr, one per period.
+    """
+    y = np.asarray(years, float)
+    offsets = y[:, None] - y[0] + np.arange(step_years)[None, :]
+    return ((1.0 + discount_rate) ** -offsets).sum(axis=1)
+
+
+def learning_candidates(cand: Candidates, most_modules: int) -> Candidates:
+    """The candidates with each technology's module cost at the cheapest module its learning rate
+    reaches within `most_modules` (never above its first module's), for pruning that keeps every plant
+    option that might pay under learning.
+
+    Parameters
+    ----------
+    cand : Candidates
+        The single-year candidates (coef: module, module_capex, module_om in USD/yr per purchase unit).
+    most_modules : int
+        Most modules of one design the roadmap can start.
+
+    Returns
+    -------
+    Candidates
+    """
+    rate = np.array([t["learning_rate_per_doubling"] for t in cand.techs], float)
+    floor = np.minimum(learning_factor(max(most_modules, 1), rate), 1.0)
+    coef = cand.coef.copy()
+    if len(coef):
+        coef["module"] = coef["module_capex"] * floor + coef["module_om"]
+    return replace(cand, coef=coef)
+
+
+def roadmap_problem(inst: Instance, cand: Candidates, demand: PeriodDemand, money: Money, settings) -> RoadmapProblem:
+    """The roadmap in arrays from the single-year instance and the demand of every period.
+
+    Parameters
+    ----------
+    inst : Instance
+        The single-year instance (its Problem, units and settlement labels).
+    cand : Candidates
+        The candidate facilities at the catalogue's (first-module) costs.
+    demand : PeriodDemand
+        Demand, peak and stand-alone cost per period and settlement.
+    money : Money
+        Discount rate (of the period weights and interest during construction).
+    settings : smrplan.scenario.Roadmap
+        step_years, max_modules_started_per_period and budget_usd_per_period.
+
+    Returns
+    -------
+    RoadmapProblem
+    """
+    assert inst.prob is not None, "a roadmap is built on the single-year model"
+    n_units = len(inst.units)
+
+    def to_units(a: np.ndarray) -> np.ndarray:
+        return np.stack([np.bincount(inst.labels, row, n_units) for row in a])  # a handful of periods
+
+    def coef(name: str) -> np.ndarray:  # per technology; none without reactor technologies
+        return cand.coef[name].to_numpy(float) if name in cand.coef else np.zeros(0)
+
+    techs: list[Technology] = cand.techs
+    ft = cand.fac_tech[inst.used_fac]
+    per_unit = np.array([t.modules_per_unit for t in techs], float)
+    first = np.array([plant_capex_usd(t, 1, 0.0, 0.0, money.discount_rate) for t in techs], float)
+    shore = np.array([plant_capex_usd(t, 0, 0.0, 0.0, money.discount_rate) for t in techs], float)
+    return RoadmapProblem(
+        inst.prob, np.asarray(demand.years, int), settings.step_years,
+        period_weights(demand.years, settings.step_years, money.discount_rate),
+        to_units(demand.demand_kwh), to_units(demand.peak_kw), to_units(demand.standalone_usd), ft,
+        coef("module_om")[ft], shore[ft],
+        np.array([t["construction_years"] for t in techs], float), np.array([t["earliest_order_year"] for t in techs], float),
+        np.array([t["learning_rate_per_doubling"] for t in techs], float), per_unit,
+        coef("module_capex") / per_unit, first - shore,
+        settings.max_modules_started_per_period, settings.budget_usd_per_period)
+
+
+def solve_roadmap(rp: RoadmapProblem, mip_gap: float, time_limit_s: float, fixed: np.ndarray | None = None) -> RoadmapPlan:
+    """Solve a roadmap with perfect foresight (or with some decisions held) and cost its periods.
+
+    Parameters
+    ----------
+    rp : RoadmapProblem
+        The roadmap in arrays.
+    mip_gap : float
+        Relative gap on the present worth at which HiGHS stops (fraction).
+    time_limit_s : float
+        HiGHS's time limit (s).
+    fixed : numpy.ndarray, optional
+        Decisions held (plant options x periods: 1, 0, -1 free), in the order of problem.plants.
+
+    Returns
+    -------
+    RoadmapPlan
+    """
+    pf, pn = plants(rp.prob)
+    assigned = assignments(rp.prob, pf, pn)
+    run = solve_roadmap_milp(rp, pf, pn, assigned, mip_gap, time_limit_s, fixed)
+    T, n_units = len(rp.years), len(rp.prob.E)
+    unit_option = np.full((T, n_units), -1)
+    a, t = np.nonzero(run.served)
+    unit_option[t, rp.prob.pair_unit[assigned[0][a]]] = assigned[1][a]
+    annual = period_costs(rp, (pf, pn) + assigned, run)
+    return RoadmapPlan(rp, (pf, pn) + assigned, run, unit_option, annual, float(rp.weight @ annual))
+
+
+def module_capex_annual(rp: RoadmapProblem, pf: np.ndarray, pn: np.ndarray, decided: np.ndarray) -> np.ndarray:
+    """Annual capex of every decided plant option's modules with learning (USD/yr, options x periods
+    of decision): a design's modules are numbered in decision order, options of one period in index
+    order, and the q-th costs its first module's capex x learning_factor(q).
+
+    Parameters
+    ----------
+    rp : RoadmapProblem
+        The roadmap in arrays.
+    pf, pn : numpy.ndarray
+        Plant options: facility and purchase units.
+    decided : numpy.ndarray
+        Option decided in period (bool, options x periods).
+
+    Returns
+    -------
+    numpy.ndarray
+        Options x periods; zero where not decided.
+    """
+    return _learned(rp, pf, pn, decided, rp.module_capex_annual)
+
+
+def _learned(rp: RoadmapProblem, pf, pn, decided, first_cost: np.ndarray) -> np.ndarray:
+    """Cost of each decision's modules at their fleet numbers (options x periods), `first_cost` per design."""
+    d_v = rp.design[pf]
+    iv, itau = np.nonzero(decided)
+    mods = (pn * rp.modules_per_unit[d_v])[iv]
+    order = np.lexsort((iv, itau, d_v[iv]))  # by design, period, option
+    d_sorted, m_sorted = d_v[iv][order], mods[order]
+    before = np.cumsum(m_sorted) - m_sorted  # modules of all designs before, in this order
+    design_start = before[np.searchsorted(d_sorted, d_sorted)]
+    q0 = before - design_start  # modules of the same design before this decision
+    most = int(m_sorted.sum()) + 1
+    rate = rp.learning_rate[d_sorted]
+    q = np.arange(1, most + 1)[None, :]
+    f = np.where((q > q0[:, None]) & (q <= (q0 + m_sorted)[:, None]), learning_factor(q, rate[:, None]), 0.0)
+    out = np.zeros(decided.shape)
+    out[iv[order], itau[order]] = first_cost[d_sorted] * f.sum(axis=1)
+    return out
+
+
+def period_costs(rp: RoadmapProblem, options: tuple, run: RoadmapRun) -> np.ndarray:
+    """Annual cost of each period (USD/yr) of a roadmap's decisions and service: every unit's
+    stand-alone cost, less it and plus connection and variable cost where a plant serves it, plus
+    each plant in service (fixed cost, module O&M and learned module capex, back-up).
+
+    Parameters
+    ----------
+    rp : RoadmapProblem
+        The roadmap in arrays.
+    options : tuple of numpy.ndarray
+        Plant options (facility, purchase units) and assignments (pair, option, parent).
+    run : RoadmapRun
+        Decisions, service and back-up.
+
+    Returns
+    -------
+    numpy.ndarray
+        USD/yr per period.
+    """
+    pf, pn, pair, plant, _ = options
+    p = rp.prob
+    u = p.pair_unit[pair]
+    sv = rp.serves()[rp.design[pf]]  # (option, tau, t)
+    plant_year = (p.F[pf] + rp.module_om[pf] * pn)[:, None] * run.decided + module_capex_annual(rp, pf, pn, run.decided)
+    in_service = np.einsum("vs,vst->t", plant_year, sv.astype(float))
+    served = (run.served * (p.pair_cost[pair][:, None] + p.v[pf[plant]][:, None] * rp.E[:, u].T - rp.c[:, u].T)).sum(axis=0)
+    return rp.c.sum(axis=1) + served + in_service + (run.backup_kw * p.B[pf][:, None]).sum(axis=0)
+
+
+def myopic_plan(rp: RoadmapProblem, mip_gap: float, time_limit_s: float) -> RoadmapPlan:
+    """The myopic roadmap: in each period the planner sees that period's demand (held for every later
+    period), keeps the decisions already taken and fixes its own; the decisions are then costed with the
+    true demand of every period.
+
+    Parameters
+    ----------
+    rp : RoadmapProblem
+        The roadmap in arrays (true demand).
+    mip_gap : float
+        Relative gap of each solve (fraction).
+    time_limit_s : float
+        HiGHS's time limit of each solve (s).
+
+    Returns
+    -------
+    RoadmapPlan
+        The myopic decisions costed with the true demand.
+    """
+    pf, _ = plants(rp.prob)
+    T = len(rp.years)
+    fixed = np.full((len(pf), T), -1)
+    for tau in range(T):  # one solve per period
+        seen = np.minimum(np.arange(T), tau)  # later periods repeat this period's demand
+        view = replace(rp, E=rp.E[seen], P=rp.P[seen], c=rp.c[seen])
+        step = solve_roadmap(view, mip_gap, time_limit_s, fixed)
+        fixed[:, tau] = step.run.decided[:, tau]
+    return solve_roadmap(rp, mip_gap, time_limit_s, fixed)
+
+
+def plant_table(plan: RoadmapPlan, cand: Candidates, inst: Instance, settlement_ids: np.ndarray) -> pd.DataFrame:
+    """One row per plant the roadmap starts.
+
+    Parameters
+    ----------
+    plan : RoadmapPlan
+        The solved roadmap.
+    cand : Candidates
+        The candidate facilities (sites, technologies).
+    inst : Instance
+        The single-year instance (used facilities, settlement labels).
+    settlement_ids : numpy.ndarray
+        Settlement ids, in the settlements' order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        site_id, kind, design, modules, capacity_mw (MW), decision_year, first_power_year (decision year
+        + lead time), service_year (first period in service), capex_usd (USD with learning and interest
+        during construction, shore works), places_served and settlements_served (';'-joined ids) in the
+        last period, lon, lat (degrees).
+    """
+    rp, (pf, pn, *_) = plan.rp, plan.options
+    iv, itau = np.nonzero(plan.run.decided)
+    fac = inst.used_fac[pf[iv]]
+    site, tech = cand.fac_site[fac], cand.fac_tech[fac]
+    d = rp.design[pf[iv]]
+    mods = (pn * rp.modules_per_unit[rp.design[pf]])[iv]
+    first_power = rp.years[itau] + rp.lead_years[d]
+    sv = rp.serves()[d, itau]  # (plant, t)
+    service = np.where(sv.any(axis=1), rp.years[np.argmax(sv, axis=1)], -1)
+    capex = _learned(rp, pf, pn, plan.run.decided, rp.module_capex_usd)[iv, itau] + rp.fixed_capex_usd[pf[iv]]
+    last = plan.unit_option[-1][inst.labels]  # option serving each settlement in the last period
+    members = [settlement_ids[last == v] for v in iv]
+    return pd.DataFrame({
+        "site_id": cand.sites["site_id"].to_numpy()[site], "kind": cand.sites["kind"].to_numpy()[site],
+        "design": [cand.techs[t].key for t in tech], "modules": mods.astype(int),
+        "capacity_mw": mods * np.array([cand.techs[t]["module_size_mw"] for t in tech]),
+        "decision_year": rp.years[itau], "first_power_year": first_power, "service_year": service,
+        "capex_usd": capex.round(0), "places_served": [len(m) for m in members],
+        "settlements_served": [";".join(map(str, m)) for m in members],
+        "lon": cand.sites["lon"].to_numpy()[site], "lat": cand.sites["lat"].to_numpy()[site],
+    }).sort_values(["decision_year", "site_id"], kind="stable").reset_index(drop=True)
+
+
+@dataclass
+class RoadmapOutcome:
+    """The roadmap of a set of settlements: the perfect-foresight plan, the myopic one (or None), the
+    plants started (`plant_table`), the plant option serving each settlement in each period (periods x
+    settlements, -1: stand-alone) and the single-year instance and candidates it was built on."""
+
+    plan: RoadmapPlan
+    myopic: RoadmapPlan | None
+    plants: pd.DataFrame
+    settlement_option: np.ndarray
+    instance: Instance
+    candidates: Candidates
+
+
+def _without_plants(inst: Instance, opt) -> Problem:
+    """The Problem of an instance's units without pairs or facilities (every unit stays stand-alone)."""
+    u = inst.units
+    none, nothing = np.zeros(0, int), np.zeros(0)
+    return Problem(u["demand_kwh_per_year"].to_numpy(float), u["peak_kw"].to_numpy(float),
+                   u["standalone_annual_cost_usd"].to_numpy(float), none, none, nothing, none, nothing, none, nothing,
+                   nothing, nothing, nothing, nothing, nothing, nothing, 0, opt.reserve_margin_fraction)
+
+
+def plan_roadmap(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, basis: CostBasis, catalogue: Catalogue,
+                 money: Money, opt, load_factor: float, carbon_price_usd_per_t: float, demand: PeriodDemand, settings,
+                 *, myopic: bool) -> RoadmapOutcome:
+    """Build the roadmap on the single-year plan's model at the last period's demand and solve it.
+
+    Parameters
+    ----------
+    region : Region
+        Land / sea layers (network and cable routes).
+    settlements : pandas.DataFrame
+        The settlements at the last period's demand (as `optimize.assemble.optimise` takes them), with
+        standalone_annual_cost_usd (USD/yr) of that period; not modified.
+    sites : pandas.DataFrame
+        Screened candidate sites (`suitable` flags which may be used).
+    basis : CostBasis
+        The cost basis (enabled technologies, region rules).
+    catalogue : Catalogue
+        Technology data, with each reactor design's construction_years, earliest_order_year and
+        learning_rate_per_doubling.
+    money : Money
+        Discount rate and horizon.
+    opt : smrplan.scenario.Optimisation
+        Solver settings (mip_gap, time_limit_s per solve), reach, clustering, reserve margin.
+    load_factor : float
+        Demand load factor (mean / peak).
+    carbon_price_usd_per_t : float
+        Carbon price on diesel CO2 (USD/t).
+    demand : PeriodDemand
+        Demand and stand-alone cost of every period.
+    settings : smrplan.scenario.Roadmap
+        Periods, modules started per period, budget.
+    myopic : bool
+        Also solve the myopic roadmap.
+
+    Returns
+    -------
+    RoadmapOutcome
+    """
+    groups = by_option(catalogue, list(basis.enabled))
+    techs_by_kind = {kind: groups[KIND_OPTION[kind]] for kind in KINDS}
+    diesel = first_of(catalogue, "diesel")
+    suitable = sites[sites["suitable"].to_numpy(bool)]
+    cand = candidates(suitable, techs_by_kind, diesel, money, load_factor, carbon_price_usd_per_t)
+    n_periods = len(demand.years)
+    most = max([t.max_units * t.modules_per_unit for t in cand.techs] + [1]) * max(len(cand.sites), 1)
+    if settings.max_modules_started_per_period is not None:
+        most = min(most, settings.max_modules_started_per_period * n_periods)
+    inst = fit_instance(region, settlements, basis.allowed, learning_candidates(cand, most), opt,
+                        first_of(catalogue, "grid_extension"), first_of(catalogue, "submarine_cable"), money)
+    if inst.prob is None:  # no unit can gain from a plant: a roadmap without plants
+        inst = replace(inst, prob=_without_plants(inst, opt))
+    rp = roadmap_problem(inst, cand, demand, money, settings)
+    plan = solve_roadmap(rp, opt.mip_gap, opt.time_limit_s)
+    return RoadmapOutcome(plan, myopic_plan(rp, opt.mip_gap, opt.time_limit_s) if myopic else None,
+                          plant_table(plan, cand, inst, settlements["id"].astype(str).to_numpy()),
+                          plan.unit_option[:, inst.labels], inst, cand)
+
+
+def yearly_trajectory(outcome: RoadmapOutcome, costs: list[OptionCosts]) -> pd.DataFrame:
+    """The roadmap year by year, from the first period's year to the end of the last period.
+
+    Each year takes its period's annual cost and service; the places without a plant in service run
+    their least-cost stand-alone option (its CO2 and the diesel its genset burns). The reactor plants'
+    back-up diesel through refuelling outages is in the annual cost but not in the CO2 and litres.
+
+    Parameters
+    ----------
+    outcome : RoadmapOutcome
+        The solved roadmap.
+    costs : list of OptionCosts
+        The option costs of every period's demand (costs.engine.option_costs), in period order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        year, period_year, capex_usd (reactor capex committed that year: plants decided, USD),
+        annual_cost_usd (USD/yr), co2_t (t CO2/yr), diesel_l (l/yr), reactor_mw_in_service (MW) and
+        places_on_reactors (settlements served by a plant).
+    """
+    rp, plants_ = outcome.plan.rp, outcome.plants
+    served = outcome.settlement_option >= 0  # periods x settlements
+    co2, litres = np.zeros(len(costs)), np.zeros(len(costs))
+    for t, c in enumerate(costs):  # one vectorised pass per period
+        alone = c.annual_usd[:, STANDALONE_COLUMNS]
+        choice = np.nanargmin(alone, axis=1)
+        fuel = np.column_stack([c.standalone[o]["fuel_l"].to_numpy(float) if "fuel_l" in c.standalone[o]
+                                else np.zeros(len(alone)) for o in STANDALONE_OPTIONS])
+        rows = np.arange(len(alone))
+        co2[t] = float(c.co2_t[:, STANDALONE_COLUMNS][rows, choice][~served[t]].sum())
+        litres[t] = float(fuel[rows, choice][~served[t]].sum())
+    years = np.arange(int(rp.years[0]), int(rp.years[-1]) + rp.step_years)
+    period = np.minimum((years - rp.years[0]) // rp.step_years, len(rp.years) - 1)
+    in_service = (plants_["service_year"].to_numpy()[None, :] <= rp.years[:, None]) & (plants_["service_year"].to_numpy() >= 0)
+    mw = in_service.astype(float) @ plants_["capacity_mw"].to_numpy(float)
+    capex = pd.Series(plants_["capex_usd"].to_numpy(float)).groupby(plants_["decision_year"].to_numpy()).sum()
+    return pd.DataFrame({"year": years, "period_year": rp.years[period],
+                         "capex_usd": capex.reindex(years, fill_value=0.0).to_numpy(),
+                         "annual_cost_usd": outcome.plan.annual_cost_usd[period], "co2_t": co2[period],
+                         "diesel_l": litres[period], "reactor_mw_in_service": mw[period],
+                         "places_on_reactors": served.sum(axis=1)[period]})
