@@ -112,7 +112,8 @@ def bathymetry(data: Path, out: Path) -> None:
     xs = [b[0] for b in TERRITORIES.values()] + [b[2] for b in TERRITORIES.values()]
     ys = [b[1] for b in TERRITORIES.values()] + [b[3] for b in TERRITORIES.values()]
     with rasterio.open(data / "bathymetry_etopo5_in/etopo5_india_66-100E_4-38N.tif") as src:
-        win = from_bounds(min(xs) - 0.5, min(ys) - 0.5, max(xs) + 0.5, max(ys) + 0.5, src.transform).round_offsets().round_lengths()
+        win = from_bounds(min(xs) - 0.5, min(ys) - 0.5, max(xs) + 0.5, max(ys) + 0.5, src.transform)
+        win = win.round_offsets().round_lengths()
         arr = src.read(1, window=win)
         profile = {**src.profile, "height": arr.shape[0], "width": arr.shape[1], "transform": src.window_transform(win),
                    "compress": "deflate", "predictor": 2, "blockysize": arr.shape[0]}
@@ -144,10 +145,12 @@ def main() -> None:
                  ["eventid", "origin_time_utc", "lat", "lon", "depth_km", "mw", "mw_type"], HAZARD_PAD_DEG
                  ).to_csv(OUT / "earthquakes.csv", index=False)
     points_table(args.data / "cyclone_tracks_nio/IBTrACS_TCBT_AS_BOB_1982-2023.csv", "LON", "LAT",
-                 ["DATETIME", "CAT", "CS_ID", "LAT", "LON", "MSWS"], HAZARD_PAD_DEG).to_csv(OUT / "cyclone_tracks.csv", index=False)
+                 ["DATETIME", "CAT", "CS_ID", "LAT", "LON", "MSWS"], HAZARD_PAD_DEG
+                 ).to_csv(OUT / "cyclone_tracks.csv", index=False)
     bathymetry(args.data, OUT / "bathymetry.tif")
     dams = points_table(args.data / "inland_water_in/nrld2019_large_dams_in.csv", "lon", "lat",
-                        ["dam_name", "lat", "lon", "year_completed", "river", "seismic_zone", "height_m", "gross_storage_mcm"], 0.0)
+                        ["dam_name", "lat", "lon", "year_completed", "river", "seismic_zone", "height_m",
+                         "gross_storage_mcm"], 0.0)
     dams.to_csv(OUT / "dams.csv", index=False)
     plants = points_table(args.data / "power_plants_in/gppd_database_IND.csv", "longitude", "latitude",
                           ["name", "gppd_idnr", "capacity_mw", "primary_fuel", "commissioning_year", "owner", "latitude",
