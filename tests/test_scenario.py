@@ -1,9 +1,10 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from smrplan.errors import InputError
-from smrplan.scenario import bundled_names, load_scenario, parse_scenario
+from smrplan.scenario import bundled_names, bundled_text, load_scenario, parse_scenario
 
 
 def test_bundled_scenarios_load():
@@ -47,3 +48,11 @@ def test_unreadable_yaml_names_line(tmp_path: Path):
 def test_missing_scenario_file(tmp_path: Path):
     with pytest.raises(InputError, match="not found"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+def test_data_gaps_name_known_layers_not_given_ones():
+    raw = yaml.safe_load(bundled_text("india-islands"))
+    assert parse_scenario(raw, "t").data_gaps["dem"].startswith("the only public relief grid")
+    for gaps, words in (({"fault_lines": "x"}, "unknown layer"), ({"land": "x"}, "that data gives")):
+        with pytest.raises(InputError, match=words):
+            parse_scenario({**raw, "data_gaps": gaps}, "t")

@@ -16,6 +16,7 @@ from smrplan.dispatch.simulate import write_dispatch_parquet
 from smrplan.outputs.rundir import atomic_run_dir, write_json
 from smrplan.report.geography import CONTEXT_FILE, ZONES_LAYER, context_layers, reactor_zones
 from smrplan.report.html import build_report
+from smrplan.report.qgis import write_project
 from smrplan.report.tables import gap_text
 from smrplan.results import Plan
 from smrplan.scenario import scenario_yaml
@@ -98,6 +99,7 @@ def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s:
         if plan.scenario.outputs.report:
             progress("report")
             build_report(tmp)
+        write_project(tmp)
         (tmp / "log.txt").write_text(_log_text(plan), encoding="utf-8")
     return out
 

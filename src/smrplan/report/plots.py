@@ -271,7 +271,8 @@ def settlement_traces(points: pd.DataFrame, names: bool = False) -> list[go.Scat
     status = points["grid_status"].astype(str) if "grid_status" in points.columns else pd.Series("", index=points.index)
     symbol = status.map(GRID_STATUS_SYMBOLS).fillna("circle").to_numpy()
     kind = go.Scattergl if len(points) > WEBGL_POINTS else go.Scatter
-    position = label_positions(points["lon"].to_numpy(float), points["lat"].to_numpy(float))
+    position = (label_positions(points["lon"].to_numpy(float), points["lat"].to_numpy(float)) if names
+                else np.full(len(points), "top center"))
     traces = []
     for option in ALL_OPTIONS:
         sel = (points["option"] == option).to_numpy()
