@@ -36,6 +36,7 @@ from smrplan.units import CRORE
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["sendDataToCloud"]}
 MAP_CONFIG = {**PLOT_CONFIG, "scrollZoom": True}
+MAP_HEIGHT = 900  # px: the panels and, under them, the legend
 WEEK_H = 168
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
@@ -53,7 +54,8 @@ def read_table(path: Path, wanted: tuple[str, ...], prefix: str = "") -> pd.Data
     Parameters
     ----------
     path : Path
-        A GeoPackage of the run directory (settlements.gpkg, sites.gpkg).
+        A GeoPackage of the run directory (settlements.gpkg, sites.gpkg); its layer named as the file
+        is read.
     wanted : tuple of str
         Columns read where the layer has them.
     prefix : str, default ""
@@ -64,9 +66,9 @@ def read_table(path: Path, wanted: tuple[str, ...], prefix: str = "") -> pd.Data
     pandas.DataFrame
         The columns as stored (units of the run directory: lon/lat degrees, kWh/yr, kW, USD/kWh...).
     """
-    fields = set(pyogrio.read_info(path)["fields"])
+    fields = set(pyogrio.read_info(path, layer=path.stem)["fields"])
     cols = [c for c in wanted if c in fields] + sorted(c for c in fields if prefix and c.startswith(prefix))
-    return pyogrio.read_dataframe(path, columns=cols, read_geometry=False, use_arrow=True)
+    return pyogrio.read_dataframe(path, layer=path.stem, columns=cols, read_geometry=False, use_arrow=True)
 
 
 def read_outlines(path: str | None, bbox: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray, str]:
@@ -311,8 +313,7 @@ def map_section(plan: dict, st: pd.DataFrame, sites: pd.DataFrame, scenario: dic
     credits = plan.get("data", {}).get("attributions", {})
     if credits:
         notes.append("Map data: " + "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(credits.items())) + ".")
-    height = 680 if len(groups) == 1 else 720
-    return {"figure": plots.panel_map_figure(traces, ranges, titles, bars, height=height), "notes": notes}
+    return {"figure": plots.panel_map_figure(traces, ranges, titles, bars, height=MAP_HEIGHT), "notes": notes}
 
 
 def report_context(run_dir: Path) -> dict:

@@ -293,7 +293,20 @@ def settlement_traces(points: pd.DataFrame, names: bool = False) -> list[go.Scat
 def label_positions(lon: np.ndarray, lat: np.ndarray, wide_deg: float = 0.2, high_deg: float = 0.15) -> np.ndarray:
     """Where to write each point's name: above it, or below when another point lies less than
     `wide_deg` degrees east or west and less than `high_deg` degrees north of it (so that a name does
-    not print over its neighbour's)."""
+    not print over its neighbour's).
+
+    Parameters
+    ----------
+    lon, lat : numpy.ndarray
+        The points, degrees.
+    wide_deg, high_deg : float, default 0.2 and 0.15
+        How far east or west and north a neighbour crowds a name, degrees.
+
+    Returns
+    -------
+    numpy.ndarray
+        plotly text positions, "top center" or "bottom center".
+    """
     dx = np.abs(lon[:, None] - lon[None, :])
     dy = lat[None, :] - lat[:, None]  # > 0: the other point lies north
     crowded = ((dx < wide_deg) & (dy > 0) & (dy < high_deg)).any(axis=1)
@@ -399,8 +412,23 @@ def context_traces(context: dict[str, pd.DataFrame]) -> list[go.Scatter]:
 
 
 def scale_bar_trace(x_range: tuple[float, float], y_range: tuple[float, float], km: float, lon_deg: float) -> go.Scatter:
-    """A scale bar of `km` (spanning `lon_deg` degrees of longitude) in the lower left of a panel,
-    drawn in map coordinates so that it keeps its true length when the map is zoomed."""
+    """A scale bar in the lower left of a panel, drawn in map coordinates so that it keeps its true
+    length when the map is zoomed (the report's script also redraws it for the zoomed extent).
+
+    Parameters
+    ----------
+    x_range, y_range : tuple of float
+        The panel's longitude and latitude ranges, degrees.
+    km : float
+        Length the bar stands for, km.
+    lon_deg : float
+        Degrees of longitude that `km` spans at the panel's latitude.
+
+    Returns
+    -------
+    plotly.graph_objects.Scatter
+        The bar with end ticks and its label, named "scale".
+    """
     x0 = x_range[0] + 0.06 * (x_range[1] - x_range[0])
     y0 = y_range[0] + 0.04 * (y_range[1] - y_range[0])
     tick = 0.008 * (y_range[1] - y_range[0])
@@ -492,7 +520,8 @@ def panel_map_figure(traces: list, ranges: list[tuple[float, float, float, float
     plotly.graph_objects.Figure
     """
     n = len(ranges)
-    widths = [max((r[1] - r[0]) * np.cos(np.radians((r[2] + r[3]) / 2.0)), 1e-3) for r in ranges]
+    # each panel's share of the width is what its extent needs at the common height
+    widths = [max((r[1] - r[0]) * np.cos(np.radians((r[2] + r[3]) / 2.0)) / max(r[3] - r[2], 1e-3), 1e-3) for r in ranges]
     fig = make_subplots(rows=1, cols=n, column_widths=[w / sum(widths) for w in widths],
                         subplot_titles=titles if any(titles) else None, horizontal_spacing=0.06 if n > 1 else 0.0)
     for i, (minx, maxx, miny, maxy) in enumerate(ranges):
@@ -510,8 +539,10 @@ def panel_map_figure(traces: list, ranges: list[tuple[float, float, float, float
                            f"yaxis{suffix}": {"title": "latitude (°N)" if i == 0 else None, "scaleanchor": f"x{suffix}",
                                               "scaleratio": ratio, "zeroline": False, "range": [miny, maxy],
                                               "showgrid": True, "gridcolor": "#dde6ee"}})
-    fig.update_layout(**_LAYOUT, height=height, legend={"orientation": "v", "x": 1.01, "y": 1, "font": {"size": 11}},
-                      plot_bgcolor="#e6f0f7", dragmode="pan", hovermode="closest")
+    # the legend goes under the panels, which keep the page's whole width (on screen and on paper)
+    fig.update_layout(**_LAYOUT, height=height, plot_bgcolor="#e6f0f7", dragmode="pan", hovermode="closest",
+                      legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.1, "yanchor": "top",
+                              "font": {"size": 11}})
     return fig
 
 
