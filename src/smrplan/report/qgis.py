@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pyogrio
 
@@ -129,7 +130,7 @@ def project_layers(run_dir: Path, plan: dict) -> list[dict]:
     list of dict
         One entry per layer present in the run directory.
     """
-    out = []
+    out: list[dict[str, Any]] = []
     st = run_dir / "settlements.gpkg"
     opts = [o for o, t in plan.get("options", {}).items() if t.get("settlements")] or list(OPTION_COLOURS)
     out.append({"id": "settlements", "title": "settlements by chosen option", "file": st, "layer": "settlements",
