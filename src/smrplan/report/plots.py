@@ -235,18 +235,19 @@ def outline_trace(x: np.ndarray, y: np.ndarray) -> go.Scatter:
                       line={"color": "#9c9277", "width": 0.7}, name="land and coast", hoverinfo="skip")
 
 
-def site_traces(points: pd.DataFrame, criterion_labels: dict[str, str]) -> list[go.Scatter]:
+def site_traces(points: pd.DataFrame, criterion_labels: dict[str, str]) -> list[go.Scatter | go.Scattergl]:
     """Candidate sites: one trace for suitable ones and one per first failed criterion (hidden until
-    clicked in the legend); hover shows the kind and the full reason."""
+    clicked in the legend), WebGL above `WEBGL_POINTS` sites; hover shows the kind and the full reason."""
     traces = []
     groups = points.groupby("outcome", sort=False)
     totals = points.groupby("outcome")["total"].first()
     order = ["suitable"] + sorted((str(k) for k in groups.groups if k != "suitable"), key=lambda k: -totals[k])
+    kind = go.Scattergl if len(points) > WEBGL_POINTS else go.Scatter
     for i, outcome in enumerate(k for k in order if k in groups.groups):
         g = groups.get_group(outcome)
         ok = outcome == "suitable"
         label = "candidate: suitable" if ok else f"fails: {criterion_labels.get(outcome, outcome)}"
-        traces.append(go.Scatter(
+        traces.append(kind(
             x=g["lon"].to_numpy(), y=g["lat"].to_numpy(), mode="markers", name=f"{label} ({int(g['total'].iloc[0]):,})",
             legendgroup=f"sites-{outcome}", visible=True if ok else "legendonly",
             marker={"size": 4, "opacity": 0.5 if ok else 0.45, "symbol": "diamond" if ok else "circle",
@@ -324,7 +325,7 @@ def grid_status_legend(points: pd.DataFrame) -> list[go.Scatter]:
                        hoverinfo="skip") for s in present]
 
 
-def grid_extension_trace(st: pd.DataFrame) -> list[go.Scatter]:
+def grid_extension_trace(st: pd.DataFrame) -> list[go.Scatter | go.Scattergl]:
     """Lines from each settlement that chose grid extension to its grid connection point (grid_lon,
     grid_lat): the submarine or overland cable of the plan."""
     if "grid_lon" not in st.columns or "chosen_option" not in st.columns:
@@ -336,13 +337,15 @@ def grid_extension_trace(st: pd.DataFrame) -> list[go.Scatter]:
     x, y = np.full(3 * n, np.nan), np.full(3 * n, np.nan)
     x[0::3], x[1::3] = g["lon"].to_numpy(float), g["grid_lon"].to_numpy(float)
     y[0::3], y[1::3] = g["lat"].to_numpy(float), g["grid_lat"].to_numpy(float)
-    return [go.Scatter(x=x, y=y, mode="lines", name=f"grid extension ({n:,})", legendgroup="grid-extension",
-                       line={"color": OPTION_COLOURS["grid"], "width": 1.5}, hoverinfo="skip")]
+    return [(go.Scattergl if len(x) > WEBGL_POINTS else go.Scatter)(
+        x=x, y=y, mode="lines", name=f"grid extension ({n:,})", legendgroup="grid-extension",
+        line={"color": OPTION_COLOURS["grid"], "width": 1.5}, hoverinfo="skip")]
 
 
-def zone_traces(zones: pd.DataFrame) -> list[go.Scatter]:
+def zone_traces(zones: pd.DataFrame) -> list[go.Scatter | go.Scattergl]:
     """Exclusion zones and emergency planning zones of built reactors, drawn to scale (one trace per
-    zone kind; `zones` has zone, radius_km, site_id and the circle's geometry in WGS84)."""
+    zone kind; `zones` has zone, radius_km, site_id and the circle's geometry in WGS84); filled
+    unless there are more than `WEBGL_POINTS` vertices, then outlined in WebGL."""
     traces = []
     for zone, title in (("epz", "emergency planning zone"), ("exclusion", "exclusion zone")):
         z = zones[zones["zone"] == zone] if len(zones) else zones
@@ -352,9 +355,12 @@ def zone_traces(zones: pd.DataFrame) -> list[go.Scatter]:
         xy = np.insert(coords, np.flatnonzero(np.diff(index)) + 1, np.nan, axis=0)
         style = ZONE_STYLE[zone]
         radii = ", ".join(f"{r:g}" for r in sorted(set(z["radius_km"].astype(float))))
-        traces.append(go.Scatter(x=np.round(xy[:, 0], 5), y=np.round(xy[:, 1], 5), mode="lines", fill="toself",
-                                 fillcolor=style["fill"], line={"color": style["color"], "width": 1.2, "dash": style["dash"]},
-                                 name=f"{title} ({radii} km)", legendgroup=f"zone-{zone}", hoverinfo="skip"))
+        # many zones (a national plan): outlines in WebGL, which pans and zooms them without lag
+        many = len(xy) > WEBGL_POINTS
+        traces.append((go.Scattergl if many else go.Scatter)(
+            x=np.round(xy[:, 0], 5), y=np.round(xy[:, 1], 5), mode="lines", **({} if many else {"fill": "toself"}),
+            fillcolor=style["fill"], line={"color": style["color"], "width": 1.2, "dash": style["dash"]},
+            name=f"{title} ({radii} km)", legendgroup=f"zone-{zone}", hoverinfo="skip"))
     return traces
 
 
@@ -437,7 +443,7 @@ def scale_bar_trace(x_range: tuple[float, float], y_range: tuple[float, float], 
                       line={"color": "#222", "width": 2.5}, showlegend=False, hoverinfo="skip", name="scale")
 
 
-def built_traces(built: list[dict], st: pd.DataFrame) -> list[go.Scatter]:
+def built_traces(built: list[dict], st: pd.DataFrame) -> list[go.Scatter | go.Scattergl]:
     """Built reactor sites (stars, hover with technology and modules) and service lines from each
     site to the settlements it serves (plan.json reactor_sites[].settlements_served)."""
     if not built:
@@ -452,8 +458,9 @@ def built_traces(built: list[dict], st: pd.DataFrame) -> list[go.Scatter]:
     y = np.full(3 * n, np.nan)
     x[0::3], x[1::3] = served["lon"].to_numpy(float), to["lon"].to_numpy()
     y[0::3], y[1::3] = served["lat"].to_numpy(float), to["lat"].to_numpy()
-    lines = go.Scatter(x=x, y=y, mode="lines", name="service lines", line={"color": "#333", "width": 1.2, "dash": "dot"},
-                       hoverinfo="skip", legendgroup="built")
+    lines = (go.Scattergl if len(x) > WEBGL_POINTS else go.Scatter)(
+        x=x, y=y, mode="lines", name="service lines", line={"color": "#333", "width": 1.2, "dash": "dot"},
+        hoverinfo="skip", legendgroup="built")
     text = (sites["technology_name"].astype(str) + " at " + sites["site_id"].astype(str) + "<br>"
             + sites["modules"].astype(str) + " module(s), " + sites["capacity_mw"].astype(str) + " MW<br>serves "
             + sites["settlements_served"].map(len).astype(str) + " settlement(s), "
