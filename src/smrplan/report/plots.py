@@ -35,6 +35,11 @@ GRID_STATUS_LABELS = {"unconnected": "isolated system (not on the national grid)
                       "weak": "on the national grid, weak supply (< 8 h/day)"}
 # Above this many points a trace is drawn with WebGL (scattergl), which pans and zooms 50,000 points.
 WEBGL_POINTS = 2_000
+# Reactor zones of a kind, and service and grid-extension lines, are drawn from the start up to these
+# numbers; above them (a national plan) they stay hidden until clicked in the legend, so that panning
+# stays smooth (they are specks and clutter until the map is zoomed in).
+MAX_ZONES_SHOWN = 50
+MAX_LINES_SHOWN = 500
 # Settlement names are written on the map when a panel holds at most this many.
 MAX_NAMED = 80
 ZONE_STYLE = {"exclusion": {"color": "#b2182b", "dash": "solid", "fill": "rgba(178, 24, 43, 0.25)"},
@@ -325,9 +330,10 @@ def grid_status_legend(points: pd.DataFrame) -> list[go.Scatter]:
                        hoverinfo="skip") for s in present]
 
 
-def grid_extension_trace(st: pd.DataFrame) -> list[go.Scatter | go.Scattergl]:
+def grid_extension_trace(st: pd.DataFrame) -> list[go.Scatter]:
     """Lines from each settlement that chose grid extension to its grid connection point (grid_lon,
-    grid_lat): the submarine or overland cable of the plan."""
+    grid_lat): the submarine or overland cable of the plan; hidden until clicked in the legend above
+    `MAX_LINES_SHOWN` lines."""
     if "grid_lon" not in st.columns or "chosen_option" not in st.columns:
         return []
     g = st[(st["chosen_option"] == "grid") & st["grid_lon"].notna()]
@@ -337,15 +343,15 @@ def grid_extension_trace(st: pd.DataFrame) -> list[go.Scatter | go.Scattergl]:
     x, y = np.full(3 * n, np.nan), np.full(3 * n, np.nan)
     x[0::3], x[1::3] = g["lon"].to_numpy(float), g["grid_lon"].to_numpy(float)
     y[0::3], y[1::3] = g["lat"].to_numpy(float), g["grid_lat"].to_numpy(float)
-    return [(go.Scattergl if len(x) > WEBGL_POINTS else go.Scatter)(
-        x=x, y=y, mode="lines", name=f"grid extension ({n:,})", legendgroup="grid-extension",
-        line={"color": OPTION_COLOURS["grid"], "width": 1.5}, hoverinfo="skip")]
+    return [go.Scatter(x=x, y=y, mode="lines", name=f"grid extension ({n:,})", legendgroup="grid-extension",
+                       line={"color": OPTION_COLOURS["grid"], "width": 1.5}, hoverinfo="skip",
+                       visible=True if n <= MAX_LINES_SHOWN else "legendonly")]
 
 
-def zone_traces(zones: pd.DataFrame) -> list[go.Scatter | go.Scattergl]:
+def zone_traces(zones: pd.DataFrame) -> list[go.Scatter]:
     """Exclusion zones and emergency planning zones of built reactors, drawn to scale (one trace per
-    zone kind; `zones` has zone, radius_km, site_id and the circle's geometry in WGS84); filled
-    unless there are more than `WEBGL_POINTS` vertices, then outlined in WebGL."""
+    zone kind; `zones` has zone, radius_km, site_id and the circle's geometry in WGS84); hidden until
+    clicked in the legend above `MAX_ZONES_SHOWN` zones of a kind."""
     traces = []
     for zone, title in (("epz", "emergency planning zone"), ("exclusion", "exclusion zone")):
         z = zones[zones["zone"] == zone] if len(zones) else zones
@@ -355,12 +361,10 @@ def zone_traces(zones: pd.DataFrame) -> list[go.Scatter | go.Scattergl]:
         xy = np.insert(coords, np.flatnonzero(np.diff(index)) + 1, np.nan, axis=0)
         style = ZONE_STYLE[zone]
         radii = ", ".join(f"{r:g}" for r in sorted(set(z["radius_km"].astype(float))))
-        # many zones (a national plan): outlines in WebGL, which pans and zooms them without lag
-        many = len(xy) > WEBGL_POINTS
-        traces.append((go.Scattergl if many else go.Scatter)(
-            x=np.round(xy[:, 0], 5), y=np.round(xy[:, 1], 5), mode="lines", **({} if many else {"fill": "toself"}),
-            fillcolor=style["fill"], line={"color": style["color"], "width": 1.2, "dash": style["dash"]},
-            name=f"{title} ({radii} km)", legendgroup=f"zone-{zone}", hoverinfo="skip"))
+        traces.append(go.Scatter(x=np.round(xy[:, 0], 5), y=np.round(xy[:, 1], 5), mode="lines", fill="toself",
+                                 fillcolor=style["fill"], line={"color": style["color"], "width": 1.2, "dash": style["dash"]},
+                                 name=f"{title} ({radii} km)", legendgroup=f"zone-{zone}", hoverinfo="skip",
+                                 visible=True if len(z) <= MAX_ZONES_SHOWN else "legendonly"))
     return traces
 
 
@@ -443,9 +447,10 @@ def scale_bar_trace(x_range: tuple[float, float], y_range: tuple[float, float], 
                       line={"color": "#222", "width": 2.5}, showlegend=False, hoverinfo="skip", name="scale")
 
 
-def built_traces(built: list[dict], st: pd.DataFrame) -> list[go.Scatter | go.Scattergl]:
+def built_traces(built: list[dict], st: pd.DataFrame) -> list[go.Scatter]:
     """Built reactor sites (stars, hover with technology and modules) and service lines from each
-    site to the settlements it serves (plan.json reactor_sites[].settlements_served)."""
+    site to the settlements it serves (plan.json reactor_sites[].settlements_served); the lines are
+    hidden until clicked in the legend above `MAX_LINES_SHOWN`."""
     if not built:
         return []
     sites = pd.DataFrame(built)
@@ -458,9 +463,9 @@ def built_traces(built: list[dict], st: pd.DataFrame) -> list[go.Scatter | go.Sc
     y = np.full(3 * n, np.nan)
     x[0::3], x[1::3] = served["lon"].to_numpy(float), to["lon"].to_numpy()
     y[0::3], y[1::3] = served["lat"].to_numpy(float), to["lat"].to_numpy()
-    lines = (go.Scattergl if len(x) > WEBGL_POINTS else go.Scatter)(
-        x=x, y=y, mode="lines", name="service lines", line={"color": "#333", "width": 1.2, "dash": "dot"},
-        hoverinfo="skip", legendgroup="built")
+    lines = go.Scatter(x=x, y=y, mode="lines", name=f"service lines ({n:,})", hoverinfo="skip",
+                       line={"color": "#333", "width": 1.2, "dash": "dot"},
+                       visible=True if n <= MAX_LINES_SHOWN else "legendonly")
     text = (sites["technology_name"].astype(str) + " at " + sites["site_id"].astype(str) + "<br>"
             + sites["modules"].astype(str) + " module(s), " + sites["capacity_mw"].astype(str) + " MW<br>serves "
             + sites["settlements_served"].map(len).astype(str) + " settlement(s), "
