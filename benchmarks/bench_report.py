@@ -5,7 +5,7 @@ The run directory is synthesised in the run-directory format (seeded): 600,000 s
 100,000 candidate sites over India's extent as GeoPackages, 300 built reactor sites serving 20
 settlements each, a dispatch.parquet of 2,000 systems x 8,760 hours, a sensitivity list and a sweep;
 plan.json, scenario.yaml and catalogue.json come from a run of the bundled india-islands scenario,
-and the land layer is the OSM India polygons when ../shared/data is present. Then
+and the land layer (context.gpkg) is the OSM India polygons when ../shared/data is present. Then
 `smrplan.report.html.build_report` is timed (reading the run directory included) and the page's
 size is reported. The map aggregates settlements to grid cells and samples the sites above 10,000
 (plots.py), with a note in the page. Last, the explorer's recomputation (smrplan.explore.recompute, one
@@ -32,6 +32,7 @@ from common import figure, timed
 from smrplan.api import run
 from smrplan.explore import load_target, prepare_state, recompute
 from smrplan.options import ALL_OPTIONS
+from smrplan.report.geography import CONTEXT_FILE
 from smrplan.report.html import build_report
 
 TARGET_SECONDS = 30.0
@@ -88,8 +89,11 @@ def synthesise(out: Path, n_set: int, n_sites: int, seed: int = 0) -> None:
                                     for i, s in enumerate(systems)], "added_annual_cost_usd": 0.0, "note": "synthetic"}
     plan["sensitivity"] = [{"parameter": f"p{i}", "low_value": 0, "high_value": 1, "low_total_usd": 9e8 - i * 1e7,
                             "high_total_usd": 1.1e9 + i * 1e7} for i in range(8)]
-    if (SHARED / "land_coastline_in" / "osm_land_india_polygons.geojson").is_file():
-        plan["data"]["sources"]["land"] = str(SHARED / "land_coastline_in" / "osm_land_india_polygons.geojson")
+    land = SHARED / "land_coastline_in" / "osm_land_india_polygons.geojson"
+    if land.is_file():  # the run directory's context layers: India's land instead of the islands'
+        plan["data"]["sources"]["land"] = str(land)
+        (out / CONTEXT_FILE).unlink(missing_ok=True)
+        gpd.read_file(land, engine="pyogrio").to_file(out / CONTEXT_FILE, layer="land", driver="GPKG", engine="pyogrio")
     (out / "plan.json").write_text(json.dumps(plan))
     (out / "sweep.json").write_text(json.dumps({"settlements": {i: {"diesel": 0.5, "land_reactor": 0.5} for i in ids[:5000]}}))
     hours = np.arange(8760, dtype=np.int16)

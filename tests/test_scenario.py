@@ -1,9 +1,10 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from smrplan.errors import InputError
-from smrplan.scenario import bundled_names, load_scenario, parse_scenario
+from smrplan.scenario import bundled_names, bundled_text, load_scenario, parse_scenario
 
 
 def test_bundled_scenarios_load():
@@ -58,3 +59,11 @@ def test_roadmap_periods_default_to_2030_2050_in_steps_of_five():
     sc = parse_scenario({"name": "x", "data": {"settlements": "a.csv"}}, "s.yaml")
     assert sc.roadmap.years == [2030, 2035, 2040, 2045, 2050]
     assert sc.roadmap.max_modules_started_per_period == 10 and sc.roadmap.budget_usd_per_period is None
+
+
+def test_data_gaps_name_known_layers_not_given_ones():
+    raw = yaml.safe_load(bundled_text("india-islands"))
+    assert parse_scenario(raw, "t").data_gaps["dem"].startswith("the only public relief grid")
+    for gaps, words in (({"fault_lines": "x"}, "unknown layer"), ({"land": "x"}, "that data gives")):
+        with pytest.raises(InputError, match=words):
+            parse_scenario({**raw, "data_gaps": gaps}, "t")

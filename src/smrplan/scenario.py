@@ -326,6 +326,7 @@ class Scenario(_Strict):
     target_year: int = Field(ge=2000, le=2100)
     data_dir: str | None
     data: dict[str, str]
+    data_gaps: dict[str, str]
     region: Region
     demand: Demand
     finance: Finance
@@ -362,6 +363,16 @@ class Scenario(_Strict):
             raise ValueError(f"building settlements needs data.{' and data.'.join(missing)} (towns and/or "
                              "postal_places, districts and district_population), or give a 'settlements' layer")
         return v
+
+    @model_validator(mode="after")
+    def _gaps(self) -> Scenario:
+        unknown = sorted(set(self.data_gaps) - set(LAYER_NAMES))
+        if unknown:
+            raise ValueError(f"data_gaps: unknown layer(s) {unknown}; expected some of {list(LAYER_NAMES)}")
+        given = sorted(set(self.data_gaps) & set(self.data))
+        if given:
+            raise ValueError(f"data_gaps names layer(s) {given} that data gives; remove them from one of the two")
+        return self
 
     @model_validator(mode="after")
     def _years(self) -> Scenario:

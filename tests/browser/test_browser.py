@@ -96,6 +96,12 @@ def test_report_renders_offline(browser, run_dir):
                           ".filter(d => d.querySelector('.main-svg')).length")
     assert figures == drawn >= 6  # map, LCOE, cost, dispatch, tornado, sweep
     assert page.evaluate("() => document.querySelectorAll('#map .scatterlayer .point').length") > 19
+    # real geography: filled land polygons in both island panels, settlement names and a scale bar in km
+    land = page.evaluate("() => document.getElementById('map')._fullData.filter(t => t.name === 'land and coast')"
+                         ".map(t => Array.from(t.x).filter(v => Number.isFinite(v)).length)")
+    assert len(land) == 2 and min(land) > 1000
+    assert page.evaluate("() => [...document.querySelectorAll('#map .textpoint')].map(t => t.textContent)"
+                         ".filter(t => t === 'Kavaratti' || t.endsWith(' km')).length") >= 3
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     watch.assert_clean()

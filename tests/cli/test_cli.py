@@ -28,7 +28,7 @@ def islands_run(tmp_path_factory) -> Path:
 
 def test_run_directory_is_complete(islands_run: Path):
     for name in ("scenario.yaml", "catalogue.json", "settlements.gpkg", "sites.gpkg", "plan.json", "report.html",
-                 "log.txt", "settlements.csv", "sites.csv", "dispatch.parquet"):
+                 "log.txt", "settlements.csv", "sites.csv", "dispatch.parquet", "context.gpkg", "plan.qgs"):
         assert (islands_run / name).is_file(), name
     assert not list(islands_run.parent.glob(".islands.tmp-*"))
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from smrplan.errors import InputError
-from smrplan.geo.grid_status import layer_status, proxy_status, read_statistics, rules
+from smrplan.geo.grid_status import island_status, layer_status, proxy_status, read_statistics, rules
 
 HOURS = {"pct_1_4h": 2.5, "pct_4_8h": 6.0}
 
@@ -80,3 +80,9 @@ def test_yes_no_share_and_repeated_column_are_errors(tmp_path):
                     encoding="utf-8")
     with pytest.raises(InputError, match="column state_name: the header names this column more than once"):
         read_statistics(path, None, HOURS)
+
+
+def test_islands_without_grid_data_are_isolated_systems():
+    out = island_status(pd.RangeIndex(3))
+    assert (out["grid_status"] == "unconnected").all() and (out["grid_supply_hours"] == 0).all()
+    assert out["grid_status_source"].iloc[0] == "island, off the national grid"

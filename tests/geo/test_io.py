@@ -4,6 +4,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import Point, Polygon
 
@@ -347,3 +348,22 @@ def test_json_true_among_numbers_is_not_read_as_1(tmp_path):
     p.write_text(p.read_text(encoding="utf-8").replace('"population":true', '"population":7'), encoding="utf-8")
     st = read_settlements(p)  # a column of booleans alone stays one
     assert st["population"].tolist() == [12, 7] and st["grid_connected"].tolist() == [True, False]
+
+
+def test_bundled_island_extracts_are_small_and_credited():
+    """data/india_islands: about 1 MB at most in all, every file credited in sources.csv (licence and
+    attribution) and described in SOURCE.md; the layer reader finds the credit."""
+    from importlib import resources
+
+    from smrplan.geo.io import SOURCES_TABLE, attribution
+
+    folder = Path(str(resources.files("smrplan.data").joinpath("india_islands")))
+    files = {p.name for p in folder.iterdir() if p.name not in (SOURCES_TABLE, "SOURCE.md")}
+    assert sum((folder / f).stat().st_size for f in files) <= 1_000_000
+    table = pd.read_csv(folder / SOURCES_TABLE, dtype=str)
+    assert set(table["file"]) == files
+    assert table[["licence", "attribution", "made_from"]].notna().all().all()
+    source_md = (folder / "SOURCE.md").read_text(encoding="utf-8")
+    assert "scripts/make-islands-extracts.py" in source_md and all(f in source_md for f in files)
+    assert attribution(folder / "land.geojson") == "© OpenStreetMap contributors (via geo-maps countries-land-10m) (ODbL 1.0)"
+    assert attribution(folder.parent / "islands.csv") == ""

@@ -144,7 +144,7 @@ def test_report_tables(islands):
     text = (islands / "report.html").read_text(encoding="utf-8")
     plan = json.loads((islands / "plan.json").read_text())
     assert plan["solver"]["termination"] in text
-    assert "no seismic_zones layer" in text  # a criterion not evaluated, with its reason
+    assert "no faults layer: no openly licensed" in text  # a criterion not evaluated, with its reason
 
 
 def test_log_names_totals_in_both_currencies(islands):

@@ -282,8 +282,9 @@ def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", dat
 @app.command()
 def report(run_dir: Path,
            pdf: Annotated[bool, typer.Option("--pdf", help="Also print report.pdf with headless Chromium.")] = False) -> None:
-    """Regenerate report.html of a run directory (and report.pdf with --pdf)."""
+    """Regenerate report.html and plan.qgs of a run directory (and report.pdf with --pdf)."""
     from smrplan.report.html import build_report, find_chromium, print_pdf
+    from smrplan.report.qgis import write_project
 
     if not (run_dir / "plan.json").exists():
         raise InputError(run_dir, None, "not a run directory (no plan.json)")
@@ -301,6 +302,7 @@ def report(run_dir: Path,
                                         "or set SMRPLAN_CHROMIUM to its path)")
     html_path = build_report(run_dir)
     out_console.print(f"wrote {html_path}")
+    out_console.print(f"wrote {write_project(run_dir)}")
     if chromium is not None:
         out_console.print(f"wrote {print_pdf(html_path, run_dir / 'report.pdf', chromium)}")
 

@@ -13,7 +13,8 @@
 * `weak`: the connected places ranked last in each group, holding the state's share of villages with
   1-8 h of supply a day (Mission Antyodaya 2020), scaled the same way; their supply hours are the
   village-weighted mid-point of those bands.
-* Islands (`is_island`) are never on the national grid unless a user grid layer puts them there.
+* Islands (`is_island`) are never on the national grid unless a user grid layer puts them there; a
+  region of islands only needs neither layer nor statistics: every settlement is an isolated system.
 """
 
 from __future__ import annotations
@@ -272,6 +273,24 @@ def layer_status(layer_distance_km: np.ndarray, r: dict, index: pd.Index) -> pd.
                          "grid_supply_hours": np.where(near, r["connected_hours"], 0.0)}, index=index)
 
 
+def island_status(index: pd.Index) -> pd.DataFrame:
+    """Status of settlements that all lie on islands, without a grid layer or statistics: each is an
+    isolated system (`unconnected`), since islands are never on the national grid.
+
+    Parameters
+    ----------
+    index : pandas.Index
+        The settlements' index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        grid_status, grid_status_source, grid_supply_hours (h/day; 0: no national grid supply).
+    """
+    return pd.DataFrame({"grid_status": "unconnected", "grid_status_source": "island, off the national grid",
+                         "grid_supply_hours": 0.0}, index=index)
+
+
 def _points(layer) -> tuple[np.ndarray, np.ndarray]:
     """Representative points (degrees) of a layer's features; empty without the layer."""
     if layer is None or not len(layer):
@@ -310,7 +329,8 @@ def status_of(scenario: Scenario, region: Region, st: pd.DataFrame) -> pd.DataFr
         grid_status, grid_status_source, grid_supply_hours (h/day) and the grid route columns
         (grid_distance_km, grid_land_km, grid_sea_km, grid_lon, grid_lat) now measured to the nearest
         connected settlement, substation, grid node or line (0 for a connected settlement); None when
-        the scenario has neither a grid layer nor the statistics (no status is made).
+        the scenario has neither a grid layer nor the statistics and some settlement is not on an
+        island (no status is made).
     """
     r = rules()
     sub_lon, sub_lat = _points(region.layers.get("substations"))
@@ -325,6 +345,8 @@ def status_of(scenario: Scenario, region: Region, st: pd.DataFrame) -> pd.DataFr
         node_lon, node_lat = _points(region.grid_nodes)
         out = proxy_status(st, np.concatenate([plant_lon, node_lon]), np.concatenate([plant_lat, node_lat]),
                            _statistics(scenario, r), region.layers.get("districts"), r)
+    elif st["is_island"].to_numpy(bool).all():
+        out = island_status(st.index)
     else:
         return None
     return pd.concat([out, _route_to_grid(region, st, out["grid_status"].to_numpy() != "unconnected",

@@ -73,6 +73,8 @@ from smrplan.scenario import defaults
 # Region box of data/data_checks.yaml that settlements and anchor loads are expected in when the caller
 # names none: the default scenario's region.extent.
 DEFAULT_REGION = defaults()["region"]["extent"]
+# Table of licence and attribution per file, looked for beside a layer (see `attribution`).
+SOURCES_TABLE = "sources.csv"
 # Column aliases accepted for the settlement contract (first match wins).
 SETTLEMENT_ALIASES = {
     "population": ("population", "population_2011", "pop", "tot_p"),
@@ -171,6 +173,20 @@ def _csv_header(path: Path, csv_kwargs: dict) -> list[str]:
     head = pd.read_csv(path, encoding="utf-8", header=None, nrows=1, dtype=str, keep_default_na=False,
                        **{k: v for k, v in csv_kwargs.items() if k in _HEADER_KWARGS})
     return [str(c) for c in head.iloc[0]] if len(head) else []
+
+
+def attribution(path: Path) -> str:
+    """Credit line of a data file from the ``sources.csv`` in its folder (columns ``file``,
+    ``attribution``, ``licence``), as "attribution (licence)"; "" when the folder has no such table or
+    the table has no row for the file. The bundled extracts (data/india_islands) carry one."""
+    table = Path(path).parent / SOURCES_TABLE
+    if not table.is_file():
+        return ""
+    rows = pd.read_csv(table, dtype=str).fillna("")
+    row = rows[rows["file"] == Path(path).name]
+    if row.empty:
+        return ""
+    return f"{row['attribution'].iloc[0]} ({row['licence'].iloc[0]})"
 
 
 def read_table(path: Path, any_suffix: bool = False, **csv_kwargs) -> pd.DataFrame:

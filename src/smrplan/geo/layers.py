@@ -50,7 +50,7 @@ from smrplan.geo.importers import (
     read_geonames_cities,
     read_geonames_postal,
 )
-from smrplan.geo.io import read_anchor_loads, read_settlements, read_vector, resolve
+from smrplan.geo.io import attribution, read_anchor_loads, read_settlements, read_vector, resolve
 from smrplan.geo.water import WATER_KINDS, enclosed_pieces, read_water_layer
 from smrplan.limits import data_limits
 from smrplan.scenario import BUILD_LAYERS, DISTRICT_TABLES, STATISTICS_LAYERS, WATER_LAYERS, Scenario, defaults
@@ -75,7 +75,9 @@ class Region:
     """Settlements and context layers of a scenario (GeoDataFrames in EPSG:4326).
 
     `dropped_rows` counts input rows left out, by layer (and by reason for built settlements);
-    `repairs` counts the fixes of repair mode, by layer and kind; `anchor_loads` reports the join of
+    `repairs` counts the fixes of repair mode, by layer and kind; `data_gaps` says why a layer is
+    missing (the scenario's `data_gaps`); `attributions` credits each layer read from a folder that
+    carries a sources.csv (`smrplan.geo.io.attribution`); `anchor_loads` reports the join of
     the anchor-load layer (empty without one); `settlement_build` reports how built settlements were
     made (counts, persons, pooled districts), empty otherwise. `data_record()` is plan.json's `data`.
     """
@@ -90,6 +92,8 @@ class Region:
     settlement_build: dict = field(default_factory=dict)
     repairs: dict[str, dict[str, int]] = field(default_factory=dict)
     anchor_loads: dict = field(default_factory=dict)
+    data_gaps: dict[str, str] = field(default_factory=dict)
+    attributions: dict[str, str] = field(default_factory=dict)
     metric_crs: str = field(default_factory=lambda: defaults()["region"]["metric_crs"])  # the default scenario's
     land_tolerance_km: float = field(default_factory=lambda: defaults()["region"]["land_tolerance_km"])
     water_gap_km: float = field(default_factory=lambda: defaults()["region"]["water_gap_km"])
@@ -103,6 +107,10 @@ class Region:
         """What was read, dropped, repaired, joined and built: the `data` section of plan.json."""
         rec: dict = {"sources": self.sources, "dropped_rows": self.dropped_rows,
                      "repairs": {layer: dict(kinds) for layer, kinds in self.repairs.items() if kinds}}
+        if self.attributions:
+            rec["attributions"] = self.attributions
+        if self.data_gaps:
+            rec["gaps"] = self.data_gaps
         if self.anchor_loads:
             rec["anchor_loads"] = self.anchor_loads
         if self.settlement_build:
@@ -494,9 +502,14 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
     repairs: dict[str, dict[str, int]] = {}
     where = f"data.{{}} of scenario {scenario.source}"
 
+    attributions: dict[str, str] = {}
+
     def path_of(name: str) -> Path:
         path = resolve(scenario.data[name], data_dir, base, where.format(name))
         sources[name] = str(path)
+        credit = attribution(path)
+        if credit:
+            attributions[name] = credit
         return path
 
     build: dict = {}
@@ -551,7 +564,8 @@ def load_region(scenario: Scenario, repair: bool = False) -> Region:
                     if total else "nothing to repair")
     return Region(settlements=settlements, layers=layers, rasters=rasters, grid_nodes=points["grid_nodes"],
                   fuel_depots=points["fuel_depots"], sources=sources, dropped_rows=dropped, settlement_build=build,
-                  repairs=repairs, anchor_loads=anchor_report, metric_crs=scenario.region.metric_crs,
+                  repairs=repairs, anchor_loads=anchor_report, data_gaps=dict(scenario.data_gaps),
+                  attributions=attributions, metric_crs=scenario.region.metric_crs,
                   land_tolerance_km=scenario.region.land_tolerance_km, water_gap_km=scenario.region.water_gap_km,
                   mainland_min_area_km2=scenario.region.mainland_min_area_km2)
 

@@ -47,4 +47,4 @@ def read_run(run_dir: str | Path) -> RunDirectory:
     dispatch = pd.read_parquet(d / "dispatch.parquet") if (d / "dispatch.parquet").is_file() else None
     return RunDirectory(d, load_scenario(d / "scenario.yaml"), catalogue,
                         gpd.read_file(d / "settlements.gpkg", engine="pyogrio"),
-                        gpd.read_file(d / "sites.gpkg", engine="pyogrio"), summary, dispatch)
+                        gpd.read_file(d / "sites.gpkg", layer="sites", engine="pyogrio"), summary, dispatch)

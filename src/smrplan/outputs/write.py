@@ -1,5 +1,6 @@
-"""The run directory: scenario.yaml, catalogue.json, settlements.gpkg, sites.gpkg, plan.json,
-optional CSV/Parquet copies, report.html and log.txt, written atomically (see rundir.py)."""
+"""The run directory: scenario.yaml, catalogue.json, settlements.gpkg, sites.gpkg (with the
+reactor_zones layer), context.gpkg, plan.json, optional CSV/Parquet copies, report.html, plan.qgs and
+log.txt, written atomically (see rundir.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import pandas as pd
 from smrplan.catalogue.catalogue import to_records
 from smrplan.dispatch.simulate import write_dispatch_parquet
 from smrplan.outputs.rundir import atomic_run_dir, write_json
+from smrplan.report.geography import CONTEXT_FILE, ZONES_LAYER, context_layers, reactor_zones
 from smrplan.report.html import build_report
+from smrplan.report.qgis import write_project
 from smrplan.report.tables import gap_text
 from smrplan.results import Plan, Repowering, Roadmap
 from smrplan.scenario import scenario_yaml
@@ -79,6 +82,10 @@ def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s:
         st.to_file(tmp / "settlements.gpkg", layer="settlements", driver="GPKG", engine="pyogrio")
         sites = gpkg_ready(plan.sites)
         sites.to_file(tmp / "sites.gpkg", layer="sites", driver="GPKG", engine="pyogrio")
+        zones = reactor_zones(plan.summary.get("reactor_sites", []), plan.scenario.siting.model_dump(mode="json"),
+                              to_records(plan.catalogue))
+        zones.to_file(tmp / "sites.gpkg", layer=ZONES_LAYER, driver="GPKG", engine="pyogrio")
+        write_context(plan, tmp / CONTEXT_FILE)
         formats = plan.scenario.outputs.formats
         if "csv" in formats:
             pd.DataFrame(st.drop(columns="geometry")).to_csv(tmp / "settlements.csv", index=False)
@@ -92,8 +99,20 @@ def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s:
         if plan.scenario.outputs.report:
             progress("report")
             build_report(tmp)
+        write_project(tmp)
         (tmp / "log.txt").write_text(_log_text(plan), encoding="utf-8")
     return out
+
+
+def write_context(plan: Plan, path: Path) -> None:
+    """The context layers the run read (land, seismic zones, hazards, airports...; see
+    `smrplan.report.geography.CONTEXT_LAYERS`), cut to the run's extent, one GeoPackage layer each;
+    no file when the run read none."""
+    lon = np.concatenate([plan.settlements.geometry.x.to_numpy(), plan.sites.geometry.x.to_numpy()])
+    lat = np.concatenate([plan.settlements.geometry.y.to_numpy(), plan.sites.geometry.y.to_numpy()])
+    bbox = (float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat)))
+    for name, gdf in context_layers(plan.inputs.region.layers, bbox).items():
+        gpkg_ready(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio")
 
 
 def _log_text(plan: Plan) -> str:

@@ -21,6 +21,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -30,17 +31,18 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
 from smrplan.options import ALL_OPTIONS, OPTION_COLOURS
-from smrplan.report import plots, tables
+from smrplan.report import geography, plots, tables
 from smrplan.units import CRORE
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["sendDataToCloud"]}
 MAP_CONFIG = {**PLOT_CONFIG, "scrollZoom": True}
+MAP_HEIGHT = 900  # px: the panels and, under them, the legend
 WEEK_H = 168
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 _SETTLEMENT_COLUMNS = ("id", "name", "lon", "lat", "chosen_option", "demand_kwh_per_year", "peak_kw",
-                       "population_target", "population")
+                       "population_target", "population", "grid_status", "grid_lon", "grid_lat", "territory", "state")
 _SITE_COLUMNS = ("lon", "lat", "kind", "suitable", "reason")
 
 
@@ -52,7 +54,8 @@ def read_table(path: Path, wanted: tuple[str, ...], prefix: str = "") -> pd.Data
     Parameters
     ----------
     path : Path
-        A GeoPackage of the run directory (settlements.gpkg, sites.gpkg).
+        A GeoPackage of the run directory (settlements.gpkg, sites.gpkg); its layer named as the file
+        is read.
     wanted : tuple of str
         Columns read where the layer has them.
     prefix : str, default ""
@@ -63,9 +66,9 @@ def read_table(path: Path, wanted: tuple[str, ...], prefix: str = "") -> pd.Data
     pandas.DataFrame
         The columns as stored (units of the run directory: lon/lat degrees, kWh/yr, kW, USD/kWh...).
     """
-    fields = set(pyogrio.read_info(path)["fields"])
+    fields = set(pyogrio.read_info(path, layer=path.stem)["fields"])
     cols = [c for c in wanted if c in fields] + sorted(c for c in fields if prefix and c.startswith(prefix))
-    return pyogrio.read_dataframe(path, columns=cols, read_geometry=False, use_arrow=True)
+    return pyogrio.read_dataframe(path, layer=path.stem, columns=cols, read_geometry=False, use_arrow=True)
 
 
 def read_outlines(path: str | None, bbox: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray, str]:
@@ -204,33 +207,113 @@ def environment() -> Environment:
                        trim_blocks=True, lstrip_blocks=True)
 
 
-def map_section(plan: dict, st: pd.DataFrame, sites: pd.DataFrame) -> dict:
-    """The map's figure and its notes (aggregation, sampling, outlines).
+def read_context(run_dir: Path, plan: dict) -> dict[str, gpd.GeoDataFrame]:
+    """The context layers of a run (geography.CONTEXT_FILE in the run directory, EPSG:4326), by layer
+    name; for a run directory without that file, the land layer the run read when it is still on this
+    machine. Unreadable layers are left out (the map draws without them)."""
+    path = run_dir / geography.CONTEXT_FILE
+    out: dict[str, gpd.GeoDataFrame] = {}
+    if path.is_file():
+        for name in pyogrio.list_layers(path)[:, 0]:
+            try:
+                out[str(name)] = pyogrio.read_dataframe(path, layer=str(name))
+            except Exception:  # an unreadable layer costs that layer, not the report
+                continue
+        return out
+    land = plan.get("data", {}).get("sources", {}).get("land")
+    if land and Path(land).is_file():
+        try:
+            out["land"] = pyogrio.read_dataframe(land, columns=[])
+        except Exception:  # as above
+            pass
+    return out
+
+
+def map_section(plan: dict, st: pd.DataFrame, sites: pd.DataFrame, scenario: dict | None = None,
+                catalogue: list[dict] | None = None, context: dict[str, gpd.GeoDataFrame] | None = None) -> dict:
+    """The map's figure and its notes (aggregation, sampling, outlines, data credits).
+
+    Island groups far apart (geography.panels) get a panel each; every panel has a scale bar.
 
     Parameters
     ----------
     plan : dict
-        plan.json: data sources (land layer), siting criteria and built reactor sites.
+        plan.json: data sources and attributions, siting criteria and built reactor sites.
     st : pandas.DataFrame
-        The settlements of the run (lon, lat in degrees, chosen_option, demand...).
+        The settlements of the run (lon, lat in degrees, chosen_option, grid_status, demand...).
     sites : pandas.DataFrame
         The candidate sites of the run (lon, lat in degrees, kind, suitable, reason).
+    scenario : dict, optional
+        scenario.yaml (siting: exclusion zone radii); without it no reactor zones are drawn.
+    catalogue : list of dict, optional
+        catalogue.json records (EPZ radius of each technology).
+    context : dict, optional
+        Context layers (`read_context`), by name; without them no land or hazards are drawn.
 
     Returns
     -------
     dict
         figure (plotly Figure) and notes (list of str).
     """
+    context = context or {}
     points, st_note = plots.settlement_points(st)
     site_pts, site_note = plots.site_points(sites)
-    lon = np.concatenate([st["lon"].to_numpy(float), site_pts["lon"].to_numpy(float)])
-    lat = np.concatenate([st["lat"].to_numpy(float), site_pts["lat"].to_numpy(float)])
-    bbox = (float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat)))
-    x, y, land_note = read_outlines(plan.get("data", {}).get("sources", {}).get("land"), bbox)
+    built = plan.get("reactor_sites", [])
+    zones = (geography.reactor_zones(built, scenario.get("siting", {}), catalogue or [])
+             if scenario is not None else geography.reactor_zones([], {}, []))
+    lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
+    groups = geography.panels(lon, lat)
+    ranges, titles, bars = [], [], []
+    for g in groups:
+        minx, maxx, miny, maxy = lon[g].min(), lon[g].max(), lat[g].min(), lat[g].max()
+        near = ((site_pts["lon"] >= minx - 1) & (site_pts["lon"] <= maxx + 1) & (site_pts["lat"] >= miny - 1)
+                & (site_pts["lat"] <= maxy + 1)).to_numpy()
+        near &= (site_pts["outcome"] == "suitable").to_numpy()
+        xs = np.concatenate([[minx, maxx], site_pts["lon"].to_numpy(float)[near]])
+        ys = np.concatenate([[miny, maxy], site_pts["lat"].to_numpy(float)[near]])
+        if len(zones):
+            zb = zones.geometry.bounds
+            inside = ((zb["minx"] < maxx + 1) & (zb["maxx"] > minx - 1) & (zb["miny"] < maxy + 1)
+                      & (zb["maxy"] > miny - 1)).to_numpy()
+            xs = np.concatenate([xs, zb["minx"].to_numpy()[inside], zb["maxx"].to_numpy()[inside]])
+            ys = np.concatenate([ys, zb["miny"].to_numpy()[inside], zb["maxy"].to_numpy()[inside]])
+        pad = max(0.08 * max(np.ptp(xs), np.ptp(ys)), 0.15)
+        r = (float(xs.min() - pad), float(xs.max() + pad), float(ys.min() - pad), float(ys.max() + pad))
+        ranges.append(r)
+        titles.append(geography.label_of(st.iloc[g]) if len(groups) > 1 else "")
+        mid = (r[2] + r[3]) / 2.0
+        km = geography.scale_bar_km(r[1] - r[0], mid)
+        bars.append(plots.scale_bar_trace((r[0], r[1]), (r[2], r[3]), km, geography.km_to_lon_deg(km, mid)))
+    notes = [n for n in (st_note, site_note) if n]
+    traces: list = []
+    land = context.get("land")
+    if land is not None and len(land):
+        box = (min(r[0] for r in ranges) - 1, min(r[2] for r in ranges) - 1, max(r[1] for r in ranges) + 1,
+               max(r[3] for r in ranges) + 1)
+        tolerance = min(max(r[1] - r[0], r[3] - r[2]) for r in ranges) / 2500.0
+        x, y = plots.outline_xy(land.geometry.to_numpy(), box, tolerance)
+        if len(x):
+            traces.append(plots.outline_trace(x, y).update(legendrank=1000))
+            notes.append(f"Land and coast drawn from the run's land layer, simplified to {tolerance * 111 * 1000:.0f} m.")
+    else:
+        notes.append("The run used no land layer, so no coastlines are drawn.")
     labels = {c["name"]: c["label"] for c in plan.get("siting", {}).get("criteria", [])}
-    traces = ([plots.outline_trace(x, y)] if len(x) else []) + plots.site_traces(site_pts, labels) \
-        + plots.settlement_traces(points) + plots.built_traces(plan.get("reactor_sites", []), st)
-    return {"figure": plots.map_figure(traces, bbox), "notes": [n for n in (st_note, site_note, land_note) if n]}
+    named = len(points) <= geography.MAX_PANELS * plots.MAX_NAMED and "name" in points.columns
+    # drawn bottom to top; listed in the legend by rank: settlements, grid status, reactors, zones, networks, sites, context
+    layers = [(900, plots.context_traces(context)), (400, plots.zone_traces(zones)), (600, plots.site_traces(site_pts, labels)),
+              (500, plots.grid_extension_trace(st)), (300, plots.built_traces(built, st)),
+              (100, plots.settlement_traces(points, names=named)), (200, plots.grid_status_legend(points))]
+    for rank, group in layers:
+        for t in group:
+            t.legendrank = rank
+        traces += group
+    if len(zones):
+        notes.append("Exclusion zones (solid) and emergency planning zones (dashed) are drawn to scale around each "
+                     "built reactor.")
+    credits = plan.get("data", {}).get("attributions", {})
+    if credits:
+        notes.append("Map data: " + "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(credits.items())) + ".")
+    return {"figure": plots.panel_map_figure(traces, ranges, titles, bars, height=MAP_HEIGHT), "notes": notes}
 
 
 def report_context(run_dir: Path) -> dict:
@@ -243,7 +326,7 @@ def report_context(run_dir: Path) -> dict:
     sites = read_table(run_dir / "sites.gpkg", _SITE_COLUMNS)
     if "population_target" not in st.columns:
         st["population_target"] = st["population"]
-    m = map_section(plan, st, sites)
+    m = map_section(plan, st, sites, scenario, catalogue, read_context(run_dir, plan))
     figures = [{"name": "map", "title": "Map", "div": _div(m["figure"], "map", MAP_CONFIG), "notes": m["notes"]}]
     lcoe_fig, lcoe_note = plots.lcoe_figure(st)
     figures.append({"name": "lcoe", "title": "Cost of electricity by option across settlements",
@@ -293,7 +376,8 @@ def report_context(run_dir: Path) -> dict:
         "why": tables.why_rows(plan), "npv_note": tables.npv_note(plan, scenario),
         "funnel": tables.funnel(plan), "solver": tables.solver_rows(plan), "data": tables.data_rows(plan),
         "dispatch": plan.get("dispatch"), "methods": tables.methods(scenario, catalogue),
-        "colours": OPTION_COLOURS, "plotlyjs": get_plotlyjs(), "created": plan.get("created_utc", ""),
+        "colours": OPTION_COLOURS, "plotlyjs": get_plotlyjs(), "scale_steps": list(geography.SCALE_STEPS_KM),
+        "earth_radius_km": geography.EARTH_RADIUS_KM, "created": plan.get("created_utc", ""),
         "versions": plan.get("versions", {}),
     }
 

@@ -28,6 +28,22 @@ MAX_LCOE_POINTS = 5_000
 MIN_SITES_PER_GROUP = 50
 CRITERION_COLOURS = ("#d62728", "#e377c2", "#bcbd22", "#8c564b", "#ff9896", "#c49c94", "#f7b6d2", "#dbdb8d",
                      "#9edae5", "#c5b0d5", "#ffbb78", "#98df8a")
+# Marker shape of each existing-grid status (geo.grid_status): isolated systems are circles, places
+# on the national grid squares, weak-grid places triangles; colour stays the chosen option.
+GRID_STATUS_SYMBOLS = {"unconnected": "circle", "connected": "square", "weak": "triangle-up", "": "circle"}
+GRID_STATUS_LABELS = {"unconnected": "isolated system (not on the national grid)", "connected": "on the national grid",
+                      "weak": "on the national grid, weak supply (< 8 h/day)"}
+# Above this many points a trace is drawn with WebGL (scattergl), which pans and zooms 50,000 points.
+WEBGL_POINTS = 2_000
+# Reactor zones of a kind, and service and grid-extension lines, are drawn from the start up to these
+# numbers; above them (a national plan) they stay hidden until clicked in the legend, so that panning
+# stays smooth (they are specks and clutter until the map is zoomed in).
+MAX_ZONES_SHOWN = 50
+MAX_LINES_SHOWN = 500
+# Settlement names are written on the map when a panel holds at most this many.
+MAX_NAMED = 80
+ZONE_STYLE = {"exclusion": {"color": "#b2182b", "dash": "solid", "fill": "rgba(178, 24, 43, 0.25)"},
+              "epz": {"color": "#b2182b", "dash": "dash", "fill": "rgba(178, 24, 43, 0.05)"}}
 _LAYOUT = {"margin": {"l": 60, "r": 20, "t": 40, "b": 50}, "template": "plotly_white",
            "font": {"family": "system-ui, sans-serif", "size": 12}}
 
@@ -40,7 +56,8 @@ def settlement_points(st: pd.DataFrame, max_points: int = MAX_SETTLEMENT_POINTS)
     and chosen_option with the lcoe_<option>_usd_per_kwh columns for a finished plan (without them
     the labels leave the option out, as the explorer colours points itself). Returns columns lon,
     lat, option, demand_kwh_per_year, label (hover text) and a note ("" when every settlement is
-    drawn). A cell takes the option serving most of its demand; its size is its summed demand.
+    drawn), plus name and grid_status ("" where unknown). A cell takes the option serving most of its
+    demand and the grid status of most of its settlements; its size is its summed demand.
     """
     pop_col = "population_target" if "population_target" in st.columns else "population"
     demand = st["demand_kwh_per_year"].astype(float)
@@ -53,9 +70,12 @@ def settlement_points(st: pd.DataFrame, max_points: int = MAX_SETTLEMENT_POINTS)
                  + (st["peak_kw"].astype(float) / 1e3).round(2).astype(str) + " MW<br>population "
                  + st[pop_col].astype(float).round().astype("int64").astype(str)
                  + ("<br>LCOE " + _chosen_lcoe(st).round(3).astype(str) + " USD/kWh" if planned else ""))
+        if "grid_status" in st.columns:
+            label = label + "<br>" + st["grid_status"].map(GRID_STATUS_LABELS).fillna("grid status unknown")
         return pd.DataFrame({"lon": st["lon"].to_numpy(float), "lat": st["lat"].to_numpy(float),
                              "option": option.to_numpy(), "demand_kwh_per_year": demand.to_numpy(),
-                             "label": label.to_numpy()}), ""
+                             "label": label.to_numpy(), "name": st["name"].astype(str).to_numpy(),
+                             "grid_status": _status(st).to_numpy()}), ""
     cell_id, cell = grid_cells(st["lon"].to_numpy(float), st["lat"].to_numpy(float), max_points)
     frame = pd.DataFrame({"cell": cell_id, "option": option.to_numpy(), "demand": demand.to_numpy(),
                           "lon": st["lon"].to_numpy(float), "lat": st["lat"].to_numpy(float),
@@ -74,9 +94,18 @@ def settlement_points(st: pd.DataFrame, max_points: int = MAX_SETTLEMENT_POINTS)
              + centre["pop"].round().astype("int64").astype(str) + mix.reindex(centre.index))
     note = (f"{len(st):,} settlements are drawn as {len(centre):,} grid cells of {cell:.2f}°; each cell takes "
             "the option serving most of its demand and is sized by its total demand.")
+    frame["status"] = _status(st).to_numpy()
+    status = frame.groupby("cell")["status"].agg(lambda v: v.value_counts().index[0]).reindex(centre.index)
     return pd.DataFrame({"lon": centre["lon"].to_numpy(), "lat": centre["lat"].to_numpy(),
                          "option": dominant.to_numpy(), "demand_kwh_per_year": centre["demand"].to_numpy(),
-                         "label": label.to_numpy()}), note
+                         "label": label.to_numpy(), "name": "", "grid_status": status.to_numpy()}), note
+
+
+def _status(st: pd.DataFrame) -> pd.Series:
+    """Each settlement's grid status (connected, weak, unconnected), "" without the column."""
+    if "grid_status" not in st.columns:
+        return pd.Series("", index=st.index)
+    return st["grid_status"].astype(str).where(st["grid_status"].notna(), "")
 
 
 def grid_cells(lon: np.ndarray, lat: np.ndarray, max_cells: int) -> tuple[np.ndarray, float]:
@@ -211,21 +240,22 @@ def outline_trace(x: np.ndarray, y: np.ndarray) -> go.Scatter:
                       line={"color": "#9c9277", "width": 0.7}, name="land and coast", hoverinfo="skip")
 
 
-def site_traces(points: pd.DataFrame, criterion_labels: dict[str, str]) -> list[go.Scatter]:
+def site_traces(points: pd.DataFrame, criterion_labels: dict[str, str]) -> list[go.Scatter | go.Scattergl]:
     """Candidate sites: one trace for suitable ones and one per first failed criterion (hidden until
-    clicked in the legend); hover shows the kind and the full reason."""
+    clicked in the legend), WebGL above `WEBGL_POINTS` sites; hover shows the kind and the full reason."""
     traces = []
     groups = points.groupby("outcome", sort=False)
     totals = points.groupby("outcome")["total"].first()
     order = ["suitable"] + sorted((str(k) for k in groups.groups if k != "suitable"), key=lambda k: -totals[k])
+    kind = go.Scattergl if len(points) > WEBGL_POINTS else go.Scatter
     for i, outcome in enumerate(k for k in order if k in groups.groups):
         g = groups.get_group(outcome)
         ok = outcome == "suitable"
         label = "candidate: suitable" if ok else f"fails: {criterion_labels.get(outcome, outcome)}"
-        traces.append(go.Scatter(
+        traces.append(kind(
             x=g["lon"].to_numpy(), y=g["lat"].to_numpy(), mode="markers", name=f"{label} ({int(g['total'].iloc[0]):,})",
-            legendgroup="sites", visible=True if ok else "legendonly",
-            marker={"size": 5 if ok else 4, "opacity": 0.7 if ok else 0.45, "symbol": "diamond" if ok else "circle",
+            legendgroup=f"sites-{outcome}", visible=True if ok else "legendonly",
+            marker={"size": 4, "opacity": 0.5 if ok else 0.45, "symbol": "diamond" if ok else "circle",
                     "color": "#2ca02c" if ok else CRITERION_COLOURS[(i - 1) % len(CRITERION_COLOURS)]},
             customdata=np.column_stack([g["kind"].to_numpy(), g["reason"].to_numpy()]),
             hovertemplate="%{customdata[0]} site<br>%{customdata[1]}<extra>" + ("suitable" if ok else outcome)
@@ -239,25 +269,188 @@ def marker_size(demand_kwh: np.ndarray) -> np.ndarray:
     return 6.0 + 24.0 * np.sqrt(d / max(float(np.nanmax(d, initial=0.0)), 1.0))
 
 
-def settlement_traces(points: pd.DataFrame) -> list[go.Scatter]:
-    """Settlements (or cells) coloured by chosen option and sized by demand, one trace per option."""
+def settlement_traces(points: pd.DataFrame, names: bool = False) -> list[go.Scatter | go.Scattergl]:
+    """Settlements (or cells) coloured by chosen option and sized by demand, one trace per option; the
+    marker shape shows the grid status (`GRID_STATUS_SYMBOLS`) when `points` has one. `names` writes
+    each settlement's name beside it (`points` needs a name column)."""
     size = marker_size(points["demand_kwh_per_year"].to_numpy())
+    status = points["grid_status"].astype(str) if "grid_status" in points.columns else pd.Series("", index=points.index)
+    symbol = status.map(GRID_STATUS_SYMBOLS).fillna("circle").to_numpy()
+    kind = go.Scattergl if len(points) > WEBGL_POINTS else go.Scatter
+    position = (label_positions(points["lon"].to_numpy(float), points["lat"].to_numpy(float)) if names
+                else np.full(len(points), "top center"))
     traces = []
     for option in ALL_OPTIONS:
         sel = (points["option"] == option).to_numpy()
         if not sel.any():
             continue
-        traces.append(go.Scatter(
-            x=points["lon"].to_numpy()[sel], y=points["lat"].to_numpy()[sel], mode="markers",
+        extra = ({"mode": "markers+text", "text": points["name"].to_numpy()[sel], "textposition": position[sel],
+                  "textfont": {"size": 10, "color": "#222"}, "hovertext": points["label"].to_numpy()[sel],
+                  "hovertemplate": "%{hovertext}<extra></extra>"} if names else
+                 {"mode": "markers", "text": points["label"].to_numpy()[sel], "hovertemplate": "%{text}<extra></extra>"})
+        traces.append(kind(
+            x=points["lon"].to_numpy()[sel], y=points["lat"].to_numpy()[sel],
             name=f"settlement: {OPTION_LABELS[option]} ({int(sel.sum()):,})", legendgroup=f"opt-{option}",
-            marker={"size": size[sel], "color": OPTION_COLOURS[option], "line": {"width": 1, "color": "white"}},
-            text=points["label"].to_numpy()[sel], hovertemplate="%{text}<extra></extra>"))
+            marker={"size": size[sel], "color": OPTION_COLOURS[option], "symbol": symbol[sel],
+                    "line": {"width": 1, "color": "white"}}, **extra))
     return traces
+
+
+def label_positions(lon: np.ndarray, lat: np.ndarray, wide_deg: float = 0.2, high_deg: float = 0.15) -> np.ndarray:
+    """Where to write each point's name: above it, or below when another point lies less than
+    `wide_deg` degrees east or west and less than `high_deg` degrees north of it (so that a name does
+    not print over its neighbour's).
+
+    Parameters
+    ----------
+    lon, lat : numpy.ndarray
+        The points, degrees.
+    wide_deg, high_deg : float, default 0.2 and 0.15
+        How far east or west and north a neighbour crowds a name, degrees.
+
+    Returns
+    -------
+    numpy.ndarray
+        plotly text positions, "top center" or "bottom center".
+    """
+    dx = np.abs(lon[:, None] - lon[None, :])
+    dy = lat[None, :] - lat[:, None]  # > 0: the other point lies north
+    crowded = ((dx < wide_deg) & (dy > 0) & (dy < high_deg)).any(axis=1)
+    return np.where(crowded, "bottom center", "top center")
+
+
+def grid_status_legend(points: pd.DataFrame) -> list[go.Scatter]:
+    """Legend entries (no data drawn) for the marker shapes of the grid statuses present in `points`."""
+    if "grid_status" not in points.columns:
+        return []
+    present = [s for s in GRID_STATUS_LABELS if (points["grid_status"] == s).any()]
+    return [go.Scatter(x=[None], y=[None], mode="markers",
+                       name=f"{GRID_STATUS_SYMBOLS[s].split('-')[0]}: {GRID_STATUS_LABELS[s]}",
+                       legendgroup=f"status-{s}", marker={"symbol": GRID_STATUS_SYMBOLS[s], "size": 10, "color": "#777"},
+                       hoverinfo="skip") for s in present]
+
+
+def grid_extension_trace(st: pd.DataFrame) -> list[go.Scatter]:
+    """Lines from each settlement that chose grid extension to its grid connection point (grid_lon,
+    grid_lat): the submarine or overland cable of the plan; hidden until clicked in the legend above
+    `MAX_LINES_SHOWN` lines."""
+    if "grid_lon" not in st.columns or "chosen_option" not in st.columns:
+        return []
+    g = st[(st["chosen_option"] == "grid") & st["grid_lon"].notna()]
+    if g.empty:
+        return []
+    n = len(g)
+    x, y = np.full(3 * n, np.nan), np.full(3 * n, np.nan)
+    x[0::3], x[1::3] = g["lon"].to_numpy(float), g["grid_lon"].to_numpy(float)
+    y[0::3], y[1::3] = g["lat"].to_numpy(float), g["grid_lat"].to_numpy(float)
+    return [go.Scatter(x=x, y=y, mode="lines", name=f"grid extension ({n:,})", legendgroup="grid-extension",
+                       line={"color": OPTION_COLOURS["grid"], "width": 1.5}, hoverinfo="skip",
+                       visible=True if n <= MAX_LINES_SHOWN else "legendonly")]
+
+
+def zone_traces(zones: pd.DataFrame) -> list[go.Scatter]:
+    """Exclusion zones and emergency planning zones of built reactors, drawn to scale (one trace per
+    zone kind; `zones` has zone, radius_km, site_id and the circle's geometry in WGS84); hidden until
+    clicked in the legend above `MAX_ZONES_SHOWN` zones of a kind."""
+    traces = []
+    for zone, title in (("epz", "emergency planning zone"), ("exclusion", "exclusion zone")):
+        z = zones[zones["zone"] == zone] if len(zones) else zones
+        if not len(z):
+            continue
+        coords, index = shapely.get_coordinates(shapely.get_exterior_ring(z.geometry.to_numpy()), return_index=True)
+        xy = np.insert(coords, np.flatnonzero(np.diff(index)) + 1, np.nan, axis=0)
+        style = ZONE_STYLE[zone]
+        radii = ", ".join(f"{r:g}" for r in sorted(set(z["radius_km"].astype(float))))
+        traces.append(go.Scatter(x=np.round(xy[:, 0], 5), y=np.round(xy[:, 1], 5), mode="lines", fill="toself",
+                                 fillcolor=style["fill"], line={"color": style["color"], "width": 1.2, "dash": style["dash"]},
+                                 name=f"{title} ({radii} km)", legendgroup=f"zone-{zone}", hoverinfo="skip",
+                                 visible=True if len(z) <= MAX_ZONES_SHOWN else "legendonly"))
+    return traces
+
+
+def context_traces(context: dict[str, pd.DataFrame]) -> list[go.Scatter]:
+    """Context layers of the run (report.geography.CONTEXT_LAYERS) other than land: seismic zone
+    outlines, cyclone tracks and earthquakes (hidden until clicked in the legend), power plants, dams
+    and airports."""
+    traces = []
+    zones = context.get("seismic_zones")
+    if zones is not None and "zone" in zones.columns:
+        for zone, g in zones.groupby("zone"):
+            coords, index = shapely.get_coordinates(shapely.get_exterior_ring(shapely.get_parts(g.geometry.to_numpy())),
+                                                    return_index=True)
+            xy = np.insert(coords, np.flatnonzero(np.diff(index)) + 1, np.nan, axis=0)
+            traces.append(go.Scatter(x=np.round(xy[:, 0], 4), y=np.round(xy[:, 1], 4), mode="lines",
+                                     name=f"IS 1893 seismic zone {zone}", legendgroup=f"seismic-{zone}", visible="legendonly",
+                                     line={"color": "#7b3294", "width": 1, "dash": "dot"}, hoverinfo="skip"))
+    tracks = context.get("cyclone_tracks")
+    if tracks is not None and len(tracks):
+        sid = next((c for c in ("CS_ID", "SID", "storm_id") if c in tracks.columns), None)
+        if sid is not None:
+            pts = tracks.assign(_x=tracks.geometry.x, _y=tracks.geometry.y).sort_values([sid, *tracks.columns[:1]])
+            breaks = np.flatnonzero(pts[sid].to_numpy()[1:] != pts[sid].to_numpy()[:-1]) + 1
+            xy = np.insert(pts[["_x", "_y"]].to_numpy(float), breaks, np.nan, axis=0)
+            traces.append(go.Scatter(x=np.round(xy[:, 0], 3), y=np.round(xy[:, 1], 3), mode="lines",
+                                     name=f"cyclone tracks ({pts[sid].nunique()} storms)", legendgroup="cyclones",
+                                     visible="legendonly", line={"color": "#5e3c99", "width": 0.8}, opacity=0.6,
+                                     hoverinfo="skip"))
+    quakes = context.get("earthquakes")
+    if quakes is not None and len(quakes):
+        mcol = next((c for c in ("mw", "mag", "magnitude", "Mw") if c in quakes.columns), None)
+        if mcol is not None:
+            mag = pd.to_numeric(quakes[mcol], errors="coerce").to_numpy(float)
+            strong = mag >= 6.0
+            traces.append(go.Scatter(x=quakes.geometry.x.to_numpy()[strong], y=quakes.geometry.y.to_numpy()[strong],
+                                     mode="markers", name=f"earthquakes Mw >= 6 ({int(strong.sum())})", legendgroup="quakes",
+                                     visible="legendonly", marker={"size": 3 + 2.5 * (mag[strong] - 6.0) ** 2 + 4,
+                                                                   "color": "rgba(0,0,0,0)",
+                                                                   "line": {"color": "#8c510a", "width": 1}},
+                                     text=[f"Mw {m:.1f}" for m in mag[strong]],
+                                     hovertemplate="earthquake %{text}<extra></extra>"))
+    for name, title, symbol, colour, field in (("power_plants", "power plant", "square", "#444", "name"),
+                                              ("dams", "large dam", "triangle-down", "#2166ac", "dam_name"),
+                                              ("airports", "airport", "cross", "#111", "name")):
+        layer = context.get(name)
+        if layer is None or not len(layer):
+            continue
+        pts = layer.geometry.representative_point()
+        text = layer[field].astype(str).to_numpy() if field in layer.columns else np.full(len(layer), title)
+        traces.append(go.Scatter(x=pts.x.to_numpy(), y=pts.y.to_numpy(), mode="markers", name=f"{title} ({len(layer)})",
+                                 legendgroup=name, marker={"symbol": symbol, "size": 8, "color": colour,
+                                                           "line": {"width": 1, "color": "white"}},
+                                 text=text, hovertemplate=title + ": %{text}<extra></extra>"))
+    return traces
+
+
+def scale_bar_trace(x_range: tuple[float, float], y_range: tuple[float, float], km: float, lon_deg: float) -> go.Scatter:
+    """A scale bar in the lower left of a panel, drawn in map coordinates so that it keeps its true
+    length when the map is zoomed (the report's script also redraws it for the zoomed extent).
+
+    Parameters
+    ----------
+    x_range, y_range : tuple of float
+        The panel's longitude and latitude ranges, degrees.
+    km : float
+        Length the bar stands for, km.
+    lon_deg : float
+        Degrees of longitude that `km` spans at the panel's latitude.
+
+    Returns
+    -------
+    plotly.graph_objects.Scatter
+        The bar with end ticks and its label, named "scale".
+    """
+    x0 = x_range[0] + 0.06 * (x_range[1] - x_range[0])
+    y0 = y_range[0] + 0.04 * (y_range[1] - y_range[0])
+    tick = 0.008 * (y_range[1] - y_range[0])
+    return go.Scatter(x=[x0, x0, x0, x0 + lon_deg, x0 + lon_deg], y=[y0 + tick, y0, y0, y0, y0 + tick],
+                      mode="lines+text", text=["", "", "", "", f"{km:g} km"], textposition="top right",
+                      line={"color": "#222", "width": 2.5}, showlegend=False, hoverinfo="skip", name="scale")
 
 
 def built_traces(built: list[dict], st: pd.DataFrame) -> list[go.Scatter]:
     """Built reactor sites (stars, hover with technology and modules) and service lines from each
-    site to the settlements it serves (plan.json reactor_sites[].settlements_served)."""
+    site to the settlements it serves (plan.json reactor_sites[].settlements_served); the lines are
+    hidden until clicked in the legend above `MAX_LINES_SHOWN`."""
     if not built:
         return []
     sites = pd.DataFrame(built)
@@ -270,8 +463,9 @@ def built_traces(built: list[dict], st: pd.DataFrame) -> list[go.Scatter]:
     y = np.full(3 * n, np.nan)
     x[0::3], x[1::3] = served["lon"].to_numpy(float), to["lon"].to_numpy()
     y[0::3], y[1::3] = served["lat"].to_numpy(float), to["lat"].to_numpy()
-    lines = go.Scatter(x=x, y=y, mode="lines", name="service lines", line={"color": "#333", "width": 1.2, "dash": "dot"},
-                       hoverinfo="skip", legendgroup="built")
+    lines = go.Scatter(x=x, y=y, mode="lines", name=f"service lines ({n:,})", hoverinfo="skip",
+                       line={"color": "#333", "width": 1.2, "dash": "dot"},
+                       visible=True if n <= MAX_LINES_SHOWN else "legendonly")
     text = (sites["technology_name"].astype(str) + " at " + sites["site_id"].astype(str) + "<br>"
             + sites["modules"].astype(str) + " module(s), " + sites["capacity_mw"].astype(str) + " MW<br>serves "
             + sites["settlements_served"].map(len).astype(str) + " settlement(s), "
@@ -310,6 +504,57 @@ def map_figure(traces: list, bbox: tuple[float, float, float, float], height: in
                       yaxis={"title": "latitude (°N)", "scaleanchor": "x", "scaleratio": ratio, "zeroline": False,
                              "range": [miny - pady, maxy + pady]},
                       plot_bgcolor="#eef4f8", dragmode="pan", hovermode="closest")
+    return fig
+
+
+def panel_map_figure(traces: list, ranges: list[tuple[float, float, float, float]], titles: list[str],
+                     scale_bars: list[go.Scatter], height: int = 680) -> go.Figure:
+    """The map in one or more side-by-side panels (island groups far apart), each on lon/lat axes
+    framed on its own range, zoomed and panned on its own; a degree of latitude is drawn
+    1 / cos(mid-latitude) times as long as a degree of longitude, so shapes keep their proportions.
+    Every trace is drawn in every panel; the legend lists it once and toggles it in all.
+
+    Parameters
+    ----------
+    traces : list of plotly traces
+        What is drawn, x = longitude and y = latitude (degrees).
+    ranges : list of tuple of float
+        (minx, maxx, miny, maxy) of each panel, degrees.
+    titles : list of str
+        Title of each panel ("" for none).
+    scale_bars : list of plotly traces
+        One scale bar per panel (`scale_bar_trace`).
+    height : int, default 680
+        Figure height (px).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    n = len(ranges)
+    # each panel's share of the width is what its extent needs at the common height
+    widths = [max((r[1] - r[0]) * np.cos(np.radians((r[2] + r[3]) / 2.0)) / max(r[3] - r[2], 1e-3), 1e-3) for r in ranges]
+    fig = make_subplots(rows=1, cols=n, column_widths=[w / sum(widths) for w in widths],
+                        subplot_titles=titles if any(titles) else None, horizontal_spacing=0.06 if n > 1 else 0.0)
+    for i, (minx, maxx, miny, maxy) in enumerate(ranges):
+        for t in traces:
+            copy = type(t)(t)
+            copy.legendgroup = copy.legendgroup or copy.name
+            if i:
+                copy.showlegend = False
+            fig.add_trace(copy, row=1, col=i + 1)
+        fig.add_trace(scale_bars[i], row=1, col=i + 1)
+        suffix = "" if i == 0 else str(i + 1)
+        ratio = 1.0 / max(np.cos(np.radians((miny + maxy) / 2.0)), 0.2)
+        fig.update_layout({f"xaxis{suffix}": {"title": "longitude (°E)", "zeroline": False, "range": [minx, maxx],
+                                              "showgrid": True, "gridcolor": "#dde6ee"},
+                           f"yaxis{suffix}": {"title": "latitude (°N)" if i == 0 else None, "scaleanchor": f"x{suffix}",
+                                              "scaleratio": ratio, "zeroline": False, "range": [miny, maxy],
+                                              "showgrid": True, "gridcolor": "#dde6ee"}})
+    # the legend goes under the panels, which keep the page's whole width (on screen and on paper)
+    fig.update_layout(**_LAYOUT, height=height, plot_bgcolor="#e6f0f7", dragmode="pan", hovermode="closest",
+                      legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.1, "yanchor": "top",
+                              "font": {"size": 11}})
     return fig
 
 

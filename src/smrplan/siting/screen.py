@@ -613,14 +613,14 @@ def _hazard_criteria(region: Region, rules: Siting, kinds, lon, lat, reactor) ->
         out.append(_criterion("seismic_zone", "IS 1893 seismic zone", np.where(bad, 1.0, 0.0), ~bad, reactor,
                               f"zone not in {rules.excluded_seismic_zones}"))
     else:
-        out.append(_not_evaluated("seismic_zone", "IS 1893 seismic zone", len(lon), "no seismic_zones layer"))
+        out.append(_not_evaluated("seismic_zone", "IS 1893 seismic zone", len(lon), _no_data(region, "seismic_zones")))
     faults = region.layers.get("faults")
     if faults is not None:
         d = _distance_to_layer_km(region, faults, lon, lat)
         out.append(_criterion("capable_fault", "distance to a capable fault", d, d >= rules.capable_fault_min_km,
                               reactor, f">= {rules.capable_fault_min_km} km (AERB)"))
     else:
-        out.append(_not_evaluated("capable_fault", "distance to a capable fault", len(lon), "no faults layer"))
+        out.append(_not_evaluated("capable_fault", "distance to a capable fault", len(lon), _no_data(region, "faults")))
     eq = region.layers.get("earthquakes")
     if eq is not None:
         mcol = next((c for c in ("mw", "mag", "magnitude", "Mw") if c in eq.columns), None)
@@ -646,14 +646,14 @@ def _hazard_criteria(region: Region, rules: Siting, kinds, lon, lat, reactor) ->
     else:
         for n, lab in (("earthquake_max_magnitude", "largest earthquake nearby"),
                        ("earthquake_count", "strong earthquakes nearby")):
-            out.append(_not_evaluated(n, lab, len(lon), "no earthquakes layer"))
+            out.append(_not_evaluated(n, lab, len(lon), _no_data(region, "earthquakes")))
     out.append(_cyclones(region, rules, lon, lat, reactor))
     for name, label, buffer in (("protected_areas", "distance to protected areas", rules.protected_area_buffer_km),
                                 ("airports", "distance to airports", rules.airport_buffer_km),
                                 ("hazardous_facilities", "distance to hazardous facilities", rules.hazardous_buffer_km)):
         layer = region.layers.get(name)
         if layer is None:
-            out.append(_not_evaluated(name, label, len(lon), f"no {name} layer"))
+            out.append(_not_evaluated(name, label, len(lon), _no_data(region, name)))
             continue
         d = _distance_to_layer_km(region, layer, lon, lat)
         out.append(_criterion(name, label, d, d > buffer if buffer > 0 else d > 0, reactor, f"> {buffer} km"))
@@ -666,7 +666,7 @@ def _cyclones(region: Region, rules: Siting, lon, lat, reactor) -> Criterion:
     tracks = region.layers.get("cyclone_tracks")
     label = "cyclone passages per decade"
     if tracks is None:
-        return _not_evaluated("cyclones", label, len(lon), "no cyclone_tracks layer")
+        return _not_evaluated("cyclones", label, len(lon), _no_data(region, "cyclone_tracks"))
     cols = {c.lower(): c for c in tracks.columns}
     wind = cols.get("msws") or cols.get("wind_kt") or cols.get("usa_wind") or cols.get("wmo_wind")
     sid = cols.get("cs_id") or cols.get("sid") or cols.get("storm_id")
@@ -698,8 +698,8 @@ def _terrain_criteria(region: Region, rules: Siting, kinds, lon, lat) -> list[Cr
     dem = region.rasters.get("dem")
     n = len(lon)
     if dem is None:
-        return [_not_evaluated("slope", _SLOPE_LABEL, n, "no dem raster"),
-                _not_evaluated("elevation", _ELEVATION_LABEL, n, "no dem raster")]
+        return [_not_evaluated("slope", _SLOPE_LABEL, n, _no_data(region, "dem")),
+                _not_evaluated("elevation", _ELEVATION_LABEL, n, _no_data(region, "dem"))]
     on_ground = _applies(kinds, "land", "micro")
     elev, slope = np.full(n, np.nan), np.full(n, np.nan)
     elev[on_ground], slope[on_ground] = dem_elevation_slope(dem, lon[on_ground], lat[on_ground])
@@ -813,7 +813,7 @@ def _tsunami(region: Region, rules: Siting, kinds, lon, lat) -> Criterion:
     layer = region.layers.get("tsunami")
     label = "distance to a tsunami hazard zone"
     if layer is None:
-        return _not_evaluated("tsunami", label, len(lon), "no tsunami layer")
+        return _not_evaluated("tsunami", label, len(lon), _no_data(region, "tsunami"))
     d = _distance_to_layer_km(region, layer, lon, lat)
     on_ground = _applies(kinds, "land", "micro")
     buf = rules.tsunami_buffer_km
@@ -857,7 +857,7 @@ def _water_criteria(region: Region, rules: Siting, kinds, lon, lat, c) -> list[C
         out.append(_criterion("water_depth", "water depth at berth (floating)", depth, ok, floating,
                               f"{rules.floating_min_depth_m}-{rules.floating_max_depth_m} m", note=_raster_note(bathy)))
     else:
-        out.append(_not_evaluated("water_depth", "water depth at berth (floating)", n, "no bathymetry raster"))
+        out.append(_not_evaluated("water_depth", "water depth at berth (floating)", n, _no_data(region, "bathymetry")))
     exposure = np.full(n, np.nan)
     exposure[floating] = _open_sea_share(region, lon[floating], lat[floating])
     out.append(_criterion("exposure", "open-sea share around the berth (floating)", exposure,
@@ -920,6 +920,14 @@ def _layer_numbers(region: Region, name: str, column: str, expected: str) -> np.
         raise InputError(file, f"{where}, column {column}",
                          f"{show(values.iloc[r])} is a yes/no value ({int(flags.sum())} row(s)); expected {expected}")
     return numeric_values(values)
+
+
+def _no_data(region: Region, layer: str) -> str:
+    """Why a criterion is not evaluated: the missing layer, and the scenario's reason when it gives one
+    (`data_gaps`)."""
+    kind = "raster" if layer in ("dem", "bathymetry") else "layer"
+    gap = region.data_gaps.get(layer)
+    return f"no {layer} {kind}" + (f": {gap}" if gap else "")
 
 
 def _not_evaluated(name: str, label: str, n: int, why: str) -> Criterion:
