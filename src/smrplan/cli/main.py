@@ -282,7 +282,7 @@ def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", dat
 @app.command()
 def report(run_dir: Path,
            pdf: Annotated[bool, typer.Option("--pdf", help="Also print report.pdf with headless Chromium.")] = False) -> None:
-    """Regenerate report.html and plan.qgs of a run directory (and report.pdf with --pdf)."""
+    """Regenerate report.html and, for a plan, plan.qgs of a run directory (and report.pdf with --pdf)."""
     from smrplan.report.html import build_report, find_chromium, print_pdf
     from smrplan.report.qgis import write_project
 
@@ -302,7 +302,8 @@ def report(run_dir: Path,
                                         "or set SMRPLAN_CHROMIUM to its path)")
     html_path = build_report(run_dir)
     out_console.print(f"wrote {html_path}")
-    out_console.print(f"wrote {write_project(run_dir)}")
+    if (run_dir / "settlements.gpkg").exists():  # a plan's run directory (a roadmap or coal study has no project)
+        out_console.print(f"wrote {write_project(run_dir)}")
     if chromium is not None:
         out_console.print(f"wrote {print_pdf(html_path, run_dir / 'report.pdf', chromium)}")
 
