@@ -196,6 +196,7 @@ class Siting(_Strict):
 
 
 class Optimisation(_Strict):
+    enabled: bool
     max_network_distance_km: float = Field(gt=0, le=2000)
     mip_gap: float = Field(ge=0, le=1)
     time_limit_s: float = Field(gt=0)

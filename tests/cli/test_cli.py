@@ -8,8 +8,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+import yaml
 
-from smrplan.options import ALL_OPTIONS
+import smrplan as smrplan_package
+from smrplan.options import ALL_OPTIONS, REACTOR_OPTIONS
 
 CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 
@@ -65,6 +67,34 @@ def test_every_settlement_chooses_its_cheapest_feasible_option(islands_run: Path
     assert np.isfinite(chosen).all() and (chosen > 0).all()
     assert np.allclose(chosen, np.nanmin(lcoes, axis=1), rtol=1e-6)
     assert (lcoes[np.isfinite(lcoes)] > 0).all()
+
+
+def test_a_run_without_the_optimisation_stage_takes_each_settlements_least_cost_option(tmp_path: Path):
+    """optimisation.enabled false on the island territories, with cheap microreactors and floating plants so
+    that some settlements take a reactor of their own: no model, every settlement on its cheapest option,
+    one plant per such settlement, and the run directory complete."""
+    scenario = yaml.safe_load((Path(smrplan_package.__file__).parent / "scenarios" / "india-islands.yaml").read_text())
+    scenario.setdefault("optimisation", {})["enabled"] = False
+    scenario.setdefault("technologies", {})["overrides"] = {"klt40s_floating": {"capex_usd_per_kw": 500.0},
+                                                            "evinci_micro": {"capex_usd_per_kw": 500.0}}
+    (tmp_path / "skip.yaml").write_text(yaml.safe_dump(scenario))
+    out = tmp_path / "run"
+    r = smrplan("run", tmp_path / "skip.yaml", "--out", out)
+    assert r.returncode == 0, r.stderr + r.stdout
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["solver"]["termination"] == "skipped" and "optimisation.enabled is false" in plan["solver"]["status"]
+    assert plan["solver"]["variables"] == 0
+    st = gpd.read_file(out / "settlements.gpkg", layer="settlements")
+    lcoes = st[[f"lcoe_{o}_usd_per_kwh" for o in ALL_OPTIONS]].to_numpy(float)
+    chosen = st.apply(lambda r: r[f"lcoe_{r['chosen_option']}_usd_per_kwh"], axis=1).to_numpy(float)
+    assert np.array_equal(chosen, np.nanmin(lcoes, axis=1))
+    reactors = st["chosen_option"].isin(REACTOR_OPTIONS)
+    assert reactors.any() and len(plan["reactor_sites"]) == reactors.sum()
+    assert all(len(site["settlements_served"]) == 1 for site in plan["reactor_sites"])
+    planned = plan.get("total_annual_cost_before_dispatch_usd", plan["total_annual_cost_usd"])
+    assert planned == pytest.approx(plan["solver"]["objective_usd"], rel=1e-9)
+    for name in ("report.html", "sites.gpkg", "dispatch.parquet", "log.txt"):
+        assert (out / name).is_file(), name
 
 
 def test_sites_layer_has_reasons(islands_run: Path):

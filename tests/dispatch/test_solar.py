@@ -7,6 +7,7 @@ import pandas as pd
 import pvlib
 import pytest
 
+from smrplan.dispatch import solar
 from smrplan.dispatch.solar import (
     local_year_hours_utc,
     pv_profile_from_tmy,
@@ -312,3 +313,31 @@ def test_plain_csv_year_header_and_yes_no_cells(tmp_path, header, cell, text):
     path.write_text(header + "\n" + "\n".join([cell] * 8760) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=text):
         read_tmy(path, year=YEAR, timezone=TZ)
+
+
+def test_the_bundled_maps_are_read_once_for_every_system_with_pvlibs_values(monkeypatch):
+    """Linke turbidity and altitude of many systems: one read of each map, the values of pvlib's own
+    one-site lookups (including the last row and column of the grids and a site without altitude data)."""
+    rng = np.random.default_rng(5)
+    lat = np.concatenate([rng.uniform(-60, 70, 40), [89.99, -89.99, 0.0, 11.67]])
+    lon = np.concatenate([rng.uniform(-179, 179, 40), [179.99, -179.99, -30.0, 92.74]])
+    opened = []
+    real_file = solar.h5py.File
+    monkeypatch.setattr(solar.h5py, "File", lambda *a, **k: opened.append(a[0]) or real_file(*a, **k))
+    linke = solar._linke_turbidity_monthly(lat, lon)
+    altitude = solar._altitudes(lat, lon, None)
+    assert len(opened) == 2
+    months = pd.date_range("2001-01-01", periods=12, freq="MS", tz="UTC") + pd.Timedelta(days=14)
+    want = [pvlib.clearsky.lookup_linke_turbidity(months, la, lo, interp_turbidity=False).to_numpy()
+            for la, lo in zip(lat, lon, strict=True)]
+    assert np.array_equal(linke, np.array(want))
+    assert np.array_equal(altitude, [pvlib.location.lookup_altitude(la, lo) for la, lo in zip(lat, lon, strict=True)])
+    assert (altitude == 0).any()  # the open sea at (0, -30) has no altitude data
+
+
+def test_a_profile_for_many_systems_reads_each_map_once(monkeypatch):
+    opened = []
+    real_file = solar.h5py.File
+    monkeypatch.setattr(solar.h5py, "File", lambda *a, **k: opened.append(a[0]) or real_file(*a, **k))
+    pv_profile_kw_per_kwp([11.67, 10.57, 34.16], [92.74, 72.64, 77.58], YEAR, system_loss_fraction=LOSS, timezone=TZ)
+    assert sorted(p.name for p in opened) == ["Altitude.h5", "LinkeTurbidities.h5"]

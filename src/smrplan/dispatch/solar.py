@@ -10,7 +10,8 @@ Clear-sky model (`pv_profile_kw_per_kwp`), per system:
 - sun position: NREL SPA (`pvlib.spa.solar_position`), evaluated for all systems at once;
 - clear-sky GHI/DNI/DHI: Ineichen-Perez with the Linke turbidity climatology bundled with pvlib
   (monthly values interpolated linearly between mid-months; works offline) and the site altitude
-  (given, or looked up in pvlib's bundled altitude map);
+  (given, or looked up in pvlib's bundled altitude map); each of the two bundled maps is read once per
+  call, for every system at once, at the cells pvlib's own lookups pick;
 - plane of array: Hay-Davies transposition to a fixed plane (tilt defaults to |latitude|, facing
   ``azimuth``) with ground reflection from ``albedo``;
 - PV: PVWatts DC at the reference cell temperature (temperature-independent), times
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import h5py
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -56,6 +58,8 @@ MAX_KW_PER_KWP = 1.5
 TMY_IRRADIANCE_COLUMNS = ("ghi", "dni", "dhi")
 TMY_PROFILE_COLUMN = "kw_per_kwp"
 TMY_TIME_COLUMN = "time"
+# Code of a cell without data in pvlib's altitude map (pvlib.location.lookup_altitude).
+_ALTITUDE_NODATA = 255
 
 
 def local_year_hours_utc(year: int, timezone: str) -> pd.DatetimeIndex:
@@ -89,16 +93,32 @@ def _monthly_factors(monthly_derate: npt.ArrayLike | None, n: int) -> np.ndarray
 
 
 def _linke_turbidity_monthly(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """(S, 12) monthly Linke turbidity from pvlib's bundled climatology (one lookup per distinct site)."""
-    mid_months = pd.date_range("2001-01-01", periods=MONTHS, freq="MS", tz="UTC") + pd.Timedelta(days=14)
-    sites, inverse = np.unique(np.column_stack([lat, lon]), axis=0, return_inverse=True)
-    table = np.array(
-        [
-            pvlib.clearsky.lookup_linke_turbidity(mid_months, la, lo, interp_turbidity=False).to_numpy()
-            for la, lo in sites
-        ]
-    )
-    return table[inverse.ravel()]
+    """(S, 12) monthly Linke turbidity from pvlib's bundled climatology, as
+    `pvlib.clearsky.lookup_linke_turbidity` gives it (the file stores 20 x turbidity), in one read."""
+    return _pvlib_grid_values("LinkeTurbidities.h5", "LinkeTurbidity", lat, lon).astype(float) / 20.0
+
+
+def _pvlib_grid_values(name: str, dataset: str, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Values at each point of one of pvlib's bundled global 5-arc-minute grids (an HDF5 file in
+    pvlib's data folder, 2160 rows from 90 N x 4320 columns from 180 W), at the cells pvlib's own
+    lookups pick: the file is opened once and the window covering every point read at once."""
+    rows, cols = _grid_index(lat, 90.0, -90.0, 2160), _grid_index(lon, -180.0, 180.0, 4320)
+    r0, c0 = rows.min(initial=0), cols.min(initial=0)
+    with h5py.File(Path(pvlib.__file__).parent / "data" / name, "r") as f:
+        window = f[dataset][r0:rows.max(initial=0) + 1, c0:cols.max(initial=0) + 1]
+    return window[rows - r0, cols - c0]
+
+
+def _grid_index(degrees: np.ndarray, first: float, last: float, cells: int) -> np.ndarray:
+    """Cell of each coordinate (degrees) on a grid of `cells` cells from `first` to `last` degrees:
+    `pvlib.tools._degrees_to_index` vectorised, the same arithmetic (nearest cell centre, half a cell
+    of tolerance at either end)."""
+    scale = cells / (last - first)
+    index = (np.asarray(degrees, float) - (first + 1 / scale / 2)) * scale
+    top = cells - 1
+    if ((index > top) & (index - top > 0.500001)).any() or ((index < 0) & (-index > 0.500001)).any():
+        raise ValueError(f"a coordinate is out of range ({first:g}, {last:g})")
+    return np.where(index > top, top, np.where(index < 0, 0, np.around(index))).astype(np.intp)
 
 
 def _mid_month_weights(times_utc: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -114,9 +134,12 @@ def _mid_month_weights(times_utc: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndar
 
 
 def _altitudes(lat: np.ndarray, lon: np.ndarray, altitude_m: npt.ArrayLike | None) -> np.ndarray:
+    """Site altitudes (m): given, or from pvlib's bundled altitude map as `pvlib.location.lookup_altitude`
+    gives them (28 m steps from -450 m; 0 where the map has no data), in one read."""
     if altitude_m is not None:
         return _vector(altitude_m, lat.size, "altitude_m")
-    return np.array([pvlib.location.lookup_altitude(la, lo) for la, lo in zip(lat, lon, strict=True)])
+    code = _pvlib_grid_values("Altitude.h5", "Altitude", lat, lon)
+    return np.where(code == _ALTITUDE_NODATA, 0.0, code.astype(float) * 28 - 450)
 
 
 def solar_position(

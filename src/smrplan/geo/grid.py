@@ -22,6 +22,9 @@ from smrplan.geo.distance import PointIndex, haversine_km
 from smrplan.geo.layers import Region
 
 ROUTE_SAMPLES = 32
+# Routes split at a time: bounds the sample arrays to ROUTE_CHUNK x ROUTE_SAMPLES points (about 34 MB
+# of coordinates) however many routes there are.
+ROUTE_CHUNK = 65_536
 
 
 def route_split_km(region: Region, lon1, lat1, lon2, lat2, samples: int = ROUTE_SAMPLES):
@@ -46,9 +49,13 @@ def route_split_km(region: Region, lon1, lat1, lon2, lat2, samples: int = ROUTE_
     if len(length) == 0:
         return length, length.copy()
     t = (np.arange(samples) + 0.5) / samples
-    lon = lon1[:, None] + (lon2 - lon1)[:, None] * t[None, :]
-    lat = lat1[:, None] + (lat2 - lat1)[:, None] * t[None, :]
-    sea = length * region.is_sea(lon.ravel(), lat.ravel()).reshape(lon.shape).mean(axis=1)
+    share = np.empty(len(length))
+    for a in range(0, len(length), ROUTE_CHUNK):
+        c = slice(a, a + ROUTE_CHUNK)
+        lon = lon1[c, None] + (lon2[c] - lon1[c])[:, None] * t[None, :]
+        lat = lat1[c, None] + (lat2[c] - lat1[c])[:, None] * t[None, :]
+        share[c] = region.is_sea_many(lon.ravel(), lat.ravel()).reshape(lon.shape).mean(axis=1)
+    sea = length * share
     return length - sea, sea
 
 

@@ -51,6 +51,7 @@ from smrplan.geo.importers import (
     read_geonames_postal,
 )
 from smrplan.geo.io import attribution, read_anchor_loads, read_settlements, read_vector, resolve
+from smrplan.geo.seacells import SeaCells
 from smrplan.geo.water import WATER_KINDS, enclosed_pieces, read_water_layer
 from smrplan.limits import data_limits
 from smrplan.scenario import BUILD_LAYERS, DISTRICT_TABLES, STATISTICS_LAYERS, WATER_LAYERS, Scenario, defaults
@@ -101,6 +102,7 @@ class Region:
     _pieces: dict[bool, tuple[np.ndarray, shapely.STRtree]] = field(default_factory=dict, repr=False)
     _coast_tree: shapely.STRtree | None = field(default=None, repr=False)
     _enclosed: _Enclosed | None = field(default=None, repr=False)
+    _sea_cells: SeaCells | None = field(default=None, repr=False)
     _water: dict[str, tuple[np.ndarray, shapely.STRtree]] = field(default_factory=dict, repr=False)
 
     def data_record(self) -> dict:
@@ -207,6 +209,18 @@ class Region:
         out = np.ones(len(lon), bool)
         out[hit] = False
         return out
+
+    def is_sea_many(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """`is_sea` for many points at once, identical answers: with a land layer the cells of `SeaCells`
+        (classified once per region) decide most points and only those in mixed cells are tested
+        exactly; without one the global land mask is already a lookup."""
+        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+        enc = self.enclosed()
+        if enc is None:
+            return self.is_sea(lon, lat)
+        if self._sea_cells is None:
+            self._sea_cells = SeaCells.build(enc.not_sea)
+        return self._sea_cells.is_sea(lon, lat, self.is_sea)
 
     def is_inland_water(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Boolean array: is each WGS84 point on inland water (neither land nor sea)?"""

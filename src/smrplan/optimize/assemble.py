@@ -31,6 +31,7 @@ from smrplan.costs.economics import Money, by_option, first_of, lcoe, net_presen
 from smrplan.costs.engine import CostBasis, OptionCosts
 from smrplan.geo.grid import mst_length_km
 from smrplan.geo.layers import Region
+from smrplan.optimize.least_cost import least_cost_plan
 from smrplan.optimize.solve import PlanResult, solve_plan
 from smrplan.options import ALL_OPTIONS, KIND_OPTION
 
@@ -202,7 +203,8 @@ def optimise(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, bas
              catalogue: Catalogue, money: Money, opt, load_factor: float, carbon_price_usd_per_t: float,
              inr_per_usd: float | None = None) -> Optimised:
     """Solve the plan's facility-location MILP and assemble the plan: the one "solve and assemble"
-    of the plan, the Monte Carlo re-optimisation and the explorer.
+    of the plan, the Monte Carlo re-optimisation and the explorer. With ``opt.enabled`` false no MILP
+    is built: each settlement takes its least-cost option alone (`least_cost.least_cost_plan`).
 
     Parameters
     ----------
@@ -238,9 +240,12 @@ def optimise(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, bas
     techs_by_kind = {kind: groups[option] for kind, option in KIND_OPTION.items()}
     diesel = first_of(catalogue, "diesel")
     suitable = sites[sites["suitable"].to_numpy(bool)]
-    result = solve_plan(region, st, suitable, techs_by_kind, diesel, first_of(catalogue, "grid_extension"),
-                        first_of(catalogue, "submarine_cable"), money, opt, load_factor, carbon_price_usd_per_t,
-                        allowed=basis.allowed)
+    if opt.enabled:
+        result = solve_plan(region, st, suitable, techs_by_kind, diesel, first_of(catalogue, "grid_extension"),
+                            first_of(catalogue, "submarine_cable"), money, opt, load_factor, carbon_price_usd_per_t,
+                            allowed=basis.allowed)
+    else:
+        result = least_cost_plan(st, basis, costs, catalogue, money)
     assembled, built = assemble(st, result, costs.by_option, diesel["capex_usd_per_kw"], money.discount_rate,
                                 money=money, inr_per_usd=inr_per_usd)
     flagged = sites.copy()
