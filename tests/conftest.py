@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,3 +29,57 @@ def tech(key: str, option: str, **values) -> Technology:
                            low=v if not isinstance(v, str) else None, high=v if not isinstance(v, str) else None)
               for k, v in values.items()}
     return Technology(key=key, name=key, option=option, description="", confidence="high", parameters=params)
+
+
+def run_cli(args, cwd: Path | None = None, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``smrplan ARGS`` in a forked child of the test process and return its exit status and output.
+
+    The child is a fresh process (own exit status, own stdout and stderr, nothing shared back), as a
+    subprocess would be, but it starts from this process's already imported modules, so a case costs
+    milliseconds of start-up instead of the seconds of importing the scientific stack again.
+    """
+    import smrplan.cli.main  # noqa: F401  (imported once here, inherited by every fork)
+
+    args = [str(a) for a in args]
+    with tempfile.TemporaryDirectory() as tmp:
+        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        child = multiprocessing.get_context("fork").Process(target=_cli_child, args=(args, cwd, env, out, err))
+        child.start()
+        child.join(timeout)
+        if child.is_alive():
+            child.kill()
+            child.join()
+            raise subprocess.TimeoutExpired(["smrplan", *args], timeout)
+        return subprocess.CompletedProcess(["smrplan", *args], child.exitcode,
+                                           out.read_text(encoding="utf-8", errors="replace"),
+                                           err.read_text(encoding="utf-8", errors="replace"))
+
+
+def _cli_child(args: list[str], cwd: Path | None, env: dict | None, out: Path, err: Path) -> None:
+    """Body of the forked child: point file descriptors 1 and 2 at files, run the CLI, exit with its status."""
+    code = 1
+    with open(out, "w", encoding="utf-8") as fo, open(err, "w", encoding="utf-8") as fe:
+        os.dup2(fo.fileno(), 1)
+        os.dup2(fe.fileno(), 2)
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+        if cwd is not None:
+            os.chdir(cwd)
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(env)
+        sys.argv = ["smrplan", *args]
+        try:
+            from smrplan.cli.main import main
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:  # noqa: BLE001  (an uncaught error is the CLI's own traceback, as a process shows it)
+            import traceback
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+    os._exit(code)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 import statistics
-import subprocess
-import sys
 import time
 
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import run_cli
 from smrplan.explore import (
     MAX_BODY_BYTES,
     Params,
@@ -21,8 +20,6 @@ from smrplan.explore import (
     prepare_state,
     recompute,
 )
-
-CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 
 
 @pytest.fixture(scope="module")
@@ -122,9 +119,9 @@ def test_params_defaults_and_strictness():
 
 
 def test_explore_command_bad_input(tmp_path):
-    r = subprocess.run([*CLI, "explore", str(tmp_path / "missing.yaml")], capture_output=True, text=True, timeout=120)
+    r = run_cli(["explore", str(tmp_path / "missing.yaml")], timeout=120)
     assert r.returncode == 2 and "missing.yaml" in r.stderr
-    r = subprocess.run([*CLI, "explore", "--port", "0"], capture_output=True, text=True, timeout=120)
+    r = run_cli(["explore", "--port", "0"], timeout=120)
     assert r.returncode == 2
 
 

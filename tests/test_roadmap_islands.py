@@ -4,13 +4,12 @@ plan; supply in every period; earliest order years; the run directory, report an
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import run_cli
 from smrplan.catalogue.catalogue import read_catalogue
 from smrplan.outputs.write import write_roadmap_run
 from smrplan.pipeline import make_plan, make_roadmap
@@ -81,8 +80,7 @@ def test_the_run_directory_has_the_roadmap_trajectory_and_gantt_chart(roadmap, t
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "plot-gantt" in page and plants["site_id"].iloc[0] in page
     assert (out / ".smrplan-run").exists() and (out / "catalogue.json").exists()
-    done = subprocess.run([sys.executable, "-c", "from smrplan.cli.main import main; main()", "report", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    done = run_cli(["report", str(out)], timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr  # the report regenerates from the run directory
 
 

@@ -1,20 +1,18 @@
 """The catalogue schema (catalogue/parameters.csv): its page is generated, and its bounds hold for
 catalogue files and scenario overrides (exit status 2 naming the file and the field)."""
 
-import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 
 import pytest
 import yaml
 
+from conftest import run_cli
 from smrplan.catalogue.catalogue import apply_overrides, read_catalogue
 from smrplan.catalogue.schema import PARAMETERS, markdown
 from smrplan.errors import InputError
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "catalogue-schema.md"
-CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 CAT = read_catalogue()
 
 
@@ -53,7 +51,7 @@ def test_unknown_cooling_in_a_catalogue_file_exits_2(tmp_path):
     entry["parameters"]["cooling"]["value"] = "liquid_helium"
     path = tmp_path / "catalogue.yaml"
     path.write_text(yaml.safe_dump({"technologies": {"smr": entry}}), encoding="utf-8")
-    r = subprocess.run([*CLI, "catalogue", "--file", str(path)], capture_output=True, text=True, timeout=120)
+    r = run_cli(["catalogue", "--file", str(path)], timeout=120)
     assert r.returncode == 2, r.stderr
     assert "catalogue.yaml" in r.stderr and "technologies.smr.parameters.cooling.value" in r.stderr
     assert "liquid_helium" in r.stderr and "Traceback" not in r.stderr
@@ -77,7 +75,7 @@ def test_override_outside_bounds_exits_2(tmp_path):
     sc.write_text("name: x\ndata: {settlements: 'bundled:islands.csv'}\n"
                   "technologies: {overrides: {bwrx300: {capacity_factor: 1.5}}}\n", encoding="utf-8")
     out = tmp_path / "run"
-    r = subprocess.run([*CLI, "run", str(sc), "--out", str(out)], capture_output=True, text=True, timeout=300)
+    r = run_cli(["run", str(sc), "--out", str(out)], timeout=300)
     assert r.returncode == 2, r.stderr
     assert "scenario.yaml" in r.stderr and "technologies.overrides.bwrx300.capacity_factor" in r.stderr
     assert "Traceback" not in r.stderr and not out.exists()
@@ -102,6 +100,6 @@ def _catalogue(tmp_path, **changes) -> Path:
 def test_catalogue_file_outside_schema_exits_2(tmp_path, changes, field):
     assert read_catalogue(_catalogue(tmp_path))  # valid without the change
     path = _catalogue(tmp_path, **changes)
-    r = subprocess.run([*CLI, "catalogue", "--file", str(path)], capture_output=True, text=True, timeout=120)
+    r = run_cli(["catalogue", "--file", str(path)], timeout=120)
     assert r.returncode == 2, r.stderr
     assert "catalogue.yaml" in r.stderr and field in r.stderr and "Traceback" not in r.stderr

@@ -2,16 +2,15 @@
 one message naming the file and the field, no traceback and no run directory."""
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from conftest import run_cli
+
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
-CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 
 
 def test_corpus_is_large_enough():
@@ -26,7 +25,7 @@ def test_bad_input_exits_2_with_named_field(case, tmp_path):
     before = {p.name: p.read_bytes() for p in work.iterdir()}
     out = tmp_path / "run"
     args = [a.replace("{dir}", str(work)).replace("{out}", str(out)) for a in case["args"]]
-    r = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300)
+    r = run_cli(args, timeout=300)
     msg = r.stderr
     assert r.returncode == 2, f"exit {r.returncode}: {msg}{r.stdout}"
     assert "Traceback" not in msg

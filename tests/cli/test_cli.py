@@ -1,8 +1,6 @@
 """The command line end to end: the default region, the data-directory scenario and bad input."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,13 +9,12 @@ import pytest
 import yaml
 
 import smrplan as smrplan_package
+from conftest import run_cli
 from smrplan.options import ALL_OPTIONS, REACTOR_OPTIONS
-
-CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 
 
 def smrplan(*args, cwd=None):
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=900)
+    return run_cli([*map(str, args)], cwd=cwd, timeout=900)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,12 +16,12 @@ from affine import Affine
 from shapely.geometry import LineString, Point, Polygon, box
 from typer.testing import CliRunner
 
+from conftest import run_cli
 from smrplan.cli.data import data_app, import_app
 from smrplan.errors import InputError
 from smrplan.geo.importers import read_districts
 from smrplan.geo.io import read_settlements, read_vector
 
-CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "data.md"
 
 
@@ -192,7 +191,7 @@ def test_shared_data_imports(shared_data, tmp_path):
 # --- bad input: exit status 2 naming the file and field, nothing written ---------------------------
 
 def smrplan(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=300)
+    return run_cli([*map(str, args)], timeout=300)
 
 
 def test_bad_rows_exit_2_naming_file_and_field(tmp_path):

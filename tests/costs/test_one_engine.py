@@ -7,7 +7,6 @@ once; the sweep re-optimises with region rules."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +15,13 @@ import pytest
 import yaml
 
 import smrplan.pipeline as pipeline
+from conftest import run_cli
 from smrplan.api import plan, run
 from smrplan.explore import load_target, optimise_state, option_costs_for, prepare_state
 from smrplan.options import ALL_OPTIONS, REACTOR_OPTIONS
 from smrplan.uncertainty.model import build_model, costs_of, draw_inputs, reoptimise, run_tornado
 from smrplan.uncertainty.tornado import tornado_entries
 
-CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 LAKSHADWEEP_RULE = {"territory": {"Lakshadweep": ["floating_reactor"]}}
 
 
@@ -135,11 +134,9 @@ def test_stages_do_not_modify_their_inputs(the_plan):
 
 
 def test_sweep_reoptimises_with_region_rules(scenario_path, tmp_path):
-    import subprocess
-
     out = tmp_path / "sweep"
-    r = subprocess.run([*CLI, "sweep", str(scenario_path), "--draws", "4", "--batch-draws", "2", "--workers", "0",
-                        "--reoptimise", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    r = run_cli(["sweep", str(scenario_path), "--draws", "4", "--batch-draws", "2", "--workers", "0",
+                 "--reoptimise", "--out", str(out)], timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     s = json.loads((out / "sweep.json").read_text())
     assert s["draws"] == 4 and s["reoptimise"]

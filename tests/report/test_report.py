@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -21,13 +19,12 @@ import pytest
 import shapely
 from markupsafe import escape
 
+from conftest import run_cli
 from smrplan.api import run
 from smrplan.dispatch.reliability import outage_spans
 from smrplan.options import ALL_OPTIONS
 from smrplan.report import plots
 from smrplan.report.html import build_report, hardest_week, sweep_table
-
-CLI = [sys.executable, "-c", "from smrplan.cli.main import main; main()"]
 
 
 class _Assets(HTMLParser):
@@ -242,13 +239,13 @@ def test_report_command_regenerates(islands, tmp_path):
     run_dir = tmp_path / "copy"
     shutil.copytree(islands, run_dir)
     (run_dir / "report.html").unlink()
-    r = subprocess.run([*CLI, "report", str(run_dir)], capture_output=True, text=True, timeout=300)
+    r = run_cli(["report", str(run_dir)], timeout=300)
     assert r.returncode == 0, r.stderr
     assert (run_dir / "report.html").stat().st_size > 1_000_000
 
 
 def test_report_command_bad_input(tmp_path):
-    r = subprocess.run([*CLI, "report", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    r = run_cli(["report", str(tmp_path)], timeout=120)
     assert r.returncode == 2 and "not a run directory" in r.stderr
 
 
@@ -256,7 +253,7 @@ def test_pdf_without_chromium_exits_2(islands, tmp_path):
     run_dir = tmp_path / "copy"
     shutil.copytree(islands, run_dir)
     env = {**__import__("os").environ, "SMRPLAN_CHROMIUM": str(tmp_path / "no-such-chromium")}
-    r = subprocess.run([*CLI, "report", str(run_dir), "--pdf"], capture_output=True, text=True, timeout=120, env=env)
+    r = run_cli(["report", str(run_dir), "--pdf"], timeout=120, env=env)
     assert r.returncode == 2 and "Chromium was not found" in r.stderr
     assert not (run_dir / "report.pdf").exists()
 
