@@ -17,6 +17,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/install-browser.sh
+	bash scripts/install-qgis.sh
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/mypy src/smrplan

@@ -1,15 +1,18 @@
 """plan.qgs: the QGIS project beside a run's GeoPackages (smrplan.report.qgis).
 
-QGIS itself is not installed here, so the project's structure is validated: it parses as QGIS project
-XML, every layer is a file inside the run directory named by a relative path, the layer exists in its
-GeoPackage, paths are stored relative, and the styles follow the report (options, first failed
-criterion, reactor zones).
+The project's structure is validated: it parses as QGIS project XML, every layer is a file inside the
+run directory named by a relative path, the layer exists in its GeoPackage, paths are stored relative,
+and the styles follow the report (options, first failed criterion, reactor zones). Where QGIS is
+installed (Debian's python3-qgis, installed by scripts/install-qgis.sh), QGIS itself opens the project
+headless and every layer must load, with the features of its file and no warning in QGIS's log.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -18,7 +21,31 @@ import pytest
 
 from smrplan.api import run
 from smrplan.options import OPTION_COLOURS
-from smrplan.report.qgis import PROJECT_FILE, write_project
+from smrplan.report.qgis import LAYER_ID_PREFIX, PROJECT_FILE, write_project
+
+# Run by Debian's own Python, which has QGIS's bindings: open the project, report each layer and the log.
+OPEN_IN_QGIS = """
+import json, sys
+from qgis.core import QgsApplication, QgsProject
+QgsApplication.setPrefixPath("/usr", True)
+app = QgsApplication([], False)
+app.initQgis()
+log = []
+QgsApplication.messageLog().messageReceived.connect(lambda m, tag, level: log.append([tag, int(level), m]))
+project = QgsProject.instance()
+ok = project.read(sys.argv[1])
+layers = {l.id(): [l.isValid(), l.featureCount() if hasattr(l, "featureCount") else -1]
+          for l in project.mapLayers().values()}
+print(json.dumps({"ok": ok, "error": project.error(), "layers": layers, "log": log}))
+app.exitQgis()
+"""
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def _has_qgis() -> bool:
+    if not Path(SYSTEM_PYTHON).exists():
+        return False
+    return subprocess.run([SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True).returncode == 0
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +84,7 @@ def test_project_references_only_files_in_the_run_directory(islands, tmp_path):
 
 def test_project_styles_follow_the_report(islands):
     plan = json.loads((islands / "plan.json").read_text())
-    layers = {m.findtext("id"): m for m in _layers(islands / PROJECT_FILE)}
+    layers = {m.findtext("id").removeprefix(LAYER_ID_PREFIX): m for m in _layers(islands / PROJECT_FILE)}
     assert {"settlements", "candidate_sites", "land", "seismic_zones", "earthquakes"} <= set(layers)
     st = layers["settlements"].find("renderer-v2")
     assert st.get("type") == "categorizedSymbol" and st.get("attr") == "chosen_option"
@@ -80,6 +107,27 @@ def test_built_reactors_get_their_zones(islands, tmp_path):
     plan = json.loads((out / "plan.json").read_text())
     plan["reactor_sites"] = [{"site_id": "S1", "kind": "land", "technology": "smr55_india", "lon": 92.7, "lat": 11.6}]
     (out / "plan.json").write_text(json.dumps(plan))
-    layers = {m.findtext("id"): m for m in _layers(write_project(out))}
+    layers = {m.findtext("id").removeprefix(LAYER_ID_PREFIX): m for m in _layers(write_project(out))}
     assert "built_sites" in layers and layers["built_sites"].findtext("datasource").endswith('|subset="built"')
     assert {c.get("value") for c in layers["reactor_zones"].iter("category")} == {"exclusion", "epz"}
+
+
+@pytest.mark.skipif(not _has_qgis(), reason="QGIS is not installed (scripts/install-qgis.sh installs it on Debian)")
+def test_qgis_opens_the_project_without_warnings(islands, tmp_path):
+    moved = tmp_path / "moved"
+    shutil.copytree(islands, moved)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    r = subprocess.run([SYSTEM_PYTHON, "-c", OPEN_IN_QGIS, str(moved / PROJECT_FILE)], capture_output=True, text=True,
+                       timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    opened = json.loads(r.stdout.strip().splitlines()[-1])
+    assert opened["ok"] and not opened["error"], opened
+    assert opened["log"] == [], opened["log"]  # no warning or message of any level
+    layers = {m.findtext("id"): m for m in _layers(moved / PROJECT_FILE)}
+    assert set(opened["layers"]) == set(layers)  # QGIS kept every id, so each layer stays in its tree entry
+    for layer_id, (valid, count) in opened["layers"].items():
+        assert valid, layer_id
+        source = layers[layer_id].findtext("datasource")
+        if "|subset=" not in source:  # QGIS sees every feature of the file
+            path, name = source.split("|")[0], source.split("layername=")[1].split("|")[0]
+            assert count == pyogrio.read_info(moved / path, layer=name)["features"], layer_id

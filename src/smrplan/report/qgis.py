@@ -22,7 +22,10 @@ from smrplan.report.geography import CONTEXT_FILE, ZONES_LAYER
 from smrplan.report.plots import CRITERION_COLOURS
 
 PROJECT_FILE = "plan.qgs"
-QGIS_VERSION = "3.28.0-Firenze"  # the long-term release whose project format this follows
+# QGIS keeps a layer id from the file only when it is longer than 10 characters (QgsMapLayer::readLayerXml)
+# and makes a new one otherwise, which cuts the layer from its tree entry: every id carries this prefix.
+LAYER_ID_PREFIX = "smrplan_"
+QGIS_VERSION = "3.22.0-Białowieża"  # the oldest long-term release tested (Debian 12); later releases read it as is
 _WGS84 = {"proj4": "+proj=longlat +datum=WGS84 +no_defs", "srsid": "3452", "srid": "4326", "authid": "EPSG:4326",
           "description": "WGS 84", "projectionacronym": "longlat", "ellipsoidacronym": "EPSG:7030", "geographicflag": "true"}
 # First failed criterion of a site, from the `reason` text (as report.plots.first_failed).
@@ -185,11 +188,12 @@ def project_xml(run_dir: Path) -> ET.ElementTree:
     maps = ET.SubElement(root, "projectlayers")
     for layer in layers:
         source = f"./{layer['file'].name}|layername={layer['layer']}"
-        ET.SubElement(tree, "layer-tree-layer", id=layer["id"], name=layer["title"], source=source, providerKey="ogr",
+        layer_id = LAYER_ID_PREFIX + layer["id"]
+        ET.SubElement(tree, "layer-tree-layer", id=layer_id, name=layer["title"], source=source, providerKey="ogr",
                       checked="Qt::Checked", expanded="0")
         m = ET.SubElement(maps, "maplayer", type="vector", geometry=layer["geometry"], autoRefreshEnabled="0",
                           simplifyDrawingHints="0", labelsEnabled="1" if layer.get("labels") else "0")
-        ET.SubElement(m, "id").text = layer["id"]
+        ET.SubElement(m, "id").text = layer_id
         ET.SubElement(m, "datasource").text = source + (f"|subset={layer['filter']}" if layer.get("filter") else "")
         ET.SubElement(m, "layername").text = layer["title"]
         _srs(ET.SubElement(m, "srs"))
@@ -199,7 +203,7 @@ def project_xml(run_dir: Path) -> ET.ElementTree:
             m.append(_label(layer["labels"]))
     order = ET.SubElement(tree, "custom-order", enabled="0")
     for layer in layers:
-        ET.SubElement(order, "item").text = layer["id"]
+        ET.SubElement(order, "item").text = LAYER_ID_PREFIX + layer["id"]
     props = ET.SubElement(root, "properties")
     paths = ET.SubElement(props, "Paths")
     ET.SubElement(paths, "Absolute", type="bool").text = "false"
