@@ -40,6 +40,8 @@ WEBGL_POINTS = 2_000
 # stays smooth (they are specks and clutter until the map is zoomed in).
 MAX_ZONES_SHOWN = 50
 MAX_LINES_SHOWN = 500
+# Context point layers (power plants, dams, airports) with more points are hidden until clicked in the legend.
+MAX_CONTEXT_POINTS_SHOWN = 1_000
 # Settlement names are written on the map when a panel holds at most this many.
 MAX_NAMED = 80
 ZONE_STYLE = {"exclusion": {"color": "#b2182b", "dash": "solid", "fill": "rgba(178, 24, 43, 0.25)"},
@@ -333,10 +335,12 @@ def grid_status_legend(points: pd.DataFrame) -> list[go.Scatter]:
 def grid_extension_trace(st: pd.DataFrame) -> list[go.Scatter]:
     """Lines from each settlement that chose grid extension to its grid connection point (grid_lon,
     grid_lat): the submarine or overland cable of the plan; hidden until clicked in the legend above
-    `MAX_LINES_SHOWN` lines."""
+    `MAX_LINES_SHOWN` lines. Places already on the grid (grid_status connected or weak) need no new line
+    and get none."""
     if "grid_lon" not in st.columns or "chosen_option" not in st.columns:
         return []
-    g = st[(st["chosen_option"] == "grid") & st["grid_lon"].notna()]
+    new = st["grid_status"].fillna("").astype(str).isin(["", "unconnected"]) if "grid_status" in st.columns else True
+    g = st[(st["chosen_option"] == "grid") & st["grid_lon"].notna() & new]
     if g.empty:
         return []
     n = len(g)
@@ -368,10 +372,10 @@ def zone_traces(zones: pd.DataFrame) -> list[go.Scatter]:
     return traces
 
 
-def context_traces(context: dict[str, pd.DataFrame]) -> list[go.Scatter]:
+def context_traces(context: dict[str, pd.DataFrame]) -> list[go.Scatter | go.Scattergl]:
     """Context layers of the run (report.geography.CONTEXT_LAYERS) other than land: seismic zone
     outlines, cyclone tracks and earthquakes (hidden until clicked in the legend), power plants, dams
-    and airports."""
+    and airports (WebGL above `WEBGL_POINTS` points, hidden until clicked above `MAX_CONTEXT_POINTS_SHOWN`)."""
     traces = []
     zones = context.get("seismic_zones")
     if zones is not None and "zone" in zones.columns:
@@ -414,10 +418,11 @@ def context_traces(context: dict[str, pd.DataFrame]) -> list[go.Scatter]:
             continue
         pts = layer.geometry.representative_point()
         text = layer[field].astype(str).to_numpy() if field in layer.columns else np.full(len(layer), title)
-        traces.append(go.Scatter(x=pts.x.to_numpy(), y=pts.y.to_numpy(), mode="markers", name=f"{title} ({len(layer)})",
-                                 legendgroup=name, marker={"symbol": symbol, "size": 8, "color": colour,
-                                                           "line": {"width": 1, "color": "white"}},
-                                 text=text, hovertemplate=title + ": %{text}<extra></extra>"))
+        kind = go.Scattergl if len(layer) > WEBGL_POINTS else go.Scatter
+        traces.append(kind(x=pts.x.to_numpy(), y=pts.y.to_numpy(), mode="markers", name=f"{title} ({len(layer)})",
+                           legendgroup=name, visible=True if len(layer) <= MAX_CONTEXT_POINTS_SHOWN else "legendonly",
+                           marker={"symbol": symbol, "size": 8, "color": colour, "line": {"width": 1, "color": "white"}},
+                           text=text, hovertemplate=title + ": %{text}<extra></extra>"))
     return traces
 
 
