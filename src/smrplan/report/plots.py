@@ -33,6 +33,8 @@ CRITERION_COLOURS = ("#d62728", "#e377c2", "#bcbd22", "#8c564b", "#ff9896", "#c4
 GRID_STATUS_SYMBOLS = {"unconnected": "circle", "connected": "square", "weak": "triangle-up", "": "circle"}
 GRID_STATUS_LABELS = {"unconnected": "isolated system (not on the national grid)", "connected": "on the national grid",
                       "weak": "on the national grid, weak supply (< 8 h/day)"}
+# Marker diameters (px, smallest and largest) of places already on the national grid (connected or weak).
+ON_GRID_MARKER_PX = (4.0, 9.0)
 # Above this many points a trace is drawn with WebGL (scattergl), which pans and zooms 50,000 points.
 WEBGL_POINTS = 2_000
 # Reactor zones of a kind, and service and grid-extension lines, are drawn from the start up to these
@@ -273,16 +275,20 @@ def marker_size(demand_kwh: np.ndarray) -> np.ndarray:
 
 def settlement_traces(points: pd.DataFrame, names: bool = False) -> list[go.Scatter | go.Scattergl]:
     """Settlements (or cells) coloured by chosen option and sized by demand, one trace per option; the
-    marker shape shows the grid status (`GRID_STATUS_SYMBOLS`) when `points` has one. `names` writes
+    marker shape shows the grid status (`GRID_STATUS_SYMBOLS`) when `points` has one. Places already on
+    the national grid are drawn small (`ON_GRID_MARKER_PX`) and underneath, so that the isolated systems a
+    plan is about stand out on a national map. `names` writes
     each settlement's name beside it (`points` needs a name column)."""
     size = marker_size(points["demand_kwh_per_year"].to_numpy())
     status = points["grid_status"].astype(str) if "grid_status" in points.columns else pd.Series("", index=points.index)
     symbol = status.map(GRID_STATUS_SYMBOLS).fillna("circle").to_numpy()
+    on_grid = status.isin(["connected", "weak"]).to_numpy()
+    size[on_grid] = ON_GRID_MARKER_PX[0] + (size[on_grid] - 6.0) / 24.0 * (ON_GRID_MARKER_PX[1] - ON_GRID_MARKER_PX[0])
     kind = go.Scattergl if len(points) > WEBGL_POINTS else go.Scatter
     position = (label_positions(points["lon"].to_numpy(float), points["lat"].to_numpy(float)) if names
                 else np.full(len(points), "top center"))
     traces = []
-    for option in ALL_OPTIONS:
+    for option in sorted(ALL_OPTIONS, key=lambda o: o != "grid"):  # the grid underneath, isolated systems on top
         sel = (points["option"] == option).to_numpy()
         if not sel.any():
             continue
