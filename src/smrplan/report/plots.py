@@ -42,6 +42,8 @@ WEBGL_POINTS = 2_000
 # stays smooth (they are specks and clutter until the map is zoomed in).
 MAX_ZONES_SHOWN = 50
 MAX_LINES_SHOWN = 500
+# Suitable candidate sites are drawn from the start up to this many points (hidden until clicked above).
+MAX_SITES_SHOWN = 2_000
 # Context point layers (power plants, dams, airports) with more points are hidden until clicked in the legend.
 MAX_CONTEXT_POINTS_SHOWN = 1_000
 # Settlement names are written on the map when a panel holds at most this many.
@@ -245,8 +247,9 @@ def outline_trace(x: np.ndarray, y: np.ndarray) -> go.Scatter:
 
 
 def site_traces(points: pd.DataFrame, criterion_labels: dict[str, str]) -> list[go.Scatter | go.Scattergl]:
-    """Candidate sites: one trace for suitable ones and one per first failed criterion (hidden until
-    clicked in the legend), WebGL above `WEBGL_POINTS` sites; hover shows the kind and the full reason."""
+    """Candidate sites: one trace for suitable ones (hidden until clicked in the legend above
+    `MAX_SITES_SHOWN` points) and one per first failed criterion (hidden until clicked), WebGL above
+    `WEBGL_POINTS` sites; hover shows the kind and the full reason."""
     traces = []
     groups = points.groupby("outcome", sort=False)
     totals = points.groupby("outcome")["total"].first()
@@ -258,7 +261,7 @@ def site_traces(points: pd.DataFrame, criterion_labels: dict[str, str]) -> list[
         label = "candidate: suitable" if ok else f"fails: {criterion_labels.get(outcome, outcome)}"
         traces.append(kind(
             x=g["lon"].to_numpy(), y=g["lat"].to_numpy(), mode="markers", name=f"{label} ({int(g['total'].iloc[0]):,})",
-            legendgroup=f"sites-{outcome}", visible=True if ok else "legendonly",
+            legendgroup=f"sites-{outcome}", visible=True if ok and len(g) <= MAX_SITES_SHOWN else "legendonly",
             marker={"size": 4, "opacity": 0.5 if ok else 0.45, "symbol": "diamond" if ok else "circle",
                     "color": "#2ca02c" if ok else CRITERION_COLOURS[(i - 1) % len(CRITERION_COLOURS)]},
             customdata=np.column_stack([g["kind"].to_numpy(), g["reason"].to_numpy()]),
