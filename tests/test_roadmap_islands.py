@@ -67,6 +67,19 @@ def test_myopic_costs_at_least_the_roadmap(roadmap):
     assert m["extra_cost_usd"] >= -1e-6 * roadmap.outcome.plan.objective_usd
 
 
+def test_why_this_order_every_early_plant_saves_and_its_delay_costs(roadmap):
+    """With a zero MIP gap, taking a plant's site away or delaying the plant can only cost more; a plant of
+    the last period delayed leaves the horizon, so its delay costs what it saves."""
+    plants, objective = roadmap.outcome.plants, roadmap.outcome.plan.objective_usd
+    explained = plants.dropna(subset=["saving_usd"])
+    assert len(explained) == min(len(plants), roadmap.scenario.roadmap.explain_order_max_plants) > 0
+    assert (explained["saving_usd"] >= -1e-6 * objective).all()
+    assert (explained["delay_cost_usd"] >= -1e-6 * objective).all()
+    assert (explained["saving_usd"] > 0).any()  # at least one site is worth having
+    last = explained[explained["decision_year"] == roadmap.outcome.plan.rp.years[-1]]
+    assert (last["delay_cost_usd"] == last["saving_usd"]).all()
+
+
 def test_the_run_directory_has_the_roadmap_trajectory_and_gantt_chart(roadmap, tmp_path):
     out = write_roadmap_run(roadmap, tmp_path / "run", protected=[])
     plants = pd.read_csv(out / "roadmap.csv")
@@ -80,6 +93,14 @@ def test_the_run_directory_has_the_roadmap_trajectory_and_gantt_chart(roadmap, t
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "plot-gantt" in page and plants["site_id"].iloc[0] in page
     assert (out / ".smrplan-run").exists() and (out / "catalogue.json").exists()
+    # the map: land, every place with the first year a plant serves it, plants coloured by first-power year
+    st = pd.read_csv(out / "roadmap_settlements.csv")
+    assert len(st) == len(roadmap.inputs.settlements) and st["first_reactor_year"].notna().any()
+    served = roadmap.outcome.settlement_option >= 0
+    assert (st["first_reactor_year"].notna().to_numpy() == served.any(axis=0)).all()
+    assert st["first_reactor_year"].min() >= plants["service_year"].min()
+    assert 'id="map"' in page and "land and coast" in page and "plants by first-power year" in page
+    assert "a period's delay costs" in page
     done = run_cli(["report", str(out)], timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr  # the report regenerates from the run directory
 

@@ -368,6 +368,8 @@ def roadmap_section(r: Roadmap) -> dict:
         "plants": int(len(r.outcome.plants)), "modules": int(r.outcome.plants["modules"].sum()),
         "capex_usd": round(float(r.outcome.plants["capex_usd"].sum()), 0),
         "solver": plan.run.record,
+        "mip_gap": r.scenario.optimisation.mip_gap, "gap_usd": round(r.scenario.optimisation.mip_gap * plan.objective_usd, 0),
+        "explain_order_max_plants": rm.explain_order_max_plants,
     }
     if myopic is not None:
         section["myopic"] = {"present_worth_usd": round(myopic.objective_usd, 2),

@@ -250,7 +250,8 @@ class Repowering(_Strict):
 class Roadmap(_Strict):
     """Decision periods and programme limits of a roadmap (smrplan.optimize.roadmap): periods from
     first_year to last_year every step_years (years), modules started per period (all designs), capex
-    committed per period (USD of the base year) and whether the myopic plan is solved for comparison."""
+    committed per period (USD of the base year), whether the myopic plan is solved for comparison and how
+    many plants get "why this order" (two re-solves each)."""
 
     first_year: int = Field(ge=2000, le=2100)
     last_year: int = Field(ge=2000, le=2100)
@@ -258,6 +259,7 @@ class Roadmap(_Strict):
     max_modules_started_per_period: int | None = Field(ge=0)
     budget_usd_per_period: float | None = Field(gt=0)
     myopic_comparison: bool
+    explain_order_max_plants: int = Field(ge=0, le=1000)
 
     @model_validator(mode="after")
     def _order(self) -> Roadmap:

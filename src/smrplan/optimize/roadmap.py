@@ -314,7 +314,7 @@ def plant_table(plan: RoadmapPlan, cand: Candidates, inst: Instance, settlement_
         site_id, kind, design, modules, capacity_mw (MW), decision_year, first_power_year (decision year
         + lead time), service_year (first period in service), capex_usd (USD with learning and interest
         during construction, shore works), places_served and settlements_served (';'-joined ids) in the
-        last period, lon, lat (degrees).
+        last period, lon, lat (degrees). `plan_roadmap` adds `explain_order`'s columns.
     """
     rp, (pf, pn, *_) = plan.rp, plan.options
     iv, itau = np.nonzero(plan.run.decided)
@@ -337,6 +337,60 @@ def plant_table(plan: RoadmapPlan, cand: Candidates, inst: Instance, settlement_
         "settlements_served": [";".join(map(str, m)) for m in members],
         "lon": cand.sites["lon"].to_numpy()[site], "lat": cand.sites["lat"].to_numpy()[site],
     }).sort_values(["decision_year", "site_id"], kind="stable").reset_index(drop=True)
+
+
+def explain_order(plan: RoadmapPlan, cand: Candidates, inst: Instance, mip_gap: float, time_limit_s: float,
+                  max_plants: int) -> pd.DataFrame:
+    """Why this order: what each plant the roadmap starts saves, and what delaying it would cost.
+
+    For each plant (earliest decisions first, at most `max_plants`), the roadmap is solved again twice
+    with the other decisions free: once with no plant at its site in any period (``saving_usd`` = that
+    present worth minus the roadmap's: what the site saves), and once with the same plant decided one
+    period later (``delay_cost_usd``; a plant of the last period delayed leaves the horizon, so its delay
+    cost is its saving). Both are present worths (USD, to the first period's year); with a MIP gap above
+    zero each re-solve may be up to that gap from its optimum, so differences within
+    ``gap_usd`` (= gap x the roadmap's present worth) are not significant.
+
+    Parameters
+    ----------
+    plan : RoadmapPlan
+        The solved roadmap.
+    cand : Candidates
+        The candidate facilities (their sites).
+    inst : Instance
+        The single-year instance (used facilities).
+    mip_gap : float
+        Relative gap of each re-solve (fraction).
+    time_limit_s : float
+        HiGHS's time limit of each re-solve (s).
+    max_plants : int
+        Most plants explained (two re-solves each).
+
+    Returns
+    -------
+    pandas.DataFrame
+        site_id, decision_year, saving_usd, delay_cost_usd and gap_usd (USD), one row per plant explained.
+    """
+    rp, (pf, *_) = plan.rp, plan.options
+    decided = plan.run.decided.astype(bool)
+    site_of = cand.fac_site[inst.used_fac[pf]]  # site of each plant option
+    iv, itau = np.nonzero(decided)
+    order = np.argsort(itau, kind="stable")[:max_plants]
+    rows = []
+    for v, tau in zip(iv[order], itau[order], strict=True):  # two re-solves per plant, a handful of plants
+        held = np.full(decided.shape, -1)
+        held[site_of == site_of[v], :] = 0
+        without = solve_roadmap(rp, mip_gap, time_limit_s, fixed=held).objective_usd
+        if tau + 1 < len(rp.years):
+            held[v, tau + 1] = 1
+            delayed = solve_roadmap(rp, mip_gap, time_limit_s, fixed=held).objective_usd
+        else:
+            delayed = without
+        rows.append({"site_id": cand.sites["site_id"].to_numpy()[site_of[v]], "decision_year": int(rp.years[tau]),
+                     "saving_usd": round(without - plan.objective_usd, 0),
+                     "delay_cost_usd": round(delayed - plan.objective_usd, 0),
+                     "gap_usd": round(mip_gap * plan.objective_usd, 0)})
+    return pd.DataFrame(rows, columns=["site_id", "decision_year", "saving_usd", "delay_cost_usd", "gap_usd"])
 
 
 @dataclass
@@ -415,9 +469,29 @@ def plan_roadmap(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame,
         inst = replace(inst, prob=_without_plants(inst, opt))
     rp = roadmap_problem(inst, cand, demand, money, settings)
     plan = solve_roadmap(rp, opt.mip_gap, opt.time_limit_s)
-    return RoadmapOutcome(plan, myopic_plan(rp, opt.mip_gap, opt.time_limit_s) if myopic else None,
-                          plant_table(plan, cand, inst, settlements["id"].astype(str).to_numpy()),
+    why = explain_order(plan, cand, inst, opt.mip_gap, opt.time_limit_s, settings.explain_order_max_plants)
+    table = plant_table(plan, cand, inst, settlements["id"].astype(str).to_numpy())
+    table = table.merge(why, on=["site_id", "decision_year"], how="left", validate="one_to_one")
+    return RoadmapOutcome(plan, myopic_plan(rp, opt.mip_gap, opt.time_limit_s) if myopic else None, table,
                           plan.unit_option[:, inst.labels], inst, cand)
+
+
+def first_reactor_year(outcome: RoadmapOutcome) -> np.ndarray:
+    """The first period year in which a plant serves each settlement (NaN: never within the roadmap).
+
+    Parameters
+    ----------
+    outcome : RoadmapOutcome
+        The solved roadmap.
+
+    Returns
+    -------
+    numpy.ndarray
+        Year per settlement, in the settlements' order.
+    """
+    served = outcome.settlement_option >= 0  # periods x settlements
+    years = outcome.plan.rp.years.astype(float)
+    return np.where(served.any(axis=0), years[np.argmax(served, axis=0)], np.nan)
 
 
 def yearly_trajectory(outcome: RoadmapOutcome, costs: list[OptionCosts]) -> pd.DataFrame:

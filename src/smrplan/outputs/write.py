@@ -13,8 +13,9 @@ import pandas as pd
 
 from smrplan.catalogue.catalogue import to_records
 from smrplan.dispatch.simulate import write_dispatch_parquet
+from smrplan.optimize.roadmap import first_reactor_year
 from smrplan.outputs.rundir import atomic_run_dir, write_json
-from smrplan.report.geography import CONTEXT_FILE, ZONES_LAYER, context_layers, reactor_zones
+from smrplan.report.geography import CONTEXT_FILE, ROADMAP_SETTLEMENTS, ZONES_LAYER, context_layers, reactor_zones
 from smrplan.report.html import build_report
 from smrplan.report.qgis import write_project
 from smrplan.report.tables import gap_text
@@ -85,7 +86,7 @@ def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s:
         zones = reactor_zones(plan.summary.get("reactor_sites", []), plan.scenario.siting.model_dump(mode="json"),
                               to_records(plan.catalogue))
         zones.to_file(tmp / "sites.gpkg", layer=ZONES_LAYER, driver="GPKG", engine="pyogrio")
-        write_context(plan, tmp / CONTEXT_FILE)
+        write_context(plan.inputs.region.layers, [plan.settlements.geometry, plan.sites.geometry], tmp / CONTEXT_FILE)
         formats = plan.scenario.outputs.formats
         if "csv" in formats:
             pd.DataFrame(st.drop(columns="geometry")).to_csv(tmp / "settlements.csv", index=False)
@@ -104,14 +105,25 @@ def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s:
     return out
 
 
-def write_context(plan: Plan, path: Path) -> None:
-    """The context layers the run read (land, seismic zones, hazards, airports...; see
-    `smrplan.report.geography.CONTEXT_LAYERS`), cut to the run's extent, one GeoPackage layer each;
-    no file when the run read none."""
-    lon = np.concatenate([plan.settlements.geometry.x.to_numpy(), plan.sites.geometry.x.to_numpy()])
-    lat = np.concatenate([plan.settlements.geometry.y.to_numpy(), plan.sites.geometry.y.to_numpy()])
+def write_context(layers: dict, points: Iterable[gpd.GeoSeries], path: Path) -> None:
+    """The context layers a run read (land, seismic zones, hazards, airports...; see
+    `smrplan.report.geography.CONTEXT_LAYERS`), cut to the extent of its points (settlements, sites),
+    one GeoPackage layer each; no file when the run read none.
+
+    Parameters
+    ----------
+    layers : dict
+        The region's layers by name (`Region.layers`).
+    points : iterable of geopandas.GeoSeries
+        Point geometries (EPSG:4326) whose extent the layers are cut to.
+    path : Path
+        The GeoPackage written.
+    """
+    pts = [p for p in points if len(p)]
+    lon = np.concatenate([p.x.to_numpy() for p in pts])
+    lat = np.concatenate([p.y.to_numpy() for p in pts])
     bbox = (float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat)))
-    for name, gdf in context_layers(plan.inputs.region.layers, bbox).items():
+    for name, gdf in context_layers(layers, bbox).items():
         gpkg_ready(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio")
 
 
@@ -218,8 +230,9 @@ def write_roadmap_run(roadmap: Roadmap, out: Path, overwrite: bool = False, prog
     """Write the run directory of a roadmap: scenario.yaml, catalogue.json (the catalogue used, with each
     design's lead time, earliest order year and learning rate), roadmap.csv (one row per plant started:
     site, design, modules, decision year, first power, places served), trajectory.csv (year by year:
-    capex USD, annual cost USD/yr, CO2 t/yr, diesel l/yr), plan.json (its ``roadmap`` section),
-    report.html and log.txt.
+    capex USD, annual cost USD/yr, CO2 t/yr, diesel l/yr), roadmap_settlements.csv (each settlement's
+    territory or state, last-period demand in kWh/yr, and first year served by a plant), context.gpkg (the map's land and hazards), plan.json (its ``roadmap``
+    section), report.html and log.txt.
 
     Parameters
     ----------
@@ -250,6 +263,13 @@ def write_roadmap_run(roadmap: Roadmap, out: Path, overwrite: bool = False, prog
         (tmp / "scenario.yaml").write_text(scenario_yaml(roadmap.scenario), encoding="utf-8")
         write_json(tmp / "catalogue.json", to_records(roadmap.inputs.catalogue))
         roadmap.outcome.plants.to_csv(tmp / "roadmap.csv", index=False)
+        st = roadmap.inputs.settlements
+        where = [c for c in ("territory", "state") if c in st.columns]
+        pd.DataFrame({"id": st["id"].astype(str), "name": st["name"], **{c: st[c] for c in where},
+                      "demand_kwh_per_year": st["demand_kwh_per_year"], "lon": st.geometry.x, "lat": st.geometry.y,
+                      "first_reactor_year": first_reactor_year(roadmap.outcome)}).to_csv(tmp / ROADMAP_SETTLEMENTS,
+                                                                                         index=False)
+        write_context(roadmap.inputs.region.layers, [st.geometry], tmp / CONTEXT_FILE)
         roadmap.trajectory.to_csv(tmp / "trajectory.csv", index=False)
         write_json(tmp / "plan.json", _jsonable(roadmap.summary))
         if roadmap.scenario.outputs.report:

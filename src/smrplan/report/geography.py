@@ -17,6 +17,8 @@ import shapely
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), km
 CONTEXT_FILE = "context.gpkg"
+# A roadmap's settlements with the first year a plant serves each (beside roadmap.csv).
+ROADMAP_SETTLEMENTS = "roadmap_settlements.csv"
 # Vector layers of the scenario copied into CONTEXT_FILE (when the run read them), drawn in this order.
 CONTEXT_LAYERS = ("land", "districts", "seismic_zones", "cyclone_tracks", "earthquakes", "power_plants",
                   "dams", "airports")

@@ -229,6 +229,68 @@ def read_context(run_dir: Path, plan: dict) -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
+def panel_frames(st: pd.DataFrame, extra_lon: np.ndarray,
+                 extra_lat: np.ndarray) -> tuple[list[tuple[float, float, float, float]], list[str], list[go.Scatter]]:
+    """Range, title and scale bar of each map panel (`geography.panels` of the settlements).
+
+    Parameters
+    ----------
+    st : pandas.DataFrame
+        Settlements with lon and lat (degrees); their groups far apart get a panel each.
+    extra_lon, extra_lat : numpy.ndarray
+        Other points (degrees) a panel also frames when they lie within 1 degree of its settlements.
+
+    Returns
+    -------
+    tuple
+        Ranges (minx, maxx, miny, maxy, degrees), titles ("" with one panel) and scale bars.
+    """
+    lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
+    groups = geography.panels(lon, lat)
+    ranges, titles, bars = [], [], []
+    for g in groups:
+        minx, maxx, miny, maxy = lon[g].min(), lon[g].max(), lat[g].min(), lat[g].max()
+        near = (extra_lon >= minx - 1) & (extra_lon <= maxx + 1) & (extra_lat >= miny - 1) & (extra_lat <= maxy + 1)
+        xs, ys = np.concatenate([[minx, maxx], extra_lon[near]]), np.concatenate([[miny, maxy], extra_lat[near]])
+        pad = max(0.08 * max(np.ptp(xs), np.ptp(ys)), 0.15)
+        r = (float(xs.min() - pad), float(xs.max() + pad), float(ys.min() - pad), float(ys.max() + pad))
+        ranges.append(r)
+        titles.append(geography.label_of(st.iloc[g]) if len(groups) > 1 else "")
+        mid = (r[2] + r[3]) / 2.0
+        km = geography.scale_bar_km(r[1] - r[0], mid)
+        bars.append(plots.scale_bar_trace((r[0], r[1]), (r[2], r[3]), km, geography.km_to_lon_deg(km, mid)))
+    return ranges, titles, bars
+
+
+def land_traces(context: dict[str, gpd.GeoDataFrame], ranges: list[tuple[float, float, float, float]]) -> tuple[list, list[str]]:
+    """The land and coast of the context layers around the panels, simplified to 1/2,500 of the smallest
+    panel, as a trace (none without a land layer) and a note.
+
+    Parameters
+    ----------
+    context : dict
+        Context layers (`read_context`), by name.
+    ranges : list of tuple
+        The panels' ranges (minx, maxx, miny, maxy, degrees).
+
+    Returns
+    -------
+    tuple
+        Traces (list) and notes (list of str).
+    """
+    land = context.get("land")
+    if land is None or not len(land):
+        return [], ["The run used no land layer, so no coastlines are drawn."]
+    box = (min(r[0] for r in ranges) - 1, min(r[2] for r in ranges) - 1, max(r[1] for r in ranges) + 1,
+           max(r[3] for r in ranges) + 1)
+    tolerance = min(max(r[1] - r[0], r[3] - r[2]) for r in ranges) / 2500.0
+    x, y = plots.outline_xy(land.geometry.to_numpy(), box, tolerance)
+    if not len(x):
+        return [], []
+    return ([plots.outline_trace(x, y).update(legendrank=1000)],
+            [f"Land and coast drawn from the run's land layer, simplified to {tolerance * 111 * 1000:.0f} m."])
+
+
 def map_section(plan: dict, st: pd.DataFrame, sites: pd.DataFrame, scenario: dict | None = None,
                 catalogue: list[dict] | None = None, context: dict[str, gpd.GeoDataFrame] | None = None) -> dict:
     """The map's figure and its notes (aggregation, sampling, outlines, data credits).
@@ -261,42 +323,16 @@ def map_section(plan: dict, st: pd.DataFrame, sites: pd.DataFrame, scenario: dic
     built = plan.get("reactor_sites", [])
     zones = (geography.reactor_zones(built, scenario.get("siting", {}), catalogue or [])
              if scenario is not None else geography.reactor_zones([], {}, []))
-    lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
-    groups = geography.panels(lon, lat)
-    ranges, titles, bars = [], [], []
-    for g in groups:
-        minx, maxx, miny, maxy = lon[g].min(), lon[g].max(), lat[g].min(), lat[g].max()
-        near = ((site_pts["lon"] >= minx - 1) & (site_pts["lon"] <= maxx + 1) & (site_pts["lat"] >= miny - 1)
-                & (site_pts["lat"] <= maxy + 1)).to_numpy()
-        near &= (site_pts["outcome"] == "suitable").to_numpy()
-        xs = np.concatenate([[minx, maxx], site_pts["lon"].to_numpy(float)[near]])
-        ys = np.concatenate([[miny, maxy], site_pts["lat"].to_numpy(float)[near]])
-        if len(zones):
-            zb = zones.geometry.bounds
-            inside = ((zb["minx"] < maxx + 1) & (zb["maxx"] > minx - 1) & (zb["miny"] < maxy + 1)
-                      & (zb["maxy"] > miny - 1)).to_numpy()
-            xs = np.concatenate([xs, zb["minx"].to_numpy()[inside], zb["maxx"].to_numpy()[inside]])
-            ys = np.concatenate([ys, zb["miny"].to_numpy()[inside], zb["maxy"].to_numpy()[inside]])
-        pad = max(0.08 * max(np.ptp(xs), np.ptp(ys)), 0.15)
-        r = (float(xs.min() - pad), float(xs.max() + pad), float(ys.min() - pad), float(ys.max() + pad))
-        ranges.append(r)
-        titles.append(geography.label_of(st.iloc[g]) if len(groups) > 1 else "")
-        mid = (r[2] + r[3]) / 2.0
-        km = geography.scale_bar_km(r[1] - r[0], mid)
-        bars.append(plots.scale_bar_trace((r[0], r[1]), (r[2], r[3]), km, geography.km_to_lon_deg(km, mid)))
+    near = (site_pts["outcome"] == "suitable").to_numpy()
+    extra_lon, extra_lat = site_pts["lon"].to_numpy(float)[near], site_pts["lat"].to_numpy(float)[near]
+    if len(zones):
+        zb = zones.geometry.bounds
+        extra_lon = np.concatenate([extra_lon, zb["minx"].to_numpy(), zb["maxx"].to_numpy()])
+        extra_lat = np.concatenate([extra_lat, zb["miny"].to_numpy(), zb["maxy"].to_numpy()])
+    ranges, titles, bars = panel_frames(st, extra_lon, extra_lat)
     notes = [n for n in (st_note, site_note) if n]
-    traces: list = []
-    land = context.get("land")
-    if land is not None and len(land):
-        box = (min(r[0] for r in ranges) - 1, min(r[2] for r in ranges) - 1, max(r[1] for r in ranges) + 1,
-               max(r[3] for r in ranges) + 1)
-        tolerance = min(max(r[1] - r[0], r[3] - r[2]) for r in ranges) / 2500.0
-        x, y = plots.outline_xy(land.geometry.to_numpy(), box, tolerance)
-        if len(x):
-            traces.append(plots.outline_trace(x, y).update(legendrank=1000))
-            notes.append(f"Land and coast drawn from the run's land layer, simplified to {tolerance * 111 * 1000:.0f} m.")
-    else:
-        notes.append("The run used no land layer, so no coastlines are drawn.")
+    traces, land_notes = land_traces(context, ranges)
+    notes += land_notes
     labels = {c["name"]: c["label"] for c in plan.get("siting", {}).get("criteria", [])}
     named = len(points) <= geography.MAX_PANELS * plots.MAX_NAMED and "name" in points.columns
     # drawn bottom to top; listed in the legend by rank: settlements, grid status, reactors, zones, networks, sites, context
@@ -415,7 +451,8 @@ def repowering_context(run_dir: Path) -> dict:
 
 
 def roadmap_context(run_dir: Path) -> dict:
-    """What the roadmap report shows, from plan.json, roadmap.csv and trajectory.csv of a run directory."""
+    """What the roadmap report shows, from plan.json, roadmap.csv, roadmap_settlements.csv,
+    trajectory.csv and context.gpkg of a run directory."""
     run_dir = Path(run_dir)
     plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
     scenario = yaml.safe_load((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
@@ -423,7 +460,14 @@ def roadmap_context(run_dir: Path) -> dict:
     plants = pd.read_csv(run_dir / "roadmap.csv")
     traj = pd.read_csv(run_dir / "trajectory.csv")
     end = int(traj["year"].max()) + 1
-    figures = {"gantt": {"name": "gantt", "title": "Plants: construction from the decision year, then service",
+    st = pd.read_csv(run_dir / geography.ROADMAP_SETTLEMENTS)
+    ranges, titles, bars = panel_frames(st, plants["lon"].to_numpy(float), plants["lat"].to_numpy(float))
+    traces, map_notes = land_traces(read_context(run_dir, plan), ranges)
+    traces += plots.roadmap_traces(st, plants)
+    figures = {"map": {"name": "roadmap-map", "title": "Where and when: plants by first-power year, places by the year a "
+                       "plant first serves them", "notes": map_notes,
+                       "div": _div(plots.panel_map_figure(traces, ranges, titles, bars, height=MAP_HEIGHT), "map", MAP_CONFIG)},
+               "gantt": {"name": "gantt", "title": "Plants: construction from the decision year, then service",
                          "div": _div(plots.gantt_figure(plants, end), "plot-gantt"),
                          "notes": [] if len(plants) else ["no plant is started: every place keeps its stand-alone supply"]},
                "trajectory": {"name": "trajectory", "title": "Capex committed, annual cost and diesel, year by year",

@@ -792,6 +792,54 @@ def gantt_figure(plants: pd.DataFrame, last_year: int) -> go.Figure:
     return fig
 
 
+def roadmap_traces(st: pd.DataFrame, plants: pd.DataFrame) -> list[go.Scatter | go.Scattergl]:
+    """A roadmap on the map: settlements coloured by the first year a plant serves them (grey where none
+    does within the roadmap) and the plants as stars coloured by their first-power year, on one colour
+    scale; a plant's hover tells what it saves and what delaying it a period would cost.
+
+    Parameters
+    ----------
+    st : pandas.DataFrame
+        roadmap_settlements.csv: id, name, lon, lat (degrees), first_reactor_year (NaN: never).
+    plants : pandas.DataFrame
+        roadmap.csv: site_id, design, modules, decision_year, first_power_year, lon, lat, and the
+        saving_usd and delay_cost_usd of "why this order" (NaN where not explained).
+
+    Returns
+    -------
+    list of plotly traces
+    """
+    years = np.concatenate([st["first_reactor_year"].dropna().to_numpy(float), plants["first_power_year"].to_numpy(float)])
+    scale = {"colorscale": "Viridis", "cmin": float(years.min()) if len(years) else 2030.0,
+             "cmax": float(years.max()) if len(years) else 2050.0}
+    kind = go.Scattergl if len(st) > WEBGL_POINTS else go.Scatter
+    never = st["first_reactor_year"].isna().to_numpy()
+    traces: list[go.Scatter | go.Scattergl] = [kind(
+        x=st["lon"][never], y=st["lat"][never], mode="markers", name=f"stand-alone supply throughout ({int(never.sum()):,})",
+        marker={"size": 6, "color": "#bdbdbd", "line": {"width": 0.5, "color": "white"}}, text=st["name"][never],
+        hovertemplate="%{text}: stand-alone supply throughout<extra></extra>")]
+    if (~never).any():
+        traces.append(kind(
+            x=st["lon"][~never], y=st["lat"][~never], mode="markers", name=f"served by a plant ({int((~never).sum()):,})",
+            marker={"size": 9, "color": st["first_reactor_year"][~never], **scale, "line": {"width": 0.5, "color": "white"}},
+            text=st["name"][~never], hovertemplate="%{text}: served by a plant from %{marker.color:.0f}<extra></extra>"))
+    if len(plants):
+        def musd(col: str) -> pd.Series:
+            v = plants[col] if col in plants.columns else pd.Series(np.nan, index=plants.index)
+            return (v.astype(float) / 1e6).map(lambda x: "not explained" if np.isnan(x) else f"{x:,.1f} M USD")
+        text = (plants["site_id"].astype(str) + ": " + plants["design"].astype(str) + " × " + plants["modules"].astype(str)
+                + "<br>decided " + plants["decision_year"].astype(str) + ", first power "
+                + plants["first_power_year"].astype(float).round(1).astype(str)
+                + "<br>saves " + musd("saving_usd") + "; a period's delay costs " + musd("delay_cost_usd"))
+        traces.append(go.Scatter(
+            x=plants["lon"], y=plants["lat"], mode="markers", name=f"plants by first-power year ({len(plants)})",
+            marker={"symbol": "star", "size": 18, "color": plants["first_power_year"].astype(float), **scale, "showscale": True,
+                    "colorbar": {"title": {"text": "first power /<br>first served"}, "x": 1.0, "len": 0.5, "y": 0.25},
+                    "line": {"width": 1, "color": "black"}},
+            text=text, hovertemplate="%{text}<extra></extra>"))
+    return traces
+
+
 def trajectory_figure(traj: pd.DataFrame) -> go.Figure:
     """The roadmap year by year: annual cost and capex committed (million USD, left) and diesel burnt
     (million litres, right).
