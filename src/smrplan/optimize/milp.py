@@ -4,8 +4,10 @@ The only module of the package that imports linopy or highspy. `solve_milp` take
 plant options and assignments (problem.py) and a warm start, and returns the served pairs and HiGHS's
 record in USD; it runs three steps: `create_model` (the linopy model), `solve_model` (HiGHS through
 linopy's direct interface, the warm start passed as its first incumbent) and `read_solution`.
-`solve_roadmap_milp` builds and solves the multi-period roadmap on the same Problem (roadmap.py;
-docs/methodology.md 4.4) with the same row builder and HiGHS settings.
+`solve_alternatives` solves the same model for its least cost or, with the cost kept within a limit,
+for near-optimal directions (optimize/alternatives.py). `solve_roadmap_milp` builds and solves the
+multi-period roadmap on the same Problem (roadmap.py; docs/methodology.md 4.4) with the same row
+builder and HiGHS settings.
 
 Variables: x_a in {0,1} for assignments a = (u, v) of a unit to a plant option at one of its sites,
 o_v in {0,1} (plant option built), b_v >= 0 (diesel back-up for refuelling, kW).
@@ -50,7 +52,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smrplan.optimize.problem import Problem, RoadmapProblem, Solution, learning_factor
+from smrplan.optimize.problem import Direction, Problem, RoadmapProblem, Solution, learning_factor, solution_cost
 from smrplan.units import HOURS_PER_YEAR as HOURS
 
 SCALE = 1e-3  # solver objective in kUSD/yr
@@ -126,6 +128,82 @@ def solve_milp(p: Problem, plant_fac: np.ndarray, plant_n: np.ndarray,
         start = start_vector(var, warm) if warm is not None else None
         run = solve_model(m, start, mip_gap, time_limit_s, SCALE * float(p.c.sum()))
     return read_solution(m, var, run, len(p.pair_unit), pair)
+
+
+def solve_alternatives(p: Problem, plant_fac: np.ndarray, plant_n: np.ndarray,
+                       assigned: tuple[np.ndarray, np.ndarray, np.ndarray], directions: list[Direction | None],
+                       cost_limit_usd: float | None, warm: Solution | None, mip_gap: float,
+                       time_limit_s: float) -> list[tuple[Solution | None, dict]]:
+    """Solve the plan MILP of `create_model` (built once) for each direction in turn: None, its least
+    cost; a Direction, the best value of it among plans costing at most `cost_limit_usd` (the cost
+    objective kept as a constraint and the objective swapped for the direction; docs/methodology.md,
+    near-optimal alternatives).
+
+    Parameters
+    ----------
+    p : Problem
+        The MILP in arrays.
+    plant_fac, plant_n : numpy.ndarray
+        Its plant options (problem.plants): facility and module count.
+    assigned : tuple of numpy.ndarray
+        Its assignments (problem.assignments): pair, plant option, parent assignment.
+    directions : list of Direction or None
+        What to minimise or maximise; None: the total annual cost.
+    cost_limit_usd : float or None
+        Most total annual cost (USD/yr, stand-alone units included) of a plan; None: no limit.
+    warm : Solution or None
+        A plan of `p` given to HiGHS as its first incumbent (one within the limit).
+    mip_gap : float
+        Relative gap at which HiGHS stops (fraction of the objective).
+    time_limit_s : float
+        HiGHS's time limit per solve (s).
+
+    Returns
+    -------
+    list of (Solution or None, dict)
+        Per direction: the plan exactly as solved (served pairs, plant options built with their modules
+        and back-up kW; no polish), its total annual cost (USD/yr) as objective_usd, None without a
+        solution; and status, termination, objective (the direction's value, or USD/yr), dual bound,
+        solver_time_s (s), nodes.
+    """
+    pair, plant = assigned[0], assigned[1]
+    offset = SCALE * float(p.c.sum())
+    out: list[tuple[Solution | None, dict]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=getattr(linopy, "LinopySemanticsWarning", Warning))
+        m, var = create_model(p, plant_fac, plant_n, *assigned)
+        cost = m.objective.expression
+        if cost_limit_usd is not None:
+            m.add_constraints(cost <= SCALE * cost_limit_usd - offset, name="cost_slack")
+        labels = np.concatenate([var["x"].labels.to_numpy(), var["open"].labels.to_numpy()])
+        start = start_vector(var, warm) if warm is not None else None
+        for d in directions:
+            if d is None:
+                m.add_objective(cost, overwrite=True, sense="min")
+            else:
+                x_coef, o_coef = d.coefficients(p, pair, plant, plant_fac, plant_n)
+                expr, _ = _rows(m, np.zeros(len(labels), int), labels, np.concatenate([x_coef, o_coef]), "direction_row")
+                m.add_objective(expr.sum(), overwrite=True, sense=d.sense)
+            run = solve_model(m, start, mip_gap, time_limit_s, offset if d is None else 0.0)
+            record = {k: run[k] for k in ("status", "termination", "objective", "dual_bound", "solver_time_s", "nodes")}
+            if d is None:
+                record["objective"], record["dual_bound"] = record["objective"] / SCALE, record["dual_bound"] / SCALE
+            out.append((_built_plan(p, var, plant_fac, plant_n) if run["has_solution"] else None, record))
+    return out
+
+
+def _built_plan(p: Problem, var: dict, plant_fac: np.ndarray, plant_n: np.ndarray) -> Solution:
+    """The solved model's plan as a Solution of `p`, sized as solved, with its total annual cost."""
+    x = var["x"].solution.to_numpy() > 0.5
+    o = var["open"].solution.to_numpy() > 0.5
+    served = np.zeros(len(p.pair_unit), bool)
+    served[var["pair"][x]] = True
+    opened, modules, backup = np.zeros(len(p.fac_site), bool), np.zeros(len(p.fac_site)), np.zeros(len(p.fac_site))
+    opened[plant_fac[o]], modules[plant_fac[o]] = True, plant_n[o]
+    backup[plant_fac[o]] = var["backup_kw"].solution.to_numpy()[o]
+    sol = Solution(served, opened, modules, backup, 0.0)
+    sol.objective_usd = solution_cost(p, sol)
+    return sol
 
 
 def create_model(p: Problem, pf: np.ndarray, pn: np.ndarray, pair: np.ndarray, plant: np.ndarray,
