@@ -15,7 +15,8 @@ the direction instead (milp.solve_alternatives):
   minimised: the plans that spread over the rest of the near-optimal space.
 
 The directions are independent MILPs, solved in parallel on a dask.distributed client (the sweep's
-cluster) or one after the other. The model is the plan's, except that nothing is pruned for being
+cluster: each worker builds the model once, solves the least cost and then its share of the
+directions) or one after the other. The model is the plan's, except that nothing is pruned for being
 unable to save money (instance.fit_instance, problem.plants with keep_unprofitable): a near-optimal
 plan may build a plant that loses money. Each alternative is reported exactly as solved (no polish).
 
@@ -75,10 +76,10 @@ def directions(p: Problem, litres: np.ndarray, co2_t: np.ndarray, random_directi
     return out
 
 
-def _solve(p: Problem, pf: np.ndarray, pn: np.ndarray, assigned: tuple, dirs: list[Direction], limit: float,
+def _solve(p: Problem, pf: np.ndarray, pn: np.ndarray, assigned: tuple, dirs: list[Direction], slack: float,
            warm: Solution, mip_gap: float, time_limit_s: float) -> list[tuple[Solution | None, dict]]:
-    """A share of the directions on one model (a worker's task)."""
-    return solve_alternatives(p, pf, pn, assigned, list(dirs), limit, warm, mip_gap, time_limit_s)
+    """The least-cost plan and a share of the directions on one model (a worker's task)."""
+    return solve_alternatives(p, pf, pn, assigned, list(dirs), slack, warm, mip_gap, time_limit_s)
 
 
 @dataclass
@@ -132,22 +133,20 @@ def near_optimal(p: Problem, slack: float, dirs: list[Direction], mip_gap: float
         When the least-cost plan cannot be solved.
     """
     pf, pn = plants(p, keep_unprofitable=True)
-    assigned = assignments(p, pf, pn)
+    args = (pf, pn, assignments(p, pf, pn))
     warm = evaluate(p, greedy_plan(p), close_unprofitable=False)
-    [(least, record)] = solve_alternatives(p, pf, pn, assigned, [None], None, warm, mip_gap, time_limit_s)
+    if client is None:
+        parts = [_solve(p, *args, dirs, slack, warm, mip_gap, time_limit_s)]
+    else:  # one model per worker: each solves the least cost (a fraction of a second), then every n-th direction
+        n = max(min(len(client.scheduler_info()["workers"]), len(dirs)), 1)
+        shipped = client.scatter([p, *args, warm], broadcast=True, hash=False)
+        parts = client.gather([client.submit(_solve, shipped[0], *shipped[1:4], dirs[k::n], slack, shipped[4], mip_gap,
+                                             time_limit_s, pure=False) for k in range(n)])
+    least, record = parts[0][0]
     if least is None:
         raise RuntimeError(f"the least-cost plan could not be solved: {record['status']} / {record['termination']}")
+    results = [parts[i % len(parts)][1 + i // len(parts)] for i in range(len(dirs))]
     limit = (1.0 + slack) * least.objective_usd
-    args = (pf, pn, assigned)
-    if client is None:
-        results = _solve(p, *args, dirs, limit, least, mip_gap, time_limit_s)
-    else:  # one model per worker, each solving every n-th direction
-        n = max(min(len(client.scheduler_info()["workers"]), len(dirs)), 1)
-        shipped = client.scatter([p, *args, least], broadcast=True, hash=False)
-        futures = [client.submit(_solve, shipped[0], *shipped[1:4], dirs[k::n], limit, shipped[4], mip_gap,
-                                 time_limit_s, pure=False) for k in range(n)]
-        parts = client.gather(futures)
-        results = [parts[i % n][i // n] for i in range(len(dirs))]
     found = [(d, s, rec) for d, (s, rec) in zip(dirs, results, strict=True)]
     return NearOptimal(least, limit, found, record)
 

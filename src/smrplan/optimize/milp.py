@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
@@ -131,13 +132,13 @@ def solve_milp(p: Problem, plant_fac: np.ndarray, plant_n: np.ndarray,
 
 
 def solve_alternatives(p: Problem, plant_fac: np.ndarray, plant_n: np.ndarray,
-                       assigned: tuple[np.ndarray, np.ndarray, np.ndarray], directions: list[Direction | None],
-                       cost_limit_usd: float | None, warm: Solution | None, mip_gap: float,
-                       time_limit_s: float) -> list[tuple[Solution | None, dict]]:
-    """Solve the plan MILP of `create_model` (built once) for each direction in turn: None, its least
-    cost; a Direction, the best value of it among plans costing at most `cost_limit_usd` (the cost
-    objective kept as a constraint and the objective swapped for the direction; docs/methodology.md,
-    near-optimal alternatives).
+                       assigned: tuple[np.ndarray, np.ndarray, np.ndarray], directions: list[Direction], slack: float,
+                       warm: Solution | None, mip_gap: float, time_limit_s: float) -> list[tuple[Solution | None, dict]]:
+    """The least-cost plan of the MILP of `create_model`, then for each direction the best value of it
+    among the plans costing at most (1 + slack) x the least cost: the cost objective is kept as a
+    constraint and the objective swapped for the direction (docs/methodology.md, near-optimal
+    alternatives). The model is built once, and HiGHS's copy of it too: each solve changes only the
+    objective (and, after the first, the cost row's bound).
 
     Parameters
     ----------
@@ -147,12 +148,12 @@ def solve_alternatives(p: Problem, plant_fac: np.ndarray, plant_n: np.ndarray,
         Its plant options (problem.plants): facility and module count.
     assigned : tuple of numpy.ndarray
         Its assignments (problem.assignments): pair, plant option, parent assignment.
-    directions : list of Direction or None
-        What to minimise or maximise; None: the total annual cost.
-    cost_limit_usd : float or None
-        Most total annual cost (USD/yr, stand-alone units included) of a plan; None: no limit.
+    directions : list of Direction
+        What to minimise or maximise within the slack.
+    slack : float
+        Cost slack (fraction of the least cost).
     warm : Solution or None
-        A plan of `p` given to HiGHS as its first incumbent (one within the limit).
+        A plan of `p` given to HiGHS as the least-cost solve's first incumbent.
     mip_gap : float
         Relative gap at which HiGHS stops (fraction of the objective).
     time_limit_s : float
@@ -161,46 +162,83 @@ def solve_alternatives(p: Problem, plant_fac: np.ndarray, plant_n: np.ndarray,
     Returns
     -------
     list of (Solution or None, dict)
-        Per direction: the plan exactly as solved (served pairs, plant options built with their modules
-        and back-up kW; no polish), its total annual cost (USD/yr) as objective_usd, None without a
-        solution; and status, termination, objective (the direction's value, or USD/yr), dual bound,
-        solver_time_s (s), nodes.
+        The least-cost plan, then one per direction: the plan exactly as solved (served pairs, plant
+        options built with their modules and back-up kW; no polish) with its total annual cost (USD/yr)
+        as objective_usd, None without a solution; and status, termination, objective (USD/yr for the
+        least cost, else the direction's scaled value), dual bound, solver_time_s (s), nodes. The
+        directions are not solved when the least-cost plan is not found.
     """
     pair, plant = assigned[0], assigned[1]
     offset = SCALE * float(p.c.sum())
-    out: list[tuple[Solution | None, dict]] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=getattr(linopy, "LinopySemanticsWarning", Warning))
         m, var = create_model(p, plant_fac, plant_n, *assigned)
-        cost = m.objective.expression
-        if cost_limit_usd is not None:
-            m.add_constraints(cost <= SCALE * cost_limit_usd - offset, name="cost_slack")
-        labels = np.concatenate([var["x"].labels.to_numpy(), var["open"].labels.to_numpy()])
-        start = start_vector(var, warm) if warm is not None else None
-        for d in directions:
-            if d is None:
-                m.add_objective(cost, overwrite=True, sense="min")
-            else:
-                x_coef, o_coef = d.coefficients(p, pair, plant, plant_fac, plant_n)
-                expr, _ = _rows(m, np.zeros(len(labels), int), labels, np.concatenate([x_coef, o_coef]), "direction_row")
-                m.add_objective(expr.sum(), overwrite=True, sense=d.sense)
-            run = solve_model(m, start, mip_gap, time_limit_s, offset if d is None else 0.0)
-            record = {k: run[k] for k in ("status", "termination", "objective", "dual_bound", "solver_time_s", "nodes")}
-            if d is None:
-                record["objective"], record["dual_bound"] = record["objective"] / SCALE, record["dual_bound"] / SCALE
-            out.append((_built_plan(p, var, plant_fac, plant_n) if run["has_solution"] else None, record))
+        m.add_constraints(m.objective.expression <= 1e15, name="cost_slack")  # bound set once the least cost is known
+        with _quiet_stdout():
+            h = linopy.solvers.Solver.from_name("highs", model=m, io_api="direct",
+                                                options=_highs_options(mip_gap, time_limit_s)).solver_model
+    cols = np.asarray(m.matrices.vlabels)
+    slack_row = int(np.flatnonzero(np.asarray(m.matrices.clabels) == int(m.constraints["cost_slack"].labels.item()))[0])
+    labels = np.concatenate([var["x"].labels.to_numpy(), var["open"].labels.to_numpy()])
+    cost = np.asarray(h.getLp().col_cost_, float)
+    start = start_vector(var, warm) if warm is not None else None
+    least, record = _run(h, p, var, cols, cost, highspy.ObjSense.kMinimize, offset, start, SCALE, plant_fac, plant_n)
+    out = [(least, record)]
+    if least is None:
+        return out
+    h.changeRowBounds(slack_row, -highspy.kHighsInf, SCALE * (1.0 + slack) * least.objective_usd - offset)
+    start = start_vector(var, least)
+    for d in directions:
+        by_label = np.zeros(int(cols.max(initial=-1)) + 1)
+        by_label[labels] = np.concatenate(d.coefficients(p, pair, plant, plant_fac, plant_n))
+        sense = highspy.ObjSense.kMaximize if d.sense == "max" else highspy.ObjSense.kMinimize
+        out.append(_run(h, p, var, cols, by_label[cols], sense, 0.0, start, 1.0, plant_fac, plant_n))
     return out
 
 
-def _built_plan(p: Problem, var: dict, plant_fac: np.ndarray, plant_n: np.ndarray) -> Solution:
-    """The solved model's plan as a Solution of `p`, sized as solved, with its total annual cost."""
-    x = var["x"].solution.to_numpy() > 0.5
-    o = var["open"].solution.to_numpy() > 0.5
+def _run(h, p: Problem, var: dict, cols: np.ndarray, c: np.ndarray, sense, offset: float, start: np.ndarray | None,
+         unit: float, plant_fac: np.ndarray, plant_n: np.ndarray) -> tuple[Solution | None, dict]:
+    """One solve of HiGHS's model with objective coefficients `c` (by column), sense and offset, from a
+    start (by linopy label); its plan (`_built_plan`) and record (objective and bound / `unit`)."""
+    idx = np.arange(len(cols), dtype=np.int32)
+    h.changeColsCost(len(cols), idx, np.asarray(c, float))
+    h.changeObjectiveSense(sense)
+    h.changeObjectiveOffset(offset)
+    if start is not None:
+        h.setSolution(len(cols), idx, start[cols].astype(float))
+    t0 = time.perf_counter()
+    with _quiet_stdout():
+        h.run()
+    info, status = h.getInfo(), h.getModelStatus()
+    has = info.primal_solution_status == 2  # a feasible solution
+    record = {"status": h.modelStatusToString(status),
+              "termination": "optimal" if status == highspy.HighsModelStatus.kOptimal else "stopped",
+              "objective": float(info.objective_function_value) / unit if has else None,
+              "dual_bound": float(info.mip_dual_bound) / unit, "solver_time_s": round(time.perf_counter() - t0, 3),
+              "nodes": int(info.mip_node_count)}
+    if not has:
+        return None, record
+    values = np.zeros(int(cols.max(initial=-1)) + 1)
+    values[cols] = np.asarray(h.getSolution().col_value, float)
+    return _built_plan(p, var, values, plant_fac, plant_n), record
+
+
+def _highs_options(mip_gap: float, time_limit_s: float) -> dict:
+    """HiGHS's settings for every plan MILP: the gap, the time limit (s), quiet, seed 0, one thread."""
+    return {"mip_rel_gap": mip_gap, "time_limit": float(time_limit_s), "output_flag": False, "random_seed": 0,
+            "threads": 1}
+
+
+def _built_plan(p: Problem, var: dict, values: np.ndarray, plant_fac: np.ndarray, plant_n: np.ndarray) -> Solution:
+    """The plan of a solved model (variable values by linopy label) as a Solution of `p`, sized as
+    solved, with its total annual cost."""
+    x = values[var["x"].labels.to_numpy()] > 0.5
+    o = values[var["open"].labels.to_numpy()] > 0.5
     served = np.zeros(len(p.pair_unit), bool)
     served[var["pair"][x]] = True
     opened, modules, backup = np.zeros(len(p.fac_site), bool), np.zeros(len(p.fac_site)), np.zeros(len(p.fac_site))
     opened[plant_fac[o]], modules[plant_fac[o]] = True, plant_n[o]
-    backup[plant_fac[o]] = var["backup_kw"].solution.to_numpy()[o]
+    backup[plant_fac[o]] = values[var["backup_kw"].labels.to_numpy()][o]
     sol = Solution(served, opened, modules, backup, 0.0)
     sol.objective_usd = solution_cost(p, sol)
     return sol
@@ -337,8 +375,7 @@ def solve_model(m: linopy.Model, start: np.ndarray | None, mip_gap: float, time_
         status, termination, has_solution, objective and dual_bound (with the offset, in the model's
         units; NaN / -inf when absent), solver_time_s (s), nodes and warm_start_accepted.
     """
-    options = {"mip_rel_gap": mip_gap, "time_limit": float(time_limit_s), "output_flag": False,
-               "random_seed": 0, "threads": 1}
+    options = _highs_options(mip_gap, time_limit_s)
     with _quiet_stdout():
         solver = linopy.solvers.Solver.from_name("highs", model=m, io_api="direct", options=options)
         h = solver.solver_model

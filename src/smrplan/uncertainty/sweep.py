@@ -175,6 +175,21 @@ def _save_part(out: Path, res: BatchResult) -> None:
         os.fsync(f.fileno())
 
 
+def _import_module(name: str, attempts: int = 3) -> None:
+    """Import a module on a worker ahead of its first task. A task's data unpickled at the same time in
+    another thread may be importing the same modules: Python then breaks the circular wait by raising
+    in one of the two threads (importlib's _DeadlockError, a RuntimeError); the warm-up, not the task,
+    gives way and tries again once that import is done."""
+    for attempt in range(attempts):
+        try:
+            importlib.import_module(name)
+            return
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
 @contextlib.contextmanager
 def open_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Client | None]:
     """A dask.distributed Client for the sweep: a LocalCluster of `workers` single-threaded worker
@@ -195,7 +210,7 @@ def open_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
             # held until the sweep ends (a released future is cancelled)
-            _warm = [client.submit(importlib.import_module, __name__, workers=[w], allow_other_workers=False,
+            _warm = [client.submit(_import_module, __name__, workers=[w], allow_other_workers=False,
                                    pure=False) for w in client.scheduler_info()["workers"]]
             yield client
     finally:
