@@ -91,18 +91,22 @@ def write_sobol_figure(sweep_dir: Path) -> Path:
                              sharey=True, squeeze=False)
     for ax, out in zip(axes[0], outputs, strict=True):
         t = table[table["output"] == out].set_index("input").reindex(order)
+        varies = bool(t[["S1", "ST", "S1_conf", "ST_conf"]].to_numpy().any())
         for k, (col, colour, label) in enumerate((("S1", LOW_COLOUR, "first order S1"), ("ST", HIGH_COLOUR, "total ST"))):
-            ax.barh(y + (0.2 if k else -0.2), t[col].clip(lower=0), height=0.38, color=colour, label=label,
-                    xerr=t[f"{col}_conf"], error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#444"})
+            if varies:
+                ax.barh(y + (0.2 if k else -0.2), t[col].clip(lower=0), height=0.38, color=colour, label=label,
+                        xerr=t[f"{col}_conf"], error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#444"})
         ax.set_title(OUTPUT_LABELS.get(out, out), fontsize=11)
-        if not t[["S1", "ST", "S1_conf", "ST_conf"]].to_numpy().any():
+        if not varies:
             ax.text(0.5, 0.5, "the same in every evaluation:\nno variance to share", transform=ax.transAxes,
                     ha="center", va="center", fontsize=10, color="#666")
         ax.set_xlim(0, max(1.0, float((t["ST"] + t["ST_conf"]).max()) * 1.05))
         ax.set_xlabel("share of the output's variance")
         _axes_style(ax)
     axes[0][0].set_yticks(y, order)
-    axes[0][0].legend(loc="lower right", fontsize=9, frameon=False)
+    handles = next((h for h in (ax.get_legend_handles_labels() for ax in axes[0]) if h[0]), None)
+    if handles is not None:
+        axes[0][0].legend(*handles, loc="lower right", fontsize=9, frameon=False)
     fig.suptitle("Sobol indices: what decides the answer (bars: estimate, whiskers: 95 % interval)", fontsize=12)
     fig.tight_layout()
     return _save(fig, sweep_dir, "sobol")
