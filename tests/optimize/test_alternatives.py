@@ -110,7 +110,7 @@ def test_a_dask_client_gives_the_same_plans(solved):
     from dask.distributed import Client
 
     p, _, dirs, res = solved
-    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as client:
+    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0") as client:
         par = A.near_optimal(p, SLACK, dirs, mip_gap=0.0, time_limit_s=60, client=client)
     for (d, s, _), (_, t, _) in zip(res.found, par.found, strict=True):
         assert t is not None and t.objective_usd == pytest.approx(s.objective_usd), d.objective
