@@ -11,6 +11,8 @@
     road = smrplan.roadmap("india-islands", out="runs/islands-roadmap")   # plants started 2030-2050
     road.outcome.plants   # one row per plant: site, design, modules, decision year, first power, places served
     road.trajectory       # year by year: capex, annual cost, CO2, diesel litres
+    alts = smrplan.alternatives("india-islands", "runs/islands-alternatives", workers=2)   # near-optimal plans
+    alts.table            # one row per plan: objective, direction, cost, reactor MW and sites, litres, CO2
 
 Each function resolves the scenario, runs the pipeline's stages (smrplan.pipeline) and, for `run`
 and `sweep`, writes the results.
@@ -18,6 +20,8 @@ and `sweep`, writes the results.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from dataclasses import replace as dataclass_replace
 from datetime import datetime
@@ -26,22 +30,36 @@ from pathlib import Path
 
 import pandas as pd
 
+from smrplan.errors import InputError
 from smrplan.geo.io import read_vector
+from smrplan.optimize.alternatives import Alternatives
 from smrplan.outputs.read import RunDirectory, read_run
-from smrplan.outputs.rundir import claimed_out
-from smrplan.outputs.write import write_repowering_run, write_roadmap_run, write_run
-from smrplan.pipeline import Progress, cost_basis_of, make_plan, make_roadmap, prepare_inputs, repower_coal, screen_sites
+from smrplan.outputs.rundir import claimed_out, write_file
+from smrplan.outputs.write import write_alternatives_run, write_repowering_run, write_roadmap_run, write_run
+from smrplan.pipeline import (
+    Progress,
+    cost_basis_of,
+    cost_options,
+    make_plan,
+    make_roadmap,
+    near_optimal_plans,
+    prepare_inputs,
+    repower_coal,
+    screen_sites,
+)
+from smrplan.report.static import write_sobol_figure
 from smrplan.results import Plan, Repowering, Roadmap
-from smrplan.scenario import RULE_SETS, Scenario, resolve_scenario
+from smrplan.scenario import RULE_SETS, Scenario, resolve_scenario, with_alternatives
 from smrplan.scenario import load_scenario as _load_scenario
 from smrplan.siting.screen import ScreenResult
 from smrplan.uncertainty.model import build_model, with_uncertainty
 from smrplan.uncertainty.sampling import sampler_for
+from smrplan.uncertainty.sobol import check_base_samples
 from smrplan.uncertainty.sweep import open_client, run_sweep
 from smrplan.uncertainty.tornado import tornado_of, with_vary
 
-__all__ = ["Plan", "Roadmap", "RunDirectory", "load_scenario", "plan", "read_run", "roadmap", "run", "screen", "sweep",
-           "tornado"]
+__all__ = ["Plan", "Roadmap", "RunDirectory", "alternatives", "load_scenario", "plan", "read_run", "roadmap", "run",
+           "screen", "surrogate", "sweep", "tornado"]
 
 
 def _quiet(stage: str) -> None:
@@ -280,7 +298,8 @@ def tornado(scenario: str | Path | Scenario, data_dir: str | Path | None = None,
 def sweep(scenario: str | Path | Scenario, out: str | Path, data_dir: str | Path | None = None, *,
           draws: int | None = None, seed: int | None = None, batch_draws: int | None = None,
           reoptimise: bool = False, workers: int | None = None, scheduler: str | None = None,
-          progress: Callable[[str, int | None, int | None], None] = lambda s, d, t: None, repair: bool = False) -> dict:
+          progress: Callable[[str, int | None, int | None], None] = lambda s, d, t: None, repair: bool = False,
+          sobol_samples: int | None = None) -> dict:
     """Monte Carlo over the scenario's uncertain inputs on dask.distributed; returns sweep.json.
 
     The cluster (`workers` local processes, or the running one at `scheduler`) starts first so that its
@@ -307,6 +326,10 @@ def sweep(scenario: str | Path | Scenario, out: str | Path, data_dir: str | Path
         Called with (step, draws done, draws in all); the counts are None for a step without them.
     repair : bool
         As in `plan`.
+    sobol_samples : int, optional
+        Also the Sobol indices of the total annual cost, LCOE and reactor share from a Saltelli design
+        of this many base samples (a power of two; smrplan.uncertainty.sobol): sobol.parquet,
+        sweep.json `sobol` and report/plots/sobol.png.
 
     Returns
     -------
@@ -323,10 +346,122 @@ def sweep(scenario: str | Path | Scenario, out: str | Path, data_dir: str | Path
     """
     sc = load_scenario(scenario, data_dir)
     run_sc = with_uncertainty(sc, draws=draws, seed=seed, batch_draws=batch_draws)
-    sampler_for(run_sc)  # a bad block fails before the cluster starts or any layer is read
+    sampler = sampler_for(run_sc)  # a bad block fails before the cluster starts or any layer is read
+    if sobol_samples is not None:
+        check_base_samples(sobol_samples)
+        if len(sampler.distributions) < 2:
+            raise InputError(sc.source, "uncertainty.parameters", "Sobol indices need at least two uncertain inputs")
     with claimed_out(Path(out), False, input_paths(sc), resume=True), open_client(workers, scheduler) as client:
         stage = lambda s: progress(s, None, None)  # noqa: E731
         inputs = prepare_inputs(run_sc, stage, repair=repair)
         basis = cost_basis_of(inputs, screen_sites(inputs, stage), stage)
         model = build_model(inputs, basis, reoptimise=reoptimise)
-        return run_sweep(model, out, client, progress)
+        summary = run_sweep(model, out, client, progress, sobol_samples=sobol_samples)
+        if sobol_samples is not None:
+            write_sobol_figure(Path(out))
+        return summary
+
+
+def alternatives(scenario: str | Path | Scenario, out: str | Path | None = None, data_dir: str | Path | None = None,
+                 *, random_directions: int | None = None, slack: float | None = None, workers: int | None = None,
+                 scheduler: str | None = None, overwrite: bool = False, progress: Progress = _quiet,
+                 repair: bool = False) -> Alternatives:
+    """The least-cost plan and its near-optimal alternatives (smrplan.optimize.alternatives), solved on
+    dask.distributed, written to a run directory (atomically).
+
+    Parameters
+    ----------
+    scenario : str, pathlib.Path or Scenario
+        Bundled scenario name, YAML path or a loaded scenario (its `alternatives` block).
+    out : str or pathlib.Path, optional
+        The run directory (default runs/<scenario>-alternatives-<time stamp>).
+    data_dir : str or pathlib.Path, optional
+        Directory relative layer paths are read from.
+    random_directions : int, optional
+        Random directions (default alternatives.random_directions).
+    slack : float, optional
+        Cost slack, a fraction of the least cost (default alternatives.cost_slack_fraction).
+    workers : int, optional
+        Local worker processes to start (0: solve in this process).
+    scheduler : str, optional
+        Address of a running dask scheduler to use instead.
+    overwrite : bool
+        Replace an existing `out`.
+    progress : callable
+        Called with each step's name.
+    repair : bool
+        As in `plan`.
+
+    Returns
+    -------
+    Alternatives
+        The plans (total annual cost USD/yr, reactor MW and sites, reactor share, diesel l/yr, t CO2/yr)
+        and the sites built in every plan ("must-have") or in some ("optional").
+
+    Raises
+    ------
+    InputError
+        Naming the file and field: an unknown scenario or a bad value in it (its `alternatives` block,
+        or `random_directions` / `slack` outside their bounds), a bad catalogue or layer, or an
+        existing `out` without `overwrite`.
+    """
+    sc = with_alternatives(load_scenario(scenario, data_dir), random_directions=random_directions, slack=slack)
+    out_dir = Path(out) if out is not None else default_out(f"{sc.name}-alternatives")
+    protected = input_paths(sc)
+    t0 = time.perf_counter()
+    with claimed_out(out_dir, overwrite, protected), open_client(workers, scheduler) as client:
+        inputs = prepare_inputs(sc, progress, repair=repair)
+        screened = screen_sites(inputs, progress)
+        basis = cost_basis_of(inputs, screened, progress)
+        result = near_optimal_plans(inputs, screened, basis, cost_options(inputs, basis, progress), progress, client)
+        timings = {"total": round(time.perf_counter() - t0, 3),
+                   "workers": len(client.scheduler_info()["workers"]) if client is not None else 0}
+        write_alternatives_run(result, sc, inputs.settlements, out_dir, overwrite=overwrite, progress=progress,
+                               protected=protected, timings_s=timings)
+    return result
+
+
+def surrogate(sweep_dir: str | Path, values: dict[str, float] | None = None) -> dict:
+    """Train the surrogate of a sweep (smrplan.uncertainty.surrogate) on its draws, write
+    surrogate.json into the sweep directory (atomically) and predict at `values`.
+
+    Parameters
+    ----------
+    sweep_dir : str or pathlib.Path
+        A finished sweep directory (sweep.json, draws.parquet).
+    values : dict of str to float, optional
+        Input values (the sweep's input columns, in their units); others at the draws' median.
+
+    Returns
+    -------
+    dict
+        surrogate.json: per output the cross-validated R2, RMSE and error band (the output's unit:
+        USD/yr, fraction), the inputs' training range; with `values`, `prediction` (each output's
+        value with its band, inputs out of the training range) and `prediction_ms` (ms).
+
+    Raises
+    ------
+    InputError
+        Naming the directory or file when it is not a finished sweep, or an unknown input.
+    """
+    from smrplan.uncertainty.surrogate import train_surrogate
+
+    d = Path(sweep_dir)
+    if not (d / "sweep.json").is_file() or not (d / "draws.parquet").is_file():
+        raise InputError(d, "SWEEP_DIR", "not a finished sweep directory (sweep.json and draws.parquet expected)")
+    summary = json.loads((d / "sweep.json").read_text(encoding="utf-8"))
+    inputs = [c["column"] for dist in summary["distributions"] for c in dist["columns"]]
+    t0 = time.perf_counter()
+    s = train_surrogate(pd.read_parquet(d / "draws.parquet"), inputs, seed=int(summary.get("seed", 0)))
+    record = {"sweep": summary.get("scenario"), "draws": summary.get("draws"), "outputs": s.errors,
+              "method": "GradientBoostingRegressor per output; band: the 90 % quantile of the 5-fold "
+                        "out-of-fold absolute error (cross-validated conformal)",
+              "inputs": [{"column": c, "low": float(lo), "high": float(hi)}
+                         for c, lo, hi in zip(s.inputs, s.low, s.high, strict=True)],
+              "train_s": round(time.perf_counter() - t0, 3)}
+    write_file(d / "surrogate.json", lambda p: p.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8"))
+    if values:
+        t1 = time.perf_counter()
+        record["prediction"] = s.predict(values)
+        record["prediction_ms"] = round(1000.0 * (time.perf_counter() - t1), 3)
+    return record

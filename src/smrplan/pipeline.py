@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -41,6 +42,7 @@ from smrplan.geo.fuel import at_fuel_depot
 from smrplan.geo.grid import nearest_grid
 from smrplan.geo.grid_status import status_of
 from smrplan.geo.layers import load_region
+from smrplan.optimize.alternatives import Alternatives, plan_alternatives
 from smrplan.optimize.assemble import Optimised, optimise
 from smrplan.optimize.roadmap import PeriodDemand, plan_roadmap, yearly_trajectory
 from smrplan.options import KIND_OPTION
@@ -51,6 +53,9 @@ from smrplan.siting.screen import ScreenResult, generate_candidates, screen
 from smrplan.uncertainty.model import build_model
 from smrplan.uncertainty.repowering import beat_probability
 from smrplan.uncertainty.tornado import tornado_of
+
+if TYPE_CHECKING:
+    from dask.distributed import Client
 
 Progress = Callable[[str], None]
 
@@ -224,6 +229,38 @@ def optimise_plan(inputs: Inputs, screened: ScreenResult, basis: CostBasis, cost
     return optimise(inputs.region, inputs.settlements, screened.sites, basis, costs, inputs.catalogue, inputs.money,
                     sc.optimisation, sc.demand.load_factor, sc.finance.carbon_price_usd_per_t,
                     inr_per_usd=sc.finance.inr_per_usd)
+
+
+def near_optimal_plans(inputs: Inputs, screened: ScreenResult, basis: CostBasis, costs: OptionCosts,
+                       progress: Progress = _quiet, client: Client | None = None) -> Alternatives:
+    """The least-cost plan and its near-optimal alternatives (optimize.alternatives), with the
+    scenario's `alternatives` settings (cost slack, random directions, seed).
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The inputs stage.
+    screened : ScreenResult
+        The siting stage; its suitable sites are the plants' candidate sites.
+    basis : CostBasis
+        The cost basis.
+    costs : OptionCosts
+        The costs stage (USD/yr; the stand-alone options' litres and t CO2 per year).
+    progress : callable
+        Called with the name of each step.
+    client : dask.distributed.Client or None
+        Where the alternatives are solved (None: in this process).
+
+    Returns
+    -------
+    Alternatives
+        The plans (USD/yr, MW, l/yr, t CO2/yr), the sites built in every plan or in some.
+    """
+    progress("near-optimal alternatives")
+    sc = inputs.scenario
+    return plan_alternatives(inputs.region, inputs.settlements, screened.sites, basis, costs, inputs.catalogue,
+                             inputs.money, sc.optimisation, sc.demand.load_factor, sc.finance.carbon_price_usd_per_t,
+                             sc.alternatives, client)
 
 
 def dispatch_plan(plan: Plan, progress: Progress = _quiet) -> Dispatch:

@@ -321,6 +321,15 @@ class Uncertainty(_Strict):
         return self
 
 
+class Alternatives(_Strict):
+    """Near-optimal alternatives (smrplan.optimize.alternatives): the cost slack over the least cost
+    (fraction), the random directions over the build variables and their seed."""
+
+    cost_slack_fraction: float = Field(gt=0, le=1)
+    random_directions: int = Field(ge=0, le=1000)
+    seed: int = Field(ge=0)
+
+
 class Scenario(_Strict):
     """A validated scenario. `source` is the file it came from (or the bundled name)."""
 
@@ -342,6 +351,7 @@ class Scenario(_Strict):
     study: Literal["settlements", "coal_repowering"]
     repowering: Repowering
     roadmap: Roadmap
+    alternatives: Alternatives
     source: str = ""
 
     @field_validator("data")
@@ -609,3 +619,41 @@ def resolve_scenario(scenario: str | Path | Scenario, data_dir: str | Path | Non
 def scenario_yaml(scenario: Scenario) -> str:
     """The scenario as YAML, every default resolved (a run directory's scenario.yaml)."""
     return yaml.safe_dump(scenario.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+def with_alternatives(scenario: Scenario, *, random_directions: int | None = None,
+                      slack: float | None = None) -> Scenario:
+    """The scenario with the `alternatives` block's random directions and cost slack replaced where
+    given (validated by the block's schema).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario; not modified.
+    random_directions : int or None, default None
+        Random directions of the near-optimal alternatives.
+    slack : float or None, default None
+        Cost slack (fraction of the least cost).
+
+    Returns
+    -------
+    Scenario
+        A copy with the given values (the scenario itself when none is given).
+
+    Raises
+    ------
+    InputError
+        Naming `--random-directions` or `--slack` and the bound a value breaks.
+    """
+    updates = {k: v for k, v in (("random_directions", random_directions), ("cost_slack_fraction", slack))
+               if v is not None}
+    if not updates:
+        return scenario
+    try:
+        block = Alternatives.model_validate({**scenario.alternatives.model_dump(), **updates})
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        option = {"random_directions": "--random-directions", "cost_slack_fraction": "--slack"}.get(str(e["loc"][0]),
+                                                                                                   "alternatives")
+        raise InputError(scenario.source, option, f"{e['msg']} (alternatives.{e['loc'][0]})") from None
+    return scenario.model_copy(update={"alternatives": block})

@@ -227,6 +227,10 @@ def test_repair_flag_on_screen_and_data_check(tmp_path):
 
 @pytest.mark.parametrize("args, option", [(["sweep", "india-islands", "--out", "x", "--draws", "0"], "--draws"),
                                           (["sweep", "india-islands", "--out", "x", "--workers", "-1"], "--workers"),
+                                          (["sweep", "india-islands", "--out", "x", "--sobol", "--sobol-samples", "12"],
+                                           "--sobol-samples"),
+                                          (["alternatives", "india-islands", "--random-directions", "-1"],
+                                           "--random-directions"),
                                           (["run", "--bogus"], "--bogus"),
                                           (["explore", "--port", "abc"], "--port")])
 def test_usage_errors_exit_2_naming_the_option(args, option, tmp_path):

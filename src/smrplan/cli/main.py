@@ -380,3 +380,7 @@ def main() -> None:
 
 from smrplan.cli.sweep import sweep  # noqa: E402, I001
 app.command("sweep")(sweep)
+from smrplan.cli.alternatives import alternatives  # noqa: E402, I001
+app.command("alternatives")(alternatives)
+from smrplan.cli.surrogate import surrogate  # noqa: E402, I001
+app.command("surrogate")(surrogate)

@@ -43,6 +43,11 @@ def sweep(
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="Seed (default: uncertainty.seed).")] = None,
     batch_draws: Annotated[int | None, typer.Option("--batch-draws", min=1, help="Draws per task and part "
                                                     "file (default: uncertainty.batch_draws).")] = None,
+    sobol: Annotated[bool, typer.Option("--sobol", help="Also Sobol first-order and total indices of total cost, "
+                                        "LCOE and reactor share (Saltelli design; sobol.parquet, sweep.json "
+                                        "`sobol`, report/plots/sobol.png).")] = False,
+    sobol_samples: Annotated[int, typer.Option("--sobol-samples", min=4, help="Base samples N of the Saltelli "
+                                               "design, a power of two; N x (inputs + 2) evaluations.")] = 512,
 ) -> None:
     """Monte Carlo sweep over uncertain costs and demand: probabilities of each option, P5/P50/P95 of
     total cost, reactor capacity and emissions, and a tornado of one-at-a-time ranges."""
@@ -61,7 +66,8 @@ def sweep(
                     bar.update(task, description=stage, completed=done, total=total)
 
             summary = run(scenario, out, data_dir, draws=draws, seed=seed, batch_draws=batch_draws,
-                          reoptimise=reoptimise, workers=workers, scheduler=scheduler, progress=progress)
+                          reoptimise=reoptimise, workers=workers, scheduler=scheduler, progress=progress,
+                          sobol_samples=sobol_samples if sobol else None)
     except KeyboardInterrupt:
         console.print(f"[red]interrupted[/red]; finished batches are kept in {out}: rerun the same command to resume")
         raise typer.Exit(130) from None
@@ -87,5 +93,15 @@ def _print_summary(s: dict, out: Path) -> None:
     for t in s["tornado"][:5]:
         out_console.print(f"  {t['parameter']}: {t['low_total_usd'] / 1e6:,.2f} -> {t['high_total_usd'] / 1e6:,.2f} "
                           f"M USD/yr, reactor share {t['low_reactor_share']:.1%} -> {t['high_reactor_share']:.1%}")
+    if "sobol" in s:
+        _print_sobol(s["sobol"])
     rate = f", {s['draws_per_second']:,.1f} draws/s" if s.get("draws_per_second") else ""
     out_console.print(f"sweep directory: {out} ({s['elapsed_s']:.1f} s{rate})")
+
+
+def _print_sobol(sobol: dict) -> None:
+    """The inputs with the largest total Sobol index of each output."""
+    out_console.print(f"Sobol indices ({sobol['evaluations']:,} evaluations; S1 first order, ST total):")
+    for output, rows in sobol["outputs"].items():
+        top = ", ".join(f"{r['input']} S1 {r['S1']:.2f} ST {r['ST']:.2f}" for r in rows[:3])
+        out_console.print(f"  {output}: {top}")

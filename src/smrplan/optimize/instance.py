@@ -163,7 +163,7 @@ class Instance:
 
 
 def fit_instance(region: Region, settlements: pd.DataFrame, allowed: np.ndarray, cand: Candidates, opt,
-                 grid: Technology, cable: Technology, money: Money) -> Instance:
+                 grid: Technology, cable: Technology, money: Money, keep_unprofitable: bool = False) -> Instance:
     """The instance at the finest grain the model size allows.
 
     Settlements are clustered (`Grain.first`) when there are more than cluster_above; while the model
@@ -187,28 +187,32 @@ def fit_instance(region: Region, settlements: pd.DataFrame, allowed: np.ndarray,
         Overland line and submarine cable.
     money : Money
         Discount rate and horizon.
+    keep_unprofitable : bool, default False
+        Keep the pairs, facilities and plant options that can never save money (as a reactor share
+        does): the space of the near-optimal alternatives.
 
     Returns
     -------
     Instance
     """
     grain = Grain.first(opt) if len(settlements) > opt.cluster_above and opt.cluster_km > 0 else None
-    inst = build_instance(grain, region, settlements, allowed, cand, opt, grid, cable, money)
+    inst = build_instance(grain, region, settlements, allowed, cand, opt, grid, cable, money, keep_unprofitable)
     while inst.size > opt.max_assignments and len(inst.units) > 1:
         grain = Grain.first(opt) if grain is None else grain.coarser(inst.clustering)
-        inst = build_instance(grain, region, settlements, allowed, cand, opt, grid, cable, money)
+        inst = build_instance(grain, region, settlements, allowed, cand, opt, grid, cable, money, keep_unprofitable)
     return inst
 
 
 def build_instance(grain: Grain | None, region: Region, settlements: pd.DataFrame, allowed: np.ndarray,
-                   cand: Candidates, opt, grid: Technology, cable: Technology, money: Money) -> Instance:
+                   cand: Candidates, opt, grid: Technology, cable: Technology, money: Money,
+                   keep_unprofitable: bool = False) -> Instance:
     """Units (settlements, or clusters at `grain`), their pruned pairs and the Problem.
 
     Parameters
     ----------
     grain : Grain or None
         Clustering resolution; None: the settlements themselves are the units.
-    region, settlements, allowed, cand, opt, grid, cable, money
+    region, settlements, allowed, cand, opt, grid, cable, money, keep_unprofitable
         As in `fit_instance`.
 
     Returns
@@ -227,8 +231,8 @@ def build_instance(grain: Grain | None, region: Region, settlements: pd.DataFram
     site_island = units["fuel_surcharge"].to_numpy(bool)[PointIndex(ulon, ulat).nearest(slon, slat, k=1)[1][:, 0]]
     pairs = _unit_pairs(units, cand, net, opt)
     candidate_pairs = len(pairs.unit)
-    pairs, useful = _prune(units, pairs, cand, opt)
-    used_fac, prob, size = _problem(units, pairs, useful, site_island, cand, opt)
+    pairs, useful = _prune(units, pairs, cand, opt, keep_unprofitable)
+    used_fac, prob, size = _problem(units, pairs, useful, site_island, cand, opt, keep_unprofitable)
     return Instance(units, labels, cstats, net, site_island, candidate_pairs, pairs, used_fac, prob, size)
 
 
@@ -274,7 +278,8 @@ def _unit_pairs(units: pd.DataFrame, cand: Candidates, net: Network, opt) -> Pai
     return Pairs(pu, ps, pkm, a, parent, link)
 
 
-def _prune(units: pd.DataFrame, pairs: Pairs, cand: Candidates, opt) -> tuple[Pairs, np.ndarray]:
+def _prune(units: pd.DataFrame, pairs: Pairs, cand: Candidates, opt, keep_unprofitable: bool = False
+           ) -> tuple[Pairs, np.ndarray]:
     """The pairs some plant at their site can carry and, without a reactor share, that might pay;
     and the facilities that might save money (bool per candidate facility; module docstring)."""
     E, P = units["demand_kwh_per_year"].to_numpy(float), units["peak_kw"].to_numpy(float)
@@ -285,7 +290,7 @@ def _prune(units: pd.DataFrame, pairs: Pairs, cand: Candidates, opt) -> tuple[Pa
     carried = _carried(P, E, pairs.unit, pairs.site, fac_site, tc.iloc[fac_tech], opt.reserve_margin_fraction)
     pairs = pairs.subset(reachable(carried, pairs.parent))
     useful = np.ones(len(fac_site), bool)
-    if opt.min_reactor_share <= 0:
+    if opt.min_reactor_share <= 0 and not keep_unprofitable:
         pu, ps, a = pairs.unit, pairs.site, pairs.cost
         useful = _useful_facilities(E, P, c, pu, ps, a, fac_site, tc.iloc[fac_tech], opt.reserve_margin_fraction)
         v_min = np.full(len(cand.sites), np.inf)
@@ -297,7 +302,7 @@ def _prune(units: pd.DataFrame, pairs: Pairs, cand: Candidates, opt) -> tuple[Pa
 
 
 def _problem(units: pd.DataFrame, pairs: Pairs, useful: np.ndarray, site_island: np.ndarray, cand: Candidates,
-             opt) -> tuple[np.ndarray, Problem | None, int]:
+             opt, keep_unprofitable: bool = False) -> tuple[np.ndarray, Problem | None, int]:
     """The Problem over the sites some pair uses and their useful facilities: (facilities in the
     model, the Problem or None when no unit fits a plant option that might pay, assignment variables)."""
     fac_site, fac_tech, tc = cand.fac_site, cand.fac_tech, cand.coef
@@ -317,7 +322,7 @@ def _problem(units: pd.DataFrame, pairs: Pairs, useful: np.ndarray, site_island:
                    tc["cf"].to_numpy()[ft], tc["fixed"].to_numpy()[ft], tc["module"].to_numpy()[ft], fac_b[used_fac],
                    tc["var_per_kwh"].to_numpy()[ft], len(used_sites), opt.reserve_margin_fraction,
                    opt.max_sites, opt.min_reactor_share, slon[used_sites], slat[used_sites], tc["outage_kw"].to_numpy()[ft])
-    size = len(assignments(prob, *plants(prob))[0])
+    size = len(assignments(prob, *plants(prob, keep_unprofitable))[0])
     return used_fac, (prob if size else None), size
 
 

@@ -4,8 +4,10 @@ The only module of the package that imports linopy or highspy. `solve_milp` take
 plant options and assignments (problem.py) and a warm start, and returns the served pairs and HiGHS's
 record in USD; it runs three steps: `create_model` (the linopy model), `solve_model` (HiGHS through
 linopy's direct interface, the warm start passed as its first incumbent) and `read_solution`.
-`solve_roadmap_milp` builds and solves the multi-period roadmap on the same Problem (roadmap.py;
-docs/methodology.md 4.4) with the same row builder and HiGHS settings.
+`solve_alternatives` solves the same model for its least cost or, with the cost kept within a limit,
+for near-optimal directions (optimize/alternatives.py). `solve_roadmap_milp` builds and solves the
+multi-period roadmap on the same Problem (roadmap.py; docs/methodology.md 4.4) with the same row
+builder and HiGHS settings.
 
 Variables: x_a in {0,1} for assignments a = (u, v) of a unit to a plant option at one of its sites,
 o_v in {0,1} (plant option built), b_v >= 0 (diesel back-up for refuelling, kW).
@@ -40,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
@@ -50,7 +53,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smrplan.optimize.problem import Problem, RoadmapProblem, Solution, learning_factor
+from smrplan.optimize.problem import Direction, Problem, RoadmapProblem, Solution, learning_factor, solution_cost
 from smrplan.units import HOURS_PER_YEAR as HOURS
 
 SCALE = 1e-3  # solver objective in kUSD/yr
@@ -126,6 +129,119 @@ def solve_milp(p: Problem, plant_fac: np.ndarray, plant_n: np.ndarray,
         start = start_vector(var, warm) if warm is not None else None
         run = solve_model(m, start, mip_gap, time_limit_s, SCALE * float(p.c.sum()))
     return read_solution(m, var, run, len(p.pair_unit), pair)
+
+
+def solve_alternatives(p: Problem, plant_fac: np.ndarray, plant_n: np.ndarray,
+                       assigned: tuple[np.ndarray, np.ndarray, np.ndarray], directions: list[Direction], slack: float,
+                       warm: Solution | None, mip_gap: float, time_limit_s: float) -> list[tuple[Solution | None, dict]]:
+    """The least-cost plan of the MILP of `create_model`, then for each direction the best value of it
+    among the plans costing at most (1 + slack) x the least cost: the cost objective is kept as a
+    constraint and the objective swapped for the direction (docs/methodology.md, near-optimal
+    alternatives). The model is built once, and HiGHS's copy of it too: each solve changes only the
+    objective (and, after the first, the cost row's bound).
+
+    Parameters
+    ----------
+    p : Problem
+        The MILP in arrays.
+    plant_fac, plant_n : numpy.ndarray
+        Its plant options (problem.plants): facility and module count.
+    assigned : tuple of numpy.ndarray
+        Its assignments (problem.assignments): pair, plant option, parent assignment.
+    directions : list of Direction
+        What to minimise or maximise within the slack.
+    slack : float
+        Cost slack (fraction of the least cost).
+    warm : Solution or None
+        A plan of `p` given to HiGHS as the least-cost solve's first incumbent.
+    mip_gap : float
+        Relative gap at which HiGHS stops (fraction of the objective).
+    time_limit_s : float
+        HiGHS's time limit per solve (s).
+
+    Returns
+    -------
+    list of (Solution or None, dict)
+        The least-cost plan, then one per direction: the plan exactly as solved (served pairs, plant
+        options built with their modules and back-up kW; no polish) with its total annual cost (USD/yr)
+        as objective_usd, None without a solution; and status, termination, objective (USD/yr for the
+        least cost, else the direction's scaled value), dual bound, solver_time_s (s), nodes. The
+        directions are not solved when the least-cost plan is not found.
+    """
+    pair, plant = assigned[0], assigned[1]
+    offset = SCALE * float(p.c.sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=getattr(linopy, "LinopySemanticsWarning", Warning))
+        m, var = create_model(p, plant_fac, plant_n, *assigned)
+        m.add_constraints(m.objective.expression <= 1e15, name="cost_slack")  # bound set once the least cost is known
+        with _quiet_stdout():
+            h = linopy.solvers.Solver.from_name("highs", model=m, io_api="direct",
+                                                options=_highs_options(mip_gap, time_limit_s)).solver_model
+    cols = np.asarray(m.matrices.vlabels)
+    slack_row = int(np.flatnonzero(np.asarray(m.matrices.clabels) == int(m.constraints["cost_slack"].labels.item()))[0])
+    labels = np.concatenate([var["x"].labels.to_numpy(), var["open"].labels.to_numpy()])
+    cost = np.asarray(h.getLp().col_cost_, float)
+    start = start_vector(var, warm) if warm is not None else None
+    least, record = _run(h, p, var, cols, cost, highspy.ObjSense.kMinimize, offset, start, SCALE, plant_fac, plant_n)
+    out = [(least, record)]
+    if least is None:
+        return out
+    h.changeRowBounds(slack_row, -highspy.kHighsInf, SCALE * (1.0 + slack) * least.objective_usd - offset)
+    start = start_vector(var, least)
+    for d in directions:
+        by_label = np.zeros(int(cols.max(initial=-1)) + 1)
+        by_label[labels] = np.concatenate(d.coefficients(p, pair, plant, plant_fac, plant_n))
+        sense = highspy.ObjSense.kMaximize if d.sense == "max" else highspy.ObjSense.kMinimize
+        out.append(_run(h, p, var, cols, by_label[cols], sense, 0.0, start, 1.0, plant_fac, plant_n))
+    return out
+
+
+def _run(h, p: Problem, var: dict, cols: np.ndarray, c: np.ndarray, sense, offset: float, start: np.ndarray | None,
+         unit: float, plant_fac: np.ndarray, plant_n: np.ndarray) -> tuple[Solution | None, dict]:
+    """One solve of HiGHS's model with objective coefficients `c` (by column), sense and offset, from a
+    start (by linopy label); its plan (`_built_plan`) and record (objective and bound / `unit`)."""
+    idx = np.arange(len(cols), dtype=np.int32)
+    h.changeColsCost(len(cols), idx, np.asarray(c, float))
+    h.changeObjectiveSense(sense)
+    h.changeObjectiveOffset(offset)
+    if start is not None:
+        h.setSolution(len(cols), idx, start[cols].astype(float))
+    t0 = time.perf_counter()
+    with _quiet_stdout():
+        h.run()
+    info, status = h.getInfo(), h.getModelStatus()
+    has = info.primal_solution_status == 2  # a feasible solution
+    record = {"status": h.modelStatusToString(status),
+              "termination": "optimal" if status == highspy.HighsModelStatus.kOptimal else "stopped",
+              "objective": float(info.objective_function_value) / unit if has else None,
+              "dual_bound": float(info.mip_dual_bound) / unit, "solver_time_s": round(time.perf_counter() - t0, 3),
+              "nodes": int(info.mip_node_count)}
+    if not has:
+        return None, record
+    values = np.zeros(int(cols.max(initial=-1)) + 1)
+    values[cols] = np.asarray(h.getSolution().col_value, float)
+    return _built_plan(p, var, values, plant_fac, plant_n), record
+
+
+def _highs_options(mip_gap: float, time_limit_s: float) -> dict:
+    """HiGHS's settings for every plan MILP: the gap, the time limit (s), quiet, seed 0, one thread."""
+    return {"mip_rel_gap": mip_gap, "time_limit": float(time_limit_s), "output_flag": False, "random_seed": 0,
+            "threads": 1}
+
+
+def _built_plan(p: Problem, var: dict, values: np.ndarray, plant_fac: np.ndarray, plant_n: np.ndarray) -> Solution:
+    """The plan of a solved model (variable values by linopy label) as a Solution of `p`, sized as
+    solved, with its total annual cost."""
+    x = values[var["x"].labels.to_numpy()] > 0.5
+    o = values[var["open"].labels.to_numpy()] > 0.5
+    served = np.zeros(len(p.pair_unit), bool)
+    served[var["pair"][x]] = True
+    opened, modules, backup = np.zeros(len(p.fac_site), bool), np.zeros(len(p.fac_site)), np.zeros(len(p.fac_site))
+    opened[plant_fac[o]], modules[plant_fac[o]] = True, plant_n[o]
+    backup[plant_fac[o]] = values[var["backup_kw"].labels.to_numpy()][o]
+    sol = Solution(served, opened, modules, backup, 0.0)
+    sol.objective_usd = solution_cost(p, sol)
+    return sol
 
 
 def create_model(p: Problem, pf: np.ndarray, pn: np.ndarray, pair: np.ndarray, plant: np.ndarray,
@@ -259,8 +375,7 @@ def solve_model(m: linopy.Model, start: np.ndarray | None, mip_gap: float, time_
         status, termination, has_solution, objective and dual_bound (with the offset, in the model's
         units; NaN / -inf when absent), solver_time_s (s), nodes and warm_start_accepted.
     """
-    options = {"mip_rel_gap": mip_gap, "time_limit": float(time_limit_s), "output_flag": False,
-               "random_seed": 0, "threads": 1}
+    options = _highs_options(mip_gap, time_limit_s)
     with _quiet_stdout():
         solver = linopy.solvers.Solver.from_name("highs", model=m, io_api="direct", options=options)
         h = solver.solver_model

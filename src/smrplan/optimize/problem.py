@@ -77,6 +77,85 @@ class Solution:
     report: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Direction:
+    """A quantity to minimise or maximise over the near-optimal plans of a Problem, linear in the
+    model's variables: sum over served pairs of unit_w[unit] + sum over built plant options of
+    (cap_w x kW of the option + site_w[site]).
+
+    Attributes
+    ----------
+    objective : str
+        Its name (reactor_capacity_mw, reactor_sites, diesel_litres, emissions_t_co2, random_<i>).
+    sense : str
+        "min" or "max".
+    unit_w : numpy.ndarray or None
+        Weight of serving each unit from a reactor (e.g. minus its stand-alone litres per year).
+    cap_w : float
+        Weight of a kW of reactor capacity built.
+    site_w : numpy.ndarray or None
+        Weight of building a plant at each site.
+    """
+
+    objective: str
+    sense: str
+    unit_w: np.ndarray | None = None
+    cap_w: float = 0.0
+    site_w: np.ndarray | None = None
+
+    def coefficients(self, p: Problem, pair: np.ndarray, plant: np.ndarray, plant_fac: np.ndarray,
+                     plant_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The direction's coefficients on the model's assignments and plant options, scaled so that
+        the largest is 1 (the optimum's plan does not change).
+
+        Parameters
+        ----------
+        p : Problem
+            The MILP.
+        pair, plant : numpy.ndarray
+            Pair and plant option of each assignment.
+        plant_fac, plant_n : numpy.ndarray
+            Facility and module count of each plant option.
+
+        Returns
+        -------
+        x_coef, o_coef : numpy.ndarray
+            Per assignment and per plant option.
+        """
+        x = self.unit_w[p.pair_unit[pair]] if self.unit_w is not None else np.zeros(len(pair))
+        o = self.cap_w * p.K[plant_fac] * plant_n
+        if self.site_w is not None:
+            o = o + self.site_w[p.fac_site[plant_fac]]
+        scale = max(float(np.abs(x).max(initial=0.0)), float(np.abs(o).max(initial=0.0)), 1e-12)
+        return x / scale, o / scale
+
+
+def solution_cost(p: Problem, s: Solution) -> float:
+    """Total annual cost of a plan exactly as it is sized (USD/yr): every unit's stand-alone cost,
+    plus for each served pair its connection and variable cost less its unit's stand-alone cost,
+    plus each built plant's fixed, module and back-up cost.
+
+    Parameters
+    ----------
+    p : Problem
+        The MILP: costs c (USD/yr), a (USD/yr), F, M (USD/yr), B (USD/yr per kW), v (USD/kWh).
+    s : Solution
+        Served pairs, built facilities with modules and back-up (kW).
+
+    Returns
+    -------
+    float
+        USD/yr.
+    """
+    served = np.flatnonzero(s.x)
+    u = p.pair_unit[served]
+    site_fac = np.full(p.n_sites, -1)
+    site_fac[p.fac_site[s.opened]] = np.flatnonzero(s.opened)
+    f = site_fac[p.pair_site[served]]
+    plants = (p.F + p.M * s.modules + p.B * s.backup_kw)[s.opened].sum()
+    return float(p.c.sum() + (p.pair_cost[served] + p.v[f] * p.E[u] - p.c[u]).sum() + plants)
+
+
 @dataclass
 class RoadmapProblem:
     """The roadmap MILP in arrays (optimize/roadmap.py): the single-year Problem's units, pairs and
@@ -185,7 +264,7 @@ def plant_cost(P, E, K, N, CF, F, M, B, v, reserve: float, R=None):
     return cost, n, b
 
 
-def plants(p: Problem) -> tuple[np.ndarray, np.ndarray]:
+def plants(p: Problem, keep_unprofitable: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The plant options of the MILP: (facility, module count n) for n = 1..N of each facility, less
     those that can never save money.
 
@@ -200,6 +279,8 @@ def plants(p: Problem) -> tuple[np.ndarray, np.ndarray]:
     ----------
     p : Problem
         The MILP.
+    keep_unprofitable : bool, default False
+        Keep the options that can never save money (near-optimal alternatives may build them).
 
     Returns
     -------
@@ -229,7 +310,7 @@ def plants(p: Problem) -> tuple[np.ndarray, np.ndarray]:
     bound = p.F[fac] + p.M[fac] * n + cg[k] - cg[first] + part
     spare = ((np.maximum(total_p[fac] * (1.0 + p.reserve), total_e[fac]) <= p.K[fac] * (n - 1))
              & (total_p[fac] <= p.K[fac] * (n - 1) - p.out_kw[fac]))
-    keep = ((bound < -1.0) | (p.min_share > 0)) & ~spare  # a reactor share may force a loss-making plant
+    keep = ((bound < -1.0) | (p.min_share > 0) | keep_unprofitable) & ~spare  # a reactor share may force a loss-making plant
     keep &= ~_dominated(p, fac)
     return fac[keep], n[keep]
 

@@ -131,15 +131,8 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
         The plan; its `solver` record goes to plan.json.
     """
     t0 = time.perf_counter()
-    allowed = np.asarray(allowed, bool)
-    if allowed.shape != (len(settlements), len(KINDS)):
-        raise ValueError(f"allowed must be settlements x KINDS, {(len(settlements), len(KINDS))}, not {allowed.shape}")
-    cand = candidates(sites, techs_by_kind, diesel, money, load_factor, carbon_price)
-    site_lon, site_lat = cand.sites["lon"].to_numpy(float), cand.sites["lat"].to_numpy(float)
-    facilities = [Facility(str(cand.sites["site_id"].iat[s]), KINDS[cand.site_kind[s]], cand.techs[t],
-                           float(site_lon[s]), float(site_lat[s]))
-                  for s, t in zip(cand.fac_site, cand.fac_tech, strict=True)]
-    inst = fit_instance(region, settlements, allowed, cand, opt, grid, cable, money)
+    cand, facilities, inst = plan_instance(region, settlements, sites, techs_by_kind, diesel, grid, cable, money, opt,
+                                           load_factor, carbon_price, allowed=allowed)
     base = {"name": "highs", "settings": _settings(opt, carbon_price), "clustering": inst.clustering,
             "units": int(len(inst.units)), "facilities": len(facilities), "candidate_pairs": inst.candidate_pairs}
     if inst.prob is None:
@@ -153,6 +146,40 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
                     "optimisation.mip_gap: raise optimisation.time_limit_s, or narrow optimisation.nearest_sites for "
                     "a model HiGHS can prove (methodology 4.2)", solver["time_s"], 100 * solver["mip_gap"], 100 * opt.mip_gap)
     return _plan_result(settlements, inst, sol, cand, facilities, solver, opt)
+
+
+def plan_instance(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame,
+                  techs_by_kind: dict[str, list[Technology]], diesel: Technology, grid: Technology, cable: Technology,
+                  money: Money, opt, load_factor: float, carbon_price: float = 0.0, *, allowed: np.ndarray,
+                  keep_unprofitable: bool = False) -> tuple[Candidates, list[Facility], Instance]:
+    """The candidate facilities and the instance of the plan MILP (step 1 of `solve_plan`).
+
+    Parameters
+    ----------
+    region, settlements, sites, techs_by_kind, diesel, grid, cable, money, opt, load_factor, carbon_price, allowed
+        As in `solve_plan` (load factor a fraction, carbon price in USD/t CO2).
+    keep_unprofitable : bool, default False
+        Keep what can never save money (instance.fit_instance): the near-optimal alternatives' space.
+
+    Returns
+    -------
+    cand : Candidates
+        Every suitable site with every enabled technology of its kind, and their cost coefficients.
+    facilities : list of Facility
+        One per candidate facility (site, kind, technology, lon / lat in degrees).
+    inst : Instance
+        Units, pairs and the Problem (None when no unit fits a plant option).
+    """
+    allowed = np.asarray(allowed, bool)
+    if allowed.shape != (len(settlements), len(KINDS)):
+        raise ValueError(f"allowed must be settlements x KINDS, {(len(settlements), len(KINDS))}, not {allowed.shape}")
+    cand = candidates(sites, techs_by_kind, diesel, money, load_factor, carbon_price)
+    site_lon, site_lat = cand.sites["lon"].to_numpy(float), cand.sites["lat"].to_numpy(float)
+    facilities = [Facility(str(cand.sites["site_id"].iat[s]), KINDS[cand.site_kind[s]], cand.techs[t],
+                           float(site_lon[s]), float(site_lat[s]))
+                  for s, t in zip(cand.fac_site, cand.fac_tech, strict=True)]
+    inst = fit_instance(region, settlements, allowed, cand, opt, grid, cable, money, keep_unprofitable)
+    return cand, facilities, inst
 
 
 def _settings(opt, carbon_price: float) -> dict:

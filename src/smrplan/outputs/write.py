@@ -1,6 +1,7 @@
 """The run directory: scenario.yaml, catalogue.json, settlements.gpkg, sites.gpkg (with the
 reactor_zones layer), context.gpkg, plan.json, optional CSV/Parquet copies, report.html, plan.qgs and
-log.txt, written atomically (see rundir.py)."""
+log.txt, written atomically (see rundir.py); the run directories of a roadmap, a coal-repowering study
+and near-optimal alternatives (`write_alternatives_run`)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,20 @@ import pandas as pd
 
 from smrplan.catalogue.catalogue import to_records
 from smrplan.dispatch.simulate import write_dispatch_parquet
+<<<<<<< HEAD
 from smrplan.optimize.roadmap import first_reactor_year
+=======
+from smrplan.optimize.alternatives import Alternatives
+>>>>>>> s26
 from smrplan.outputs.rundir import atomic_run_dir, write_json
 from smrplan.report.geography import CONTEXT_FILE, ROADMAP_SETTLEMENTS, ZONES_LAYER, context_layers, reactor_zones
 from smrplan.report.html import build_report
 from smrplan.report.qgis import write_project
+from smrplan.report.static import write_alternatives_map, write_frontier_figure
 from smrplan.report.tables import gap_text
 from smrplan.results import Plan, Repowering, Roadmap
-from smrplan.scenario import scenario_yaml
+from smrplan.scenario import Scenario, scenario_yaml
+from smrplan.version import __version__
 
 _SETTLEMENT_FIRST = ["id", "name", "population", "population_target", "households_target", "demand_kwh_per_year", "peak_kw",
                      "grid_status", "grid_status_source", "is_island", "fuel_at_depot", "chosen_option", "site_id", "technology"]
@@ -281,4 +288,69 @@ def write_roadmap_run(roadmap: Roadmap, out: Path, overwrite: bool = False, prog
             f"plants started {s['plants']} ({s['modules']} modules), present worth {s['present_worth_usd']:.0f} USD\n"
             f"solver {s['solver']['status']} / {s['solver']['termination']}\n"
             f"timings (s): {roadmap.timings_s}\n", encoding="utf-8")
+    return out
+
+
+def write_alternatives_run(alternatives: Alternatives, scenario: Scenario, settlements: pd.DataFrame, out: Path,
+                           overwrite: bool = False, progress=lambda s: None, protected: Iterable[Path] = (),
+                           timings_s: dict | None = None) -> Path:
+    """Write the run directory of near-optimal alternatives: scenario.yaml; alternatives.csv and
+    alternatives.json (one row per plan: objective, direction, total annual cost USD/yr, cost limit and
+    slack used, reactor MW, reactor sites, reactor share, diesel l/yr, t CO2/yr, sites built);
+    alternative_sites.csv (every site built in some plan, "must-have" or "optional"); settlements.csv
+    (id, name, lon, lat, demand kWh/yr); report/plots/frontier.png and alternatives_map.png; log.txt.
+
+    Parameters
+    ----------
+    alternatives : Alternatives
+        The plans (`smrplan.pipeline.near_optimal_plans`).
+    scenario : Scenario
+        The scenario as run.
+    settlements : pandas.DataFrame
+        The inputs stage's settlements (id, name, lon, lat, demand_kwh_per_year).
+    out : Path
+        The run directory.
+    overwrite : bool, default False
+        Replace an existing `out`.
+    progress : callable, default no report
+        Called with the name of each step.
+    protected : iterable of Path, default none
+        Input files and folders `out` must keep clear of.
+    timings_s : dict, optional
+        Run times (s) for alternatives.json.
+
+    Returns
+    -------
+    Path
+        `out`, written atomically.
+
+    Raises
+    ------
+    InputError
+        When `out` cannot be written (see `write_run`).
+    """
+    out = Path(out)
+    table = alternatives.table
+    with atomic_run_dir(out, overwrite, protected) as tmp:
+        progress("writing outputs")
+        (tmp / "scenario.yaml").write_text(scenario_yaml(scenario), encoding="utf-8")
+        table.to_csv(tmp / "alternatives.csv", index=False)
+        alternatives.sites.to_csv(tmp / "alternative_sites.csv", index=False)
+        cols = [c for c in ("id", "name", "lon", "lat", "demand_kwh_per_year") if c in settlements.columns]
+        pd.DataFrame(settlements[cols]).to_csv(tmp / "settlements.csv", index=False)
+        records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+        write_json(tmp / "alternatives.json", _jsonable({
+            "scenario": scenario.name, "target_year": scenario.target_year,
+            "currency": f"USD {scenario.finance.base_year}", **alternatives.record, "alternatives": records,
+            "sites": alternatives.sites.to_dict(orient="records"), "timings_s": timings_s or {},
+            "volatile_fields": ["timings_s", "least_cost_solve.solver_time_s"], "smrplan": __version__}))
+        progress("plots")
+        write_frontier_figure(tmp)
+        write_alternatives_map(tmp)
+        r = alternatives.record
+        (tmp / "log.txt").write_text(
+            f"scenario {scenario.name}: {r['solved']} of {r['plans']} plans solved within "
+            f"{100 * r['cost_slack_fraction']:.1f} % of the least cost {r['least_cost_usd']:.0f} USD/yr; "
+            f"{r['must_have_sites']} must-have and {r['optional_sites']} optional sites\n"
+            f"timings (s): {timings_s or {}}\n", encoding="utf-8")
     return out

@@ -89,9 +89,14 @@ class Sampler:
 
     def values(self, draw_ids: np.ndarray) -> np.ndarray:
         """Input values (B draws x columns) of the given draw indices."""
-        u = ndtr(self.scores(np.asarray(draw_ids)))
+        return self.at_quantiles(ndtr(self.scores(np.asarray(draw_ids))))
+
+    def at_quantiles(self, u: np.ndarray) -> np.ndarray:
+        """Input values (B rows x columns) at uniform quantiles u (B rows x distributions, each in
+        [0, 1]): distribution p's columns at its quantile u[:, p] (no correlation applied)."""
+        u = np.asarray(u, float)
         parts = [d.quantile(u[:, p]) for p, d in enumerate(self.distributions)]
-        return np.hstack(parts) if parts else np.zeros((len(draw_ids), 0))
+        return np.hstack(parts) if parts else np.zeros((len(u), 0))
 
     def base(self) -> np.ndarray:
         return np.concatenate([d.base for d in self.distributions]) if self.distributions else np.zeros(0)

@@ -29,7 +29,10 @@ The sweep directory
     tornado.parquet             one-at-a-time: each target at its low and at its high, the others at
                                 base; total cost and reactor share (one row per input column)
     sweep.json                  summary: distributions, P5/P50/P95 and mean, option probabilities,
-                                tornado (largest swing first); `volatile_fields` differ between runs
+                                tornado (largest swing first), Sobol indices (--sobol);
+                                `volatile_fields` differ between runs
+    sobol.parquet               with --sobol: per output and input, S1, S1_conf, ST, ST_conf
+                                (uncertainty.sobol); report/plots/sobol.png their bar chart
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from smrplan.errors import InputError
 from smrplan.options import ALL_OPTIONS
 from smrplan.scenario import scenario_yaml
 from smrplan.uncertainty.model import TORNADO_ID, BatchResult, SweepModel, run_batch, run_tornado
+from smrplan.uncertainty.sobol import sobol_of_model
 from smrplan.uncertainty.tornado import tornado_entries
 from smrplan.version import __version__
 
@@ -62,7 +66,8 @@ if TYPE_CHECKING:
 Progress = Callable[[str, int | None, int | None], None]
 SUMMARY_METRICS = ("total_annual_cost_usd", "reactor_share", "reactor_capacity_mw", "emissions_t_co2_per_year")
 PERCENTILES = (5, 50, 95)
-VOLATILE_FIELDS = ("workers", "scheduler", "created_utc", "elapsed_s", "draws_per_second", "resumed_draws")
+VOLATILE_FIELDS = ("workers", "scheduler", "created_utc", "elapsed_s", "draws_per_second", "resumed_draws",
+                   "sobol_elapsed_s")
 
 
 def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
@@ -170,6 +175,21 @@ def _save_part(out: Path, res: BatchResult) -> None:
         os.fsync(f.fileno())
 
 
+def _import_module(name: str, attempts: int = 3) -> None:
+    """Import a module on a worker ahead of its first task. A task's data unpickled at the same time in
+    another thread may be importing the same modules: Python then breaks the circular wait by raising
+    in one of the two threads (importlib's _DeadlockError, a RuntimeError); the warm-up, not the task,
+    gives way and tries again once that import is done."""
+    for attempt in range(attempts):
+        try:
+            importlib.import_module(name)
+            return
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
 @contextlib.contextmanager
 def open_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Client | None]:
     """A dask.distributed Client for the sweep: a LocalCluster of `workers` single-threaded worker
@@ -190,7 +210,7 @@ def open_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
             # held until the sweep ends (a released future is cancelled)
-            _warm = [client.submit(importlib.import_module, __name__, workers=[w], allow_other_workers=False,
+            _warm = [client.submit(_import_module, __name__, workers=[w], allow_other_workers=False,
                                    pure=False) for w in client.scheduler_info()["workers"]]
             yield client
     finally:
@@ -268,7 +288,8 @@ def _finalise(model: SweepModel, out: Path, run_info: dict) -> dict:
         "probability_reactor_least_cost_anywhere": float((draws["reactor_share"] > 0).mean()),
         "tornado": tornado,
         "files": {"draws": "draws.parquet", "settlement_options": "settlement_options.parquet",
-                  "sites": "sites.parquet", "tornado": "tornado.parquet"},
+                  "sites": "sites.parquet", "tornado": "tornado.parquet",
+                  **({"sobol": "sobol.parquet"} if "sobol" in run_info else {})},
         "fingerprint": model.fingerprint, "smrplan": __version__,
         **run_info,
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -283,7 +304,7 @@ def _finalise(model: SweepModel, out: Path, run_info: dict) -> dict:
 
 
 def run_sweep(model: SweepModel, out: str | Path, client: Client | None = None,
-              progress: Progress = lambda s, d, t: None) -> dict:
+              progress: Progress = lambda s, d, t: None, *, sobol_samples: int | None = None) -> dict:
     """Run (or resume) the model's sweep into directory `out` and return the sweep.json content.
 
     Batches already recorded in out/done.txt with their part files are not run again.
@@ -298,13 +319,16 @@ def run_sweep(model: SweepModel, out: str | Path, client: Client | None = None,
         A dask Client (see open_client) or None to run in this process; results do not depend on it.
     progress : callable, default no report
         Called with (step, draws done, draws in all); the counts are None for a step without them.
+    sobol_samples : int or None, default None
+        With it, also the Sobol indices (uncertainty.sobol) from a Saltelli design of this many base
+        samples (a power of two): sobol.parquet and sweep.json `sobol`.
 
     Returns
     -------
     dict
         sweep.json: base and percentiles (5, 50, 95) of the total annual cost (USD/yr), reactor share
         of demand (fraction), reactor capacity (MW) and emissions (t CO2/yr); option probabilities; the
-        tornado; run information (elapsed_s in s, draws per second).
+        tornado; run information (elapsed_s in s, draws per second); `sobol` when asked for.
 
     Raises
     ------
@@ -331,10 +355,19 @@ def run_sweep(model: SweepModel, out: str | Path, client: Client | None = None,
     if todo:
         _execute(model, todo, client, on_result)
     elapsed = time.perf_counter() - t0
+    extra: dict = {"sobol_elapsed_s": None}
+    if sobol_samples is not None:
+        progress("Sobol indices", None, None)
+        t1 = time.perf_counter()
+        table, extra["sobol"] = sobol_of_model(model, sobol_samples, client)
+        extra["sobol_elapsed_s"] = round(time.perf_counter() - t1, 3)
+        _write_parquet(out / "sobol.parquet", table)
+    else:
+        (out / "sobol.parquet").unlink(missing_ok=True)  # of an earlier run of the same sweep
     ran = finished[0] - resumed
     progress("summary", None, None)
     info = {"workers": len(client.scheduler_info()["workers"]) if client is not None else 0,
             "scheduler": client.scheduler.address if client is not None else None,
             "elapsed_s": round(elapsed, 3), "draws_per_second": round(ran / elapsed, 2) if ran and elapsed > 0 else None,
-            "resumed_draws": resumed}
+            "resumed_draws": resumed, **extra}
     return _finalise(model, out, info)
