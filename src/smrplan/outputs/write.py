@@ -14,11 +14,8 @@ import pandas as pd
 
 from smrplan.catalogue.catalogue import to_records
 from smrplan.dispatch.simulate import write_dispatch_parquet
-<<<<<<< HEAD
-from smrplan.optimize.roadmap import first_reactor_year
-=======
 from smrplan.optimize.alternatives import Alternatives
->>>>>>> s26
+from smrplan.optimize.roadmap import first_reactor_year
 from smrplan.outputs.rundir import atomic_run_dir, write_json
 from smrplan.report.geography import CONTEXT_FILE, ROADMAP_SETTLEMENTS, ZONES_LAYER, context_layers, reactor_zones
 from smrplan.report.html import build_report
@@ -238,8 +235,8 @@ def write_roadmap_run(roadmap: Roadmap, out: Path, overwrite: bool = False, prog
     design's lead time, earliest order year and learning rate), roadmap.csv (one row per plant started:
     site, design, modules, decision year, first power, places served), trajectory.csv (year by year:
     capex USD, annual cost USD/yr, CO2 t/yr, diesel l/yr), roadmap_settlements.csv (each settlement's
-    territory or state, last-period demand in kWh/yr, and first year served by a plant), context.gpkg (the map's land and hazards), plan.json (its ``roadmap``
-    section), report.html and log.txt.
+    territory or state, last-period demand in kWh/yr, and first year served by a plant), context.gpkg
+    (the map's land and hazards), plan.json (its ``roadmap`` section), report.html and log.txt.
 
     Parameters
     ----------
