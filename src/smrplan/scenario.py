@@ -228,10 +228,15 @@ class Dispatch(_Strict):
 
 
 class Outputs(_Strict):
+    """What a run writes (scenarios/defaults.yaml, `outputs`): the report, the tornado, the dispatch
+    stage, copies of the tables (csv, parquet) and which systems keep their hourly series."""
+
     report: bool
     sensitivity: bool
     dispatch: bool
     formats: list[Literal["gpkg", "csv", "parquet"]]
+    dispatch_hourly: Literal["sample", "all"]
+    dispatch_sample_systems_per_option: int = Field(ge=0)
 
 
 class Repowering(_Strict):
@@ -607,3 +612,25 @@ def resolve_scenario(scenario: str | Path | Scenario, data_dir: str | Path | Non
 def scenario_yaml(scenario: Scenario) -> str:
     """The scenario as YAML, every default resolved (a run directory's scenario.yaml)."""
     return yaml.safe_dump(scenario.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+def with_outputs(scenario: Scenario, csv: bool = False, all_dispatch: bool = False) -> Scenario:
+    """Return the scenario with the outputs a command line asked for added (`smrplan run --csv`,
+    ``--all-dispatch``); its scenario.yaml then records them.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario.
+    csv : bool, default False
+        Add ``csv`` to `outputs.formats` (CSV copies of the tables).
+    all_dispatch : bool, default False
+        Set `outputs.dispatch_hourly` to ``all`` (every simulated system's hourly series).
+    """
+    out = scenario.outputs
+    update: dict[str, Any] = {}
+    if csv and "csv" not in out.formats:
+        update["formats"] = [*out.formats, "csv"]
+    if all_dispatch:
+        update["dispatch_hourly"] = "all"
+    return scenario.model_copy(update={"outputs": out.model_copy(update=update)}) if update else scenario

@@ -3,9 +3,12 @@
 Plain QGIS 3 project XML (the format QGIS reads and writes for ``.qgs``), written from the files of a
 run directory only. Every layer points into the run directory by a relative path (``./sites.gpkg``),
 so the folder can be moved or shared whole. Layers, top to bottom: settlements coloured by chosen
-option as in the report, built reactor sites, exclusion zones and emergency planning zones, candidate
-sites by the first siting criterion they fail, grid-extension context (airports, plants, dams,
-earthquakes, cyclone tracks, seismic zones) and land.
+option as in the report, built reactor sites, exclusion zones and emergency planning zones, suitable
+candidate sites, rejected candidate sites by the first siting criterion they fail (the compact
+GeoParquet file `smrplan.report.sites.REJECTED_FILE`, read through GDAL's Parquet driver, field
+``first_failed``), grid-extension context (airports, plants, dams, earthquakes, cyclone tracks, seismic
+zones) and land. A run directory written before that file keeps every candidate in sites.gpkg, styled
+by the first criterion named in its reason text.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ import pyogrio
 from smrplan.options import OPTION_COLOURS, OPTION_LABELS
 from smrplan.report.geography import CONTEXT_FILE, ZONES_LAYER
 from smrplan.report.plots import CRITERION_COLOURS
+from smrplan.report.sites import REJECTED_FILE
 
 PROJECT_FILE = "plan.qgs"
 QGIS_VERSION = "3.28.0-Firenze"  # the long-term release whose project format this follows
 _WGS84 = {"proj4": "+proj=longlat +datum=WGS84 +no_defs", "srsid": "3452", "srid": "4326", "authid": "EPSG:4326",
           "description": "WGS 84", "projectionacronym": "longlat", "ellipsoidacronym": "EPSG:7030", "geographicflag": "true"}
-# First failed criterion of a site, from the `reason` text (as report.plots.first_failed).
+# First failed criterion of a site of sites.gpkg, from the `reason` text (as report.plots.first_failed).
 FIRST_FAILED = "if(\"suitable\", 'suitable', regexp_substr(\"reason\", '^\\\\s*([A-Za-z0-9_]+)'))"
 # Context layers: (layer, title, symbol kind, QGIS symbol properties), drawn under the results.
 _CONTEXT_STYLE = {
@@ -157,8 +161,16 @@ def project_layers(run_dir: Path, plan: dict) -> list[dict]:
     cats += [(c["name"], f"fails: {c['label']}", "marker",
               {"name": "circle", "color": _rgba(CRITERION_COLOURS[i % len(CRITERION_COLOURS)], 160), "size": "1.2"})
              for i, c in enumerate(criteria)]
-    out.append({"id": "candidate_sites", "title": "candidate sites by first failed criterion", "file": sites,
-                "layer": "sites", "renderer": _categorized(FIRST_FAILED, cats)})
+    rejected = run_dir / REJECTED_FILE
+    if rejected.is_file():  # sites.gpkg holds the suitable and built sites; the rest are in the compact file
+        out.append({"id": "candidate_sites", "title": "suitable candidate sites", "file": sites, "layer": "sites",
+                    "renderer": _categorized(FIRST_FAILED, cats[:1])})
+        out.append({"id": "rejected_sites", "title": "rejected candidate sites by first failed criterion",
+                    "file": rejected, "layer": rejected.stem, "geometry": "Point",
+                    "renderer": _categorized("first_failed", cats[1:])})
+    else:
+        out.append({"id": "candidate_sites", "title": "candidate sites by first failed criterion", "file": sites,
+                    "layer": "sites", "renderer": _categorized(FIRST_FAILED, cats)})
     ctx = run_dir / CONTEXT_FILE
     present = set(pyogrio.list_layers(ctx)[:, 0]) if ctx.is_file() else set()
     for name in ("airports", "power_plants", "dams", "earthquakes", "cyclone_tracks", "seismic_zones", "districts", "land"):
@@ -167,7 +179,8 @@ def project_layers(run_dir: Path, plan: dict) -> list[dict]:
             out.append({"id": name, "title": title, "file": ctx, "layer": name, "renderer": _single(kind, props),
                         "filter": _context_filter(ctx, name)})
     for layer in out:
-        layer["geometry"] = _geometry(layer["file"], layer["layer"])
+        if "geometry" not in layer:
+            layer["geometry"] = _geometry(layer["file"], layer["layer"])
     return out
 
 
