@@ -626,6 +626,11 @@ def with_outputs(scenario: Scenario, csv: bool = False, all_dispatch: bool = Fal
         Add ``csv`` to `outputs.formats` (CSV copies of the tables).
     all_dispatch : bool, default False
         Set `outputs.dispatch_hourly` to ``all`` (every simulated system's hourly series).
+
+    Returns
+    -------
+    Scenario
+        A copy with the outputs added (`scenario` itself when nothing is asked for).
     """
     out = scenario.outputs
     update: dict[str, Any] = {}

@@ -2,8 +2,8 @@
 
 QGIS itself is not installed here, so the project's structure is validated: it parses as QGIS project
 XML, every layer is a file inside the run directory named by a relative path, the layer exists in its
-GeoPackage, paths are stored relative, and the styles follow the report (options, first failed
-criterion, reactor zones).
+GeoPackage (or is the GeoParquet file of rejected sites), paths are stored relative, and the styles
+follow the report (options, first failed criterion, reactor zones).
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pyogrio
 import pytest
 
 from smrplan.api import run
 from smrplan.options import OPTION_COLOURS
 from smrplan.report.qgis import PROJECT_FILE, write_project
+from smrplan.report.sites import REJECTED_FILE
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +51,10 @@ def test_project_references_only_files_in_the_run_directory(islands, tmp_path):
         path, layer = source.split("|")[0], source.split("layername=")[1].split("|")[0]
         assert path.startswith("./") and "/" not in path[2:], source
         assert (moved / path).resolve().parent == moved.resolve()
-        assert layer in set(pyogrio.list_layers(moved / path)[:, 0]), source
+        if path.endswith(".parquet"):  # GDAL's Parquet driver (not in this GDAL) names the layer after the file
+            assert layer == Path(path).stem and b"geo" in pq.read_metadata(moved / path).metadata, source
+        else:
+            assert layer in set(pyogrio.list_layers(moved / path)[:, 0]), source
         assert source.split("|subset=")[0] in tree_sources
         assert m.findtext("./srs/spatialrefsys/authid") == "EPSG:4326"
         assert m.find("renderer-v2") is not None
@@ -68,9 +73,14 @@ def test_project_styles_follow_the_report(islands):
         h = OPTION_COLOURS[o].lstrip("#")
         assert f"{int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},255" in colours
     sites = layers["candidate_sites"].find("renderer-v2")
-    assert "regexp_substr" in sites.get("attr")
+    assert "regexp_substr" in sites.get("attr") and {c.get("value") for c in sites.iter("category")} == {"suitable"}
+    rejected = layers["rejected_sites"].find("renderer-v2")  # the compact file, by first failed criterion
+    assert rejected.get("type") == "categorizedSymbol" and rejected.get("attr") == "first_failed"
     evaluated = {c["name"] for c in plan["siting"]["criteria"] if c["evaluated"]}
-    assert {c.get("value") for c in sites.iter("category")} == evaluated | {"suitable"}
+    categories = {c.get("value") for c in rejected.iter("category")}
+    assert categories == evaluated
+    first = pq.read_table(islands / REJECTED_FILE, columns=["first_failed"]).column("first_failed").to_pandas()
+    assert set(first.astype(str)) <= categories  # every rejected site gets a style
 
 
 def test_built_reactors_get_their_zones(islands, tmp_path):

@@ -158,7 +158,7 @@ def write_hourly(plan: Plan, folder: Path) -> str:
     """dispatch.parquet with the hourly series the scenario asks for (``outputs.dispatch_hourly``:
     every reactor plant and a sample of each other option, or all systems; see
     `smrplan.dispatch.reliability.hourly_systems`); plan.json's dispatch figures sum every simulated
-    system either way. Returns the log line saying what was kept ("" without a dispatch stage).
+    system either way.
 
     Parameters
     ----------
@@ -166,6 +166,11 @@ def write_hourly(plan: Plan, folder: Path) -> str:
         The plan with its dispatch stage.
     folder : Path
         The (temporary) run directory.
+
+    Returns
+    -------
+    str
+        The log line saying what was kept ("" without a dispatch stage, when no file is written).
     """
     if plan.dispatch is None or plan.dispatch.result is None:
         return ""
@@ -188,6 +193,11 @@ def size_lines(folder: Path, exclude: Iterable[str] = ()) -> str:
         The run directory.
     exclude : iterable of str
         File names left out (the log itself, written after the sizes).
+
+    Returns
+    -------
+    str
+        One line per file (``file <name>: <bytes> bytes (<MB> MB)``), then the count and total.
     """
     skip = set(exclude)
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in skip)

@@ -152,6 +152,11 @@ def read_rejected(run_dir: Path, columns: tuple[str, ...] = REJECTED_COLUMNS) ->
         The run directory.
     columns : tuple of str
         Columns read (of `REJECTED_COLUMNS`).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        One row per rejected site: `columns`, lon and lat (degrees).
     """
     path = Path(run_dir) / REJECTED_FILE
     if not path.is_file():
