@@ -268,7 +268,7 @@ def write_repowering_run(study: Repowering, out: Path, overwrite: bool = False, 
     """Write the run directory of a coal-repowering study: scenario.yaml, coal.gpkg (layers
     ``coal_units`` and ``coal_sites``, every unit and site with verdicts, reasons and costs),
     coal_sites.csv (the sites, ranked ones first), plan.json (its ``coal_repowering`` section),
-    report.html and log.txt.
+    report.html and log.txt (with every file's size).
 
     Parameters
     ----------
@@ -314,7 +314,7 @@ def write_repowering_run(study: Repowering, out: Path, overwrite: bool = False, 
             f"{s['units']['retiring']} ({s['units']['retiring_mw']:.0f} MW)\n"
             f"sites {s['sites']['screened']}, suitable {s['sites']['suitable']}, "
             f"reactor beats coal at {s['sites']['beat_coal']}\n"
-            f"timings (s): {study.timings_s}\n", encoding="utf-8")
+            f"timings (s): {study.timings_s}\n" + size_lines(tmp, exclude=("log.txt",)), encoding="utf-8")
     return out
 
 
@@ -324,7 +324,7 @@ def write_roadmap_run(roadmap: Roadmap, out: Path, overwrite: bool = False, prog
     design's lead time, earliest order year and learning rate), roadmap.csv (one row per plant started:
     site, design, modules, decision year, first power, places served), trajectory.csv (year by year:
     capex USD, annual cost USD/yr, CO2 t/yr, diesel l/yr), plan.json (its ``roadmap`` section),
-    report.html and log.txt.
+    report.html and log.txt (with every file's size).
 
     Parameters
     ----------
@@ -365,5 +365,5 @@ def write_roadmap_run(roadmap: Roadmap, out: Path, overwrite: bool = False, prog
             f"scenario {roadmap.scenario.name} (roadmap {s['periods'][0]}-{s['periods'][-1]}), created {roadmap.created_utc}\n"
             f"plants started {s['plants']} ({s['modules']} modules), present worth {s['present_worth_usd']:.0f} USD\n"
             f"solver {s['solver']['status']} / {s['solver']['termination']}\n"
-            f"timings (s): {roadmap.timings_s}\n", encoding="utf-8")
+            f"timings (s): {roadmap.timings_s}\n" + size_lines(tmp, exclude=("log.txt",)), encoding="utf-8")
     return out
