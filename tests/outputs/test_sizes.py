@@ -16,7 +16,7 @@ import pytest
 import smrplan
 from smrplan.dispatch.reliability import hourly_systems
 from smrplan.outputs.write import write_run
-from smrplan.report.html import read_sites
+from smrplan.report.html import dispatch_figures, read_sites
 from smrplan.report.sites import CODE_SEPARATOR, reason_text
 from smrplan.scenario import load_scenario, with_outputs
 
@@ -91,6 +91,8 @@ def test_hourly_dispatch_is_a_sample_by_default_and_complete_on_request(runs):
     assert (per_type <= PER_OPTION).all() and len(sample) == sum(min(PER_OPTION, n) for n in systems["type"].value_counts())
     assert systems.loc[systems["load_mwh_per_year"].idxmax(), "system_id"] in sample  # the report's plot
     assert f"hourly series of {len(sample)} of {len(systems)}" in (default / "log.txt").read_text()
+    note = dispatch_figures(default / "dispatch.parquet", plan, [], int(plan["target_year"]))[0]["note"]
+    assert f"keeps {len(sample)} of them" in note  # the report says the file is a sample
 
 
 def test_hourly_sample_keeps_every_reactor_plant_and_spreads_over_the_load_range():

@@ -191,9 +191,11 @@ def dispatch_figures(path: Path, plan: dict, catalogue: list[dict], year: int) -
     import pyarrow.parquet as pq
 
     records = pd.DataFrame(plan.get("dispatch", {}).get("systems", []))
+    ids = pq.read_table(path, columns=["system_id"]).column("system_id").unique().to_pylist()
     if records.empty:
-        ids = pq.read_table(path, columns=["system_id"]).column("system_id").unique().to_pylist()
         records = pd.DataFrame({"system_id": ids, "type": "", "load_mwh_per_year": 0.0})
+    kept = (f" The hourly file keeps {len(ids):,} of them (every reactor plant and a sample of each other option)."
+            if len(ids) < len(records) else "")
     records = records.sort_values("load_mwh_per_year", ascending=False, kind="stable")
     start = pd.Timestamp(f"{year}-01-01")
     out = []
@@ -208,7 +210,7 @@ def dispatch_figures(path: Path, plan: dict, catalogue: list[dict], year: int) -
         week = hourly.iloc[first:first + WEEK_H]
         title = f"{top['system_id']} ({top.get('type', '')}): hardest week (most diesel and unserved energy)"
         out.append({"name": "dispatch", "title": "Dispatch week", "figure": plots.dispatch_figure(week, start, title),
-                    "note": f"{len(records):,} system(s) simulated hour by hour; the largest is shown."})
+                    "note": f"{len(records):,} system(s) simulated hour by hour; the largest is shown.{kept}"})
     reactors = records[records["type"].astype(str).str.endswith("_reactor")]
     for rec in reactors.to_dict("records")[:1]:
         spans = [tuple(s) for s in rec.get("refuelling_outages_h") or []]
