@@ -3,10 +3,9 @@
 `build_report(run_dir)` reads the run directory (plan.json, scenario.yaml, catalogue.json, the
 settlements and sites GeoPackages, the rejected sites with their reason codes (sites.py), and when
 present dispatch.parquet, sweep.json and the land layer the run used), builds the figures (plots.py)
-and tables (tables.py) and renders
-templates/report.html.j2 with jinja2. plotly.js is inlined from the installed plotly package, so
-the page fetches nothing at view time; the map draws the land outlines itself (no tiles, no
-topojson). `print_pdf` prints the page to PDF with headless Chromium.
+and tables (tables.py) and renders templates/report.html.j2 with jinja2. plotly.js is inlined from
+the installed plotly package, so the page fetches nothing at view time; the map draws the land
+outlines itself (no tiles, no topojson). `print_pdf` prints the page to PDF with headless Chromium.
 
 Sections appear only for results the run has: dispatch (dispatch.parquet), sensitivity (plan.json
 `sensitivity`), Monte Carlo sweep (sweep.json beside plan.json, or plan.json `sweep`).
