@@ -35,6 +35,10 @@ def test_defaults_merge_under_user_values():
     ({"name": "x", "data": {"settlements": "a.csv"}, "roadmap": {"max_modules_started_per_period": -1}},
      "roadmap.max_modules_started_per_period"),
     ({"name": "x", "data": {"settlements": "a.csv"}, "roadmap": {"budget_usd_per_period": 0}}, "roadmap.budget_usd_per_period"),
+    ({"name": "x", "data": {"settlements": "a.csv"}, "outputs": {"formats": ["xlsx"]}}, "outputs.formats"),
+    ({"name": "x", "data": {"settlements": "a.csv"}, "outputs": {"dispatch_hourly": "every"}}, "outputs.dispatch_hourly"),
+    ({"name": "x", "data": {"settlements": "a.csv"}, "outputs": {"dispatch_sample_systems_per_option": -1}},
+     "outputs.dispatch_sample_systems_per_option"),
 ])
 def test_bad_scenarios_name_the_field(raw, field):
     with pytest.raises(InputError) as exc:

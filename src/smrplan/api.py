@@ -49,7 +49,7 @@ from smrplan.pipeline import (
 )
 from smrplan.report.static import write_sobol_figure
 from smrplan.results import Plan, Repowering, Roadmap
-from smrplan.scenario import RULE_SETS, Scenario, resolve_scenario, with_alternatives
+from smrplan.scenario import RULE_SETS, Scenario, resolve_scenario, with_alternatives, with_outputs
 from smrplan.scenario import load_scenario as _load_scenario
 from smrplan.siting.screen import ScreenResult
 from smrplan.uncertainty.model import build_model, with_uncertainty
@@ -148,7 +148,7 @@ def default_out(scenario_name: str) -> Path:
 
 def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | None = None,
         data_dir: str | Path | None = None, overwrite: bool = False, progress: Progress = _quiet,
-        *, repair: bool = False) -> Plan | Repowering:
+        *, repair: bool = False, csv: bool = False, all_dispatch: bool = False) -> Plan | Repowering:
     """Run a scenario and write its run directory (atomically); returns the plan with `run_dir` set
     (a scenario of ``study: coal_repowering`` returns its `Repowering` study instead).
 
@@ -166,6 +166,11 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
         Called with each step's name.
     repair : bool
         As in `plan`.
+    csv : bool
+        Also write CSV copies of the tables (as ``outputs.formats`` with csv).
+    all_dispatch : bool
+        Keep the hourly series of every simulated system in dispatch.parquet (as
+        ``outputs.dispatch_hourly: all``); by default every reactor plant and a sample of each option.
 
     Returns
     -------
@@ -178,7 +183,7 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
         Naming the file and field: an unknown scenario or a bad value in it, a bad catalogue or
         layer (see `smrplan.pipeline.prepare_inputs`), or an existing `out` without `overwrite`.
     """
-    sc = load_scenario(scenario, data_dir)
+    sc = with_outputs(load_scenario(scenario, data_dir), csv=csv, all_dispatch=all_dispatch)
     out_dir = Path(out) if out is not None else default_out(sc.name)
     protected = input_paths(sc)
     if sc.study == "coal_repowering":

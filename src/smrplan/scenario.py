@@ -228,10 +228,15 @@ class Dispatch(_Strict):
 
 
 class Outputs(_Strict):
+    """What a run writes (scenarios/defaults.yaml, `outputs`): the report, the tornado, the dispatch
+    stage, copies of the tables (csv, parquet) and which systems keep their hourly series."""
+
     report: bool
     sensitivity: bool
     dispatch: bool
     formats: list[Literal["gpkg", "csv", "parquet"]]
+    dispatch_hourly: Literal["sample", "all"]
+    dispatch_sample_systems_per_option: int = Field(ge=0)
 
 
 class Repowering(_Strict):
@@ -657,3 +662,30 @@ def with_alternatives(scenario: Scenario, *, random_directions: int | None = Non
                                                                                                    "alternatives")
         raise InputError(scenario.source, option, f"{e['msg']} (alternatives.{e['loc'][0]})") from None
     return scenario.model_copy(update={"alternatives": block})
+
+
+def with_outputs(scenario: Scenario, csv: bool = False, all_dispatch: bool = False) -> Scenario:
+    """Return the scenario with the outputs a command line asked for added (`smrplan run --csv`,
+    ``--all-dispatch``); its scenario.yaml then records them.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario.
+    csv : bool, default False
+        Add ``csv`` to `outputs.formats` (CSV copies of the tables).
+    all_dispatch : bool, default False
+        Set `outputs.dispatch_hourly` to ``all`` (every simulated system's hourly series).
+
+    Returns
+    -------
+    Scenario
+        A copy with the outputs added (`scenario` itself when nothing is asked for).
+    """
+    out = scenario.outputs
+    update: dict[str, Any] = {}
+    if csv and "csv" not in out.formats:
+        update["formats"] = [*out.formats, "csv"]
+    if all_dispatch:
+        update["dispatch_hourly"] = "all"
+    return scenario.model_copy(update={"outputs": out.model_copy(update=update)}) if update else scenario

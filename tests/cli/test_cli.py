@@ -26,9 +26,11 @@ def islands_run(tmp_path_factory) -> Path:
 
 
 def test_run_directory_is_complete(islands_run: Path):
-    for name in ("scenario.yaml", "catalogue.json", "settlements.gpkg", "sites.gpkg", "plan.json", "report.html",
-                 "log.txt", "settlements.csv", "sites.csv", "dispatch.parquet", "context.gpkg", "plan.qgs"):
+    for name in ("scenario.yaml", "catalogue.json", "settlements.gpkg", "sites.gpkg", "sites_rejected.parquet",
+                 "site_reasons.csv", "plan.json", "report.html", "log.txt", "dispatch.parquet", "context.gpkg", "plan.qgs"):
         assert (islands_run / name).is_file(), name
+    for name in ("settlements.csv", "sites.csv", "sites_rejected.csv"):  # CSV copies only with --csv
+        assert not (islands_run / name).exists(), name
     assert not list(islands_run.parent.glob(".islands.tmp-*"))
 
 
@@ -97,10 +99,10 @@ def test_a_run_without_the_optimisation_stage_takes_each_settlements_least_cost_
 def test_sites_layer_has_reasons(islands_run: Path):
     sites = gpd.read_file(islands_run / "sites.gpkg", layer="sites")
     assert {"site_id", "kind", "suitable", "reason", "built"} <= set(sites.columns)
-    assert set(sites.kind) == {"land", "micro", "floating"}
-    bad = sites[~sites.suitable.astype(bool)]
-    assert (bad.reason != "suitable").all() and (sites[sites.suitable.astype(bool)].reason == "suitable").all()
-    assert not (sites.built.astype(bool) & ~sites.suitable.astype(bool)).any()
+    assert sites.suitable.astype(bool).all() and (sites.reason == "suitable").all()  # full rows: suitable and built
+    rejected = gpd.read_parquet(islands_run / "sites_rejected.parquet")
+    assert set(sites.kind) | set(rejected.kind.astype(str)) == {"land", "micro", "floating"}
+    assert (rejected.first_failed.astype(str) != "").all() and (rejected.failed.astype(str) != "").all()
 
 
 def test_report_opens_offline(islands_run: Path):
@@ -264,7 +266,7 @@ def _small_region(tmp_path: Path) -> Path:
 def test_ids_with_leading_zeros_stay_text_in_the_outputs(tmp_path):
     d = _small_region(tmp_path / "d")
     out = tmp_path / "out"
-    r = smrplan("run", d / "sc.yaml", "--out", out)
+    r = smrplan("run", d / "sc.yaml", "--out", out, "--csv")
     assert r.returncode == 0, r.stderr
     import pandas as pd
 

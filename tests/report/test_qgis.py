@@ -22,6 +22,7 @@ import pytest
 from smrplan.api import run
 from smrplan.options import OPTION_COLOURS
 from smrplan.report.qgis import LAYER_ID_PREFIX, PROJECT_FILE, write_project
+from smrplan.report.sites import REJECTED_LAYER
 
 # Run by Debian's own Python, which has QGIS's bindings: open the project, report each layer and the log.
 OPEN_IN_QGIS = """
@@ -76,7 +77,7 @@ def test_project_references_only_files_in_the_run_directory(islands, tmp_path):
         path, layer = source.split("|")[0], source.split("layername=")[1].split("|")[0]
         assert path.startswith("./") and "/" not in path[2:], source
         assert (moved / path).resolve().parent == moved.resolve()
-        assert layer in set(pyogrio.list_layers(moved / path)[:, 0]), source
+        assert path.endswith(".gpkg") and layer in set(pyogrio.list_layers(moved / path)[:, 0]), source
         assert source.split("|subset=")[0] in tree_sources
         assert m.findtext("./srs/spatialrefsys/authid") == "EPSG:4326"
         assert m.find("renderer-v2") is not None
@@ -95,9 +96,14 @@ def test_project_styles_follow_the_report(islands):
         h = OPTION_COLOURS[o].lstrip("#")
         assert f"{int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},255" in colours
     sites = layers["candidate_sites"].find("renderer-v2")
-    assert "regexp_substr" in sites.get("attr")
+    assert "regexp_substr" in sites.get("attr") and {c.get("value") for c in sites.iter("category")} == {"suitable"}
+    rejected = layers["rejected_sites"].find("renderer-v2")  # the compact layer, by first failed criterion
+    assert rejected.get("type") == "categorizedSymbol" and rejected.get("attr") == "first_failed"
     evaluated = {c["name"] for c in plan["siting"]["criteria"] if c["evaluated"]}
-    assert {c.get("value") for c in sites.iter("category")} == evaluated | {"suitable"}
+    categories = {c.get("value") for c in rejected.iter("category")}
+    assert categories == evaluated
+    first = pyogrio.read_dataframe(islands / "sites.gpkg", layer=REJECTED_LAYER, read_geometry=False)["first_failed"]
+    assert set(first.astype(str)) <= categories  # every rejected site gets a style
 
 
 def test_built_reactors_get_their_zones(islands, tmp_path):

@@ -57,7 +57,7 @@ def parse(path: Path) -> _Assets:
 @pytest.fixture(scope="module")
 def islands(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report") / "islands"
-    run("india-islands", out=out)
+    run("india-islands", out=out, csv=True)
     return out
 
 

@@ -82,14 +82,20 @@ def run(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or Y
         data_dir: DataDir = None,
         out: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<scenario>-<time>).")] = None,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False,
-        repair: Repair = False) -> None:
+        repair: Repair = False,
+        csv: Annotated[bool, typer.Option("--csv", help="Also write CSV copies of the tables (settlements.csv, "
+                                                        "sites.csv, sites_rejected.csv).")] = False,
+        all_dispatch: Annotated[bool, typer.Option(
+            "--all-dispatch", help="Keep every simulated system's hourly series in dispatch.parquet (default: every "
+                                   "reactor plant and a sample of each stand-alone option).")] = False) -> None:
     """Run a scenario end to end and write its run directory."""
     from smrplan.api import run as api_run
 
     with _progress() as bar:
         task = bar.add_task("starting", total=None)
         plan = api_run(scenario, out=out, data_dir=data_dir, overwrite=overwrite,
-                       progress=lambda s: bar.update(task, description=s), repair=repair)
+                       progress=lambda s: bar.update(task, description=s), repair=repair, csv=csv,
+                       all_dispatch=all_dispatch)
     s = plan.summary
     if s.get("study") == "coal_repowering":
         _print_repowering(s["coal_repowering"], s["scenario"])

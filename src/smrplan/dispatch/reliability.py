@@ -363,3 +363,33 @@ def _records(frame: pd.DataFrame) -> list[dict]:
             if isinstance(r[k], float):
                 r[k] = round(r[k], 6)
     return recs
+
+
+def hourly_systems(systems: list[dict], per_option: int | None) -> list[str]:
+    """The systems whose hourly series a run directory keeps (dispatch.parquet): every reactor plant
+    and, of each other option, at most `per_option` systems spread evenly over the load range,
+    the largest first; all of them when `per_option` is None.
+
+    Parameters
+    ----------
+    systems : list of dict
+        The plan.json ``dispatch.systems`` records: system_id, type (the option), load_mwh_per_year.
+    per_option : int or None
+        Most stand-alone systems kept per option (``outputs.dispatch_sample_systems_per_option``);
+        None keeps every system (``outputs.dispatch_hourly: all``).
+
+    Returns
+    -------
+    list of str
+        The system ids kept, in the order of `systems`.
+    """
+    table = pd.DataFrame(systems, columns=["system_id", "type", "load_mwh_per_year"])
+    if per_option is None:
+        return table["system_id"].astype(str).tolist()
+    rank = table["load_mwh_per_year"].astype(float).rank(method="first", ascending=False)
+    keep = table["type"].astype(str).str.endswith("_reactor").to_numpy()
+    for _, group in table[~keep].groupby("type", sort=False):  # options, not systems
+        order = group.index[np.argsort(rank[group.index].to_numpy(), kind="stable")]
+        picks = np.unique(np.round(np.linspace(0, len(order) - 1, min(per_option, len(order)))).astype(int))
+        keep[order[picks]] = True
+    return table.loc[keep, "system_id"].astype(str).tolist()

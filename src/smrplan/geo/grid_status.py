@@ -241,8 +241,8 @@ def proxy_status(st: pd.DataFrame, anchor_lon: np.ndarray, anchor_lat: np.ndarra
     strong = _ranked_fill(mainland, key, np.where(connected, pop, 0.0), 1.0 - weak_share)
     weak = connected & ~strong & ~city
     status = np.where(weak, "weak", np.where(connected, "connected", "unconnected"))
-    why = ("proxy: ranked by distance to grid anchors within " + ("census district pool" if "census_pool" in st else "state")
-           + ", calibrated to " + fig["figure"] + " and Census 2011 district electric lighting")
+    # short, as it is repeated on every settlement row: docs/methodology.md section 2a tells the method
+    why = "proxy (" + ("census district" if "census_pool" in st else "state") + "): " + fig["figure"] + ", Census 2011"
     source = np.where(island, "island: isolated system (no grid layer)",
                       np.where(city, f"city of {r['city_population']:,} persons or more", why.to_numpy(str)))
     hours = np.where(weak, fig["hours_weak"].to_numpy(float), np.where(connected, r["connected_hours"], 0.0))

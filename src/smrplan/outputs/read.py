@@ -10,13 +10,17 @@ import geopandas as gpd
 import pandas as pd
 
 from smrplan.errors import InputError
+from smrplan.report.sites import REJECTED_FILE, SITES_FILE, read_reasons
 from smrplan.scenario import Scenario, load_scenario
 
 
 @dataclass(frozen=True)
 class RunDirectory:
     """What a run directory holds, typed: the scenario as run, the catalogue records, the settlement
-    and site tables (GeoDataFrames, WGS84), plan.json and, when written, the hourly dispatch."""
+    and site tables (GeoDataFrames, WGS84; `sites` holds the suitable and built sites in full), plan.json,
+    when written the hourly dispatch, and the sites that fail the screen with their reason codes
+    (`rejected_sites`, see `smrplan.report.sites`; None for a run directory written before them, whose
+    `sites` holds every candidate) and the table of those codes (`site_reasons`)."""
 
     run_dir: Path
     scenario: Scenario
@@ -25,6 +29,8 @@ class RunDirectory:
     sites: gpd.GeoDataFrame
     summary: dict
     dispatch: pd.DataFrame | None
+    rejected_sites: gpd.GeoDataFrame | None = None
+    site_reasons: pd.DataFrame | None = None
 
 
 def read_run(run_dir: str | Path) -> RunDirectory:
@@ -45,6 +51,8 @@ def read_run(run_dir: str | Path) -> RunDirectory:
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(d, "plan.json", f"unreadable ({exc})") from None
     dispatch = pd.read_parquet(d / "dispatch.parquet") if (d / "dispatch.parquet").is_file() else None
+    rejected = gpd.read_parquet(d / REJECTED_FILE) if (d / REJECTED_FILE).is_file() else None
     return RunDirectory(d, load_scenario(d / "scenario.yaml"), catalogue,
                         gpd.read_file(d / "settlements.gpkg", engine="pyogrio"),
-                        gpd.read_file(d / "sites.gpkg", layer="sites", engine="pyogrio"), summary, dispatch)
+                        gpd.read_file(d / SITES_FILE, layer="sites", engine="pyogrio"), summary, dispatch,
+                        rejected, read_reasons(d))

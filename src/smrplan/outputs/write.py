@@ -1,7 +1,9 @@
-"""The run directory: scenario.yaml, catalogue.json, settlements.gpkg, sites.gpkg (with the
-reactor_zones layer), context.gpkg, plan.json, optional CSV/Parquet copies, report.html, plan.qgs and
-log.txt, written atomically (see rundir.py); the run directories of a roadmap, a coal-repowering study
-and near-optimal alternatives (`write_alternatives_run`)."""
+"""The run directory: scenario.yaml, catalogue.json, settlements.gpkg, sites.gpkg (the suitable and
+built sites, and the reactor_zones layer), sites_rejected.parquet and site_reasons.csv (the sites that
+fail the screen, with reason codes; see smrplan.report.sites), context.gpkg, plan.json,
+dispatch.parquet (the hourly series asked for), CSV / Parquet copies on request, report.html, plan.qgs
+and log.txt (with every file's size), written atomically (see rundir.py); the run directories of a
+roadmap, a coal-repowering study and near-optimal alternatives (`write_alternatives_run`)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from smrplan.catalogue.catalogue import to_records
+from smrplan.dispatch.reliability import hourly_systems
 from smrplan.dispatch.simulate import write_dispatch_parquet
 from smrplan.optimize.alternatives import Alternatives
 from smrplan.optimize.roadmap import first_reactor_year
@@ -20,6 +23,16 @@ from smrplan.outputs.rundir import atomic_run_dir, write_json
 from smrplan.report.geography import CONTEXT_FILE, ROADMAP_SETTLEMENTS, ZONES_LAYER, context_layers, reactor_zones
 from smrplan.report.html import build_report
 from smrplan.report.qgis import write_project
+from smrplan.report.sites import (
+    REASONS_FILE,
+    REJECTED_FILE,
+    REJECTED_LAYER,
+    REJECTED_LAYER_COLUMNS,
+    SITES_FILE,
+    kept,
+    reasons_table,
+    rejected_table,
+)
 from smrplan.report.static import write_alternatives_map, write_frontier_figure
 from smrplan.report.tables import gap_text
 from smrplan.results import Plan, Repowering, Roadmap
@@ -85,28 +98,132 @@ def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s:
         write_json(tmp / "catalogue.json", to_records(plan.catalogue))
         st = settlements_table(plan)
         st.to_file(tmp / "settlements.gpkg", layer="settlements", driver="GPKG", engine="pyogrio")
-        sites = gpkg_ready(plan.sites)
-        sites.to_file(tmp / "sites.gpkg", layer="sites", driver="GPKG", engine="pyogrio")
+        sites, rejected = write_sites(plan, tmp)
         zones = reactor_zones(plan.summary.get("reactor_sites", []), plan.scenario.siting.model_dump(mode="json"),
                               to_records(plan.catalogue))
-        zones.to_file(tmp / "sites.gpkg", layer=ZONES_LAYER, driver="GPKG", engine="pyogrio")
+        zones.to_file(tmp / SITES_FILE, layer=ZONES_LAYER, driver="GPKG", engine="pyogrio")
         write_context(plan.inputs.region.layers, [plan.settlements.geometry, plan.sites.geometry], tmp / CONTEXT_FILE)
-        formats = plan.scenario.outputs.formats
-        if "csv" in formats:
-            pd.DataFrame(st.drop(columns="geometry")).to_csv(tmp / "settlements.csv", index=False)
-            pd.DataFrame(sites.drop(columns="geometry")).to_csv(tmp / "sites.csv", index=False)
-        if "parquet" in formats:
-            st.to_parquet(tmp / "settlements.parquet")
-            sites.to_parquet(tmp / "sites.parquet")
-        if plan.dispatch is not None and plan.dispatch.result is not None:
-            write_dispatch_parquet(plan.dispatch.result, tmp / "dispatch.parquet")
+        write_copies(tmp, plan.scenario.outputs.formats, {"settlements": st, "sites": sites, "sites_rejected": rejected})
+        hourly = write_hourly(plan, tmp)
         write_json(tmp / "plan.json", _jsonable(plan.summary))
         if plan.scenario.outputs.report:
             progress("report")
             build_report(tmp)
         write_project(tmp)
-        (tmp / "log.txt").write_text(_log_text(plan), encoding="utf-8")
+        log = _log_text(plan) + hourly
+        (tmp / "log.txt").write_text(log + size_lines(tmp, exclude=("log.txt",)), encoding="utf-8")
     return out
+
+
+def write_sites(plan: Plan, folder: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The screened sites into `folder`: full rows of the suitable and built ones in layer ``sites`` of
+    sites.gpkg, the rest as compact rows with reason codes in sites_rejected.parquet (and, for GIS,
+    with their first failed code in layer ``sites_rejected`` of sites.gpkg), and the code table in
+    site_reasons.csv (see `smrplan.report.sites`).
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan: its screened sites and plan.json ``siting`` section (criteria in the screen's order).
+    folder : Path
+        The (temporary) run directory.
+
+    Returns
+    -------
+    sites, rejected : geopandas.GeoDataFrame
+        The tables written (GeoPackage-ready full rows; compact rows, WGS84 points).
+    """
+    siting = plan.summary["siting"]
+    sites = gpkg_ready(plan.sites[kept(plan.sites)])
+    sites.to_file(folder / SITES_FILE, layer="sites", driver="GPKG", engine="pyogrio")
+    codes = [c["name"] for c in siting.get("criteria", [])]
+    rejected = gpd.GeoDataFrame(rejected_table(plan.sites, codes).reset_index(drop=True), geometry="geometry",
+                                crs="EPSG:4326")
+    rejected.to_parquet(folder / REJECTED_FILE, index=False, compression="zstd")
+    rejected[[*REJECTED_LAYER_COLUMNS, "geometry"]].to_file(folder / SITES_FILE, layer=REJECTED_LAYER, driver="GPKG",
+                                                           engine="pyogrio", layer_options={"SPATIAL_INDEX": "NO"})
+    reasons_table(siting).to_csv(folder / REASONS_FILE, index=False)
+    return sites, rejected
+
+
+def write_copies(folder: Path, formats: Iterable[str], tables: dict[str, gpd.GeoDataFrame]) -> None:
+    """Copies of the run's tables in the scenario's extra formats (``outputs.formats``): ``csv``
+    (<name>.csv, lon and lat columns instead of the geometry) and ``parquet`` (<name>.parquet,
+    GeoParquet) of every table but the rejected sites, already GeoParquet.
+
+    Parameters
+    ----------
+    folder : Path
+        The (temporary) run directory.
+    formats : iterable of str
+        The formats asked for; gpkg is written anyway and ignored here.
+    tables : dict of str to geopandas.GeoDataFrame
+        The tables by file stem (settlements, sites, sites_rejected).
+    """
+    formats = set(formats)
+    for name, table in tables.items():
+        if "csv" in formats:
+            plain = pd.DataFrame(table.drop(columns="geometry"))
+            if "lon" not in plain.columns:
+                plain["lon"], plain["lat"] = table.geometry.x.to_numpy(), table.geometry.y.to_numpy()
+            plain.to_csv(folder / f"{name}.csv", index=False)
+        if "parquet" in formats and f"{name}.parquet" != REJECTED_FILE:
+            table.to_parquet(folder / f"{name}.parquet")
+
+
+def write_hourly(plan: Plan, folder: Path) -> str:
+    """dispatch.parquet with the hourly series the scenario asks for (``outputs.dispatch_hourly``:
+    every reactor plant and a sample of each other option, or all systems; see
+    `smrplan.dispatch.reliability.hourly_systems`); plan.json's dispatch figures sum every simulated
+    system either way.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan with its dispatch stage.
+    folder : Path
+        The (temporary) run directory.
+
+    Returns
+    -------
+    str
+        The log line saying what was kept ("" without a dispatch stage, when no file is written).
+    """
+    if plan.dispatch is None or plan.dispatch.result is None:
+        return ""
+    o = plan.scenario.outputs
+    records = plan.dispatch.section.get("systems", [])
+    every = o.dispatch_hourly == "all"
+    ids = hourly_systems(records, None if every else o.dispatch_sample_systems_per_option)
+    write_dispatch_parquet(plan.dispatch.result, folder / "dispatch.parquet", ids)
+    how = "all" if every else (f"every reactor plant and up to {o.dispatch_sample_systems_per_option} systems of "
+                               "each other option; --all-dispatch keeps all")
+    return f"dispatch.parquet: hourly series of {len(ids)} of {len(records)} simulated system(s) ({how})\n"
+
+
+def size_lines(folder: Path, exclude: Iterable[str] = ()) -> str:
+    """The size of every file of a run directory (bytes and MB, 10^6 bytes) and their total, as log lines.
+
+    Parameters
+    ----------
+    folder : Path
+        The run directory.
+    exclude : iterable of str
+        File names left out (the log itself, written after the sizes).
+
+    Returns
+    -------
+    str
+        One line per file (``file <name>: <bytes> bytes (<MB> MB)``), then the count and total.
+    """
+    skip = set(exclude)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in skip)
+    sizes = [(p.name, p.stat().st_size) for p in files]
+    lines = [f"file {name}: {n:,} bytes ({n / 1e6:.2f} MB)" for name, n in sizes]
+    total = sum(n for _, n in sizes)
+    lines.append(f"files: {len(sizes)}, total {total:,} bytes ({total / 1e6:.2f} MB) without {', '.join(sorted(skip))}"
+                 if skip else f"files: {len(sizes)}, total {total:,} bytes ({total / 1e6:.2f} MB)")
+    return "\n".join(lines) + "\n"
 
 
 def write_context(layers: dict, points: Iterable[gpd.GeoSeries], path: Path) -> None:
@@ -179,7 +296,7 @@ def write_repowering_run(study: Repowering, out: Path, overwrite: bool = False, 
     """Write the run directory of a coal-repowering study: scenario.yaml, coal.gpkg (layers
     ``coal_units`` and ``coal_sites``, every unit and site with verdicts, reasons and costs),
     coal_sites.csv (the sites, ranked ones first), plan.json (its ``coal_repowering`` section),
-    report.html and log.txt.
+    report.html and log.txt (with every file's size).
 
     Parameters
     ----------
@@ -225,7 +342,7 @@ def write_repowering_run(study: Repowering, out: Path, overwrite: bool = False, 
             f"{s['units']['retiring']} ({s['units']['retiring_mw']:.0f} MW)\n"
             f"sites {s['sites']['screened']}, suitable {s['sites']['suitable']}, "
             f"reactor beats coal at {s['sites']['beat_coal']}\n"
-            f"timings (s): {study.timings_s}\n", encoding="utf-8")
+            f"timings (s): {study.timings_s}\n" + size_lines(tmp, exclude=("log.txt",)), encoding="utf-8")
     return out
 
 
@@ -236,7 +353,7 @@ def write_roadmap_run(roadmap: Roadmap, out: Path, overwrite: bool = False, prog
     site, design, modules, decision year, first power, places served), trajectory.csv (year by year:
     capex USD, annual cost USD/yr, CO2 t/yr, diesel l/yr), roadmap_settlements.csv (each settlement's
     territory or state, last-period demand in kWh/yr, and first year served by a plant), context.gpkg
-    (the map's land and hazards), plan.json (its ``roadmap`` section), report.html and log.txt.
+    (the map's land and hazards), plan.json (its ``roadmap`` section), report.html and log.txt (with every file's size).
 
     Parameters
     ----------
@@ -284,7 +401,7 @@ def write_roadmap_run(roadmap: Roadmap, out: Path, overwrite: bool = False, prog
             f"scenario {roadmap.scenario.name} (roadmap {s['periods'][0]}-{s['periods'][-1]}), created {roadmap.created_utc}\n"
             f"plants started {s['plants']} ({s['modules']} modules), present worth {s['present_worth_usd']:.0f} USD\n"
             f"solver {s['solver']['status']} / {s['solver']['termination']}\n"
-            f"timings (s): {roadmap.timings_s}\n", encoding="utf-8")
+            f"timings (s): {roadmap.timings_s}\n" + size_lines(tmp, exclude=("log.txt",)), encoding="utf-8")
     return out
 
 

@@ -1,11 +1,11 @@
 """report.html: one self-contained page per run directory, readable offline.
 
 `build_report(run_dir)` reads the run directory (plan.json, scenario.yaml, catalogue.json, the
-settlements and sites GeoPackages, and when present dispatch.parquet, sweep.json and the land layer
-the run used), builds the figures (plots.py) and tables (tables.py) and renders
-templates/report.html.j2 with jinja2. plotly.js is inlined from the installed plotly package, so
-the page fetches nothing at view time; the map draws the land outlines itself (no tiles, no
-topojson). `print_pdf` prints the page to PDF with headless Chromium.
+settlements and sites GeoPackages, the rejected sites with their reason codes (sites.py), and when
+present dispatch.parquet, sweep.json and the land layer the run used), builds the figures (plots.py)
+and tables (tables.py) and renders templates/report.html.j2 with jinja2. plotly.js is inlined from
+the installed plotly package, so the page fetches nothing at view time; the map draws the land
+outlines itself (no tiles, no topojson). `print_pdf` prints the page to PDF with headless Chromium.
 
 Sections appear only for results the run has: dispatch (dispatch.parquet), sensitivity (plan.json
 `sensitivity`), Monte Carlo sweep (sweep.json beside plan.json, or plan.json `sweep`).
@@ -32,6 +32,7 @@ from plotly.offline import get_plotlyjs
 
 from smrplan.options import ALL_OPTIONS, OPTION_COLOURS
 from smrplan.report import geography, plots, tables
+from smrplan.report.sites import SITES_FILE, read_reasons, read_rejected, reason_text, reasons_table
 from smrplan.units import CRORE
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["sendDataToCloud"]}
@@ -69,6 +70,36 @@ def read_table(path: Path, wanted: tuple[str, ...], prefix: str = "") -> pd.Data
     fields = set(pyogrio.read_info(path, layer=path.stem)["fields"])
     cols = [c for c in wanted if c in fields] + sorted(c for c in fields if prefix and c.startswith(prefix))
     return pyogrio.read_dataframe(path, layer=path.stem, columns=cols, read_geometry=False, use_arrow=True)
+
+
+def read_sites(run_dir: Path) -> pd.DataFrame:
+    """Every screened site of a run directory for the map: lon, lat (degrees), kind, suitable, reason
+    and first_failed (the code of the first criterion failed, "suitable" for suitable sites).
+
+    The full rows of `smrplan.report.sites.SITES_FILE` and the compact rows of its rejected-sites file,
+    whose reason text is rebuilt from the codes (`smrplan.report.sites.reason_text`); a run directory
+    written before that file keeps every site, with its reason text, in the first.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run directory.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per candidate site.
+    """
+    sites = read_table(run_dir / SITES_FILE, _SITE_COLUMNS)
+    sites["first_failed"] = plots.first_failed(sites["reason"], sites["suitable"]).to_numpy()
+    rejected = read_rejected(run_dir)
+    if rejected is None:
+        return sites
+    reasons = read_reasons(run_dir)
+    text = reason_text(rejected, reasons if reasons is not None else reasons_table({}))
+    rest = pd.DataFrame({"lon": rejected["lon"], "lat": rejected["lat"], "kind": rejected["kind"].astype(str),
+                         "suitable": False, "reason": text, "first_failed": rejected["first_failed"].astype(str)})
+    return pd.concat([sites, rest], ignore_index=True)
 
 
 def read_outlines(path: str | None, bbox: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray, str]:
@@ -160,9 +191,11 @@ def dispatch_figures(path: Path, plan: dict, catalogue: list[dict], year: int) -
     import pyarrow.parquet as pq
 
     records = pd.DataFrame(plan.get("dispatch", {}).get("systems", []))
+    ids = pq.read_table(path, columns=["system_id"]).column("system_id").unique().to_pylist()
     if records.empty:
-        ids = pq.read_table(path, columns=["system_id"]).column("system_id").unique().to_pylist()
         records = pd.DataFrame({"system_id": ids, "type": "", "load_mwh_per_year": 0.0})
+    kept = (f" The hourly file keeps {len(ids):,} of them (every reactor plant and a sample of each other option)."
+            if len(ids) < len(records) else "")
     records = records.sort_values("load_mwh_per_year", ascending=False, kind="stable")
     start = pd.Timestamp(f"{year}-01-01")
     out = []
@@ -177,7 +210,7 @@ def dispatch_figures(path: Path, plan: dict, catalogue: list[dict], year: int) -
         week = hourly.iloc[first:first + WEEK_H]
         title = f"{top['system_id']} ({top.get('type', '')}): hardest week (most diesel and unserved energy)"
         out.append({"name": "dispatch", "title": "Dispatch week", "figure": plots.dispatch_figure(week, start, title),
-                    "note": f"{len(records):,} system(s) simulated hour by hour; the largest is shown."})
+                    "note": f"{len(records):,} system(s) simulated hour by hour; the largest is shown.{kept}"})
     reactors = records[records["type"].astype(str).str.endswith("_reactor")]
     for rec in reactors.to_dict("records")[:1]:
         spans = [tuple(s) for s in rec.get("refuelling_outages_h") or []]
@@ -359,7 +392,7 @@ def report_context(run_dir: Path) -> dict:
     scenario = yaml.safe_load((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
     catalogue = json.loads((run_dir / "catalogue.json").read_text(encoding="utf-8"))
     st = read_table(run_dir / "settlements.gpkg", _SETTLEMENT_COLUMNS, prefix="lcoe_")
-    sites = read_table(run_dir / "sites.gpkg", _SITE_COLUMNS)
+    sites = read_sites(run_dir)
     if "population_target" not in st.columns:
         st["population_target"] = st["population"]
     m = map_section(plan, st, sites, scenario, catalogue, read_context(run_dir, plan))

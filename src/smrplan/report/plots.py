@@ -169,7 +169,9 @@ def site_points(sites: pd.DataFrame, max_points: int = MAX_SITE_POINTS, seed: in
     Parameters
     ----------
     sites : pandas.DataFrame
-        The screened sites: lon, lat (degrees; else a point geometry), kind, suitable, reason.
+        The screened sites: lon, lat (degrees; else a point geometry), kind, suitable, reason and,
+        when known, first_failed (the code of the first criterion failed, "suitable" for suitable
+        sites; else taken from the reason text, `first_failed`).
     max_points : int, default `MAX_SITE_POINTS`
         Most sites drawn.
     seed : int, default 0
@@ -186,7 +188,8 @@ def site_points(sites: pd.DataFrame, max_points: int = MAX_SITE_POINTS, seed: in
     lat = sites["lat"] if "lat" in sites.columns else sites.geometry.y
     out = pd.DataFrame({"lon": np.asarray(lon, float), "lat": np.asarray(lat, float),
                         "kind": sites["kind"].astype(str).to_numpy(),
-                        "outcome": first_failed(sites["reason"], sites["suitable"]).to_numpy(),
+                        "outcome": (sites["first_failed"].astype(str) if "first_failed" in sites.columns
+                                    else first_failed(sites["reason"], sites["suitable"])).to_numpy(),
                         "reason": sites["reason"].astype(str).to_numpy()})
     out["total"] = out.groupby("outcome")["outcome"].transform("size")
     if len(out) <= max_points:

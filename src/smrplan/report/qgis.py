@@ -3,9 +3,12 @@
 Plain QGIS 3 project XML (the format QGIS reads and writes for ``.qgs``), written from the files of a
 run directory only. Every layer points into the run directory by a relative path (``./sites.gpkg``),
 so the folder can be moved or shared whole. Layers, top to bottom: settlements coloured by chosen
-option as in the report, built reactor sites, exclusion zones and emergency planning zones, candidate
-sites by the first siting criterion they fail, grid-extension context (airports, plants, dams,
-earthquakes, cyclone tracks, seismic zones) and land.
+option as in the report, built reactor sites, exclusion zones and emergency planning zones, suitable
+candidate sites, rejected candidate sites by the first siting criterion they fail (the compact layer
+`smrplan.report.sites.REJECTED_LAYER` of sites.gpkg, field ``first_failed``), grid-extension context
+(airports, plants, dams, earthquakes, cyclone tracks, seismic zones) and land. A run directory written
+before that layer keeps every candidate in the ``sites`` layer, styled by the first criterion named in
+its reason text.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pyogrio
 from smrplan.options import OPTION_COLOURS, OPTION_LABELS
 from smrplan.report.geography import CONTEXT_FILE, ZONES_LAYER
 from smrplan.report.plots import CRITERION_COLOURS
+from smrplan.report.sites import REJECTED_LAYER
 
 PROJECT_FILE = "plan.qgs"
 # QGIS keeps a layer id from the file only when it is longer than 10 characters (QgsMapLayer::readLayerXml)
@@ -28,7 +32,7 @@ LAYER_ID_PREFIX = "smrplan_"
 QGIS_VERSION = "3.22.0-Białowieża"  # the oldest long-term release tested (Debian 12); later releases read it as is
 _WGS84 = {"proj4": "+proj=longlat +datum=WGS84 +no_defs", "srsid": "3452", "srid": "4326", "authid": "EPSG:4326",
           "description": "WGS 84", "projectionacronym": "longlat", "ellipsoidacronym": "EPSG:7030", "geographicflag": "true"}
-# First failed criterion of a site, from the `reason` text (as report.plots.first_failed).
+# First failed criterion of a site of sites.gpkg, from the `reason` text (as report.plots.first_failed).
 FIRST_FAILED = "if(\"suitable\", 'suitable', regexp_substr(\"reason\", '^\\\\s*([A-Za-z0-9_]+)'))"
 # Context layers: (layer, title, symbol kind, QGIS symbol properties), drawn under the results.
 _CONTEXT_STYLE = {
@@ -160,8 +164,14 @@ def project_layers(run_dir: Path, plan: dict) -> list[dict]:
     cats += [(c["name"], f"fails: {c['label']}", "marker",
               {"name": "circle", "color": _rgba(CRITERION_COLOURS[i % len(CRITERION_COLOURS)], 160), "size": "1.2"})
              for i, c in enumerate(criteria)]
-    out.append({"id": "candidate_sites", "title": "candidate sites by first failed criterion", "file": sites,
-                "layer": "sites", "renderer": _categorized(FIRST_FAILED, cats)})
+    if REJECTED_LAYER in layers:  # sites.gpkg: the suitable and built sites, and the rejected ones' compact layer
+        out.append({"id": "candidate_sites", "title": "suitable candidate sites", "file": sites, "layer": "sites",
+                    "renderer": _categorized(FIRST_FAILED, cats[:1])})
+        out.append({"id": "rejected_sites", "title": "rejected candidate sites by first failed criterion",
+                    "file": sites, "layer": REJECTED_LAYER, "renderer": _categorized("first_failed", cats[1:])})
+    else:
+        out.append({"id": "candidate_sites", "title": "candidate sites by first failed criterion", "file": sites,
+                    "layer": "sites", "renderer": _categorized(FIRST_FAILED, cats)})
     ctx = run_dir / CONTEXT_FILE
     present = set(pyogrio.list_layers(ctx)[:, 0]) if ctx.is_file() else set()
     for name in ("airports", "power_plants", "dams", "earthquakes", "cyclone_tracks", "seismic_zones", "districts", "land"):
@@ -170,7 +180,8 @@ def project_layers(run_dir: Path, plan: dict) -> list[dict]:
             out.append({"id": name, "title": title, "file": ctx, "layer": name, "renderer": _single(kind, props),
                         "filter": _context_filter(ctx, name)})
     for layer in out:
-        layer["geometry"] = _geometry(layer["file"], layer["layer"])
+        if "geometry" not in layer:
+            layer["geometry"] = _geometry(layer["file"], layer["layer"])
     return out
 
 

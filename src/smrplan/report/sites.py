@@ -1,0 +1,185 @@
+"""The screened sites of a run directory, sized for people.
+
+Full rows (every criterion's value and verdict, costs, the built plant) are kept only for the sites
+that matter: the suitable ones and the built ones, in layer ``sites`` of `SITES_FILE`. Every other
+candidate, i.e. those that fail the screen (over nine in ten of a national run), goes to
+`REJECTED_FILE`, a compact GeoParquet table with short reason codes instead of the reason text:
+
+* ``site_id``, ``kind`` and the point geometry (WGS84);
+* ``first_failed``: the code of the first criterion it fails, in the screen's order;
+* ``first_failed_value``: that criterion's measured value, in its own unit (NaN when not measurable);
+* ``failed``: the codes of every criterion it fails, comma-separated, in the screen's order.
+
+A code is the criterion's name (``on_land``, ``population_density``...). `REASONS_FILE` maps every code
+to its label, the limit the run applied, whether it was evaluated, its note and how many candidates
+fail it, so that the reason text of a rejected site can be rebuilt (`reason_text`) and nothing is lost
+but the values of its later failures. QGIS reads `REJECTED_FILE` through GDAL's (Geo)Parquet driver
+(GDAL 3.5 or later built with Apache Arrow).
+
+This module only reads and reshapes tables (no file is written here): smrplan.outputs writes the
+files, html.py and qgis.py read them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+SITES_FILE = "sites.gpkg"
+REJECTED_FILE = "sites_rejected.parquet"
+# The rejected sites' layer in SITES_FILE for GIS (QGIS reads GeoPackage everywhere; GeoParquet needs a
+# GDAL built with Arrow): site_id, kind and first_failed only, without a spatial index, to stay small.
+REJECTED_LAYER = "sites_rejected"
+REJECTED_LAYER_COLUMNS = ("site_id", "kind", "first_failed")
+REASONS_FILE = "site_reasons.csv"
+REJECTED_COLUMNS = ("site_id", "kind", "first_failed", "first_failed_value", "failed")
+REASON_COLUMNS = ("code", "label", "limit", "evaluated", "candidates_failing", "note")
+CODE_SEPARATOR = ","
+
+
+def kept(sites: pd.DataFrame) -> np.ndarray:
+    """Which screened sites keep their full row: the suitable and the built ones (bool array).
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        The screened sites: ``suitable`` and, when a plan was made, ``built`` (bool).
+    """
+    ok = sites["suitable"].to_numpy(bool)
+    return ok | sites["built"].to_numpy(bool) if "built" in sites.columns else ok
+
+
+def rejected_table(sites: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
+    """The compact rows of the sites that fail the screen (see the module notes), geometry kept.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        The screened sites (a GeoDataFrame keeps its geometry): site_id, kind, ``<code>_pass`` and
+        ``<code>_value`` of every criterion, suitable, built.
+    codes : list of str
+        The criteria in the screen's order (plan.json ``siting.criteria`` names); a criterion without
+        a ``<code>_pass`` column is passed by every site.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per site not `kept`, with the columns of `REJECTED_COLUMNS` (and geometry when
+        `sites` has one); ``first_failed`` and ``kind`` are categorical.
+    """
+    rows = sites[~kept(sites)]
+    present = [c for c in codes if f"{c}_pass" in rows.columns]
+    n, k = len(rows), len(present)
+    fails = np.zeros((n, k + 1), bool)  # the last column: a site failing nothing (not expected) points there
+    values = np.full((n, k + 1), np.nan)
+    for j, code in enumerate(present):  # criteria, not sites
+        fails[:, j] = ~rows[f"{code}_pass"].to_numpy(bool)
+        if f"{code}_value" in rows.columns:
+            values[:, j] = rows[f"{code}_value"].to_numpy(float)
+    fails[:, k] = ~fails[:, :k].any(axis=1)
+    first = np.argmax(fails, axis=1)
+    key = fails[:, :k].astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))  # one per combination
+    combos, inverse = np.unique(key, return_inverse=True)
+    spelt = np.array([CODE_SEPARATOR.join(c for j, c in enumerate(present) if (int(m) >> j) & 1) for m in combos],
+                     dtype=object)  # the distinct combinations, a few hundred at most
+    names = np.array([*present, ""], dtype=object)
+    out = pd.DataFrame({"site_id": rows["site_id"].astype(str).to_numpy(), "kind": pd.Categorical(rows["kind"].astype(str)),
+                        "first_failed": pd.Categorical(names[first].astype(str)),
+                        "first_failed_value": values[np.arange(n), first].astype(np.float32),
+                        "failed": pd.Categorical(spelt[inverse.ravel()].astype(str))}, index=rows.index)
+    if "geometry" in rows.columns:
+        out["geometry"] = rows.geometry
+    return out
+
+
+def reasons_table(siting: dict) -> pd.DataFrame:
+    """The code table of `REASONS_FILE`: one row per criterion of the screen, in its order.
+
+    Parameters
+    ----------
+    siting : dict
+        plan.json ``siting``: ``criteria`` (name, label, limit, evaluated, note) and
+        ``removed_by_criterion`` (candidates failing each evaluated criterion).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of `REASON_COLUMNS`; ``candidates_failing`` counts every candidate, kept or not.
+    """
+    removed = siting.get("removed_by_criterion", {})
+    rows = [{"code": c["name"], "label": c["label"], "limit": c["limit"], "evaluated": bool(c.get("evaluated", True)),
+             "candidates_failing": int(removed.get(c["name"], 0)), "note": c.get("note", "")}
+            for c in siting.get("criteria", [])]
+    return pd.DataFrame(rows, columns=list(REASON_COLUMNS))
+
+
+def reason_text(rejected: pd.DataFrame, reasons: pd.DataFrame) -> np.ndarray:
+    """The reason text of rejected sites rebuilt from their codes: the first failed criterion with its
+    value and limit, then the codes of the other criteria failed.
+
+    Parameters
+    ----------
+    rejected : pandas.DataFrame
+        Rows of `REJECTED_FILE` (first_failed, first_failed_value, failed).
+    reasons : pandas.DataFrame
+        The code table (`reasons_table`, or `REASONS_FILE` read back).
+
+    Returns
+    -------
+    numpy.ndarray
+        One text per row (object array), e.g. ``"on_land (0; needs on land); also fails on_water"``.
+    """
+    limit = dict(zip(reasons["code"].astype(str), reasons["limit"].astype(str), strict=True))
+    first = rejected["first_failed"].astype(str).to_numpy()
+    value = np.asarray(rejected["first_failed_value"], float)
+    shown = np.full(len(value), "n/a", dtype=object)
+    finite = np.isfinite(value)
+    shown[finite] = np.char.mod("%.4g", value[finite]).astype(object)
+    needs = pd.Series(first).map(limit).fillna("?").to_numpy(object)
+    failed = pd.Categorical(rejected["failed"].astype(str))  # the distinct combinations, a few hundred
+    also = np.array(["; also fails " + ", ".join(c.split(CODE_SEPARATOR)[1:]) if CODE_SEPARATOR in c else ""
+                     for c in failed.categories] + [""], dtype=object)[failed.codes]
+    return first.astype(object) + " (" + shown + "; needs " + needs + ")" + also
+
+
+def read_rejected(run_dir: Path, columns: tuple[str, ...] = REJECTED_COLUMNS) -> pd.DataFrame | None:
+    """`columns` of a run directory's `REJECTED_FILE` with lon and lat (degrees) from its points, or
+    None when the run directory has no such file (runs written before it keep every site in
+    `SITES_FILE`).
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run directory.
+    columns : tuple of str
+        Columns read (of `REJECTED_COLUMNS`).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        One row per rejected site: `columns`, lon and lat (degrees).
+    """
+    path = Path(run_dir) / REJECTED_FILE
+    if not path.is_file():
+        return None
+    table = pq.read_table(path, columns=[*columns, "geometry"]).to_pandas()
+    xy = _point_xy(table.pop("geometry").to_numpy())
+    table["lon"], table["lat"] = xy[:, 0], xy[:, 1]
+    return table
+
+
+def _point_xy(wkb: np.ndarray) -> np.ndarray:
+    """Coordinates (n, 2) of WKB points."""
+    import shapely
+
+    return shapely.get_coordinates(shapely.from_wkb(wkb)) if len(wkb) else np.zeros((0, 2))
+
+
+def read_reasons(run_dir: Path) -> pd.DataFrame | None:
+    """The code table `REASONS_FILE` of a run directory, or None when absent."""
+    path = Path(run_dir) / REASONS_FILE
+    return pd.read_csv(path, dtype={"code": str, "label": str, "limit": str, "note": str},
+                       keep_default_na=False) if path.is_file() else None
