@@ -8,12 +8,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import run_cli
 from smrplan.catalogue.catalogue import read_catalogue
 from smrplan.outputs.write import write_roadmap_run
 from smrplan.pipeline import make_plan, make_roadmap
-from smrplan.scenario import Scenario, load_scenario
+from smrplan.scenario import Scenario, bundled_text, load_scenario
 
 
 def islands(carbon_usd_per_t: float = 150.0, **reactor_overrides) -> Scenario:
@@ -114,3 +115,23 @@ def test_without_reactor_technologies_the_roadmap_is_everyone_stand_alone():
     rp = r.outcome.plan.rp
     assert r.outcome.plants.empty and (r.outcome.settlement_option < 0).all()
     assert r.outcome.plan.objective_usd == pytest.approx(float(rp.weight @ rp.c.sum(axis=1)))
+
+
+def test_run_on_a_roadmap_study_writes_the_roadmap(tmp_path):
+    """`smrplan run` on a scenario of study roadmap plans its periods, as `smrplan roadmap` does; a bad
+    roadmap value exits 2 naming the field."""
+    raw = yaml.safe_load(bundled_text("india-islands"))
+    raw.update(study="roadmap", roadmap={"first_year": 2030, "last_year": 2035, "myopic_comparison": False,
+                                         "explain_order_max_plants": 0})
+    sc = tmp_path / "islands-roadmap.yaml"
+    sc.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    r = run_cli(["run", sc, "--out", tmp_path / "run"], timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "roadmap 2030-2035" in r.stdout
+    out = tmp_path / "run"
+    assert json.loads((out / "plan.json").read_text())["roadmap"]["periods"] == [2030, 2035]
+    assert (out / "roadmap.csv").is_file() and (out / "report.html").is_file()
+    raw["roadmap"]["explain_order_max_plants"] = -1
+    sc.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    r = run_cli(["run", sc, "--out", tmp_path / "bad"], timeout=300)
+    assert r.returncode == 2 and "explain_order_max_plants" in r.stderr and not (tmp_path / "bad").exists()

@@ -148,9 +148,10 @@ def default_out(scenario_name: str) -> Path:
 
 def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | None = None,
         data_dir: str | Path | None = None, overwrite: bool = False, progress: Progress = _quiet,
-        *, repair: bool = False, csv: bool = False, all_dispatch: bool = False) -> Plan | Repowering:
+        *, repair: bool = False, csv: bool = False, all_dispatch: bool = False) -> Plan | Repowering | Roadmap:
     """Run a scenario and write its run directory (atomically); returns the plan with `run_dir` set
-    (a scenario of ``study: coal_repowering`` returns its `Repowering` study instead).
+    (a scenario of ``study: coal_repowering`` returns its `Repowering` study instead, and one of
+    ``study: roadmap`` its `Roadmap`, as `roadmap` does).
 
     Parameters
     ----------
@@ -186,6 +187,8 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
     sc = with_outputs(load_scenario(scenario, data_dir), csv=csv, all_dispatch=all_dispatch)
     out_dir = Path(out) if out is not None else default_out(sc.name)
     protected = input_paths(sc)
+    if sc.study == "roadmap":
+        return roadmap(sc, out=out_dir, overwrite=overwrite, progress=progress)
     if sc.study == "coal_repowering":
         with claimed_out(out_dir, overwrite, protected):
             study = repower_coal(sc, progress)

@@ -353,7 +353,7 @@ class Scenario(_Strict):
     dispatch: Dispatch
     outputs: Outputs
     uncertainty: Uncertainty
-    study: Literal["settlements", "coal_repowering"]
+    study: Literal["settlements", "coal_repowering", "roadmap"]
     repowering: Repowering
     roadmap: Roadmap
     alternatives: Alternatives

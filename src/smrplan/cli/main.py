@@ -97,6 +97,9 @@ def run(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or Y
                        progress=lambda s: bar.update(task, description=s), repair=repair, csv=csv,
                        all_dispatch=all_dispatch)
     s = plan.summary
+    if s.get("study") == "roadmap":
+        _print_roadmap(cast(Any, plan))
+        return
     if s.get("study") == "coal_repowering":
         _print_repowering(s["coal_repowering"], s["scenario"])
         out_console.print(f"run directory: {plan.run_dir}")
@@ -144,15 +147,23 @@ def roadmap_cmd(scenario: Annotated[str, typer.Argument(help="Bundled scenario n
         task = bar.add_task("starting", total=None)
         road = api_roadmap(scenario, out=out, data_dir=data_dir, overwrite=overwrite,
                            progress=lambda s: bar.update(task, description=s))
+    _print_roadmap(road)
+
+
+def _print_roadmap(road: Any) -> None:
+    """The plants of a roadmap (a `smrplan.results.Roadmap` with `run_dir`) as a table."""
     s = road.summary["roadmap"]
     table = Table(title=f"{road.scenario.name} roadmap {s['periods'][0]}-{s['periods'][-1]}: {s['plants']} plant(s), "
                         f"present worth {s['present_worth_usd'] / 1e6:,.1f} M USD")
-    for col in ("site", "design", "modules", "decision", "first power", "in service", "capex M USD", "places"):
+    for col in ("site", "design", "modules", "decision", "first power", "in service", "capex M USD", "places",
+                "saves M USD", "delay costs M USD"):
         table.add_column(col, justify="right")
     for r in road.outcome.plants.to_dict(orient="records"):
+        why = [f"{float(v) / 1e6:,.2f}" if v is not None and v == v else ""  # NaN: not explained
+               for v in (r.get("saving_usd"), r.get("delay_cost_usd"))]
         table.add_row(str(r["site_id"]), str(r["design"]), str(r["modules"]), str(r["decision_year"]),
                       f"{r['first_power_year']:g}", str(r["service_year"]), f"{float(r['capex_usd']) / 1e6:,.1f}",
-                      str(r["places_served"]))
+                      str(r["places_served"]), *why)
     out_console.print(table)
     if "myopic" in s:
         out_console.print(f"myopic plan (period by period): {s['myopic']['extra_cost_usd'] / 1e6:,.1f} M USD more")
