@@ -273,7 +273,7 @@ def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", dat
 
     from smrplan.api import input_paths, load_scenario, screen
     from smrplan.outputs.rundir import claimed_file, write_file
-    from smrplan.outputs.write import gpkg_ready
+    from smrplan.outputs.write import gpkg_ready, write_gpkg
 
     if candidates is not None and not candidates.exists():
         raise InputError(candidates, "--candidates", "file not found")
@@ -282,7 +282,7 @@ def screen_cmd(scenario: Annotated[str, typer.Argument()] = "india-islands", dat
     with (claimed_file(out, protected, (".gpkg",)) if out is not None else contextlib.nullcontext()):  # before computing
         res = screen(sc, data_dir, candidates=candidates, repair=repair)
         if out is not None:
-            write_file(out, lambda tmp: gpkg_ready(res.sites).to_file(tmp, layer="sites", driver="GPKG", engine="pyogrio"))
+            write_file(out, lambda tmp: write_gpkg(gpkg_ready(res.sites), tmp, "sites"))
     summ = res.summary()
     table = Table(title=f"{summ['candidates']} candidates, {summ['suitable']} suitable")
     table.add_column("criterion")

@@ -331,7 +331,7 @@ class Region:
                 shapely.get_x(cross), shapely.get_y(cross))
             ray = first["ray"].to_numpy()
             out[ray] = haversine_km(lon[ray], lat[ray], cx, cy)
-        out[self.is_sea(lon, lat)] = 0.0
+        out[self.is_sea_many(lon, lat)] = 0.0
         return out
 
     def _water_tree(self, kind: str, min_storage_mcm: float, max_river_level: int
@@ -449,7 +449,7 @@ def mask_first_sea_km(region: Region, lon, lat, bearings: np.ndarray, step_km: f
         return np.full((n, b), np.inf)
     src = np.repeat(np.arange(n), b * k)
     x, y = destination(lon[src], lat[src], np.tile(np.repeat(bearings, k), n), np.tile(np.tile(steps, b), n))
-    sea = region.is_sea(x, y).reshape(n, b, k)
+    sea = region.is_sea_many(x, y).reshape(n, b, k)
     return np.where(sea, steps, np.inf).min(axis=2)
 
 
@@ -812,11 +812,13 @@ def _merge_same_point(places: pd.DataFrame) -> gpd.GeoDataFrame:
     """
     x = np.round(shapely.get_x(places["geometry"].to_numpy()) / _SAME_POINT_DEG).astype(np.int64)
     y = np.round(shapely.get_y(places["geometry"].to_numpy()) / _SAME_POINT_DEG).astype(np.int64)
-    groups = places.groupby([x, y], sort=False)
+    groups = places.groupby([x, y], sort=False)  # groups in order of first appearance, as `first` below
+    first = ~pd.MultiIndex.from_arrays([x, y]).duplicated()
     merged = pd.DataFrame({"id": groups["id"].first(), "name": groups["name"].first(),
                            "population": groups["population"].sum(min_count=1),
-                           "source": groups["source"].first(), "post_offices": groups["post_offices"].sum(),
-                           "geometry": groups["geometry"].first()}).reset_index(drop=True)
+                           "source": groups["source"].first(), "post_offices": groups["post_offices"].sum()}
+                          ).reset_index(drop=True)
+    merged["geometry"] = places["geometry"].to_numpy()[first]  # the first place's point (a geometry is never missing)
     return gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
 
 

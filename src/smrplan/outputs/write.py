@@ -55,6 +55,25 @@ def gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+def write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str, spatial_index: bool = True) -> None:
+    """Write one layer of a GeoPackage (added to the file when it exists) through GDAL's Arrow
+    interface, about three times faster than feature by feature.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        A GeoPackage-ready table (`gpkg_ready`).
+    path : Path
+        The GeoPackage.
+    layer : str
+        The layer's name.
+    spatial_index : bool, default True
+        Build the layer's R-tree index (left out for large layers read whole, to stay small).
+    """
+    gdf.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", use_arrow=True,
+                layer_options=None if spatial_index else {"SPATIAL_INDEX": "NO"})
+
+
 def settlements_table(plan: Plan) -> gpd.GeoDataFrame:
     """The plan's settlements as written to settlements.gpkg: the main columns first, GeoPackage-ready."""
     st = plan.settlements
@@ -97,11 +116,11 @@ def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s:
         (tmp / "scenario.yaml").write_text(scenario_yaml(plan.scenario), encoding="utf-8")
         write_json(tmp / "catalogue.json", to_records(plan.catalogue))
         st = settlements_table(plan)
-        st.to_file(tmp / "settlements.gpkg", layer="settlements", driver="GPKG", engine="pyogrio")
+        write_gpkg(st, tmp / "settlements.gpkg", "settlements")
         sites, rejected = write_sites(plan, tmp)
         zones = reactor_zones(plan.summary.get("reactor_sites", []), plan.scenario.siting.model_dump(mode="json"),
                               to_records(plan.catalogue))
-        zones.to_file(tmp / SITES_FILE, layer=ZONES_LAYER, driver="GPKG", engine="pyogrio")
+        write_gpkg(zones, tmp / SITES_FILE, ZONES_LAYER)
         write_context(plan.inputs.region.layers, [plan.settlements.geometry, plan.sites.geometry], tmp / CONTEXT_FILE)
         write_copies(tmp, plan.scenario.outputs.formats, {"settlements": st, "sites": sites, "sites_rejected": rejected})
         hourly = write_hourly(plan, tmp)
@@ -135,13 +154,12 @@ def write_sites(plan: Plan, folder: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoData
     """
     siting = plan.summary["siting"]
     sites = gpkg_ready(plan.sites[kept(plan.sites)])
-    sites.to_file(folder / SITES_FILE, layer="sites", driver="GPKG", engine="pyogrio")
+    write_gpkg(sites, folder / SITES_FILE, "sites")
     codes = [c["name"] for c in siting.get("criteria", [])]
     rejected = gpd.GeoDataFrame(rejected_table(plan.sites, codes).reset_index(drop=True), geometry="geometry",
                                 crs="EPSG:4326")
     rejected.to_parquet(folder / REJECTED_FILE, index=False, compression="zstd")
-    rejected[[*REJECTED_LAYER_COLUMNS, "geometry"]].to_file(folder / SITES_FILE, layer=REJECTED_LAYER, driver="GPKG",
-                                                           engine="pyogrio", layer_options={"SPATIAL_INDEX": "NO"})
+    write_gpkg(rejected[[*REJECTED_LAYER_COLUMNS, "geometry"]], folder / SITES_FILE, REJECTED_LAYER, spatial_index=False)
     reasons_table(siting).to_csv(folder / REASONS_FILE, index=False)
     return sites, rejected
 
@@ -245,7 +263,7 @@ def write_context(layers: dict, points: Iterable[gpd.GeoSeries], path: Path) -> 
     lat = np.concatenate([p.y.to_numpy() for p in pts])
     bbox = (float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat)))
     for name, gdf in context_layers(layers, bbox).items():
-        gpkg_ready(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        write_gpkg(gpkg_ready(gdf), path, name)
 
 
 def _log_text(plan: Plan) -> str:
@@ -326,10 +344,10 @@ def write_repowering_run(study: Repowering, out: Path, overwrite: bool = False, 
         progress("writing outputs")
         (tmp / "scenario.yaml").write_text(scenario_yaml(study.scenario), encoding="utf-8")
         units = gpkg_ready(study.units.drop(columns=["lon", "lat"], errors="ignore"))
-        units.to_file(tmp / "coal.gpkg", layer="coal_units", driver="GPKG", engine="pyogrio")
+        write_gpkg(units, tmp / "coal.gpkg", "coal_units")
         order = np.lexsort((study.sites["site_id"].to_numpy(), study.sites["rank"].where(study.sites["rank"] > 0, 10**9)))
         sites = gpkg_ready(study.sites.iloc[order].reset_index(drop=True))
-        sites.to_file(tmp / "coal.gpkg", layer="coal_sites", driver="GPKG", engine="pyogrio")
+        write_gpkg(sites, tmp / "coal.gpkg", "coal_sites")
         pd.DataFrame(sites.drop(columns="geometry")).to_csv(tmp / "coal_sites.csv", index=False)
         write_json(tmp / "plan.json", _jsonable(study.summary))
         if study.scenario.outputs.report:

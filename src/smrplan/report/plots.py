@@ -101,7 +101,8 @@ def settlement_points(st: pd.DataFrame, max_points: int = MAX_SETTLEMENT_POINTS)
     note = (f"{len(st):,} settlements are drawn as {len(centre):,} grid cells of {cell:.2f}°; each cell takes "
             "the option serving most of its demand and is sized by its total demand.")
     frame["status"] = _status(st).to_numpy()
-    status = frame.groupby("cell")["status"].agg(lambda v: v.value_counts().index[0]).reindex(centre.index)
+    by_status = frame.groupby(["cell", "status"]).size().sort_values(ascending=False, kind="stable")
+    status = by_status.reset_index().drop_duplicates("cell").set_index("cell")["status"].reindex(centre.index)
     return pd.DataFrame({"lon": centre["lon"].to_numpy(), "lat": centre["lat"].to_numpy(),
                          "option": dominant.to_numpy(), "demand_kwh_per_year": centre["demand"].to_numpy(),
                          "label": label.to_numpy(), "name": "", "grid_status": status.to_numpy()}), note

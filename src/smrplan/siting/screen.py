@@ -380,7 +380,7 @@ def _placement_criteria(region: Region, kinds: np.ndarray, lon: np.ndarray, lat:
     is_land = np.zeros(len(kinds), bool)
     is_land[~floating] = region.is_land(lon[~floating], lat[~floating])
     at_sea = np.zeros(len(kinds), bool)
-    at_sea[floating] = region.is_sea(lon[floating], lat[floating])
+    at_sea[floating] = region.is_sea_many(lon[floating], lat[floating])
     return [_criterion("on_land", "stands on land", is_land.astype(float), is_land,
                        _applies(kinds, "land", "micro"), "on land"),
             _criterion("on_water", "floats at sea", at_sea.astype(float), at_sea,
@@ -887,7 +887,7 @@ def _open_sea_share(region: Region, lon, lat) -> np.ndarray:
         return np.array([])
     bearings = np.linspace(0, 360, _EXPOSURE_SAMPLES, endpoint=False)
     x, y, _ = _ring(lon, lat, [_EXPOSURE_RADIUS_KM], bearings)
-    return region.is_sea(x, y).reshape(len(lon), -1).mean(axis=1)
+    return region.is_sea_many(x, y).reshape(len(lon), -1).mean(axis=1)
 
 
 def _distance_to_layer_km(region: Region, layer: gpd.GeoDataFrame, lon, lat) -> np.ndarray:
