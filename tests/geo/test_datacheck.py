@@ -163,3 +163,20 @@ def test_shared_data_has_no_errors(shared_data):
     assert by.loc["settlements_geonames_in/geonames_postal_IN", "rows"] == 155570
     assert "earthquakes_iscgem_in/iscgem_v7_60-100E_0-40N" in by.index  # CSV with lat/lon columns
     assert "census2011_population_in/census2011_districts" not in by.index  # no coordinates
+
+
+def test_coal_units_table_gets_the_importers_rules(tmp_path):
+    """A Global Coal Plant Tracker table is checked with the coal_units importer's own rules: schema
+    bounds, required cells and unique unit ids, each problem naming its row and column."""
+    rows = [{"gem_unit_id": "G1", "gem_location_id": "L1", "plant_name": "P", "capacity_mw": 210, "status": "operating",
+             "start_year": 1990, "latitude": 22.0, "longitude": 80.0}] * 2
+    table = pd.DataFrame(rows)
+    table.loc[1, "capacity_mw"] = 20000  # above the schema's 10,000 MW; and G1 twice
+    table.to_csv(tmp_path / "coal.csv", index=False)
+    rep = check_data_dir(tmp_path)
+    probs = " | ".join(rep.loc[rep.layer == "coal", "problems"].iloc[0])
+    assert rep.loc[rep.layer == "coal", "status"].iloc[0] == "error"
+    assert "capacity_mw" in probs and "10000" in probs and "G1" in probs
+    table.loc[1, ["gem_unit_id", "capacity_mw"]] = ["G2", 300]
+    table.to_csv(tmp_path / "coal.csv", index=False)
+    assert check_data_dir(tmp_path).loc[lambda r: r.layer == "coal", "status"].iloc[0] == "ok"

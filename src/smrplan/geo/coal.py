@@ -53,6 +53,46 @@ def _bounded(t: Rows, column: str, minimum: float, maximum: float, missing: str)
                 message=f"{n} {column} above {maximum:g}")
 
 
+def coal_unit_rules(t: Rows, schema: pd.DataFrame | None = None) -> None:
+    """The rules of the coal_units layer on a table under check (raised, repaired or reported by the
+    mode of `t`, see `smrplan.geo.checks`): column names lower-cased, the schema's required columns,
+    ``id`` = ``gem_unit_id`` present and unique, required text cells not blank and every number within
+    the schema's bounds (missing optional columns added blank). `read_coal_units` and
+    `smrplan data check` apply the same rules.
+
+    Parameters
+    ----------
+    t : Rows
+        The table (its records are changed in place: lower-cased names, added columns).
+    schema : pandas.DataFrame, optional
+        `coal_units_schema()` (read when not given).
+    """
+    schema = coal_units_schema() if schema is None else schema
+    t.gdf.columns = [str(c).strip().lower() for c in t.gdf.columns]
+    required = schema.loc[schema["required"] == "yes", "column"].tolist()
+    required_columns(t, required)
+    if not set(required) <= set(t.gdf.columns):  # reported (in raise mode, already raised)
+        return
+    for col in schema.loc[(schema["type"] == "text") & ~schema["column"].isin(t.gdf.columns), "column"]:
+        t.gdf[col] = ""
+    t.gdf["id"] = t.gdf["gem_unit_id"]
+    empty_ids(t, "id")
+    unique_ids(t, "id")
+    text = schema[(schema["type"] == "text") & (schema["missing"] == "error")]
+    for col in text["column"]:
+        blank = t.gdf[col].isna().to_numpy() | (t.gdf[col].astype(str).str.strip() == "").to_numpy()
+        if blank.any():
+            t.found("bad_value", blank, f"column {col}", level="error", first=f"blank; expected a {col} value",
+                    message=f"{int(blank.sum())} blank {col}")
+    numeric = schema[(schema["type"] == "number") & ~schema["column"].isin(["latitude", "longitude"])]
+    for col, lo, hi, missing in zip(numeric["column"].astype(str), numeric["minimum"].astype(float),
+                                    numeric["maximum"].astype(float), numeric["missing"].astype(str), strict=True):
+        if col not in t.gdf.columns:  # a dozen schema columns
+            t.gdf[col] = np.nan
+            continue
+        _bounded(t, col, lo, hi, missing)
+
+
 def read_coal_units(path: str | Path) -> gpd.GeoDataFrame:
     """The coal_units layer: a Global Coal Plant Tracker CSV (or any table with its columns).
 
@@ -77,26 +117,7 @@ def read_coal_units(path: str | Path) -> gpd.GeoDataFrame:
     path = Path(path)
     schema = coal_units_schema()
     t = Rows(read_table(path, any_suffix=True, low_memory=False), path)
-    t.gdf.columns = [str(c).strip().lower() for c in t.gdf.columns]
-    required_columns(t, schema.loc[schema["required"] == "yes", "column"].tolist())
-    for col in schema.loc[(schema["type"] == "text") & ~schema["column"].isin(t.gdf.columns), "column"]:
-        t.gdf[col] = ""
-    t.gdf["id"] = t.gdf["gem_unit_id"]
-    empty_ids(t, "id")
-    unique_ids(t, "id")
-    text = schema[(schema["type"] == "text") & (schema["missing"] == "error")]
-    for col in text["column"]:
-        blank = t.gdf[col].isna().to_numpy() | (t.gdf[col].astype(str).str.strip() == "").to_numpy()
-        if blank.any():
-            t.found("bad_value", blank, f"column {col}", level="error", first=f"blank; expected a {col} value",
-                    message=f"{int(blank.sum())} blank {col}")
-    numeric = schema[(schema["type"] == "number") & ~schema["column"].isin(["latitude", "longitude"])]
-    for col, lo, hi, missing in zip(numeric["column"].astype(str), numeric["minimum"].astype(float),
-                                    numeric["maximum"].astype(float), numeric["missing"].astype(str), strict=True):
-        if col not in t.gdf.columns:  # a dozen schema columns
-            t.gdf[col] = np.nan
-            continue
-        _bounded(t, col, lo, hi, missing)
+    coal_unit_rules(t, schema)
     points_from_columns(t, "longitude", "latitude")
     gdf = t.gdf
     for col in schema.loc[schema["type"] == "text", "column"]:

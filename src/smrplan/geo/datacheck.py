@@ -34,6 +34,7 @@ import shapely
 from smrplan.errors import InputError
 from smrplan.geo import checks
 from smrplan.geo.checks import LAT_NAMES, LON_NAMES, WGS84, data_limits
+from smrplan.geo.coal import coal_unit_rules
 from smrplan.geo.io import DEFAULT_REGION, SETTLEMENT_ALIASES, read_rows
 
 VECTOR_SUFFIXES = (".gpkg", ".parquet", ".geojson", ".shp", ".csv")
@@ -150,6 +151,11 @@ def _check_layer(name: str, path: Path, region: str) -> list[Any]:
     if pop is not None:
         checks.numbers(t, pop, minimum=0.0, missing=level, kind="bad_population")
         checks.implausible(t, pop, float(limits()["max_settlement_population"]))
+    if "gem_unit_id" in cols:  # a coal_units table (Global Coal Plant Tracker): the importer's own rules
+        coal = checks.Rows(pd.DataFrame(t.gdf.drop(columns=["geometry"], errors="ignore")), path, mode="report",
+                           first_row=int(t.rows[0]) if len(t.rows) else None)
+        coal_unit_rules(coal)
+        t.problems += coal.problems
     extent = None
     if checks.reproject(t):
         present = ~(t.gdf.geometry.isna().to_numpy() | shapely.is_empty(t.gdf.geometry.values))
