@@ -436,28 +436,23 @@ def surrogate(sweep_dir: str | Path, values: dict[str, float] | None = None) -> 
     -------
     dict
         surrogate.json: per output the cross-validated R2, RMSE and error band (the output's unit:
-        USD/yr, fraction), the inputs' training range; with `values`, `prediction` (each output's
-        value with its band, inputs out of the training range) and `prediction_ms` (ms).
+        USD/yr, fraction), per region the cross-validated Brier score of its probability of a reactor,
+        the inputs' training range, train_s (s); with `values`, `prediction` (each output's value with
+        its band, each region's probability with its Brier score, inputs out of the training range) and
+        `prediction_ms` (ms).
 
     Raises
     ------
     InputError
         Naming the directory or file when it is not a finished sweep, or an unknown input.
     """
-    from smrplan.uncertainty.surrogate import train_surrogate
+    from smrplan.uncertainty.surrogate import sweep_surrogate
 
     d = Path(sweep_dir)
-    if not (d / "sweep.json").is_file() or not (d / "draws.parquet").is_file():
-        raise InputError(d, "SWEEP_DIR", "not a finished sweep directory (sweep.json and draws.parquet expected)")
-    summary = json.loads((d / "sweep.json").read_text(encoding="utf-8"))
-    inputs = [c["column"] for dist in summary["distributions"] for c in dist["columns"]]
     t0 = time.perf_counter()
-    s = train_surrogate(pd.read_parquet(d / "draws.parquet"), inputs, seed=int(summary.get("seed", 0)))
-    record = {"sweep": summary.get("scenario"), "draws": summary.get("draws"), "outputs": s.errors,
-              "method": "GradientBoostingRegressor per output; band: the 90 % quantile of the 5-fold "
-                        "out-of-fold absolute error (cross-validated conformal)",
-              "inputs": [{"column": c, "low": float(lo), "high": float(hi)}
-                         for c, lo, hi in zip(s.inputs, s.low, s.high, strict=True)],
+    s, summary = sweep_surrogate(d)
+    record = {"sweep": summary.get("scenario"), "draws": summary.get("draws"),
+              "region_column": (summary.get("regions") or {}).get("column"), **s.record(),
               "train_s": round(time.perf_counter() - t0, 3)}
     write_file(d / "surrogate.json", lambda p: p.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8"))
     if values:
