@@ -313,9 +313,10 @@ def explore(target: Annotated[str, typer.Argument(help="Run directory, bundled s
             data_dir: DataDir = None,
             host: Annotated[str, typer.Option("--host", help="Address to bind (local only by default).")] = "127.0.0.1",
             port: Annotated[int, typer.Option("--port", help="Port to listen on (1-65535).")] = 8765,
-            surrogate: Annotated[Path | None, typer.Option("--surrogate", help="A sweep directory of the same scenario: "
-                                                           "its learned surrogate answers slider moves with an error band "
-                                                           "(exact recomputation on request for large scenarios).")] = None) -> None:
+            surrogate: Annotated[Path | None, typer.Option(
+                "--surrogate", help="A sweep directory of the same scenario: its learned surrogate answers slider moves "
+                                    "with an error band (exact recomputation on request for large scenarios).")] = None,
+            ) -> None:
     """Serve a local web page with sliders for costs and demand; the map and totals follow."""
     from smrplan.explore import access_token, attach_surrogate, load_target, prepare_state, serve
 
