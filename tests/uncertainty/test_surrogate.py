@@ -91,6 +91,8 @@ def test_cli_surrogate_on_a_sweep(tmp_path, monkeypatch, capsys):
     assert set(j["outputs"]) == set(SG.SURROGATE_OUTPUTS) and j["outputs"]["total_annual_cost_usd"]["draws"] == 120
     assert j["region_column"] == "territory" and set(j["regions"]) == {"Andaman and Nicobar Islands", "Lakshadweep"}
     assert all(0.0 <= e["brier"] <= 0.25 + 1e-9 for e in j["regions"].values())
+    page = (out / "report.html").read_text()  # the sweep's page now shows the surrogate's errors
+    assert "Learned surrogate" in page and "Andaman and Nicobar Islands" in page
     monkeypatch.setattr(sys, "argv", ["smrplan", "surrogate", str(out), "--set", "finance.discount_rate"])
     with pytest.raises(SystemExit) as exit_:
         main()

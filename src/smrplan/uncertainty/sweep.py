@@ -35,6 +35,9 @@ The sweep directory
                                 `volatile_fields` differ between runs
     sobol.parquet               with --sobol: per output and input, S1, S1_conf, ST, ST_conf
                                 (uncertainty.sobol); report/plots/sobol.png their bar chart
+    report.html                 the sweep's page (smrplan.report.pages, written by smrplan.api.sweep):
+                                percentiles, option and region probabilities, tornado, the Sobol plot
+                                embedded, the surrogate's errors once `smrplan surrogate` has run
 """
 
 from __future__ import annotations
