@@ -164,7 +164,8 @@ def alternatives_context(run_dir: Path) -> dict:
                 ("cost slack", f"{100 * a['cost_slack_fraction']:.1f} %"),
                 ("plans solved", f"{a['solved']} of {a['plans']}"),
                 ("must-have / optional sites", f"{a['must_have_sites']} / {a['optional_sites']}")]
-    formats: dict[str, Callable[[Any], str]] = {"objective": str, "direction": str, "total_annual_cost_usd": lambda v: tables.num(v / 1e6, 2),
+    formats: dict[str, Callable[[Any], str]] = {
+               "objective": str, "direction": str, "total_annual_cost_usd": lambda v: tables.num(v / 1e6, 2),
                "reactor_capacity_mw": lambda v: tables.num(v, 1), "reactor_sites": lambda v: tables.num(v),
                "reactor_share": lambda v: f"{100 * v:.1f} %", "diesel_litres_per_year": lambda v: tables.num(v / 1e6, 2),
                "emissions_t_co2_per_year": lambda v: tables.num(v / 1e3, 1)}
