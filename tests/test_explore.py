@@ -157,3 +157,67 @@ def test_a_server_on_another_address_needs_the_token(state):
     assert c.get("/api/health?token=wrong").status_code == 403
     assert c.get(f"/?token={token}").status_code == 200  # sets the cookie the page's requests carry
     assert c.post("/api/recompute", json={"demand_tier": 3}).status_code == 200
+
+
+# ------------------------------------------------------------------------------------- surrogate
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+    import smrplan
+
+    out = tmp_path_factory.mktemp("explore-sweep") / "sweep"
+    smrplan.sweep("india-islands", out, draws=80, batch_draws=80, workers=0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def learned(state, sweep_dir):
+    import copy
+
+    from smrplan.explore import attach_surrogate
+
+    return attach_surrogate(copy.copy(state), sweep_dir)
+
+
+def test_the_surrogate_answers_with_its_band_and_names_what_it_cannot_answer(learned):
+    c = TestClient(create_app(learned), base_url="http://127.0.0.1:8765")
+    assert c.get("/api/health").json()["surrogate"] is True and learned.live  # 19 settlements: still recomputed live
+    base = c.post("/api/predict", json={}).json()
+    cost = base["total_annual_cost_musd"]
+    assert base["method"] == "surrogate" and cost["low"] < cost["value"] < cost["high"] and cost["band"] > 0
+    assert {g["region"] for g in base["regions"]} == {"Andaman and Nicobar Islands", "Lakshadweep"}
+    assert base["region_column"] == "territory" and all(0 <= g["p_reactor"] <= 1 and g["brier"] >= 0 for g in base["regions"])
+    assert base["out_of_range"] == [] and base["not_learned"] == []
+    # the exact answer at the scenario's values lies near the surrogate's (others at the draws' median)
+    exact = c.post("/api/recompute", json={}).json()["total_annual_cost_musd"]
+    assert abs(exact - cost["value"]) < 3 * cost["band"] + 0.05 * exact, (exact, cost)
+    dear = c.post("/api/predict", json={"diesel_price_multiplier": 1.05}).json()["total_annual_cost_musd"]["value"]
+    assert dear > cost["value"]
+    far = c.post("/api/predict", json={"reactor_capex_multiplier": 3.0, "carbon_price_usd_per_t": 100.0}).json()
+    assert any(col.endswith(".capex_usd_per_kw") for col in far["out_of_range"])
+    assert far["not_learned"] == ["carbon price"]
+    page = c.get("/").text
+    assert 'id="exact"' in page and "Surrogate prediction" in page and "const LIVE = true" in page
+
+
+def test_a_large_scenario_answers_sliders_with_the_surrogate(learned, monkeypatch):
+    from smrplan import explore
+
+    monkeypatch.setattr(explore, "explore_defaults", lambda: {"live_max_settlements": 5})
+    assert not learned.live
+    c = TestClient(create_app(learned), base_url="http://127.0.0.1:8765")
+    page = c.get("/").text
+    assert "const LIVE = false" in page and "more than 5 settlements" in page
+    assert c.post("/api/recompute", json={"demand_tier": 3}).json()["method"] == "per-settlement"  # exact on request
+
+
+def test_without_a_surrogate_there_is_no_prediction(client, state, sweep_dir):
+    from smrplan.errors import InputError
+    from smrplan.explore import attach_surrogate
+
+    assert client.post("/api/predict", json={}).status_code == 422
+    assert 'id="exact"' not in client.get("/").text
+    with pytest.raises(InputError) as err:
+        attach_surrogate(state, sweep_dir / "parts")
+    assert err.value.field == "--surrogate" and state.surrogate is None
+    r = run_cli(["explore", "india-islands", "--surrogate", str(sweep_dir.parent / "nothing")], timeout=300)
+    assert r.returncode == 2 and "--surrogate" in r.stderr

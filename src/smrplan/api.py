@@ -47,6 +47,7 @@ from smrplan.pipeline import (
     repower_coal,
     screen_sites,
 )
+from smrplan.report.pages import build_sweep_report
 from smrplan.report.static import write_sobol_figure
 from smrplan.results import Plan, Repowering, Roadmap
 from smrplan.scenario import RULE_SETS, Scenario, resolve_scenario, with_alternatives, with_outputs
@@ -337,7 +338,8 @@ def sweep(scenario: str | Path | Scenario, out: str | Path, data_dir: str | Path
     sobol_samples : int, optional
         Also the Sobol indices of the total annual cost, LCOE and reactor share from a Saltelli design
         of this many base samples (a power of two; smrplan.uncertainty.sobol): sobol.parquet,
-        sweep.json `sobol` and report/plots/sobol.png.
+        sweep.json `sobol` and report/plots/sobol.png. Either way report.html (smrplan.report.pages),
+        with the Sobol plot embedded when there is one.
 
     Returns
     -------
@@ -367,6 +369,8 @@ def sweep(scenario: str | Path | Scenario, out: str | Path, data_dir: str | Path
         summary = run_sweep(model, out, client, progress, sobol_samples=sobol_samples)
         if sobol_samples is not None:
             write_sobol_figure(Path(out))
+        progress("report", None, None)
+        build_sweep_report(out)
         return summary
 
 
@@ -443,31 +447,27 @@ def surrogate(sweep_dir: str | Path, values: dict[str, float] | None = None) -> 
     Returns
     -------
     dict
-        surrogate.json: per output the cross-validated R2, RMSE and error band (the output's unit:
-        USD/yr, fraction), the inputs' training range; with `values`, `prediction` (each output's
-        value with its band, inputs out of the training range) and `prediction_ms` (ms).
+        surrogate.json (also summarised in the sweep's report.html): per output the cross-validated R2,
+        RMSE and error band (the output's unit: USD/yr, fraction), per region the cross-validated Brier
+        score of its probability of a reactor, the inputs' training range, train_s (s); with `values`,
+        `prediction` (each output's value with its band, each region's probability with its Brier score,
+        inputs out of the training range) and `prediction_ms` (ms).
 
     Raises
     ------
     InputError
         Naming the directory or file when it is not a finished sweep, or an unknown input.
     """
-    from smrplan.uncertainty.surrogate import train_surrogate
+    from smrplan.uncertainty.surrogate import sweep_surrogate
 
     d = Path(sweep_dir)
-    if not (d / "sweep.json").is_file() or not (d / "draws.parquet").is_file():
-        raise InputError(d, "SWEEP_DIR", "not a finished sweep directory (sweep.json and draws.parquet expected)")
-    summary = json.loads((d / "sweep.json").read_text(encoding="utf-8"))
-    inputs = [c["column"] for dist in summary["distributions"] for c in dist["columns"]]
     t0 = time.perf_counter()
-    s = train_surrogate(pd.read_parquet(d / "draws.parquet"), inputs, seed=int(summary.get("seed", 0)))
-    record = {"sweep": summary.get("scenario"), "draws": summary.get("draws"), "outputs": s.errors,
-              "method": "GradientBoostingRegressor per output; band: the 90 % quantile of the 5-fold "
-                        "out-of-fold absolute error (cross-validated conformal)",
-              "inputs": [{"column": c, "low": float(lo), "high": float(hi)}
-                         for c, lo, hi in zip(s.inputs, s.low, s.high, strict=True)],
+    s, summary = sweep_surrogate(d)
+    record = {"sweep": summary.get("scenario"), "draws": summary.get("draws"),
+              "region_column": (summary.get("regions") or {}).get("column"), **s.record(),
               "train_s": round(time.perf_counter() - t0, 3)}
     write_file(d / "surrogate.json", lambda p: p.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8"))
+    build_sweep_report(d)  # now with the surrogate's errors
     if values:
         t1 = time.perf_counter()
         record["prediction"] = s.predict(values)

@@ -13,6 +13,17 @@ request, only for regions of at most `MILP_MAX_SETTLEMENTS` settlements and with
 `MILP_TIME_LIMIT_S`. The carbon price applies to the emissions of diesel, hybrid and grid supply, and
 region rules restrict reactor kinds, as in the plan.
 
+With a sweep of the same scenario (`smrplan explore SCENARIO --surrogate SWEEP_DIR`), the sweep's
+surrogate (uncertainty.surrogate, trained at start on the sweep's draws) answers every slider move too
+(`predict_state`, POST /api/predict): total annual cost and reactor share with their cross-validated
+90 % band and each region's probability of a reactor with its Brier score. The sliders map onto the
+sweep's inputs (reactor capex and diesel price: the catalogue value times the multiplier; the discount
+rate as it is); sliders the sweep did not vary (carbon price, demand tier, consumption growth), once
+moved, and values outside the drawn range are named, as the band does not hold there. A scenario of more
+settlements than `live_max_settlements` (data/explore.yaml, with its note) then recomputes exactly only
+on request (the page's "Exact recomputation" button, POST /api/recompute); a smaller one recomputes at
+every move as without a surrogate.
+
 The server (FastAPI + uvicorn) binds 127.0.0.1 unless told otherwise, answers only requests whose Host
 header names a loopback name or the bound address (no DNS rebinding), validates every request body
 with pydantic (types, ranges, finite numbers, no extra fields, at most `MAX_BODY_BYTES` given by
@@ -27,17 +38,21 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from smrplan.catalogue.catalogue import Catalogue, apply_overrides
 from smrplan.costs.economics import Money, first_of
 from smrplan.costs.engine import CostBasis, OptionCosts, option_costs
 from smrplan.demand.load import DemandBasis, demand_basis, settlement_demand
+from smrplan.errors import InputError
 from smrplan.optimize.assemble import optimise
 from smrplan.options import ALL_OPTIONS
 from smrplan.pipeline import cost_basis_of, prepare_inputs, screen_sites
@@ -46,6 +61,7 @@ from smrplan.report.html import environment, read_outlines
 from smrplan.results import Inputs
 from smrplan.scenario import Scenario, resolve_scenario
 from smrplan.siting.screen import ScreenResult
+from smrplan.uncertainty.surrogate import Surrogate, sweep_surrogate
 
 MILP_MAX_SETTLEMENTS = 2_000
 MILP_TIME_LIMIT_S = 60.0
@@ -85,6 +101,8 @@ class State:
     point_note: str
     base: Params
     base_choice: np.ndarray | None = None
+    surrogate: Surrogate | None = None
+    surrogate_sweep: dict | None = None
     demand_cache: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     optimise_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -103,6 +121,24 @@ class State:
     @property
     def can_optimise(self) -> bool:
         return len(self.settlements) <= MILP_MAX_SETTLEMENTS
+
+    @property
+    def live(self) -> bool:
+        """Whether every slider move recomputes exactly (always without a surrogate)."""
+        return self.surrogate is None or len(self.settlements) <= explore_defaults()["live_max_settlements"]
+
+
+@lru_cache(maxsize=1)
+def explore_defaults() -> dict:
+    """The explorer's defaults (data/explore.yaml, each with its note).
+
+    Returns
+    -------
+    dict
+        live_max_settlements: the most settlements recomputed exactly at every slider move when a
+        surrogate is given (count).
+    """
+    return yaml.safe_load(resources.files("smrplan.data").joinpath("explore.yaml").read_text(encoding="utf-8"))
 
 
 def prepare_state(scenario: Scenario, progress=lambda s: None) -> State:
@@ -216,6 +252,117 @@ def optimise_state(state: State, p: Params) -> dict:
     return result
 
 
+# --------------------------------------------------------------------------------------- surrogate
+SLIDER_LABELS = {"reactor_capex_multiplier": "reactor capex", "diesel_price_multiplier": "diesel price",
+                 "discount_rate": "discount rate", "carbon_price_usd_per_t": "carbon price",
+                 "demand_tier": "demand tier", "consumption_growth_per_year": "consumption growth"}
+
+
+def attach_surrogate(state: State, sweep_dir: str | Path) -> State:
+    """Train the surrogate of a sweep of the same scenario and attach it to the state.
+
+    Parameters
+    ----------
+    state : State
+        The prepared scenario (modified: `surrogate` and `surrogate_sweep` set).
+    sweep_dir : str or pathlib.Path
+        A finished sweep directory of the same scenario (sweep.json, draws.parquet).
+
+    Returns
+    -------
+    State
+        `state`.
+
+    Raises
+    ------
+    InputError
+        Naming --surrogate when the directory is not a finished sweep or the sweep is of another scenario.
+    """
+    try:
+        surrogate, summary = sweep_surrogate(sweep_dir)
+    except InputError as exc:
+        raise InputError(exc.file, "--surrogate", exc.message) from None
+    if summary.get("scenario") != state.scenario.name:
+        raise InputError(sweep_dir, "--surrogate", f"a sweep of {summary.get('scenario')!r}, not of {state.scenario.name!r}: "
+                                                   "give a sweep of the explored scenario")
+    state.surrogate, state.surrogate_sweep = surrogate, summary
+    return state
+
+
+def surrogate_values(state: State, p: Params) -> tuple[dict[str, float], list[str]]:
+    """The sweep inputs the sliders set, and the sliders moved from the scenario's values that the sweep
+    did not vary (the surrogate cannot answer for them).
+
+    Parameters
+    ----------
+    state : State
+        The prepared scenario with its surrogate.
+    p : Params
+        Slider values.
+
+    Returns
+    -------
+    values : dict of str to float
+        Sweep input column -> value in its unit (USD/kW, USD/l, fraction per year).
+    not_learned : list of str
+        Labels of the moved sliders the sweep did not vary.
+    """
+    assert state.surrogate is not None, "a surrogate is attached"
+    inputs = set(state.surrogate.inputs)
+    cat = state.inputs.catalogue
+    diesel = first_of(cat, "diesel").key
+    values: dict[str, float] = {}
+    covered = set()
+    for col in inputs:
+        head, name = col.split(".", 1)
+        if head in cat and cat[head].is_reactor and name == "capex_usd_per_kw":
+            values[col] = cat[head][name] * p.reactor_capex_multiplier
+            covered.add("reactor_capex_multiplier")
+        elif head == diesel and name == "diesel_price_usd_per_l":
+            values[col] = cat[head][name] * p.diesel_price_multiplier
+            covered.add("diesel_price_multiplier")
+    if "finance.discount_rate" in inputs:
+        values["finance.discount_rate"] = p.discount_rate
+        covered.add("discount_rate")
+    moved = [k for k, v in p.model_dump().items() if v != getattr(state.base, k)]
+    return values, [SLIDER_LABELS[k] for k in moved if k not in covered]
+
+
+def predict_state(state: State, p: Params) -> dict:
+    """The surrogate's answer under `p` (uncertainty.surrogate.Surrogate.predict, the function of
+    `smrplan surrogate`): total annual cost (M USD/yr) and reactor share with their 90 % bands, each
+    region's probability of a reactor with its Brier score (highest first), the sweep inputs outside the
+    training range, the sliders the sweep did not vary, and the time taken (ms).
+
+    Parameters
+    ----------
+    state : State
+        The prepared scenario with its surrogate.
+    p : Params
+        Slider values.
+
+    Returns
+    -------
+    dict
+        The response body of /api/predict.
+    """
+    t0 = time.perf_counter()
+    values, not_learned = surrogate_values(state, p)
+    assert state.surrogate is not None and state.surrogate_sweep is not None, "a surrogate is attached"
+    r = state.surrogate.predict(values)
+    cost, share = r["total_annual_cost_usd"], r["reactor_share"]
+    errors = state.surrogate.errors
+    return {"method": "surrogate", "params": p.model_dump(),
+            "total_annual_cost_musd": {k: round(cost[k] / 1e6, 3) for k in ("value", "band", "low", "high")},
+            "reactor_share": {k: round(share[k], 4) for k in ("value", "band", "low", "high")},
+            "r2": {k: round(errors[k]["r2"], 4) for k in errors}, "coverage": errors["total_annual_cost_usd"]["coverage"],
+            "regions": [{"region": k, "p_reactor": round(v["p_reactor"], 3), "brier": round(v["brier"], 4)}
+                        for k, v in sorted(r["regions"].items(), key=lambda kv: (-kv[1]["p_reactor"], kv[0]))],
+            "region_column": (state.surrogate_sweep.get("regions") or {}).get("column"),
+            "out_of_range": r["out_of_range"], "not_learned": not_learned,
+            "draws": errors["total_annual_cost_usd"]["draws"], "compute_ms": round(1000 * (time.perf_counter() - t0), 1)}
+
+
 # -------------------------------------------------------------------------------------------- page
 def map_json(state: State) -> str:
     """The explorer's map as plotly JSON: land outlines (when the scenario has a land layer), suitable
@@ -270,10 +417,12 @@ def page_html(state: State) -> str:
          "value": sc.demand.consumption_growth_per_year, "unit": "per year"},
     ]
     first = recompute(state, state.base)
+    prediction = predict_state(state, state.base) if state.surrogate is not None else None
     return environment().get_template("explore.html.j2").render(
         title=f"smrplan explore: {sc.name}", scenario=sc, sliders=sliders, map_json=map_json(state), initial=first,
         plotlyjs=get_plotlyjs(), n_settlements=len(state.settlements), point_note=state.point_note,
-        can_optimise=state.can_optimise, milp_max=MILP_MAX_SETTLEMENTS)
+        can_optimise=state.can_optimise, milp_max=MILP_MAX_SETTLEMENTS, prediction=prediction, live=state.live,
+        live_max=explore_defaults()["live_max_settlements"])
 
 
 def access_token(host: str) -> str | None:
@@ -320,7 +469,8 @@ def create_app(state: State, host: str = "127.0.0.1", token: str | None = None):
     Returns
     -------
     fastapi.FastAPI
-        The page, /api/health, /api/recompute and /api/optimise.
+        The page, /api/health, /api/recompute, /api/optimise and /api/predict (the surrogate's answer;
+        422 without a surrogate).
     """
     from fastapi import FastAPI, HTTPException
     from fastapi.exceptions import RequestValidationError
@@ -355,11 +505,18 @@ def create_app(state: State, host: str = "127.0.0.1", token: str | None = None):
 
     @app.get("/api/health")
     def health() -> dict:
-        return {"status": "ok", "scenario": state.scenario.name, "settlements": len(state.settlements)}
+        return {"status": "ok", "scenario": state.scenario.name, "settlements": len(state.settlements),
+                "surrogate": state.surrogate is not None, "live": state.live}
 
     @app.post("/api/recompute")
     def api_recompute(p: Params) -> dict:
         return recompute(state, p)
+
+    @app.post("/api/predict")
+    def api_predict(p: Params) -> dict:
+        if state.surrogate is None:
+            raise HTTPException(422, "no surrogate: start smrplan explore with --surrogate SWEEP_DIR")
+        return predict_state(state, p)
 
     @app.post("/api/optimise")
     def api_optimise(p: Params) -> dict:

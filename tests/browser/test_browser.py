@@ -165,3 +165,53 @@ def test_explorer_slider_updates_map_and_totals(browser, explorer_url):
     assert "Optimised plan" in page.locator("#status").inner_text()
     watch.assert_clean()
     context.close()
+
+
+def document_flag(page, name: str) -> str:
+    """A data- attribute of the page's body."""
+    return page.evaluate(f"() => document.body.dataset.{name}")
+
+
+def test_explorer_with_a_surrogate_answers_sliders_and_recomputes_on_request(browser, tmp_path, monkeypatch):
+    """A scenario above the live threshold (lowered to 5 settlements here): a slider move brings the
+    surrogate's answer, not a recomputation; a slider the sweep did not vary is named; the button
+    recomputes exactly."""
+    import uvicorn
+
+    import smrplan
+    from smrplan import explore
+
+    smrplan.sweep("india-islands", tmp_path / "sweep", draws=60, batch_draws=60, workers=0)
+    monkeypatch.setattr(explore, "explore_defaults", lambda: {"live_max_settlements": 5})
+    state = explore.attach_surrogate(explore.prepare_state(explore.load_target("india-islands")), tmp_path / "sweep")
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(explore.create_app(state), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    watch = Watch(context, allowed=(url + "/",))
+    page = watch.attach(context.new_page())
+    try:
+        page.goto(url + "/")
+        page.wait_for_function("() => document.body.dataset.predictions === '1' && document.body.dataset.updates === '1'")
+        assert "±" in page.locator("#sg-cost").inner_text() and page.locator("#regions tbody tr").count() == 2
+        page.locator("#diesel_price_multiplier").fill("1.05")
+        page.wait_for_function("() => Number(document.body.dataset.predictions) >= 2", timeout=10_000)
+        page.locator("#carbon_price_usd_per_t").fill("100")
+        page.wait_for_function("() => document.getElementById('surrogate-warning').textContent.includes('carbon price')",
+                               timeout=10_000)
+        assert document_flag(page, "surrogateWarning") == "yes"
+        assert page.evaluate("() => document.body.dataset.updates") == "1"  # no recomputation without asking
+        page.locator("#exact").click()
+        page.wait_for_function("() => Number(document.body.dataset.updates) >= 2", timeout=30_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "explore-surrogate.png"), full_page=True)
+        watch.assert_clean()
+    finally:
+        context.close()
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -3,7 +3,9 @@ within the slack, must-have / optional sites consistent with the plans; bad opti
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import sys
 
 import pandas as pd
@@ -43,8 +45,12 @@ def test_alternatives_on_the_islands(tmp_path, monkeypatch, capsys):
         assert r["plans"] == n and r["class"] == ("must-have" if n == len(built) else "optional")
     j = json.loads((out / "alternatives.json").read_text())
     assert j["plans"] == len(table) and len(j["alternatives"]) == len(table) and j["cost_slack_fraction"] == 0.05
+    page = (out / "report.html").read_text()
     for name in ("frontier", "alternatives_map"):
-        assert (out / "report" / "plots" / f"{name}.png").read_bytes()[:8] == PNG
+        png = (out / "report" / "plots" / f"{name}.png").read_bytes()
+        assert png[:8] == PNG
+        assert "data:image/png;base64," + base64.b64encode(png).decode() in page  # one offline file
+    assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?https?://""", page) and "near-optimal alternatives" in page
     assert "must-have" in capsys.readouterr().out
 
 

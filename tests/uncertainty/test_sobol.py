@@ -3,7 +3,9 @@ design's rules, and `smrplan sweep --sobol` on the bundled islands."""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import sys
 
 import numpy as np
@@ -80,5 +82,9 @@ def test_sweep_sobol_writes_indices_and_plot(tmp_path, monkeypatch, capsys):
     assert len(table) == n_inputs * len(SB.SOBOL_OUTPUTS) and np.isfinite(table[["S1", "ST"]].to_numpy()).all()
     cost = table[table["output"] == "total_annual_cost_usd"]
     assert cost["ST"].max() > 0.1  # the total cost varies, and some input explains it
-    assert (out / "report" / "plots" / "sobol.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    png = (out / "report" / "plots" / "sobol.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (out / "report.html").read_text()  # the sweep's page embeds the plot: one offline file
+    assert "data:image/png;base64," + base64.b64encode(png).decode() in page and 'id="plot-tornado"' in page
+    assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?https?://""", page) and "Learned surrogate" not in page
     assert "Sobol indices" in capsys.readouterr().out

@@ -1,5 +1,6 @@
-"""The sweep surrogate: its reported error band holds on held-out draws for the stated share, a query
-outside the training range is flagged, and `smrplan surrogate` on a small islands sweep."""
+"""The sweep surrogate: its reported error band holds on held-out draws for the stated share, a region's
+reported Brier score matches its held-out one, a query outside the training range is flagged, and
+`smrplan surrogate` on a small islands sweep."""
 
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ INPUTS = [f"x{i}" for i in range(6)]
 
 
 def _draws(n: int, seed: int) -> pd.DataFrame:
-    """A cost-like output (smooth, interacting, with noise the inputs do not explain) and a share-like one
-    (a threshold in two inputs, clipped to [0, 1])."""
+    """A cost-like output (smooth, interacting, with noise the inputs do not explain), a share-like one
+    (a threshold in two inputs, clipped to [0, 1]), a region whose reactor depends on two inputs with
+    noise, and one that never has a reactor."""
     rng = np.random.default_rng(seed)
     x = rng.uniform(0.0, 1.0, (n, len(INPUTS)))
     cost = 100 + 40 * x[:, 0] + 25 * x[:, 1] * x[:, 2] + 10 * np.sin(6 * x[:, 3]) + rng.normal(0, 2.0, n)
     share = np.clip(2.0 * (0.6 - x[:, 0]) + 0.5 * x[:, 4] + rng.normal(0, 0.03, n), 0.0, 1.0)
-    return pd.DataFrame({**dict(zip(INPUTS, x.T, strict=True)), "total_annual_cost_usd": cost, "reactor_share": share})
+    east = (x[:, 0] + 0.5 * x[:, 5] + rng.normal(0, 0.1, n) < 0.7).astype(int)
+    return pd.DataFrame({**dict(zip(INPUTS, x.T, strict=True)), "total_annual_cost_usd": cost, "reactor_share": share,
+                         "reactor_in:east": east, "reactor_in:west": np.zeros(n, int)})
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +43,20 @@ def test_the_reported_band_holds_on_held_out_draws(trained):
         # the stated 90 %, within sampling error of 1,000 training and 3,000 held-out draws
         assert 0.86 <= inside <= 0.95, (name, inside)
     assert trained.errors["total_annual_cost_usd"]["r2"] > 0.9
+
+
+def test_the_reported_brier_score_holds_on_held_out_draws(trained):
+    held = _draws(3000, 2)
+    p = trained.regions["east"].predict_proba(held[INPUTS].to_numpy())[:, 1]
+    held_brier = float(np.mean((p - held["reactor_in:east"].to_numpy()) ** 2))
+    e = trained.region_errors["east"]
+    # honest (within sampling error) and far better than the base rate's own Brier score
+    assert abs(held_brier - e["brier"]) < 0.25 * e["brier"] + 0.005, (held_brier, e)
+    assert e["brier"] < 0.5 * e["base_rate_brier"]
+    assert trained.regions["west"] == 0.0 and trained.region_errors["west"]["brier"] == 0.0
+    low, high = trained.predict({"x0": 0.05, "x5": 0.1})["regions"], trained.predict({"x0": 0.95})["regions"]
+    assert low["east"]["p_reactor"] > 0.9 > 0.1 > high["east"]["p_reactor"]
+    assert low["east"]["brier"] == e["brier"] and low["west"] == {"p_reactor": 0.0, "brier": 0.0}
 
 
 def test_a_prediction_carries_its_band_and_flags_the_training_range(trained):
@@ -68,8 +86,13 @@ def test_cli_surrogate_on_a_sweep(tmp_path, monkeypatch, capsys):
     main()
     text = capsys.readouterr().out
     assert "predicted total_annual_cost_usd" in text and "+-" in text
+    assert "P(reactor in Lakshadweep)" in text and "P(reactor in Andaman and Nicobar Islands)" in text
     j = json.loads((out / "surrogate.json").read_text())
     assert set(j["outputs"]) == set(SG.SURROGATE_OUTPUTS) and j["outputs"]["total_annual_cost_usd"]["draws"] == 120
+    assert j["region_column"] == "territory" and set(j["regions"]) == {"Andaman and Nicobar Islands", "Lakshadweep"}
+    assert all(0.0 <= e["brier"] <= 0.25 + 1e-9 for e in j["regions"].values())
+    page = (out / "report.html").read_text()  # the sweep's page now shows the surrogate's errors
+    assert "Learned surrogate" in page and "Andaman and Nicobar Islands" in page
     monkeypatch.setattr(sys, "argv", ["smrplan", "surrogate", str(out), "--set", "finance.discount_rate"])
     with pytest.raises(SystemExit) as exit_:
         main()

@@ -329,9 +329,13 @@ def report(run_dir: Path,
 def explore(target: Annotated[str, typer.Argument(help="Run directory, bundled scenario name or YAML file.")] = "india-islands",
             data_dir: DataDir = None,
             host: Annotated[str, typer.Option("--host", help="Address to bind (local only by default).")] = "127.0.0.1",
-            port: Annotated[int, typer.Option("--port", help="Port to listen on (1-65535).")] = 8765) -> None:
+            port: Annotated[int, typer.Option("--port", help="Port to listen on (1-65535).")] = 8765,
+            surrogate: Annotated[Path | None, typer.Option(
+                "--surrogate", help="A sweep directory of the same scenario: its learned surrogate answers slider moves "
+                                    "with an error band (exact recomputation on request for large scenarios).")] = None,
+            ) -> None:
     """Serve a local web page with sliders for costs and demand; the map and totals follow."""
-    from smrplan.explore import access_token, load_target, prepare_state, serve
+    from smrplan.explore import access_token, attach_surrogate, load_target, prepare_state, serve
 
     if not 1 <= port <= 65535:
         raise InputError(None, "--port", f"{port} is not a port number (1-65535)")
@@ -339,6 +343,9 @@ def explore(target: Annotated[str, typer.Argument(help="Run directory, bundled s
     with _progress() as bar:
         task = bar.add_task("loading", total=None)
         state = prepare_state(sc, progress=lambda s: bar.update(task, description=s))
+        if surrogate is not None:
+            bar.update(task, description="training the surrogate")
+            attach_surrogate(state, surrogate)
     token = access_token(host)
     if token is not None:
         console.print(f"[yellow]warning:[/yellow] serving on {host}, not only this machine: anyone who can reach it "

@@ -36,20 +36,27 @@ def surrogate(
     set_: Annotated[list[str] | None, typer.Option("--set", help="COLUMN=NUMBER: an input value to predict at "
                                                    "(repeatable); others at the draws' median.")] = None,
 ) -> None:
-    """Learn total cost and reactor share from a sweep's draws; print the cross-validated error and,
-    with --set, a prediction with its error band."""
+    """Learn total cost, reactor share and each region's probability of a reactor from a sweep's draws;
+    print the cross-validated error and, with --set, a prediction with its error band."""
     from smrplan.api import surrogate as run
 
     r = run(sweep_dir, _parse(set_ or []))
     for name, e in r["outputs"].items():
         out_console.print(f"{name}: cross-validated R2 {e['r2']:.3f}, RMSE {e['rmse']:.4g}, "
                           f"{100 * e['coverage']:.0f} % band +- {e['band']:.4g} ({e['draws']} draws, {e['folds']} folds)")
+    regions = r["regions"]
+    if regions:
+        mean_brier = sum(e["brier"] for e in regions.values()) / len(regions)
+        out_console.print(f"{len(regions)} region(s) ({r['region_column'] or 'all settlements'}): probability of a "
+                          f"reactor, cross-validated Brier score {mean_brier:.3f} on average")
     p = r.get("prediction")
     if p:
         for name in r["outputs"]:
             v = p[name]
             out_console.print(f"predicted {name}: {v['value']:.4g} +- {v['band']:.4g} "
                               f"({v['low']:.4g} .. {v['high']:.4g}) in {r['prediction_ms']:.1f} ms")
+        for name, v in sorted(p["regions"].items(), key=lambda kv: -kv[1]["p_reactor"]):
+            out_console.print(f"  P(reactor in {name}): {v['p_reactor']:.2f} (Brier {v['brier']:.3f})")
         if p["out_of_range"]:
             out_console.print(f"[yellow]outside the training range: {', '.join(p['out_of_range'])}; the band does not "
                               "hold there: run the sweep with these values for an exact answer[/yellow]")

@@ -22,6 +22,7 @@ from smrplan.optimize.roadmap import first_reactor_year
 from smrplan.outputs.rundir import atomic_run_dir, write_json
 from smrplan.report.geography import CONTEXT_FILE, ROADMAP_SETTLEMENTS, ZONES_LAYER, context_layers, reactor_zones
 from smrplan.report.html import build_report
+from smrplan.report.pages import build_alternatives_report
 from smrplan.report.qgis import write_project
 from smrplan.report.sites import (
     REASONS_FILE,
@@ -430,7 +431,8 @@ def write_alternatives_run(alternatives: Alternatives, scenario: Scenario, settl
     alternatives.json (one row per plan: objective, direction, total annual cost USD/yr, cost limit and
     slack used, reactor MW, reactor sites, reactor share, diesel l/yr, t CO2/yr, sites built);
     alternative_sites.csv (every site built in some plan, "must-have" or "optional"); settlements.csv
-    (id, name, lon, lat, demand kWh/yr); report/plots/frontier.png and alternatives_map.png; log.txt.
+    (id, name, lon, lat, demand kWh/yr); report/plots/frontier.png and alternatives_map.png; report.html
+    (both plots embedded, smrplan.report.pages); log.txt.
 
     Parameters
     ----------
@@ -479,6 +481,7 @@ def write_alternatives_run(alternatives: Alternatives, scenario: Scenario, settl
         progress("plots")
         write_frontier_figure(tmp)
         write_alternatives_map(tmp)
+        build_alternatives_report(tmp)
         r = alternatives.record
         (tmp / "log.txt").write_text(
             f"scenario {scenario.name}: {r['solved']} of {r['plans']} plans solved within "

@@ -49,6 +49,57 @@ from smrplan.version import __version__
 METRICS = ("total_annual_cost_usd", "demand_mwh_per_year", "reactor_share", "reactor_capacity_mw",
            "emissions_t_co2_per_year")
 TORNADO_ID = "tornado"
+# Settlement columns that group settlements into regions, coarsest first: the first with more than one
+# group is the grouping (islands: territory; national: state, `st_nm` of the district boundaries).
+REGION_COLUMNS = ("territory", "state", "st_nm", "state_name", "district")
+REGION_PREFIX = "reactor_in:"  # draws.parquet column per region: 1 when a reactor serves a settlement there
+ALL_REGION = "all settlements"  # the one region when no column has more than one group
+
+
+@dataclass(frozen=True)
+class Regions:
+    """The settlements grouped into regions (see `region_groups`).
+
+    Attributes
+    ----------
+    column : str or None
+        The grouping column (None: one region of all settlements).
+    names : list of str
+        Region names, sorted.
+    codes : numpy.ndarray
+        Per settlement, the index of its region in `names`.
+    """
+
+    column: str | None
+    names: list[str]
+    codes: np.ndarray
+
+    @property
+    def draw_columns(self) -> list[str]:
+        """draws.parquet columns of the regions (REGION_PREFIX + name)."""
+        return [REGION_PREFIX + n for n in self.names]
+
+
+def region_groups(settlements: pd.DataFrame) -> Regions:
+    """The regions of a set of settlements: the coarsest of REGION_COLUMNS present with more than one
+    group (blank names count as one group, "unknown"); one region, ALL_REGION, when none has.
+
+    Parameters
+    ----------
+    settlements : pandas.DataFrame
+        The settlements (any of REGION_COLUMNS).
+
+    Returns
+    -------
+    Regions
+    """
+    for col in REGION_COLUMNS:
+        if col in settlements.columns:
+            values = settlements[col].fillna("").astype(str).str.strip().replace("", "unknown")
+            if values.nunique() > 1:
+                names, codes = np.unique(values.to_numpy(), return_inverse=True)
+                return Regions(col, [str(n) for n in names], codes.astype(np.int64))
+    return Regions(None, [ALL_REGION], np.zeros(len(settlements), np.int64))
 
 
 @dataclass(frozen=True)
@@ -91,6 +142,11 @@ class SweepModel:
     def sites(self) -> pd.DataFrame:
         """The suitable sites (positions used by `DrawOutcome.site_pos`)."""
         return self.basis.reach.sites
+
+    @cached_property
+    def regions(self) -> Regions:
+        """The settlements' regions (`region_groups`)."""
+        return region_groups(self.settlements)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -311,9 +367,11 @@ class Evaluation:
     site_counts: np.ndarray
 
 
-def metric_columns() -> list[str]:
-    """Columns of `Evaluation.metrics`."""
-    return [*METRICS, *(f"settlements_{o}" for o in ALL_OPTIONS), *(f"share_{o}" for o in ALL_OPTIONS)]
+def metric_columns(regions: Regions) -> list[str]:
+    """Columns of `Evaluation.metrics`: METRICS, settlements and demand share per option, and per region
+    whether a reactor serves a settlement there (0 or 1)."""
+    return [*METRICS, *(f"settlements_{o}" for o in ALL_OPTIONS), *(f"share_{o}" for o in ALL_OPTIONS),
+            *regions.draw_columns]
 
 
 def evaluate(model: SweepModel, values: np.ndarray) -> Evaluation:
@@ -321,7 +379,8 @@ def evaluate(model: SweepModel, values: np.ndarray) -> Evaluation:
     vectorised over settlements; rows run one after the other (the MILP, when re-optimising, is per row).
 
     Metrics per row: total annual cost (USD/yr), demand (MWh/yr), reactor share of demand, reactor
-    capacity (MW), emissions (t CO2/yr), and per option the settlements choosing it and its demand share.
+    capacity (MW), emissions (t CO2/yr), per option the settlements choosing it and its demand share,
+    and per region (model.regions) 1 when a reactor serves at least one of its settlements, else 0.
     """
     n_set, n_opt = len(model.settlements), len(ALL_OPTIONS)
     option_counts = np.zeros((n_set, n_opt), np.int64)
@@ -329,6 +388,7 @@ def evaluate(model: SweepModel, values: np.ndarray) -> Evaluation:
     decide = reoptimise if model.reoptimise else choose
     records = []
     rows = np.arange(n_set)
+    regions = model.regions
     for row in values:
         inp = draw_inputs(model, row)
         costs = costs_of(model, inp)
@@ -346,8 +406,10 @@ def evaluate(model: SweepModel, values: np.ndarray) -> Evaluation:
         for j, option in enumerate(ALL_OPTIONS):
             rec[f"settlements_{option}"] = int(counts[j])
             rec[f"share_{option}"] = float(share[j])
+        served = np.bincount(regions.codes[np.isin(out.chosen, REACTOR_COLUMNS)], minlength=len(regions.names)) > 0
+        rec.update(zip(regions.draw_columns, served.astype(int).tolist(), strict=True))
         records.append(rec)
-    return Evaluation(pd.DataFrame.from_records(records, columns=metric_columns()), option_counts, site_counts)
+    return Evaluation(pd.DataFrame.from_records(records, columns=metric_columns(regions)), option_counts, site_counts)
 
 
 @dataclass(frozen=True)

@@ -22,17 +22,22 @@ The sweep directory
                                 sweep runs only the batches not in done.txt
     draws.parquet               per draw (sorted by draw index): the inputs drawn, total annual cost,
                                 demand, reactor share, reactor capacity, emissions, settlements and
-                                demand share per option
+                                demand share per option, and per region (uncertainty.model.region_groups)
+                                `reactor_in:<region>`, 1 when a reactor serves a settlement there
     settlement_options.parquet  per settlement: probability of each option being chosen, p_reactor
     sites.parquet               per suitable site: p_built (--reoptimise) or p_least_cost (a plant here
                                 is the least-cost option of at least one settlement it would serve alone)
     tornado.parquet             one-at-a-time: each target at its low and at its high, the others at
                                 base; total cost and reactor share (one row per input column)
     sweep.json                  summary: distributions, P5/P50/P95 and mean, option probabilities,
-                                tornado (largest swing first), Sobol indices (--sobol);
+                                tornado (largest swing first), each region's probability of a
+                                reactor, Sobol indices (--sobol);
                                 `volatile_fields` differ between runs
     sobol.parquet               with --sobol: per output and input, S1, S1_conf, ST, ST_conf
                                 (uncertainty.sobol); report/plots/sobol.png their bar chart
+    report.html                 the sweep's page (smrplan.report.pages, written by smrplan.api.sweep):
+                                percentiles, option and region probabilities, tornado, the Sobol plot
+                                embedded, the surrogate's errors once `smrplan surrogate` has run
 """
 
 from __future__ import annotations
@@ -286,6 +291,9 @@ def _finalise(model: SweepModel, out: Path, run_info: dict) -> dict:
                         "mean_settlements": float(draws[f"settlements_{o}"].mean()),
                         "mean_demand_share": float(draws[f"share_{o}"].mean())} for o in ALL_OPTIONS},
         "probability_reactor_least_cost_anywhere": float((draws["reactor_share"] > 0).mean()),
+        "regions": {"column": model.regions.column,
+                    "p_reactor": {n: float(draws[c].mean()) if c in draws else None
+                                  for n, c in zip(model.regions.names, model.regions.draw_columns, strict=True)}},
         "tornado": tornado,
         "files": {"draws": "draws.parquet", "settlement_options": "settlement_options.parquet",
                   "sites": "sites.parquet", "tornado": "tornado.parquet",
