@@ -64,3 +64,35 @@ def test_overrides_are_checked():
         repowering_parameters(2024, {"nonsense": 1.0})
     with pytest.raises(InputError, match="repowering.designs"):
         designs_of(CAT, ["diesel_minigrid"])
+
+
+def test_process_heat_is_a_co_product_at_heat_using_captive_sites_only():
+    """With a heat share, a design that states its thermal power sells heat at a captive steel plant:
+    its LCOE is (annual cost - heat credit) / electricity left; a captive unit of another industry, a
+    public utility's unit and a design without a published thermal power are costed as before."""
+    cat = resolve_catalogue(["bwrx300", "bsmr200_india"], {}, 2024, "test")
+    units, sites = _set()
+    sites["is_captive"] = [True, True, False]
+    sites["captive_industry"] = ["iron & steel", "machinery", ""]
+    off = values(repowering_parameters(2024))
+    on = values(repowering_parameters(2024, {"process_heat_share": 0.1}))
+    assert off["process_heat_share"] == 0.0  # an option, off by default
+    for key in ("bwrx300", "bsmr200_india"):
+        d = designs_of(cat, [key])
+        base = repowering_costs(units, sites, cat, d, cat["kudankulam_vver1000"], MONEY, off, 0.0).sites
+        heat = repowering_costs(units, sites, cat, d, cat["kudankulam_vver1000"], MONEY, on, 0.0).sites
+        if key == "bsmr200_india":  # no thermal power published: nothing changes
+            np.testing.assert_allclose(heat.reactor_usd_per_kwh, base.reactor_usd_per_kwh)
+            continue
+        ratio = cat[key]["thermal_mw_per_module"] / cat[key]["module_size_mw"]
+        e = base.reactor_energy_kwh[0]
+        credit = e * 0.1 * ratio * on["process_heat_usd_per_kwh_th"]
+        assert heat.reactor_heat_kwh_th[0] == pytest.approx(e * 0.1 * ratio)
+        assert heat.reactor_usd_per_kwh[0] == pytest.approx((base.reactor_annual_cost_usd[0] - credit) / (0.9 * e))
+        # heat at a coal boiler's cost is worth less than the reactor power it displaces; dearer heat pays
+        assert heat.reactor_usd_per_kwh[0] > base.reactor_usd_per_kwh[0]
+        dear = values(repowering_parameters(2024, {"process_heat_share": 0.1, "process_heat_usd_per_kwh_th": 0.1}))
+        rich = repowering_costs(units, sites, cat, d, cat["kudankulam_vver1000"], MONEY, dear, 0.0).sites
+        assert rich.reactor_usd_per_kwh[0] < base.reactor_usd_per_kwh[0]
+        np.testing.assert_allclose(heat.reactor_usd_per_kwh[1:], base.reactor_usd_per_kwh[1:])
+        assert (heat.reactor_heat_kwh_th[1:] == 0).all()

@@ -20,7 +20,8 @@ from smrplan.errors import InputError
 
 PACKAGED = "smrplan/data/coal_repowering.yaml"
 CREDIT_ACCOUNTS = ("grid_connection", "cooling_water", "land", "buildings")
-_FRACTIONS = ("site_reuse_credit_fraction", "coal_capacity_factor", *(f"credit_share_{a}" for a in CREDIT_ACCOUNTS))
+_FRACTIONS = ("site_reuse_credit_fraction", "coal_capacity_factor", "process_heat_share",
+              *(f"credit_share_{a}" for a in CREDIT_ACCOUNTS))
 
 
 @lru_cache(maxsize=1)
@@ -32,6 +33,14 @@ def _packaged() -> dict[str, Parameter]:
         out[name] = Parameter(value=float(r["value"]), unit=str(r["unit"]), source=str(r["source"]), year=int(r["year"]),
                               low=float(r["low"]), high=float(r["high"]), note=str(r.get("note", "")))
     return out
+
+
+@lru_cache(maxsize=1)
+def process_heat_industries() -> tuple[str, ...]:
+    """GEM captive industries whose sites can take a reactor's process heat (data/coal_repowering.yaml
+    ``process_heat_industries``), lower-case."""
+    text = resources.files("smrplan.data").joinpath("coal_repowering.yaml").read_text(encoding="utf-8")
+    return tuple(str(v).strip().lower() for v in yaml.safe_load(text)["process_heat_industries"])
 
 
 def repowering_parameters(base_year: int, overrides: dict[str, Any] | None = None,

@@ -15,6 +15,8 @@ Per site (vectorised over sites; a loop only over the few reactor designs):
   (``coal_fuel_usd_per_kwh``, a fleet-average energy charge, scaled by the unit's GEM heat rate over the
   capacity-weighted mean heat rate of the units given), fixed O&M (``coal_fixed_om_usd_per_kw_year`` over its energy) and the
   scenario's carbon price on its CO2 (GEM's annual estimate over its energy, t/kWh);
+* at captive sites of heat-using industries a design that states its thermal power may sell
+  ``process_heat_share`` of it as steam (`with_process_heat`; off by default);
 * captive units also compare with buying from the grid at the industrial tariff
   (``industrial_tariff_usd_per_kwh``); the Kudankulam-class large plant (greenfield, no credit) and the
   grid's average cost of supply are reported as references.
@@ -34,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from smrplan.catalogue.catalogue import Catalogue, Technology
-from smrplan.catalogue.repowering import CREDIT_ACCOUNTS
+from smrplan.catalogue.repowering import CREDIT_ACCOUNTS, process_heat_industries
 from smrplan.costs.economics import Money, first_of, grid_plant_cost
 from smrplan.errors import InputError
 from smrplan.units import HOURS_PER_YEAR, KW_PER_MW
@@ -141,6 +143,51 @@ def coal_running(units: pd.DataFrame, p: dict[str, float], carbon_price_usd_per_
                          "running_usd": ex + carbon_price_usd_per_t * co2}, index=units.index)
 
 
+def with_process_heat(plant: pd.DataFrame, tech: Technology, heat_site: np.ndarray, p: dict[str, float]) -> pd.DataFrame:
+    """A plant's cost per site with process heat as a co-product where the site can take it.
+
+    At a captive site of a heat-using industry (`heat_site`), a design whose catalogue entry states its
+    thermal power (``thermal_mw_per_module``) sends ``process_heat_share`` of it to the industry as
+    steam: heat (kWh_th/yr) = energy x share x thermal / electrical module power, valued at
+    ``process_heat_usd_per_kwh_th`` (what the captive boiler's coal would cost), and the electricity
+    falls by the same share (conservative: steam taken before the turbine; extraction at a lower
+    pressure would lose less electricity per kWh of heat). The LCOE is then (annual cost - heat credit)
+    / electricity delivered.
+
+    Parameters
+    ----------
+    plant : pandas.DataFrame
+        `economics.grid_plant_cost` per site: energy_kwh (kWh/yr), annual_cost_usd (USD/yr), lcoe_usd_per_kwh.
+    tech : Technology
+        The design.
+    heat_site : numpy.ndarray
+        Bool per site: a captive unit of a heat-using industry.
+    p : dict
+        Repowering parameter values (process_heat_share, process_heat_usd_per_kwh_th).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with energy_kwh and lcoe_usd_per_kwh net of the heat, and heat_kwh_th (kWh_th/yr) and
+        heat_credit_usd (USD/yr) columns (zero where no heat is sold).
+    """
+    out = plant.copy()
+    share = p["process_heat_share"]
+    thermal = tech.parameters.get("thermal_mw_per_module")
+    used = heat_site & (share > 0) & (thermal is not None)
+    ratio = float(thermal.value) / float(tech["module_size_mw"]) if thermal is not None else 0.0
+    energy = out["energy_kwh"].to_numpy(float)
+    heat = np.where(used, energy * share * ratio, 0.0)
+    credit = heat * p["process_heat_usd_per_kwh_th"]
+    out["heat_kwh_th"], out["heat_credit_usd"] = heat, credit
+    delivered = np.where(used, energy * (1.0 - share), energy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["lcoe_usd_per_kwh"] = np.where(used, (out["annual_cost_usd"].to_numpy(float) - credit) / delivered,
+                                           out["lcoe_usd_per_kwh"].to_numpy(float))
+    out["energy_kwh"] = delivered
+    return out
+
+
 def repowering_costs(units: pd.DataFrame, sites: pd.DataFrame, catalogue: Catalogue, designs: Sequence[Technology],
                      large: Technology, money: Money, p: dict[str, float], carbon_price_usd_per_t: float,
                      ) -> RepoweringCosts:
@@ -192,7 +239,10 @@ def repowering_costs(units: pd.DataFrame, sites: pd.DataFrame, catalogue: Catalo
                         "coal_t_co2_per_mwh": intensity * KW_PER_MW, "credit_fraction": credit})
     n_d, n_s = len(designs), len(sites)
     lcoe = np.full((n_d, n_s), np.inf)
-    fields = {f: np.zeros((n_d, n_s)) for f in ("capacity_kw", "energy_kwh", "capex_usd", "credit_usd", "annual_cost_usd")}
+    fields = {f: np.zeros((n_d, n_s)) for f in ("capacity_kw", "energy_kwh", "capex_usd", "credit_usd", "annual_cost_usd",
+                                                 "heat_kwh_th", "heat_credit_usd")}
+    heat_site = sites["is_captive"].to_numpy(bool) & sites.get("captive_industry", pd.Series("", index=sites.index)).fillna(
+        "").astype(str).str.strip().str.lower().isin(process_heat_industries()).to_numpy()
     units_of = np.zeros((n_d, n_s))
     for i, tech in enumerate(designs):  # a handful of designs, each vectorised over sites
         unit_kw = tech.unit_kw
@@ -200,7 +250,7 @@ def repowering_costs(units: pd.DataFrame, sites: pd.DataFrame, catalogue: Catalo
         most = np.minimum(np.floor(retiring_kw / unit_kw + 1e-9), tech.max_units)
         n = np.clip(np.ceil(energy / per_unit_kwh - 1e-9), 1.0, np.maximum(most, 1.0))
         offered = most >= 1
-        plant = grid_plant_cost(n, tech, money, credit)
+        plant = with_process_heat(grid_plant_cost(n, tech, money, credit), tech, heat_site, p)
         lcoe[i] = np.where(offered, plant["lcoe_usd_per_kwh"].to_numpy(), np.inf)
         units_of[i] = np.where(offered, n, 0.0)
         for f in fields:
