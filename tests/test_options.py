@@ -81,8 +81,9 @@ def test_report_legend():
     points = pd.DataFrame({"lon": range(6), "lat": range(6), "option": list(O.ALL_OPTIONS),
                            "demand_kwh_per_year": 1e6, "label": "x"})
     traces = plots.settlement_traces(points)
-    assert [t.name for t in traces] == [f"settlement: {O.OPTION_LABELS[o]} (1)" for o in O.ALL_OPTIONS]
-    assert [t.marker.color for t in traces] == [O.OPTION_COLOURS[o] for o in O.ALL_OPTIONS]
+    order = ["grid", *[o for o in O.ALL_OPTIONS if o != "grid"]]  # the grid drawn first, underneath the isolated systems
+    assert [t.name for t in traces] == [f"settlement: {O.OPTION_LABELS[o]} (1)" for o in order]
+    assert [t.marker.color for t in traces] == [O.OPTION_COLOURS[o] for o in order]
 
 
 def test_siting_and_scenario_kinds():

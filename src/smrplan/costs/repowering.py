@@ -143,6 +143,14 @@ def coal_running(units: pd.DataFrame, p: dict[str, float], carbon_price_usd_per_
                          "running_usd": ex + carbon_price_usd_per_t * co2}, index=units.index)
 
 
+def heat_sites(sites: pd.DataFrame) -> np.ndarray:
+    """Bool per site: a captive unit of a heat-using industry (``captive_industry`` in
+    `process_heat_industries`, data/coal_repowering.yaml)."""
+    industry = sites["captive_industry"] if "captive_industry" in sites else pd.Series("", index=sites.index)
+    heat = industry.fillna("").astype(str).str.strip().str.lower().isin(process_heat_industries()).to_numpy()
+    return sites["is_captive"].to_numpy(bool) & heat
+
+
 def with_process_heat(plant: pd.DataFrame, tech: Technology, heat_site: np.ndarray, p: dict[str, float]) -> pd.DataFrame:
     """A plant's cost per site with process heat as a co-product where the site can take it.
 
@@ -241,8 +249,6 @@ def repowering_costs(units: pd.DataFrame, sites: pd.DataFrame, catalogue: Catalo
     lcoe = np.full((n_d, n_s), np.inf)
     fields = {f: np.zeros((n_d, n_s)) for f in ("capacity_kw", "energy_kwh", "capex_usd", "credit_usd", "annual_cost_usd",
                                                  "heat_kwh_th", "heat_credit_usd")}
-    heat_site = sites["is_captive"].to_numpy(bool) & sites.get("captive_industry", pd.Series("", index=sites.index)).fillna(
-        "").astype(str).str.strip().str.lower().isin(process_heat_industries()).to_numpy()
     units_of = np.zeros((n_d, n_s))
     for i, tech in enumerate(designs):  # a handful of designs, each vectorised over sites
         unit_kw = tech.unit_kw
@@ -250,7 +256,7 @@ def repowering_costs(units: pd.DataFrame, sites: pd.DataFrame, catalogue: Catalo
         most = np.minimum(np.floor(retiring_kw / unit_kw + 1e-9), tech.max_units)
         n = np.clip(np.ceil(energy / per_unit_kwh - 1e-9), 1.0, np.maximum(most, 1.0))
         offered = most >= 1
-        plant = with_process_heat(grid_plant_cost(n, tech, money, credit), tech, heat_site, p)
+        plant = with_process_heat(grid_plant_cost(n, tech, money, credit), tech, heat_sites(sites), p)
         lcoe[i] = np.where(offered, plant["lcoe_usd_per_kwh"].to_numpy(), np.inf)
         units_of[i] = np.where(offered, n, 0.0)
         for f in fields:
@@ -272,10 +278,8 @@ def repowering_costs(units: pd.DataFrame, sites: pd.DataFrame, catalogue: Catalo
     with np.errstate(divide="ignore", invalid="ignore"):
         out["breakeven_carbon_usd_per_t"] = np.where(found & (intensity > 0),
                                                      np.maximum(best_lcoe - coal_ex, 0.0) / intensity, np.nan)
-    tariff = p["industrial_tariff_usd_per_kwh"]
-    captive = sites["is_captive"].to_numpy(bool)
-    out["is_captive"] = captive
-    out["beats_tariff"] = captive & found & (best_lcoe < tariff)
+    tariff, captive = p["industrial_tariff_usd_per_kwh"], sites["is_captive"].to_numpy(bool)
+    out["is_captive"], out["beats_tariff"] = captive, captive & found & (best_lcoe < tariff)
     suitable = sites["suitable"].to_numpy(bool) if "suitable" in sites else np.ones(n_s, bool)
     score = np.where(suitable & found, out["advantage_usd_per_kwh"].to_numpy(), -np.inf)
     order = np.lexsort((site_ids, -score))
