@@ -33,8 +33,9 @@ from smrplan.catalogue.catalogue import resolve_catalogue
 from smrplan.catalogue.repowering import records as param_records
 from smrplan.catalogue.repowering import repowering_parameters
 from smrplan.catalogue.repowering import values as param_values
-from smrplan.costs.economics import Money, by_option
+from smrplan.costs.economics import Money, by_option, first_of
 from smrplan.costs.engine import CostBasis, OptionCosts, cost_basis, night_share, option_costs, reach
+from smrplan.costs.existing import existing_diesel_kw, standalone_with_existing_usd
 from smrplan.costs.repowering import designs_of, repowering_costs
 from smrplan.demand.load import compute_demand, demand_basis, hourly_shape, settlement_demand
 from smrplan.dispatch.reliability import check, tmy_path
@@ -398,7 +399,8 @@ def make_roadmap(scenario: Scenario, progress: Progress = _quiet) -> Roadmap:
 
     The inputs, siting and cost-basis stages run once at the last period's demand (the single-year
     model the roadmap is built on); the option costs run for every period's demand (the demand model
-    at each period's first year), and give each place's bridging supply until first power.
+    at each period's first year), and give each place's bridging supply until first power, with the
+    capital of its existing gensets sunk while they last (`smrplan.costs.existing`).
 
     Parameters
     ----------
@@ -430,8 +432,11 @@ def make_roadmap(scenario: Scenario, progress: Progress = _quiet) -> Roadmap:
     per = [settlement_demand(db, scenario.demand, y) for y in years]
     costs = [option_costs(basis, inputs.catalogue, inputs.money, fin.carbon_price_usd_per_t, d["demand_kwh_per_year"],
                           d["peak_kw"]) for d in per]  # one vectorised pass per period
+    life = float(first_of(inputs.catalogue, "diesel")["lifetime_years"])
+    bridging = [standalone_with_existing_usd(c, existing_diesel_kw(inputs.settlements.assign(peak_kw=d["peak_kw"]), y, life),
+                                             inputs.catalogue, inputs.money) for c, d, y in zip(costs, per, years, strict=True)]
     demand = PeriodDemand(np.array(years), np.stack([d["demand_kwh_per_year"] for d in per]),
-                          np.stack([d["peak_kw"] for d in per]), np.stack([c.standalone_annual_usd for c in costs]))
+                          np.stack([d["peak_kw"] for d in per]), np.stack(bridging))
     st = inputs.settlements.copy()
     st["standalone_annual_cost_usd"] = costs[-1].standalone_annual_usd
     t_inputs = time.perf_counter()
