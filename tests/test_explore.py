@@ -20,6 +20,7 @@ from smrplan.explore import (
     prepare_state,
     recompute,
 )
+from smrplan.pipeline import make_roadmap
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +74,28 @@ def test_optimise_builds_shared_plants_when_reactors_are_cheap(state):
     assert all(b["served"] for b in r["built"])
 
 
+def test_roadmap_follows_the_sliders_and_is_the_pipelines(client, state):
+    """The explorer's roadmap is the pipeline's roadmap stages at the slider values: at the scenario's
+    values it starts the plants `make_roadmap` starts; cheap reactors start plants."""
+    base = {**state.base.model_dump()}
+    body = client.post("/api/roadmap", json=base).json()
+    road = make_roadmap(state.scenario.model_copy(update={
+        "roadmap": state.scenario.roadmap.model_copy(update={"myopic_comparison": False, "explain_order_max_plants": 0})}))
+    assert body["periods"] == [int(y) for y in road.outcome.plan.rp.years]
+    assert sorted(p["site_id"] for p in body["plants"]) == sorted(road.outcome.plants["site_id"])
+    gap = 2 * state.scenario.optimisation.mip_gap + 1e-6
+    assert body["present_worth_musd"] == pytest.approx(road.outcome.plan.objective_usd / 1e6, rel=gap)
+    cheap = client.post("/api/roadmap", json={**base, "reactor_capex_multiplier": 0.3}).json()
+    assert cheap["plants"] and cheap["present_worth_musd"] < body["present_worth_musd"]
+    assert all(p["first_power_year"] >= p["decision_year"] for p in cheap["plants"])
+
+
 def test_api_recompute_and_page(client, state):
     page = client.get("/")
     assert page.status_code == 200
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?https?://""", page.text)
-    assert 'id="reactor_capex_multiplier"' in page.text and 'id="totals"' in page.text
+    assert 'id="reactor_capex_multiplier"' in page.text and 'id="totals"' in page.text and 'id="roadmap-button"' in page.text
     r = client.post("/api/recompute", json={"reactor_capex_multiplier": 0.3, "diesel_price_multiplier": 1.0,
                                             "discount_rate": 0.08, "carbon_price_usd_per_t": 0.0, "demand_tier": 4,
                                             "consumption_growth_per_year": 0.02})

@@ -10,8 +10,10 @@ answer is each settlement's cheapest option on its own, reactor options costed a
 at its nearest suitable site. Shared plants serving several settlements need the MILP:
 `optimise_state` re-solves it with the plan's own solve-and-assemble (optimize.assemble.optimise) on
 request, only for regions of at most `MILP_MAX_SETTLEMENTS` settlements and within
-`MILP_TIME_LIMIT_S`. The carbon price applies to the emissions of diesel, hybrid and grid supply, and
-region rules restrict reactor kinds, as in the plan.
+`MILP_TIME_LIMIT_S`; so does `roadmap_state` (POST /api/roadmap), the roadmap of the slider values by
+the pipeline's own `roadmap_stages` (which sites get plants in which period). The carbon price
+applies to the emissions of diesel, hybrid and grid supply, and region rules restrict reactor kinds,
+as in the plan.
 
 With a sweep of the same scenario (`smrplan explore SCENARIO --surrogate SWEEP_DIR`), the sweep's
 surrogate (uncertainty.surrogate, trained at start on the sweep's draws) answers every slider move too
@@ -55,7 +57,7 @@ from smrplan.demand.load import DemandBasis, demand_basis, settlement_demand
 from smrplan.errors import InputError
 from smrplan.optimize.assemble import optimise
 from smrplan.options import ALL_OPTIONS
-from smrplan.pipeline import cost_basis_of, prepare_inputs, screen_sites
+from smrplan.pipeline import cost_basis_of, prepare_inputs, roadmap_stages, screen_sites
 from smrplan.report import plots
 from smrplan.report.html import environment, read_outlines
 from smrplan.results import Inputs
@@ -170,11 +172,20 @@ def demand_for(state: State, p: Params) -> tuple[np.ndarray, np.ndarray]:
     if key not in state.demand_cache:
         if len(state.demand_cache) >= DEMAND_CACHE:
             state.demand_cache.pop(next(iter(state.demand_cache)))
-        settings = state.scenario.demand.model_copy(update={"tier": p.demand_tier,
-                                                            "consumption_growth_per_year": p.consumption_growth_per_year})
-        d = settlement_demand(state.demand, settings, state.scenario.target_year)
+        d = settlement_demand(state.demand, scenario_for(state, p).demand, state.scenario.target_year)
         state.demand_cache[key] = (d["demand_kwh_per_year"], d["peak_kw"])
     return state.demand_cache[key]
+
+
+def scenario_for(state: State, p: Params) -> Scenario:
+    """The scenario with the slider values of its own settings: discount rate, carbon price, demand tier
+    and consumption growth (the multipliers act on the catalogue, `catalogue_for`)."""
+    sc = state.scenario
+    return sc.model_copy(update={
+        "finance": sc.finance.model_copy(update={"discount_rate": p.discount_rate,
+                                                 "carbon_price_usd_per_t": p.carbon_price_usd_per_t}),
+        "demand": sc.demand.model_copy(update={"tier": p.demand_tier,
+                                               "consumption_growth_per_year": p.consumption_growth_per_year})})
 
 
 def catalogue_for(state: State, p: Params) -> Catalogue:
@@ -250,6 +261,32 @@ def optimise_state(state: State, p: Params) -> dict:
     result = _result(state, p, chosen, st2["chosen_annual_cost_usd"].to_numpy(float), lines, t0)
     result["solver"] = {k: out.result.solver.get(k) for k in ("status", "termination", "mip_gap", "time_s")}
     return result
+
+
+def roadmap_state(state: State, p: Params) -> dict:
+    """The roadmap under `p` (the pipeline's `roadmap_stages` on the prepared inputs, with the slider
+    values): plants by decision year and the year-by-year trajectory. Without the myopic comparison and
+    "why this order" (the roadmap run gives both); raises ValueError above MILP_MAX_SETTLEMENTS."""
+    if not state.can_optimise:
+        raise ValueError(f"the roadmap is offered up to {MILP_MAX_SETTLEMENTS:,} settlements; "
+                         f"this region has {len(state.settlements):,}")
+    t0 = time.perf_counter()
+    sc = scenario_for(state, p)
+    sc = sc.model_copy(update={
+        "roadmap": sc.roadmap.model_copy(update={"myopic_comparison": False, "explain_order_max_plants": 0}),
+        "optimisation": sc.optimisation.model_copy(update={"time_limit_s": min(sc.optimisation.time_limit_s,
+                                                                                MILP_TIME_LIMIT_S)})})
+    money = Money(p.discount_rate, sc.finance.horizon_years)
+    outcome, traj = roadmap_stages(sc, state.inputs, state.screen, state.basis, catalogue_for(state, p), money)
+    plants = outcome.plants[["site_id", "kind", "design", "modules", "capacity_mw", "decision_year", "first_power_year",
+                             "service_year", "capex_usd", "places_served", "lon", "lat"]]
+    return {"params": p.model_dump(), "periods": [int(y) for y in outcome.plan.rp.years],
+            "present_worth_musd": round(outcome.plan.objective_usd / 1e6, 3),
+            "plants": plants.to_dict(orient="records"),
+            "trajectory": traj[["year", "capex_usd", "annual_cost_usd", "diesel_l", "reactor_mw_in_service"]].to_dict(
+                orient="records"),
+            "solver": {k: outcome.plan.run.record.get(k) for k in ("status", "termination", "mip_gap", "time_s")},
+            "compute_ms": round(1000 * (time.perf_counter() - t0), 1)}
 
 
 # --------------------------------------------------------------------------------------- surrogate
@@ -421,8 +458,9 @@ def page_html(state: State) -> str:
     return environment().get_template("explore.html.j2").render(
         title=f"smrplan explore: {sc.name}", scenario=sc, sliders=sliders, map_json=map_json(state), initial=first,
         plotlyjs=get_plotlyjs(), n_settlements=len(state.settlements), point_note=state.point_note,
-        can_optimise=state.can_optimise, milp_max=MILP_MAX_SETTLEMENTS, prediction=prediction, live=state.live,
-        live_max=explore_defaults()["live_max_settlements"])
+        can_optimise=state.can_optimise, milp_max=MILP_MAX_SETTLEMENTS,
+        roadmap_years=f"{state.scenario.roadmap.years[0]}-{state.scenario.roadmap.years[-1]}", prediction=prediction,
+        live=state.live, live_max=explore_defaults()["live_max_settlements"])
 
 
 def access_token(host: str) -> str | None:
@@ -518,16 +556,23 @@ def create_app(state: State, host: str = "127.0.0.1", token: str | None = None):
             raise HTTPException(422, "no surrogate: start smrplan explore with --surrogate SWEEP_DIR")
         return predict_state(state, p)
 
-    @app.post("/api/optimise")
-    def api_optimise(p: Params) -> dict:
+    def solve(kind: str, fn, p: Params) -> dict:
         if not state.can_optimise:
-            raise HTTPException(422, f"optimisation is offered up to {MILP_MAX_SETTLEMENTS:,} settlements")
+            raise HTTPException(422, f"the {kind} is offered up to {MILP_MAX_SETTLEMENTS:,} settlements")
         if not state.optimise_lock.acquire(blocking=False):
             raise HTTPException(409, "an optimisation is already running")
         try:
-            return optimise_state(state, p)
+            return fn(state, p)
         finally:
             state.optimise_lock.release()
+
+    @app.post("/api/optimise")
+    def api_optimise(p: Params) -> dict:
+        return solve("optimisation", optimise_state, p)
+
+    @app.post("/api/roadmap")
+    def api_roadmap(p: Params) -> dict:
+        return solve("roadmap", roadmap_state, p)
 
     return app
 

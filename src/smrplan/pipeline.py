@@ -28,8 +28,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
-from smrplan.catalogue.catalogue import resolve_catalogue
+from smrplan.catalogue.catalogue import Catalogue, resolve_catalogue
 from smrplan.catalogue.repowering import records as param_records
 from smrplan.catalogue.repowering import repowering_parameters
 from smrplan.catalogue.repowering import values as param_values
@@ -45,7 +46,7 @@ from smrplan.geo.grid_status import status_of
 from smrplan.geo.layers import load_region
 from smrplan.optimize.alternatives import Alternatives, plan_alternatives
 from smrplan.optimize.assemble import Optimised, optimise
-from smrplan.optimize.roadmap import PeriodDemand, plan_roadmap, yearly_trajectory
+from smrplan.optimize.roadmap import PeriodDemand, RoadmapOutcome, plan_roadmap, yearly_trajectory
 from smrplan.options import KIND_OPTION
 from smrplan.results import Dispatch, Inputs, Plan, Repowering, Roadmap
 from smrplan.scenario import Scenario
@@ -422,27 +423,55 @@ def make_roadmap(scenario: Scenario, progress: Progress = _quiet) -> Roadmap:
     """
     t0 = time.perf_counter()
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    rm, fin = scenario.roadmap, scenario.finance
-    years = rm.years
-    inputs = prepare_inputs(scenario.model_copy(update={"target_year": years[-1]}), progress)
+    inputs = prepare_inputs(scenario.model_copy(update={"target_year": scenario.roadmap.years[-1]}), progress)
     screened = screen_sites(inputs, progress)
     basis = cost_basis_of(inputs, screened, progress)
+    t_inputs = time.perf_counter()
+    outcome, trajectory = roadmap_stages(scenario, inputs, screened, basis, inputs.catalogue, inputs.money, progress)
+    timings = {"inputs_and_costs": round(t_inputs - t0, 3), "roadmap": round(time.perf_counter() - t_inputs, 3),
+               "total": round(time.perf_counter() - t0, 3)}
+    return Roadmap(scenario, inputs, outcome, trajectory, timings, created)
+
+
+def roadmap_stages(scenario: Scenario, inputs: Inputs, screened: ScreenResult, basis: CostBasis, catalogue: Catalogue,
+                   money: Money, progress: Progress = _quiet) -> tuple[RoadmapOutcome, pd.DataFrame]:
+    """The roadmap's own stages on prepared inputs, screen and cost basis: the option costs and the
+    bridging supply of every period, the roadmap MILP and the yearly trajectory (`make_roadmap`; the
+    explorer calls it with its slider values).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Its `roadmap` block (periods, limits), demand settings and carbon price are used.
+    inputs, screened, basis :
+        The pipeline's inputs, site screen and cost basis (any target year: demand is recomputed per period).
+    catalogue : Catalogue
+        The technology data costed (base-year USD).
+    money : Money
+        Discount rate and horizon.
+    progress : callable
+        Called with the name of each step.
+
+    Returns
+    -------
+    tuple
+        The solved roadmap (`RoadmapOutcome`) and its yearly trajectory (pandas.DataFrame).
+    """
+    rm, fin = scenario.roadmap, scenario.finance
+    years = rm.years
     progress("costs per period")
     db = demand_basis(inputs.settlements)
     per = [settlement_demand(db, scenario.demand, y) for y in years]
-    costs = [option_costs(basis, inputs.catalogue, inputs.money, fin.carbon_price_usd_per_t, d["demand_kwh_per_year"],
-                          d["peak_kw"]) for d in per]  # one vectorised pass per period
-    life = float(first_of(inputs.catalogue, "diesel")["lifetime_years"])
+    costs = [option_costs(basis, catalogue, money, fin.carbon_price_usd_per_t, d["demand_kwh_per_year"], d["peak_kw"])
+             for d in per]  # one vectorised pass per period
+    life = float(first_of(catalogue, "diesel")["lifetime_years"])
     bridging = [standalone_with_existing_usd(c, existing_diesel_kw(inputs.settlements.assign(peak_kw=d["peak_kw"]), y, life),
-                                             inputs.catalogue, inputs.money) for c, d, y in zip(costs, per, years, strict=True)]
+                                             catalogue, money) for c, d, y in zip(costs, per, years, strict=True)]
     demand = PeriodDemand(np.array(years), np.stack([d["demand_kwh_per_year"] for d in per]),
                           np.stack([d["peak_kw"] for d in per]), np.stack(bridging))
-    st = inputs.settlements.copy()
-    st["standalone_annual_cost_usd"] = costs[-1].standalone_annual_usd
-    t_inputs = time.perf_counter()
+    st = inputs.settlements.assign(demand_kwh_per_year=per[-1]["demand_kwh_per_year"], peak_kw=per[-1]["peak_kw"],
+                                   standalone_annual_cost_usd=costs[-1].standalone_annual_usd)
     progress("roadmap")
-    outcome = plan_roadmap(inputs.region, st, screened.sites, basis, inputs.catalogue, inputs.money, scenario.optimisation,
+    outcome = plan_roadmap(inputs.region, st, screened.sites, basis, catalogue, money, scenario.optimisation,
                            scenario.demand.load_factor, fin.carbon_price_usd_per_t, demand, rm, myopic=rm.myopic_comparison)
-    timings = {"inputs_and_costs": round(t_inputs - t0, 3), "roadmap": round(time.perf_counter() - t_inputs, 3),
-               "total": round(time.perf_counter() - t0, 3)}
-    return Roadmap(scenario, inputs, outcome, yearly_trajectory(outcome, costs), timings, created)
+    return outcome, yearly_trajectory(outcome, costs)
