@@ -443,8 +443,12 @@ def roadmap_stages(scenario: Scenario, inputs: Inputs, screened: ScreenResult, b
     ----------
     scenario : Scenario
         Its `roadmap` block (periods, limits), demand settings and carbon price are used.
-    inputs, screened, basis :
-        The pipeline's inputs, site screen and cost basis (any target year: demand is recomputed per period).
+    inputs : Inputs
+        The pipeline's inputs (any target year: demand is recomputed per period).
+    screened : ScreenResult
+        The site screen.
+    basis : CostBasis
+        The cost basis.
     catalogue : Catalogue
         The technology data costed (base-year USD).
     money : Money
