@@ -50,8 +50,9 @@ from smrplan.results import Dispatch, Inputs, Plan, Repowering, Roadmap
 from smrplan.scenario import Scenario
 from smrplan.siting.repowering import retirement, screen_coal_sites, site_table
 from smrplan.siting.screen import ScreenResult, generate_candidates, screen
-from smrplan.uncertainty.model import build_model
+from smrplan.uncertainty.model import build_model, with_uncertainty
 from smrplan.uncertainty.repowering import beat_probability
+from smrplan.uncertainty.roadmap import roadmap_monte_carlo
 from smrplan.uncertainty.tornado import tornado_of
 
 if TYPE_CHECKING:
@@ -393,12 +394,14 @@ def repower_coal(scenario: Scenario, progress: Progress = _quiet) -> Repowering:
                       timings, created)
 
 
-def make_roadmap(scenario: Scenario, progress: Progress = _quiet) -> Roadmap:
+def make_roadmap(scenario: Scenario, progress: Progress = _quiet, *, draws: int | None = None,
+                 client: Client | None = None) -> Roadmap:
     """The roadmap of a scenario over its `roadmap` periods (nothing written).
 
     The inputs, siting and cost-basis stages run once at the last period's demand (the single-year
     model the roadmap is built on); the option costs run for every period's demand (the demand model
-    at each period's first year), and give each place's bridging supply until first power.
+    at each period's first year), and give each place's bridging supply until first power. With
+    `draws`, the roadmap of every draw of the scenario's uncertain inputs too (uncertainty.roadmap).
 
     Parameters
     ----------
@@ -406,12 +409,17 @@ def make_roadmap(scenario: Scenario, progress: Progress = _quiet) -> Roadmap:
         A resolved scenario with its `roadmap` block.
     progress : callable
         Called with the name of each step.
+    draws : int, optional
+        Monte Carlo draws of the roadmap (the `uncertainty` block's inputs, seed and batch size); none
+        when not given.
+    client : dask.distributed.Client, optional
+        The cluster the draws run on (uncertainty.sweep.open_client); None runs them here.
 
     Returns
     -------
     Roadmap
-        The plants started per period, the myopic comparison when asked, the yearly trajectory;
-        ``timings_s`` in s.
+        The plants started per period, the myopic comparison when asked, the yearly trajectory, the
+        Monte Carlo with draws; ``timings_s`` in s.
 
     Raises
     ------
@@ -438,6 +446,13 @@ def make_roadmap(scenario: Scenario, progress: Progress = _quiet) -> Roadmap:
     progress("roadmap")
     outcome = plan_roadmap(inputs.region, st, screened.sites, basis, inputs.catalogue, inputs.money, scenario.optimisation,
                            scenario.demand.load_factor, fin.carbon_price_usd_per_t, demand, rm, myopic=rm.myopic_comparison)
-    timings = {"inputs_and_costs": round(t_inputs - t0, 3), "roadmap": round(time.perf_counter() - t_inputs, 3),
-               "total": round(time.perf_counter() - t0, 3)}
-    return Roadmap(scenario, inputs, outcome, yearly_trajectory(outcome, costs), timings, created)
+    t_plan = time.perf_counter()
+    monte_carlo = None
+    if draws is not None:
+        progress(f"roadmap of {draws} draws")
+        model = build_model(inputs, basis, scenario=with_uncertainty(inputs.scenario, draws=draws), reoptimise=True)
+        monte_carlo = roadmap_monte_carlo(model, client)
+    timings = {"inputs_and_costs": round(t_inputs - t0, 3), "roadmap": round(t_plan - t_inputs, 3),
+               "monte_carlo": round(time.perf_counter() - t_plan, 3), "total": round(time.perf_counter() - t0, 3)}
+    return Roadmap(scenario, inputs, outcome, yearly_trajectory(outcome, costs), timings, created,
+                   monte_carlo=monte_carlo)
