@@ -53,25 +53,25 @@ def run(method: str, n: int, n_sites: int) -> bool:
     rp, sc = instance(n, n_sites)
     made = time.perf_counter() - t0
     settings = sc.roadmap.model_copy(update={"method": method})
-    T, ahead = len(rp.years), settings.lookahead_periods
-    solves = 1 if method == "full" else (1 if ahead >= T - 1 else T - ahead) + 1  # rolling: its steps, then the bound
-    limit = (TARGET_S - made - 30.0) / solves  # the target's time after the build (less 30 s of model building), per solve
-    plan = plan_by_method(rp, settings, SOLVE_GAP, limit)
+    # HiGHS's time limit of each solve: what is left of the target after the build, less 30 s of model building
+    # (the rolling windows prove their gap in seconds; the LP relaxation of the bound takes the rest)
+    plan = plan_by_method(rp, settings, SOLVE_GAP, TARGET_S - made - 30.0)
     elapsed = time.perf_counter() - t0
     r = plan.run.record
+    gap = r["gap"] if r["gap"] is not None else float("inf")  # None: no bound within the time limit
     print(f"\n{method}: {n:,} settlements, {n_sites:,} sites, {len(rp.years)} periods; units {len(rp.prob.E):,}, "
           f"pairs {len(rp.prob.pair_unit):,}, facilities {len(rp.prob.fac_site):,}; built in {made:.1f} s")
     print(f"  model: variables {r.get('variables', 0):,} (binary {r.get('binaries', 0):,}), "
           f"constraints {r.get('constraints', 0):,}; status {r['status']} / {r['termination']}")
     alone = float(rp.weight @ rp.c.sum(axis=1))
     print(f"  present worth {plan.objective_usd / 1e9:,.4f} bn USD, lower bound {r['bound_usd'] / 1e9:,.4f} bn USD, "
-          f"proven gap {r['gap']:.4%}; plants {int(plan.run.decided.sum())}")
+          f"proven gap {gap:.4%}; plants {int(plan.run.decided.sum())}")
     print(f"  everyone stand-alone {alone / 1e9:,.4f} bn USD: saving {(alone - plan.objective_usd) / 1e9:,.4f} bn USD "
           f"of at most {(alone - r['bound_usd']) / 1e9:,.4f} (the bound's)")
-    print(f"  time {elapsed:.1f} s (target < {TARGET_S:.0f} s); gap {r['gap']:.4%} (target <= {TARGET_GAP:.0%})")
+    print(f"  time {elapsed:.1f} s (target < {TARGET_S:.0f} s); gap {gap:.4%} (target <= {TARGET_GAP:.0%})")
     figure(f"roadmap_{method}_{n // 1000}k_time", elapsed, TARGET_S, "s")
-    figure(f"roadmap_{method}_{n // 1000}k_gap", r["gap"], TARGET_GAP, "fraction")
-    return elapsed < TARGET_S and r["gap"] <= TARGET_GAP + 1e-9
+    figure(f"roadmap_{method}_{n // 1000}k_gap", gap, TARGET_GAP, "fraction")
+    return elapsed < TARGET_S and gap <= TARGET_GAP + 1e-9
 
 
 def main(argv: list[str]) -> int:

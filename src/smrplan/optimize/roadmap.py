@@ -11,6 +11,9 @@ year + the design's construction_years), and until then its places keep their st
 Money is the present worth, to the first period's year, of each period's annual cost (the single-year
 plan's annual costs, so plant capex is paid as an annuity while the plant runs within the roadmap).
 
+`roadmap.method: rolling` solves it instead by a rolling horizon with look-ahead (`rolling_plan`),
+with the full model's LP relaxation as the lower bound that proves its gap.
+
 The myopic plan (`myopic_plan`) decides period by period: in period tau it sees only that period's
 demand (held for every later period), keeps the decisions already taken and fixes its own; the
 decisions are then costed with the true demand of every period.
@@ -318,10 +321,12 @@ def first_periods(rp: RoadmapProblem, n: int) -> RoadmapProblem:
 def rolling_plan(rp: RoadmapProblem, lookahead_periods: int, mip_gap: float, time_limit_s: float) -> RoadmapPlan:
     """The roadmap by a rolling horizon with look-ahead, and a lower bound that proves its gap.
 
-    Step k solves the roadmap of periods 1 to k + 1 + `lookahead_periods` (`first_periods`: the later
-    periods left out, their decisions free for the later steps) with the decisions of the periods before
-    k held, then holds period k's decisions and rolls on; once the window reaches the last period, that
-    step's decisions are all taken, and its plan is a plan of the full roadmap. Plant capex is an
+    Step k (periods counted from 0) solves the roadmap of periods 0 to k + `lookahead_periods`
+    (`first_periods`: the later periods left out, their decisions free for the later steps; longer when
+    a design started in period k first serves later, so that every design can pay within the window)
+    with the decisions of the periods before k held, then holds period k's decisions and rolls on; once
+    the window reaches the last period, that step's decisions are all taken, and its plan is a plan of
+    the full roadmap. Plant capex is an
     annuity paid while a plant runs within the periods solved, so a window charges each plant only for
     the years it serves there. The lower bound is the optimum of the full model's LP relaxation (every
     binary in [0, 1]), so the reported gap (cost - bound) / bound is proven.
@@ -331,8 +336,8 @@ def rolling_plan(rp: RoadmapProblem, lookahead_periods: int, mip_gap: float, tim
     rp : RoadmapProblem
         The roadmap in arrays.
     lookahead_periods : int
-        Periods after the current one in each step's window (the number of periods less one: the full
-        model in one step).
+        Periods after the current one in each step's window, at least (the number of periods less one:
+        the full model in one step).
     mip_gap : float
         Relative gap of each solve (fraction).
     time_limit_s : float
@@ -346,10 +351,16 @@ def rolling_plan(rp: RoadmapProblem, lookahead_periods: int, mip_gap: float, tim
     """
     pf, _ = plants(rp.prob)
     T = len(rp.years)
+    sv = rp.serves()
+
+    def window_end(k: int) -> int:  # the look-ahead, or the first service period of every design started in k
+        first = [k + lookahead_periods] + [int(np.argmax(s)) for s in sv[:, k] if s.any()]
+        return min(max(first), T - 1)
+
     fixed = np.full((len(pf), T), -1)
     k = 0
-    while k + lookahead_periods < T - 1:  # one solve per period until the window reaches the last period
-        n = k + lookahead_periods + 1
+    while window_end(k) < T - 1:  # one solve per period until the window reaches the last period
+        n = window_end(k) + 1
         fixed[:, k] = solve_roadmap(first_periods(rp, n), mip_gap, time_limit_s, fixed[:, :n]).run.decided[:, k]
         k += 1
     plan = solve_roadmap(rp, mip_gap, time_limit_s, fixed)
