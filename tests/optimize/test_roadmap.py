@@ -9,8 +9,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import yaml
 from tests.optimize.test_optimize import random_problem
 
+from smrplan.errors import InputError
 from smrplan.optimize.problem import Problem, RoadmapProblem, learning_factor
 from smrplan.optimize.roadmap import (
     module_capex_annual,
@@ -21,7 +23,7 @@ from smrplan.optimize.roadmap import (
     solve_roadmap,
 )
 from smrplan.optimize.solve import solve_problem
-from smrplan.scenario import load_scenario
+from smrplan.scenario import bundled_text, load_scenario
 from smrplan.units import HOURS_PER_YEAR as HOURS
 
 RATE = 0.08
@@ -202,3 +204,12 @@ def test_the_scenario_method_chooses_the_solver_and_reports_bound_and_gap():
     assert full.run.record["method"] == "full" and rolling.run.record["method"] == "rolling"
     for plan in (full, rolling):
         assert plan.run.record["bound_usd"] <= full.objective_usd * (1 + 1e-9) and plan.run.record["gap"] >= 0.0
+
+
+def test_an_unknown_method_is_bad_input_naming_the_file_and_field(tmp_path):
+    raw = yaml.safe_load(bundled_text("india-islands"))
+    raw["roadmap"] = {"method": "greedy"}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad\.yaml.*roadmap\.method"):
+        load_scenario(path)

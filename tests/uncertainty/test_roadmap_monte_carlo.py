@@ -43,8 +43,10 @@ def test_zero_width_ranges_give_the_deterministic_roadmap_in_every_draw():
 
 def test_probabilities_by_site_and_period_in_the_run_directory_and_report(tmp_path):
     """Uncertain inputs at their default ranges: probabilities within [0, 1], non-decreasing over the
-    periods for each site, a site in service only once started; plan.json, the parquet and the report."""
-    sc = with_periods(islands(), 2030, 2040, myopic_comparison=False, explain_order_max_plants=0)
+    periods for each site, a site in service only once started; plan.json, the parquet and the report;
+    the roadmap (and every draw's) by the rolling horizon, its bound and gap reported."""
+    sc = with_periods(islands(), 2030, 2040, myopic_comparison=False, explain_order_max_plants=0, method="rolling",
+                      lookahead_periods=0)
     path = tmp_path / "islands-roadmap.yaml"
     path.write_text(scenario_yaml(sc.model_copy(update={"uncertainty": sc.uncertainty.model_copy(
         update={"batch_draws": 2})})), encoding="utf-8")
@@ -57,11 +59,15 @@ def test_probabilities_by_site_and_period_in_the_run_directory_and_report(tmp_pa
     assert (np.diff(wide, axis=1) >= 0).all()
     assert (p["p_in_service"] <= p["p_started"]).all()
     assert (p["p_started"] * 4).round(9).mod(1).eq(0).all()  # shares of four draws
-    mc = json.loads((out / "plan.json").read_text())["roadmap"]["monte_carlo"]
+    section = json.loads((out / "plan.json").read_text())["roadmap"]
+    assert section["method"] == "rolling" and section["lookahead_periods"] == 0 and section["gap"] >= 0.0
+    assert section["bound_usd"] <= section["present_worth_usd"]
+    mc = section["monte_carlo"]
     assert mc["draws"] == 4 and mc["sites_ever_started"] == p["site_id"].nunique()
     assert len(pd.read_parquet(out / "roadmap_draws.parquet")) == 4
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="roadmap-uncertainty"' in page and "started by 2040" in page and p["site_id"].iloc[0] in page
+    assert "LP relaxation" in page and "a proven gap" in page
     assert "4 draws" in done.stdout
 
 
