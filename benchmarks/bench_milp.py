@@ -51,8 +51,23 @@ CARBON_PRICE = 50.0
 CASES = {10_000: (1_000, 120.0, 110.0), 100_000: (2_000, 900.0, 780.0)}
 
 
-def synthetic(n: int, n_sites: int, seed: int = 0):
-    """Arguments of solve_plan for a synthetic region of n settlements and n_sites candidate sites."""
+def standalone_usd(e, peak, route, sc, cat, money) -> np.ndarray:
+    """Each settlement's least stand-alone annual cost (USD/yr, carbon priced): diesel, PV + battery
+    or a grid line over `route` (land km, sea km), for demand e (kWh/yr) and peak (kW)."""
+    diesel = first_of(cat, "diesel")
+    shape = hourly_shape(sc.demand.load_shape).reshape(365, 24)
+    night = float(shape[:, list(range(0, 7)) + list(range(18, 24))].sum())
+    options = [diesel_cost(e, peak, diesel, money, False),
+               pv_battery_cost(e, peak, night, first_of(cat, "pv_battery"), diesel, money, False),
+               grid_cost(e, peak, *route, first_of(cat, "grid_extension"), first_of(cat, "submarine_cable"), money)]
+    annual = np.column_stack([np.where(o["feasible"], o["annual_cost_usd"] + CARBON_PRICE * o["co2_t"], np.nan)
+                              if "feasible" in o else o["annual_cost_usd"] + CARBON_PRICE * o["co2_t"] for o in options])
+    return np.nanmin(annual, axis=1)
+
+
+def synthetic(n: int, n_sites: int, seed: int = 0, with_route: bool = False):
+    """Arguments of solve_plan for a synthetic region of n settlements and n_sites candidate sites;
+    with_route: also the grid route of each settlement (land km, sea km), the catalogue and the scenario."""
     sc = load_scenario("india-islands")
     central = resolve_catalogue(sc.technologies.enabled, {}, sc.finance.base_year, sc.source)
     low = {k: {"capex_usd_per_kw": t.parameters["capex_usd_per_kw"].low} for k, t in central.items() if t.is_reactor}
@@ -82,18 +97,11 @@ def synthetic(n: int, n_sites: int, seed: int = 0):
     st["lon"], st["lat"], st["is_island"] = lon, lat, False
     e, peak = st["demand_kwh_per_year"].to_numpy(), st["peak_kw"].to_numpy()
     diesel = first_of(cat, "diesel")
-    shape = hourly_shape(sc.demand.load_shape).reshape(365, 24)
-    night = float(shape[:, list(range(0, 7)) + list(range(18, 24))].sum())
+    region = Region(settlements=gdf)
     glon, glat = destination(CENTRE[0], CENTRE[1], np.array([45.0, 135.0, 225.0, 315.0]), half * np.sqrt(2) + 80.0)
     dist, idx = PointIndex(glon, glat).nearest(lon, lat, k=1)
-    region = Region(settlements=gdf)
-    land, sea = route_split_km(region, lon, lat, glon[idx[:, 0]], glat[idx[:, 0]])
-    options = [diesel_cost(e, peak, diesel, money, False),
-               pv_battery_cost(e, peak, night, first_of(cat, "pv_battery"), diesel, money, False),
-               grid_cost(e, peak, land, sea, first_of(cat, "grid_extension"), first_of(cat, "submarine_cable"), money)]
-    annual = np.column_stack([np.where(o["feasible"], o["annual_cost_usd"] + CARBON_PRICE * o["co2_t"], np.nan)
-                              if "feasible" in o else o["annual_cost_usd"] + CARBON_PRICE * o["co2_t"] for o in options])
-    st["standalone_annual_cost_usd"] = np.nanmin(annual, axis=1)
+    route = route_split_km(region, lon, lat, glon[idx[:, 0]], glat[idx[:, 0]])
+    st["standalone_annual_cost_usd"] = standalone_usd(e, peak, route, sc, cat, money)
     n_land = int(0.7 * n_sites)
     at = rng.choice(n, n_sites, p=e / e.sum())
     slon, slat = destination(lon[at], lat[at], rng.uniform(0, 360, n_sites),
@@ -103,8 +111,9 @@ def synthetic(n: int, n_sites: int, seed: int = 0):
                           "lon": slon, "lat": slat, "suitable": True})
     groups = by_option(cat, sc.technologies.enabled)
     techs = {kind: groups[option] for kind, option in KIND_OPTION.items()}
-    return (region, st, sites, techs, diesel, first_of(cat, "grid_extension"), first_of(cat, "submarine_cable"),
+    args = (region, st, sites, techs, diesel, first_of(cat, "grid_extension"), first_of(cat, "submarine_cable"),
             money, sc.optimisation, sc.demand.load_factor, CARBON_PRICE)
+    return (route, cat, sc, args) if with_route else args
 
 
 def run(n: int) -> bool:

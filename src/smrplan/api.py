@@ -20,6 +20,7 @@ and `sweep`, writes the results.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -202,8 +203,14 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
 
 
 def roadmap(scenario: str | Path | Scenario = "india-islands", out: str | Path | None = None,
-            data_dir: str | Path | None = None, overwrite: bool = False, progress: Progress = _quiet) -> Roadmap:
+            data_dir: str | Path | None = None, overwrite: bool = False, progress: Progress = _quiet, *,
+            draws: int | None = None, workers: int | None = None, scheduler: str | None = None) -> Roadmap:
     """Plan a scenario's roadmap over its `roadmap` periods and write its run directory (atomically).
+
+    With `draws`, the roadmap is also planned for that many draws of the scenario's uncertain inputs
+    (its `uncertainty` block, as `sweep` draws them) on dask.distributed: the probability that each
+    site is started and in service by each period (roadmap_probabilities.parquet, plan.json
+    roadmap.monte_carlo, the report's table).
 
     Parameters
     ----------
@@ -217,6 +224,12 @@ def roadmap(scenario: str | Path | Scenario = "india-islands", out: str | Path |
         Replace an existing `out`.
     progress : callable
         Called with each step's name.
+    draws : int, optional
+        Monte Carlo draws of the roadmap (one roadmap MILP each); none when not given.
+    workers : int, optional
+        Local worker processes for the draws (default: CPU count; 0 runs them in this process).
+    scheduler : str, optional
+        Address of a running dask scheduler to use instead.
 
     Returns
     -------
@@ -231,10 +244,13 @@ def roadmap(scenario: str | Path | Scenario = "india-islands", out: str | Path |
         included), a bad catalogue or layer, or an existing `out` without `overwrite`.
     """
     sc = load_scenario(scenario, data_dir)
+    if draws is not None:
+        sampler_for(with_uncertainty(sc, draws=draws))  # a bad uncertainty block fails before any computation
     out_dir = Path(out) if out is not None else default_out(f"{sc.name}-roadmap")
     protected = input_paths(sc)
-    with claimed_out(out_dir, overwrite, protected):  # checked and locked before any computation
-        road = make_roadmap(sc, progress)
+    cluster = open_client(workers, scheduler) if draws is not None else contextlib.nullcontext(None)
+    with claimed_out(out_dir, overwrite, protected), cluster as client:  # checked and locked before any computation
+        road = make_roadmap(sc, progress, draws=draws, client=client)
         write_roadmap_run(road, out_dir, overwrite=overwrite, progress=progress, protected=protected)
     return dataclass_replace(road, run_dir=out_dir)
 

@@ -34,9 +34,8 @@ from smrplan.catalogue.catalogue import Catalogue, resolve_catalogue
 from smrplan.catalogue.repowering import records as param_records
 from smrplan.catalogue.repowering import repowering_parameters
 from smrplan.catalogue.repowering import values as param_values
-from smrplan.costs.economics import Money, by_option, first_of
+from smrplan.costs.economics import Money, by_option
 from smrplan.costs.engine import CostBasis, OptionCosts, cost_basis, night_share, option_costs, reach
-from smrplan.costs.existing import existing_diesel_kw, standalone_with_existing_usd
 from smrplan.costs.repowering import designs_of, repowering_costs
 from smrplan.demand.load import compute_demand, demand_basis, hourly_shape, settlement_demand
 from smrplan.dispatch.reliability import check, tmy_path
@@ -46,14 +45,15 @@ from smrplan.geo.grid_status import status_of
 from smrplan.geo.layers import load_region
 from smrplan.optimize.alternatives import Alternatives, plan_alternatives
 from smrplan.optimize.assemble import Optimised, optimise
-from smrplan.optimize.roadmap import PeriodDemand, RoadmapOutcome, plan_roadmap, yearly_trajectory
+from smrplan.optimize.roadmap import RoadmapOutcome, period_demand, plan_roadmap, yearly_trajectory
 from smrplan.options import KIND_OPTION
 from smrplan.results import Dispatch, Inputs, Plan, Repowering, Roadmap
 from smrplan.scenario import Scenario
 from smrplan.siting.repowering import retirement, screen_coal_sites, site_table
 from smrplan.siting.screen import ScreenResult, generate_candidates, screen
-from smrplan.uncertainty.model import build_model
+from smrplan.uncertainty.model import build_model, with_uncertainty
 from smrplan.uncertainty.repowering import beat_probability
+from smrplan.uncertainty.roadmap import roadmap_monte_carlo
 from smrplan.uncertainty.tornado import tornado_of
 
 if TYPE_CHECKING:
@@ -395,13 +395,15 @@ def repower_coal(scenario: Scenario, progress: Progress = _quiet) -> Repowering:
                       timings, created)
 
 
-def make_roadmap(scenario: Scenario, progress: Progress = _quiet) -> Roadmap:
+def make_roadmap(scenario: Scenario, progress: Progress = _quiet, *, draws: int | None = None,
+                 client: Client | None = None) -> Roadmap:
     """The roadmap of a scenario over its `roadmap` periods (nothing written).
 
     The inputs, siting and cost-basis stages run once at the last period's demand (the single-year
     model the roadmap is built on); the option costs run for every period's demand (the demand model
     at each period's first year), and give each place's bridging supply until first power, with the
-    capital of its existing gensets sunk while they last (`smrplan.costs.existing`).
+    capital of its existing gensets sunk while they last (`smrplan.costs.existing`). With `draws`, the
+    roadmap of every draw of the scenario's uncertain inputs too (uncertainty.roadmap).
 
     Parameters
     ----------
@@ -409,12 +411,17 @@ def make_roadmap(scenario: Scenario, progress: Progress = _quiet) -> Roadmap:
         A resolved scenario with its `roadmap` block.
     progress : callable
         Called with the name of each step.
+    draws : int, optional
+        Monte Carlo draws of the roadmap (the `uncertainty` block's inputs, seed and batch size); none
+        when not given.
+    client : dask.distributed.Client, optional
+        The cluster the draws run on (uncertainty.sweep.open_client); None runs them here.
 
     Returns
     -------
     Roadmap
-        The plants started per period, the myopic comparison when asked, the yearly trajectory;
-        ``timings_s`` in s.
+        The plants started per period, the myopic comparison when asked, the yearly trajectory, the
+        Monte Carlo with draws; ``timings_s`` in s.
 
     Raises
     ------
@@ -428,9 +435,15 @@ def make_roadmap(scenario: Scenario, progress: Progress = _quiet) -> Roadmap:
     basis = cost_basis_of(inputs, screened, progress)
     t_inputs = time.perf_counter()
     outcome, trajectory = roadmap_stages(scenario, inputs, screened, basis, inputs.catalogue, inputs.money, progress)
-    timings = {"inputs_and_costs": round(t_inputs - t0, 3), "roadmap": round(time.perf_counter() - t_inputs, 3),
-               "total": round(time.perf_counter() - t0, 3)}
-    return Roadmap(scenario, inputs, outcome, trajectory, timings, created)
+    t_plan = time.perf_counter()
+    monte_carlo = None
+    if draws is not None:
+        progress(f"roadmap of {draws} draws")
+        model = build_model(inputs, basis, scenario=with_uncertainty(inputs.scenario, draws=draws), reoptimise=True)
+        monte_carlo = roadmap_monte_carlo(model, client)
+    timings = {"inputs_and_costs": round(t_inputs - t0, 3), "roadmap": round(t_plan - t_inputs, 3),
+               "monte_carlo": round(time.perf_counter() - t_plan, 3), "total": round(time.perf_counter() - t0, 3)}
+    return Roadmap(scenario, inputs, outcome, trajectory, timings, created, monte_carlo=monte_carlo)
 
 
 def roadmap_stages(scenario: Scenario, inputs: Inputs, screened: ScreenResult, basis: CostBasis, catalogue: Catalogue,
@@ -468,11 +481,8 @@ def roadmap_stages(scenario: Scenario, inputs: Inputs, screened: ScreenResult, b
     per = [settlement_demand(db, scenario.demand, y) for y in years]
     costs = [option_costs(basis, catalogue, money, fin.carbon_price_usd_per_t, d["demand_kwh_per_year"], d["peak_kw"])
              for d in per]  # one vectorised pass per period
-    life = float(first_of(catalogue, "diesel")["lifetime_years"])
-    bridging = [standalone_with_existing_usd(c, existing_diesel_kw(inputs.settlements.assign(peak_kw=d["peak_kw"]), y, life),
-                                             catalogue, money) for c, d, y in zip(costs, per, years, strict=True)]
-    demand = PeriodDemand(np.array(years), np.stack([d["demand_kwh_per_year"] for d in per]),
-                          np.stack([d["peak_kw"] for d in per]), np.stack(bridging))
+    demand = period_demand(years, [d["demand_kwh_per_year"] for d in per], [d["peak_kw"] for d in per], costs,
+                           inputs.settlements, catalogue, money)
     st = inputs.settlements.assign(demand_kwh_per_year=per[-1]["demand_kwh_per_year"], peak_kw=per[-1]["peak_kw"],
                                    standalone_annual_cost_usd=costs[-1].standalone_annual_usd)
     progress("roadmap")

@@ -8,6 +8,7 @@ on first use (smrplan.summary).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -324,6 +325,9 @@ class Roadmap:
         When the roadmap was made (ISO 8601).
     run_dir : pathlib.Path, optional
         The run directory once written.
+    monte_carlo : tuple of (pandas.DataFrame, pandas.DataFrame, dict), optional
+        With draws: the probability that each site is started and in service by each period, the
+        draws, and the plan.json ``roadmap.monte_carlo`` section (uncertainty.roadmap).
     """
 
     scenario: Scenario
@@ -333,12 +337,18 @@ class Roadmap:
     timings_s: dict = field(default_factory=dict)
     created_utc: str = ""
     run_dir: Path | None = None
+    monte_carlo: tuple[pd.DataFrame, pd.DataFrame, dict] | None = None
 
     @cached_property
     def summary(self) -> dict:
         """plan.json of a roadmap run: its ``roadmap`` section and the run metadata."""
         return {"study": "roadmap", "scenario": self.scenario.name, "created_utc": self.created_utc,
                 "versions": versions(), "timings_s": self.timings_s, "roadmap": roadmap_section(self)}
+
+
+def _finite(value, digits: int) -> float | None:
+    """`value` rounded, or None when it is absent or not finite (JSON has no infinity)."""
+    return round(float(value), digits) if value is not None and math.isfinite(value) else None
 
 
 def roadmap_section(r: Roadmap) -> dict:
@@ -368,9 +378,13 @@ def roadmap_section(r: Roadmap) -> dict:
         "plants": int(len(r.outcome.plants)), "modules": int(r.outcome.plants["modules"].sum()),
         "capex_usd": round(float(r.outcome.plants["capex_usd"].sum()), 0),
         "solver": plan.run.record,
+        "method": rm.method, "lookahead_periods": rm.lookahead_periods if rm.method == "rolling" else None,
+        "bound_usd": _finite(plan.run.record.get("bound_usd"), 2), "gap": _finite(plan.run.record.get("gap"), 6),
         "mip_gap": r.scenario.optimisation.mip_gap, "gap_usd": round(r.scenario.optimisation.mip_gap * plan.objective_usd, 0),
         "explain_order_max_plants": rm.explain_order_max_plants,
     }
+    if r.monte_carlo is not None:
+        section["monte_carlo"] = r.monte_carlo[2]
     if myopic is not None:
         section["myopic"] = {"present_worth_usd": round(myopic.objective_usd, 2),
                              "extra_cost_usd": round(myopic.objective_usd - plan.objective_usd, 2),

@@ -255,8 +255,9 @@ class Repowering(_Strict):
 class Roadmap(_Strict):
     """Decision periods and programme limits of a roadmap (smrplan.optimize.roadmap): periods from
     first_year to last_year every step_years (years), modules started per period (all designs), capex
-    committed per period (USD of the base year), whether the myopic plan is solved for comparison and how
-    many plants get "why this order" (two re-solves each)."""
+    committed per period (USD of the base year), whether the myopic plan is solved for comparison, how
+    many plants get "why this order" (two re-solves each), and the solution method: the full
+    perfect-foresight model or a rolling horizon looking lookahead_periods periods ahead."""
 
     first_year: int = Field(ge=2000, le=2100)
     last_year: int = Field(ge=2000, le=2100)
@@ -265,6 +266,8 @@ class Roadmap(_Strict):
     budget_usd_per_period: float | None = Field(gt=0)
     myopic_comparison: bool
     explain_order_max_plants: int = Field(ge=0, le=1000)
+    method: Literal["full", "rolling"]
+    lookahead_periods: int = Field(ge=0, le=100)
 
     @model_validator(mode="after")
     def _order(self) -> Roadmap:

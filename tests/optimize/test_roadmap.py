@@ -1,5 +1,6 @@
 """The roadmap MILP: the single-year plan as its one-period case, an order proven by enumeration,
-learning per doubling, earliest order years and supply in every period."""
+learning per doubling, earliest order years and supply in every period; the rolling horizon and its
+proven gap."""
 
 from __future__ import annotations
 
@@ -8,11 +9,21 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import yaml
 from tests.optimize.test_optimize import random_problem
 
+from smrplan.errors import InputError
 from smrplan.optimize.problem import Problem, RoadmapProblem, learning_factor
-from smrplan.optimize.roadmap import module_capex_annual, myopic_plan, period_weights, solve_roadmap
+from smrplan.optimize.roadmap import (
+    module_capex_annual,
+    myopic_plan,
+    period_weights,
+    plan_by_method,
+    rolling_plan,
+    solve_roadmap,
+)
 from smrplan.optimize.solve import solve_problem
+from smrplan.scenario import bundled_text, load_scenario
 from smrplan.units import HOURS_PER_YEAR as HOURS
 
 RATE = 0.08
@@ -141,3 +152,64 @@ def test_the_budget_and_the_cap_limit_what_starts_in_one_period():
     assert capped.run.decided.sum(axis=0).max() <= 1
     budget = solve_roadmap(replace(rp, budget_usd=1.05 * rp.module_capex_usd[0]), mip_gap=0.0, time_limit_s=60.0)
     assert budget.run.decided.sum(axis=0).max() <= 1 and budget.objective_usd >= free.objective_usd - 1e-6
+
+
+def four_periods(seed: int) -> RoadmapProblem:
+    return as_roadmap(random_problem(seed), years=(2030, 2035, 2040, 2045), lead=5.0, rate=0.1)
+
+
+@pytest.mark.parametrize("rp", [three_towns(), four_periods(1)], ids=["towns", "seed1"])
+def test_a_rolling_horizon_looking_over_every_period_is_the_full_model(rp):
+    full = solve_roadmap(rp, mip_gap=0.0, time_limit_s=60.0)
+    whole = rolling_plan(rp, len(rp.years) - 1, mip_gap=0.0, time_limit_s=60.0)
+    assert whole.run.record["steps"] == 1
+    assert whole.objective_usd == pytest.approx(full.objective_usd, rel=1e-9)
+    assert (whole.run.decided == full.run.decided).all()
+    # one period short of the whole horizon: two steps, the first holding its first period's decisions
+    short = rolling_plan(rp, len(rp.years) - 2, mip_gap=0.0, time_limit_s=60.0)
+    assert short.run.record["steps"] == 2 and short.objective_usd >= full.objective_usd * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("lookahead", [0, 1])
+def test_the_rolling_horizon_gap_is_proven_against_a_bound_below_the_optimum(seed, lookahead):
+    rp = four_periods(seed)
+    full = solve_roadmap(rp, mip_gap=0.0, time_limit_s=60.0)
+    plan = rolling_plan(rp, lookahead, mip_gap=0.0, time_limit_s=60.0)
+    r = plan.run.record
+    assert r["method"] == "rolling"
+    assert r["steps"] == 4 - max(lookahead, 1)  # each window reaches the first service period (lead 5 yr: the next)
+    assert r["bound_usd"] <= full.objective_usd * (1 + 1e-9)
+    assert plan.objective_usd >= full.objective_usd * (1 - 1e-9)  # a heuristic: never below the optimum
+    assert r["gap"] >= 0.0
+    assert r["gap"] == pytest.approx(max(plan.objective_usd - r["bound_usd"], 0.0) / r["bound_usd"], abs=1e-12)
+    assert plan.objective_usd == pytest.approx(plan.rp.weight @ plan.annual_cost_usd, rel=1e-12)
+
+
+def test_the_lp_relaxation_bounds_the_roadmap_from_below():
+    rp = three_towns()
+    full = solve_roadmap(rp, mip_gap=0.0, time_limit_s=60.0)
+    lp = solve_roadmap(rp, mip_gap=0.0, time_limit_s=60.0, relaxed=True)
+    assert lp.run.record["dual_bound_usd"] == pytest.approx(lp.run.record["objective_usd"])
+    assert lp.run.record["dual_bound_usd"] < full.objective_usd * (1 - 1e-4)  # relaxed: strictly below here
+
+
+def test_the_scenario_method_chooses_the_solver_and_reports_bound_and_gap():
+    settings = load_scenario("india-islands").roadmap
+    assert settings.method == "full"
+    rp = four_periods(1)
+    full = plan_by_method(rp, settings, mip_gap=0.0, time_limit_s=60.0)
+    rolling = plan_by_method(rp, settings.model_copy(update={"method": "rolling", "lookahead_periods": 0}),
+                             mip_gap=0.0, time_limit_s=60.0)
+    assert full.run.record["method"] == "full" and rolling.run.record["method"] == "rolling"
+    for plan in (full, rolling):
+        assert plan.run.record["bound_usd"] <= full.objective_usd * (1 + 1e-9) and plan.run.record["gap"] >= 0.0
+
+
+def test_an_unknown_method_is_bad_input_naming_the_file_and_field(tmp_path):
+    raw = yaml.safe_load(bundled_text("india-islands"))
+    raw["roadmap"] = {"method": "greedy"}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad\.yaml.*roadmap\.method"):
+        load_scenario(path)

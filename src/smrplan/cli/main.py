@@ -139,14 +139,20 @@ def roadmap_cmd(scenario: Annotated[str, typer.Argument(help="Bundled scenario n
                 data_dir: DataDir = None,
                 out: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<scenario>-roadmap-<time>).")]
                 = None,
-                overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False) -> None:
+                overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False,
+                draws: Annotated[int | None, typer.Option("--draws", min=1, help="Also plan the roadmap for this many "
+                                                          "draws of the scenario's uncertain inputs: the probability "
+                                                          "that each site is started by each period.")] = None,
+                workers: Annotated[int | None, typer.Option("--workers", min=0, help="Local Dask worker processes for "
+                                                            "the draws (default: CPU count); 0 runs them here.")]
+                = None) -> None:
     """Plan which sites get small reactors in which period (the scenario's roadmap block) and write its run directory."""
     from smrplan.api import roadmap as api_roadmap
 
     with _progress() as bar:
         task = bar.add_task("starting", total=None)
         road = api_roadmap(scenario, out=out, data_dir=data_dir, overwrite=overwrite,
-                           progress=lambda s: bar.update(task, description=s))
+                           progress=lambda s: bar.update(task, description=s), draws=draws, workers=workers)
     _print_roadmap(road)
 
 
@@ -167,6 +173,15 @@ def _print_roadmap(road: Any) -> None:
     out_console.print(table)
     if "myopic" in s:
         out_console.print(f"myopic plan (period by period): {s['myopic']['extra_cost_usd'] / 1e6:,.1f} M USD more")
+    if s.get("gap") is not None:
+        out_console.print(f"method {s['method']}: present worth within {s['gap']:.2%} of the lower bound "
+                          f"{s['bound_usd'] / 1e6:,.1f} M USD")
+    if "monte_carlo" in s:
+        mc = s["monte_carlo"]
+        from smrplan.report.geography import ROADMAP_PROBABILITIES
+
+        out_console.print(f"{mc['draws']} draws: {mc['sites_ever_started']} site(s) started in at least one; "
+                          f"probabilities by site and period in {ROADMAP_PROBABILITIES}")
     out_console.print(f"run directory: {road.run_dir}")
 
 

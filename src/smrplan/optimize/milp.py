@@ -352,7 +352,8 @@ def start_vector(var: dict, s: Solution) -> np.ndarray | None:
     return start
 
 
-def solve_model(m: linopy.Model, start: np.ndarray | None, mip_gap: float, time_limit_s: float, offset: float) -> dict:
+def solve_model(m: linopy.Model, start: np.ndarray | None, mip_gap: float, time_limit_s: float, offset: float,
+                relaxed: bool = False) -> dict:
     """Solve with HiGHS through linopy's direct interface (single thread, seed 0, quiet).
 
     Parameters
@@ -368,6 +369,8 @@ def solve_model(m: linopy.Model, start: np.ndarray | None, mip_gap: float, time_
     offset : float
         The objective's constant (everyone stand-alone, in the model's units: kUSD/yr), so that the gap
         is relative to the total annual cost.
+    relaxed : bool, default False
+        Solve the LP relaxation (every binary in [0, 1]); its optimum is then the dual bound.
 
     Returns
     -------
@@ -381,6 +384,9 @@ def solve_model(m: linopy.Model, start: np.ndarray | None, mip_gap: float, time_
         h = solver.solver_model
         h.changeObjectiveOffset(offset)
         accepted = False
+        if relaxed:
+            n = len(m.matrices.vlabels)
+            h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kContinuous))
         if start is not None:
             cols = m.matrices.vlabels
             accepted = h.setSolution(len(cols), np.arange(len(cols), dtype=np.int32),
@@ -394,6 +400,8 @@ def solve_model(m: linopy.Model, start: np.ndarray | None, mip_gap: float, time_
     if has:
         assert m.objective.value is not None, "a model with a solution has an objective value"
         objective = float(m.objective.value)
+    if relaxed:  # a linear programme solved to optimality bounds itself
+        dual = objective if str(m.termination_condition) == "optimal" else -np.inf
     return {"status": str(m.status), "termination": str(m.termination_condition), "has_solution": bool(has),
             "objective": objective, "dual_bound": dual,
             "solver_time_s": round(float(h.getRunTime()), 3), "nodes": int(info.mip_node_count),
@@ -454,7 +462,7 @@ class RoadmapRun:
 
 def solve_roadmap_milp(rp: RoadmapProblem, pf: np.ndarray, pn: np.ndarray,
                        assigned: tuple[np.ndarray, np.ndarray, np.ndarray], mip_gap: float, time_limit_s: float,
-                       fixed: np.ndarray | None = None) -> RoadmapRun:
+                       fixed: np.ndarray | None = None, relaxed: bool = False) -> RoadmapRun:
     """Build the roadmap MILP (docs/methodology.md "Roadmap") with linopy and solve it with HiGHS.
 
     Variables per period: o (plant option decided then), x (assignment served), b (back-up kW) and
@@ -477,6 +485,8 @@ def solve_roadmap_milp(rp: RoadmapProblem, pf: np.ndarray, pn: np.ndarray,
         HiGHS's time limit (s).
     fixed : numpy.ndarray, optional
         Decisions held (options x periods: 1 decided, 0 not, -1 free); the myopic plan fixes its past.
+    relaxed : bool, default False
+        Solve the LP relaxation (every binary in [0, 1]): a lower bound on the roadmap's present worth.
 
     Returns
     -------
@@ -492,13 +502,14 @@ def solve_roadmap_milp(rp: RoadmapProblem, pf: np.ndarray, pn: np.ndarray,
         warnings.simplefilter("ignore", category=getattr(linopy, "LinopySemanticsWarning", Warning))
         m, lab = create_roadmap_model(rp, pf, pn, *assigned, fixed=fixed)
         offset = SCALE * float((rp.weight[:, None] * rp.c).sum())
-        run = solve_model(m, None, mip_gap, time_limit_s, offset)
+        run = solve_model(m, None, mip_gap, time_limit_s, offset, relaxed)
     values = {k: np.zeros(v.shape) for k, v in lab.items()}
     if run["has_solution"]:
-        sol = np.concatenate([m.variables[k].solution.to_numpy().ravel() for k in ("open", "x", "backup_kw", "y")])
-        first = int(min(m.variables[k].labels.min() for k in ("open", "x", "backup_kw", "y")))
+        sol = np.zeros(int(max(v.max(initial=-1) for v in lab.values())) + 1)
+        for k in ("open", "x", "backup_kw", "y"):
+            sol[m.variables[k].labels.to_numpy().ravel()] = m.variables[k].solution.to_numpy().ravel()
         for k, v in lab.items():
-            values[k] = np.where(v >= 0, sol[np.maximum(v, 0) - first], 0.0)
+            values[k] = np.where(v >= 0, sol[np.maximum(v, 0)], 0.0)
     record = {"status": run["status"], "termination": run["termination"], "objective_usd": run["objective"] / SCALE,
               "dual_bound_usd": run["dual_bound"] / SCALE, "solver_time_s": run["solver_time_s"], "nodes": run["nodes"],
               "variables": int(m.nvars), "binaries": int(m.binaries.nvars), "constraints": int(m.ncons)}

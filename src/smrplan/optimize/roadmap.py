@@ -11,6 +11,9 @@ year + the design's construction_years), and until then its places keep their st
 Money is the present worth, to the first period's year, of each period's annual cost (the single-year
 plan's annual costs, so plant capex is paid as an annuity while the plant runs within the roadmap).
 
+`roadmap.method: rolling` solves it instead by a rolling horizon with look-ahead (`rolling_plan`),
+with the full model's LP relaxation as the lower bound that proves its gap.
+
 The myopic plan (`myopic_plan`) decides period by period: in period tau it sees only that period's
 demand (held for every later period), keeps the decisions already taken and fixes its own; the
 decisions are then costed with the true demand of every period.
@@ -26,6 +29,7 @@ import pandas as pd
 from smrplan.catalogue.catalogue import Catalogue, Technology
 from smrplan.costs.economics import Money, by_option, first_of
 from smrplan.costs.engine import STANDALONE_COLUMNS, CostBasis, OptionCosts
+from smrplan.costs.existing import existing_diesel_kw, standalone_with_existing_usd
 from smrplan.geo.layers import Region
 from smrplan.optimize.assemble import plant_capex_usd
 from smrplan.optimize.facilities import Candidates, candidates
@@ -72,6 +76,36 @@ class RoadmapPlan:
     unit_option: np.ndarray
     annual_cost_usd: np.ndarray
     objective_usd: float
+
+
+def period_demand(years, energy_kwh: list, peak_kw: list, costs: list, settlements: pd.DataFrame, catalogue: Catalogue,
+                  money: Money) -> PeriodDemand:
+    """Demand and bridging supply of every period: each place's cheapest stand-alone option, with the
+    capital of its existing gensets sunk while they last (`smrplan.costs.existing`).
+
+    Parameters
+    ----------
+    years : sequence of int
+        First year of each period.
+    energy_kwh, peak_kw : list of numpy.ndarray
+        Demand (kWh/yr) and peak (kW) per settlement, one array per period.
+    costs : list of OptionCosts
+        The option costs of each period's demand.
+    settlements : pandas.DataFrame
+        The settlements (``territory`` places them in an existing fleet).
+    catalogue : Catalogue
+        Its diesel entry: capex (USD/kW) and life (yr).
+    money : Money
+        Discount rate of the genset annuity.
+
+    Returns
+    -------
+    PeriodDemand
+    """
+    life = float(first_of(catalogue, "diesel")["lifetime_years"])
+    bridging = [standalone_with_existing_usd(c, existing_diesel_kw(settlements.assign(peak_kw=p), int(y), life), catalogue,
+                                             money) for c, p, y in zip(costs, peak_kw, years, strict=True)]
+    return PeriodDemand(np.asarray(years, int), np.stack(energy_kwh), np.stack(peak_kw), np.stack(bridging))
 
 
 def period_weights(years, step_years: int, discount_rate: float) -> np.ndarray:
@@ -165,7 +199,8 @@ def roadmap_problem(inst: Instance, cand: Candidates, demand: PeriodDemand, mone
         settings.max_modules_started_per_period, settings.budget_usd_per_period)
 
 
-def solve_roadmap(rp: RoadmapProblem, mip_gap: float, time_limit_s: float, fixed: np.ndarray | None = None) -> RoadmapPlan:
+def solve_roadmap(rp: RoadmapProblem, mip_gap: float, time_limit_s: float, fixed: np.ndarray | None = None,
+                  relaxed: bool = False) -> RoadmapPlan:
     """Solve a roadmap with perfect foresight (or with some decisions held) and cost its periods.
 
     Parameters
@@ -178,6 +213,9 @@ def solve_roadmap(rp: RoadmapProblem, mip_gap: float, time_limit_s: float, fixed
         HiGHS's time limit (s).
     fixed : numpy.ndarray, optional
         Decisions held (plant options x periods: 1, 0, -1 free), in the order of problem.plants.
+    relaxed : bool, default False
+        Solve the LP relaxation (its record's dual_bound_usd a lower bound on the present worth; its
+        decisions, rounded, are not a plan).
 
     Returns
     -------
@@ -185,7 +223,7 @@ def solve_roadmap(rp: RoadmapProblem, mip_gap: float, time_limit_s: float, fixed
     """
     pf, pn = plants(rp.prob)
     assigned = assignments(rp.prob, pf, pn)
-    run = solve_roadmap_milp(rp, pf, pn, assigned, mip_gap, time_limit_s, fixed)
+    run = solve_roadmap_milp(rp, pf, pn, assigned, mip_gap, time_limit_s, fixed, relaxed)
     T, n_units = len(rp.years), len(rp.prob.E)
     unit_option = np.full((T, n_units), -1)
     a, t = np.nonzero(run.served)
@@ -292,6 +330,104 @@ def myopic_plan(rp: RoadmapProblem, mip_gap: float, time_limit_s: float) -> Road
         step = solve_roadmap(view, mip_gap, time_limit_s, fixed)
         fixed[:, tau] = step.run.decided[:, tau]
     return solve_roadmap(rp, mip_gap, time_limit_s, fixed)
+
+
+def first_periods(rp: RoadmapProblem, n: int) -> RoadmapProblem:
+    """The roadmap of its first `n` periods (the same units, plant options and programme limits).
+
+    Parameters
+    ----------
+    rp : RoadmapProblem
+        The roadmap in arrays.
+    n : int
+        Periods kept.
+
+    Returns
+    -------
+    RoadmapProblem
+    """
+    return replace(rp, years=rp.years[:n], weight=rp.weight[:n], E=rp.E[:n], P=rp.P[:n], c=rp.c[:n])
+
+
+def rolling_plan(rp: RoadmapProblem, lookahead_periods: int, mip_gap: float, time_limit_s: float) -> RoadmapPlan:
+    """The roadmap by a rolling horizon with look-ahead, and a lower bound that proves its gap.
+
+    Step k (periods counted from 0) solves the roadmap of periods 0 to k + `lookahead_periods`
+    (`first_periods`: the later periods left out, their decisions free for the later steps; longer when
+    a design started in period k first serves later, so that every design can pay within the window)
+    with the decisions of the periods before k held, then holds period k's decisions and rolls on; once
+    the window reaches the last period, that step's decisions are all taken, and its plan is a plan of
+    the full roadmap. Plant capex is an
+    annuity paid while a plant runs within the periods solved, so a window charges each plant only for
+    the years it serves there. The lower bound is the optimum of the full model's LP relaxation (every
+    binary in [0, 1]), so the reported gap (cost - bound) / bound is proven.
+
+    Parameters
+    ----------
+    rp : RoadmapProblem
+        The roadmap in arrays.
+    lookahead_periods : int
+        Periods after the current one in each step's window, at least (the number of periods less one:
+        the full model in one step).
+    mip_gap : float
+        Relative gap of each solve (fraction).
+    time_limit_s : float
+        HiGHS's time limit of each solve (s).
+
+    Returns
+    -------
+    RoadmapPlan
+        Its run record has method "rolling", lookahead_periods, steps, bound_usd (USD, the LP
+        relaxation's optimum) and gap (fraction; None without a positive bound).
+    """
+    pf, _ = plants(rp.prob)
+    T = len(rp.years)
+    sv = rp.serves()
+
+    def window_end(k: int) -> int:  # the look-ahead, or the first service period of every design started in k
+        first = [k + lookahead_periods] + [int(np.argmax(s)) for s in sv[:, k] if s.any()]
+        return min(max(first), T - 1)
+
+    fixed = np.full((len(pf), T), -1)
+    k = 0
+    while window_end(k) < T - 1:  # one solve per period until the window reaches the last period
+        n = window_end(k) + 1
+        fixed[:, k] = solve_roadmap(first_periods(rp, n), mip_gap, time_limit_s, fixed[:, :n]).run.decided[:, k]
+        k += 1
+    plan = solve_roadmap(rp, mip_gap, time_limit_s, fixed)
+    bound = solve_roadmap(rp, mip_gap, time_limit_s, relaxed=True).run.record["dual_bound_usd"]
+    plan.run.record.update(method="rolling", lookahead_periods=lookahead_periods, steps=k + 1, bound_usd=bound,
+                           gap=max(plan.objective_usd - bound, 0.0) / bound if bound > 0 else None)
+    return plan
+
+
+def plan_by_method(rp: RoadmapProblem, settings, mip_gap: float, time_limit_s: float) -> RoadmapPlan:
+    """The roadmap by the scenario's method: the full perfect-foresight model or the rolling horizon.
+
+    Parameters
+    ----------
+    rp : RoadmapProblem
+        The roadmap in arrays.
+    settings : smrplan.scenario.Roadmap
+        method ("full" or "rolling") and lookahead_periods.
+    mip_gap : float
+        Relative gap of each solve (fraction).
+    time_limit_s : float
+        HiGHS's time limit of each solve (s).
+
+    Returns
+    -------
+    RoadmapPlan
+        Its run record has method, bound_usd (the lower bound, USD of present worth) and gap
+        ((cost - bound) / bound, fraction; None without a positive bound).
+    """
+    if settings.method == "rolling":
+        return rolling_plan(rp, settings.lookahead_periods, mip_gap, time_limit_s)
+    plan = solve_roadmap(rp, mip_gap, time_limit_s)
+    bound = plan.run.record["dual_bound_usd"]
+    plan.run.record.update(method="full", bound_usd=bound,
+                           gap=max(plan.objective_usd - bound, 0.0) / bound if bound > 0 else None)
+    return plan
 
 
 def plant_table(plan: RoadmapPlan, cand: Candidates, inst: Instance, settlement_ids: np.ndarray) -> pd.DataFrame:
@@ -416,6 +552,44 @@ def _without_plants(inst: Instance, opt) -> Problem:
                    nothing, nothing, nothing, nothing, nothing, nothing, 0, opt.reserve_margin_fraction)
 
 
+def roadmap_model(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, enabled, allowed: np.ndarray,
+                  catalogue: Catalogue, money: Money, opt, load_factor: float, carbon_price_usd_per_t: float,
+                  demand: PeriodDemand, settings) -> tuple[RoadmapProblem, Instance, Candidates]:
+    """The roadmap in arrays on the single-year plan's model at the last period's demand (not solved).
+
+    Parameters
+    ----------
+    region, settlements, sites, catalogue, money, opt, load_factor, carbon_price_usd_per_t, demand, settings
+        As in `plan_roadmap`.
+    enabled : sequence of str
+        Enabled catalogue technologies.
+    allowed : numpy.ndarray
+        May the settlement use a reactor of this kind (bool, settlements x KINDS).
+
+    Returns
+    -------
+    rp : RoadmapProblem
+    inst : Instance
+        The single-year instance (units, settlement labels, used facilities).
+    cand : Candidates
+        The candidate facilities at the catalogue's (first-module) costs.
+    """
+    groups = by_option(catalogue, list(enabled))
+    techs_by_kind = {kind: groups[KIND_OPTION[kind]] for kind in KINDS}
+    diesel = first_of(catalogue, "diesel")
+    suitable = sites[sites["suitable"].to_numpy(bool)]
+    cand = candidates(suitable, techs_by_kind, diesel, money, load_factor, carbon_price_usd_per_t)
+    n_periods = len(demand.years)
+    most = max([t.max_units * t.modules_per_unit for t in cand.techs] + [1]) * max(len(cand.sites), 1)
+    if settings.max_modules_started_per_period is not None:
+        most = min(most, settings.max_modules_started_per_period * n_periods)
+    inst = fit_instance(region, settlements, allowed, learning_candidates(cand, most), opt,
+                        first_of(catalogue, "grid_extension"), first_of(catalogue, "submarine_cable"), money)
+    if inst.prob is None:  # no unit can gain from a plant: a roadmap without plants
+        inst = replace(inst, prob=_without_plants(inst, opt))
+    return roadmap_problem(inst, cand, demand, money, settings), inst, cand
+
+
 def plan_roadmap(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, basis: CostBasis, catalogue: Catalogue,
                  money: Money, opt, load_factor: float, carbon_price_usd_per_t: float, demand: PeriodDemand, settings,
                  *, myopic: bool) -> RoadmapOutcome:
@@ -446,7 +620,7 @@ def plan_roadmap(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame,
     demand : PeriodDemand
         Demand and stand-alone cost of every period.
     settings : smrplan.scenario.Roadmap
-        Periods, modules started per period, budget.
+        Periods, modules started per period, budget, method (full or rolling horizon).
     myopic : bool
         Also solve the myopic roadmap.
 
@@ -454,21 +628,9 @@ def plan_roadmap(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame,
     -------
     RoadmapOutcome
     """
-    groups = by_option(catalogue, list(basis.enabled))
-    techs_by_kind = {kind: groups[KIND_OPTION[kind]] for kind in KINDS}
-    diesel = first_of(catalogue, "diesel")
-    suitable = sites[sites["suitable"].to_numpy(bool)]
-    cand = candidates(suitable, techs_by_kind, diesel, money, load_factor, carbon_price_usd_per_t)
-    n_periods = len(demand.years)
-    most = max([t.max_units * t.modules_per_unit for t in cand.techs] + [1]) * max(len(cand.sites), 1)
-    if settings.max_modules_started_per_period is not None:
-        most = min(most, settings.max_modules_started_per_period * n_periods)
-    inst = fit_instance(region, settlements, basis.allowed, learning_candidates(cand, most), opt,
-                        first_of(catalogue, "grid_extension"), first_of(catalogue, "submarine_cable"), money)
-    if inst.prob is None:  # no unit can gain from a plant: a roadmap without plants
-        inst = replace(inst, prob=_without_plants(inst, opt))
-    rp = roadmap_problem(inst, cand, demand, money, settings)
-    plan = solve_roadmap(rp, opt.mip_gap, opt.time_limit_s)
+    rp, inst, cand = roadmap_model(region, settlements, sites, basis.enabled, basis.allowed, catalogue, money, opt,
+                                   load_factor, carbon_price_usd_per_t, demand, settings)
+    plan = plan_by_method(rp, settings, opt.mip_gap, opt.time_limit_s)
     why = explain_order(plan, cand, inst, opt.mip_gap, opt.time_limit_s, settings.explain_order_max_plants)
     table = plant_table(plan, cand, inst, settlements["id"].astype(str).to_numpy())
     table = table.merge(why, on=["site_id", "decision_year"], how="left", validate="one_to_one")

@@ -20,7 +20,15 @@ from smrplan.dispatch.simulate import write_dispatch_parquet
 from smrplan.optimize.alternatives import Alternatives
 from smrplan.optimize.roadmap import first_reactor_year
 from smrplan.outputs.rundir import atomic_run_dir, write_json
-from smrplan.report.geography import CONTEXT_FILE, ROADMAP_SETTLEMENTS, ZONES_LAYER, context_layers, reactor_zones
+from smrplan.report.geography import (
+    CONTEXT_FILE,
+    ROADMAP_DRAWS,
+    ROADMAP_PROBABILITIES,
+    ROADMAP_SETTLEMENTS,
+    ZONES_LAYER,
+    context_layers,
+    reactor_zones,
+)
 from smrplan.report.html import build_report
 from smrplan.report.pages import build_alternatives_report
 from smrplan.report.qgis import write_project
@@ -372,7 +380,9 @@ def write_roadmap_run(roadmap: Roadmap, out: Path, overwrite: bool = False, prog
     site, design, modules, decision year, first power, places served), trajectory.csv (year by year:
     capex USD, annual cost USD/yr, CO2 t/yr, diesel l/yr), roadmap_settlements.csv (each settlement's
     territory or state, last-period demand in kWh/yr, and first year served by a plant), context.gpkg
-    (the map's land and hazards), plan.json (its ``roadmap`` section), report.html and log.txt (with every file's size).
+    (the map's land and hazards), plan.json (its ``roadmap`` section), report.html and log.txt (with every
+    file's size); with a Monte Carlo, roadmap_probabilities.parquet (site x period: p_started,
+    p_in_service) and roadmap_draws.parquet (per draw: inputs, present worth USD, plants).
 
     Parameters
     ----------
@@ -411,6 +421,10 @@ def write_roadmap_run(roadmap: Roadmap, out: Path, overwrite: bool = False, prog
                                                                                          index=False)
         write_context(roadmap.inputs.region.layers, [st.geometry], tmp / CONTEXT_FILE)
         roadmap.trajectory.to_csv(tmp / "trajectory.csv", index=False)
+        if roadmap.monte_carlo is not None:
+            probabilities, draws, _ = roadmap.monte_carlo
+            probabilities.to_parquet(tmp / ROADMAP_PROBABILITIES, index=False)
+            draws.to_parquet(tmp / ROADMAP_DRAWS, index=False)
         write_json(tmp / "plan.json", _jsonable(roadmap.summary))
         if roadmap.scenario.outputs.report:
             progress("report")

@@ -19,6 +19,10 @@ EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), km
 CONTEXT_FILE = "context.gpkg"
 # A roadmap's settlements with the first year a plant serves each (beside roadmap.csv).
 ROADMAP_SETTLEMENTS = "roadmap_settlements.csv"
+# A roadmap's Monte Carlo (smrplan roadmap --draws): per site and period the probability it is started and
+# in service, and per draw its inputs, present worth and plants.
+ROADMAP_PROBABILITIES = "roadmap_probabilities.parquet"
+ROADMAP_DRAWS = "roadmap_draws.parquet"
 # Vector layers of the scenario copied into CONTEXT_FILE (when the run read them), drawn in this order.
 CONTEXT_LAYERS = ("land", "districts", "seismic_zones", "cyclone_tracks", "earthquakes", "power_plants",
                   "dams", "airports")

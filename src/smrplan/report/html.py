@@ -38,6 +38,7 @@ from smrplan.units import CRORE
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["sendDataToCloud"]}
 MAP_CONFIG = {**PLOT_CONFIG, "scrollZoom": True}
 MAP_HEIGHT = 900  # px: the panels and, under them, the legend
+ROADMAP_PROBABILITY_ROWS = 30  # sites in the roadmap report's Monte Carlo table, most often started first
 WEEK_H = 168
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
@@ -512,10 +513,28 @@ def roadmap_context(run_dir: Path) -> dict:
     if "myopic" in section:
         headline.append(("myopic plan costs more by", f"{tables.num(section['myopic']['extra_cost_usd'] / 1e6, 1)} M USD"))
     return {"plan": plan, "section": section, "scenario": scenario, "figures": figures, "headline": headline,
+            "probabilities": roadmap_probabilities(run_dir, ROADMAP_PROBABILITY_ROWS),
             "plants": plants.to_dict(orient="records"), "trajectory": traj.to_dict(orient="records"),
             "title": f"{plan['scenario']}: roadmap of small reactors", "plotlyjs": get_plotlyjs(),
             "created": plan.get("created_utc", ""), "versions": plan.get("versions", {}),
             "currency": f"USD {scenario['finance']['base_year']}"}
+
+
+def roadmap_probabilities(run_dir: Path, rows: int) -> list[dict] | None:
+    """The roadmap Monte Carlo's sites as table rows (site_id, kind, then the probability that the site
+    is started by each period, keyed by year), the `rows` sites most often started by the last period
+    first; None when the run directory has no Monte Carlo."""
+    path = Path(run_dir) / geography.ROADMAP_PROBABILITIES
+    if not path.exists():
+        return None
+    p = pd.read_parquet(path)
+    years = sorted(p["period_year"].unique())
+    wide = p.pivot_table(index="site_id", columns="period_year", values="p_started", sort=False)
+    wide = wide.sort_values(years[::-1], ascending=False, kind="stable").head(rows)
+    kind = p.drop_duplicates("site_id").set_index("site_id")["kind"]
+    values = wide[years].to_numpy(float)
+    return [{"site_id": str(site), "kind": str(kind[site]), "by_year": dict(zip(map(int, years), row.tolist(), strict=True))}
+            for site, row in zip(wide.index, values, strict=True)]
 
 
 def build_report(run_dir: Path) -> Path:

@@ -256,9 +256,22 @@ class DrawInputs:
     population: np.ndarray
 
 
-def draw_inputs(model: SweepModel, row: np.ndarray) -> DrawInputs:
-    """Apply one row of input values (columns of model.sampler) to the base catalogue, finance and
-    demand settings."""
+def draw_inputs(model: SweepModel, row: np.ndarray, year: int | None = None) -> DrawInputs:
+    """Apply one row of input values to the base catalogue, finance and demand settings.
+
+    Parameters
+    ----------
+    model : SweepModel
+        The sweep model.
+    row : numpy.ndarray
+        Input values, in the columns of model.sampler (their catalogue or scenario units).
+    year : int, optional
+        Year of the demand (default the scenario's target year; a roadmap's period years).
+
+    Returns
+    -------
+    DrawInputs
+    """
     sc = model.scenario
     values = dict(zip(model.sampler.columns, row.tolist(), strict=True))
     by_tech: dict[str, dict[str, float]] = {}
@@ -278,7 +291,7 @@ def draw_inputs(model: SweepModel, row: np.ndarray) -> DrawInputs:
     drawn = d.model_copy(update={
         "population_growth_per_year": values.get("demand.population_growth_per_year", d.population_growth_per_year),
         "tier_kwh_per_household_year": [v * scale for v in d.tier_kwh_per_household_year]})
-    dem = settlement_demand(model.demand, drawn, sc.target_year)
+    dem = settlement_demand(model.demand, drawn, sc.target_year if year is None else year)
     money = Money(values.get("finance.discount_rate", sc.finance.discount_rate), sc.finance.horizon_years)
     return DrawInputs(cat, money, sc.finance.carbon_price_usd_per_t, dem["demand_kwh_per_year"], dem["peak_kw"],
                       dem["population_target"])

@@ -223,19 +223,34 @@ def open_client(workers: int | None = None, scheduler: str | None = None) -> Ite
             cluster.close()
 
 
-def _execute(model: SweepModel, todo: list[tuple[int | str, int, int]], client: Client | None,
-             on_result: Callable[[BatchResult], None]) -> None:
-    """Run the batches (and the tornado, id TORNADO_ID) in this process (client None) or on the
-    client's cluster (the model scattered once to every worker); hand each result to on_result as
-    it finishes."""
+def execute_batches(model: SweepModel, todo: list[tuple[int | str, int, int]], client: Client | None,
+                    on_result: Callable, task: Callable | None = None) -> None:
+    """Run batches of rows in this process (client None) or on the client's cluster (the model
+    scattered once to every worker) and hand each result to `on_result` as it finishes.
+
+    Parameters
+    ----------
+    model : SweepModel
+        The sweep model.
+    todo : list of (batch id, first draw, stop draw)
+        The batches (id TORNADO_ID: the tornado's rows).
+    client : dask.distributed.Client or None
+        The cluster, or None to run here.
+    on_result : callable
+        Called with each batch's result.
+    task : callable, optional
+        task(model, batch id, first, stop) -> result; default the sweep's batch (or tornado) of
+        `run_batch`; uncertainty.roadmap runs its roadmap batches through it.
+    """
+    task = _task if task is None else task
     if client is None:
         for bid, first, stop in todo:
-            on_result(_task(model, bid, first, stop))
+            on_result(task(model, bid, first, stop))
         return
     from dask.distributed import as_completed
 
     shipped = client.scatter(model, broadcast=True, hash=False)
-    futures = [client.submit(_task, shipped, bid, first, stop, pure=False) for bid, first, stop in todo]
+    futures = [client.submit(task, shipped, bid, first, stop, pure=False) for bid, first, stop in todo]
     for fut in as_completed(futures):
         on_result(fut.result())
         fut.release()
@@ -361,7 +376,7 @@ def run_sweep(model: SweepModel, out: str | Path, client: Client | None = None,
             progress("draws", finished[0], model.draws)
 
     if todo:
-        _execute(model, todo, client, on_result)
+        execute_batches(model, todo, client, on_result)
     elapsed = time.perf_counter() - t0
     extra: dict = {"sobol_elapsed_s": None}
     if sobol_samples is not None:
