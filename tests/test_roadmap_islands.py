@@ -118,11 +118,11 @@ def test_without_reactor_technologies_the_roadmap_is_everyone_stand_alone():
 
 
 def test_run_on_a_roadmap_study_writes_the_roadmap(tmp_path):
-    """`smrplan run` on a scenario of study roadmap plans its periods, as `smrplan roadmap` does; a bad
-    roadmap value exits 2 naming the field."""
+    """`smrplan run` on a scenario with a roadmap block plans its periods, as `smrplan roadmap` does; a
+    bad roadmap value exits 2 naming the field."""
     raw = yaml.safe_load(bundled_text("india-islands"))
-    raw.update(study="roadmap", roadmap={"first_year": 2030, "last_year": 2035, "myopic_comparison": False,
-                                         "explain_order_max_plants": 0})
+    raw.pop("study", None)  # a roadmap block alone makes it a roadmap study
+    raw.update(roadmap={"first_year": 2030, "last_year": 2035, "myopic_comparison": False, "explain_order_max_plants": 0})
     sc = tmp_path / "islands-roadmap.yaml"
     sc.write_text(yaml.safe_dump(raw), encoding="utf-8")
     r = run_cli(["run", sc, "--out", tmp_path / "run"], timeout=600)
@@ -131,6 +131,7 @@ def test_run_on_a_roadmap_study_writes_the_roadmap(tmp_path):
     out = tmp_path / "run"
     assert json.loads((out / "plan.json").read_text())["roadmap"]["periods"] == [2030, 2035]
     assert (out / "roadmap.csv").is_file() and (out / "report.html").is_file()
+    assert load_scenario("india-islands").study == "settlements"  # the defaults' roadmap block alone does not
     raw["roadmap"]["explain_order_max_plants"] = -1
     sc.write_text(yaml.safe_dump(raw), encoding="utf-8")
     r = run_cli(["run", sc, "--out", tmp_path / "bad"], timeout=300)

@@ -555,9 +555,12 @@ def _with_rule_set(merged: dict[str, Any], raw: dict[str, Any], source: str) -> 
 
 def parse_scenario(raw: Any, source: str) -> Scenario:
     """Validate a scenario mapping (already read from YAML) merged over the defaults and the siting
-    rule set it names (`siting.rules`)."""
+    rule set it names (`siting.rules`). A mapping with a ``roadmap`` block and no ``study`` is a
+    roadmap study."""
     if not isinstance(raw, dict):
         raise InputError(source, None, "a scenario must be a YAML mapping of keys to values")
+    if "roadmap" in raw and "study" not in raw:  # a scenario that sets out a roadmap studies it (`smrplan run`)
+        raw = {**raw, "study": "roadmap"}
     merged = _with_rule_set(_merge(defaults(), raw), raw, source)
     try:
         return Scenario.model_validate({**merged, "source": source})
