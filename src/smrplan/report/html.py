@@ -502,7 +502,7 @@ def roadmap_context(run_dir: Path) -> dict:
                        "plant first serves them", "notes": map_notes,
                        "div": _div(plots.panel_map_figure(traces, ranges, titles, bars, height=MAP_HEIGHT), "map", MAP_CONFIG)},
                "gantt": {"name": "gantt", "title": "Plants: construction from the decision year, then service",
-                         "div": _div(plots.gantt_figure(plants, end), "plot-gantt"),
+                         "div": _div(plots.gantt_figure(plants, end), "plot-gantt") if len(plants) else "",
                          "notes": [] if len(plants) else ["no plant is started: every place keeps its stand-alone supply"]},
                "trajectory": {"name": "trajectory", "title": "Capex committed, annual cost and diesel, year by year",
                               "div": _div(plots.trajectory_figure(traj), "plot-trajectory"), "notes": []}}
