@@ -274,10 +274,16 @@ def site_traces(points: pd.DataFrame, criterion_labels: dict[str, str]) -> list[
     return traces
 
 
-def marker_size(demand_kwh: np.ndarray) -> np.ndarray:
-    """Marker diameter (px) growing with the square root of demand, 6 to 30 px."""
+def marker_size(demand_kwh: np.ndarray, on_grid: np.ndarray | None = None) -> np.ndarray:
+    """Marker diameter (px) growing with the square root of demand, 6 to 30 px; `on_grid` (bool per
+    point) draws those points within `ON_GRID_MARKER_PX` instead, on the same scale of demand."""
     d = np.asarray(demand_kwh, float)
-    return 6.0 + 24.0 * np.sqrt(d / max(float(np.nanmax(d, initial=0.0)), 1.0))
+    scale = np.sqrt(d / max(float(np.nanmax(d, initial=0.0)), 1.0))
+    size = 6.0 + 24.0 * scale
+    if on_grid is not None:
+        low, high = ON_GRID_MARKER_PX
+        size[on_grid] = low + (high - low) * scale[on_grid]
+    return size
 
 
 def settlement_traces(points: pd.DataFrame, names: bool = False) -> list[go.Scatter | go.Scattergl]:
@@ -286,11 +292,9 @@ def settlement_traces(points: pd.DataFrame, names: bool = False) -> list[go.Scat
     the national grid are drawn small (`ON_GRID_MARKER_PX`) and underneath, so that the isolated systems a
     plan is about stand out on a national map. `names` writes
     each settlement's name beside it (`points` needs a name column)."""
-    size = marker_size(points["demand_kwh_per_year"].to_numpy())
     status = points["grid_status"].astype(str) if "grid_status" in points.columns else pd.Series("", index=points.index)
     symbol = status.map(GRID_STATUS_SYMBOLS).fillna("circle").to_numpy()
-    on_grid = status.isin(["connected", "weak"]).to_numpy()
-    size[on_grid] = ON_GRID_MARKER_PX[0] + (size[on_grid] - 6.0) / 24.0 * (ON_GRID_MARKER_PX[1] - ON_GRID_MARKER_PX[0])
+    size = marker_size(points["demand_kwh_per_year"].to_numpy(), on_grid=status.isin(["connected", "weak"]).to_numpy())
     kind = go.Scattergl if len(points) > WEBGL_POINTS else go.Scatter
     position = (label_positions(points["lon"].to_numpy(float), points["lat"].to_numpy(float)) if names
                 else np.full(len(points), "top center"))
