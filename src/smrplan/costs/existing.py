@@ -9,6 +9,7 @@ less the capital annuity of the kW it already has (at most the kW its diesel sys
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -20,8 +21,10 @@ from smrplan.costs.engine import STANDALONE_COLUMNS, OptionCosts
 from smrplan.options import ALL_OPTIONS
 
 
+@lru_cache(maxsize=1)
 def existing_diesel_table() -> pd.DataFrame:
-    """data/existing_diesel.csv: territory, diesel_kw (kW), as_of_year, source, note."""
+    """data/existing_diesel.csv: territory, diesel_kw (kW), as_of_year, source, note (read once; not to
+    be modified)."""
     with resources.files("smrplan.data").joinpath("existing_diesel.csv").open(encoding="utf-8") as f:
         return pd.read_csv(f, comment="#")
 
