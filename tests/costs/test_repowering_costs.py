@@ -60,6 +60,10 @@ def test_credit_by_account_and_carbon_price():
 def test_overrides_are_checked():
     with pytest.raises(InputError, match="repowering.overrides.site_reuse_credit_fraction"):
         repowering_parameters(2024, {"site_reuse_credit_fraction": 1.5})
+    with pytest.raises(InputError, match=r"repowering.overrides.process_heat_share.*fraction in \[0, 1\]"):
+        repowering_parameters(2024, {"process_heat_share": 1.5})
+    with pytest.raises(InputError, match="repowering.overrides.process_heat_usd_per_kwh_th"):
+        repowering_parameters(2024, {"process_heat_usd_per_kwh_th": -0.01})
     with pytest.raises(InputError, match="repowering.overrides.nonsense"):
         repowering_parameters(2024, {"nonsense": 1.0})
     with pytest.raises(InputError, match="repowering.designs"):
