@@ -207,7 +207,7 @@ def why_section(st: pd.DataFrame, result: PlanResult, annual: dict[str, np.ndarr
         top = members[np.argsort(-e[members], kind="stable")][:WHY_MEMBERS]
         options, counts = np.unique(best_option[members], return_counts=True)
         built.append({
-            "site_id": result.facilities[f].site_id, "technology": result.facilities[f].tech.key,
+            "site_id": result.facilities[int(f)].site_id, "technology": result.facilities[int(f)].tech.key,
             "settlements": int(len(members)), "standalone_annual_cost_usd": round(alone, 2),
             "plant_annual_cost_usd": round(plant, 2), "saving_usd_per_year": round(alone - plant, 2),
             "saving_fraction": round((alone - plant) / alone, 5) if alone > 0 else None,

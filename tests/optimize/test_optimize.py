@@ -19,7 +19,7 @@ from smrplan.costs.engine import allowed_kinds
 from smrplan.geo.distance import destination, haversine_km
 from smrplan.geo.layers import Region
 from smrplan.optimize.cluster import cell_labels, cluster_settlements
-from smrplan.optimize.facilities import facility_costs
+from smrplan.optimize.facilities import CandidateFacilities, candidates, facility_costs
 from smrplan.optimize.heuristics import evaluate, greedy_plan
 from smrplan.optimize.problem import Problem
 from smrplan.optimize.solve import solve_plan, solve_problem
@@ -401,3 +401,21 @@ def test_breakeven_multiplier_is_where_a_reactor_starts_to_win(real):
 
     assert scaled(m * 0.99).assignment.iloc[0] >= 0
     assert scaled(m * 1.01).assignment.iloc[0] < 0
+
+
+def test_candidate_facilities_are_every_site_with_every_technology_of_its_kind(real):
+    """The lazy facility sequence gives, for each index, the site (id, kind, position) and technology
+    of `Candidates.fac_site` / `fac_tech`, and slices as a list would."""
+    _, _, sites = town_case(real, n_towns=2, villages=0, sites_per_town=2)
+    sites = pd.concat([sites, sites.iloc[[0]].assign(site_id="F0", kind="floating")], ignore_index=True)
+    cand = candidates(sites, real["techs"], real["diesel"], real["money"], real["lf"], 0.0)
+    facs = CandidateFacilities(cand)
+    n_techs = {kind: len(real["techs"][kind]) for kind in ("land", "floating")}
+    assert len(facs) == 4 * n_techs["land"] + n_techs["floating"]
+    for f, fac in enumerate(facs):
+        s = int(cand.fac_site[f])
+        assert (fac.site_id, fac.kind, fac.tech.key) == (cand.sites["site_id"].iat[s], cand.sites["kind"].iat[s],
+                                                         cand.techs[int(cand.fac_tech[f])].key)
+        assert (fac.lon, fac.lat) == (cand.sites["lon"].iat[s], cand.sites["lat"].iat[s])
+        assert fac.tech in real["techs"][fac.kind]
+    assert [f.site_id for f in facs[1:3]] == [facs[1].site_id, facs[2].site_id]

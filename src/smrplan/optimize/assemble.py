@@ -128,7 +128,7 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
         members = np.flatnonzero(result.assignment.to_numpy() == f)
         if len(members) == 0:
             continue
-        fac = result.facilities[f]
+        fac = result.facilities[int(f)]
         option = KIND_OPTION[fac.kind]
         plant_cost = result.facility_annual_cost[f] + result.pair_annual_cost.iloc[members].sum()
         alone = best_individual[members]

@@ -10,7 +10,9 @@ island logistics, carbon price) and variable cost v_t are those of economics.rea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,17 @@ from smrplan.catalogue.catalogue import Technology
 from smrplan.costs.economics import Money, diesel_cost, pv_factor, reactor_capex_usd_per_kw
 from smrplan.options import KINDS
 from smrplan.units import KW_PER_MW
+
+
+@dataclass
+class Facility:
+    """A candidate plant: a site (id, kind, position in degrees) with one reactor technology."""
+
+    site_id: str
+    kind: str
+    tech: Technology
+    lon: float
+    lat: float
 
 
 def facility_costs(tech: Technology, diesel: Technology, money: Money, is_island: bool,
@@ -132,3 +145,37 @@ def candidates(sites: pd.DataFrame, techs_by_kind: dict[str, list[Technology]], 
     tc = pd.DataFrame({key: [cf[key] for cf in coef[False]] for key in coef[False][0]} if techs else {})
     b_isl = np.array([cf["backup_per_kw"] for cf in coef[True]])
     return Candidates(sites, site_kind, techs, tech_kind, fac_site, fac_tech, tc, b_isl)
+
+
+class CandidateFacilities(Sequence[Facility]):
+    """Every facility of `Candidates` as a sequence of `Facility`, each made only when asked for.
+
+    A national run has hundreds of thousands of candidate facilities and the plan reads a few (the
+    built ones), so none is made in advance.
+
+    Parameters
+    ----------
+    cand : Candidates
+        The candidate facilities (sites with site_id, lon and lat in degrees; technologies).
+    """
+
+    def __init__(self, cand: Candidates) -> None:
+        self._cand = cand
+        self._ids = cand.sites["site_id"].to_numpy()
+        self._lon, self._lat = cand.sites["lon"].to_numpy(float), cand.sites["lat"].to_numpy(float)
+
+    def __len__(self) -> int:
+        return len(self._cand.fac_site)
+
+    @overload
+    def __getitem__(self, f: int) -> Facility: ...
+
+    @overload
+    def __getitem__(self, f: slice) -> list[Facility]: ...
+
+    def __getitem__(self, f: int | slice) -> Facility | list[Facility]:
+        if isinstance(f, slice):
+            return [self[i] for i in range(*f.indices(len(self)))]
+        c = self._cand
+        s, t = int(c.fac_site[f]), int(c.fac_tech[f])
+        return Facility(str(self._ids[s]), KINDS[c.site_kind[s]], c.techs[t], float(self._lon[s]), float(self._lat[s]))

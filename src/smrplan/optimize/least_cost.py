@@ -20,7 +20,8 @@ import pandas as pd
 from smrplan.catalogue.catalogue import Catalogue
 from smrplan.costs.economics import Money, first_of, line_cost, reactor_plant_cost
 from smrplan.costs.engine import CostBasis, OptionCosts
-from smrplan.optimize.solve import Facility, PlanResult
+from smrplan.optimize.facilities import Facility
+from smrplan.optimize.solve import PlanResult
 from smrplan.options import ALL_OPTIONS, KIND_OPTION, REACTOR_OPTIONS
 
 SKIPPED = "skipped (optimisation.enabled is false): each settlement's least-cost option on its own"

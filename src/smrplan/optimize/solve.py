@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +35,7 @@ from smrplan.costs.economics import Money
 from smrplan.geo.layers import Region
 from smrplan.optimize import regional_search
 from smrplan.optimize.breakeven import breakeven
-from smrplan.optimize.facilities import Candidates, candidates
+from smrplan.optimize.facilities import CandidateFacilities, Candidates, Facility, candidates
 from smrplan.optimize.heuristics import evaluate, greedy_plan
 from smrplan.optimize.instance import Instance, fit_instance
 from smrplan.optimize.milp import MilpRun, solve_milp
@@ -42,17 +43,6 @@ from smrplan.optimize.problem import TOL, Problem, Solution, assignments, plants
 from smrplan.options import KINDS
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Facility:
-    """A candidate plant: a site (id, kind, position in degrees) with one reactor technology."""
-
-    site_id: str
-    kind: str
-    tech: Technology
-    lon: float
-    lat: float
 
 
 @dataclass
@@ -65,7 +55,7 @@ class PlanResult:
     settlement to the unit the MILP saw; `breakeven` explains the largest units without a reactor."""
 
     assignment: pd.Series  # settlement index -> facility index (or -1)
-    facilities: list[Facility]
+    facilities: Sequence[Facility]
     modules: np.ndarray  # modules built per facility: whole purchase units x modules per unit
     backup_kw: np.ndarray
     opened: np.ndarray
@@ -151,7 +141,7 @@ def solve_plan(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, t
 def plan_instance(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame,
                   techs_by_kind: dict[str, list[Technology]], diesel: Technology, grid: Technology, cable: Technology,
                   money: Money, opt, load_factor: float, carbon_price: float = 0.0, *, allowed: np.ndarray,
-                  keep_unprofitable: bool = False) -> tuple[Candidates, list[Facility], Instance]:
+                  keep_unprofitable: bool = False) -> tuple[Candidates, Sequence[Facility], Instance]:
     """The candidate facilities and the instance of the plan MILP (step 1 of `solve_plan`).
 
     Parameters
@@ -165,7 +155,7 @@ def plan_instance(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame
     -------
     cand : Candidates
         Every suitable site with every enabled technology of its kind, and their cost coefficients.
-    facilities : list of Facility
+    facilities : sequence of Facility
         One per candidate facility (site, kind, technology, lon / lat in degrees).
     inst : Instance
         Units, pairs and the Problem (None when no unit fits a plant option).
@@ -174,10 +164,7 @@ def plan_instance(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame
     if allowed.shape != (len(settlements), len(KINDS)):
         raise ValueError(f"allowed must be settlements x KINDS, {(len(settlements), len(KINDS))}, not {allowed.shape}")
     cand = candidates(sites, techs_by_kind, diesel, money, load_factor, carbon_price)
-    site_lon, site_lat = cand.sites["lon"].to_numpy(float), cand.sites["lat"].to_numpy(float)
-    facilities = [Facility(str(cand.sites["site_id"].iat[s]), KINDS[cand.site_kind[s]], cand.techs[t],
-                           float(site_lon[s]), float(site_lat[s]))
-                  for s, t in zip(cand.fac_site, cand.fac_tech, strict=True)]
+    facilities = CandidateFacilities(cand)
     inst = fit_instance(region, settlements, allowed, cand, opt, grid, cable, money, keep_unprofitable)
     return cand, facilities, inst
 
@@ -195,7 +182,7 @@ def _settings(opt, carbon_price: float) -> dict:
             "carbon_price_usd_per_t": carbon_price, "max_assignments": opt.max_assignments}
 
 
-def _nothing_built(n_set: int, inst: Instance, cand: Candidates, facilities: list[Facility], base: dict, opt,
+def _nothing_built(n_set: int, inst: Instance, cand: Candidates, facilities: Sequence[Facility], base: dict, opt,
                    t0: float) -> PlanResult:
     """The plan without a model: everyone stand-alone, with why (break-even capex) when some facility
     and some unit exist."""
@@ -216,7 +203,7 @@ def _nothing_built(n_set: int, inst: Instance, cand: Candidates, facilities: lis
 
 
 def _plan_result(settlements: pd.DataFrame, inst: Instance, sol: Solution, cand: Candidates,
-                 facilities: list[Facility], solver: dict, opt) -> PlanResult:
+                 facilities: Sequence[Facility], solver: dict, opt) -> PlanResult:
     """The plan `sol` of the instance's Problem mapped back to facilities and settlements."""
     n_set, n_fac = len(settlements), len(facilities)
     opened, modules, backup, fac_cost = _built(inst, sol, facilities)
@@ -228,7 +215,8 @@ def _plan_result(settlements: pd.DataFrame, inst: Instance, sol: Solution, cand:
                       breakeven(inst.units, unit_fac < 0, cand, inst.site_island, inst.net, opt))
 
 
-def _built(inst: Instance, sol: Solution, facilities: list[Facility]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _built(inst: Instance, sol: Solution, facilities: Sequence[Facility]
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per candidate facility: opened, modules (the solver's whole purchase units x modules per unit),
     back-up (kW) and annual plant cost (USD/yr, without variable cost)."""
     prob, used_fac, n_fac = inst.prob, inst.used_fac, len(facilities)
