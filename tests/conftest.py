@@ -13,6 +13,10 @@ import pytest
 
 from smrplan.catalogue.catalogue import Parameter, Technology
 
+# Region geometry prepared from a land layer is kept on disk between runs (smrplan.geo.diskcache): the
+# tests keep theirs in a folder of their own, shared by the whole session and its forked CLI runs.
+os.environ["SMRPLAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="smrplan-test-cache-")
+
 SHARED_DATA = Path(os.environ.get("SMRPLAN_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 

@@ -30,6 +30,7 @@ and anchor layers are repaired, logged and counted instead of stopping (see `smr
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,8 +41,10 @@ import shapely
 
 from smrplan.demand.population import allocate_population, census_pools
 from smrplan.errors import InputError
+from smrplan.geo import seacells, water
 from smrplan.geo.checks import Fixes, Rows, unique_ids
 from smrplan.geo.coal import district_seismic_zones, read_coal_units
+from smrplan.geo.diskcache import cached, key_of, pack_geometries, unpack_geometries
 from smrplan.geo.distance import PointIndex, destination, haversine_km
 from smrplan.geo.importers import (
     join_census_districts,
@@ -103,6 +106,7 @@ class Region:
     _coast_tree: shapely.STRtree | None = field(default=None, repr=False)
     _enclosed: _Enclosed | None = field(default=None, repr=False)
     _sea_cells: SeaCells | None = field(default=None, repr=False)
+    _land_key: str | None = field(default=None, repr=False)
     _water: dict[str, tuple[np.ndarray, shapely.STRtree]] = field(default_factory=dict, repr=False)
 
     def data_record(self) -> dict:
@@ -166,13 +170,20 @@ class Region:
         stays sea, where floating plants may berth. Not sea, then: the filled land polygons, the lake
         polygons and the mainland pieces.
         """
-        if self.land is None:
+        land = self.land
+        if land is None:
             return None
         if self._enclosed is None:
             lakes = self.layers.get("lakes")
             lake_geoms = np.asarray(lakes.geometry.values) if lakes is not None else np.array([], dtype=object)
-            parts, area = enclosed_pieces(np.asarray(self.land.geometry.values), lake_geoms, self.metric_crs,
-                                          self.water_gap_km)
+
+            def pieces_of_land() -> dict[str, np.ndarray]:
+                parts, area = enclosed_pieces(np.asarray(land.geometry.values), lake_geoms, self.metric_crs,
+                                              self.water_gap_km)
+                return {**pack_geometries(parts), "area_km2": area}
+
+            entry = cached("enclosed", self.land_key(), pieces_of_land)
+            parts, area = unpack_geometries(entry), entry["area_km2"]
             cut = [subdivide(np.array([p], dtype=object), MAX_PIECE_VERTICES) for p in parts]  # pieces, not points
             owner = np.repeat(np.arange(len(parts)), [len(c) for c in cut])
             pieces = np.concatenate(cut)
@@ -185,6 +196,19 @@ class Region:
             self._enclosed = _Enclosed(shapely.STRtree(pieces), owner, mainland, shapely.STRtree(metric),
                                        shapely.STRtree(not_sea))
         return self._enclosed
+
+    def land_key(self) -> str:
+        """Digest of what the land geometry prepared once per land layer depends on (`diskcache.key_of`):
+        the land and lake polygons, the metric CRS, the water gap (km), the mainland's least area (km2)
+        and the code of this module, `water` and `seacells`. Computed once per region."""
+        if self._land_key is None:
+            assert self.land is not None, "only a land layer is prepared"
+            lakes = self.layers.get("lakes")
+            lake_geoms = np.asarray(lakes.geometry.values) if lakes is not None else np.array([], dtype=object)
+            self._land_key = key_of([np.asarray(self.land.geometry.values), lake_geoms, self.metric_crs,
+                                     self.water_gap_km, self.mainland_min_area_km2, shapely.geos_version],
+                                    code=[sys.modules[__name__], water, seacells])
+        return self._land_key
 
     def _lake_hit(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Boolean array: is each WGS84 point in a polygon of the `lakes` layer (False without one)?"""
@@ -219,7 +243,8 @@ class Region:
         if enc is None:
             return self.is_sea(lon, lat)
         if self._sea_cells is None:
-            self._sea_cells = SeaCells.build(enc.not_sea)
+            cells = cached("seacells", self.land_key(), lambda: SeaCells.build(enc.not_sea).arrays())
+            self._sea_cells = SeaCells.from_arrays(cells)
         return self._sea_cells.is_sea(lon, lat, self.is_sea)
 
     def is_inland_water(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -977,7 +1002,9 @@ def _clean_polygons(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     if not types <= {"Polygon", "MultiPolygon"}:
         raise InputError(path, "geometry", f"the land layer must hold polygons; found {sorted(types)}")
     gdf = gdf[~gdf.geometry.isna() & ~gdf.geometry.is_empty].copy()
-    invalid = ~gdf.geometry.is_valid
+    geoms = np.asarray(gdf.geometry.values)
+    valid = cached("valid", key_of([geoms, shapely.geos_version]), lambda: {"valid": shapely.is_valid(geoms)})
+    invalid = ~pd.Series(valid["valid"], index=gdf.index)
     if invalid.any():
         gdf.loc[invalid, "geometry"] = gdf.loc[invalid, "geometry"].make_valid()
     return gdf.explode(ignore_index=True)[["geometry"]]

@@ -84,6 +84,16 @@ class SeaCells:
             kind[ii, jj] = _classify(not_sea, x0 + jj * cell, y0 + ii * cell, cell)
         return cls(kind, float(x0), float(y0), float(cell))
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The grid as arrays (for `diskcache`): ``kind`` and ``origin`` (lon0, lat0, cell; degrees)."""
+        return {"kind": self.kind, "origin": np.array([self.lon0, self.lat0, self.cell])}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SeaCells:
+        """The grid `arrays` gave."""
+        lon0, lat0, cell = (float(v) for v in arrays["origin"])
+        return cls(np.asarray(arrays["kind"], np.int8), lon0, lat0, cell)
+
     def is_sea(self, lon: np.ndarray, lat: np.ndarray,
                exact: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
         """Boolean array: is each WGS84 point at sea? Cells answer; `exact` answers points in mixed cells.
