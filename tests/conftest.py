@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from smrplan.catalogue.catalogue import Parameter, Technology
+from smrplan.summary import VOLATILE_FIELDS
 
 SHARED_DATA = Path(os.environ.get("SMRPLAN_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -83,3 +85,16 @@ def _cli_child(args: list[str], cwd: Path | None, env: dict | None, out: Path, e
             sys.stdout.flush()
             sys.stderr.flush()
     os._exit(code)
+
+
+def stable_summary(summary: dict) -> bytes:
+    """plan.json content without the fields listed as volatile (times, creation stamp)."""
+    s = json.loads(json.dumps(summary, sort_keys=True, default=str))
+    for dotted in VOLATILE_FIELDS:
+        node = s
+        *parents, last = dotted.split(".")
+        for p in parents:
+            node = node.get(p, {})
+        node.pop(last, None)
+    s.pop("volatile_fields", None)
+    return json.dumps(s, sort_keys=True).encode()
