@@ -321,7 +321,8 @@ def cost_options(inputs: Inputs, basis: CostBasis, progress: Progress = _quiet,
     st = inputs.settlements
     part = partitioner(inputs.scenario, len(st), client)
     energy, peak = st["demand_kwh_per_year"].to_numpy(float), st["peak_kw"].to_numpy(float)
-    pieces = part.map(costs_of, ((basis.take(p), energy[p], peak[p]) for p in part.parts(len(st))),
+    no_sites = replace(basis, reach=replace(basis.reach, sites=basis.reach.sites.iloc[:0]))  # costs read positions only
+    pieces = part.map(costs_of, ((no_sites.take(p), energy[p], peak[p]) for p in part.parts(len(st))),
                       part.share(inputs.catalogue), inputs.money, inputs.scenario.finance.carbon_price_usd_per_t)
     return OptionCosts.joined(pieces)
 
