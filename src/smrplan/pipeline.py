@@ -128,6 +128,7 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
                             scenario.finance.base_year, scenario.source)
     progress("region layers")
     region = load_region(scenario, repair=repair)
+    demand_basis(region.settlements)  # a bad measured energy is named by its row of the whole table, not a partition's
     part = partitioner(scenario, len(region.settlements), client)
     context = part.share(replace(region, settlements=region.settlements.iloc[:0]))  # the layers, sent once
     progress("demand and grid distances")
