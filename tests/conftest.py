@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from smrplan.catalogue.catalogue import Parameter, Technology
+from smrplan.summary import VOLATILE_FIELDS
 
 # Region geometry prepared from a land layer is kept on disk between runs (smrplan.geo.diskcache): the
 # tests keep theirs in a folder of their own, shared by the whole session and its forked CLI runs.
@@ -87,3 +89,16 @@ def _cli_child(args: list[str], cwd: Path | None, env: dict | None, out: Path, e
             sys.stdout.flush()
             sys.stderr.flush()
     os._exit(code)
+
+
+def stable_summary(summary: dict) -> bytes:
+    """plan.json content without the fields listed as volatile (times, creation stamp)."""
+    s = json.loads(json.dumps(summary, sort_keys=True, default=str))
+    for dotted in VOLATILE_FIELDS:
+        node = s
+        *parents, last = dotted.split(".")
+        for p in parents:
+            node = node.get(p, {})
+        node.pop(last, None)
+    s.pop("volatile_fields", None)
+    return json.dumps(s, sort_keys=True).encode()

@@ -150,7 +150,8 @@ def default_out(scenario_name: str) -> Path:
 
 def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | None = None,
         data_dir: str | Path | None = None, overwrite: bool = False, progress: Progress = _quiet,
-        *, repair: bool = False, csv: bool = False, all_dispatch: bool = False) -> Plan | Repowering | Roadmap:
+        *, repair: bool = False, csv: bool = False, all_dispatch: bool = False, workers: int | None = None,
+        scheduler: str | None = None) -> Plan | Repowering | Roadmap:
     """Run a scenario and write its run directory (atomically); returns the plan with `run_dir` set
     (a scenario of ``study: coal_repowering`` returns its `Repowering` study instead, and one of
     ``study: roadmap`` its `Roadmap`, as `roadmap` does).
@@ -174,11 +175,18 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
     all_dispatch : bool
         Keep the hourly series of every simulated system in dispatch.parquet (as
         ``outputs.dispatch_hourly: all``); by default every reactor plant and a sample of each option.
+    workers : int, optional
+        Run the per-settlement stages partitioned on a local Dask cluster of this many worker processes
+        (smrplan.pipeline.partitioner; 0: in this process). Without `workers` or `scheduler` they run in
+        this process, partitioned above the scenario's ``scale.partition_above_settlements``.
+    scheduler : str, optional
+        Address of a running dask scheduler to run them on instead (e.g. tcp://10.0.0.5:8786).
 
     Returns
     -------
     Plan
-        As `plan` returns it, with `run_dir` set.
+        As `plan` returns it, with `run_dir` set; the results do not depend on `workers` or `scheduler`
+        (plan.json `partitioning` says how it ran).
 
     Raises
     ------
@@ -196,8 +204,9 @@ def run(scenario: str | Path | Scenario = "india-islands", out: str | Path | Non
             study = repower_coal(sc, progress)
             write_repowering_run(study, out_dir, overwrite=overwrite, progress=progress, protected=protected)
         return dataclass_replace(study, run_dir=out_dir)
-    with claimed_out(out_dir, overwrite, protected):  # checked and locked before any computation
-        p = make_plan(sc, progress, repair=repair)
+    cluster = open_client(workers, scheduler) if workers is not None or scheduler is not None else contextlib.nullcontext(None)
+    with claimed_out(out_dir, overwrite, protected), cluster as client:  # checked and locked before any computation
+        p = make_plan(sc, progress, repair=repair, client=client)
         write_run(p, out_dir, overwrite=overwrite, progress=progress, protected=protected)
     return p.written_to(out_dir)
 
@@ -379,8 +388,8 @@ def sweep(scenario: str | Path | Scenario, out: str | Path, data_dir: str | Path
             raise InputError(sc.source, "uncertainty.parameters", "Sobol indices need at least two uncertain inputs")
     with claimed_out(Path(out), False, input_paths(sc), resume=True), open_client(workers, scheduler) as client:
         stage = lambda s: progress(s, None, None)  # noqa: E731
-        inputs = prepare_inputs(run_sc, stage, repair=repair)
-        basis = cost_basis_of(inputs, screen_sites(inputs, stage), stage)
+        inputs = prepare_inputs(run_sc, stage, repair=repair, client=client)
+        basis = cost_basis_of(inputs, screen_sites(inputs, stage), stage, client)
         model = build_model(inputs, basis, reoptimise=reoptimise)
         summary = run_sweep(model, out, client, progress, sobol_samples=sobol_samples)
         if sobol_samples is not None:
@@ -438,10 +447,11 @@ def alternatives(scenario: str | Path | Scenario, out: str | Path | None = None,
     protected = input_paths(sc)
     t0 = time.perf_counter()
     with claimed_out(out_dir, overwrite, protected), open_client(workers, scheduler) as client:
-        inputs = prepare_inputs(sc, progress, repair=repair)
+        inputs = prepare_inputs(sc, progress, repair=repair, client=client)
         screened = screen_sites(inputs, progress)
-        basis = cost_basis_of(inputs, screened, progress)
-        result = near_optimal_plans(inputs, screened, basis, cost_options(inputs, basis, progress), progress, client)
+        basis = cost_basis_of(inputs, screened, progress, client)
+        result = near_optimal_plans(inputs, screened, basis, cost_options(inputs, basis, progress, client), progress,
+                                    client)
         timings = {"total": round(time.perf_counter() - t0, 3),
                    "workers": len(client.scheduler_info()["workers"]) if client is not None else 0}
         write_alternatives_run(result, sc, inputs.settlements, out_dir, overwrite=overwrite, progress=progress,

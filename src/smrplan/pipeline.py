@@ -27,6 +27,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -35,18 +36,19 @@ from smrplan.catalogue.repowering import records as param_records
 from smrplan.catalogue.repowering import repowering_parameters
 from smrplan.catalogue.repowering import values as param_values
 from smrplan.costs.economics import Money, by_option
-from smrplan.costs.engine import CostBasis, OptionCosts, cost_basis, night_share, option_costs, reach
+from smrplan.costs.engine import CostBasis, OptionCosts, Reach, cost_basis, night_share, option_costs, reach
 from smrplan.costs.repowering import designs_of, repowering_costs
 from smrplan.demand.load import compute_demand, demand_basis, hourly_shape, settlement_demand
 from smrplan.dispatch.reliability import check, tmy_path
 from smrplan.geo.fuel import at_fuel_depot
 from smrplan.geo.grid import nearest_grid
-from smrplan.geo.grid_status import status_of
-from smrplan.geo.layers import load_region
+from smrplan.geo.grid_status import anchor_towns, grid_points, grid_status, route_to_grid, rules, status_groups
+from smrplan.geo.layers import Region, load_region
 from smrplan.optimize.alternatives import Alternatives, plan_alternatives
 from smrplan.optimize.assemble import Optimised, optimise
 from smrplan.optimize.roadmap import RoadmapOutcome, period_demand, plan_roadmap, yearly_trajectory
 from smrplan.options import KIND_OPTION
+from smrplan.partition import Partitioner, partitioner_for, stitch
 from smrplan.results import Dispatch, Inputs, Plan, Repowering, Roadmap
 from smrplan.scenario import Scenario
 from smrplan.siting.repowering import retirement, screen_coal_sites, site_table
@@ -66,8 +68,31 @@ def _quiet(stage: str) -> None:
     """Default progress callback: report nothing."""
 
 
-def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: bool = False) -> Inputs:
+def partitioner(scenario: Scenario, settlements: int, client: Client | None = None) -> Partitioner:
+    """How the per-settlement stages of a scenario run (its `scale` block; smrplan.partition).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Its `scale.partition_above_settlements` and `scale.partition_settlements`.
+    settlements : int
+        Number of settlements.
+    client : dask.distributed.Client, optional
+        The cluster the partitions run on (always partitioned then).
+
+    Returns
+    -------
+    Partitioner
+    """
+    return partitioner_for(settlements, scenario.scale.partition_above_settlements, scenario.scale.partition_settlements,
+                           client)
+
+
+def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: bool = False,
+                   client: Client | None = None) -> Inputs:
     """The inputs stage: catalogue, region layers, demand per settlement and the route to the grid.
+
+    The per-settlement steps run by partitions (`partitioner`) with the same results.
 
     Parameters
     ----------
@@ -78,6 +103,8 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
     repair : bool
         Fix bad settlement / anchor-load rows (each fix logged, counted in plan.json data.repairs)
         instead of stopping.
+    client : dask.distributed.Client, optional
+        The cluster the per-settlement steps run on (None: in this process).
 
     Returns
     -------
@@ -88,7 +115,7 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
         mainland (`Region.land_status`, which also gives off_land_km (km) and land_snapped); without one,
         the route to the grid crosses sea or there is no grid. With a grid
         layer or electrification statistics, grid_status, grid_status_source, grid_supply_hours (h/day) and
-        the grid route measured to the existing grid (geo.grid_status.status_of).
+        the grid route measured to the existing grid (geo.grid_status).
 
     Raises
     ------
@@ -101,10 +128,41 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
                             scenario.finance.base_year, scenario.source)
     progress("region layers")
     region = load_region(scenario, repair=repair)
-    progress("demand")
-    st = compute_demand(region.settlements, scenario.demand, scenario.target_year)
+    demand_basis(region.settlements)  # a bad measured energy is named by its row of the whole table, not a partition's
+    part = partitioner(scenario, len(region.settlements), client)
+    context = part.share(replace(region, settlements=region.settlements.iloc[:0]))  # the layers, sent once
+    progress("demand and grid distances")
+    parts = part.parts(len(region.settlements))
+    st = stitch(part.map(settlement_inputs, (region.settlements.iloc[p] for p in parts), scenario, context), parts)
+    progress("grid status")
+    st = with_grid_status(scenario, region, st, part, context)
+    money = Money(scenario.finance.discount_rate, scenario.finance.horizon_years)
+    return Inputs(scenario, cat, replace(region, settlements=st), st, money,
+                  night_share(hourly_shape(scenario.demand.load_shape)))
+
+
+def settlement_inputs(settlements: gpd.GeoDataFrame, scenario: Scenario, region: Region) -> gpd.GeoDataFrame:
+    """The row-wise steps of the inputs stage for some settlements: demand, lon / lat, the route to the
+    existing grid, the land status and island flag, and diesel at a depot's price (see `prepare_inputs`).
+
+    Parameters
+    ----------
+    settlements : geopandas.GeoDataFrame
+        Settlements as read (WGS84 points); not modified.
+    scenario : Scenario
+        Demand settings, target year, fuel depot reach (km).
+    region : Region
+        The region's layers (its own settlements are not read).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with the demand columns (kWh/yr, kW), lon, lat (degrees), grid_distance_km, grid_land_km,
+        grid_sea_km (km), grid_lon, grid_lat, off_land_km (km) and land_snapped with a land layer,
+        is_island and fuel_at_depot.
+    """
+    st = compute_demand(settlements, scenario.demand, scenario.target_year)
     st["lon"], st["lat"] = st.geometry.x.to_numpy(), st.geometry.y.to_numpy()
-    progress("grid distances")
     for name, values in nearest_grid(region, st["lon"].to_numpy(), st["lat"].to_numpy()).items():
         st[name] = values
     land = region.land_status(st["lon"].to_numpy(), st["lat"].to_numpy())
@@ -118,14 +176,46 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
             st["is_island"] = np.isfinite(sea) & (sea > 0) | ~np.isfinite(dist)
     st["fuel_at_depot"] = at_fuel_depot(region, st["lon"].to_numpy(), st["lat"].to_numpy(),
                                         scenario.region.fuel_depot_reach_km)
-    progress("grid status")
-    status = status_of(scenario, region, st)
-    if status is not None:
-        for name in status.columns:
-            st[name] = status[name].to_numpy()
-    money = Money(scenario.finance.discount_rate, scenario.finance.horizon_years)
-    return Inputs(scenario, cat, replace(region, settlements=st), st, money,
-                  night_share(hourly_shape(scenario.demand.load_shape)))
+    return st
+
+
+def with_grid_status(scenario: Scenario, region: Region, st: gpd.GeoDataFrame, part: Partitioner,
+                     context: Region) -> gpd.GeoDataFrame:
+    """The settlements with their grid status and the route measured to the existing grid
+    (geo.grid_status), by partitions: the status over whole calibration groups (`status_groups`) with
+    the region's anchor towns, then the routes to the region's on-grid settlements and substations.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario (its grid data).
+    region : Region
+        The region (its layers).
+    st : geopandas.GeoDataFrame
+        Settlements with lon, lat (degrees), population, is_island and the grid route columns; not modified.
+    part : Partitioner
+        How the steps run.
+    context : Region
+        The region's layers as the partitions receive them (`Partitioner.share`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with grid_status, grid_status_source, grid_supply_hours (h/day) and the grid route
+        columns (km, degrees) replaced; `st` itself when no status is made (see grid_status).
+    """
+    groups = status_groups(scenario, region, st)
+    parts = part.parts(len(st), None if groups is None else groups.to_numpy())
+    towns = anchor_towns(st, rules())
+    pieces = part.map(grid_status, (st.iloc[p] for p in parts), scenario, context, towns)
+    if any(p is None for p in pieces):
+        return st
+    status = stitch(pieces, parts)
+    st = st.assign(**{name: status[name].to_numpy() for name in status.columns})
+    parts = part.parts(len(st))
+    points = part.share(grid_points(region, st))
+    routes = stitch(part.map(route_to_grid, (st.iloc[p] for p in parts), context, points), parts)
+    return st.assign(**{name: routes[name].to_numpy() for name in routes.columns})
 
 
 def screen_sites(inputs: Inputs, progress: Progress = _quiet) -> ScreenResult:
@@ -143,9 +233,10 @@ def screen_sites(inputs: Inputs, progress: Progress = _quiet) -> ScreenResult:
     return screen(region, sc.siting, cands, epz, max_km)
 
 
-def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _quiet) -> CostBasis:
+def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _quiet,
+                  client: Client | None = None) -> CostBasis:
     """The draw-independent basis of the cost engine: each settlement's nearest suitable site of every
-    reactor kind and its route, island flags, grid routes and the region rules.
+    reactor kind and its route (by partitions, `partitioner`), island flags, grid routes and the region rules.
 
     Parameters
     ----------
@@ -155,6 +246,8 @@ def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _
         The siting stage; its suitable sites are reached.
     progress : callable
         Called with the name of each step.
+    client : dask.distributed.Client, optional
+        The cluster the reach runs on (None: in this process).
 
     Returns
     -------
@@ -169,13 +262,39 @@ def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _
     """
     progress("routes to candidate sites")
     st = inputs.settlements
-    r = reach(inputs.region, st["lon"].to_numpy(), st["lat"].to_numpy(), screened.sites,
-              inputs.scenario.optimisation.max_network_distance_km)
-    return cost_basis(inputs.scenario, st, r, inputs.night_share)
+    part = partitioner(inputs.scenario, len(st), client)
+    region = part.share(replace(inputs.region, settlements=st.iloc[:0]))
+    sites = part.share(screened.sites)
+    pieces = part.map(reach_of, (st.iloc[p][["lon", "lat"]] for p in part.parts(len(st))), region, sites,
+                      inputs.scenario.optimisation.max_network_distance_km)
+    return cost_basis(inputs.scenario, st, Reach.joined(pieces), inputs.night_share)
 
 
-def cost_options(inputs: Inputs, basis: CostBasis, progress: Progress = _quiet) -> OptionCosts:
-    """The costs stage: every option for every settlement at the scenario's values.
+def reach_of(points: pd.DataFrame, region: Region, sites: pd.DataFrame, max_network_distance_km: float) -> Reach:
+    """`costs.engine.reach` of some settlements.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        lon, lat of the settlements (degrees).
+    region : Region
+        Land and sea for the route split.
+    sites : pandas.DataFrame
+        The screened candidate sites.
+    max_network_distance_km : float
+        Farthest a settlement may be from a plant it is served by (km).
+
+    Returns
+    -------
+    Reach
+    """
+    return reach(region, points["lon"].to_numpy(), points["lat"].to_numpy(), sites, max_network_distance_km)
+
+
+def cost_options(inputs: Inputs, basis: CostBasis, progress: Progress = _quiet,
+                 client: Client | None = None) -> OptionCosts:
+    """The costs stage: every option for every settlement at the scenario's values, by partitions
+    (`partitioner`).
 
     Parameters
     ----------
@@ -186,6 +305,8 @@ def cost_options(inputs: Inputs, basis: CostBasis, progress: Progress = _quiet) 
         The cost basis of the same settlements.
     progress : callable
         Called with the name of each step.
+    client : dask.distributed.Client, optional
+        The cluster the costs run on (None: in this process).
 
     Returns
     -------
@@ -199,8 +320,35 @@ def cost_options(inputs: Inputs, basis: CostBasis, progress: Progress = _quiet) 
     """
     progress("costs")
     st = inputs.settlements
-    return option_costs(basis, inputs.catalogue, inputs.money, inputs.scenario.finance.carbon_price_usd_per_t,
-                        st["demand_kwh_per_year"].to_numpy(float), st["peak_kw"].to_numpy(float))
+    part = partitioner(inputs.scenario, len(st), client)
+    energy, peak = st["demand_kwh_per_year"].to_numpy(float), st["peak_kw"].to_numpy(float)
+    no_sites = replace(basis, reach=replace(basis.reach, sites=basis.reach.sites.iloc[:0]))  # costs read positions only
+    pieces = part.map(costs_of, ((no_sites.take(p), energy[p], peak[p]) for p in part.parts(len(st))),
+                      part.share(inputs.catalogue), inputs.money, inputs.scenario.finance.carbon_price_usd_per_t)
+    return OptionCosts.joined(pieces)
+
+
+def costs_of(piece: tuple[CostBasis, np.ndarray, np.ndarray], catalogue: Catalogue, money: Money,
+             carbon_price_usd_per_t: float) -> OptionCosts:
+    """`costs.engine.option_costs` of some settlements.
+
+    Parameters
+    ----------
+    piece : tuple
+        Their cost basis, demand (kWh/yr) and peak (kW).
+    catalogue : Catalogue
+        Technology data (base-year USD).
+    money : Money
+        Discount rate and horizon.
+    carbon_price_usd_per_t : float
+        Carbon price (USD/t CO2).
+
+    Returns
+    -------
+    OptionCosts
+    """
+    basis, energy, peak = piece
+    return option_costs(basis, catalogue, money, carbon_price_usd_per_t, energy, peak)
 
 
 def optimise_plan(inputs: Inputs, screened: ScreenResult, basis: CostBasis, costs: OptionCosts,
@@ -283,7 +431,7 @@ def sensitivity_of(plan: Plan, progress: Progress = _quiet) -> list[dict]:
 
 
 def make_plan(scenario: Scenario, progress: Progress = _quiet, *, repair: bool = False,
-              dispatch: bool | None = None, sensitivity: bool | None = None) -> Plan:
+              dispatch: bool | None = None, sensitivity: bool | None = None, client: Client | None = None) -> Plan:
     """Run every stage in memory and return the plan (nothing written).
 
     Parameters
@@ -297,11 +445,14 @@ def make_plan(scenario: Scenario, progress: Progress = _quiet, *, repair: bool =
     dispatch, sensitivity : bool, optional
         Run the dispatch / tornado stages (default: the scenario's `outputs.dispatch` /
         `outputs.sensitivity`).
+    client : dask.distributed.Client, optional
+        The cluster the per-settlement stages run on, partitioned (`partitioner`); None: in this process.
 
     Returns
     -------
     Plan
-        Every stage's result; ``timings_s`` holds the run time (s).
+        Every stage's result; ``timings_s`` holds the run time (s), ``partitioning`` how the
+        per-settlement stages ran (smrplan.partition.Partitioner.record).
 
     Raises
     ------
@@ -315,12 +466,14 @@ def make_plan(scenario: Scenario, progress: Progress = _quiet, *, repair: bool =
     run_dispatch = scenario.outputs.dispatch if dispatch is None else dispatch
     if run_dispatch and scenario.dispatch.pv_tmy is not None:
         tmy_path(scenario)  # a missing solar file fails now, not after the optimisation
-    inputs = prepare_inputs(scenario, progress, repair=repair)
+    inputs = prepare_inputs(scenario, progress, repair=repair, client=client)
     screened = screen_sites(inputs, progress)
-    basis = cost_basis_of(inputs, screened, progress)
-    costs = cost_options(inputs, basis, progress)
+    basis = cost_basis_of(inputs, screened, progress, client)
+    costs = cost_options(inputs, basis, progress, client)
     optimised = optimise_plan(inputs, screened, basis, costs, progress)
-    plan = Plan(inputs, screened, basis, costs, optimised, created_utc=created)
+    n = len(inputs.settlements)
+    plan = Plan(inputs, screened, basis, costs, optimised, created_utc=created,
+                partitioning=partitioner(scenario, n, client).record(n))
     if run_dispatch:
         plan = replace(plan, dispatch=dispatch_plan(plan, progress))
     if scenario.outputs.sensitivity if sensitivity is None else sensitivity:

@@ -103,6 +103,9 @@ class Plan:
         When the plan was made (ISO 8601).
     run_dir : pathlib.Path, optional
         The run directory once written.
+    partitioning : dict
+        How the per-settlement stages ran (smrplan.partition.Partitioner.record): partitions, rows per
+        partition, workers, scheduler.
     """
 
     inputs: Inputs
@@ -115,6 +118,7 @@ class Plan:
     timings_s: dict = field(default_factory=dict)
     created_utc: str = ""
     run_dir: Path | None = None
+    partitioning: dict = field(default_factory=dict)
 
     @property
     def scenario(self) -> Scenario:
@@ -179,6 +183,7 @@ class Plan:
             "created_utc": self.created_utc,
             "volatile_fields": list(VOLATILE_FIELDS),
             "timings_s": {**self.timings_s, **solver_timings},
+            "partitioning": self.partitioning,
         }
         if self.dispatch is not None:
             add_dispatch(summary, self.dispatch.section)

@@ -338,6 +338,15 @@ class Alternatives(_Strict):
     seed: int = Field(ge=0)
 
 
+class Scale(_Strict):
+    """How the per-settlement stages are run (smrplan.partition): partitioned above
+    `partition_above_settlements` settlements (or always on a Dask cluster), `partition_settlements`
+    settlements a partition."""
+
+    partition_above_settlements: int = Field(ge=0)
+    partition_settlements: int = Field(ge=1)
+
+
 class Scenario(_Strict):
     """A validated scenario. `source` is the file it came from (or the bundled name)."""
 
@@ -360,6 +369,7 @@ class Scenario(_Strict):
     repowering: Repowering
     roadmap: Roadmap
     alternatives: Alternatives
+    scale: Scale
     source: str = ""
 
     @field_validator("data")

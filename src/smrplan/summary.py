@@ -19,7 +19,8 @@ from smrplan.options import ALL_OPTIONS, REACTOR_OPTIONS, STANDALONE_OPTIONS
 from smrplan.units import CRORE
 from smrplan.version import __version__
 
-VOLATILE_FIELDS = ("created_utc", "timings_s", "solver.time_s", "solver.build_s", "solver.solve_s", "solver.solver_time_s",
+VOLATILE_FIELDS = ("created_utc", "timings_s", "partitioning",
+                   "solver.time_s", "solver.build_s", "solver.solve_s", "solver.solver_time_s",
                    "solver.search.time_s")
 SOLVER_TIMINGS = ("build_s", "solve_s", "solver_time_s")
 

@@ -7,7 +7,19 @@ import pandas as pd
 import pytest
 
 from smrplan.errors import InputError
-from smrplan.geo.grid_status import island_status, layer_status, proxy_status, read_statistics, rules
+from smrplan.geo.grid_status import (
+    anchor_towns,
+    calibration_group,
+    grid_points,
+    island_status,
+    layer_status,
+    proxy_status,
+    read_statistics,
+    route_to_grid,
+    rules,
+)
+from smrplan.geo.layers import Region
+from smrplan.partition import Partitioner, stitch
 
 HOURS = {"pct_1_4h": 2.5, "pct_4_8h": 6.0}
 
@@ -86,3 +98,34 @@ def test_islands_without_grid_data_are_isolated_systems():
     out = island_status(pd.RangeIndex(3))
     assert (out["grid_status"] == "unconnected").all() and (out["grid_supply_hours"] == 0).all()
     assert out["grid_status_source"].iloc[0] == "island, off the national grid"
+
+
+def _two_states(n=40):
+    """Settlements of two states side by side, a town of one next to villages of the other, one island."""
+    rng = np.random.default_rng(7)
+    st = pd.DataFrame({"lon": 76.0 + rng.uniform(0, 2, n), "lat": 10.0 + rng.uniform(0, 2, n),
+                       "population": rng.choice([500.0, 2000.0, 30000.0], n, p=[0.6, 0.3, 0.1]),
+                       "st_nm": np.where(np.arange(n) % 2, "Kerala", "Goa"), "is_island": np.arange(n) == 3})
+    st.loc[0, "population"] = 30000.0  # a town of Goa, an anchor of the ranking of the Kerala villages
+    return st
+
+
+def test_proxy_by_whole_groups_with_the_regions_towns_matches_the_whole_table(tmp_path):
+    st, r, stats = _two_states(), rules(), _stats(tmp_path)
+    whole = proxy_status(st, np.array([76.0]), np.array([10.0]), stats, None, r)
+    parts = Partitioner(10).parts(len(st), calibration_group(st, None).to_numpy())
+    assert len(parts) == 2
+    pieces = [proxy_status(st.iloc[p], np.array([76.0]), np.array([10.0]), stats, None, r, anchor_towns(st, r))
+              for p in parts]
+    pd.testing.assert_frame_equal(stitch(pieces, parts), whole)
+
+
+def test_routes_to_the_regions_grid_points_by_parts_match_the_whole_table(tmp_path):
+    st = _two_states().assign(grid_status=lambda f: np.where(f["population"] > 1000, "connected", "unconnected"),
+                              grid_distance_km=500.0, grid_land_km=500.0, grid_sea_km=0.0, grid_lon=80.0, grid_lat=10.0)
+    region = Region(settlements=st.iloc[:0])
+    whole = route_to_grid(st, region, grid_points(region, st))
+    parts = Partitioner(7).parts(len(st))
+    pieces = [route_to_grid(st.iloc[p], region, grid_points(region, st)) for p in parts]
+    pd.testing.assert_frame_equal(stitch(pieces, parts), whole)
+    assert (whole["grid_distance_km"] < 500.0).all()

@@ -7,31 +7,18 @@ import sys
 import time
 
 import pytest
+from tests.conftest import stable_summary
 
 import smrplan
-from smrplan.summary import VOLATILE_FIELDS
-
-
-def _stable(summary: dict) -> bytes:
-    """plan.json content without the fields listed as volatile (times, creation stamp)."""
-    s = json.loads(json.dumps(summary, sort_keys=True, default=str))
-    for dotted in VOLATILE_FIELDS:
-        node = s
-        *parents, last = dotted.split(".")
-        for p in parents:
-            node = node.get(p, {})
-        node.pop(last, None)
-    s.pop("volatile_fields", None)
-    return json.dumps(s, sort_keys=True).encode()
 
 
 def test_plan_json_identical_across_runs(tmp_path):
     a = smrplan.run("india-islands", out=tmp_path / "a", csv=True)
     b = smrplan.run("india-islands", out=tmp_path / "b", csv=True)
-    assert _stable(a.summary) == _stable(b.summary)
+    assert stable_summary(a.summary) == stable_summary(b.summary)
     ja = json.loads((tmp_path / "a" / "plan.json").read_text())
     jb = json.loads((tmp_path / "b" / "plan.json").read_text())
-    assert _stable(ja) == _stable(jb)
+    assert stable_summary(ja) == stable_summary(jb)
     for name in ("settlements.csv", "sites.csv", "sites_rejected.csv", "site_reasons.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 

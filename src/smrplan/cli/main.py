@@ -87,7 +87,14 @@ def run(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or Y
                                                         "sites.csv, sites_rejected.csv).")] = False,
         all_dispatch: Annotated[bool, typer.Option(
             "--all-dispatch", help="Keep every simulated system's hourly series in dispatch.parquet (default: every "
-                                   "reactor plant and a sample of each stand-alone option).")] = False) -> None:
+                                   "reactor plant and a sample of each stand-alone option).")] = False,
+        workers: Annotated[int | None, typer.Option(
+            "--workers", min=0, help="Run the per-settlement stages partitioned on this many local Dask worker "
+                                     "processes (default: in this process, partitioned above the scenario's "
+                                     "scale.partition_above_settlements); same results.")] = None,
+        scheduler: Annotated[str | None, typer.Option(
+            "--scheduler", help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786) to run the "
+                                "per-settlement stages on instead.")] = None) -> None:
     """Run a scenario end to end and write its run directory."""
     from smrplan.api import run as api_run
 
@@ -95,7 +102,7 @@ def run(scenario: Annotated[str, typer.Argument(help="Bundled scenario name or Y
         task = bar.add_task("starting", total=None)
         plan = api_run(scenario, out=out, data_dir=data_dir, overwrite=overwrite,
                        progress=lambda s: bar.update(task, description=s), repair=repair, csv=csv,
-                       all_dispatch=all_dispatch)
+                       all_dispatch=all_dispatch, workers=workers, scheduler=scheduler)
     s = plan.summary
     if s.get("study") == "roadmap":
         _print_roadmap(cast(Any, plan))

@@ -25,8 +25,9 @@ and the demand.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -139,6 +140,19 @@ class Reach:
     by_kind: Mapping[str, KindReach]
     max_network_distance_km: float
 
+    def take(self, rows: np.ndarray) -> Reach:
+        """The reach of the settlements at positions `rows` (same sites)."""
+        return replace(self, by_kind={kind: KindReach(*(getattr(r, f.name)[rows] for f in fields(KindReach)))
+                                      for kind, r in self.by_kind.items()})
+
+    @staticmethod
+    def joined(parts: Sequence[Reach]) -> Reach:
+        """The reach of consecutive parts of the settlements (each to the same sites) as one, in their order."""
+        by_kind = {kind: KindReach(*(np.concatenate([getattr(p.by_kind[kind], f.name) for p in parts])
+                                     for f in fields(KindReach)))
+                   for kind in parts[0].by_kind}
+        return replace(parts[0], by_kind=by_kind)
+
 
 def reach(region: Region, lon: np.ndarray, lat: np.ndarray, sites: pd.DataFrame,
           max_network_distance_km: float) -> Reach:
@@ -229,6 +243,13 @@ class CostBasis:
     def fuel_surcharge(self) -> np.ndarray:
         """Per settlement: pays the island logistics surcharge on diesel (on an island, not at a depot)."""
         return fuel_surcharge(self.is_island, self.fuel_at_depot)
+
+    def take(self, rows: np.ndarray) -> CostBasis:
+        """The basis of the settlements at positions `rows`."""
+        per_row = ("is_island", "grid_land_km", "grid_sea_km", "allowed", "on_grid", "outage_fraction", "fuel_at_depot")
+        taken: dict[str, Any] = {name: None if getattr(self, name) is None else getattr(self, name)[rows]
+                                 for name in per_row}
+        return replace(self, reach=self.reach.take(rows), **taken)
 
 
 def cost_basis(scenario: Scenario, settlements: pd.DataFrame, reach_: Reach, night_share_: float) -> CostBasis:
@@ -327,6 +348,14 @@ class OptionCosts:
     technology: np.ndarray
     site_pos: np.ndarray
     standalone: Mapping[str, pd.DataFrame]
+
+    @staticmethod
+    def joined(parts: Sequence[OptionCosts]) -> OptionCosts:
+        """The costs of consecutive parts of the settlements as one, in their order."""
+        joined: dict[str, Any] = {f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                                  for f in fields(OptionCosts) if f.name != "standalone"}
+        standalone = {o: pd.concat([p.standalone[o] for p in parts], ignore_index=True) for o in parts[0].standalone}
+        return OptionCosts(**joined, standalone=standalone)
 
     def annual(self, option: str) -> np.ndarray:
         """Annual cost of one option per settlement (USD/yr, NaN where infeasible)."""

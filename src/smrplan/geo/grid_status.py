@@ -160,6 +160,33 @@ def _weighted(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     return sums[["share", "rural"]].div(sums["w"], axis=0)
 
 
+def _by_district(st: pd.DataFrame, districts: pd.DataFrame | None) -> bool:
+    """Whether the proxy calibrates by census district pools (else by state)."""
+    return districts is not None and "census_pool" in st and "census_district_codes" in districts
+
+
+def calibration_group(st: pd.DataFrame, districts: pd.DataFrame | None) -> pd.Series:
+    """The group each settlement is ranked in by the proxy: its census district pool (`census_pool`,
+    with district polygons that carry `census_district_codes`), else its state (`st_nm`, normalised;
+    "" without one).
+
+    Parameters
+    ----------
+    st : pandas.DataFrame
+        Settlements; census_pool and st_nm when present.
+    districts : pandas.DataFrame or None
+        District polygons' census_pool and census_district_codes.
+
+    Returns
+    -------
+    pandas.Series
+        Group names (str), indexed as `st`.
+    """
+    if _by_district(st, districts):
+        return st["census_pool"].astype(str)
+    return _norm(st["st_nm"]) if "st_nm" in st else pd.Series("", index=st.index)
+
+
 def _group_shares(st: pd.DataFrame, districts: pd.DataFrame | None, stats: Statistics
                   ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Each settlement's calibration group, the ratio (1 - group share) / (1 - state share) of Census 2011
@@ -168,7 +195,7 @@ def _group_shares(st: pd.DataFrame, districts: pd.DataFrame | None, stats: Stati
     d = stats.districts
     by_state = _weighted(d, "state")
     st_state = _norm(st["st_nm"]) if "st_nm" in st else pd.Series("", index=st.index)
-    if districts is not None and "census_pool" in st and "census_district_codes" in districts:
+    if districts is not None and _by_district(st, districts):
         codes = districts[["census_pool", "census_district_codes"]].assign(
             district_code=districts["census_district_codes"].astype(str).str.findall(r"\d+")).explode("district_code")
         codes["district_code"] = pd.to_numeric(codes["district_code"], errors="coerce")
@@ -177,15 +204,13 @@ def _group_shares(st: pd.DataFrame, districts: pd.DataFrame | None, stats: Stati
             code = int(codes.loc[unknown, "district_code"].iloc[0])
             raise InputError("districts", "census_district_codes", f"district code {code} is not in the electrification table")
         pool = _weighted(codes.merge(d, on="district_code"), "census_pool")
-        group = st["census_pool"].astype(str)
         share, rural = (st["census_pool"].map(pool[c]).to_numpy(float) for c in ("share", "rural"))
     else:
-        group = st_state
         share, rural = (st_state.map(by_state[c]).to_numpy(float) for c in ("share", "rural"))
     s_state = st_state.map(by_state["share"]).to_numpy(float)
     ratio = np.where(np.isfinite(share) & np.isfinite(s_state) & (s_state < 1.0),
                      (1.0 - np.nan_to_num(share)) / np.maximum(1.0 - np.nan_to_num(s_state), 1e-9), 1.0)
-    return group, ratio, np.where(np.isfinite(rural), rural, 1.0)
+    return calibration_group(st, districts), ratio, np.where(np.isfinite(rural), rural, 1.0)
 
 
 def _ranked_fill(group: pd.Series, key: np.ndarray, pop: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -201,14 +226,37 @@ def _ranked_fill(group: pd.Series, key: np.ndarray, pop: np.ndarray, target: np.
     return marked
 
 
+def anchor_towns(st: pd.DataFrame, r: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The towns that anchor the proxy's ranking: settlements of `anchor_town_population` persons and
+    more, not on islands.
+
+    Parameters
+    ----------
+    st : pandas.DataFrame
+        lon, lat (degrees), population (persons), is_island (bool).
+    r : dict
+        The rules (`rules()`).
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        Their positions (degrees).
+    """
+    pop = st["population"].fillna(0.0).to_numpy(float)
+    towns = (pop >= r["anchor_town_population"]) & ~st["is_island"].to_numpy(bool)
+    return st["lon"].to_numpy(float)[towns], st["lat"].to_numpy(float)[towns]
+
+
 def proxy_status(st: pd.DataFrame, anchor_lon: np.ndarray, anchor_lat: np.ndarray, stats: Statistics,
-                 districts: pd.DataFrame | None, r: dict) -> pd.DataFrame:
+                 districts: pd.DataFrame | None, r: dict,
+                 towns: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """The calibrated proxy (module docstring) for settlements without a user grid layer.
 
     Parameters
     ----------
     st : pandas.DataFrame
         lon, lat (degrees), population (persons), is_island (bool); census_pool and st_nm when present.
+        Every settlement of a calibration group (`calibration_group`) must be in it.
     anchor_lon, anchor_lat : numpy.ndarray
         Grid anchors: power plants, substations, grid nodes (degrees); towns are added here.
     stats : Statistics
@@ -217,6 +265,9 @@ def proxy_status(st: pd.DataFrame, anchor_lon: np.ndarray, anchor_lat: np.ndarra
         District polygons' census_pool and census_district_codes (None: calibrate by state).
     r : dict
         The rules (`rules()`).
+    towns : tuple of numpy.ndarray, optional
+        Positions (degrees) of the anchor towns of the whole region (`anchor_towns`) when `st` is a
+        part of it; default those of `st`.
 
     Returns
     -------
@@ -227,9 +278,9 @@ def proxy_status(st: pd.DataFrame, anchor_lon: np.ndarray, anchor_lat: np.ndarra
     lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
     island = st["is_island"].to_numpy(bool)
     city = (pop >= r["city_population"]) & ~island
-    towns = (pop >= r["anchor_town_population"]) & ~island
-    alon = np.concatenate([np.asarray(anchor_lon, float), lon[towns]])
-    alat = np.concatenate([np.asarray(anchor_lat, float), lat[towns]])
+    town_lon, town_lat = anchor_towns(st, r) if towns is None else towns
+    alon = np.concatenate([np.asarray(anchor_lon, float), town_lon])
+    alat = np.concatenate([np.asarray(anchor_lat, float), town_lat])
     dist = PointIndex(alon, alat).nearest(lon, lat, k=1)[0][:, 0] if len(alon) else np.zeros(len(st))
     key = np.where(city, -1.0, dist)
     group, ratio, rural = _group_shares(st, districts, stats)
@@ -310,57 +361,121 @@ def _statistics(scenario: Scenario, r: dict) -> Statistics:
     return read_statistics(path_of("electrification_districts"), states, r["weak_band_hours"])
 
 
-def status_of(scenario: Scenario, region: Region, st: pd.DataFrame) -> pd.DataFrame | None:
-    """Grid status of the settlements and the route of the unconnected ones to the existing grid.
+def _user_layer(region: Region) -> bool:
+    """Whether the region has a user grid layer: grid lines, or at least one substation."""
+    substations = region.layers.get("substations")
+    return "grid_lines" in region.layers or (substations is not None and len(substations) > 0)
+
+
+def status_groups(scenario: Scenario, region: Region, st: pd.DataFrame) -> pd.Series | None:
+    """The groups `grid_status` must see whole: the proxy's calibration groups when the proxy ranks the
+    settlements, None when the status of each settlement is its own (grid layer, islands, none).
 
     Parameters
     ----------
+    scenario : Scenario
+        Its `data` keys (as `grid_status`).
+    region : Region
+        Layers: grid_lines, substations, districts.
+    st : pandas.DataFrame
+        Settlements; census_pool and st_nm when present.
+
+    Returns
+    -------
+    pandas.Series or None
+        Group names, indexed as `st`.
+    """
+    if _user_layer(region) or "electrification_districts" not in scenario.data:
+        return None
+    return calibration_group(st, region.layers.get("districts"))
+
+
+def grid_status(st: pd.DataFrame, scenario: Scenario, region: Region,
+                towns: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame | None:
+    """Grid status of the settlements: from a user grid layer, the calibrated proxy or, for islands, none.
+
+    Parameters
+    ----------
+    st : pandas.DataFrame
+        Settlements with lon, lat (degrees), population, is_island; whole groups of `status_groups`.
     scenario : Scenario
         Its `data` keys: `grid_lines` / `substations` (user grid layer), else `electrification_districts`
         (and `electrification_states`) for the proxy.
     region : Region
         Layers: grid_lines, substations, power_plants, districts; grid nodes.
-    st : pandas.DataFrame
-        Settlements with lon, lat (degrees), population, is_island and the grid route columns.
+    towns : tuple of numpy.ndarray, optional
+        The region's anchor towns (`anchor_towns`, degrees) when `st` is a part of it.
 
     Returns
     -------
     pandas.DataFrame or None
-        grid_status, grid_status_source, grid_supply_hours (h/day) and the grid route columns
-        (grid_distance_km, grid_land_km, grid_sea_km, grid_lon, grid_lat) now measured to the nearest
-        connected settlement, substation, grid node or line (0 for a connected settlement); None when
-        the scenario has neither a grid layer nor the statistics and some settlement is not on an
-        island (no status is made).
+        grid_status, grid_status_source, grid_supply_hours (h/day), indexed as `st`; None when the
+        scenario has neither a grid layer nor the statistics and some settlement is not on an island.
     """
     r = rules()
-    sub_lon, sub_lat = _points(region.layers.get("substations"))
-    lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
-    if "grid_lines" in region.layers or len(sub_lon):
+    if _user_layer(region):
+        sub_lon, sub_lat = _points(region.layers.get("substations"))
+        lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
         d = nearest_grid(replace(region, grid_nodes=None), lon, lat)["grid_distance_km"]
         if len(sub_lon):
             d = np.minimum(d, PointIndex(sub_lon, sub_lat).nearest(lon, lat, k=1)[0][:, 0])
-        out = layer_status(d, r, st.index)
-    elif "electrification_districts" in scenario.data:
+        return layer_status(d, r, st.index)
+    if "electrification_districts" in scenario.data:
         plant_lon, plant_lat = _points(region.layers.get("power_plants"))
         node_lon, node_lat = _points(region.grid_nodes)
-        out = proxy_status(st, np.concatenate([plant_lon, node_lon]), np.concatenate([plant_lat, node_lat]),
-                           _statistics(scenario, r), region.layers.get("districts"), r)
-    elif st["is_island"].to_numpy(bool).all():
-        out = island_status(st.index)
-    else:
-        return None
-    return pd.concat([out, _route_to_grid(region, st, out["grid_status"].to_numpy() != "unconnected",
-                                          sub_lon, sub_lat)], axis=1)
+        return proxy_status(st, np.concatenate([plant_lon, node_lon]), np.concatenate([plant_lat, node_lat]),
+                            _statistics(scenario, r), region.layers.get("districts"), r, towns)
+    if st["is_island"].to_numpy(bool).all():
+        return island_status(st.index)
+    return None
 
 
-def _route_to_grid(region: Region, st: pd.DataFrame, on_grid: np.ndarray, sub_lon: np.ndarray,
-                   sub_lat: np.ndarray) -> pd.DataFrame:
+def grid_points(region: Region, st: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The points an unconnected settlement may be connected to besides the existing route: the
+    settlements on the grid (grid_status connected or weak) and the substations.
+
+    Parameters
+    ----------
+    region : Region
+        Its substations layer.
+    st : pandas.DataFrame
+        Every settlement: lon, lat (degrees) and grid_status.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        Positions (degrees).
+    """
+    on_grid = st["grid_status"].to_numpy() != "unconnected"
+    sub_lon, sub_lat = _points(region.layers.get("substations"))
+    return (np.concatenate([st["lon"].to_numpy(float)[on_grid], sub_lon]),
+            np.concatenate([st["lat"].to_numpy(float)[on_grid], sub_lat]))
+
+
+def route_to_grid(st: pd.DataFrame, region: Region, points: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
     """The grid route columns: the existing route (grid nodes / lines) or, when closer, the straight
-    route to the nearest on-grid settlement or substation, split into land and sea km; 0 km on the grid."""
+    route to the nearest of `points`, split into land and sea km; 0 km for a settlement on the grid.
+
+    Parameters
+    ----------
+    st : pandas.DataFrame
+        Settlements with lon, lat (degrees), grid_status and the grid route columns (grid_distance_km,
+        grid_land_km, grid_sea_km in km; grid_lon, grid_lat in degrees).
+    region : Region
+        Land and sea for the route split.
+    points : tuple of numpy.ndarray
+        The region's on-grid settlements and substations (`grid_points`, degrees).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The grid route columns measured to the existing grid, indexed as `st`.
+    """
     cols = ["grid_distance_km", "grid_land_km", "grid_sea_km", "grid_lon", "grid_lat"]
     out = pd.DataFrame({c: st[c].to_numpy(float) for c in cols}, index=st.index)
     lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
-    plon, plat = np.concatenate([lon[on_grid], sub_lon]), np.concatenate([lat[on_grid], sub_lat])
+    on_grid = st["grid_status"].to_numpy() != "unconnected"
+    plon, plat = points
     if len(plon):
         dist, idx = PointIndex(plon, plat).nearest(lon, lat, k=1)
         closer = np.flatnonzero(~on_grid & (dist[:, 0] < out["grid_distance_km"].to_numpy()))

@@ -1,0 +1,158 @@
+"""Settlement partitions: the per-settlement stages run part by part, in this process or on Dask.
+
+A `Partitioner` splits the rows of a settlement table into partitions of about `rows` rows each:
+consecutive runs of rows, or, for a step that ranks settlements within groups (the grid-status proxy
+ranks within census districts or states), whole groups packed together so that every group
+operation sees all of its rows in their original order. It maps a function over the partitions,
+one after the other in this process (peak memory grows with the partition, not the table) or on a
+dask.distributed Client (the shared inputs, such as the region layers, scattered once to every
+worker), and puts the results back in the original row order (`stitch`). Row-wise steps give the
+same numbers whichever way they are cut.
+
+    part = partitioner_for(len(table), above=200_000, rows=50_000, client=None)
+    parts = part.parts(len(table))
+    pieces = part.map(step, (table.iloc[p] for p in parts), part.share(region))
+    out = stitch(pieces, parts)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from dask.distributed import Client
+
+
+@dataclass(frozen=True)
+class Partitioner:
+    """How the per-settlement stages are cut and where they run.
+
+    Attributes
+    ----------
+    rows : int
+        Target rows per partition (a group larger than this is one partition of its own).
+    client : dask.distributed.Client or None
+        The cluster the partitions run on; None runs them one after the other in this process.
+    """
+
+    rows: int
+    client: Client | None = None
+
+    def parts(self, n: int, groups: np.ndarray | None = None) -> list[np.ndarray]:
+        """Row positions of every partition, ascending within each.
+
+        Parameters
+        ----------
+        n : int
+            Rows of the table.
+        groups : numpy.ndarray, optional
+            A group key per row: every group is kept whole, groups packed in the order they first
+            appear until a partition holds at least `rows` rows. Without it, consecutive runs of `rows` rows.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            Integer positions; one empty partition when `n` is 0.
+        """
+        if groups is None:
+            return [np.arange(a, min(a + self.rows, n)) for a in range(0, n, self.rows)] or [np.arange(0)]
+        codes, _ = pd.factorize(pd.Series(groups, copy=False), use_na_sentinel=False)
+        order = np.argsort(codes, kind="stable")  # each group's rows together, groups by first appearance
+        bounds = np.flatnonzero(np.diff(codes[order])) + 1
+        out: list[np.ndarray] = []
+        start = 0
+        for stop in [*bounds.tolist(), n]:
+            if stop - start >= self.rows or stop == n:
+                out.append(np.sort(order[start:stop]))
+                start = stop
+        return out or [np.arange(0)]
+
+    def share(self, value: Any) -> Any:
+        """`value` as the partitions receive it: scattered once to every worker (a future) on a cluster,
+        itself in this process."""
+        return value if self.client is None else self.client.scatter(value, broadcast=True, hash=False)
+
+    def map(self, func: Callable, pieces: Iterable, *shared: Any) -> list:
+        """``func(piece, *shared)`` for every piece, results in the pieces' order.
+
+        Parameters
+        ----------
+        func : callable
+            A module-level function (workers import it by name).
+        pieces : iterable
+            One input per partition; consumed one at a time in this process.
+        *shared : object
+            Inputs every partition receives (from `share`).
+
+        Returns
+        -------
+        list
+            One result per piece.
+        """
+        if self.client is None:
+            return [func(piece, *shared) for piece in pieces]
+        futures = [self.client.submit(func, data, *shared, pure=False) for data in self.client.scatter(list(pieces))]
+        return self.client.gather(futures)
+
+    def record(self, n: int) -> dict:
+        """How a table of `n` rows is run, for plan.json: partitions, rows per partition, workers (0: in
+        this process) and the scheduler's address."""
+        return {"partitions": len(self.parts(n)), "rows_per_partition": min(self.rows, n),
+                "workers": len(self.client.scheduler_info()["workers"]) if self.client is not None else 0,
+                "scheduler": self.client.scheduler.address if self.client is not None else None}
+
+
+def partitioner_for(n: int, above: int, rows: int, client: Client | None = None) -> Partitioner:
+    """The partitioner of a table of `n` rows: one partition of every row in this process when `n` is
+    at most `above` and no client is given, else partitions of `rows` rows (on the client when given).
+
+    Parameters
+    ----------
+    n : int
+        Rows (settlements).
+    above : int
+        Rows over which the table is partitioned without a client.
+    rows : int
+        Target rows per partition.
+    client : dask.distributed.Client, optional
+        The cluster to run the partitions on.
+
+    Returns
+    -------
+    Partitioner
+    """
+    if client is None and n <= above:
+        return Partitioner(max(n, 1))
+    return Partitioner(rows, client)
+
+
+def stitch(pieces: list, parts: list[np.ndarray]) -> Any:
+    """Per-partition results (data frames or arrays, rows in partition order) as one, in the original
+    row order.
+
+    Parameters
+    ----------
+    pieces : list of pandas.DataFrame or numpy.ndarray
+        One result per partition, its rows those of the partition.
+    parts : list of numpy.ndarray
+        The partitions' row positions (`Partitioner.parts`).
+
+    Returns
+    -------
+    pandas.DataFrame or numpy.ndarray
+        Row i is the result of the table's row i (a data frame keeps its pieces' index and type).
+    """
+    if len(pieces) == 1:
+        return pieces[0]
+    order = np.concatenate(parts)
+    inverse = np.empty(len(order), np.int64)
+    inverse[order] = np.arange(len(order))
+    if isinstance(pieces[0], pd.DataFrame):
+        whole = pd.concat(pieces)
+        return whole.iloc[inverse] if not np.array_equal(order, np.arange(len(order))) else whole
+    return np.concatenate(pieces)[inverse]
