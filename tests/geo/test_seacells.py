@@ -14,7 +14,7 @@ from smrplan.geo.distance import haversine_km
 from smrplan.geo.grid import ROUTE_SAMPLES, route_split_km
 from smrplan.geo.io import read_vector, resolve
 from smrplan.geo.layers import Region
-from smrplan.geo.seacells import CELL_DEG, SeaCells
+from smrplan.geo.seacells import CELL_DEG, REFINE_LEVELS, SeaCells
 from smrplan.scenario import apply_data_dir, load_scenario
 
 
@@ -63,7 +63,7 @@ def test_points_on_cell_edges_borders_and_off_the_grid_match_the_exact_test(coas
     lon = np.concatenate([lon, border[:, 0], [np.nan, 79.0, 200.0]])
     lat = np.concatenate([lat, border[:, 1], [10.0, np.nan, 10.0]])
     assert np.array_equal(cells.is_sea(lon, lat, coast.is_sea), coast.is_sea(lon, lat))
-    assert cells.cell == pytest.approx(CELL_DEG / 8)
+    assert cells.cell == pytest.approx(CELL_DEG / 2 ** REFINE_LEVELS)
     assert set(np.unique(cells.kind)) == {0, 1, 2}
 
 

@@ -7,7 +7,7 @@ few settings only, not on the scenario's settlements, yet they cost seconds for 
 key made of its inputs (the geometries' WKB, the settings) and of the source code of the modules that
 compute it, so a change to either makes a new entry and an entry is never stale.
 
-Entries are NumPy ``.npz`` files (no pickle; geometries as concatenated WKB bytes with offsets) in
+Entries are compressed NumPy ``.npz`` files (no pickle; geometries as concatenated WKB bytes with offsets) in
 ``$SMRPLAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/smrplan``, else ``~/.cache/smrplan``. Setting
 ``SMRPLAN_CACHE_DIR`` to an empty string turns the cache off. Each entry is written to a temporary
 file and renamed, so a reader never sees half an entry; an entry that cannot be read is computed again,
@@ -109,7 +109,7 @@ def cached(name: str, key: str, compute: Callable[[], Arrays]) -> Arrays:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".npz", dir=folder)
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, allow_pickle=False, **arrays)
+                np.savez_compressed(f, allow_pickle=False, **arrays)
             os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)

@@ -22,11 +22,13 @@ import numpy as np
 import shapely
 
 # Side of the coarsest cells (degrees, about 22 km) and the times a mixed cell is quartered again
-# (down to 0.025 degrees, about 2.8 km): India's box (about 30 x 31 degrees) becomes about 25,000
+# (down to 0.00625 degrees, about 700 m): India's box (about 30 x 31 degrees) becomes about 25,000
 # coarse cells; only the mixed ones (coasts, lake shores, island groups and the cut lines between
-# pieces) are refined.
+# pieces) are refined. Each level halves the points left to the exact test (measured on a national
+# screen: 653,000 at 3 levels, 163,000 at 5) and doubles the build (1 s to 5.5 s for India), which
+# is paid once per land layer (`geo.diskcache`); the grid is 26 MB of int8 at 5 levels.
 CELL_DEG = 0.2
-REFINE_LEVELS = 3
+REFINE_LEVELS = 5
 # Each cell is tested enlarged by this much (degrees, about 1 mm) on every side, far more than the
 # rounding of a point's cell index.
 _MARGIN_DEG = 1e-8
