@@ -21,14 +21,12 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
-import pandas as pd
 import yaml
-from bench_siting import DATA, layers, on_land_points
+from bench_siting import DATA, layers
 from common import figure
 
 from smrplan.geo.layers import Region
-from smrplan.scenario import bundled_text
+from smrplan.geo.synthetic import national_scenario, synthetic_settlements
 
 TARGETS = {True: (30.0, 2048.0), False: (15.0, 1024.0)}  # optimisation on / off: seconds, MiB
 CHILD = """
@@ -39,21 +37,14 @@ run(sys.argv[1], out=sys.argv[2], data_dir=sys.argv[3], overwrite=True)
 
 
 def settlements_csv(n: int, path: Path, seed: int = 0) -> None:
-    """n synthetic settlements on India's land: id, name, lon, lat, population."""
-    rng = np.random.default_rng(seed)
-    lon, lat = on_land_points(Region(settlements=gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), layers=layers()), n, rng)
-    pd.DataFrame({"id": [f"S{i}" for i in range(n)], "name": [f"Place {i}" for i in range(n)], "lon": lon.round(5),
-                  "lat": lat.round(5), "population": np.round(rng.lognormal(6.5, 1.1, n)) + 50}).to_csv(path, index=False)
+    """n synthetic settlements on India's land (`smrplan.geo.synthetic`): id, name, lon, lat, population."""
+    land = Region(settlements=gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), layers=layers())
+    synthetic_settlements(land, n, seed).to_csv(path, index=False)
 
 
 def scenario_file(csv: Path, path: Path, optimise: bool) -> None:
     """The india-national scenario on the synthetic settlements (optimisation stage on or off)."""
-    sc = yaml.safe_load(bundled_text("india-national"))
-    for key in ("towns", "postal_places", "district_population"):
-        sc["data"].pop(key, None)
-    sc["data"]["settlements"] = str(csv)
-    sc["name"] = f"synthetic-{'opt' if optimise else 'noopt'}"
-    sc.setdefault("optimisation", {})["enabled"] = optimise
+    sc = national_scenario(csv, f"synthetic-{'opt' if optimise else 'noopt'}", optimise)
     path.write_text(yaml.safe_dump(sc), encoding="utf-8")
 
 

@@ -18,11 +18,12 @@ import time
 
 import geopandas as gpd
 import numpy as np
-from bench_siting import layers, on_land_points
+from bench_siting import layers
 from common import figure
 
 from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
+from smrplan.geo.synthetic import points_on_land
 
 TARGET_S = 5.0
 
@@ -31,7 +32,7 @@ def main(n: int) -> None:
     lay = layers()
     region = Region(settlements=gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), layers={"land": lay["land"]} if lay else {})
     rng = np.random.default_rng(0)
-    lon1, lat1 = on_land_points(region, n, rng)
+    lon1, lat1 = points_on_land(region, n, rng)
     lon2, lat2 = lon1 + rng.normal(0, 0.3, n), lat1 + rng.normal(0, 0.3, n)
     region.enclosed()
     t0 = time.perf_counter()

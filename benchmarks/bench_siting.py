@@ -37,13 +37,13 @@ from pyproj import Transformer
 
 from smrplan.geo.io import read_vector
 from smrplan.geo.layers import Region, _clean_polygons, build_settlements
+from smrplan.geo.synthetic import INDIA_BOX, points_on_land
 from smrplan.scenario import load_scenario
 from smrplan.siting.screen import generate_candidates, screen
 
 TARGET_SCREEN_S = 30.0
 TARGET_BUILD_S = 60.0
 DATA = Path(os.environ.get("SMRPLAN_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-BOX = (68.2, 6.8, 97.4, 37.1)
 
 
 def layers() -> dict[str, gpd.GeoDataFrame]:
@@ -56,22 +56,10 @@ def layers() -> dict[str, gpd.GeoDataFrame]:
             "cyclone_tracks": read_vector(DATA / "cyclone_tracks_nio" / "IBTrACS_TCBT_AS_BOB_1982-2023.csv")}
 
 
-def on_land_points(region: Region, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """n uniform points on the region's land inside India's box (rejection sampling)."""
-    xs, ys, have = [], [], 0
-    while have < n:
-        x, y = rng.uniform(BOX[0], BOX[2], 3 * n), rng.uniform(BOX[1], BOX[3], 3 * n)
-        keep = region.is_land(x, y)
-        xs.append(x[keep])
-        ys.append(y[keep])
-        have += int(keep.sum())
-    return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
-
-
 def synthetic_region(n: int, lay: dict, seed: int = 0) -> Region:
     rng = np.random.default_rng(seed)
     probe = Region(settlements=gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), layers=dict(lay))
-    x, y = on_land_points(probe, n, rng)
+    x, y = points_on_land(probe, n, rng)
     town = rng.random(n) < 0.02
     pop = np.round(np.where(town, rng.lognormal(10.0, 0.8, n), rng.lognormal(6.5, 1.2, n)))
     st = gpd.GeoDataFrame({"id": np.char.add("S", np.arange(n).astype(str)), "name": "", "population": pop,
@@ -83,7 +71,7 @@ def synthetic_candidates(region: Region, m: int, seed: int = 1) -> gpd.GeoDataFr
     rng = np.random.default_rng(seed)
     n_float = m // 10
     n_land = m - n_float
-    x, y = on_land_points(region, n_land, rng)
+    x, y = points_on_land(region, n_land, rng)
     kinds = np.where(np.arange(n_land) % 2 == 0, "land", "micro")
     if region.land is not None:
         segs = region._coast().geometries
@@ -92,7 +80,7 @@ def synthetic_candidates(region: Region, m: int, seed: int = 1) -> gpd.GeoDataFr
         fx, fy = Transformer.from_crs(region.metric_crs, "EPSG:4326", always_xy=True).transform(
             shapely.get_x(c) + dist * np.cos(ang), shapely.get_y(c) + dist * np.sin(ang))
     else:
-        fx, fy = rng.uniform(BOX[0], BOX[2], n_float), rng.uniform(BOX[1], BOX[3], n_float)
+        fx, fy = rng.uniform(INDIA_BOX[0], INDIA_BOX[2], n_float), rng.uniform(INDIA_BOX[1], INDIA_BOX[3], n_float)
     lon, lat = np.concatenate([x, fx]), np.concatenate([y, fy])
     kind = np.concatenate([kinds, np.full(n_float, "floating")])
     df = pd.DataFrame({"site_id": np.char.add("C", np.arange(m).astype(str)), "kind": kind, "lon": lon, "lat": lat,
