@@ -59,7 +59,8 @@ def gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if col == "geometry":
             continue
         if out[col].dtype == object:
-            out[col] = out[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v)
+            if pd.api.types.infer_dtype(out[col], skipna=True) not in ("string", "empty"):  # a C scan, not per row
+                out[col] = out[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v)
             out[col] = out[col].where(out[col].notna(), "").astype(str)
     return out
 
