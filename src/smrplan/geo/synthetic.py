@@ -79,7 +79,7 @@ def synthetic_settlements(region: Region, n: int, seed: int = 0,
                          "population": np.round(rng.lognormal(6.5, 1.1, n)) + 50})
 
 
-def national_scenario(settlements_csv: Path, name: str, optimise: bool) -> dict:
+def national_scenario(settlements_csv: Path, name: str, optimise: bool, dispatch: bool = True) -> dict:
     """The bundled india-national scenario (as a dict to write as YAML) on a settlements file instead
     of the national settlement set: every other layer and setting is the national one.
 
@@ -91,6 +91,8 @@ def national_scenario(settlements_csv: Path, name: str, optimise: bool) -> dict:
         The scenario's name.
     optimise : bool
         Run the optimisation stage (False: each settlement's least-cost option only).
+    dispatch : bool
+        Run the hour-by-hour dispatch stage (``outputs.dispatch``).
 
     Returns
     -------
@@ -103,4 +105,5 @@ def national_scenario(settlements_csv: Path, name: str, optimise: bool) -> dict:
     sc["data"]["settlements"] = str(settlements_csv)
     sc["name"] = name
     sc.setdefault("optimisation", {})["enabled"] = optimise
+    sc.setdefault("outputs", {})["dispatch"] = dispatch
     return sc
