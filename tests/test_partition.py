@@ -1,5 +1,6 @@
-"""Partitioned per-settlement stages: partitions keep groups whole, results come back in row order,
-and a run gives the same plan in one process, in partitions here, and on one or two Dask workers."""
+"""Partitioned per-settlement stages and site screen: partitions keep groups whole, results come back
+in row order, shared values reach a cluster once, the screen by partitions of candidates is the whole
+screen, and a run gives the same plan in one process, in partitions here, and on one or two Dask workers."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import pandas as pd
 import pytest
 from tests.conftest import run_cli, stable_summary
 
-from smrplan.partition import Partitioner, partitioner_for, stitch
-from smrplan.scenario import bundled_text
+from smrplan.partition import Cluster, Partitioner, partitioner_for, stitch
+from smrplan.pipeline import prepare_inputs
+from smrplan.scenario import bundled_text, resolve_scenario
+from smrplan.siting.screen import generate_candidates, screen
 
 TABLES = ("settlements.csv", "sites.csv", "sites_rejected.csv", "site_reasons.csv")
 
@@ -48,6 +51,60 @@ def test_one_partition_at_or_under_the_threshold_without_a_client():
                                                       "scheduler": None}
 
 
+class _Client:
+    """A stand-in for a dask.distributed Client that counts what it scatters."""
+
+    def __init__(self):
+        self.scattered = []
+
+    def scatter(self, value, broadcast, hash):
+        self.scattered.append(value)
+        return f"future {len(self.scattered)}"
+
+
+def test_a_cluster_receives_each_shared_value_once():
+    client = _Client()
+    cluster = Cluster(client)
+    region, sites = {"layers": 1}, {"sites": 2}
+    futures = [Partitioner(5, cluster).share(v) for v in (region, sites, region, sites)]
+    assert futures == ["future 1", "future 2", "future 1", "future 2"]
+    assert client.scattered == [region, sites]
+    assert Partitioner(5).share(region) is region
+
+
+def _dem(path, bbox):
+    """A geographic DEM over `bbox` (lon / lat, degrees): rising ground with a nodata band."""
+    import rasterio
+    from rasterio.transform import from_bounds
+
+    z = np.add.outer(np.arange(40.0), np.arange(40.0)) * 3.0
+    z[10:14, :] = -9999.0
+    with rasterio.open(path, "w", driver="GTiff", height=40, width=40, count=1, dtype="float64", crs="EPSG:4326",
+                       transform=from_bounds(*bbox, 40, 40), nodata=-9999.0) as dst:
+        dst.write(z, 1)
+    return path
+
+
+def test_screen_by_partitions_gives_the_whole_screen(tmp_path):
+    """The bundled region with a DEM over part of it: candidate partitions of any size give the same
+    table, reasons, criteria and region-wide notes (cooling-water sources, candidates without DEM data)."""
+    scenario = resolve_scenario("india-islands")
+    inputs = prepare_inputs(scenario)
+    region = inputs.region
+    cands = generate_candidates(region, scenario.siting, 150.0, None)
+    lon, lat = cands.lon.to_numpy(), cands.lat.to_numpy()
+    region.rasters["dem"] = _dem(tmp_path / "dem.tif", (lon.min(), lat.min(), np.median(lon), lat.max()))
+    epz = {"land": 5.0, "micro": 1.0}
+    whole = screen(region, scenario.siting, cands, epz)
+    assert 0 < whole.criteria[[c.name for c in whole.criteria].index("slope")].counts["no_dem"] < len(cands)
+    for rows in (7, 100, len(cands) - 1):
+        parts = screen(region, scenario.siting, cands, epz, part=Partitioner(rows))
+        pd.testing.assert_frame_equal(parts.sites, whole.sites)
+        assert parts.summary() == whole.summary()
+        assert [(c.name, c.note, c.counts, c.limit) for c in parts.criteria] == \
+               [(c.name, c.note, c.counts, c.limit) for c in whole.criteria]
+
+
 def _scenario(path, scale: str = "") -> str:
     """The bundled region as a scenario file, without the report, with `scale` settings appended."""
     path.write_text(bundled_text("india-islands") + "\noutputs:\n  report: false\n" + scale, encoding="utf-8")
@@ -65,13 +122,15 @@ def single_process(tmp_path_factory):
 
 @pytest.mark.parametrize("workers", [None, 1, 2])
 def test_partitioned_run_gives_the_same_plan(single_process, tmp_path, workers):
-    scale = "scale:\n  partition_above_settlements: 0\n  partition_settlements: 5\n"
+    scale = ("scale:\n  partition_above_settlements: 0\n  partition_settlements: 5\n"
+             "  partition_above_candidates: 0\n  partition_candidates: 200\n")
     args = ["run", _scenario(tmp_path / "parts.yaml", scale), "--out", tmp_path / "run", "--csv"]
     done = run_cli(args + ([] if workers is None else ["--workers", workers]), timeout=300)
     assert done.returncode == 0, done.stderr
     ref, got = (json.loads((d / "plan.json").read_text()) for d in (single_process, tmp_path / "run"))
-    assert ref["partitioning"]["partitions"] == 1
+    assert ref["partitioning"]["partitions"] == ref["partitioning"]["candidate_partitions"] == 1
     assert got["partitioning"]["partitions"] == 4 and got["partitioning"]["workers"] == (workers or 0)
+    assert got["partitioning"]["candidate_partitions"] > 1
     assert stable_summary(got) == stable_summary(ref)
     for name in TABLES:
         assert (tmp_path / "run" / name).read_bytes() == (single_process / name).read_bytes(), name

@@ -39,6 +39,7 @@ from smrplan.outputs.rundir import claimed_out, write_file
 from smrplan.outputs.write import write_alternatives_run, write_repowering_run, write_roadmap_run, write_run
 from smrplan.pipeline import (
     Progress,
+    cluster_of,
     cost_basis_of,
     cost_options,
     make_plan,
@@ -388,8 +389,9 @@ def sweep(scenario: str | Path | Scenario, out: str | Path, data_dir: str | Path
             raise InputError(sc.source, "uncertainty.parameters", "Sobol indices need at least two uncertain inputs")
     with claimed_out(Path(out), False, input_paths(sc), resume=True), open_client(workers, scheduler) as client:
         stage = lambda s: progress(s, None, None)  # noqa: E731
-        inputs = prepare_inputs(run_sc, stage, repair=repair, client=client)
-        basis = cost_basis_of(inputs, screen_sites(inputs, stage), stage, client)
+        cluster = cluster_of(client)
+        inputs = prepare_inputs(run_sc, stage, repair=repair, cluster=cluster)
+        basis = cost_basis_of(inputs, screen_sites(inputs, stage, cluster), stage, cluster)
         model = build_model(inputs, basis, reoptimise=reoptimise)
         summary = run_sweep(model, out, client, progress, sobol_samples=sobol_samples)
         if sobol_samples is not None:
@@ -447,10 +449,11 @@ def alternatives(scenario: str | Path | Scenario, out: str | Path | None = None,
     protected = input_paths(sc)
     t0 = time.perf_counter()
     with claimed_out(out_dir, overwrite, protected), open_client(workers, scheduler) as client:
-        inputs = prepare_inputs(sc, progress, repair=repair, client=client)
-        screened = screen_sites(inputs, progress)
-        basis = cost_basis_of(inputs, screened, progress, client)
-        result = near_optimal_plans(inputs, screened, basis, cost_options(inputs, basis, progress, client), progress,
+        cluster = cluster_of(client)
+        inputs = prepare_inputs(sc, progress, repair=repair, cluster=cluster)
+        screened = screen_sites(inputs, progress, cluster)
+        basis = cost_basis_of(inputs, screened, progress, cluster)
+        result = near_optimal_plans(inputs, screened, basis, cost_options(inputs, basis, progress, cluster), progress,
                                     client)
         timings = {"total": round(time.perf_counter() - t0, 3),
                    "workers": len(client.scheduler_info()["workers"]) if client is not None else 0}

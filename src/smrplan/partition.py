@@ -5,11 +5,15 @@ consecutive runs of rows, or, for a step that ranks settlements within groups (t
 ranks within census districts or states), whole groups packed together so that every group
 operation sees all of its rows in their original order. It maps a function over the partitions,
 one after the other in this process (peak memory grows with the partition, not the table) or on a
-dask.distributed Client (the shared inputs, such as the region layers, scattered once to every
-worker), and puts the results back in the original row order (`stitch`). Row-wise steps give the
-same numbers whichever way they are cut.
+dask.distributed Client, and puts the results back in the original row order (`stitch`). Row-wise
+steps give the same numbers whichever way they are cut.
 
-    part = partitioner_for(len(table), above=200_000, rows=50_000, client=None)
+On a cluster the shared inputs (the region layers, every settlement point...) go to every worker
+once per run: a `Cluster` keeps the future of each value it sent, by the value's identity, and every
+stage's partitioner of the run uses the same `Cluster` (so the workers also keep what they built on
+the value, such as the region's spatial indexes, from one stage to the next).
+
+    part = partitioner_for(len(table), above=200_000, rows=50_000, cluster=None)
     parts = part.parts(len(table))
     pieces = part.map(step, (table.iloc[p] for p in parts), part.share(region))
     out = stitch(pieces, parts)
@@ -28,6 +32,33 @@ if TYPE_CHECKING:
     from dask.distributed import Client
 
 
+class Cluster:
+    """A dask.distributed Client and the values sent to every one of its workers during a run, each
+    once.
+
+    Parameters
+    ----------
+    client : dask.distributed.Client
+        The cluster's client.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._sent: dict[int, tuple[Any, Any]] = {}  # id -> (the value, kept so the id stays its own; future)
+
+    def share(self, value: Any) -> Any:
+        """The future of `value` scattered to every worker: sent at the first call with this very
+        object, the same future afterwards."""
+        sent = self._sent.get(id(value))
+        if sent is None:
+            sent = self._sent[id(value)] = (value, self.client.scatter(value, broadcast=True, hash=False))
+        return sent[1]
+
+    def workers(self) -> int:
+        """Workers of the cluster now."""
+        return len(self.client.scheduler_info()["workers"])
+
+
 @dataclass(frozen=True)
 class Partitioner:
     """How the per-settlement stages are cut and where they run.
@@ -36,12 +67,12 @@ class Partitioner:
     ----------
     rows : int
         Target rows per partition (a group larger than this is one partition of its own).
-    client : dask.distributed.Client or None
+    cluster : Cluster or None
         The cluster the partitions run on; None runs them one after the other in this process.
     """
 
     rows: int
-    client: Client | None = None
+    cluster: Cluster | None = None
 
     def parts(self, n: int, groups: np.ndarray | None = None) -> list[np.ndarray]:
         """Row positions of every partition, ascending within each.
@@ -73,9 +104,9 @@ class Partitioner:
         return out or [np.arange(0)]
 
     def share(self, value: Any) -> Any:
-        """`value` as the partitions receive it: scattered once to every worker (a future) on a cluster,
-        itself in this process."""
-        return value if self.client is None else self.client.scatter(value, broadcast=True, hash=False)
+        """`value` as the partitions receive it: on a cluster its future, the value sent to every worker
+        once per run (`Cluster.share`); itself in this process."""
+        return value if self.cluster is None else self.cluster.share(value)
 
     def map(self, func: Callable, pieces: Iterable, *shared: Any) -> list:
         """``func(piece, *shared)`` for every piece, results in the pieces' order.
@@ -94,41 +125,42 @@ class Partitioner:
         list
             One result per piece.
         """
-        if self.client is None:
+        if self.cluster is None:
             return [func(piece, *shared) for piece in pieces]
-        futures = [self.client.submit(func, data, *shared, pure=False) for data in self.client.scatter(list(pieces))]
-        return self.client.gather(futures)
+        client = self.cluster.client
+        futures = [client.submit(func, data, *shared, pure=False) for data in client.scatter(list(pieces))]
+        return client.gather(futures)
 
     def record(self, n: int) -> dict:
         """How a table of `n` rows is run, for plan.json: partitions, rows per partition, workers (0: in
         this process) and the scheduler's address."""
         return {"partitions": len(self.parts(n)), "rows_per_partition": min(self.rows, n),
-                "workers": len(self.client.scheduler_info()["workers"]) if self.client is not None else 0,
-                "scheduler": self.client.scheduler.address if self.client is not None else None}
+                "workers": self.cluster.workers() if self.cluster is not None else 0,
+                "scheduler": self.cluster.client.scheduler.address if self.cluster is not None else None}
 
 
-def partitioner_for(n: int, above: int, rows: int, client: Client | None = None) -> Partitioner:
+def partitioner_for(n: int, above: int, rows: int, cluster: Cluster | None = None) -> Partitioner:
     """The partitioner of a table of `n` rows: one partition of every row in this process when `n` is
-    at most `above` and no client is given, else partitions of `rows` rows (on the client when given).
+    at most `above` and no cluster is given, else partitions of `rows` rows (on the cluster when given).
 
     Parameters
     ----------
     n : int
         Rows (settlements).
     above : int
-        Rows over which the table is partitioned without a client.
+        Rows over which the table is partitioned without a cluster.
     rows : int
         Target rows per partition.
-    client : dask.distributed.Client, optional
+    cluster : Cluster, optional
         The cluster to run the partitions on.
 
     Returns
     -------
     Partitioner
     """
-    if client is None and n <= above:
+    if cluster is None and n <= above:
         return Partitioner(max(n, 1))
-    return Partitioner(rows, client)
+    return Partitioner(rows, cluster)
 
 
 def stitch(pieces: list, parts: list[np.ndarray]) -> Any:

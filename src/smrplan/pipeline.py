@@ -48,7 +48,7 @@ from smrplan.optimize.alternatives import Alternatives, plan_alternatives
 from smrplan.optimize.assemble import Optimised, optimise
 from smrplan.optimize.roadmap import RoadmapOutcome, period_demand, plan_roadmap, yearly_trajectory
 from smrplan.options import KIND_OPTION
-from smrplan.partition import Partitioner, partitioner_for, stitch
+from smrplan.partition import Cluster, Partitioner, partitioner_for, stitch
 from smrplan.results import Dispatch, Inputs, Plan, Repowering, Roadmap
 from smrplan.scenario import Scenario
 from smrplan.siting.repowering import retirement, screen_coal_sites, site_table
@@ -68,7 +68,7 @@ def _quiet(stage: str) -> None:
     """Default progress callback: report nothing."""
 
 
-def partitioner(scenario: Scenario, settlements: int, client: Client | None = None) -> Partitioner:
+def partitioner(scenario: Scenario, settlements: int, cluster: Cluster | None = None) -> Partitioner:
     """How the per-settlement stages of a scenario run (its `scale` block; smrplan.partition).
 
     Parameters
@@ -77,7 +77,7 @@ def partitioner(scenario: Scenario, settlements: int, client: Client | None = No
         Its `scale.partition_above_settlements` and `scale.partition_settlements`.
     settlements : int
         Number of settlements.
-    client : dask.distributed.Client, optional
+    cluster : Cluster, optional
         The cluster the partitions run on (always partitioned then).
 
     Returns
@@ -85,11 +85,37 @@ def partitioner(scenario: Scenario, settlements: int, client: Client | None = No
     Partitioner
     """
     return partitioner_for(settlements, scenario.scale.partition_above_settlements, scenario.scale.partition_settlements,
-                           client)
+                           cluster)
+
+
+def candidate_partitioner(scenario: Scenario, candidates: int, cluster: Cluster | None = None) -> Partitioner:
+    """How the site screen of a scenario runs (its `scale` block; smrplan.partition).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Its `scale.partition_above_candidates` and `scale.partition_candidates`.
+    candidates : int
+        Number of candidate sites.
+    cluster : Cluster, optional
+        The cluster the partitions run on (always partitioned then).
+
+    Returns
+    -------
+    Partitioner
+    """
+    return partitioner_for(candidates, scenario.scale.partition_above_candidates, scenario.scale.partition_candidates,
+                           cluster)
+
+
+def cluster_of(client: Client | None) -> Cluster | None:
+    """The run's `Cluster` on `client` (None without one): every stage given it sends each shared
+    value (the region's layers, the settlement points...) to the workers once."""
+    return None if client is None else Cluster(client)
 
 
 def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: bool = False,
-                   client: Client | None = None) -> Inputs:
+                   cluster: Cluster | None = None) -> Inputs:
     """The inputs stage: catalogue, region layers, demand per settlement and the route to the grid.
 
     The per-settlement steps run by partitions (`partitioner`) with the same results.
@@ -103,12 +129,13 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
     repair : bool
         Fix bad settlement / anchor-load rows (each fix logged, counted in plan.json data.repairs)
         instead of stopping.
-    client : dask.distributed.Client, optional
+    cluster : Cluster, optional
         The cluster the per-settlement steps run on (None: in this process).
 
     Returns
     -------
     Inputs
+        Its region is the loaded one with the new settlements (the same `Region.bare` layers).
         Settlements gain demand columns, lon / lat, the grid route columns, `fuel_at_depot` (diesel at a
         depot's price: geo.fuel.at_fuel_depot) and `is_island`, unless the
         layer gives `is_island`: with a land layer, the settlement's piece of land is not joined to the
@@ -129,15 +156,15 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
     progress("region layers")
     region = load_region(scenario, repair=repair)
     demand_basis(region.settlements)  # a bad measured energy is named by its row of the whole table, not a partition's
-    part = partitioner(scenario, len(region.settlements), client)
-    context = part.share(replace(region, settlements=region.settlements.iloc[:0]))  # the layers, sent once
+    part = partitioner(scenario, len(region.settlements), cluster)
+    context = part.share(region.bare())  # the layers, sent once
     progress("demand and grid distances")
     parts = part.parts(len(region.settlements))
     st = stitch(part.map(settlement_inputs, (region.settlements.iloc[p] for p in parts), scenario, context), parts)
     progress("grid status")
     st = with_grid_status(scenario, region, st, part, context)
     money = Money(scenario.finance.discount_rate, scenario.finance.horizon_years)
-    return Inputs(scenario, cat, replace(region, settlements=st), st, money,
+    return Inputs(scenario, cat, region.with_settlements(st), st, money,
                   night_share(hourly_shape(scenario.demand.load_shape)))
 
 
@@ -218,10 +245,25 @@ def with_grid_status(scenario: Scenario, region: Region, st: gpd.GeoDataFrame, p
     return st.assign(**{name: routes[name].to_numpy() for name in routes.columns})
 
 
-def screen_sites(inputs: Inputs, progress: Progress = _quiet) -> ScreenResult:
-    """The siting stage: generate candidate sites (or read the `candidates` layer) and screen them.
+def screen_sites(inputs: Inputs, progress: Progress = _quiet, cluster: Cluster | None = None) -> ScreenResult:
+    """The siting stage: generate candidate sites (or read the `candidates` layer) across the region and
+    screen them by partitions of candidates (`candidate_partitioner`), with the same results.
 
     The emergency planning zone of each kind is the smallest of its enabled technologies' (km).
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The inputs stage: region, settlements (population in persons), scenario and catalogue.
+    progress : callable
+        Called with the name of each step.
+    cluster : Cluster, optional
+        The cluster the screen runs on (None: in this process).
+
+    Returns
+    -------
+    ScreenResult
+        Every candidate with each criterion's value and verdict, `suitable` and `reason`.
     """
     progress("siting")
     sc, region = inputs.scenario, inputs.region
@@ -230,11 +272,11 @@ def screen_sites(inputs: Inputs, progress: Progress = _quiet) -> ScreenResult:
            for kind, option in KIND_OPTION.items() if groups[option]}
     max_km = sc.optimisation.max_network_distance_km
     cands = generate_candidates(region, sc.siting, max_km, region.layers.get("candidates"))
-    return screen(region, sc.siting, cands, epz, max_km)
+    return screen(region, sc.siting, cands, epz, max_km, part=candidate_partitioner(sc, len(cands), cluster))
 
 
 def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _quiet,
-                  client: Client | None = None) -> CostBasis:
+                  cluster: Cluster | None = None) -> CostBasis:
     """The draw-independent basis of the cost engine: each settlement's nearest suitable site of every
     reactor kind and its route (by partitions, `partitioner`), island flags, grid routes and the region rules.
 
@@ -246,7 +288,7 @@ def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _
         The siting stage; its suitable sites are reached.
     progress : callable
         Called with the name of each step.
-    client : dask.distributed.Client, optional
+    cluster : Cluster, optional
         The cluster the reach runs on (None: in this process).
 
     Returns
@@ -262,8 +304,8 @@ def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _
     """
     progress("routes to candidate sites")
     st = inputs.settlements
-    part = partitioner(inputs.scenario, len(st), client)
-    region = part.share(replace(inputs.region, settlements=st.iloc[:0]))
+    part = partitioner(inputs.scenario, len(st), cluster)
+    region = part.share(inputs.region.bare())
     sites = part.share(screened.sites)
     pieces = part.map(reach_of, (st.iloc[p][["lon", "lat"]] for p in part.parts(len(st))), region, sites,
                       inputs.scenario.optimisation.max_network_distance_km)
@@ -292,7 +334,7 @@ def reach_of(points: pd.DataFrame, region: Region, sites: pd.DataFrame, max_netw
 
 
 def cost_options(inputs: Inputs, basis: CostBasis, progress: Progress = _quiet,
-                 client: Client | None = None) -> OptionCosts:
+                 cluster: Cluster | None = None) -> OptionCosts:
     """The costs stage: every option for every settlement at the scenario's values, by partitions
     (`partitioner`).
 
@@ -305,7 +347,7 @@ def cost_options(inputs: Inputs, basis: CostBasis, progress: Progress = _quiet,
         The cost basis of the same settlements.
     progress : callable
         Called with the name of each step.
-    client : dask.distributed.Client, optional
+    cluster : Cluster, optional
         The cluster the costs run on (None: in this process).
 
     Returns
@@ -320,7 +362,7 @@ def cost_options(inputs: Inputs, basis: CostBasis, progress: Progress = _quiet,
     """
     progress("costs")
     st = inputs.settlements
-    part = partitioner(inputs.scenario, len(st), client)
+    part = partitioner(inputs.scenario, len(st), cluster)
     energy, peak = st["demand_kwh_per_year"].to_numpy(float), st["peak_kw"].to_numpy(float)
     no_sites = replace(basis, reach=replace(basis.reach, sites=basis.reach.sites.iloc[:0]))  # costs read positions only
     pieces = part.map(costs_of, ((no_sites.take(p), energy[p], peak[p]) for p in part.parts(len(st))),
@@ -446,13 +488,15 @@ def make_plan(scenario: Scenario, progress: Progress = _quiet, *, repair: bool =
         Run the dispatch / tornado stages (default: the scenario's `outputs.dispatch` /
         `outputs.sensitivity`).
     client : dask.distributed.Client, optional
-        The cluster the per-settlement stages run on, partitioned (`partitioner`); None: in this process.
+        The cluster the per-settlement stages and the site screen run on, partitioned (`partitioner`,
+        `candidate_partitioner`; shared values sent once, `cluster_of`); None: in this process.
 
     Returns
     -------
     Plan
         Every stage's result; ``timings_s`` holds the run time (s), ``partitioning`` how the
-        per-settlement stages ran (smrplan.partition.Partitioner.record).
+        per-settlement stages ran (smrplan.partition.Partitioner.record) and the screen's
+        ``candidate_partitions`` and ``candidates_per_partition``.
 
     Raises
     ------
@@ -466,14 +510,17 @@ def make_plan(scenario: Scenario, progress: Progress = _quiet, *, repair: bool =
     run_dispatch = scenario.outputs.dispatch if dispatch is None else dispatch
     if run_dispatch and scenario.dispatch.pv_tmy is not None:
         tmy_path(scenario)  # a missing solar file fails now, not after the optimisation
-    inputs = prepare_inputs(scenario, progress, repair=repair, client=client)
-    screened = screen_sites(inputs, progress)
-    basis = cost_basis_of(inputs, screened, progress, client)
-    costs = cost_options(inputs, basis, progress, client)
+    cluster = cluster_of(client)
+    inputs = prepare_inputs(scenario, progress, repair=repair, cluster=cluster)
+    screened = screen_sites(inputs, progress, cluster)
+    basis = cost_basis_of(inputs, screened, progress, cluster)
+    costs = cost_options(inputs, basis, progress, cluster)
     optimised = optimise_plan(inputs, screened, basis, costs, progress)
-    n = len(inputs.settlements)
+    n, sites = len(inputs.settlements), candidate_partitioner(scenario, len(screened.sites), cluster).record(
+        len(screened.sites))
     plan = Plan(inputs, screened, basis, costs, optimised, created_utc=created,
-                partitioning=partitioner(scenario, n, client).record(n))
+                partitioning={**partitioner(scenario, n, cluster).record(n), "candidate_partitions": sites["partitions"],
+                              "candidates_per_partition": sites["rows_per_partition"]})
     if run_dispatch:
         plan = replace(plan, dispatch=dispatch_plan(plan, progress))
     if scenario.outputs.sensitivity if sensitivity is None else sensitivity:

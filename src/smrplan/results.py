@@ -105,7 +105,8 @@ class Plan:
         The run directory once written.
     partitioning : dict
         How the per-settlement stages ran (smrplan.partition.Partitioner.record): partitions, rows per
-        partition, workers, scheduler.
+        partition, workers, scheduler; and the site screen's candidate_partitions and
+        candidates_per_partition.
     """
 
     inputs: Inputs

@@ -339,12 +339,15 @@ class Alternatives(_Strict):
 
 
 class Scale(_Strict):
-    """How the per-settlement stages are run (smrplan.partition): partitioned above
+    """How the per-settlement stages and the site screen are run (smrplan.partition): partitioned above
     `partition_above_settlements` settlements (or always on a Dask cluster), `partition_settlements`
-    settlements a partition."""
+    settlements a partition; the screen above `partition_above_candidates` candidate sites (or always on
+    a cluster), `partition_candidates` candidates a partition."""
 
     partition_above_settlements: int = Field(ge=0)
     partition_settlements: int = Field(ge=1)
+    partition_above_candidates: int = Field(ge=0)
+    partition_candidates: int = Field(ge=1)
 
 
 class Scenario(_Strict):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -108,6 +108,31 @@ class Region:
     _sea_cells: SeaCells | None = field(default=None, repr=False)
     _land_key: str | None = field(default=None, repr=False)
     _water: dict[str, tuple[np.ndarray, shapely.STRtree]] = field(default_factory=dict, repr=False)
+    _bare: Region | None = field(default=None, init=False, repr=False, compare=False)
+
+    def bare(self) -> Region:
+        """The region without its settlements: the layers as partitions receive them
+        (smrplan.partition), one object for this region and the copies `with_settlements` makes, so
+        that a cluster receives it once per run."""
+        if self._bare is None:
+            self._bare = replace(self, settlements=self.settlements.iloc[:0])
+        return self._bare
+
+    def with_settlements(self, settlements: gpd.GeoDataFrame) -> Region:
+        """A copy of the region with other settlements (the same layers, and the same `bare` region).
+
+        Parameters
+        ----------
+        settlements : geopandas.GeoDataFrame
+            The copy's settlements (WGS84 points).
+
+        Returns
+        -------
+        Region
+        """
+        out = replace(self, settlements=settlements)
+        out._bare = self.bare()
+        return out
 
     def data_record(self) -> dict:
         """What was read, dropped, repaired, joined and built: the `data` section of plan.json."""

@@ -28,6 +28,12 @@ scenarios/defaults.yaml) and produces a measured value (`<criterion>_value`) and
 evaluated (value NaN, pass True) and listed in the screen summary. `suitable` is the AND of all
 verdicts and `reason` lists the failed criteria with their values and limits.
 
+The criteria run by partitions of candidates (`screen` with a smrplan.partition.Partitioner, in this
+process or on a cluster): each partition receives the region's layers and every settlement
+(`settlements_around`); what a limit or note says about the region is fixed before (the EPZ of every
+kind, `epz_of_kinds`) or summed after (`Criterion.counts`, `joined_criteria`), so that any cut gives
+the whole screen.
+
 Distances are great-circle km on a sphere of radius `EARTH_RADIUS_KM`: radius and nearest queries use
 the package's spherical index (`smrplan.geo.distance.PointIndex`), in chunks of candidates so that
 memory stays bounded; distances to line and polygon layers use STRtree queries in the metric
@@ -42,8 +48,8 @@ measures the distance to hazard polygons like the other layer buffers.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -61,6 +67,7 @@ from smrplan.geo.distance import EARTH_RADIUS_KM, PointIndex, destination, haver
 from smrplan.geo.io import cell_of, open_raster, read_raster, sample_raster
 from smrplan.geo.layers import SEA_BEARINGS, SEA_STEP_KM, Region, mask_first_sea_km
 from smrplan.options import KINDS
+from smrplan.partition import Partitioner, stitch
 from smrplan.scenario import RULE_KEYS, Siting, siting_rule_set
 
 _BEARINGS = np.arange(0.0, 360.0, 45.0)
@@ -72,13 +79,17 @@ _CHUNK = 20_000  # candidates per radius query: bounds the pair arrays (about 5 
 _EPS_SLOPE = 1e-6  # numerical tolerance of the slope limit (percent)
 _DEM_BLOCK = 512  # DEM cells per side of the blocks whose candidates share one raster window
 _TOWNSHIP_MATCH_KM = 100.0  # a listed township name counts within this distance of its plant (see `townships`)
+_COOLING_SOURCES = ("sea", "river", "lake", "dam")  # the kinds of nearest cooling water the note counts
 _SLOPE_LABEL = "ground slope (percent rise)"
 _ELEVATION_LABEL = "ground elevation (m)"
 
 
 @dataclass
 class Criterion:
-    """Result of one rule: measured values, verdicts, a label and a human-readable limit."""
+    """Result of one rule: measured values, verdicts, a label and a human-readable limit. A note that
+    reports tallies over the candidates (DEM nodata, nearest cooling water) keeps them in `counts`
+    and is made from them by `note_of`, so that the criteria of partitions join into the same note
+    (`joined_criteria`)."""
 
     name: str
     label: str
@@ -87,6 +98,85 @@ class Criterion:
     limit: str
     evaluated: bool = True
     note: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    note_of: Callable[[dict[str, int]], str] | None = None
+
+
+def joined_criteria(pieces: list[list[Criterion]], parts: list[np.ndarray]) -> list[Criterion]:
+    """The criteria of every candidate from those of partitions of the candidates.
+
+    Parameters
+    ----------
+    pieces : list of list of Criterion
+        The criteria of each partition, in the same order in every one.
+    parts : list of numpy.ndarray
+        The partitions' candidate positions (smrplan.partition.Partitioner.parts).
+
+    Returns
+    -------
+    list of Criterion
+        Values and verdicts in candidate order (smrplan.partition.stitch); tallies summed and their
+        notes made from the sums; other notes are the region's, the same in every partition.
+    """
+    out = []
+    for same in zip(*pieces, strict=True):
+        first = same[0]
+        counts = {k: sum(c.counts[k] for c in same) for k in first.counts}
+        out.append(replace(first, value=stitch([c.value for c in same], parts),
+                           passed=stitch([c.passed for c in same], parts), counts=counts,
+                           note=first.note if first.note_of is None else first.note_of(counts)))
+    return out
+
+
+def _counted(criterion: Criterion, counts: dict[str, int], note_of: Callable[[dict[str, int]], str]) -> Criterion:
+    """`criterion` with its tallies and the note made from them."""
+    return replace(criterion, counts=counts, note=note_of(counts), note_of=note_of)
+
+
+@dataclass(frozen=True)
+class Around:
+    """The region's settlements as the settlement rules read them (`settlements_around`): every
+    settlement, whichever candidates are screened.
+
+    Attributes
+    ----------
+    index : PointIndex
+        Every settlement point.
+    population : numpy.ndarray
+        (M,) persons: ``population_target`` when present, else ``population``.
+    township : numpy.ndarray
+        (M,) bool, a plant's staff township (`townships`).
+    centres : PointIndex
+        The population centres: settlements of at least the rules' ``population_centre_min_population``
+        persons, not townships.
+    """
+
+    index: PointIndex
+    population: np.ndarray
+    township: np.ndarray
+    centres: PointIndex
+
+
+def settlements_around(st: gpd.GeoDataFrame, rules: Siting) -> Around:
+    """The settlements as the settlement rules read them, indexed once for every candidate.
+
+    Parameters
+    ----------
+    st : geopandas.GeoDataFrame
+        Settlement points (WGS84) with ``population_target`` or ``population`` (persons), optionally
+        ``name`` and ``township_of``.
+    rules : Siting
+        The scenario's siting rules (the population of a population centre, persons).
+
+    Returns
+    -------
+    Around
+    """
+    slon, slat = st.geometry.x.to_numpy(), st.geometry.y.to_numpy()
+    pop = _population(st)
+    township = townships(st)
+    big = (pop >= rules.population_centre_min_population) & ~township
+    return Around(PointIndex(slon, slat), pop, township, PointIndex(slon[big], slat[big]))
 
 
 @dataclass
@@ -306,11 +396,12 @@ def _criterion(name, label, value, ok, applies, limit, evaluated=True, note=""):
 
 def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
            tech_epz_km: dict[str, float] | None = None, max_network_km: float = 150.0,
-           extra: Sequence[Criterion] = ()) -> ScreenResult:
+           extra: Sequence[Criterion] = (), part: Partitioner | None = None) -> ScreenResult:
     """Apply every siting rule to every candidate.
 
-    Steps: placement (on land / at sea, `_placement_criteria`), settlements around the site
-    (`_settlement_criteria`), hazards, terrain, tsunami and cooling water, then the verdicts
+    The rules (`criteria_of`) run by partitions of the candidates (`part`), each partition with the
+    region's layers and every settlement (`settlements_around`), and are joined in candidate order
+    (`joined_criteria`): the same values, verdicts and notes as one partition. Then the verdicts
     (`_verdicts`).
 
     Parameters
@@ -330,6 +421,9 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
     extra : sequence of Criterion
         Criteria of a special screen (e.g. the repowering rules of coal sites), one value per
         candidate, applied after the rules above.
+    part : Partitioner, optional
+        How the rules run: partitions of candidates, in this process or on a cluster (default: one
+        partition here).
 
     Returns
     -------
@@ -343,17 +437,73 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
         When the earthquakes or cyclone-tracks layer lacks its columns, or a raster layer (DEM,
         bathymetry...) is unreadable or has no CRS.
     """
+    part = part or Partitioner(max(len(candidates), 1))
+    parts = part.parts(len(candidates))
+    pieces = part.map(criteria_of, (candidates.iloc[p] for p in parts), part.share(region.bare()),
+                      part.share(settlements_around(region.settlements, rules)), rules,
+                      epz_of_kinds(rules, tech_epz_km, candidates["kind"].unique()), max_network_km)
+    crit = joined_criteria(pieces, parts) + list(extra)
+    return ScreenResult(_verdicts(candidates, crit), crit, rule_set_record(rules))
+
+
+def epz_of_kinds(rules: Siting, tech_epz_km: dict[str, float] | None, kinds) -> dict[str, float]:
+    """The emergency planning zone of each kind (km): the scenario's, or the smallest of the kind's
+    enabled technologies' where that is smaller.
+
+    Parameters
+    ----------
+    rules : Siting
+        The scenario's siting rules (its emergency planning zone, km).
+    tech_epz_km : dict or None
+        Smallest emergency planning zone (km) per kind among the enabled technologies.
+    kinds : iterable of str
+        The kinds screened (every candidate's: the density rule's limit names their zones).
+
+    Returns
+    -------
+    dict
+        Kind to km.
+    """
+    own = tech_epz_km or {}
+    return {k: float(min(rules.emergency_planning_zone_km, own.get(k, np.inf))) for k in kinds}
+
+
+def criteria_of(candidates: gpd.GeoDataFrame, region: Region, around: Around, rules: Siting,
+                epz_km: dict[str, float], max_network_km: float) -> list[Criterion]:
+    """Every siting rule's criterion for some candidates: placement (on land / at sea,
+    `_placement_criteria`), settlements around the site (`_settlement_criteria`), hazards, terrain,
+    tsunami and cooling water.
+
+    Parameters
+    ----------
+    candidates : geopandas.GeoDataFrame
+        Candidate sites: kind, lon, lat (degrees), offshore_km (km) for floating ones.
+    region : Region
+        The region's context layers (its settlements are not read).
+    around : Around
+        Every settlement of the region (`settlements_around`).
+    rules : Siting
+        The scenario's siting rules.
+    epz_km : dict
+        Emergency planning zone (km) of every kind screened in the region (`epz_of_kinds`).
+    max_network_km : float
+        Largest distance from a site to a load it serves, km.
+
+    Returns
+    -------
+    list of Criterion
+        One value and verdict per candidate each, in the order of `screen`.
+    """
     c = candidates
     kinds = c["kind"].to_numpy()
     lon, lat = c.lon.to_numpy(float), c.lat.to_numpy(float)
     crit = _placement_criteria(region, kinds, lon, lat)
-    crit += _settlement_criteria(region.settlements, rules, kinds, lon, lat, tech_epz_km, max_network_km)
+    crit += _settlement_criteria(around, rules, kinds, lon, lat, epz_km, max_network_km)
     crit += _hazard_criteria(region, rules, kinds, lon, lat, _applies(kinds, "land", "micro", "floating"))
     crit += _terrain_criteria(region, rules, kinds, lon, lat)
     crit.append(_tsunami(region, rules, kinds, lon, lat))
     crit += _water_criteria(region, rules, kinds, lon, lat, c)
-    crit += list(extra)
-    return ScreenResult(_verdicts(c, crit), crit, rule_set_record(rules))
+    return crit
 
 
 def rule_set_record(rules: Siting) -> dict:
@@ -396,22 +546,22 @@ def _placement_criteria(region: Region, kinds: np.ndarray, lon: np.ndarray, lat:
                        _applies(kinds, "floating"), "at sea (not inland water)")]
 
 
-def _settlement_criteria(st: gpd.GeoDataFrame, rules: Siting, kinds: np.ndarray, lon: np.ndarray, lat: np.ndarray,
-                         tech_epz_km: dict[str, float] | None, max_network_km: float) -> list[Criterion]:
+def _settlement_criteria(around: Around, rules: Siting, kinds: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+                         epz_km: dict[str, float], max_network_km: float) -> list[Criterion]:
     """Rules on the settlements around each site: distances and population in zones.
 
     Parameters
     ----------
-    st : geopandas.GeoDataFrame
-        Settlement points with ``population_target`` or ``population`` (persons).
+    around : Around
+        Every settlement (`settlements_around`).
     rules : Siting
         The scenario's siting rules.
     kinds : numpy.ndarray
         (N,) kind of each candidate.
     lon, lat : numpy.ndarray
         (N,) candidate coordinates, degrees.
-    tech_epz_km : dict or None
-        Smallest emergency planning zone per kind, km (see `screen`).
+    epz_km : dict
+        Emergency planning zone of every kind screened in the region, km (`epz_of_kinds`).
     max_network_km : float
         Largest distance to the nearest load, km.
 
@@ -421,23 +571,18 @@ def _settlement_criteria(st: gpd.GeoDataFrame, rules: Siting, kinds: np.ndarray,
         exclusion_zone (km), sterilised_zone (persons), population_density (persons/km2),
         epz_population (persons), population_centre (km), nearest_load (km).
     """
-    slon, slat = st.geometry.x.to_numpy(), st.geometry.y.to_numpy()
-    pop = _population(st)
-    sidx = PointIndex(slon, slat)
     reactor = _applies(kinds, "land", "micro", "floating")
-    near = sidx.nearest(lon, lat)[0][:, 0]
+    near = around.index.nearest(lon, lat)[0][:, 0]
     ez = np.where(kinds == "micro", rules.micro_exclusion_zone_km, rules.exclusion_zone_km)
     crit = [_criterion("exclusion_zone", "no settlement in the exclusion zone", near, near >= ez - _EPS_KM,
                        reactor, f">= {rules.exclusion_zone_km} km (micro {rules.micro_exclusion_zone_km} km) "
                                 "to nearest settlement")]
-    epz = np.full(len(kinds), rules.emergency_planning_zone_km)
-    for kind, km in (tech_epz_km or {}).items():
-        epz = np.where(kinds == kind, np.minimum(epz, km), epz)
-    township = townships(st)
-    crit += _zone_population_criteria(rules, kinds, lon, lat, sidx, pop, epz, township)
-
-    big = (pop >= rules.population_centre_min_population) & ~township
-    d_big = PointIndex(slon[big], slat[big]).nearest(lon, lat)[0][:, 0]
+    epz = np.zeros(len(kinds))
+    for kind, km in epz_km.items():  # kinds, not candidates
+        epz[kinds == kind] = km
+    crit += _zone_population_criteria(rules, kinds, lon, lat, around.index, around.population, epz,
+                                      sorted(set(epz_km.values())), around.township)
+    d_big = around.centres.nearest(lon, lat)[0][:, 0]
     crit.append(_criterion("population_centre", "distance to a population centre", d_big,
                            d_big >= rules.population_centre_min_distance_km - _EPS_KM,
                            _applies(kinds, "land", "floating"),
@@ -489,7 +634,7 @@ def _dae_townships() -> pd.DataFrame:
 
 
 def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray, lat: np.ndarray,
-                              sidx: PointIndex, pop: np.ndarray, epz: np.ndarray,
+                              sidx: PointIndex, pop: np.ndarray, epz: np.ndarray, epz_values: list[float],
                               township: np.ndarray) -> list[Criterion]:
     """Population in the sterilised zone, density out to the EPZ and population in the EPZ.
 
@@ -507,6 +652,8 @@ def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray,
         (M,) settlement population, persons.
     epz : numpy.ndarray
         (N,) emergency planning zone radius of each candidate, km.
+    epz_values : list of float
+        The zones of every kind screened in the region, ascending (km): the density limit names their radii.
     township : numpy.ndarray
         (M,) True for a plant's staff township (`townships`): not counted in the sterilised zone
         nor the density (rules on the general public), counted in the EPZ population.
@@ -519,7 +666,6 @@ def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray,
     """
     n = len(kinds)
     reactor = _applies(kinds, "land", "micro", "floating")
-    epz_values = [float(e) for e in np.unique(epz)]
     density_radii = {e: _density_radii(rules, e) for e in epz_values}
     radii = sorted({rules.sterilised_zone_km, *epz_values, *(r for rs in density_radii.values() for r in rs)})
     sums = _sums_within(sidx, pop, lon, lat, radii) if n else np.zeros((0, len(radii)))
@@ -712,17 +858,23 @@ def _terrain_criteria(region: Region, rules: Siting, kinds, lon, lat) -> list[Cr
     on_ground = _applies(kinds, "land", "micro")
     elev, slope = np.full(n, np.nan), np.full(n, np.nan)
     elev[on_ground], slope[on_ground] = dem_elevation_slope(dem, lon[on_ground], lat[on_ground])
-    missing = int((on_ground & ~np.isfinite(elev)).sum())
-    note = f"{missing} candidate(s) on DEM nodata or outside the raster fail (no DEM data)" if missing else ""
+    counts = {"no_dem": int((on_ground & ~np.isfinite(elev)).sum())}
     lo, hi = rules.min_elevation_m, rules.max_elevation_m
     bounds = ([f">= {lo:g} m"] if lo is not None else []) + ([f"<= {hi:g} m"] if hi is not None else [])
     # Comparisons with NaN are False: no DEM data fails both rules (also when no elevation bound is set).
     ok_elev = np.isfinite(elev) & (elev >= (-np.inf if lo is None else lo)) & (elev <= (np.inf if hi is None else hi))
-    return [_criterion("slope", _SLOPE_LABEL, slope, slope <= rules.max_slope_percent + _EPS_SLOPE, on_ground,
-                       f"<= {rules.max_slope_percent:g} % from the DEM cell and its 4 neighbours (OR-SAGE)", note=note),
-            _criterion("elevation", _ELEVATION_LABEL, elev, ok_elev, on_ground,
-                       f"{' and '.join(bounds)} above mean sea level (DEM data required)" if bounds
-                       else "DEM data at the site", note=note)]
+    return [_counted(_criterion("slope", _SLOPE_LABEL, slope, slope <= rules.max_slope_percent + _EPS_SLOPE, on_ground,
+                                f"<= {rules.max_slope_percent:g} % from the DEM cell and its 4 neighbours (OR-SAGE)"),
+                     counts, _dem_note),
+            _counted(_criterion("elevation", _ELEVATION_LABEL, elev, ok_elev, on_ground,
+                                f"{' and '.join(bounds)} above mean sea level (DEM data required)" if bounds
+                                else "DEM data at the site"), counts, _dem_note)]
+
+
+def _dem_note(counts: dict[str, int]) -> str:
+    """The terrain rules' note: the candidates without DEM data (``no_dem``), which fail."""
+    missing = counts["no_dem"]
+    return f"{missing} candidate(s) on DEM nodata or outside the raster fail (no DEM data)" if missing else ""
 
 
 def dem_elevation_slope(path, lon, lat) -> tuple[np.ndarray, np.ndarray]:
@@ -778,7 +930,7 @@ def dem_elevation_slope(path, lon, lat) -> tuple[np.ndarray, np.ndarray]:
         z = np.full((len(idx), 5), np.nan)  # centre, east, west, north, south
         block = (r // _DEM_BLOCK) * (src.width // _DEM_BLOCK + 1) + c // _DEM_BLOCK
         order = np.argsort(block, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, np.diff(block[order]) != 0, True])
+        bounds = np.flatnonzero(np.r_[True, np.diff(block[order]) != 0, True]) if len(idx) else np.zeros(1, int)
         for s, e in zip(bounds[:-1], bounds[1:], strict=True):  # blocks of the raster, not points
             sel = order[s:e]
             rs, cs = r[sel], c[sel]
@@ -849,13 +1001,13 @@ def _water_criteria(region: Region, rules: Siting, kinds, lon, lat, c) -> list[C
     cooling[water_cooled], nearest = region.water_distance_km(
         lon[water_cooled], lat[water_cooled], min_storage_mcm=rules.cooling_water_min_storage_mcm,
         max_river_level=rules.cooling_water_max_river_level, max_km=rules.cooling_water_max_km)
-    found = {k: int((nearest == k).sum()) for k in ("sea", "river", "lake", "dam")}
-    out.append(_criterion("cooling_water", "distance to cooling water (sea, river, lake, reservoir)", cooling,
-                          cooling <= rules.cooling_water_max_km, water_cooled,
-                          f"<= {rules.cooling_water_max_km} km to the sea, a river of WDB-II level <= "
-                          f"{rules.cooling_water_max_river_level}, a lake or a dam of >= "
-                          f"{rules.cooling_water_min_storage_mcm:g} MCM; air-cooled microreactors exempt",
-                          note="nearest cooling water of land candidates: " + ", ".join(f"{k} {v}" for k, v in found.items())))
+    found = {k: int((nearest == k).sum()) for k in _COOLING_SOURCES}
+    out.append(_counted(_criterion("cooling_water", "distance to cooling water (sea, river, lake, reservoir)", cooling,
+                                   cooling <= rules.cooling_water_max_km, water_cooled,
+                                   f"<= {rules.cooling_water_max_km} km to the sea, a river of WDB-II level <= "
+                                   f"{rules.cooling_water_max_river_level}, a lake or a dam of >= "
+                                   f"{rules.cooling_water_min_storage_mcm:g} MCM; air-cooled microreactors exempt"),
+                        found, _cooling_note))
     out.append(_criterion("shore_distance", "distance from shore (floating)", coast,
                           coast <= rules.floating_max_shore_km, floating, f"<= {rules.floating_max_shore_km} km"))
     bathy = region.rasters.get("bathymetry")
@@ -873,6 +1025,11 @@ def _water_criteria(region: Region, rules: Siting, kinds, lon, lat, c) -> list[C
                           exposure <= rules.floating_max_open_sea_share, floating,
                           f"<= {rules.floating_max_open_sea_share} of a {_EXPOSURE_RADIUS_KM} km ring at sea"))
     return out
+
+
+def _cooling_note(counts: dict[str, int]) -> str:
+    """The cooling-water rule's note: land candidates by their nearest cooling water (sea, river, lake, dam)."""
+    return "nearest cooling water of land candidates: " + ", ".join(f"{k} {counts[k]}" for k in _COOLING_SOURCES)
 
 
 def _raster_note(path) -> str:
