@@ -44,8 +44,7 @@ from smrplan.dispatch.simulate import (
     Reactor,
     Systems,
     reactor_modules_available,
-    simulate,
-    size_backup,
+    simulate_with_backup,
 )
 from smrplan.dispatch.solar import pv_profile_from_tmy, pv_profile_kw_per_kwp, read_tmy
 from smrplan.errors import InputError
@@ -276,10 +275,9 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
     if systems is None:
         return {"systems": [], "note": "no reactor, PV + battery or diesel system to simulate"}, None
     avail, year = availability(systems.reactor, sc.dispatch.seed)
-    planned = simulate(systems, avail, keep_hourly=False)
-    sized_units = size_backup(systems, avail, max_unserved_fraction=sc.dispatch.max_unserved_fraction)
+    planned, sized_units, final = simulate_with_backup(systems, avail,
+                                                       max_unserved_fraction=sc.dispatch.max_unserved_fraction)
     final_units = np.maximum(sized_units, meta["backup_units_planned"].to_numpy())
-    final = simulate(systems.with_diesel_units(final_units), avail, keep_hourly=True)
     diesel = first_of(cat, "diesel")
     price = diesel_price_usd_per_l(diesel, meta["fuel_surcharge"].to_numpy(bool))
     summary = final.summary(diesel_price_usd_per_litre=price, co2_kg_per_litre=diesel["co2_kg_per_l"])
