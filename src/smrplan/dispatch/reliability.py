@@ -209,7 +209,8 @@ def pv_profiles(sc: Scenario, capacity_factor: float, lat: np.ndarray, lon: np.n
         return pv_profile_from_tmy(tmy, lat, lon, sc.target_year, system_loss_fraction=dsp.pv_system_loss_fraction,
                                    timezone=sc.region.timezone)
     raw = pv_profile_kw_per_kwp(lat, lon, sc.target_year, monthly_derate(dsp.monthly_derate, sc.data_dir),
-                                system_loss_fraction=dsp.pv_system_loss_fraction, timezone=sc.region.timezone)
+                                system_loss_fraction=dsp.pv_system_loss_fraction, timezone=sc.region.timezone,
+                                lattice_step_deg=dsp.pv_lattice_step_deg)
     return raw * (capacity_factor * HOURS_PER_YEAR / raw.sum(axis=1))[:, None]
 
 

@@ -541,26 +541,45 @@ def reactor_modules_available(
 # Rule-based simulation
 
 
+def _reactor_systems(reactor: Reactor) -> int:
+    """How many leading systems hold every reactor (1 + the position of the last system with one)."""
+    return int(np.flatnonzero(reactor.rated_kw > 0).max(initial=-1)) + 1
+
+
 @dataclass(frozen=True)
 class _HourMajor:
-    """Inputs of the hourly loop laid out hour-major, (H, S) each, so that each hour is one contiguous row:
-    load (kW), PV output (kW) and reactor capacity online (kW)."""
+    """Inputs of the hourly loop laid out hour-major, so that each hour is one contiguous row: load, PV
+    output and the deficit and surplus of the net load (load - PV), (H, S) kW each, and the reactor
+    capacity online (kW) of the first k systems, (H, k), k the `_reactor_systems` count. Beyond the
+    first k systems no reactor runs, and deficit and surplus are what the battery and diesel face."""
 
     load: np.ndarray
     pv: np.ndarray
+    deficit: np.ndarray
+    surplus: np.ndarray
     capacity: np.ndarray
 
     @classmethod
     def of(cls, systems: Systems, available: np.ndarray) -> _HourMajor:
-        return cls(
-            load=np.ascontiguousarray(systems.load_kw.T),
-            pv=np.ascontiguousarray((systems.pv_kw[:, None] * systems.pv_profile_kw_per_kwp).T),
-            capacity=np.ascontiguousarray((available * systems.reactor.module_kw[:, None]).T),
-        )
+        k = _reactor_systems(systems.reactor)
+        load = np.ascontiguousarray(systems.load_kw.T)
+        pv = np.ascontiguousarray((systems.pv_kw[:, None] * systems.pv_profile_kw_per_kwp).T)
+        net = load - pv
+        deficit = np.maximum(net, 0.0)
+        surplus = np.maximum(np.negative(net, out=net), 0.0, out=net)
+        capacity = np.ascontiguousarray((available[:k] * systems.reactor.module_kw[:k, None]).T)
+        return cls(load, pv, deficit, surplus, capacity)
 
-    def take(self, index: np.ndarray) -> _HourMajor:
-        """The columns of the systems at ``index`` (integer array)."""
-        return _HourMajor(self.load[:, index], self.pv[:, index], self.capacity[:, index])
+    def take(self, index: np.ndarray, reactor_systems: int) -> _HourMajor:
+        """The columns of the systems at ``index`` (ascending integer array), of which the first
+        `reactor_systems` hold every reactor among them."""
+        return _HourMajor(self.load[:, index], self.pv[:, index], self.deficit[:, index], self.surplus[:, index],
+                          self.capacity[:, index[:reactor_systems]])
+
+    def rows(self, here: slice) -> _HourMajor:
+        """The hours ``here``."""
+        return _HourMajor(self.load[here], self.pv[here], self.deficit[here], self.surplus[here],
+                          self.capacity[here])
 
 
 @dataclass(frozen=True)
@@ -591,7 +610,7 @@ class _Parameters:
 
     @classmethod
     def of(cls, reactor: Reactor, d: Diesel, b: Battery) -> _Parameters:
-        k = int(np.flatnonzero(reactor.rated_kw > 0).max(initial=-1)) + 1
+        k = _reactor_systems(reactor)
         eta = b.one_way_efficiency
         return cls(
             reactor_systems=k,
@@ -675,39 +694,50 @@ def _dispatch_hours(
     soc: np.ndarray,
     out: dict[str, np.ndarray],
     work: dict[str, np.ndarray],
+    sizing: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Apply the dispatch rule to consecutive hours.
 
-    hours: the n hours' load, PV and reactor capacity online, (n, S) kW, hour-major.
+    hours: the n hours' inputs (`_HourMajor`), read only.
     reactor_kw: output (kW) of the hour before, of the first ``p.reactor_systems`` systems.
     soc: battery energy (kWh) at the end of the hour before, (S,).
-    out: hour-major (n, S) arrays to fill, keyed by the HourlySeries field names except load and pv.
+    out: hour-major (n, S) arrays to fill, keyed by the HourlySeries field names except load and pv;
+        with `sizing` only unserved is complete (reactor beyond the reactor systems, diesel without
+        diesel units, diesel_fuel_l and curtailment are left unset).
     work: scratch arrays of at least n rows (deficit, surplus, need, online, served, spare) and two (S,)
         rows (a, b).
     Returns the reactor output and state of charge after the last hour.
     """
     n, k = hours.load.shape[0], p.reactor_systems
-    net = hours.load - hours.pv
     with_diesel = bool(np.any(p.n_units > 0))
-    block = {name: work[name][:n] for name in ("deficit", "surplus", "need", "online", "served", "spare")}
-    np.maximum(net, 0.0, out=block["deficit"])  # systems without a reactor: deficit and surplus of the net load
-    np.maximum(-net, 0.0, out=block["surplus"])
-    out["reactor"][:, k:] = 0.0
+    block = {name: work[name][:n] for name in ("need", "online", "served", "spare")}
+    if k:  # the reactor systems' columns are overwritten hour by hour: on copies
+        block["deficit"], block["surplus"] = work["deficit"][:n], work["surplus"][:n]
+        np.copyto(block["deficit"], hours.deficit)
+        np.copyto(block["surplus"], hours.surplus)
+    else:
+        block["deficit"], block["surplus"] = hours.deficit, hours.surplus
     if not with_diesel:
-        for name in ("online", "served", "diesel"):
-            (out if name == "diesel" else block)[name][:] = 0.0
+        block["served"][:] = 0.0
         block["spare"] = block["surplus"]
+    if not sizing:
+        out["reactor"][:, k:] = 0.0
+        if not with_diesel:
+            block["online"][:] = 0.0
+            out["diesel"][:] = 0.0
     series = {**block, **{name: out[name] for name in ("battery_discharge", "battery_charge", "soc", "diesel")}}
     scratch = (work["a"], work["b"])
+    net = hours.load[:, :k] - hours.pv[:, :k]
     for i in range(n):
         if k:
-            reactor_kw = _follow_net_load(net[i, :k], hours.capacity[i, :k], p, reactor_kw,
+            reactor_kw = _follow_net_load(net[i], hours.capacity[i], p, reactor_kw,
                                           block["deficit"][i, :k], block["surplus"][i, :k])
             out["reactor"][i, :k] = reactor_kw
         _storage_hour(soc, p, {name: array[i] for name, array in series.items()}, scratch, with_diesel)
         soc = out["soc"][i]
-    out["diesel_fuel_l"][:] = p.fuel_intercept * block["online"] + p.fuel_slope * out["diesel"]
-    np.subtract(block["spare"], out["battery_charge"], out=out["curtailment"])
+    if not sizing:
+        out["diesel_fuel_l"][:] = p.fuel_intercept * block["online"] + p.fuel_slope * out["diesel"]
+        np.subtract(block["spare"], out["battery_charge"], out=out["curtailment"])
     np.subtract(block["need"], block["served"], out=out["unserved"])
     return reactor_kw, soc.copy()
 
@@ -730,15 +760,11 @@ def _block_totals(block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
-def _unserved_totals(block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per-system unserved energy (kWh) over the hours of a block: all that back-up sizing needs."""
-    return {"unserved_kwh": block["unserved"].sum(axis=0)}
-
-
-def _run(hours: _HourMajor, p: _Parameters, battery: Battery, keep_hourly: bool, totals_of=_block_totals
+def _run(hours: _HourMajor, p: _Parameters, battery: Battery, keep_hourly: bool, sizing: bool = False
          ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
-    """The dispatch of S systems over H hours: per-system totals (`totals_of` of each block, summed) and,
-    with `keep_hourly`, the hour-major (H, S) series of `HourlySeries` except load and pv (kWh per hour)."""
+    """The dispatch of S systems over H hours: per-system totals and, with `keep_hourly`, the hour-major
+    (H, S) series of `HourlySeries` except load and pv (kWh per hour). With `sizing` the totals are the
+    unserved energy (kWh) alone, all that back-up sizing needs."""
     n_hours, n_systems = hours.load.shape
     stored = [f.name for f in fields(HourlySeries) if f.name not in ("load", "pv")]
     rows = n_hours if keep_hourly else min(_BLOCK_HOURS, n_hours)
@@ -749,16 +775,17 @@ def _run(hours: _HourMajor, p: _Parameters, battery: Battery, keep_hourly: bool,
     work |= {"a": np.empty(n_systems), "b": np.empty(n_systems)}
     totals: dict[str, np.ndarray] = {}
     k = p.reactor_systems
-    net0, cap0 = hours.load[0, :k] - hours.pv[0, :k], hours.capacity[0, :k]
+    net0, cap0 = hours.load[0, :k] - hours.pv[0, :k], hours.capacity[0]
     reactor_kw = np.minimum(np.maximum(net0, p.reactor_min * cap0), cap0)
     soc = battery.initial_soc_fraction * battery.energy_kwh
     for start in range(0, n_hours, _BLOCK_HOURS):
         stop = min(start + _BLOCK_HOURS, n_hours)
         here = slice(start, stop)
         out = {name: buf[here] if keep_hourly else buf[: stop - start] for name, buf in buffers.items()}
-        block = _HourMajor(hours.load[here], hours.pv[here], hours.capacity[here])
-        reactor_kw, soc = _dispatch_hours(block, p, reactor_kw, soc, out, work)
-        block_sums = totals_of({**out, "load": block.load, "pv": block.pv})
+        block = hours.rows(here)
+        reactor_kw, soc = _dispatch_hours(block, p, reactor_kw, soc, out, work, sizing)
+        block_sums = {"unserved_kwh": out["unserved"].sum(axis=0)} if sizing else \
+            _block_totals({**out, "load": block.load, "pv": block.pv})
         totals = {name: totals.get(name, 0) + v for name, v in block_sums.items()}
     return totals, (buffers if keep_hourly else None)
 
@@ -833,11 +860,11 @@ def _bisect_units(systems: Systems, hours: _HourMajor, allowed_kwh: np.ndarray) 
     the systems still unresolved, with their columns of `hours`."""
 
     def meets_target(index: np.ndarray, units: np.ndarray) -> np.ndarray:
-        columns = hours if index.size == systems.n_systems else hours.take(index)
         battery = systems.battery.take(index)
         diesel = replace(systems.diesel.take(index), n_units=units)
         p = _Parameters.of(systems.reactor.take(index), diesel, battery)
-        totals, _ = _run(columns, p, battery, False, _unserved_totals)
+        columns = hours if index.size == systems.n_systems else hours.take(index, p.reactor_systems)
+        totals, _ = _run(columns, p, battery, False, sizing=True)
         return totals["unserved_kwh"] <= allowed_kwh[index]
 
     high = np.ceil(systems.load_kw.max(axis=1, initial=0.0) / systems.diesel.unit_kw)

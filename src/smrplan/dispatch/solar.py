@@ -31,6 +31,7 @@ Output is kW AC per kWp DC, i.e. kWh per kWp in each hour.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -38,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pvlib
+from scipy import sparse
 
 from smrplan.errors import InputError
 from smrplan.geo.checks import numeric_values, show
@@ -103,7 +105,7 @@ def _pvlib_grid_values(name: str, dataset: str, lat: np.ndarray, lon: np.ndarray
     pvlib's data folder, 2160 rows from 90 N x 4320 columns from 180 W), at the cells pvlib's own
     lookups pick: the file is opened once and the window covering every point read at once."""
     rows, cols = _grid_index(lat, 90.0, -90.0, 2160), _grid_index(lon, -180.0, 180.0, 4320)
-    r0, c0 = rows.min(initial=0), cols.min(initial=0)
+    r0, c0 = (int(rows.min()), int(cols.min())) if rows.size else (0, 0)  # the window starts at the points
     with h5py.File(Path(pvlib.__file__).parent / "data" / name, "r") as f:
         window = f[dataset][r0:rows.max(initial=0) + 1, c0:cols.max(initial=0) + 1]
     return window[rows - r0, cols - c0]
@@ -180,7 +182,7 @@ def solar_position(
 
 
 def _poa_kw_per_kwp(
-    times_utc: pd.DatetimeIndex,
+    dni_extra: np.ndarray,
     apparent_zenith: np.ndarray,
     azimuth: np.ndarray,
     ghi: np.ndarray,
@@ -191,8 +193,8 @@ def _poa_kw_per_kwp(
     albedo: float,
     system_loss_fraction: float,
 ) -> np.ndarray:
-    """PV output per kWp, (S, H) kW/kWp, from irradiance (W/m2) and sun position (degrees)."""
-    dni_extra = pvlib.irradiance.get_extra_radiation(times_utc).to_numpy()
+    """PV output per kWp, (S, H) kW/kWp, from irradiance and the extraterrestrial irradiance at normal
+    incidence of each hour, (H,) (W/m2), and sun position (degrees)."""
     poa = pvlib.irradiance.get_total_irradiance(
         tilt[:, None],
         surface_azimuth[:, None],
@@ -225,6 +227,88 @@ def _check_loss(system_loss_fraction: float) -> None:
         raise InputError(None, "system_loss_fraction", "must be in [0, 1)")
 
 
+@dataclass(frozen=True)
+class _Hours:
+    """Time-only inputs of the clear-sky model, computed once for every site: the middle of each local
+    hour in UTC, its local month (0-11), the mid-month interpolation of the turbidity (month before,
+    month after, weight of after) and the extraterrestrial irradiance at normal incidence (W/m2), (H,) each."""
+
+    mid_utc: pd.DatetimeIndex
+    local_month: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    weight: np.ndarray
+    dni_extra: np.ndarray
+
+    @classmethod
+    def of(cls, year: int, timezone: str) -> _Hours:
+        hours_utc = local_year_hours_utc(year, timezone)
+        mid = hours_utc + pd.Timedelta(minutes=30)
+        before, after, weight = _mid_month_weights(mid)
+        return cls(mid, hours_utc.tz_convert(timezone).month.to_numpy() - 1, before, after, weight,
+                   pvlib.irradiance.get_extra_radiation(mid).to_numpy())
+
+
+def _clear_sky_kw_per_kwp(lat: np.ndarray, lon: np.ndarray, tilt: np.ndarray, azimuth: np.ndarray,
+                          altitude: np.ndarray, hours: _Hours, system_loss_fraction: float,
+                          albedo: float) -> np.ndarray:
+    """Clear-sky PV output per kWp of S sites before the monthly derate, (S, H) kW/kWp (the model of the
+    module docstring); site arrays (S,) in degrees and m, evaluated `_CHUNK_SYSTEMS` sites at a time."""
+    n = lat.size
+    linke = _linke_turbidity_monthly(lat, lon)
+    profile = np.empty((n, hours.mid_utc.size))
+    for first in range(0, n, _CHUNK_SYSTEMS):
+        s = slice(first, min(first + _CHUNK_SYSTEMS, n))
+        apparent_zenith, sun_azimuth = solar_position(hours.mid_utc, lat[s], lon[s], altitude[s])
+        turbidity = linke[s][:, hours.before] * (1 - hours.weight) + linke[s][:, hours.after] * hours.weight
+        airmass = pvlib.atmosphere.get_absolute_airmass(
+            pvlib.atmosphere.get_relative_airmass(apparent_zenith),
+            pvlib.atmosphere.alt2pres(altitude[s])[:, None],
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):  # night: cos(zenith) = 0, set to 0 below
+            sky = pvlib.clearsky.ineichen(
+                apparent_zenith, airmass, turbidity, altitude[s][:, None], hours.dni_extra
+            )
+        ghi, dni, dhi = (np.nan_to_num(np.asarray(sky[k], dtype=float)) for k in ("ghi", "dni", "dhi"))
+        profile[s] = _poa_kw_per_kwp(hours.dni_extra, apparent_zenith, sun_azimuth, ghi, dni, dhi, tilt[s],
+                                     azimuth[s], albedo, system_loss_fraction)
+    return profile
+
+
+def lattice_weights(lat: np.ndarray, lon: np.ndarray, step_deg: float
+                    ) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix]:
+    """The nodes of a regular latitude/longitude lattice around S sites and each site's bilinear weights.
+
+    The lattice lies on whole multiples of `step_deg` (so a site's nodes do not depend on the other
+    sites); only the corners of the cells holding a site are kept, each once.
+
+    Parameters
+    ----------
+    lat, lon : numpy.ndarray
+        (S,) site latitude and longitude, degrees.
+    step_deg : float
+        Lattice spacing, degrees (> 0).
+
+    Returns
+    -------
+    node_lat, node_lon : numpy.ndarray
+        (N,) node latitude and longitude, degrees.
+    weights : scipy.sparse.csr_matrix
+        (S, N) bilinear weights (fractions, four per site, summing to 1): ``weights @ f(nodes)``
+        interpolates f at the sites.
+    """
+    row, col = lat / step_deg, lon / step_deg
+    i0, j0 = np.floor(row), np.floor(col)
+    u, v = (row - i0)[:, None], (col - j0)[:, None]
+    corner_i = i0[:, None] + np.array([0, 0, 1, 1])
+    corner_j = j0[:, None] + np.array([0, 1, 0, 1])
+    weight = np.hstack([(1 - u) * (1 - v), (1 - u) * v, u * (1 - v), u * v])
+    keys, node = np.unique(np.stack([corner_i.ravel(), corner_j.ravel()], axis=1), axis=0, return_inverse=True)
+    weights = sparse.csr_matrix((weight.ravel(), (np.repeat(np.arange(lat.size), 4), node.ravel())),
+                                shape=(lat.size, len(keys)))
+    return keys[:, 0] * step_deg, keys[:, 1] * step_deg, weights
+
+
 def pv_profile_kw_per_kwp(
     lat: npt.ArrayLike,
     lon: npt.ArrayLike,
@@ -237,8 +321,14 @@ def pv_profile_kw_per_kwp(
     timezone: str,
     altitude_m: npt.ArrayLike | None = None,
     albedo: float = 0.25,
+    lattice_step_deg: float | None = None,
 ) -> np.ndarray:
     """Clear-sky hourly PV output per kWp for S sites, (S, 8760) kW/kWp (model in the module docstring).
+
+    With `lattice_step_deg`, one tilt and azimuth for all sites and altitudes from pvlib's map, the
+    clear-sky output is computed at the nodes of a lattice of that spacing (`lattice_weights`; each
+    node with its own altitude, turbidity and tilt) and interpolated bilinearly to the sites, when the
+    lattice has fewer nodes than there are sites; otherwise it is computed at every site.
 
     Parameters
     ----------
@@ -260,6 +350,9 @@ def pv_profile_kw_per_kwp(
         Site altitude, m above sea level; None = pvlib's bundled altitude map.
     albedo : float
         Ground reflectance, fraction (pvlib's default 0.25).
+    lattice_step_deg : float or None
+        Spacing of the interpolation lattice, degrees (the scenario's dispatch.pv_lattice_step_deg);
+        None = every site computed.
 
     Returns
     -------
@@ -278,42 +371,25 @@ def pv_profile_kw_per_kwp(
     tilt_arr = np.abs(lat_arr) if tilt is None else _vector(tilt, n, "tilt")
     azimuth_arr = _vector(azimuth, n, "azimuth")
     derate = _monthly_factors(monthly_derate, n)
-    altitude = _altitudes(lat_arr, lon_arr, altitude_m)
-
-    hours_utc = local_year_hours_utc(year, timezone)
-    mid_hours = hours_utc + pd.Timedelta(minutes=30)
-    local_month = hours_utc.tz_convert(timezone).month.to_numpy() - 1
-    before, after, weight = _mid_month_weights(mid_hours)
-    linke = _linke_turbidity_monthly(lat_arr, lon_arr)
-
-    profile = np.empty((n, HOURS_PER_YEAR))
-    for first in range(0, n, _CHUNK_SYSTEMS):
-        s = slice(first, min(first + _CHUNK_SYSTEMS, n))
-        apparent_zenith, sun_azimuth = solar_position(mid_hours, lat_arr[s], lon_arr[s], altitude[s])
-        turbidity = linke[s][:, before] * (1 - weight) + linke[s][:, after] * weight
-        airmass = pvlib.atmosphere.get_absolute_airmass(
-            pvlib.atmosphere.get_relative_airmass(apparent_zenith),
-            pvlib.atmosphere.alt2pres(altitude[s])[:, None],
-        )
-        dni_extra = pvlib.irradiance.get_extra_radiation(mid_hours).to_numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):  # night: cos(zenith) = 0, set to 0 below
-            sky = pvlib.clearsky.ineichen(
-                apparent_zenith, airmass, turbidity, altitude[s][:, None], dni_extra
-            )
-        ghi, dni, dhi = (np.nan_to_num(np.asarray(sky[k], dtype=float)) for k in ("ghi", "dni", "dhi"))
-        kw = _poa_kw_per_kwp(
-            mid_hours,
-            apparent_zenith,
-            sun_azimuth,
-            ghi,
-            dni,
-            dhi,
-            tilt_arr[s],
-            azimuth_arr[s],
-            albedo,
-            system_loss_fraction,
-        )
-        profile[s] = kw * derate[s][:, local_month]
+    hours = _Hours.of(year, timezone)
+    uniform = altitude_m is None and np.size(azimuth) == 1 and (tilt is None or np.size(tilt) == 1)
+    node_lat, node_lon, weights = lattice_weights(lat_arr, lon_arr, lattice_step_deg) \
+        if lattice_step_deg is not None and uniform else (lat_arr, lon_arr, None)
+    if weights is not None and node_lat.size < n and np.all(np.abs(node_lat) <= 90) and \
+            np.all(np.abs(node_lon) <= 180):
+        m = node_lat.size
+        node_tilt = np.abs(node_lat) if tilt is None else np.broadcast_to(tilt_arr[:1], (m,))
+        nodes = _clear_sky_kw_per_kwp(node_lat, node_lon, node_tilt, np.broadcast_to(azimuth_arr[:1], (m,)),
+                                      _altitudes(node_lat, node_lon, None), hours, system_loss_fraction, albedo)
+        profile = np.asarray(weights @ nodes)
+    else:
+        profile = _clear_sky_kw_per_kwp(lat_arr, lon_arr, tilt_arr, azimuth_arr,
+                                        _altitudes(lat_arr, lon_arr, altitude_m), hours, system_loss_fraction,
+                                        albedo)
+    if np.all(derate == derate[:1]):  # one pattern for every site: one factor per hour
+        profile *= derate[0, hours.local_month] if n else 1.0
+    else:
+        profile *= derate[:, hours.local_month]
     return profile
 
 
@@ -494,11 +570,12 @@ def pv_profile_from_tmy(
     altitude = _altitudes(lat_arr, lon_arr, altitude_m)
     ghi, dni, dhi = (year_values[:, list(tmy.columns).index(c)][None, :] for c in TMY_IRRADIANCE_COLUMNS)
     mid_hours = hours_utc + pd.Timedelta(minutes=30)
+    dni_extra = pvlib.irradiance.get_extra_radiation(mid_hours).to_numpy()
     profile = np.empty((n, HOURS_PER_YEAR))
     for first in range(0, n, _CHUNK_SYSTEMS):
         s = slice(first, min(first + _CHUNK_SYSTEMS, n))
         apparent_zenith, sun_azimuth = solar_position(mid_hours, lat_arr[s], lon_arr[s], altitude[s])
-        profile[s] = _poa_kw_per_kwp(mid_hours, apparent_zenith, sun_azimuth, ghi, dni, dhi, tilt_arr[s],
+        profile[s] = _poa_kw_per_kwp(dni_extra, apparent_zenith, sun_azimuth, ghi, dni, dhi, tilt_arr[s],
                                      azimuth_arr[s], albedo, system_loss_fraction)
     return profile
 
