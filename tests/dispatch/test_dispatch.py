@@ -16,6 +16,7 @@ from smrplan.dispatch.simulate import (
     Systems,
     reactor_modules_available,
     simulate,
+    simulate_with_backup,
     size_backup,
     write_dispatch_parquet,
 )
@@ -396,6 +397,22 @@ def test_size_backup_gives_the_recorded_unit_counts():
     units = size_backup(systems, available, max_unserved_fraction=0.0)
     np.testing.assert_array_equal(units, [2, 3, 12, 1, 5, 12, 2, 1, 11, 4, 3, 4, 8, 0, 5, 7, 2, 4, 7, 4, 14, 2, 10, 10,
                                           8, 5, 0, 5, 4, 3, 11, 2, 0, 14, 12, 5, 2, 0, 11, 1])
+
+
+@pytest.mark.parametrize("planned_units", [0, 20])
+def test_simulate_with_backup_is_simulate_size_simulate(planned_units):
+    # 0 planned units: most systems get more (the final dispatch is run again); 20: none does (reused).
+    systems = random_systems(np.random.default_rng(8), 12, 1500)
+    systems = systems.with_diesel_units(np.full(systems.n_systems, planned_units))
+    available = reactor_modules_available(systems.reactor, operating_year=1, seed=4, n_hours=1500)
+    planned, needed, final = simulate_with_backup(systems, available, max_unserved_fraction=0.01)
+    pd.testing.assert_frame_equal(planned.totals, simulate(systems, available, keep_hourly=False).totals)
+    assert planned.hourly is None
+    np.testing.assert_array_equal(needed, size_backup(systems, available, max_unserved_fraction=0.01))
+    expected = simulate(systems.with_diesel_units(np.maximum(needed, planned_units)), available)
+    pd.testing.assert_frame_equal(final.totals, expected.totals)
+    for name in ("soc", "diesel", "unserved", "curtailment", "diesel_fuel_l", "reactor", "load", "pv"):
+        np.testing.assert_array_equal(getattr(final.hourly, name), getattr(expected.hourly, name), err_msg=name)
 
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), target=st.sampled_from([0.0, 0.001, 0.01, 0.05]))

@@ -19,6 +19,13 @@ Clear-sky model (`pv_profile_kw_per_kwp`), per system:
 - a monthly derate (12 factors per system, e.g. clearness and monsoon cloud relative to clear sky)
   applied last.
 
+The terms that depend on time alone (extraterrestrial irradiance, the turbidity's mid-month weights,
+local months) are computed once per call. For many systems (``lattice_step_deg``) the model runs at the
+nodes of a regular latitude/longitude lattice instead, each node with its own altitude, turbidity and
+tilt, and each system's profile is interpolated bilinearly from the four nodes around it
+(`lattice_weights`); the error this makes is measured in scenarios/defaults.yaml
+(``dispatch.pv_lattice_step_deg``).
+
 A user's solar year (`read_tmy`, `pv_profile_from_tmy`; the scenario's ``dispatch.pv_tmy``): a
 typical meteorological year as EnergyPlus weather (EPW) or PVGIS TMY, read with pvlib's readers, or a
 plain CSV of hourly irradiance or PV output. Its hours are placed on the simulated year by date and
