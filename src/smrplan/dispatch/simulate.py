@@ -563,8 +563,8 @@ class _HourMajor:
     def of(cls, systems: Systems, available: np.ndarray) -> _HourMajor:
         k = _reactor_systems(systems.reactor)
         load = np.ascontiguousarray(systems.load_kw.T)
-        pv = np.ascontiguousarray((systems.pv_kw[:, None] * systems.pv_profile_kw_per_kwp).T)
-        net = load - pv
+        pv = np.multiply(systems.pv_profile_kw_per_kwp.T, systems.pv_kw, out=np.empty_like(load))
+        net = np.subtract(load, pv)
         deficit = np.maximum(net, 0.0)
         surplus = np.maximum(np.negative(net, out=net), 0.0, out=net)
         capacity = np.ascontiguousarray((available[:k] * systems.reactor.module_kw[:k, None]).T)
@@ -701,11 +701,11 @@ def _dispatch_hours(
     hours: the n hours' inputs (`_HourMajor`), read only.
     reactor_kw: output (kW) of the hour before, of the first ``p.reactor_systems`` systems.
     soc: battery energy (kWh) at the end of the hour before, (S,).
-    out: hour-major (n, S) arrays to fill, keyed by the HourlySeries field names except load and pv;
-        with `sizing` only unserved is complete (reactor beyond the reactor systems, diesel without
-        diesel units, diesel_fuel_l and curtailment are left unset).
-    work: scratch arrays of at least n rows (deficit, surplus, need, online, served, spare) and two (S,)
-        rows (a, b).
+    out: hour-major (n, S) arrays to fill, keyed by the HourlySeries field names except load and pv,
+        zero where nothing runs: reactor beyond the reactor systems, diesel without diesel units (not
+        written here); with `sizing` only unserved is complete (diesel_fuel_l and curtailment unset).
+    work: scratch arrays of at least n rows (deficit, surplus, need, online, served, spare, tmp; online
+        and served zero) and two (S,) rows (a, b).
     Returns the reactor output and state of charge after the last hour.
     """
     n, k = hours.load.shape[0], p.reactor_systems
@@ -717,14 +717,8 @@ def _dispatch_hours(
         np.copyto(block["surplus"], hours.surplus)
     else:
         block["deficit"], block["surplus"] = hours.deficit, hours.surplus
-    if not with_diesel:
-        block["served"][:] = 0.0
+    if not with_diesel:  # online, served and diesel stay 0
         block["spare"] = block["surplus"]
-    if not sizing:
-        out["reactor"][:, k:] = 0.0
-        if not with_diesel:
-            block["online"][:] = 0.0
-            out["diesel"][:] = 0.0
     series = {**block, **{name: out[name] for name in ("battery_discharge", "battery_charge", "soc", "diesel")}}
     scratch = (work["a"], work["b"])
     net = hours.load[:, :k] - hours.pv[:, :k]
@@ -736,15 +730,17 @@ def _dispatch_hours(
         _storage_hour(soc, p, {name: array[i] for name, array in series.items()}, scratch, with_diesel)
         soc = out["soc"][i]
     if not sizing:
-        out["diesel_fuel_l"][:] = p.fuel_intercept * block["online"] + p.fuel_slope * out["diesel"]
+        fuel, tmp = out["diesel_fuel_l"], work["tmp"][:n]
+        np.add(np.multiply(p.fuel_intercept, block["online"], out=fuel), np.multiply(p.fuel_slope, out["diesel"],
+                                                                                     out=tmp), out=fuel)
         np.subtract(block["spare"], out["battery_charge"], out=out["curtailment"])
     np.subtract(block["need"], block["served"], out=out["unserved"])
     return reactor_kw, soc.copy()
 
 
-def _block_totals(block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per-system sums over the hours of a block of hour-major (n, S) series."""
-    pv_used = block["pv"] - np.minimum(block["curtailment"], block["pv"])
+def _block_totals(block: dict[str, np.ndarray], tmp: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-system sums over the hours of a block of hour-major (n, S) series; `tmp` is (n, S) scratch."""
+    pv_used = np.subtract(block["pv"], np.minimum(block["curtailment"], block["pv"], out=tmp), out=tmp)
     return {
         "load_kwh": block["load"].sum(axis=0),
         "reactor_kwh": block["reactor"].sum(axis=0),
@@ -768,10 +764,12 @@ def _run(hours: _HourMajor, p: _Parameters, battery: Battery, keep_hourly: bool,
     n_hours, n_systems = hours.load.shape
     stored = [f.name for f in fields(HourlySeries) if f.name not in ("load", "pv")]
     rows = n_hours if keep_hourly else min(_BLOCK_HOURS, n_hours)
-    buffers = {name: np.empty((rows, n_systems)) for name in stored}
+    # Zeros where the loop writes nothing (reactor output of systems without one, diesel when no system
+    # has a unit): np.zeros maps such memory without writing it.
+    buffers = {name: (np.zeros if name in ("reactor", "diesel") else np.empty)((rows, n_systems)) for name in stored}
     block_rows = min(_BLOCK_HOURS, n_hours)
-    work = {name: np.empty((block_rows, n_systems)) for name in ("deficit", "surplus", "need", "online", "served",
-                                                                  "spare")}
+    work = {name: (np.zeros if name in ("online", "served") else np.empty)((block_rows, n_systems))
+            for name in ("deficit", "surplus", "need", "online", "served", "spare", "tmp")}
     work |= {"a": np.empty(n_systems), "b": np.empty(n_systems)}
     totals: dict[str, np.ndarray] = {}
     k = p.reactor_systems
@@ -785,7 +783,7 @@ def _run(hours: _HourMajor, p: _Parameters, battery: Battery, keep_hourly: bool,
         block = hours.rows(here)
         reactor_kw, soc = _dispatch_hours(block, p, reactor_kw, soc, out, work, sizing)
         block_sums = {"unserved_kwh": out["unserved"].sum(axis=0)} if sizing else \
-            _block_totals({**out, "load": block.load, "pv": block.pv})
+            _block_totals({**out, "load": block.load, "pv": block.pv}, work["tmp"][: stop - start])
         totals = {name: totals.get(name, 0) + v for name, v in block_sums.items()}
     return totals, (buffers if keep_hourly else None)
 
