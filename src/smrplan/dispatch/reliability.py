@@ -211,7 +211,8 @@ def pv_profiles(sc: Scenario, capacity_factor: float, lat: np.ndarray, lon: np.n
     raw = pv_profile_kw_per_kwp(lat, lon, sc.target_year, monthly_derate(dsp.monthly_derate, sc.data_dir),
                                 system_loss_fraction=dsp.pv_system_loss_fraction, timezone=sc.region.timezone,
                                 lattice_step_deg=dsp.pv_lattice_step_deg)
-    return raw * (capacity_factor * HOURS_PER_YEAR / raw.sum(axis=1))[:, None]
+    raw *= (capacity_factor * HOURS_PER_YEAR / raw.sum(axis=1))[:, None]  # in place: the array is this call's own
+    return raw
 
 
 def _reactors(meta: pd.DataFrame, cat: Catalogue, mean_repair_hours: float) -> Reactor:

@@ -853,9 +853,11 @@ def _allowed_unserved_kwh(systems: Systems, max_unserved_fraction: npt.ArrayLike
     return target * systems.load_kw.sum(axis=1) + TOLERANCE_KW * systems.n_hours
 
 
-def _bisect_units(systems: Systems, hours: _HourMajor, allowed_kwh: np.ndarray) -> np.ndarray:
+def _bisect_units(systems: Systems, hours: _HourMajor, allowed_kwh: np.ndarray,
+                  unserved_without_diesel: np.ndarray | None = None) -> np.ndarray:
     """The bisection of `size_backup` on hour-major inputs: (S,) int units. Each round simulates only
-    the systems still unresolved, with their columns of `hours`."""
+    the systems still unresolved, with their columns of `hours`; the first (no diesel) skips the systems
+    whose unserved energy without diesel (kWh, NaN where not known) is given."""
 
     def meets_target(index: np.ndarray, units: np.ndarray) -> np.ndarray:
         battery = systems.battery.take(index)
@@ -868,7 +870,11 @@ def _bisect_units(systems: Systems, hours: _HourMajor, allowed_kwh: np.ndarray) 
     high = np.ceil(systems.load_kw.max(axis=1, initial=0.0) / systems.diesel.unit_kw)
     low = np.full(systems.n_systems, -1.0)
     everyone = np.arange(systems.n_systems)
-    zero_ok = meets_target(everyone, np.zeros(systems.n_systems))
+    known = np.full(systems.n_systems, np.nan) if unserved_without_diesel is None else unserved_without_diesel
+    zero_ok = known <= allowed_kwh
+    unknown = everyone[np.isnan(known)]
+    if unknown.size:
+        zero_ok[unknown] = meets_target(unknown, np.zeros(unknown.size))
     high[zero_ok] = 0.0
     low[~zero_ok] = 0.0
     while np.any(high - low > 1):
@@ -923,8 +929,9 @@ def simulate_with_backup(
     """The systems as planned, the back-up units they need and the systems with that back-up.
 
     The same as `simulate` (as planned, totals only), `size_backup` and `simulate` again (hourly series
-    kept) with ``max(needed, planned)`` units, on one hour-major copy of the inputs; where no system's
-    units change the first dispatch is the final one and is not repeated.
+    kept) with ``max(needed, planned)`` units, on one hour-major copy of the inputs. Systems whose plan
+    never commits diesel skip the sizing's trial without diesel (it is the dispatch as planned), and
+    where no system's units change the first dispatch is the final one and is not repeated.
 
     Parameters
     ----------
@@ -955,7 +962,9 @@ def simulate_with_backup(
     p = _Parameters.of(systems.reactor, systems.diesel, systems.battery)
     totals, hourly = _run(hours, p, systems.battery, True)
     planned = _result(systems, totals, hours, None)
-    needed = _bisect_units(systems, hours, allowed_kwh)
+    # Where the plan never commits diesel, the dispatch without diesel is the same one.
+    without_diesel = (totals["diesel_kwh"] == 0) | (systems.diesel.n_units == 0)
+    needed = _bisect_units(systems, hours, allowed_kwh, np.where(without_diesel, totals["unserved_kwh"], np.nan))
     final_units = np.maximum(needed, systems.diesel.n_units)
     if np.array_equal(final_units, systems.diesel.n_units):
         return planned, needed, _result(systems, totals, hours, hourly)
