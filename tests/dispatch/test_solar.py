@@ -401,3 +401,15 @@ def test_lattice_weights_interpolate_a_plane_exactly():
     np.testing.assert_allclose(np.asarray(weights.sum(axis=1)).ravel(), 1.0)
     plane = lambda la, lo: 3.0 * la - 2.0 * lo + 7.0  # noqa: E731
     np.testing.assert_allclose(weights @ plane(node_lat, node_lon), plane(lat, lon))
+
+
+def test_no_hour_with_the_sun_up_is_skipped():
+    # Output is computed only where the geocentric elevation exceeds -2 degrees: every hour in which
+    # pvlib's SPA has the sun above the horizon must still give output, at the equator and in the Himalaya.
+    lat, lon = np.array([PORT_BLAIR[0], LEH[0], 0.5]), np.array([PORT_BLAIR[1], LEH[1], 80.0])
+    profile = pv_profile_kw_per_kwp(lat, lon, YEAR, system_loss_fraction=LOSS, timezone=TZ)
+    times = local_year_hours_utc(YEAR, TZ) + pd.Timedelta(minutes=30)
+    for i in range(lat.size):
+        zenith = pvlib.solarposition.spa_python(times, lat[i], lon[i])["apparent_zenith"].to_numpy()
+        assert np.all(profile[i, zenith < 89.0] > 0)
+        assert np.all(profile[i, zenith > 91.0] == 0)
