@@ -153,11 +153,14 @@ def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[di
                       min_soc_fraction=np.where(has_batt, pvsys["battery_min_soc_fraction"], 0.0),
                       initial_soc_fraction=np.where(has_batt, max(dsp.battery_initial_soc_fraction,
                                                                   pvsys["battery_min_soc_fraction"]), 0.0))
-    profile = np.zeros((n, HOURS_PER_YEAR))
     has_pv = meta["pv_kw"].to_numpy() > 0
-    if has_pv.any():
-        profile[has_pv] = pv_profiles(sc, pvsys["pv_capacity_factor"], meta.loc[has_pv, "lat"].to_numpy(),
-                                      meta.loc[has_pv, "lon"].to_numpy())
+    if has_pv.all():  # no copy into a table of zeros
+        profile = pv_profiles(sc, pvsys["pv_capacity_factor"], meta["lat"].to_numpy(), meta["lon"].to_numpy())
+    else:
+        profile = np.zeros((n, HOURS_PER_YEAR))
+        if has_pv.any():
+            profile[has_pv] = pv_profiles(sc, pvsys["pv_capacity_factor"], meta.loc[has_pv, "lat"].to_numpy(),
+                                          meta.loc[has_pv, "lon"].to_numpy())
     systems = Systems(load_kw=load, pv_kw=meta["pv_kw"].to_numpy(), pv_profile_kw_per_kwp=profile,
                       reactor=reactor, diesel=_diesel(cat, n, unit_kw, meta["backup_units_planned"].to_numpy()),
                       battery=battery, system_id=meta["system_id"].to_numpy())
