@@ -36,6 +36,8 @@ def test_defaults_merge_under_user_values():
      "roadmap.max_modules_started_per_period"),
     ({"name": "x", "data": {"settlements": "a.csv"}, "roadmap": {"budget_usd_per_period": 0}}, "roadmap.budget_usd_per_period"),
     ({"name": "x", "data": {"settlements": "a.csv"}, "outputs": {"formats": ["xlsx"]}}, "outputs.formats"),
+    ({"name": "x", "data": {"settlements": "a.csv"}, "dispatch": {"pv_lattice_step_deg": 0}},
+     "dispatch.pv_lattice_step_deg"),
     ({"name": "x", "data": {"settlements": "a.csv"}, "outputs": {"dispatch_hourly": "every"}}, "outputs.dispatch_hourly"),
     ({"name": "x", "data": {"settlements": "a.csv"}, "outputs": {"dispatch_sample_systems_per_option": -1}},
      "outputs.dispatch_sample_systems_per_option"),

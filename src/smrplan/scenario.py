@@ -221,6 +221,7 @@ class Dispatch(_Strict):
     diesel_unit_fraction_of_peak: float = Field(gt=0, le=1)
     battery_initial_soc_fraction: float = Field(ge=0, le=1)
     pv_system_loss_fraction: float = Field(ge=0, lt=1)
+    pv_lattice_step_deg: float | None = Field(gt=0, le=10)
     monthly_derate: str
     pv_tmy: str | None
     seed: int = Field(ge=0)

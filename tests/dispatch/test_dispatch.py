@@ -16,6 +16,7 @@ from smrplan.dispatch.simulate import (
     Systems,
     reactor_modules_available,
     simulate,
+    simulate_with_backup,
     size_backup,
     write_dispatch_parquet,
 )
@@ -288,6 +289,60 @@ def test_systems_are_independent_of_the_batch():
         pd.testing.assert_frame_equal(alone.totals, together.totals.iloc[[i]])
 
 
+
+def reference_dispatch(systems: Systems, available: np.ndarray) -> dict[str, np.ndarray]:
+    """The dispatch rule written out plainly, one hour after another over (S,) arrays: the hourly
+    series (S, H) the optimised `simulate` must reproduce exactly."""
+    r, d, b = systems.reactor, systems.diesel, systems.battery
+    eta = np.sqrt(b.round_trip_efficiency)
+    inv_eta = np.divide(1.0, eta, out=np.zeros_like(eta), where=eta > 0)
+    inv_unit = np.divide(1.0, d.unit_kw, out=np.zeros_like(d.unit_kw), where=d.unit_kw > 0)
+    capacity = available * r.module_kw[:, None]
+    pv = systems.pv_kw[:, None] * systems.pv_profile_kw_per_kwp
+    net_all = systems.load_kw - pv
+    out = {k: np.zeros_like(net_all) for k in ("reactor", "battery_charge", "battery_discharge", "soc", "diesel",
+                                                 "diesel_fuel_l", "curtailment", "unserved")}
+    reactor_kw = np.minimum(np.maximum(net_all[:, 0], r.min_load_fraction * capacity[:, 0]), capacity[:, 0])
+    soc = b.initial_soc_fraction * b.energy_kwh
+    for i in range(net_all.shape[1]):
+        cap, net = capacity[:, i], net_all[:, i]
+        step = r.ramp_fraction_per_hour * cap
+        low = np.minimum(np.maximum(r.min_load_fraction * cap, reactor_kw - step), cap)
+        high = np.maximum(np.minimum(cap, reactor_kw + step), low)
+        reactor_kw = np.minimum(np.maximum(net, low), high)
+        deficit, surplus = np.maximum(net - reactor_kw, 0.0), np.maximum(reactor_kw - net, 0.0)
+        discharge = np.minimum(deficit, np.maximum(np.minimum(b.power_kw, (soc - b.min_soc_fraction * b.energy_kwh)
+                                                              * eta), 0.0))
+        need = deficit - discharge
+        online = np.clip(np.ceil((need - 1e-9) * inv_unit), 0.0, d.n_units) * d.unit_kw
+        served = np.minimum(need, online)
+        diesel_kw = np.minimum(np.maximum(need, d.min_load_fraction * online), online)
+        give_back = np.minimum(diesel_kw - served, discharge)
+        discharge = discharge - give_back
+        spare = surplus + diesel_kw - served - give_back
+        charge = np.minimum(spare, np.maximum(np.minimum(b.power_kw, (b.energy_kwh - soc) * inv_eta), 0.0))
+        soc = soc + charge * eta - discharge * inv_eta
+        for key, value in (("reactor", reactor_kw), ("battery_charge", charge), ("battery_discharge", discharge),
+                           ("soc", soc), ("diesel", diesel_kw), ("curtailment", spare - charge),
+                           ("unserved", need - served),
+                           ("diesel_fuel_l", d.intercept_l_per_kwh_rated * online + d.slope_l_per_kwh * diesel_kw)):
+            out[key][:, i] = value
+    return out
+
+
+def test_simulate_reproduces_the_plain_hourly_loop():
+    # Reactors, PV, batteries and diesel mixed, systems with a reactor neither first nor last.
+    systems = random_systems(np.random.default_rng(5), 30, 2000)
+    available = reactor_modules_available(systems.reactor, operating_year=1, seed=2, n_hours=2000)
+    expected = reference_dispatch(systems, available)
+    result = simulate(systems, available)
+    for name, series in expected.items():
+        np.testing.assert_allclose(getattr(result.hourly, name), series, rtol=1e-12, atol=1e-9, err_msg=name)
+    np.testing.assert_allclose(result.totals["unserved_kwh"], expected["unserved"].sum(axis=1), rtol=1e-9)
+    no_backup = systems.with_diesel_units(np.zeros(systems.n_systems))
+    expected = reference_dispatch(no_backup, available)
+    np.testing.assert_allclose(simulate(no_backup, available).hourly.soc, expected["soc"], rtol=1e-12, atol=1e-9)
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -330,6 +385,34 @@ def test_size_backup_by_hand():
     units = size_backup(systems, available, max_unserved_fraction=[0.1, 0.0, 0.0])
     np.testing.assert_array_equal(units, [0, 0, 3])
 
+
+
+def test_size_backup_gives_the_recorded_unit_counts():
+    # Recorded from the plain bisection (one full simulation per round) before the dispatch was sped up.
+    systems = random_systems(np.random.default_rng(11), 40, HOURS_PER_YEAR)
+    available = reactor_modules_available(systems.reactor, operating_year=1, seed=5)
+    units = size_backup(systems, available, max_unserved_fraction=0.001)
+    np.testing.assert_array_equal(units, [2, 2, 11, 1, 3, 3, 1, 1, 8, 3, 1, 4, 6, 0, 4, 7, 1, 3, 7, 4, 12, 2, 9, 8, 7,
+                                          4, 0, 4, 3, 2, 10, 2, 0, 14, 11, 4, 2, 0, 10, 0])
+    units = size_backup(systems, available, max_unserved_fraction=0.0)
+    np.testing.assert_array_equal(units, [2, 3, 12, 1, 5, 12, 2, 1, 11, 4, 3, 4, 8, 0, 5, 7, 2, 4, 7, 4, 14, 2, 10, 10,
+                                          8, 5, 0, 5, 4, 3, 11, 2, 0, 14, 12, 5, 2, 0, 11, 1])
+
+
+@pytest.mark.parametrize("planned_units", [0, 20])
+def test_simulate_with_backup_is_simulate_size_simulate(planned_units):
+    # 0 planned units: most systems get more (the final dispatch is run again); 20: none does (reused).
+    systems = random_systems(np.random.default_rng(8), 12, 1500)
+    systems = systems.with_diesel_units(np.full(systems.n_systems, planned_units))
+    available = reactor_modules_available(systems.reactor, operating_year=1, seed=4, n_hours=1500)
+    planned, needed, final = simulate_with_backup(systems, available, max_unserved_fraction=0.01)
+    pd.testing.assert_frame_equal(planned.totals, simulate(systems, available, keep_hourly=False).totals)
+    assert planned.hourly is None
+    np.testing.assert_array_equal(needed, size_backup(systems, available, max_unserved_fraction=0.01))
+    expected = simulate(systems.with_diesel_units(np.maximum(needed, planned_units)), available)
+    pd.testing.assert_frame_equal(final.totals, expected.totals)
+    for name in ("soc", "diesel", "unserved", "curtailment", "diesel_fuel_l", "reactor", "load", "pv"):
+        np.testing.assert_array_equal(getattr(final.hourly, name), getattr(expected.hourly, name), err_msg=name)
 
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), target=st.sampled_from([0.0, 0.001, 0.01, 0.05]))

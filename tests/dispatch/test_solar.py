@@ -16,6 +16,7 @@ from smrplan.dispatch.solar import (
     solar_position,
 )
 from smrplan.errors import InputError
+from smrplan.scenario import load_scenario
 
 PORT_BLAIR = (11.67, 92.74)
 LEH = (34.16, 77.58)
@@ -341,3 +342,74 @@ def test_a_profile_for_many_systems_reads_each_map_once(monkeypatch):
     monkeypatch.setattr(solar.h5py, "File", lambda *a, **k: opened.append(a[0]) or real_file(*a, **k))
     pv_profile_kw_per_kwp([11.67, 10.57, 34.16], [92.74, 72.64, 77.58], YEAR, system_loss_fraction=LOSS, timezone=TZ)
     assert sorted(p.name for p in opened) == ["Altitude.h5", "LinkeTurbidities.h5"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Profiles interpolated from a lattice
+
+# Islands near 7-12 N, the Himalaya at 31-35 N, the north-east and a few mainland places (lat, lon).
+SPREAD_SITES = {
+    "Port Blair": (11.67, 92.74), "Car Nicobar": (9.15, 92.82), "Campbell Bay": (7.01, 93.93),
+    "Kavaratti": (10.57, 72.64), "Minicoy": (8.28, 73.05), "Agatti": (10.86, 72.19), "Leh": (34.16, 77.58),
+    "Kargil": (34.55, 76.13), "Kaza": (32.23, 78.07), "Keylong": (32.57, 77.03), "Shimla": (31.10, 77.17),
+    "Srinagar": (34.08, 74.80), "Gangtok": (27.33, 88.61), "Shillong": (25.57, 91.88), "Tawang": (27.59, 91.86),
+    "Jaipur": (26.91, 75.79), "Chennai": (13.08, 80.27), "Bhuj": (23.25, 69.67),
+}
+# The error the scenario default's lattice step is stated to keep (scenarios/defaults.yaml,
+# dispatch.pv_lattice_step_deg), kW/kWp of profiles at the same annual yield: in any hour, and over the year.
+LATTICE_MAX_ERROR = 0.025
+LATTICE_MEAN_ERROR = 0.0037
+
+
+def at_same_yield(profile: np.ndarray) -> np.ndarray:
+    """Profiles scaled to 1,500 kWh/kWp a year, as the dispatch scales them to the catalogue yield."""
+    return profile * (1500.0 / profile.sum(axis=1))[:, None]
+
+
+def test_lattice_profiles_agree_with_every_site_computed():
+    step = load_scenario("india-islands").dispatch.pv_lattice_step_deg
+    lat, lon = np.array(list(SPREAD_SITES.values())).T
+    # Five systems around each place (within 0.01 degree): fewer lattice nodes than systems.
+    lat = np.repeat(lat, 5) + np.tile(np.linspace(0.0, 0.01, 5), lat.size)
+    lon = np.repeat(lon, 5)
+    derate = np.linspace(0.6, 0.95, 12)
+    exact = pv_profile_kw_per_kwp(lat, lon, YEAR, derate, system_loss_fraction=LOSS, timezone=TZ)
+    nodes = solar.lattice_weights(lat, lon, step)[0]
+    assert nodes.size < lat.size
+    lattice = pv_profile_kw_per_kwp(lat, lon, YEAR, derate, system_loss_fraction=LOSS, timezone=TZ,
+                                    lattice_step_deg=step)
+    error = np.abs(at_same_yield(lattice) - at_same_yield(exact))
+    worst = dict(zip(np.repeat(list(SPREAD_SITES), 5), error.max(axis=1), strict=True))
+    assert error.max() <= LATTICE_MAX_ERROR, worst
+    assert error.mean(axis=1).max() <= LATTICE_MEAN_ERROR
+    local_hour = local_year_hours_utc(YEAR, TZ).tz_convert(TZ).hour
+    assert np.all(lattice[:, (local_hour >= 20) | (local_hour < 4)] == 0)
+
+
+def test_lattice_only_when_fewer_nodes_than_sites():
+    lat, lon = np.array([PORT_BLAIR[0], LEH[0]]), np.array([PORT_BLAIR[1], LEH[1]])
+    exact = pv_profile_kw_per_kwp(lat, lon, YEAR, system_loss_fraction=LOSS, timezone=TZ)
+    assert np.array_equal(
+        pv_profile_kw_per_kwp(lat, lon, YEAR, system_loss_fraction=LOSS, timezone=TZ, lattice_step_deg=1.0), exact)
+
+
+def test_lattice_weights_interpolate_a_plane_exactly():
+    rng = np.random.default_rng(4)
+    lat, lon = rng.uniform(6, 36, 300), rng.uniform(68, 98, 300)
+    node_lat, node_lon, weights = solar.lattice_weights(lat, lon, 0.5)
+    assert np.all(np.isin(node_lat / 0.5, np.arange(12, 73))) and weights.shape == (300, node_lat.size)
+    np.testing.assert_allclose(np.asarray(weights.sum(axis=1)).ravel(), 1.0)
+    plane = lambda la, lo: 3.0 * la - 2.0 * lo + 7.0  # noqa: E731
+    np.testing.assert_allclose(weights @ plane(node_lat, node_lon), plane(lat, lon))
+
+
+def test_no_hour_with_the_sun_up_is_skipped():
+    # Output is computed only where the geocentric elevation exceeds -2 degrees: every hour in which
+    # pvlib's SPA has the sun above the horizon must still give output, at the equator and in the Himalaya.
+    lat, lon = np.array([PORT_BLAIR[0], LEH[0], 0.5]), np.array([PORT_BLAIR[1], LEH[1], 80.0])
+    profile = pv_profile_kw_per_kwp(lat, lon, YEAR, system_loss_fraction=LOSS, timezone=TZ)
+    times = local_year_hours_utc(YEAR, TZ) + pd.Timedelta(minutes=30)
+    for i in range(lat.size):
+        zenith = pvlib.solarposition.spa_python(times, lat[i], lon[i])["apparent_zenith"].to_numpy()
+        assert np.all(profile[i, zenith < 89.0] > 0)
+        assert np.all(profile[i, zenith > 91.0] == 0)

@@ -44,8 +44,7 @@ from smrplan.dispatch.simulate import (
     Reactor,
     Systems,
     reactor_modules_available,
-    simulate,
-    size_backup,
+    simulate_with_backup,
 )
 from smrplan.dispatch.solar import pv_profile_from_tmy, pv_profile_kw_per_kwp, read_tmy
 from smrplan.errors import InputError
@@ -154,11 +153,14 @@ def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[di
                       min_soc_fraction=np.where(has_batt, pvsys["battery_min_soc_fraction"], 0.0),
                       initial_soc_fraction=np.where(has_batt, max(dsp.battery_initial_soc_fraction,
                                                                   pvsys["battery_min_soc_fraction"]), 0.0))
-    profile = np.zeros((n, HOURS_PER_YEAR))
     has_pv = meta["pv_kw"].to_numpy() > 0
-    if has_pv.any():
-        profile[has_pv] = pv_profiles(sc, pvsys["pv_capacity_factor"], meta.loc[has_pv, "lat"].to_numpy(),
-                                      meta.loc[has_pv, "lon"].to_numpy())
+    if has_pv.all():  # no copy into a table of zeros
+        profile = pv_profiles(sc, pvsys["pv_capacity_factor"], meta["lat"].to_numpy(), meta["lon"].to_numpy())
+    else:
+        profile = np.zeros((n, HOURS_PER_YEAR))
+        if has_pv.any():
+            profile[has_pv] = pv_profiles(sc, pvsys["pv_capacity_factor"], meta.loc[has_pv, "lat"].to_numpy(),
+                                          meta.loc[has_pv, "lon"].to_numpy())
     systems = Systems(load_kw=load, pv_kw=meta["pv_kw"].to_numpy(), pv_profile_kw_per_kwp=profile,
                       reactor=reactor, diesel=_diesel(cat, n, unit_kw, meta["backup_units_planned"].to_numpy()),
                       battery=battery, system_id=meta["system_id"].to_numpy())
@@ -210,8 +212,10 @@ def pv_profiles(sc: Scenario, capacity_factor: float, lat: np.ndarray, lon: np.n
         return pv_profile_from_tmy(tmy, lat, lon, sc.target_year, system_loss_fraction=dsp.pv_system_loss_fraction,
                                    timezone=sc.region.timezone)
     raw = pv_profile_kw_per_kwp(lat, lon, sc.target_year, monthly_derate(dsp.monthly_derate, sc.data_dir),
-                                system_loss_fraction=dsp.pv_system_loss_fraction, timezone=sc.region.timezone)
-    return raw * (capacity_factor * HOURS_PER_YEAR / raw.sum(axis=1))[:, None]
+                                system_loss_fraction=dsp.pv_system_loss_fraction, timezone=sc.region.timezone,
+                                lattice_step_deg=dsp.pv_lattice_step_deg)
+    raw *= (capacity_factor * HOURS_PER_YEAR / raw.sum(axis=1))[:, None]  # in place: the array is this call's own
+    return raw
 
 
 def _reactors(meta: pd.DataFrame, cat: Catalogue, mean_repair_hours: float) -> Reactor:
@@ -276,10 +280,9 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
     if systems is None:
         return {"systems": [], "note": "no reactor, PV + battery or diesel system to simulate"}, None
     avail, year = availability(systems.reactor, sc.dispatch.seed)
-    planned = simulate(systems, avail, keep_hourly=False)
-    sized_units = size_backup(systems, avail, max_unserved_fraction=sc.dispatch.max_unserved_fraction)
+    planned, sized_units, final = simulate_with_backup(systems, avail,
+                                                       max_unserved_fraction=sc.dispatch.max_unserved_fraction)
     final_units = np.maximum(sized_units, meta["backup_units_planned"].to_numpy())
-    final = simulate(systems.with_diesel_units(final_units), avail, keep_hourly=True)
     diesel = first_of(cat, "diesel")
     price = diesel_price_usd_per_l(diesel, meta["fuel_surcharge"].to_numpy(bool))
     summary = final.summary(diesel_price_usd_per_litre=price, co2_kg_per_litre=diesel["co2_kg_per_l"])

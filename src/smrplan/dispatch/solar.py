@@ -7,7 +7,9 @@ before the sun's position is computed. Irradiance is evaluated at the middle of 
 
 Clear-sky model (`pv_profile_kw_per_kwp`), per system:
 
-- sun position: NREL SPA (`pvlib.spa.solar_position`), evaluated for all systems at once;
+- sun position: NREL SPA (the steps of `pvlib.spa.solar_position`), its terms of time alone evaluated
+  once and the rest for all systems at once, in the hours the sun may be up (geocentric elevation above
+  -2 degrees; every other hour is dark and gives 0);
 - clear-sky GHI/DNI/DHI: Ineichen-Perez with the Linke turbidity climatology bundled with pvlib
   (monthly values interpolated linearly between mid-months; works offline) and the site altitude
   (given, or looked up in pvlib's bundled altitude map); each of the two bundled maps is read once per
@@ -18,6 +20,13 @@ Clear-sky model (`pv_profile_kw_per_kwp`), per system:
   (1 - ``system_loss_fraction``) for all other losses (soiling, wiring, mismatch, inverter, ...);
 - a monthly derate (12 factors per system, e.g. clearness and monsoon cloud relative to clear sky)
   applied last.
+
+The terms that depend on time alone (the sun's, extraterrestrial irradiance, the turbidity's mid-month
+weights, local months) are computed once per call. For many systems (``lattice_step_deg``) the model runs at the
+nodes of a regular latitude/longitude lattice instead, each node with its own altitude, turbidity and
+tilt, and each system's profile is interpolated bilinearly from the four nodes around it
+(`lattice_weights`); the error this makes is measured in scenarios/defaults.yaml
+(``dispatch.pv_lattice_step_deg``).
 
 A user's solar year (`read_tmy`, `pv_profile_from_tmy`; the scenario's ``dispatch.pv_tmy``): a
 typical meteorological year as EnergyPlus weather (EPW) or PVGIS TMY, read with pvlib's readers, or a
@@ -31,6 +40,7 @@ Output is kW AC per kWp DC, i.e. kWh per kWp in each hour.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -38,6 +48,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pvlib
+from scipy import sparse
 
 from smrplan.errors import InputError
 from smrplan.geo.checks import numeric_values, show
@@ -49,6 +60,8 @@ MONTHS = 12
 # the atmospheric refraction at sunrise/sunset (degrees).
 _SPA_TEMPERATURE_C = 12.0
 _SPA_REFRACTION_DEG = 0.5667
+# Geocentric sun elevation (degrees) below which an hour is dark at a site (`_above_horizon`).
+_NIGHT_ELEVATION_DEG = -2.0
 # Systems evaluated together; bounds memory (each (chunk, 8760) float array is about 18 MB).
 _CHUNK_SYSTEMS = 256
 # Plausibility limits of a user file: surface irradiance above 1.5 kW/m2 (10 % above the solar
@@ -103,7 +116,7 @@ def _pvlib_grid_values(name: str, dataset: str, lat: np.ndarray, lon: np.ndarray
     pvlib's data folder, 2160 rows from 90 N x 4320 columns from 180 W), at the cells pvlib's own
     lookups pick: the file is opened once and the window covering every point read at once."""
     rows, cols = _grid_index(lat, 90.0, -90.0, 2160), _grid_index(lon, -180.0, 180.0, 4320)
-    r0, c0 = rows.min(initial=0), cols.min(initial=0)
+    r0, c0 = (int(rows.min()), int(cols.min())) if rows.size else (0, 0)  # the window starts at the points
     with h5py.File(Path(pvlib.__file__).parent / "data" / name, "r") as f:
         window = f[dataset][r0:rows.max(initial=0) + 1, c0:cols.max(initial=0) + 1]
     return window[rows - r0, cols - c0]
@@ -142,10 +155,67 @@ def _altitudes(lat: np.ndarray, lon: np.ndarray, altitude_m: npt.ArrayLike | Non
     return np.where(code == _ALTITUDE_NODATA, 0.0, code.astype(float) * 28 - 450)
 
 
+@dataclass(frozen=True)
+class _SunTerms:
+    """The terms of NREL SPA that depend on time alone, (H,) each: apparent sidereal time, geocentric
+    right ascension and declination of the sun, and its equatorial horizontal parallax (degrees), as
+    `pvlib.spa.solar_position_numpy` computes them."""
+
+    sidereal: np.ndarray
+    ascension: np.ndarray
+    declination: np.ndarray
+    parallax: np.ndarray
+
+    @classmethod
+    def of(cls, times_utc: pd.DatetimeIndex) -> _SunTerms:
+        spa = pvlib.spa
+        delta_t = spa.calculate_deltat(times_utc.year.to_numpy(), times_utc.month.to_numpy())
+        jd = spa.julian_day(times_utc.as_unit("ns").asi8 / 1e9)
+        jce = spa.julian_ephemeris_century(spa.julian_ephemeris_day(jd, delta_t))
+        jme = spa.julian_ephemeris_millennium(jce)
+        radius = spa.heliocentric_radius_vector(jme)
+        nutation = np.empty((2, jd.size))
+        spa.longitude_obliquity_nutation(jce, spa.mean_elongation(jce), spa.mean_anomaly_sun(jce),
+                                         spa.mean_anomaly_moon(jce), spa.moon_argument_latitude(jce),
+                                         spa.moon_ascending_longitude(jce), nutation)
+        epsilon = spa.true_ecliptic_obliquity(spa.mean_ecliptic_obliquity(jme), nutation[1])
+        lamd = spa.apparent_sun_longitude(spa.geocentric_longitude(spa.heliocentric_longitude(jme)), nutation[0],
+                                          spa.aberration_correction(radius))
+        beta = spa.geocentric_latitude(spa.heliocentric_latitude(jme))
+        sidereal = spa.apparent_sidereal_time(spa.mean_sidereal_time(jd, spa.julian_century(jd)), nutation[0], epsilon)
+        return cls(sidereal, spa.geocentric_sun_right_ascension(lamd, epsilon, beta),
+                   spa.geocentric_sun_declination(lamd, epsilon, beta), spa.equatorial_horizontal_parallax(radius))
+
+    def take(self, hours: np.ndarray) -> _SunTerms:
+        """The terms at the given hours (an index array)."""
+        return _SunTerms(self.sidereal[hours], self.ascension[hours], self.declination[hours], self.parallax[hours])
+
+
+def _topocentric(sun: _SunTerms, lat: np.ndarray, lon: np.ndarray, altitude_m: np.ndarray, pressure_pa: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Apparent zenith and azimuth (degrees) from the time terms and sites (degrees, m, air pressure Pa)
+    broadcast against each other: the site-dependent steps of `pvlib.spa.solar_position_numpy`, with
+    its refraction inputs."""
+    spa = pvlib.spa
+    pressure = pressure_pa / 100.0  # hPa
+    hour_angle = spa.local_hour_angle(sun.sidereal, lon, sun.ascension)
+    u = spa.uterm(lat)
+    x, y = spa.xterm(u, lat, altitude_m), spa.yterm(u, lat, altitude_m)
+    delta_alpha = spa.parallax_sun_right_ascension(x, sun.parallax, hour_angle, sun.declination)
+    delta_prime = spa.topocentric_sun_declination(sun.declination, x, y, sun.parallax, delta_alpha, hour_angle)
+    h_prime = spa.topocentric_local_hour_angle(hour_angle, delta_alpha)
+    e0 = spa.topocentric_elevation_angle_without_atmosphere(lat, delta_prime, h_prime)
+    refraction = spa.atmospheric_refraction_correction(pressure, _SPA_TEMPERATURE_C, e0, _SPA_REFRACTION_DEG)
+    zenith = spa.topocentric_zenith_angle(spa.topocentric_elevation_angle(e0, refraction))
+    return zenith, spa.topocentric_azimuth_angle(spa.topocentric_astronomers_azimuth(h_prime, delta_prime, lat))
+
+
 def solar_position(
     times_utc: pd.DatetimeIndex, lat: np.ndarray, lon: np.ndarray, altitude_m: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sun position for S sites (degrees, altitude m) at H times with NREL SPA, all sites at once.
+
+    The terms of time alone are computed once for the H times, the rest for every site and time.
 
     Parameters
     ----------
@@ -161,26 +231,23 @@ def solar_position(
     apparent_zenith, azimuth : numpy.ndarray
         Each (S, H), degrees; zenith refracted, azimuth clockwise from north.
     """
-    pressure = pvlib.atmosphere.alt2pres(altitude_m)[:, None]
-    unixtime = times_utc.as_unit("ns").asi8 / 1e9
-    delta_t = pvlib.spa.calculate_deltat(times_utc.year.to_numpy(), times_utc.month.to_numpy())
-    # Returns apparent (refracted) and true zenith, apparent and true elevation, azimuth, equation of time.
-    apparent_zenith, _, _, _, azimuth, _ = pvlib.spa.solar_position(
-        unixtime,
-        lat[:, None],
-        lon[:, None],
-        altitude_m[:, None],
-        pressure / 100.0,  # hPa
-        _SPA_TEMPERATURE_C,
-        delta_t,
-        _SPA_REFRACTION_DEG,
-        numthreads=1,
-    )
-    return apparent_zenith, azimuth
+    altitude = np.asarray(altitude_m, dtype=float)[:, None]
+    return _topocentric(_SunTerms.of(times_utc), lat[:, None], lon[:, None], altitude,
+                        pvlib.atmosphere.alt2pres(altitude))
+
+
+def _above_horizon(sun: _SunTerms, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """(S, H) bool: hours in which the sun may be up at the sites (degrees). The geocentric elevation
+    is above -2 degrees: refraction lifts the sun by at most 0.6 degree and parallax by 0.003, so
+    every other hour has the sun below the horizon and no clear-sky output."""
+    hour_angle = np.radians(sun.sidereal + lon[:, None] - sun.ascension)
+    lat_r, dec = np.radians(lat)[:, None], np.radians(sun.declination)
+    sin_elevation = np.sin(lat_r) * np.sin(dec) + np.cos(lat_r) * np.cos(dec) * np.cos(hour_angle)
+    return sin_elevation > np.sin(np.radians(_NIGHT_ELEVATION_DEG))
 
 
 def _poa_kw_per_kwp(
-    times_utc: pd.DatetimeIndex,
+    dni_extra: np.ndarray,
     apparent_zenith: np.ndarray,
     azimuth: np.ndarray,
     ghi: np.ndarray,
@@ -191,11 +258,11 @@ def _poa_kw_per_kwp(
     albedo: float,
     system_loss_fraction: float,
 ) -> np.ndarray:
-    """PV output per kWp, (S, H) kW/kWp, from irradiance (W/m2) and sun position (degrees)."""
-    dni_extra = pvlib.irradiance.get_extra_radiation(times_utc).to_numpy()
+    """PV output per kWp (kW/kWp) from irradiance and the extraterrestrial irradiance at normal incidence
+    (W/m2), sun position and the plane's tilt and azimuth (degrees), all broadcast against each other."""
     poa = pvlib.irradiance.get_total_irradiance(
-        tilt[:, None],
-        surface_azimuth[:, None],
+        tilt,
+        surface_azimuth,
         apparent_zenith,
         azimuth,
         dni,
@@ -225,6 +292,94 @@ def _check_loss(system_loss_fraction: float) -> None:
         raise InputError(None, "system_loss_fraction", "must be in [0, 1)")
 
 
+@dataclass(frozen=True)
+class _Hours:
+    """Time-only inputs of the clear-sky model, computed once for every site: the middle of each local
+    hour in UTC, its local month (0-11), the mid-month interpolation of the turbidity (month before,
+    month after, weight of after), the extraterrestrial irradiance at normal incidence (W/m2), (H,) each,
+    and the sun's position terms of time alone."""
+
+    mid_utc: pd.DatetimeIndex
+    local_month: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    weight: np.ndarray
+    dni_extra: np.ndarray
+    sun: _SunTerms
+
+    @classmethod
+    def of(cls, year: int, timezone: str) -> _Hours:
+        hours_utc = local_year_hours_utc(year, timezone)
+        mid = hours_utc + pd.Timedelta(minutes=30)
+        before, after, weight = _mid_month_weights(mid)
+        return cls(mid, hours_utc.tz_convert(timezone).month.to_numpy() - 1, before, after, weight,
+                   pvlib.irradiance.get_extra_radiation(mid).to_numpy(), _SunTerms.of(mid))
+
+
+def _clear_sky_kw_per_kwp(lat: np.ndarray, lon: np.ndarray, tilt: np.ndarray, azimuth: np.ndarray,
+                          altitude: np.ndarray, hours: _Hours, system_loss_fraction: float,
+                          albedo: float) -> np.ndarray:
+    """Clear-sky PV output per kWp of S sites before the monthly derate, (S, H) kW/kWp (the model of the
+    module docstring); site arrays (S,) in degrees and m, evaluated `_CHUNK_SYSTEMS` sites at a time and
+    only in the hours the sun may be up (`_above_horizon`), every other hour 0."""
+    n = lat.size
+    linke = _linke_turbidity_monthly(lat, lon)
+    pressure = pvlib.atmosphere.alt2pres(altitude)  # Pa
+    profile = np.zeros((n, hours.mid_utc.size))
+    for first in range(0, n, _CHUNK_SYSTEMS):
+        site, hour = np.nonzero(_above_horizon(hours.sun, lat[first:first + _CHUNK_SYSTEMS],
+                                               lon[first:first + _CHUNK_SYSTEMS]))
+        site += first
+        apparent_zenith, sun_azimuth = _topocentric(hours.sun.take(hour), lat[site], lon[site], altitude[site],
+                                                    pressure[site])
+        weight = hours.weight[hour]
+        turbidity = linke[site, hours.before[hour]] * (1 - weight) + linke[site, hours.after[hour]] * weight
+        airmass = pvlib.atmosphere.get_absolute_airmass(
+            pvlib.atmosphere.get_relative_airmass(apparent_zenith), pressure[site]
+        )
+        dni_extra = hours.dni_extra[hour]
+        with np.errstate(divide="ignore", invalid="ignore"):  # sun below the horizon: set to 0 below
+            sky = pvlib.clearsky.ineichen(apparent_zenith, airmass, turbidity, altitude[site], dni_extra)
+        ghi, dni, dhi = (np.nan_to_num(np.asarray(sky[k], dtype=float)) for k in ("ghi", "dni", "dhi"))
+        profile[site, hour] = _poa_kw_per_kwp(dni_extra, apparent_zenith, sun_azimuth, ghi, dni, dhi, tilt[site],
+                                              azimuth[site], albedo, system_loss_fraction)
+    return profile
+
+
+def lattice_weights(lat: np.ndarray, lon: np.ndarray, step_deg: float
+                    ) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix]:
+    """The nodes of a regular latitude/longitude lattice around S sites and each site's bilinear weights.
+
+    The lattice lies on whole multiples of `step_deg` (so a site's nodes do not depend on the other
+    sites); only the corners of the cells holding a site are kept, each once.
+
+    Parameters
+    ----------
+    lat, lon : numpy.ndarray
+        (S,) site latitude and longitude, degrees.
+    step_deg : float
+        Lattice spacing, degrees (> 0).
+
+    Returns
+    -------
+    node_lat, node_lon : numpy.ndarray
+        (N,) node latitude and longitude, degrees.
+    weights : scipy.sparse.csr_matrix
+        (S, N) bilinear weights (fractions, four per site, summing to 1): ``weights @ f(nodes)``
+        interpolates f at the sites.
+    """
+    row, col = lat / step_deg, lon / step_deg
+    i0, j0 = np.floor(row), np.floor(col)
+    u, v = (row - i0)[:, None], (col - j0)[:, None]
+    corner_i = i0[:, None] + np.array([0, 0, 1, 1])
+    corner_j = j0[:, None] + np.array([0, 1, 0, 1])
+    weight = np.hstack([(1 - u) * (1 - v), (1 - u) * v, u * (1 - v), u * v])
+    keys, node = np.unique(np.stack([corner_i.ravel(), corner_j.ravel()], axis=1), axis=0, return_inverse=True)
+    weights = sparse.csr_matrix((weight.ravel(), (np.repeat(np.arange(lat.size), 4), node.ravel())),
+                                shape=(lat.size, len(keys)))
+    return keys[:, 0] * step_deg, keys[:, 1] * step_deg, weights
+
+
 def pv_profile_kw_per_kwp(
     lat: npt.ArrayLike,
     lon: npt.ArrayLike,
@@ -237,8 +392,14 @@ def pv_profile_kw_per_kwp(
     timezone: str,
     altitude_m: npt.ArrayLike | None = None,
     albedo: float = 0.25,
+    lattice_step_deg: float | None = None,
 ) -> np.ndarray:
     """Clear-sky hourly PV output per kWp for S sites, (S, 8760) kW/kWp (model in the module docstring).
+
+    With `lattice_step_deg`, one tilt and azimuth for all sites and altitudes from pvlib's map, the
+    clear-sky output is computed at the nodes of a lattice of that spacing (`lattice_weights`; each
+    node with its own altitude, turbidity and tilt) and interpolated bilinearly to the sites, when the
+    lattice has fewer nodes than there are sites; otherwise it is computed at every site.
 
     Parameters
     ----------
@@ -260,6 +421,9 @@ def pv_profile_kw_per_kwp(
         Site altitude, m above sea level; None = pvlib's bundled altitude map.
     albedo : float
         Ground reflectance, fraction (pvlib's default 0.25).
+    lattice_step_deg : float or None
+        Spacing of the interpolation lattice, degrees (the scenario's dispatch.pv_lattice_step_deg);
+        None = every site computed.
 
     Returns
     -------
@@ -278,42 +442,25 @@ def pv_profile_kw_per_kwp(
     tilt_arr = np.abs(lat_arr) if tilt is None else _vector(tilt, n, "tilt")
     azimuth_arr = _vector(azimuth, n, "azimuth")
     derate = _monthly_factors(monthly_derate, n)
-    altitude = _altitudes(lat_arr, lon_arr, altitude_m)
-
-    hours_utc = local_year_hours_utc(year, timezone)
-    mid_hours = hours_utc + pd.Timedelta(minutes=30)
-    local_month = hours_utc.tz_convert(timezone).month.to_numpy() - 1
-    before, after, weight = _mid_month_weights(mid_hours)
-    linke = _linke_turbidity_monthly(lat_arr, lon_arr)
-
-    profile = np.empty((n, HOURS_PER_YEAR))
-    for first in range(0, n, _CHUNK_SYSTEMS):
-        s = slice(first, min(first + _CHUNK_SYSTEMS, n))
-        apparent_zenith, sun_azimuth = solar_position(mid_hours, lat_arr[s], lon_arr[s], altitude[s])
-        turbidity = linke[s][:, before] * (1 - weight) + linke[s][:, after] * weight
-        airmass = pvlib.atmosphere.get_absolute_airmass(
-            pvlib.atmosphere.get_relative_airmass(apparent_zenith),
-            pvlib.atmosphere.alt2pres(altitude[s])[:, None],
-        )
-        dni_extra = pvlib.irradiance.get_extra_radiation(mid_hours).to_numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):  # night: cos(zenith) = 0, set to 0 below
-            sky = pvlib.clearsky.ineichen(
-                apparent_zenith, airmass, turbidity, altitude[s][:, None], dni_extra
-            )
-        ghi, dni, dhi = (np.nan_to_num(np.asarray(sky[k], dtype=float)) for k in ("ghi", "dni", "dhi"))
-        kw = _poa_kw_per_kwp(
-            mid_hours,
-            apparent_zenith,
-            sun_azimuth,
-            ghi,
-            dni,
-            dhi,
-            tilt_arr[s],
-            azimuth_arr[s],
-            albedo,
-            system_loss_fraction,
-        )
-        profile[s] = kw * derate[s][:, local_month]
+    hours = _Hours.of(year, timezone)
+    uniform = altitude_m is None and np.size(azimuth) == 1 and (tilt is None or np.size(tilt) == 1)
+    node_lat, node_lon, weights = lattice_weights(lat_arr, lon_arr, lattice_step_deg) \
+        if lattice_step_deg is not None and uniform else (lat_arr, lon_arr, None)
+    if weights is not None and node_lat.size < n and np.all(np.abs(node_lat) <= 90) and \
+            np.all(np.abs(node_lon) <= 180):
+        m = node_lat.size
+        node_tilt = np.abs(node_lat) if tilt is None else np.broadcast_to(tilt_arr[:1], (m,))
+        nodes = _clear_sky_kw_per_kwp(node_lat, node_lon, node_tilt, np.broadcast_to(azimuth_arr[:1], (m,)),
+                                      _altitudes(node_lat, node_lon, None), hours, system_loss_fraction, albedo)
+        profile = np.asarray(weights @ nodes)
+    else:
+        profile = _clear_sky_kw_per_kwp(lat_arr, lon_arr, tilt_arr, azimuth_arr,
+                                        _altitudes(lat_arr, lon_arr, altitude_m), hours, system_loss_fraction,
+                                        albedo)
+    if np.all(derate == derate[:1]):  # one pattern for every site: one factor per hour
+        profile *= derate[0, hours.local_month] if n else 1.0
+    else:
+        profile *= derate[:, hours.local_month]
     return profile
 
 
@@ -494,12 +641,13 @@ def pv_profile_from_tmy(
     altitude = _altitudes(lat_arr, lon_arr, altitude_m)
     ghi, dni, dhi = (year_values[:, list(tmy.columns).index(c)][None, :] for c in TMY_IRRADIANCE_COLUMNS)
     mid_hours = hours_utc + pd.Timedelta(minutes=30)
+    dni_extra = pvlib.irradiance.get_extra_radiation(mid_hours).to_numpy()
     profile = np.empty((n, HOURS_PER_YEAR))
     for first in range(0, n, _CHUNK_SYSTEMS):
         s = slice(first, min(first + _CHUNK_SYSTEMS, n))
         apparent_zenith, sun_azimuth = solar_position(mid_hours, lat_arr[s], lon_arr[s], altitude[s])
-        profile[s] = _poa_kw_per_kwp(mid_hours, apparent_zenith, sun_azimuth, ghi, dni, dhi, tilt_arr[s],
-                                     azimuth_arr[s], albedo, system_loss_fraction)
+        profile[s] = _poa_kw_per_kwp(dni_extra, apparent_zenith, sun_azimuth, ghi, dni, dhi, tilt_arr[s][:, None],
+                                     azimuth_arr[s][:, None], albedo, system_loss_fraction)
     return profile
 
 
