@@ -5,6 +5,8 @@ screen, and a run gives the same plan in one process, in partitions here, and on
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -125,7 +127,11 @@ def test_partitioned_run_gives_the_same_plan(single_process, tmp_path, workers):
     scale = ("scale:\n  partition_above_settlements: 0\n  partition_settlements: 5\n"
              "  partition_above_candidates: 0\n  partition_candidates: 200\n")
     args = ["run", _scenario(tmp_path / "parts.yaml", scale), "--out", tmp_path / "run", "--csv"]
-    done = run_cli(args + ([] if workers is None else ["--workers", workers]), timeout=300)
+    if workers is None:
+        done = run_cli(args, timeout=300)
+    else:  # a new interpreter: a Dask cluster does not start from a fork of the test process (threads, event loops)
+        done = subprocess.run([sys.executable, "-c", "from smrplan.cli.main import main; main()",
+                               *map(str, args), "--workers", str(workers)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     ref, got = (json.loads((d / "plan.json").read_text()) for d in (single_process, tmp_path / "run"))
     assert ref["partitioning"]["partitions"] == ref["partitioning"]["candidate_partitions"] == 1

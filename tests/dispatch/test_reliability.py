@@ -6,8 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from test_dispatch import random_systems
 
 import smrplan
+from smrplan.dispatch.reliability import simulated
+from smrplan.dispatch.simulate import reactor_modules_available, simulate_with_backup, write_dispatch_parquet
 from smrplan.scenario import load_scenario, scenario_yaml
 
 CHEAP_REACTORS = {"ritm200n_land": {"capex_usd_per_kw": 1500.0}, "klt40s_floating": {"capex_usd_per_kw": 1500.0},
@@ -89,3 +92,25 @@ def test_pv_profiles_from_the_scenario_solar_year(tmp_path):
     np.testing.assert_allclose(profile, np.vstack([kw, kw]))
     with pytest.raises(InputError, match="dispatch.pv_tmy"):
         pv_profiles(_with_tmy("absent.epw", tmp_path), 0.17, np.array([11.67]), np.array([92.74]))
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 40])
+def test_dispatch_by_chunks_is_one_dispatch_of_all_systems(chunk, tmp_path):
+    """Chunks of systems give the totals, back-up units and (for the kept systems) hourly series of one
+    `simulate_with_backup` of every system; dispatch.parquet holds the kept systems only."""
+    systems = random_systems(np.random.default_rng(3), 23, 600)
+    systems = systems.with_diesel_units(np.zeros(systems.n_systems, int))
+    available = reactor_modules_available(systems.reactor, operating_year=1, seed=4, n_hours=600)
+    kept = np.array([2, 7, 19])
+    planned, needed, final = simulated(systems, available, 0.01, chunk, kept)
+    whole_planned, whole_needed, whole_final = simulate_with_backup(systems, available, max_unserved_fraction=0.01)
+    pd.testing.assert_frame_equal(planned.totals, whole_planned.totals)
+    pd.testing.assert_frame_equal(final.totals, whole_final.totals)
+    np.testing.assert_array_equal(needed, whole_needed)
+    assert final.hourly_ids.tolist() == systems.system_id[kept].tolist()
+    for name in ("soc", "diesel", "unserved", "load", "pv"):
+        np.testing.assert_array_equal(getattr(final.hourly, name), getattr(whole_final.hourly, name)[kept])
+    frame = pd.read_parquet(write_dispatch_parquet(final, tmp_path / "dispatch.parquet"))
+    assert sorted(frame["system_id"].unique()) == sorted(systems.system_id[kept])
+    assert frame.loc[frame["system_id"] == systems.system_id[7], "soc"].to_numpy() == \
+        pytest.approx(whole_final.hourly.soc[7], rel=1e-6)

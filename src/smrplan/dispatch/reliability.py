@@ -27,6 +27,7 @@ values, so a large difference is a signal to revisit the plan.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from smrplan.dispatch.simulate import (
     Reactor,
     Systems,
     reactor_modules_available,
+    simulate,
     simulate_with_backup,
 )
 from smrplan.dispatch.solar import pv_profile_from_tmy, pv_profile_kw_per_kwp, read_tmy
@@ -280,8 +282,8 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
     if systems is None:
         return {"systems": [], "note": "no reactor, PV + battery or diesel system to simulate"}, None
     avail, year = availability(systems.reactor, sc.dispatch.seed)
-    planned, sized_units, final = simulate_with_backup(systems, avail,
-                                                       max_unserved_fraction=sc.dispatch.max_unserved_fraction)
+    planned, sized_units, final = simulated(systems, avail, sc.dispatch.max_unserved_fraction,
+                                            sc.dispatch.chunk_systems, hourly_of(sc, meta))
     final_units = np.maximum(sized_units, meta["backup_units_planned"].to_numpy())
     diesel = first_of(cat, "diesel")
     price = diesel_price_usd_per_l(diesel, meta["fuel_surcharge"].to_numpy(bool))
@@ -327,6 +329,53 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
         "systems": system_records,
     }
     return section, final
+
+
+def hourly_of(sc: Scenario, meta: pd.DataFrame) -> np.ndarray:
+    """Positions (in `meta`) of the systems whose hourly series the run keeps (`hourly_systems` with the
+    scenario's ``outputs.dispatch_hourly`` and sample size)."""
+    o = sc.outputs
+    table = pd.DataFrame({"system_id": meta["system_id"].astype(str).to_numpy(), "type": meta["type"].to_numpy(),
+                          "load_mwh_per_year": meta["energy_kwh"].to_numpy(float) / KW_PER_MW})
+    kept = hourly_systems(table.to_dict("records"),
+                          None if o.dispatch_hourly == "all" else o.dispatch_sample_systems_per_option)
+    return np.flatnonzero(table["system_id"].isin(kept).to_numpy())
+
+
+def simulated(systems: Systems, avail: np.ndarray, max_unserved_fraction: float, chunk: int,
+              hourly: np.ndarray) -> tuple[DispatchResult, np.ndarray, DispatchResult]:
+    """`simulate_with_backup` of every system, `chunk` systems at a time, keeping the hourly series of
+    the systems at positions `hourly` only: memory grows with the chunk and the kept series, not with
+    the number of systems. Systems are dispatched independently, so the figures are those of one
+    call on all systems.
+
+    Parameters
+    ----------
+    systems : Systems
+        The systems (loads and PV in kW per hour).
+    avail : numpy.ndarray
+        Reactor modules in service per hour, (S, H).
+    max_unserved_fraction : float
+        Reliability target, fraction of the load energy.
+    chunk : int
+        Systems dispatched at a time (``dispatch.chunk_systems``).
+    hourly : numpy.ndarray
+        Positions of the systems whose hourly series are kept.
+
+    Returns
+    -------
+    planned, needed, final
+        As `simulate_with_backup`; `final` holds totals of every system and hourly series of the kept
+        systems only (its `hourly_ids`).
+    """
+    parts = [simulate_with_backup(systems.take(idx), avail[idx], max_unserved_fraction=max_unserved_fraction,
+                                  keep_hourly=False)
+             for idx in np.array_split(np.arange(systems.n_systems), -(-systems.n_systems // chunk))]
+    needed = np.concatenate([p[1] for p in parts])
+    planned, final = DispatchResult.joined([p[0] for p in parts]), DispatchResult.joined([p[2] for p in parts])
+    units = np.maximum(needed, systems.diesel.n_units)[hourly]
+    kept = simulate(systems.take(hourly).with_diesel_units(units), avail[hourly], keep_hourly=True)
+    return planned, needed, replace(final, hourly=kept.hourly, hourly_ids=kept.system_id)
 
 
 def outage_spans(record: dict, catalogue: list[dict]) -> list[tuple[int, int]]:

@@ -386,12 +386,20 @@ class DispatchResult:
         the curtailment taken from PV first), diesel_kwh, diesel_litres, battery_charge_kwh,
         battery_discharge_kwh, curtailment_kwh, unserved_kwh, hours_short (hours with unserved energy),
         reactor_rated_kw, n_hours.
-    hourly: hourly series (S, H), or None when not kept.
+    hourly: hourly series, or None when not kept: (S, H), or one row per `hourly_ids` when given.
+    hourly_ids: the systems of the rows of `hourly` when they are not every system (None: all, in the
+        order of system_id).
     """
 
     system_id: np.ndarray
     totals: pd.DataFrame
     hourly: HourlySeries | None
+    hourly_ids: np.ndarray | None = None
+
+    @classmethod
+    def joined(cls, parts: Sequence[DispatchResult]) -> DispatchResult:
+        """The totals of several results over disjoint systems, one after another (no hourly series)."""
+        return cls(np.concatenate([p.system_id for p in parts]), pd.concat([p.totals for p in parts]), None)
 
     def summary(self, *, diesel_price_usd_per_litre: float | np.ndarray, co2_kg_per_litre: float) -> pd.DataFrame:
         """Per-system summary indexed by system_id.
@@ -924,7 +932,7 @@ def size_backup(
 
 
 def simulate_with_backup(
-    systems: Systems, modules_available: np.ndarray, *, max_unserved_fraction: npt.ArrayLike
+    systems: Systems, modules_available: np.ndarray, *, max_unserved_fraction: npt.ArrayLike, keep_hourly: bool = True
 ) -> tuple[DispatchResult, np.ndarray, DispatchResult]:
     """The systems as planned, the back-up units they need and the systems with that back-up.
 
@@ -941,6 +949,8 @@ def simulate_with_backup(
         Reactor modules in service per hour, (S, H).
     max_unserved_fraction : float or array_like
         Reliability target, fraction of the load energy (one value or (S,)).
+    keep_hourly : bool
+        Keep the final dispatch's hourly series.
 
     Returns
     -------
@@ -949,7 +959,7 @@ def simulate_with_backup(
     needed : numpy.ndarray
         (S,) int diesel units of `size_backup`.
     final : DispatchResult
-        The dispatch with ``max(needed, planned)`` units, hourly series kept.
+        The dispatch with ``max(needed, planned)`` units, hourly series kept with `keep_hourly`.
 
     Raises
     ------
@@ -960,7 +970,7 @@ def simulate_with_backup(
     allowed_kwh = _allowed_unserved_kwh(systems, max_unserved_fraction)
     hours = _HourMajor.of(systems, available)
     p = _Parameters.of(systems.reactor, systems.diesel, systems.battery)
-    totals, hourly = _run(hours, p, systems.battery, True)
+    totals, hourly = _run(hours, p, systems.battery, keep_hourly)
     planned = _result(systems, totals, hours, None)
     # Where the plan never commits diesel, the dispatch without diesel is the same one.
     without_diesel = (totals["diesel_kwh"] == 0) | (systems.diesel.n_units == 0)
@@ -970,7 +980,7 @@ def simulate_with_backup(
         return planned, needed, _result(systems, totals, hours, hourly)
     del hourly  # freed before the final dispatch allocates its own series
     diesel = replace(systems.diesel, n_units=final_units)
-    totals, hourly = _run(hours, _Parameters.of(systems.reactor, diesel, systems.battery), systems.battery, True)
+    totals, hourly = _run(hours, _Parameters.of(systems.reactor, diesel, systems.battery), systems.battery, keep_hourly)
     return planned, needed, _result(systems, totals, hours, hourly)
 
 
@@ -1012,11 +1022,12 @@ def write_dispatch_parquet(result: DispatchResult, path: str | Path, systems: Se
     path.parent.mkdir(parents=True, exist_ok=True)
     names = [f.name for f in fields(HourlySeries)]
     n_hours = result.hourly.load.shape[1]
-    rows = (np.arange(len(result.system_id)) if systems is None
-            else np.flatnonzero(np.isin(result.system_id.astype(str), np.asarray(list(systems), dtype=str))))
+    row_ids = result.system_id if result.hourly_ids is None else result.hourly_ids
+    rows = (np.arange(len(row_ids)) if systems is None
+            else np.flatnonzero(np.isin(row_ids.astype(str), np.asarray(list(systems), dtype=str))))
     hour_type = np.int16 if n_hours <= np.iinfo(np.int16).max else np.int32
     hour = np.arange(n_hours, dtype=hour_type)
-    ids = pa.array(result.system_id)
+    ids = pa.array(row_ids)
     schema = pa.schema(
         [("system_id", ids.type), ("hour", pa.from_numpy_dtype(hour_type))]
         + [(name, pa.float32()) for name in names],
@@ -1028,7 +1039,7 @@ def write_dispatch_parquet(result: DispatchResult, path: str | Path, systems: Se
             chunk = rows[first:first + _PARQUET_SYSTEMS_PER_GROUP]
             count = len(chunk)
             columns = {
-                "system_id": pa.array(np.repeat(result.system_id[chunk], n_hours), type=ids.type),
+                "system_id": pa.array(np.repeat(row_ids[chunk], n_hours), type=ids.type),
                 "hour": np.tile(hour, count),
             }
             for name in names:
