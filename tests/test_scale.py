@@ -2,8 +2,9 @@
 national layers of the data folder) runs `smrplan run` end to end, optimisation off as a national
 screening run, within a stated peak of resident memory measured on the child process (os.wait4).
 
-The stated peak (`PEAK_MIB`, 2.25 GiB) is the measured figure (1.75 GiB) with about 25 % headroom; a change that makes a
-stage hold a national-size array more, or a copy of the settlements per stage, breaks it.
+The stated peak (`PEAK_MIB`, 2.25 GiB) is the measured figure (1.75 GiB) with about 25 % headroom; a
+change that makes a stage hold a national-size array more, or a copy of the settlements per stage,
+breaks it.
 """
 
 from __future__ import annotations
