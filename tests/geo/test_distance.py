@@ -34,3 +34,19 @@ def test_nearest_matches_brute_force():
     brute = haversine_km(qlon[:, None], qlat[:, None], lon[None, :], lat[None, :])
     assert np.allclose(d[:, 0], brute.min(axis=1))
     assert (i[:, 0] == brute.argmin(axis=1)).all()
+
+
+def test_sums_within_match_brute_force_for_every_radius_and_weight():
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(76, 78, 3000), rng.uniform(10, 12, 3000)
+    w = np.column_stack([rng.lognormal(6, 1, 3000), rng.integers(0, 2, 3000) * 1.0])
+    qlon, qlat = rng.uniform(76, 78, 400), rng.uniform(10, 12, 400)
+    radii = [16.0, 1.6, 5.0, 30.0]
+    got = PointIndex(lon, lat).sums_within(qlon, qlat, w, radii)
+    d = haversine_km(qlon[:, None], qlat[:, None], lon[None, :], lat[None, :])
+    for k, r in enumerate(radii):
+        np.testing.assert_allclose(got[:, k, :], np.einsum("qm,mj->qj", (d <= r).astype(float), w), rtol=1e-12)
+    on_circle = destination(np.array([77.0]), np.array([11.0]), np.array([30.0]), np.array([5.0]))
+    one = PointIndex(*on_circle).sums_within([77.0], [11.0], [2.5], [5.0, 4.999])
+    assert one[:, :, 0].tolist() == [[2.5, 0.0]]  # inclusive at the radius, as `within`
+    assert PointIndex(lon, lat).sums_within([], [], w, radii).shape == (0, 4, 2)

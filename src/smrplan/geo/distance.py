@@ -93,6 +93,42 @@ class PointIndex:
         idx = np.asarray(idx).reshape(len(lon), k)
         return haversine_km(lon[:, None], lat[:, None], self.lon[idx], self.lat[idx]), idx
 
+    def sums_within(self, lon, lat, weights, radii_km) -> np.ndarray:
+        """Sums of the indexed points' weights within each radius (km, inclusive, 1 mm tolerance) of each
+        query point, from one pair query at the largest radius.
+
+        Pairs are kept by their chord (a radius r is the chord 2 sin(r / 2R), `_chord`), so no pair is
+        sorted or measured again: the cost is that of finding the pairs. `within` gives the pairs.
+
+        Parameters
+        ----------
+        lon, lat : array_like
+            (Q,) query points, degrees.
+        weights : array_like
+            (M,) or (M, K) weights of the indexed points (e.g. persons).
+        radii_km : sequence of float
+            The R radii, km.
+
+        Returns
+        -------
+        numpy.ndarray
+            (Q, R, K) sums (K = 1 for one weight per point).
+        """
+        lon, lat = np.atleast_1d(np.asarray(lon, float)), np.atleast_1d(np.asarray(lat, float))
+        w = np.asarray(weights, float).reshape(self.n, -1)
+        out = np.zeros((len(lon), len(radii_km), w.shape[1]))
+        if self._tree is None or len(lon) == 0 or len(radii_km) == 0:
+            return out
+        chords = np.array([_chord(r + WITHIN_TOLERANCE_KM) for r in radii_km])
+        pairs = cKDTree(_unit(lon, lat)).sparse_distance_matrix(self._tree, chords.max(), output_type="ndarray")
+        q, p, v = pairs["i"], pairs["j"], pairs["v"]
+        for k in np.argsort(-chords):  # largest radius first; each smaller one keeps a subset of the pairs
+            keep = v <= chords[k]
+            q, p, v = q[keep], p[keep], v[keep]
+            for j in range(w.shape[1]):  # weight columns, not points
+                out[:, k, j] = np.bincount(q, weights=w[p, j], minlength=len(lon))
+        return out
+
     def within(self, lon, lat, radius_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All pairs within radius_km (inclusive, 1 mm tolerance) as flat arrays sorted by query:
         query index, point index, km."""

@@ -200,19 +200,14 @@ class ScreenResult:
 
 # ------------------------------------------------------------------------------------ sphere sums
 def _sums_within(index: PointIndex, weight: np.ndarray, lon, lat, radii) -> np.ndarray:
-    """Sum of `weight` of the indexed points within each radius (km, inclusive) of each query point:
-    an array (points, radii). One pair query at the largest radius per chunk of query points."""
+    """Sums of `weight` ((M,) or (M, K)) of the indexed points within each radius (km, inclusive) of
+    each query point: an array (points, radii, K). One pair query per chunk of query points
+    (`PointIndex.sums_within`), so memory grows with the chunk."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    out = np.zeros((len(lon), len(radii)))
-    rmax = max(radii)
-    for s in range(0, len(lon), _CHUNK):
-        e = min(s + _CHUNK, len(lon))
-        q, p, d = index.within(lon[s:e], lat[s:e], rmax)
-        w = weight[p]
-        for k, r in enumerate(radii):
-            m = d <= r + _EPS_KM
-            out[s:e, k] = np.bincount(q[m], weights=w[m], minlength=e - s)
-    return out
+    parts = [index.sums_within(lon[s:s + _CHUNK], lat[s:s + _CHUNK], weight, radii)
+             for s in range(0, len(lon), _CHUNK)]  # chunks of candidates
+    k = np.asarray(weight).reshape(index.n, -1).shape[1]
+    return np.concatenate(parts) if parts else np.zeros((0, len(radii), k))
 
 
 # ----------------------------------------------------------------------------------------- candidates
@@ -668,12 +663,10 @@ def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray,
     reactor = _applies(kinds, "land", "micro", "floating")
     density_radii = {e: _density_radii(rules, e) for e in epz_values}
     radii = sorted({rules.sterilised_zone_km, *epz_values, *(r for rs in density_radii.values() for r in rs)})
-    sums = _sums_within(sidx, pop, lon, lat, radii) if n else np.zeros((0, len(radii)))
+    both = _sums_within(sidx, np.column_stack([pop, np.where(township, 0.0, pop)]), lon, lat, radii)
     col = {r: k for k, r in enumerate(radii)}
-
-    public = sums  # population outside staff townships: the sterilised zone and the density
-    if township.any() and n:
-        public = sums - _sums_within(sidx, np.where(township, pop, 0.0), lon, lat, radii)
+    # Everyone (the EPZ) and the population outside staff townships (the sterilised zone and the density).
+    sums, public = both[:, :, 0], both[:, :, 1]
     sz_pop = public[:, col[rules.sterilised_zone_km]]
     crit = [_criterion("sterilised_zone", "population in the sterilised zone", sz_pop,
                        sz_pop <= rules.sterilised_zone_max_population, _applies(kinds, "land", "floating"),
