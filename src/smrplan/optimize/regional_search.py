@@ -29,7 +29,6 @@ from dataclasses import replace
 from typing import Protocol, TypeVar
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from smrplan.optimize.pairs import reachable, reindex
 
@@ -67,6 +66,8 @@ def windows(lon: np.ndarray, lat: np.ndarray, k: int, seed: int) -> np.ndarray:
     k = min(k, len(np.unique(xy, axis=0)))
     if k <= 1:
         return np.zeros(len(lon), int)
+    from sklearn.cluster import KMeans  # only when HiGHS stops short of the gap: a second off every start
+
     return KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(xy).astype(int)
 
 
