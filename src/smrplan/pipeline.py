@@ -246,8 +246,9 @@ def with_grid_status(scenario: Scenario, region: Region, st: gpd.GeoDataFrame, p
 
 
 def screen_sites(inputs: Inputs, progress: Progress = _quiet, cluster: Cluster | None = None) -> ScreenResult:
-    """The siting stage: generate candidate sites (or read the `candidates` layer) across the region and
-    screen them by partitions of candidates (`candidate_partitioner`), with the same results.
+    """The siting stage: generate candidate sites across the region by partitions of settlements
+    (`partitioner`; with the `candidates` layer's) and screen them by partitions of candidates
+    (`candidate_partitioner`), with the same results.
 
     The emergency planning zone of each kind is the smallest of its enabled technologies' (km).
 
@@ -271,7 +272,8 @@ def screen_sites(inputs: Inputs, progress: Progress = _quiet, cluster: Cluster |
     epz = {kind: min((t.get("epz_km", np.inf) or np.inf) for t in groups[option])
            for kind, option in KIND_OPTION.items() if groups[option]}
     max_km = sc.optimisation.max_network_distance_km
-    cands = generate_candidates(region, sc.siting, max_km, region.layers.get("candidates"))
+    cands = generate_candidates(region, sc.siting, max_km, region.layers.get("candidates"),
+                                part=partitioner(sc, len(inputs.settlements), cluster))
     return screen(region, sc.siting, cands, epz, max_km, part=candidate_partitioner(sc, len(cands), cluster))
 
 
