@@ -65,26 +65,38 @@ def write_settlements(n: int, path: Path, seed: int = 0) -> None:
 
 class PeakMemory:
     """Peak resident memory (bytes) of this process, of each child process and of the whole tree at
-    once, sampled every `SAMPLE_S` s by a thread."""
+    once, over the run and over each stage (`mark`), sampled every `SAMPLE_S` s by a thread."""
 
     def __init__(self) -> None:
         self.me = psutil.Process()
-        self.peaks: dict[int, int] = {}  # pid -> peak bytes
+        self.peaks: dict[int, int] = {}  # pid -> peak bytes over the run
         self.total = 0
+        self.window: tuple[dict[int, int], int] = ({}, 0)  # since the last mark
+        self.stages: dict[str, tuple[dict[int, int], int]] = {}
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def sample(self) -> None:
         """One sample of every process of the tree."""
-        total = 0
+        rss = {}
         for proc in [self.me, *self.me.children(recursive=True)]:
             try:
-                rss = proc.memory_info().rss
+                rss[proc.pid] = proc.memory_info().rss
             except psutil.Error:
                 continue
-            total += rss
-            self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0), rss)
-        self.total = max(self.total, total)
+        with self._lock:
+            for peaks in (self.peaks, self.window[0]):
+                for pid, b in rss.items():
+                    peaks[pid] = max(peaks.get(pid, 0), b)
+            self.total = max(self.total, sum(rss.values()))
+            self.window = (self.window[0], max(self.window[1], sum(rss.values())))
+
+    def mark(self, stage: str) -> None:
+        """End a stage: its peaks are those since the previous mark."""
+        self.sample()
+        with self._lock:
+            self.stages[stage], self.window = self.window, ({}, 0)
 
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_S):
@@ -100,8 +112,9 @@ class PeakMemory:
         self.sample()
 
 
-def run_stages(n: int, scenario_path: Path, client: Client) -> dict[str, float]:
-    """Wall seconds of each stage of the national scenario on the cluster."""
+def run_stages(n: int, scenario_path: Path, client: Client, mem: PeakMemory) -> dict[str, float]:
+    """Wall seconds of each stage of the national scenario on the cluster (each stage's peak memory
+    marked in `mem`)."""
     sc = load_scenario(scenario_path, DATA)
     cluster = cluster_of(client)
     seconds = {}
@@ -112,12 +125,16 @@ def run_stages(n: int, scenario_path: Path, client: Client) -> dict[str, float]:
 
     inputs = prepare_inputs(sc, progress, cluster=cluster)
     seconds["inputs"], t0 = time.perf_counter() - t0, time.perf_counter()
+    mem.mark("inputs")
     screened = screen_sites(inputs, progress, cluster=cluster)
     seconds["screen"], t0 = time.perf_counter() - t0, time.perf_counter()
+    mem.mark("screen")
     basis = cost_basis_of(inputs, screened, progress, cluster=cluster)
     seconds["reach"], t0 = time.perf_counter() - t0, time.perf_counter()
+    mem.mark("reach")
     costs = cost_options(inputs, basis, progress, cluster=cluster)
     seconds["costs"] = time.perf_counter() - t0
+    mem.mark("costs")
     suitable = int(screened.sites["suitable"].sum())
     print(f"{n:,} settlements: {len(screened.sites):,} candidates, {suitable:,} suitable, "
           f"{len(costs.standalone_annual_usd):,} settlements costed", flush=True)
@@ -138,10 +155,13 @@ def measure(n: int, tmp: Path) -> None:
                                            memory_limit=MEMORY_LIMIT, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         workers = set(client.run(os.getpid).values())
-        seconds = run_stages(n, scenario_path, client)
+        seconds = run_stages(n, scenario_path, client, mem)
     total = sum(seconds.values())
     for stage, s in seconds.items():
-        print(f"  {stage}: {s:.1f} s", flush=True)
+        peaks, tree = mem.stages[stage]
+        print(f"  {stage}: {s:.1f} s; peak GiB main {peaks.get(mem.me.pid, 0) / GIB:.2f}, workers "
+              + ", ".join(f"{peaks.get(pid, 0) / GIB:.2f}" for pid in sorted(workers)) + f", tree {tree / GIB:.2f}",
+              flush=True)
         figure(f"scale_out_{n}_{stage}_seconds", s, math.nan, "s")
     figure(f"scale_out_{n}_seconds", total, math.nan, "s")
     figure(f"scale_out_{n}_settlements_per_second_per_worker", n / total / WORKERS, math.nan, "1/s")

@@ -36,13 +36,32 @@ from smrplan.catalogue.repowering import records as param_records
 from smrplan.catalogue.repowering import repowering_parameters
 from smrplan.catalogue.repowering import values as param_values
 from smrplan.costs.economics import Money, by_option
-from smrplan.costs.engine import CostBasis, OptionCosts, Reach, cost_basis, night_share, option_costs, reach
+from smrplan.costs.engine import (
+    REACH_COLUMNS,
+    CostBasis,
+    OptionCosts,
+    Reach,
+    cost_basis,
+    night_share,
+    option_costs,
+    reach,
+    suitable_sites,
+)
 from smrplan.costs.repowering import designs_of, repowering_costs
 from smrplan.demand.load import compute_demand, demand_basis, hourly_shape, settlement_demand
 from smrplan.dispatch.reliability import check, tmy_path
 from smrplan.geo.fuel import at_fuel_depot
 from smrplan.geo.grid import nearest_grid
-from smrplan.geo.grid_status import anchor_towns, grid_points, grid_status, route_to_grid, rules, status_groups
+from smrplan.geo.grid_status import (
+    ROUTE_READS,
+    STATUS_READS,
+    anchor_towns,
+    grid_points,
+    grid_status,
+    route_to_grid,
+    rules,
+    status_groups,
+)
 from smrplan.geo.layers import Region, load_region
 from smrplan.optimize.alternatives import Alternatives, plan_alternatives
 from smrplan.optimize.assemble import Optimised, optimise
@@ -234,14 +253,15 @@ def with_grid_status(scenario: Scenario, region: Region, st: gpd.GeoDataFrame, p
     groups = status_groups(scenario, region, st)
     parts = part.parts(len(st), None if groups is None else groups.to_numpy())
     towns = anchor_towns(st, rules())
-    pieces = part.map(grid_status, (st.iloc[p] for p in parts), scenario, context, towns)
+    reads = [c for c in STATUS_READS if c in st.columns]  # the pieces carry what the steps read
+    pieces = part.map(grid_status, (st.iloc[p][reads] for p in parts), scenario, context, towns)
     if any(p is None for p in pieces):
         return st
     status = stitch(pieces, parts)
     st = st.assign(**{name: status[name].to_numpy() for name in status.columns})
     parts = part.parts(len(st))
     points = part.share(grid_points(region, st))
-    routes = stitch(part.map(route_to_grid, (st.iloc[p] for p in parts), context, points), parts)
+    routes = stitch(part.map(route_to_grid, (st.iloc[p][list(ROUTE_READS)] for p in parts), context, points), parts)
     return st.assign(**{name: routes[name].to_numpy() for name in routes.columns})
 
 
@@ -308,14 +328,16 @@ def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _
     st = inputs.settlements
     part = partitioner(inputs.scenario, len(st), cluster)
     region = part.share(inputs.region.bare())
-    sites = part.share(screened.sites)
+    suitable = suitable_sites(screened.sites)
+    sites = part.share(suitable[list(REACH_COLUMNS)])  # the partitions read positions and kinds only
     pieces = part.map(reach_of, (st.iloc[p][["lon", "lat"]] for p in part.parts(len(st))), region, sites,
                       inputs.scenario.optimisation.max_network_distance_km)
-    return cost_basis(inputs.scenario, st, Reach.joined(pieces), inputs.night_share)
+    return cost_basis(inputs.scenario, st, replace(Reach.joined(pieces), sites=suitable), inputs.night_share)
 
 
 def reach_of(points: pd.DataFrame, region: Region, sites: pd.DataFrame, max_network_distance_km: float) -> Reach:
-    """`costs.engine.reach` of some settlements.
+    """`costs.engine.reach` of some settlements, without its sites table (each partition would send
+    back the same one; `cost_basis_of` puts the whole table back).
 
     Parameters
     ----------
@@ -324,15 +346,17 @@ def reach_of(points: pd.DataFrame, region: Region, sites: pd.DataFrame, max_netw
     region : Region
         Land and sea for the route split.
     sites : pandas.DataFrame
-        The screened candidate sites.
+        The screened candidate sites' `REACH_COLUMNS`.
     max_network_distance_km : float
         Farthest a settlement may be from a plant it is served by (km).
 
     Returns
     -------
     Reach
+        Its sites table empty.
     """
-    return reach(region, points["lon"].to_numpy(), points["lat"].to_numpy(), sites, max_network_distance_km)
+    out = reach(region, points["lon"].to_numpy(), points["lat"].to_numpy(), sites, max_network_distance_km)
+    return replace(out, sites=out.sites.iloc[:0])
 
 
 def cost_options(inputs: Inputs, basis: CostBasis, progress: Progress = _quiet,

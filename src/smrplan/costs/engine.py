@@ -53,6 +53,7 @@ from smrplan.scenario import Scenario
 
 STANDALONE_COLUMNS = np.array([ALL_OPTIONS.index(o) for o in STANDALONE_OPTIONS])
 REACTOR_COLUMNS = np.array([ALL_OPTIONS.index(o) for o in REACTOR_OPTIONS])
+REACH_COLUMNS = ("kind", "lon", "lat", "suitable")  # what `reach` reads of the screened sites
 NIGHT_HOURS = tuple(range(0, 7)) + tuple(range(18, 24))  # hours whose PV energy passes the battery
 
 
@@ -154,6 +155,21 @@ class Reach:
         return replace(parts[0], by_kind=by_kind)
 
 
+def suitable_sites(sites: pd.DataFrame) -> pd.DataFrame:
+    """The suitable sites of a screen in their order, index 0..n-1: the sites a `Reach` numbers.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        Screened candidate sites with `suitable`.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    return sites[sites["suitable"].to_numpy(bool)].reset_index(drop=True)
+
+
 def reach(region: Region, lon: np.ndarray, lat: np.ndarray, sites: pd.DataFrame,
           max_network_distance_km: float) -> Reach:
     """Each settlement's nearest suitable site of every reactor kind and the route to it.
@@ -175,7 +191,7 @@ def reach(region: Region, lon: np.ndarray, lat: np.ndarray, sites: pd.DataFrame,
         Nearest sites by haversine distance (a spatial index per kind), land / sea split of each route.
     """
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    suitable = sites[sites["suitable"].to_numpy(bool)].reset_index(drop=True)
+    suitable = suitable_sites(sites)
     n = len(lon)
     kinds = suitable["kind"].to_numpy()
     slon, slat = suitable["lon"].to_numpy(float), suitable["lat"].to_numpy(float)
