@@ -41,10 +41,12 @@ from smrplan.costs.engine import (
     CostBasis,
     OptionCosts,
     Reach,
+    SiteIndex,
     cost_basis,
     night_share,
     option_costs,
     reach,
+    site_index,
     suitable_sites,
 )
 from smrplan.costs.repowering import designs_of, repowering_costs
@@ -328,14 +330,14 @@ def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _
     st = inputs.settlements
     part = partitioner(inputs.scenario, len(st), cluster)
     region = part.share(inputs.region.bare())
-    suitable = suitable_sites(screened.sites)
-    sites = part.share(suitable[list(REACH_COLUMNS)])  # the partitions read positions and kinds only
-    pieces = part.map(reach_of, (st.iloc[p][["lon", "lat"]] for p in part.parts(len(st))), region, sites,
+    index = part.share(site_index(screened.sites[list(REACH_COLUMNS)]))  # positions and kinds, indexed once
+    pieces = part.map(reach_of, (st.iloc[p][["lon", "lat"]] for p in part.parts(len(st))), region, index,
                       inputs.scenario.optimisation.max_network_distance_km)
-    return cost_basis(inputs.scenario, st, replace(Reach.joined(pieces), sites=suitable), inputs.night_share)
+    joined = replace(Reach.joined(pieces), sites=suitable_sites(screened.sites))
+    return cost_basis(inputs.scenario, st, joined, inputs.night_share)
 
 
-def reach_of(points: pd.DataFrame, region: Region, sites: pd.DataFrame, max_network_distance_km: float) -> Reach:
+def reach_of(points: pd.DataFrame, region: Region, index: SiteIndex, max_network_distance_km: float) -> Reach:
     """`costs.engine.reach` of some settlements, without its sites table (each partition would send
     back the same one; `cost_basis_of` puts the whole table back).
 
@@ -345,8 +347,8 @@ def reach_of(points: pd.DataFrame, region: Region, sites: pd.DataFrame, max_netw
         lon, lat of the settlements (degrees).
     region : Region
         Land and sea for the route split.
-    sites : pandas.DataFrame
-        The screened candidate sites' `REACH_COLUMNS`.
+    index : SiteIndex
+        The suitable sites by kind (`costs.engine.site_index`).
     max_network_distance_km : float
         Farthest a settlement may be from a plant it is served by (km).
 
@@ -355,7 +357,7 @@ def reach_of(points: pd.DataFrame, region: Region, sites: pd.DataFrame, max_netw
     Reach
         Its sites table empty.
     """
-    out = reach(region, points["lon"].to_numpy(), points["lat"].to_numpy(), sites, max_network_distance_km)
+    out = reach(region, points["lon"].to_numpy(), points["lat"].to_numpy(), index, max_network_distance_km)
     return replace(out, sites=out.sites.iloc[:0])
 
 

@@ -433,9 +433,10 @@ def grid_status(st: pd.DataFrame, scenario: Scenario, region: Region,
     return None
 
 
-def grid_points(region: Region, st: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def grid_points(region: Region, st: pd.DataFrame) -> PointIndex:
     """The points an unconnected settlement may be connected to besides the existing route: the
-    settlements on the grid (grid_status connected or weak) and the substations.
+    settlements on the grid (grid_status connected or weak) and the substations, indexed once for
+    every partition of the settlements.
 
     Parameters
     ----------
@@ -446,16 +447,16 @@ def grid_points(region: Region, st: pd.DataFrame) -> tuple[np.ndarray, np.ndarra
 
     Returns
     -------
-    lon, lat : numpy.ndarray
-        Positions (degrees).
+    PointIndex
+        Their positions (degrees).
     """
     on_grid = st["grid_status"].to_numpy() != "unconnected"
     sub_lon, sub_lat = _points(region.layers.get("substations"))
-    return (np.concatenate([st["lon"].to_numpy(float)[on_grid], sub_lon]),
-            np.concatenate([st["lat"].to_numpy(float)[on_grid], sub_lat]))
+    return PointIndex(np.concatenate([st["lon"].to_numpy(float)[on_grid], sub_lon]),
+                      np.concatenate([st["lat"].to_numpy(float)[on_grid], sub_lat]))
 
 
-def route_to_grid(st: pd.DataFrame, region: Region, points: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
+def route_to_grid(st: pd.DataFrame, region: Region, points: PointIndex) -> pd.DataFrame:
     """The grid route columns: the existing route (grid nodes / lines) or, when closer, the straight
     route to the nearest of `points`, split into land and sea km; 0 km for a settlement on the grid.
 
@@ -466,7 +467,7 @@ def route_to_grid(st: pd.DataFrame, region: Region, points: tuple[np.ndarray, np
         grid_land_km, grid_sea_km in km; grid_lon, grid_lat in degrees).
     region : Region
         Land and sea for the route split.
-    points : tuple of numpy.ndarray
+    points : PointIndex
         The region's on-grid settlements and substations (`grid_points`, degrees).
 
     Returns
@@ -477,12 +478,11 @@ def route_to_grid(st: pd.DataFrame, region: Region, points: tuple[np.ndarray, np
     out = pd.DataFrame({c: st[c].to_numpy(float) for c in ROUTE}, index=st.index)
     lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
     on_grid = st["grid_status"].to_numpy() != "unconnected"
-    plon, plat = points
-    if len(plon):
-        dist, idx = PointIndex(plon, plat).nearest(lon, lat, k=1)
+    if points.n:
+        dist, idx = points.nearest(lon, lat, k=1)
         closer = np.flatnonzero(~on_grid & (dist[:, 0] < out["grid_distance_km"].to_numpy()))
         if len(closer):
-            tlon, tlat = plon[idx[closer, 0]], plat[idx[closer, 0]]
+            tlon, tlat = points.lon[idx[closer, 0]], points.lat[idx[closer, 0]]
             land, sea = route_split_km(region, lon[closer], lat[closer], tlon, tlat)
             out.iloc[closer, :] = np.column_stack([dist[closer, 0], land, sea, tlon, tlat])
     at = np.flatnonzero(on_grid)
