@@ -4,12 +4,16 @@ Each `bench_*.py` script prints `FIGURE <name> | measured=<v> | target=<v> | uni
 (benchmarks/common.py). This runner starts each script `--repeats` times as a child process, takes the
 median of every figure and the child's peak resident memory (os.wait4), and prints a table.
 
-Run: python benchmarks/run_all.py [--repeats 3] [--only costs,dispatch]
+A script that takes more than about 10 minutes says so with a module-level ``SLOW = True`` and runs
+only with ``--all`` (or when named in ``--only``).
+
+Run: python benchmarks/run_all.py [--repeats 3] [--only costs,dispatch] [--all]
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import statistics
 import subprocess
@@ -41,13 +45,23 @@ def run_once(script: Path) -> tuple[dict[str, tuple[float, float, str]], float, 
     return figures, wall, usage.ru_maxrss / 1024.0, out
 
 
+def slow(script: Path) -> bool:
+    """Whether a script sets ``SLOW = True`` at module level (read, not imported)."""
+    for node in ast.parse(script.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "SLOW" for t in node.targets):
+            return isinstance(node.value, ast.Constant) and node.value.value is True
+    return False
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", default="", help="comma-separated script names without bench_ and .py")
+    ap.add_argument("--all", action="store_true", help="also the slow scripts (SLOW = True)")
     args = ap.parse_args()
     only = {s.strip() for s in args.only.split(",") if s.strip()}
-    scripts = sorted(p for p in HERE.glob("bench_*.py") if not only or p.stem.removeprefix("bench_") in only)
+    scripts = sorted(p for p in HERE.glob("bench_*.py") if p.stem.removeprefix("bench_") in only
+                     or not only and (args.all or not slow(p)))
     rows = []
     for script in scripts:
         print(f"running {script.name} x{args.repeats} ...", flush=True)

@@ -31,6 +31,8 @@ import pandas as pd
 if TYPE_CHECKING:
     from dask.distributed import Client
 
+IN_FLIGHT = 2  # pieces per worker sent to a cluster and not yet back (one running, one on its way)
+
 
 class Cluster:
     """A dask.distributed Client and the values sent to every one of its workers during a run, each
@@ -111,6 +113,9 @@ class Partitioner:
     def map(self, func: Callable, pieces: Iterable, *shared: Any) -> list:
         """``func(piece, *shared)`` for every piece, results in the pieces' order.
 
+        On a cluster at most `IN_FLIGHT` pieces per worker are sent and not yet back, so that neither
+        this process nor the workers hold every piece at once.
+
         Parameters
         ----------
         func : callable
@@ -127,9 +132,22 @@ class Partitioner:
         """
         if self.cluster is None:
             return [func(piece, *shared) for piece in pieces]
-        client = self.cluster.client
-        futures = [client.submit(func, data, *shared, pure=False) for data in client.scatter(list(pieces))]
-        return client.gather(futures)
+        from dask.distributed import as_completed
+
+        client, window = self.cluster.client, IN_FLIGHT * max(self.cluster.workers(), 1)
+        running = as_completed()
+        place: dict[Any, int] = {}  # future key -> piece position
+        out: dict[int, Any] = {}
+        for i, piece in enumerate(pieces):
+            if running.count() >= window:  # a piece goes once one is back: a few partitions in flight at a time
+                done = next(running)
+                out[place.pop(done.key)] = done.result()
+            future = client.submit(func, client.scatter([piece])[0], *shared, pure=False)
+            place[future.key] = i
+            running.add(future)
+        for done in running:
+            out[place.pop(done.key)] = done.result()
+        return [out[i] for i in range(len(out))]
 
     def record(self, n: int) -> dict:
         """How a table of `n` rows is run, for plan.json: partitions, rows per partition, workers (0: in

@@ -36,13 +36,34 @@ from smrplan.catalogue.repowering import records as param_records
 from smrplan.catalogue.repowering import repowering_parameters
 from smrplan.catalogue.repowering import values as param_values
 from smrplan.costs.economics import Money, by_option
-from smrplan.costs.engine import CostBasis, OptionCosts, Reach, cost_basis, night_share, option_costs, reach
+from smrplan.costs.engine import (
+    REACH_COLUMNS,
+    CostBasis,
+    OptionCosts,
+    Reach,
+    SiteIndex,
+    cost_basis,
+    night_share,
+    option_costs,
+    reach,
+    site_index,
+    suitable_sites,
+)
 from smrplan.costs.repowering import designs_of, repowering_costs
 from smrplan.demand.load import compute_demand, demand_basis, hourly_shape, settlement_demand
 from smrplan.dispatch.reliability import check, tmy_path
 from smrplan.geo.fuel import at_fuel_depot
 from smrplan.geo.grid import nearest_grid
-from smrplan.geo.grid_status import anchor_towns, grid_points, grid_status, route_to_grid, rules, status_groups
+from smrplan.geo.grid_status import (
+    ROUTE_READS,
+    STATUS_READS,
+    anchor_towns,
+    grid_points,
+    grid_status,
+    route_to_grid,
+    rules,
+    status_groups,
+)
 from smrplan.geo.layers import Region, load_region
 from smrplan.optimize.alternatives import Alternatives, plan_alternatives
 from smrplan.optimize.assemble import Optimised, optimise
@@ -234,20 +255,22 @@ def with_grid_status(scenario: Scenario, region: Region, st: gpd.GeoDataFrame, p
     groups = status_groups(scenario, region, st)
     parts = part.parts(len(st), None if groups is None else groups.to_numpy())
     towns = anchor_towns(st, rules())
-    pieces = part.map(grid_status, (st.iloc[p] for p in parts), scenario, context, towns)
+    reads = [c for c in STATUS_READS if c in st.columns]  # the pieces carry what the steps read
+    pieces = part.map(grid_status, (st.iloc[p][reads] for p in parts), scenario, context, towns)
     if any(p is None for p in pieces):
         return st
     status = stitch(pieces, parts)
     st = st.assign(**{name: status[name].to_numpy() for name in status.columns})
     parts = part.parts(len(st))
     points = part.share(grid_points(region, st))
-    routes = stitch(part.map(route_to_grid, (st.iloc[p] for p in parts), context, points), parts)
+    routes = stitch(part.map(route_to_grid, (st.iloc[p][list(ROUTE_READS)] for p in parts), context, points), parts)
     return st.assign(**{name: routes[name].to_numpy() for name in routes.columns})
 
 
 def screen_sites(inputs: Inputs, progress: Progress = _quiet, cluster: Cluster | None = None) -> ScreenResult:
-    """The siting stage: generate candidate sites (or read the `candidates` layer) across the region and
-    screen them by partitions of candidates (`candidate_partitioner`), with the same results.
+    """The siting stage: generate candidate sites across the region by partitions of settlements
+    (`partitioner`; with the `candidates` layer's) and screen them by partitions of candidates
+    (`candidate_partitioner`), with the same results.
 
     The emergency planning zone of each kind is the smallest of its enabled technologies' (km).
 
@@ -271,7 +294,8 @@ def screen_sites(inputs: Inputs, progress: Progress = _quiet, cluster: Cluster |
     epz = {kind: min((t.get("epz_km", np.inf) or np.inf) for t in groups[option])
            for kind, option in KIND_OPTION.items() if groups[option]}
     max_km = sc.optimisation.max_network_distance_km
-    cands = generate_candidates(region, sc.siting, max_km, region.layers.get("candidates"))
+    cands = generate_candidates(region, sc.siting, max_km, region.layers.get("candidates"),
+                                part=partitioner(sc, len(inputs.settlements), cluster))
     return screen(region, sc.siting, cands, epz, max_km, part=candidate_partitioner(sc, len(cands), cluster))
 
 
@@ -306,14 +330,16 @@ def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _
     st = inputs.settlements
     part = partitioner(inputs.scenario, len(st), cluster)
     region = part.share(inputs.region.bare())
-    sites = part.share(screened.sites)
-    pieces = part.map(reach_of, (st.iloc[p][["lon", "lat"]] for p in part.parts(len(st))), region, sites,
+    index = part.share(site_index(screened.sites[list(REACH_COLUMNS)]))  # positions and kinds, indexed once
+    pieces = part.map(reach_of, (st.iloc[p][["lon", "lat"]] for p in part.parts(len(st))), region, index,
                       inputs.scenario.optimisation.max_network_distance_km)
-    return cost_basis(inputs.scenario, st, Reach.joined(pieces), inputs.night_share)
+    joined = replace(Reach.joined(pieces), sites=suitable_sites(screened.sites))
+    return cost_basis(inputs.scenario, st, joined, inputs.night_share)
 
 
-def reach_of(points: pd.DataFrame, region: Region, sites: pd.DataFrame, max_network_distance_km: float) -> Reach:
-    """`costs.engine.reach` of some settlements.
+def reach_of(points: pd.DataFrame, region: Region, index: SiteIndex, max_network_distance_km: float) -> Reach:
+    """`costs.engine.reach` of some settlements, without its sites table (each partition would send
+    back the same one; `cost_basis_of` puts the whole table back).
 
     Parameters
     ----------
@@ -321,16 +347,18 @@ def reach_of(points: pd.DataFrame, region: Region, sites: pd.DataFrame, max_netw
         lon, lat of the settlements (degrees).
     region : Region
         Land and sea for the route split.
-    sites : pandas.DataFrame
-        The screened candidate sites.
+    index : SiteIndex
+        The suitable sites by kind (`costs.engine.site_index`).
     max_network_distance_km : float
         Farthest a settlement may be from a plant it is served by (km).
 
     Returns
     -------
     Reach
+        Its sites table empty.
     """
-    return reach(region, points["lon"].to_numpy(), points["lat"].to_numpy(), sites, max_network_distance_km)
+    out = reach(region, points["lon"].to_numpy(), points["lat"].to_numpy(), index, max_network_distance_km)
+    return replace(out, sites=out.sites.iloc[:0])
 
 
 def cost_options(inputs: Inputs, basis: CostBasis, progress: Progress = _quiet,

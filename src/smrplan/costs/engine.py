@@ -53,6 +53,7 @@ from smrplan.scenario import Scenario
 
 STANDALONE_COLUMNS = np.array([ALL_OPTIONS.index(o) for o in STANDALONE_OPTIONS])
 REACTOR_COLUMNS = np.array([ALL_OPTIONS.index(o) for o in REACTOR_OPTIONS])
+REACH_COLUMNS = ("kind", "lon", "lat", "suitable")  # what `site_index` reads of the screened sites
 NIGHT_HOURS = tuple(range(0, 7)) + tuple(range(18, 24))  # hours whose PV energy passes the battery
 
 
@@ -154,7 +155,57 @@ class Reach:
         return replace(parts[0], by_kind=by_kind)
 
 
-def reach(region: Region, lon: np.ndarray, lat: np.ndarray, sites: pd.DataFrame,
+def suitable_sites(sites: pd.DataFrame) -> pd.DataFrame:
+    """The suitable sites of a screen in their order, index 0..n-1: the sites a `Reach` numbers.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        Screened candidate sites with `suitable`.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    return sites[sites["suitable"].to_numpy(bool)].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class SiteIndex:
+    """The suitable sites of a screen indexed by kind, built once for every partition of the settlements.
+
+    Attributes
+    ----------
+    sites : pandas.DataFrame
+        The suitable sites (`suitable_sites`).
+    by_kind : Mapping[str, tuple]
+        Per reactor kind with suitable sites: their positions in `sites` and a PointIndex of them.
+    """
+
+    sites: pd.DataFrame
+    by_kind: Mapping[str, tuple[np.ndarray, PointIndex]]
+
+
+def site_index(sites: pd.DataFrame) -> SiteIndex:
+    """The suitable sites of a screen indexed by kind.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        Screened candidate sites with `REACH_COLUMNS` (lon, lat in degrees).
+
+    Returns
+    -------
+    SiteIndex
+    """
+    suitable = suitable_sites(sites)
+    kinds = suitable["kind"].to_numpy()
+    slon, slat = suitable["lon"].to_numpy(float), suitable["lat"].to_numpy(float)
+    positions = {kind: np.flatnonzero(kinds == kind) for kind in KINDS}
+    return SiteIndex(suitable, {kind: (pos, PointIndex(slon[pos], slat[pos])) for kind, pos in positions.items() if len(pos)})
+
+
+def reach(region: Region, lon: np.ndarray, lat: np.ndarray, index: SiteIndex,
           max_network_distance_km: float) -> Reach:
     """Each settlement's nearest suitable site of every reactor kind and the route to it.
 
@@ -164,8 +215,8 @@ def reach(region: Region, lon: np.ndarray, lat: np.ndarray, sites: pd.DataFrame,
         Land / sea layers for the route split.
     lon, lat : numpy.ndarray
         Settlement coordinates (degrees, WGS84).
-    sites : pandas.DataFrame
-        Screened candidate sites with `site_id`, `kind`, `lon`, `lat` and `suitable`.
+    index : SiteIndex
+        The screen's suitable sites by kind (`site_index`).
     max_network_distance_km : float
         Farthest a settlement may be from a plant it is served by (km).
 
@@ -175,22 +226,20 @@ def reach(region: Region, lon: np.ndarray, lat: np.ndarray, sites: pd.DataFrame,
         Nearest sites by haversine distance (a spatial index per kind), land / sea split of each route.
     """
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    suitable = sites[sites["suitable"].to_numpy(bool)].reset_index(drop=True)
     n = len(lon)
-    kinds = suitable["kind"].to_numpy()
-    slon, slat = suitable["lon"].to_numpy(float), suitable["lat"].to_numpy(float)
+    slon, slat = index.sites["lon"].to_numpy(float), index.sites["lat"].to_numpy(float)
     by_kind = {}
     for kind in KINDS:
-        pos = np.flatnonzero(kinds == kind)
-        if len(pos) == 0 or n == 0:
+        if kind not in index.by_kind or n == 0:
             by_kind[kind] = KindReach(np.full(n, -1), np.full(n, np.inf), np.zeros(n), np.zeros(n))
             continue
-        dist, idx = PointIndex(slon[pos], slat[pos]).nearest(lon, lat, k=1)
+        pos, tree = index.by_kind[kind]
+        dist, idx = tree.nearest(lon, lat, k=1)
         nearest = pos[idx[:, 0]]
         land, sea = route_split_km(region, slon[nearest], slat[nearest], lon, lat)
         within = dist[:, 0] <= max_network_distance_km
         by_kind[kind] = KindReach(np.where(within, nearest, -1), dist[:, 0], land, sea)
-    return Reach(suitable, by_kind, float(max_network_distance_km))
+    return Reach(index.sites, by_kind, float(max_network_distance_km))
 
 
 @dataclass(frozen=True)

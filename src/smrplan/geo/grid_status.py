@@ -38,6 +38,9 @@ from smrplan.scenario import Scenario
 STATUSES = ("connected", "weak", "unconnected")
 CENSUS_COLUMNS = ("district_code", "state_name", "households_a1", "share_electric_lighting")
 STATE_COLUMNS = ("state", "villages_surveyed", "pct_no_electricity", "pct_1_4h", "pct_4_8h")
+ROUTE = ("grid_distance_km", "grid_land_km", "grid_sea_km", "grid_lon", "grid_lat")  # the grid route columns
+STATUS_READS = ("lon", "lat", "population", "is_island", "census_pool", "st_nm")  # of settlements, by `grid_status`
+ROUTE_READS = ("lon", "lat", "grid_status", *ROUTE)  # of settlements, by `route_to_grid`
 SHARE_TOLERANCE = 1.05  # Census A-1 households include institutional ones: 3 districts exceed 1.0 slightly (SOURCE.md)
 
 
@@ -472,8 +475,7 @@ def route_to_grid(st: pd.DataFrame, region: Region, points: PointIndex) -> pd.Da
     pandas.DataFrame
         The grid route columns measured to the existing grid, indexed as `st`.
     """
-    cols = ["grid_distance_km", "grid_land_km", "grid_sea_km", "grid_lon", "grid_lat"]
-    out = pd.DataFrame({c: st[c].to_numpy(float) for c in cols}, index=st.index)
+    out = pd.DataFrame({c: st[c].to_numpy(float) for c in ROUTE}, index=st.index)
     lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
     on_grid = st["grid_status"].to_numpy() != "unconnected"
     off = np.flatnonzero(~on_grid)

@@ -113,9 +113,10 @@ class Region:
     def bare(self) -> Region:
         """The region without its settlements: the layers as partitions receive them
         (smrplan.partition), one object for this region and the copies `with_settlements` makes, so
-        that a cluster receives it once per run."""
+        that a cluster receives it once per run. Its empty settlement table is a copy, not a view that
+        would keep the whole table's arrays."""
         if self._bare is None:
-            self._bare = replace(self, settlements=self.settlements.iloc[:0])
+            self._bare = replace(self, settlements=self.settlements.iloc[:0].copy())
         return self._bare
 
     def with_settlements(self, settlements: gpd.GeoDataFrame) -> Region:

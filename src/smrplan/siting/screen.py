@@ -28,6 +28,10 @@ scenarios/defaults.yaml) and produces a measured value (`<criterion>_value`) and
 evaluated (value NaN, pass True) and listed in the screen summary. `suitable` is the AND of all
 verdicts and `reason` lists the failed criteria with their values and limits.
 
+The settlements' candidates come by partitions of the settlements (`generate_candidates` with a
+smrplan.partition.Partitioner), each partition's first of each kind-cell kept and then the first of
+the partitions' in partition order, numbered at the end: the whole generation's table.
+
 The criteria run by partitions of candidates (`screen` with a smrplan.partition.Partitioner, in this
 process or on a cluster): each partition receives the region's layers and every settlement
 (`settlements_around`); what a limit or note says about the region is fixed before (the EPZ of every
@@ -299,7 +303,7 @@ def _user_candidates(user: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def generate_candidates(region: Region, rules: Siting, max_network_km: float,
-                        user: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+                        user: gpd.GeoDataFrame | None = None, part: Partitioner | None = None) -> gpd.GeoDataFrame:
     """All candidate sites with kind, origin, the settlement they were generated from and, for
     floating ones, `offshore_km` (mooring distance beyond the coast crossing, km).
 
@@ -307,7 +311,15 @@ def generate_candidates(region: Region, rules: Siting, max_network_km: float,
     ``ring_min_population`` persons and those no h3 cell reaches), points offshore of settlements near
     the coast (``floating_offshore_km``), h3 cell centres on land within `max_network_km` of a
     settlement, and the user's layer; of the candidates of one kind in one snapping cell (floating:
-    ``floating_spacing_km``) the first is kept.
+    ``floating_spacing_km``) the first is kept, in the order user, land rings, micro rings, offshore,
+    h3 land, h3 micro (settlements in table order within each).
+
+    The settlements' candidates come by partitions of the settlements (`part`): the h3 cells within
+    reach of each partition (`cells_reached`), then each partition's rings and offshore points with
+    the first of each kind-cell kept (`settlement_candidates`); of the partitions' candidates
+    concatenated in partition order the first of each kind-cell is kept again, which is the first in
+    the whole order (the snapping cell's key holds the kind, and every kind keeps its settlements'
+    order). Site numbers are given at the end: any cut gives the same table.
 
     Parameters
     ----------
@@ -321,6 +333,8 @@ def generate_candidates(region: Region, rules: Siting, max_network_km: float,
         not generated.
     user : geopandas.GeoDataFrame or None, default None
         User candidates with a ``kind`` column (land, micro or floating); a shape stands for a point on it.
+    part : Partitioner, optional
+        How the settlements are cut and where the partitions run (default: one partition here).
 
     Returns
     -------
@@ -334,48 +348,115 @@ def generate_candidates(region: Region, rules: Siting, max_network_km: float,
         When the user layer has no ``kind`` column or an unknown kind.
     """
     st = region.settlements
-    slon, slat = st.geometry.x.to_numpy(), st.geometry.y.to_numpy()
-    ids = st["id"].astype(str).to_numpy()
-    pop = _population(st)
-    parts = []
-    if user is not None and len(user):
-        parts.append(_user_candidates(user))
+    points = pd.DataFrame({"lon": st.geometry.x.to_numpy(), "lat": st.geometry.y.to_numpy(),
+                           "id": st["id"].astype(str).to_numpy(), "population": _population(st)})
+    part = part or Partitioner(max(len(points), 1))
+    parts = part.parts(len(points))
+    context = part.share(region.bare())
     hx, hy = np.array([]), np.array([])
-    if region.land is not None and len(st):
+    if region.land is not None and len(points):
         pad = max_network_km / 111.0
-        bbox = (slon.min() - pad, slat.min() - pad, slon.max() + pad, slat.max() + pad)
+        bbox = (points.lon.min() - pad, points.lat.min() - pad, points.lon.max() + pad, points.lat.max() + pad)
         hx, hy = _hex_land(region, bbox, rules.h3_resolution)
-        near = PointIndex(slon, slat).nearest(hx, hy)[0][:, 0] <= max_network_km  # farther cells fail nearest_load
+        near = np.logical_or.reduce(part.map(cells_reached, (points.iloc[p] for p in parts),
+                                             part.share((hx, hy)), max_network_km))  # farther cells fail nearest_load
         hx, hy = hx[near], hy[near]
-    to_grid = PointIndex(hx, hy).nearest(slon, slat)[0][:, 0]
+    cells = part.share((hx, hy))
+    blocks = [_user_candidates(user)] if user is not None and len(user) else []
+    blocks += part.map(settlement_candidates, (points.iloc[p] for p in parts), context, rules, max_network_km, cells)
+    blocks += [pd.DataFrame({"lon": hx, "lat": hy, "kind": kind, "origin": f"h3 r{rules.h3_resolution}",
+                             "from_settlement": ""}) for kind in ("land", "micro")]
+    cand = _first_in_cell(pd.concat([b for b in blocks if len(b)], ignore_index=True), region, rules)
+    cand = cand.iloc[np.argsort(_block_of(cand), kind="stable")].reset_index(drop=True)  # the whole order
+    if "offshore_km" not in cand.columns:
+        cand["offshore_km"] = np.nan
+    prefix = cand.kind.str[0].str.upper()
+    cand.insert(0, "site_id", prefix + pd.Series(np.arange(len(cand))).astype(str).str.zfill(6))
+    return gpd.GeoDataFrame(cand, geometry=gpd.points_from_xy(cand.lon, cand.lat), crs="EPSG:4326")
+
+
+def cells_reached(points: pd.DataFrame, cells: tuple[np.ndarray, np.ndarray], max_network_km: float) -> np.ndarray:
+    """Which h3 cell centres have one of some settlements within `max_network_km`.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        lon, lat of the settlements (degrees).
+    cells : tuple of numpy.ndarray
+        lon, lat of the cell centres (degrees).
+    max_network_km : float
+        Reach (km, inclusive).
+
+    Returns
+    -------
+    numpy.ndarray
+        (cells,) bool.
+    """
+    hx, hy = cells
+    return PointIndex(points["lon"].to_numpy(), points["lat"].to_numpy()).nearest(hx, hy)[0][:, 0] <= max_network_km
+
+
+def settlement_candidates(points: pd.DataFrame, region: Region, rules: Siting, max_network_km: float,
+                          cells: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
+    """The ring and offshore candidates of some settlements, the first of each kind-cell kept
+    (`_first_in_cell`), in the order land rings, micro rings, offshore (see `generate_candidates`).
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        lon, lat (degrees), id and population (persons) of the settlements.
+    region : Region
+        The land layer, coast and metric CRS (its settlements are not read).
+    rules : Siting
+        Ring and offshore distances (km), h3 resolution, ring minimum population (persons), coast search
+        distance and floating spacing (km).
+    max_network_km : float
+        Largest distance from a site to a load it serves (km).
+    cells : tuple of numpy.ndarray
+        lon, lat (degrees) of the h3 cell centres kept (a settlement no cell reaches gets rings).
+
+    Returns
+    -------
+    pandas.DataFrame
+        lon, lat (degrees), kind, origin, from_settlement and offshore_km (km; NaN but offshore).
+    """
+    slon, slat = points["lon"].to_numpy(), points["lat"].to_numpy()
+    ids, pop = points["id"].to_numpy(), points["population"].to_numpy()
+    to_grid = PointIndex(*cells).nearest(slon, slat)[0][:, 0]
     cell_radius = h3.average_hexagon_edge_length(rules.h3_resolution, "km")  # centre to corner
+    out = []
     for kind, rings in (("land", rules.land_ring_km), ("micro", rules.micro_ring_km)):
         reached = to_grid <= max(max(rings), cell_radius)
         sel = np.flatnonzero((pop >= rules.ring_min_population) | ~reached)
         x, y, src = _ring(slon[sel], slat[sel], rings)
-        parts.append(pd.DataFrame({"lon": x, "lat": y, "kind": kind, "origin": "ring",
-                                   "from_settlement": ids[sel][src]}))
+        out.append(pd.DataFrame({"lon": x, "lat": y, "kind": kind, "origin": "ring", "from_settlement": ids[sel][src],
+                                 "offshore_km": np.nan}))
     coast = region.coast_distance_km(slon, slat, max_km=rules.floating_coast_search_km)
     sel = np.flatnonzero(~(coast > rules.floating_coast_search_km))  # NaN (no land layer): every settlement
     x, y, src, off = _coast_points(region, slon[sel], slat[sel], rules.floating_offshore_km,
                                    rules.floating_coast_search_km)
-    parts.append(pd.DataFrame({"lon": x, "lat": y, "kind": "floating", "origin": "offshore",
-                               "from_settlement": ids[sel][src], "offshore_km": off}))
-    for kind in ("land", "micro"):
-        parts.append(pd.DataFrame({"lon": hx, "lat": hy, "kind": kind, "origin": f"h3 r{rules.h3_resolution}",
-                                   "from_settlement": ""}))
-    cand = pd.concat([p for p in parts if len(p)], ignore_index=True)
-    if "offshore_km" not in cand.columns:
-        cand["offshore_km"] = np.nan
+    out.append(pd.DataFrame({"lon": x, "lat": y, "kind": "floating", "origin": "offshore",
+                             "from_settlement": ids[sel][src], "offshore_km": off}))
+    return _first_in_cell(pd.concat(out, ignore_index=True), region, rules)
+
+
+def _first_in_cell(cand: pd.DataFrame, region: Region, rules: Siting) -> pd.DataFrame:
+    """The first candidate of each kind in each snapping cell: a square of ``_SNAP_M`` m of the region's
+    metric CRS (floating: ``floating_spacing_km``)."""
     x, y = Transformer.from_crs("EPSG:4326", region.metric_crs, always_xy=True).transform(
         cand.lon.to_numpy(), cand.lat.to_numpy())
     size = np.where(cand.kind.to_numpy() == "floating", rules.floating_spacing_km * 1000.0, _SNAP_M)
     cell = pd.DataFrame({"kind": cand.kind.to_numpy(), "x": np.floor(np.asarray(x) / size).astype(np.int64),
                          "y": np.floor(np.asarray(y) / size).astype(np.int64)})
-    cand = cand.loc[~cell.duplicated().to_numpy()].reset_index(drop=True)
-    prefix = cand.kind.str[0].str.upper()
-    cand.insert(0, "site_id", prefix + pd.Series(np.arange(len(cand))).astype(str).str.zfill(6))
-    return gpd.GeoDataFrame(cand, geometry=gpd.points_from_xy(cand.lon, cand.lat), crs="EPSG:4326")
+    return cand.loc[~cell.duplicated().to_numpy()]
+
+
+def _block_of(cand: pd.DataFrame) -> np.ndarray:
+    """Each candidate's place in the whole order: user 0, land rings 1, micro rings 2, offshore 3, h3
+    land 4, h3 micro 5."""
+    kind, origin = cand.kind.to_numpy(), cand.origin.to_numpy()
+    land, ring = kind == "land", origin == "ring"  # the first condition that holds gives the block
+    return np.select([origin == "user", ring & land, ring, origin == "offshore", land], [0, 1, 2, 3, 4], 5)
 
 
 # ------------------------------------------------------------------------------------------ criteria
