@@ -89,7 +89,7 @@ class PointIndex:
         if self._tree is None or len(lon) == 0:
             return np.full((len(lon), k), np.inf), np.full((len(lon), k), -1)
         k = min(k, self.n)
-        _, idx = self._tree.query(_unit(lon, lat), k=k, workers=-1)  # query points split over every core
+        _, idx = self._tree.query(_unit(lon, lat), k=k)
         idx = np.asarray(idx).reshape(len(lon), k)
         return haversine_km(lon[:, None], lat[:, None], self.lon[idx], self.lat[idx]), idx
 
