@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from smrplan.catalogue.catalogue import to_records
-from smrplan.dispatch.reliability import hourly_systems
 from smrplan.dispatch.simulate import write_dispatch_parquet
 from smrplan.optimize.alternatives import Alternatives
 from smrplan.optimize.roadmap import first_reactor_year
@@ -200,10 +199,10 @@ def write_copies(folder: Path, formats: Iterable[str], tables: dict[str, gpd.Geo
 
 
 def write_hourly(plan: Plan, folder: Path) -> str:
-    """dispatch.parquet with the hourly series the scenario asks for (``outputs.dispatch_hourly``:
-    every reactor plant and a sample of each other option, or all systems; see
-    `smrplan.dispatch.reliability.hourly_systems`); plan.json's dispatch figures sum every simulated
-    system either way.
+    """dispatch.parquet with the hourly series the dispatch stage kept, those the scenario asks for
+    (``outputs.dispatch_hourly``: every reactor plant and a sample of each other option, or all
+    systems; chosen once, by `smrplan.dispatch.reliability.hourly_of`); plan.json's dispatch figures
+    sum every simulated system either way.
 
     Parameters
     ----------
@@ -220,13 +219,14 @@ def write_hourly(plan: Plan, folder: Path) -> str:
     if plan.dispatch is None or plan.dispatch.result is None:
         return ""
     o = plan.scenario.outputs
+    result = plan.dispatch.result
     records = plan.dispatch.section.get("systems", [])
-    every = o.dispatch_hourly == "all"
-    ids = hourly_systems(records, None if every else o.dispatch_sample_systems_per_option)
-    write_dispatch_parquet(plan.dispatch.result, folder / "dispatch.parquet", ids)
-    how = "all" if every else (f"every reactor plant and up to {o.dispatch_sample_systems_per_option} systems of "
-                               "each other option; --all-dispatch keeps all")
-    return f"dispatch.parquet: hourly series of {len(ids)} of {len(records)} simulated system(s) ({how})\n"
+    write_dispatch_parquet(result, folder / "dispatch.parquet")
+    kept = len(result.system_id if result.hourly_ids is None else result.hourly_ids)
+    how = "all" if o.dispatch_hourly == "all" else (
+        f"every reactor plant and up to {o.dispatch_sample_systems_per_option} systems of each other option; "
+        "--all-dispatch keeps all")
+    return f"dispatch.parquet: hourly series of {kept} of {len(records)} simulated system(s) ({how})\n"
 
 
 def size_lines(folder: Path, exclude: Iterable[str] = ()) -> str:
