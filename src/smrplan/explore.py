@@ -47,7 +47,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from smrplan.catalogue.catalogue import Catalogue, apply_overrides
@@ -64,6 +63,7 @@ from smrplan.results import Inputs
 from smrplan.scenario import Scenario, resolve_scenario
 from smrplan.siting.screen import ScreenResult
 from smrplan.uncertainty.surrogate import Surrogate, sweep_surrogate
+from smrplan.yamltext import parse_yaml
 
 MILP_MAX_SETTLEMENTS = 2_000
 MILP_TIME_LIMIT_S = 60.0
@@ -140,7 +140,7 @@ def explore_defaults() -> dict:
         live_max_settlements: the most settlements recomputed exactly at every slider move when a
         surrogate is given (count).
     """
-    return yaml.safe_load(resources.files("smrplan.data").joinpath("explore.yaml").read_text(encoding="utf-8"))
+    return parse_yaml(resources.files("smrplan.data").joinpath("explore.yaml").read_text(encoding="utf-8"))
 
 
 def prepare_state(scenario: Scenario, progress=lambda s: None) -> State:

@@ -8,7 +8,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from smrplan.yamltext import parse_yaml
 
 
 @lru_cache(maxsize=1)
@@ -23,4 +23,4 @@ def data_limits() -> dict[str, Any]:
         ``id_columns``: ``names`` and name ``suffixes`` of the columns read as text.
     """
     text = resources.files("smrplan.data").joinpath("data_checks.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return parse_yaml(text)

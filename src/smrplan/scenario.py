@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from smrplan.errors import InputError
 from smrplan.limits import data_limits
 from smrplan.options import REACTOR_OPTIONS
+from smrplan.yamltext import parse_yaml
 
 if TYPE_CHECKING:
     ReactorOption = str
@@ -445,7 +446,7 @@ def bundled_text(name: str) -> str:
 def defaults() -> dict[str, Any]:
     """The default values every scenario is merged over."""
     text = resources.files(_SCENARIO_PKG).joinpath("defaults.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return parse_yaml(text)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -542,7 +543,7 @@ def siting_rule_set(ref: str, base: Path | None = None, source: str | None = Non
         raise InputError(source, "siting.rules", f"{ref!r} is neither a rule set ({', '.join(RULE_SETS)}) "
                                                "nor an existing YAML file")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = parse_yaml(path.read_text(encoding="utf-8"))
         rule_set = SitingRuleSet.model_validate(raw)
         Siting.model_validate({**defaults()["siting"], **{k: r.value for k, r in rule_set.rules.items()}})
     except yaml.YAMLError as exc:

@@ -25,6 +25,7 @@ import yaml
 from smrplan.catalogue.schema import PARAMETERS, REQUIRED, ParameterSpec
 from smrplan.errors import InputError
 from smrplan.options import CATALOGUE_OPTIONS, REACTOR_CATALOGUE_OPTIONS
+from smrplan.yamltext import parse_yaml
 
 _CONFIDENCE = ("high", "medium", "low")
 PACKAGED = "<packaged catalogue technologies.yaml>"
@@ -221,7 +222,7 @@ def read_catalogue(path: str | Path | None = None) -> Catalogue:
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(file, None, f"cannot read catalogue ({exc})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
     except yaml.YAMLError as exc:
         raise InputError(file, None, f"unreadable YAML ({exc})") from None
     return parse_catalogue(raw, file)

@@ -13,10 +13,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from smrplan.catalogue.catalogue import Parameter, inflation_factor
 from smrplan.errors import InputError
+from smrplan.yamltext import parse_yaml
 
 PACKAGED = "smrplan/data/coal_repowering.yaml"
 CREDIT_ACCOUNTS = ("grid_connection", "cooling_water", "land", "buildings")
@@ -27,7 +26,7 @@ _FRACTIONS = ("site_reuse_credit_fraction", "coal_capacity_factor", "process_hea
 @lru_cache(maxsize=1)
 def _packaged() -> dict[str, Parameter]:
     text = resources.files("smrplan.data").joinpath("coal_repowering.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)["parameters"]
+    raw = parse_yaml(text)["parameters"]
     out = {}
     for name, r in raw.items():
         out[name] = Parameter(value=float(r["value"]), unit=str(r["unit"]), source=str(r["source"]), year=int(r["year"]),
@@ -40,7 +39,7 @@ def process_heat_industries() -> tuple[str, ...]:
     """GEM captive industries whose sites can take a reactor's process heat (data/coal_repowering.yaml
     ``process_heat_industries``), lower-case."""
     text = resources.files("smrplan.data").joinpath("coal_repowering.yaml").read_text(encoding="utf-8")
-    return tuple(str(v).strip().lower() for v in yaml.safe_load(text)["process_heat_industries"])
+    return tuple(str(v).strip().lower() for v in parse_yaml(text)["process_heat_industries"])
 
 
 def repowering_parameters(base_year: int, overrides: dict[str, Any] | None = None,

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from smrplan.errors import InputError
 from smrplan.geo.checks import numeric_values, show
@@ -34,6 +33,7 @@ from smrplan.geo.grid import nearest_grid, route_split_km
 from smrplan.geo.io import read_table, resolve
 from smrplan.geo.layers import Region
 from smrplan.scenario import Scenario
+from smrplan.yamltext import parse_yaml
 
 STATUSES = ("connected", "weak", "unconnected")
 CENSUS_COLUMNS = ("district_code", "state_name", "households_a1", "share_electric_lighting")
@@ -46,7 +46,7 @@ SHARE_TOLERANCE = 1.05  # Census A-1 households include institutional ones: 3 di
 
 def rules() -> dict:
     """The grid-status rules (data/grid_status.yaml): thresholds in persons, km, shares and h/day."""
-    return yaml.safe_load(resources.files("smrplan.data").joinpath("grid_status.yaml").read_text())
+    return parse_yaml(resources.files("smrplan.data").joinpath("grid_status.yaml").read_text())
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from smrplan.geo.layers import Region
 from smrplan.scenario import bundled_text
+from smrplan.yamltext import parse_yaml
 
 # India's box (degrees: west, south, east, north).
 INDIA_BOX = (68.2, 6.8, 97.4, 37.1)
@@ -99,7 +99,7 @@ def national_scenario(settlements_csv: Path, name: str, optimise: bool, dispatch
     dict
         The scenario.
     """
-    sc = yaml.safe_load(bundled_text("india-national"))
+    sc = parse_yaml(bundled_text("india-national"))
     for key in ("towns", "postal_places", "district_population"):
         sc["data"].pop(key, None)
     sc["data"]["settlements"] = str(settlements_csv)

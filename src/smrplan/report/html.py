@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pyogrio
-import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
@@ -34,6 +33,7 @@ from smrplan.options import ALL_OPTIONS, OPTION_COLOURS
 from smrplan.report import geography, plots, tables
 from smrplan.report.sites import SITES_FILE, read_reasons, read_rejected, reason_text, reasons_table
 from smrplan.units import CRORE
+from smrplan.yamltext import parse_yaml
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["sendDataToCloud"]}
 MAP_CONFIG = {**PLOT_CONFIG, "scrollZoom": True}
@@ -390,7 +390,7 @@ def report_context(run_dir: Path) -> dict:
     """Everything the report template shows, from the files of a run directory."""
     run_dir = Path(run_dir)
     plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
-    scenario = yaml.safe_load((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
+    scenario = parse_yaml((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
     catalogue = json.loads((run_dir / "catalogue.json").read_text(encoding="utf-8"))
     st = read_table(run_dir / "settlements.gpkg", _SETTLEMENT_COLUMNS, prefix="lcoe_")
     sites = read_sites(run_dir)
@@ -460,7 +460,7 @@ def repowering_context(run_dir: Path) -> dict:
     """What the coal-repowering report shows, from plan.json and coal.gpkg of a run directory."""
     run_dir = Path(run_dir)
     plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
-    scenario = yaml.safe_load((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
+    scenario = parse_yaml((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
     section = plan["coal_repowering"]
     sites = pyogrio.read_dataframe(run_dir / "coal.gpkg", layer="coal_sites", columns=list(_COAL_SITE_COLUMNS),
                                    read_geometry=False)
@@ -489,7 +489,7 @@ def roadmap_context(run_dir: Path) -> dict:
     trajectory.csv and context.gpkg of a run directory."""
     run_dir = Path(run_dir)
     plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
-    scenario = yaml.safe_load((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
+    scenario = parse_yaml((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
     section = plan["roadmap"]
     plants = pd.read_csv(run_dir / "roadmap.csv")
     traj = pd.read_csv(run_dir / "trajectory.csv")
