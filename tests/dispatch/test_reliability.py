@@ -94,15 +94,15 @@ def test_pv_profiles_from_the_scenario_solar_year(tmp_path):
         pv_profiles(_with_tmy("absent.epw", tmp_path), 0.17, np.array([11.67]), np.array([92.74]))
 
 
-@pytest.mark.parametrize("chunk", [1, 5, 40])
-def test_dispatch_by_chunks_is_one_dispatch_of_all_systems(chunk, tmp_path):
-    """Chunks of systems give the totals, back-up units and (for the kept systems) hourly series of one
-    `simulate_with_backup` of every system; dispatch.parquet holds the kept systems only."""
+def test_kept_series_are_those_of_one_dispatch_of_all_systems(tmp_path):
+    """Keeping the hourly series of a few systems gives the totals, back-up units and (for the kept
+    systems) hourly series of one `simulate_with_backup` of every system; dispatch.parquet holds the
+    kept systems only."""
     systems = random_systems(np.random.default_rng(3), 23, 600)
     systems = systems.with_diesel_units(np.zeros(systems.n_systems, int))
     available = reactor_modules_available(systems.reactor, operating_year=1, seed=4, n_hours=600)
     kept = np.array([2, 7, 19])
-    planned, needed, final = simulated(systems, available, 0.01, chunk, kept)
+    planned, needed, final = simulated(systems, available, 0.01, kept)
     whole_planned, whole_needed, whole_final = simulate_with_backup(systems, available, max_unserved_fraction=0.01)
     pd.testing.assert_frame_equal(planned.totals, whole_planned.totals)
     pd.testing.assert_frame_equal(final.totals, whole_final.totals)

@@ -282,8 +282,7 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
     if systems is None:
         return {"systems": [], "note": "no reactor, PV + battery or diesel system to simulate"}, None
     avail, year = availability(systems.reactor, sc.dispatch.seed)
-    planned, sized_units, final = simulated(systems, avail, sc.dispatch.max_unserved_fraction,
-                                            sc.dispatch.chunk_systems, hourly_of(sc, meta))
+    planned, sized_units, final = simulated(systems, avail, sc.dispatch.max_unserved_fraction, hourly_of(sc, meta))
     final_units = np.maximum(sized_units, meta["backup_units_planned"].to_numpy())
     diesel = first_of(cat, "diesel")
     price = diesel_price_usd_per_l(diesel, meta["fuel_surcharge"].to_numpy(bool))
@@ -342,12 +341,10 @@ def hourly_of(sc: Scenario, meta: pd.DataFrame) -> np.ndarray:
     return np.flatnonzero(table["system_id"].isin(kept).to_numpy())
 
 
-def simulated(systems: Systems, avail: np.ndarray, max_unserved_fraction: float, chunk: int,
+def simulated(systems: Systems, avail: np.ndarray, max_unserved_fraction: float,
               hourly: np.ndarray) -> tuple[DispatchResult, np.ndarray, DispatchResult]:
-    """`simulate_with_backup` of every system, `chunk` systems at a time, keeping the hourly series of
-    the systems at positions `hourly` only: memory grows with the chunk and the kept series, not with
-    the number of systems. Systems are dispatched independently, so the figures are those of one
-    call on all systems.
+    """`simulate_with_backup` of every system, keeping the hourly series of the systems at positions
+    `hourly` only: memory grows with the kept series, not with the number of systems simulated.
 
     Parameters
     ----------
@@ -357,8 +354,6 @@ def simulated(systems: Systems, avail: np.ndarray, max_unserved_fraction: float,
         Reactor modules in service per hour, (S, H).
     max_unserved_fraction : float
         Reliability target, fraction of the load energy.
-    chunk : int
-        Systems dispatched at a time (``dispatch.chunk_systems``).
     hourly : numpy.ndarray
         Positions of the systems whose hourly series are kept.
 
@@ -368,11 +363,8 @@ def simulated(systems: Systems, avail: np.ndarray, max_unserved_fraction: float,
         As `simulate_with_backup`; `final` holds totals of every system and hourly series of the kept
         systems only (its `hourly_ids`).
     """
-    parts = [simulate_with_backup(systems.take(idx), avail[idx], max_unserved_fraction=max_unserved_fraction,
-                                  keep_hourly=False)
-             for idx in np.array_split(np.arange(systems.n_systems), -(-systems.n_systems // chunk))]
-    needed = np.concatenate([p[1] for p in parts])
-    planned, final = DispatchResult.joined([p[0] for p in parts]), DispatchResult.joined([p[2] for p in parts])
+    planned, needed, final = simulate_with_backup(systems, avail, max_unserved_fraction=max_unserved_fraction,
+                                                  keep_hourly=False)
     units = np.maximum(needed, systems.diesel.n_units)[hourly]
     kept = simulate(systems.take(hourly).with_diesel_units(units), avail[hourly], keep_hourly=True)
     return planned, needed, replace(final, hourly=kept.hourly, hourly_ids=kept.system_id)

@@ -1,8 +1,9 @@
 """Hour-by-hour check of planned systems: reactor, diesel, PV and battery against an hourly load.
 
-Many systems are simulated at once (S systems x H hours, H = 8760 for a year). Every quantity is an
-array over systems; the only Python loop runs over hours, each step being a handful of numpy operations
-on arrays of length S. Time step 1 h, so a power in kW held for one step is that many kWh.
+Many systems are simulated in one call (S systems x H hours, H = 8760 for a year): inputs and results
+are arrays over systems, and the rule runs compiled, one system's hours after another
+(`smrplan.dispatch.kernel`), holding nothing per hour unless the hourly series are kept. Time step
+1 h, so a power in kW held for one step is that many kWh.
 
 Dispatch rule of `simulate`, applied in each hour to every system:
 
@@ -42,7 +43,7 @@ generator seeded by ``seed``: the same systems and seed give the same outages.
 
 `size_backup` finds the fewest diesel units meeting a reliability target, by bisection on all systems
 at once; `simulate_with_backup` runs the whole check (as planned, sizing, with the back-up) on one
-hour-major copy of the inputs.
+set of prepared inputs.
 """
 
 from __future__ import annotations
@@ -64,9 +65,6 @@ from smrplan.units import HOURS_PER_DAY, HOURS_PER_YEAR, KG_PER_TONNE
 # Numerical tolerance, kW (= kWh per hour): deficits below it commit no diesel and hours whose unserved
 # energy is below it do not count as short. Far below any metered quantity.
 TOLERANCE_KW = 1e-9
-# Hours simulated between two sums of the per-system totals when hourly series are not kept; a memory
-# and speed trade-off only, results do not depend on it.
-_BLOCK_HOURS = 730
 # Systems per parquet row group.
 _PARQUET_SYSTEMS_PER_GROUP = 64
 
@@ -554,256 +552,74 @@ def _reactor_systems(reactor: Reactor) -> int:
     return int(np.flatnonzero(reactor.rated_kw > 0).max(initial=-1)) + 1
 
 
+def _compiled():
+    """The compiled dispatch rule (`smrplan.dispatch.kernel`), imported when a dispatch first runs so
+    that runs without one do not pay numba's import."""
+    from smrplan.dispatch import kernel
+
+    return kernel
+
+
 @dataclass(frozen=True)
-class _HourMajor:
-    """Inputs of the hourly loop laid out hour-major, so that each hour is one contiguous row: load, PV
-    output and the deficit and surplus of the net load (load - PV), (H, S) kW each, and the reactor
-    capacity online (kW) of the first k systems, (H, k), k the `_reactor_systems` count. Beyond the
-    first k systems no reactor runs, and deficit and surplus are what the battery and diesel face."""
+class _Inputs:
+    """What the compiled rule reads, made once per call: load and PV profile (S, H), PV kWp (S,), the
+    reactor capacity online (kW) of the first K systems, (K, H), K the `_reactor_systems` count (beyond
+    them no reactor runs), and the per-system constants (S, P), columns `kernel.PARAMETERS`."""
 
     load: np.ndarray
-    pv: np.ndarray
-    deficit: np.ndarray
-    surplus: np.ndarray
+    profile: np.ndarray
+    pv_kw: np.ndarray
     capacity: np.ndarray
+    constants: np.ndarray
 
     @classmethod
-    def of(cls, systems: Systems, available: np.ndarray) -> _HourMajor:
-        k = _reactor_systems(systems.reactor)
-        load = np.ascontiguousarray(systems.load_kw.T)
-        pv = np.multiply(systems.pv_profile_kw_per_kwp.T, systems.pv_kw, out=np.empty_like(load))
-        net = np.subtract(load, pv)
-        deficit = np.maximum(net, 0.0)
-        surplus = np.maximum(np.negative(net, out=net), 0.0, out=net)
-        capacity = np.ascontiguousarray((available[:k] * systems.reactor.module_kw[:k, None]).T)
-        return cls(load, pv, deficit, surplus, capacity)
-
-    def take(self, index: np.ndarray, reactor_systems: int) -> _HourMajor:
-        """The columns of the systems at ``index`` (ascending integer array), of which the first
-        `reactor_systems` hold every reactor among them."""
-        return _HourMajor(self.load[:, index], self.pv[:, index], self.deficit[:, index], self.surplus[:, index],
-                          self.capacity[:, index[:reactor_systems]])
-
-    def rows(self, here: slice) -> _HourMajor:
-        """The hours ``here``."""
-        return _HourMajor(self.load[here], self.pv[here], self.deficit[here], self.surplus[here],
-                          self.capacity[here])
-
-
-@dataclass(frozen=True)
-class _Parameters:
-    """Per-system constants of the hourly loop, (S,) each, with divisions made safe for absent parts.
-
-    Every system with a reactor lies among the first ``reactor_systems`` (in the order of the dispatch
-    stage, reactor plants come first), so the reactor's part of the rule runs on those columns only;
-    ``reactor_min`` and ``reactor_ramp`` hold just them. Beyond them the reactor's output is 0 kW.
-    """
-
-    reactor_systems: int
-    reactor_min: np.ndarray
-    reactor_ramp: np.ndarray
-    unit_kw: np.ndarray
-    inv_unit_kw: np.ndarray
-    n_units: np.ndarray
-    diesel_min: np.ndarray
-    fuel_intercept: np.ndarray
-    fuel_slope: np.ndarray
-    battery_kw: np.ndarray
-    battery_kwh: np.ndarray
-    soc_min_kwh: np.ndarray
-    eta: np.ndarray
-    inv_eta: np.ndarray
-    zero: np.ndarray
-    tolerance_kw: np.ndarray
-
-    @classmethod
-    def of(cls, reactor: Reactor, d: Diesel, b: Battery) -> _Parameters:
-        k = _reactor_systems(reactor)
+    def of(cls, systems: Systems, available: np.ndarray) -> _Inputs:
+        r, d, b = systems.reactor, systems.diesel, systems.battery
+        k = _reactor_systems(r)
         eta = b.one_way_efficiency
-        return cls(
-            reactor_systems=k,
-            reactor_min=reactor.min_load_fraction[:k],
-            reactor_ramp=reactor.ramp_fraction_per_hour[:k],
-            unit_kw=d.unit_kw,
-            inv_unit_kw=np.divide(1.0, d.unit_kw, out=np.zeros_like(d.unit_kw), where=d.unit_kw > 0),
-            n_units=d.n_units,
-            diesel_min=d.min_load_fraction,
-            fuel_intercept=d.intercept_l_per_kwh_rated,
-            fuel_slope=d.slope_l_per_kwh,
-            battery_kw=b.power_kw,
-            battery_kwh=b.energy_kwh,
-            soc_min_kwh=b.min_soc_fraction * b.energy_kwh,
-            eta=eta,
-            inv_eta=np.divide(1.0, eta, out=np.zeros_like(eta), where=eta > 0),
-            zero=np.zeros_like(eta),  # constants as arrays: numpy is faster with them than with scalars
-            tolerance_kw=np.full_like(eta, TOLERANCE_KW),
-        )
+        columns = {
+            "reactor_min": r.min_load_fraction, "reactor_ramp": r.ramp_fraction_per_hour, "unit_kw": d.unit_kw,
+            "inv_unit_kw": np.divide(1.0, d.unit_kw, out=np.zeros_like(d.unit_kw), where=d.unit_kw > 0),
+            "diesel_min": d.min_load_fraction, "fuel_intercept": d.intercept_l_per_kwh_rated,
+            "fuel_slope": d.slope_l_per_kwh, "battery_kw": b.power_kw, "battery_kwh": b.energy_kwh,
+            "soc_min_kwh": b.min_soc_fraction * b.energy_kwh, "eta": eta,
+            "inv_eta": np.divide(1.0, eta, out=np.zeros_like(eta), where=eta > 0),
+            "soc_initial_kwh": b.initial_soc_fraction * b.energy_kwh,
+        }
+        constants = np.column_stack([columns[name] for name in _compiled().PARAMETERS])
+        capacity = np.ascontiguousarray(available[:k] * r.module_kw[:k, None])
+        return cls(np.ascontiguousarray(systems.load_kw), np.ascontiguousarray(systems.pv_profile_kw_per_kwp),
+                   systems.pv_kw, capacity, constants)
+
+    @property
+    def pv(self) -> np.ndarray:
+        """PV output, kW (S, H)."""
+        return self.profile * self.pv_kw[:, None]
 
 
-def _follow_net_load(net: np.ndarray, cap: np.ndarray, p: _Parameters, reactor_kw: np.ndarray,
-                     deficit: np.ndarray, surplus: np.ndarray) -> np.ndarray:
-    """Rule step 2 for one hour of the reactor systems: the reactor output (kW) after `reactor_kw` (kW),
-    given the net load and the capacity online (kW); writes the remaining deficit and surplus (kW)."""
-    step = p.reactor_ramp * cap
-    low = np.minimum(np.maximum(p.reactor_min * cap, reactor_kw - step), cap)
-    high = np.maximum(np.minimum(cap, reactor_kw + step), low)
-    reactor_kw = np.minimum(np.maximum(net, low), high)
-    balance = net - reactor_kw
-    np.maximum(balance, 0.0, out=deficit)
-    np.maximum(-balance, 0.0, out=surplus)
-    return reactor_kw
-
-
-def _storage_hour(soc: np.ndarray, p: _Parameters, rows: dict[str, np.ndarray], scratch: tuple[np.ndarray, np.ndarray],
-                  with_diesel: bool) -> None:
-    """Rule steps 3-5 for one hour of every system, in place: battery discharge, diesel commitment and
-    battery charge from the hour's deficit and surplus (kW) and the state of charge before it (kWh).
-
-    ``rows`` holds the hour's (S,) rows: deficit, surplus (read), battery_discharge, need (deficit left
-    after the battery), online (diesel kW committed), served (by diesel), diesel, spare (kW to store or
-    dump), battery_charge and soc (written). Without diesel units anywhere (`with_diesel` False) online,
-    served and diesel stay 0 and spare is the surplus row itself.
-    """
-    a, b = scratch
-    discharge, need, spare = rows["battery_discharge"], rows["need"], rows["spare"]
-    np.subtract(soc, p.soc_min_kwh, out=a)
-    np.multiply(a, p.eta, out=a)
-    np.minimum(p.battery_kw, a, out=a)
-    np.maximum(a, p.zero, out=a)
-    np.minimum(rows["deficit"], a, out=discharge)
-    np.subtract(rows["deficit"], discharge, out=need)
-    if with_diesel:
-        online, served, diesel = rows["online"], rows["served"], rows["diesel"]
-        np.subtract(need, p.tolerance_kw, out=a)
-        np.multiply(a, p.inv_unit_kw, out=a)
-        np.ceil(a, out=a)
-        np.minimum(np.maximum(a, p.zero, out=a), p.n_units, out=a)  # whole units, 0..n_units
-        np.multiply(a, p.unit_kw, out=online)
-        np.minimum(need, online, out=served)
-        np.multiply(p.diesel_min, online, out=a)
-        np.minimum(np.maximum(need, a, out=a), online, out=diesel)
-        np.subtract(diesel, served, out=a)  # output forced by the minimum load
-        np.minimum(a, discharge, out=b)  # given back from the battery discharge
-        np.subtract(discharge, b, out=discharge)
-        np.subtract(np.add(rows["surplus"], a, out=spare), b, out=spare)
-    np.subtract(p.battery_kwh, soc, out=a)
-    np.multiply(a, p.inv_eta, out=a)
-    np.minimum(p.battery_kw, a, out=a)
-    np.maximum(a, p.zero, out=a)
-    np.minimum(spare, a, out=rows["battery_charge"])
-    np.add(soc, np.multiply(rows["battery_charge"], p.eta, out=a), out=rows["soc"])
-    np.subtract(rows["soc"], np.multiply(discharge, p.inv_eta, out=a), out=rows["soc"])
-
-
-def _dispatch_hours(
-    hours: _HourMajor,
-    p: _Parameters,
-    reactor_kw: np.ndarray,
-    soc: np.ndarray,
-    out: dict[str, np.ndarray],
-    work: dict[str, np.ndarray],
-    sizing: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Apply the dispatch rule to consecutive hours.
-
-    hours: the n hours' inputs (`_HourMajor`), read only.
-    reactor_kw: output (kW) of the hour before, of the first ``p.reactor_systems`` systems.
-    soc: battery energy (kWh) at the end of the hour before, (S,).
-    out: hour-major (n, S) arrays to fill, keyed by the HourlySeries field names except load and pv,
-        zero where nothing runs: reactor beyond the reactor systems, diesel without diesel units (not
-        written here); with `sizing` only unserved is complete (diesel_fuel_l and curtailment unset).
-    work: scratch arrays of at least n rows (deficit, surplus, need, online, served, spare, tmp; online
-        and served zero) and two (S,) rows (a, b).
-    Returns the reactor output and state of charge after the last hour.
-    """
-    n, k = hours.load.shape[0], p.reactor_systems
-    with_diesel = bool(np.any(p.n_units > 0))
-    block = {name: work[name][:n] for name in ("need", "online", "served", "spare")}
-    if k:  # the reactor systems' columns are overwritten hour by hour: on copies
-        block["deficit"], block["surplus"] = work["deficit"][:n], work["surplus"][:n]
-        np.copyto(block["deficit"], hours.deficit)
-        np.copyto(block["surplus"], hours.surplus)
-    else:
-        block["deficit"], block["surplus"] = hours.deficit, hours.surplus
-    if not with_diesel:  # online, served and diesel stay 0
-        block["spare"] = block["surplus"]
-    series = {**block, **{name: out[name] for name in ("battery_discharge", "battery_charge", "soc", "diesel")}}
-    scratch = (work["a"], work["b"])
-    net = hours.load[:, :k] - hours.pv[:, :k]
-    for i in range(n):
-        if k:
-            reactor_kw = _follow_net_load(net[i], hours.capacity[i], p, reactor_kw,
-                                          block["deficit"][i, :k], block["surplus"][i, :k])
-            out["reactor"][i, :k] = reactor_kw
-        _storage_hour(soc, p, {name: array[i] for name, array in series.items()}, scratch, with_diesel)
-        soc = out["soc"][i]
-    if not sizing:
-        fuel, tmp = out["diesel_fuel_l"], work["tmp"][:n]
-        np.add(np.multiply(p.fuel_intercept, block["online"], out=fuel), np.multiply(p.fuel_slope, out["diesel"],
-                                                                                     out=tmp), out=fuel)
-        np.subtract(block["spare"], out["battery_charge"], out=out["curtailment"])
-    np.subtract(block["need"], block["served"], out=out["unserved"])
-    return reactor_kw, soc.copy()
-
-
-def _block_totals(block: dict[str, np.ndarray], tmp: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-system sums over the hours of a block of hour-major (n, S) series; `tmp` is (n, S) scratch."""
-    pv_used = np.subtract(block["pv"], np.minimum(block["curtailment"], block["pv"], out=tmp), out=tmp)
-    return {
-        "load_kwh": block["load"].sum(axis=0),
-        "reactor_kwh": block["reactor"].sum(axis=0),
-        "pv_kwh": block["pv"].sum(axis=0),
-        "pv_used_kwh": pv_used.sum(axis=0),
-        "diesel_kwh": block["diesel"].sum(axis=0),
-        "diesel_litres": block["diesel_fuel_l"].sum(axis=0),
-        "battery_charge_kwh": block["battery_charge"].sum(axis=0),
-        "battery_discharge_kwh": block["battery_discharge"].sum(axis=0),
-        "curtailment_kwh": block["curtailment"].sum(axis=0),
-        "unserved_kwh": block["unserved"].sum(axis=0),
-        "hours_short": (block["unserved"] > TOLERANCE_KW).sum(axis=0),
-    }
-
-
-def _run(hours: _HourMajor, p: _Parameters, battery: Battery, keep_hourly: bool, sizing: bool = False
+def _run(inputs: _Inputs, rows: np.ndarray, n_units: np.ndarray, keep_hourly: bool
          ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
-    """The dispatch of S systems over H hours: per-system totals and, with `keep_hourly`, the hour-major
-    (H, S) series of `HourlySeries` except load and pv (kWh per hour). With `sizing` the totals are the
-    unserved energy (kWh) alone, all that back-up sizing needs."""
-    n_hours, n_systems = hours.load.shape
-    stored = [f.name for f in fields(HourlySeries) if f.name not in ("load", "pv")]
-    rows = n_hours if keep_hourly else min(_BLOCK_HOURS, n_hours)
-    # Zeros where the loop writes nothing (reactor output of systems without one, diesel when no system
-    # has a unit): np.zeros maps such memory without writing it.
-    buffers = {name: (np.zeros if name in ("reactor", "diesel") else np.empty)((rows, n_systems)) for name in stored}
-    block_rows = min(_BLOCK_HOURS, n_hours)
-    work = {name: (np.zeros if name in ("online", "served") else np.empty)((block_rows, n_systems))
-            for name in ("deficit", "surplus", "need", "online", "served", "spare", "tmp")}
-    work |= {"a": np.empty(n_systems), "b": np.empty(n_systems)}
-    totals: dict[str, np.ndarray] = {}
-    k = p.reactor_systems
-    net0, cap0 = hours.load[0, :k] - hours.pv[0, :k], hours.capacity[0]
-    reactor_kw = np.minimum(np.maximum(net0, p.reactor_min * cap0), cap0)
-    soc = battery.initial_soc_fraction * battery.energy_kwh
-    for start in range(0, n_hours, _BLOCK_HOURS):
-        stop = min(start + _BLOCK_HOURS, n_hours)
-        here = slice(start, stop)
-        out = {name: buf[here] if keep_hourly else buf[: stop - start] for name, buf in buffers.items()}
-        block = hours.rows(here)
-        reactor_kw, soc = _dispatch_hours(block, p, reactor_kw, soc, out, work, sizing)
-        block_sums = {"unserved_kwh": out["unserved"].sum(axis=0)} if sizing else \
-            _block_totals({**out, "load": block.load, "pv": block.pv}, work["tmp"][: stop - start])
-        totals = {name: totals.get(name, 0) + v for name, v in block_sums.items()}
-    return totals, (buffers if keep_hourly else None)
+    """The dispatch of the systems at `rows` with `n_units` diesel units each: per-system totals
+    (`kernel.TOTALS`) and, with `keep_hourly`, their (R, H) series (`kernel.SERIES`)."""
+    kernel = _compiled()
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    n_hours = inputs.load.shape[1]
+    totals = np.empty((rows.size, len(kernel.TOTALS)))
+    hourly = np.empty((len(kernel.SERIES), rows.size if keep_hourly else 0, n_hours))
+    kernel.dispatch(inputs.load, inputs.profile, inputs.pv_kw, inputs.capacity, rows,
+                    np.ascontiguousarray(n_units, dtype=float), inputs.constants, TOLERANCE_KW, totals, hourly)
+    sums = {name: totals[:, i] for i, name in enumerate(kernel.TOTALS)}
+    sums["hours_short"] = sums["hours_short"].astype(np.int64)
+    return sums, ({name: hourly[i] for i, name in enumerate(kernel.SERIES)} if keep_hourly else None)
 
 
-def _result(systems: Systems, totals: dict[str, np.ndarray], hours: _HourMajor,
+def _result(systems: Systems, totals: dict[str, np.ndarray], inputs: _Inputs,
             hourly: dict[str, np.ndarray] | None) -> DispatchResult:
     assert systems.system_id is not None, "set by Systems.__post_init__"
     frame = pd.DataFrame(totals, index=pd.Index(systems.system_id, name="system_id"))
     frame["reactor_rated_kw"] = systems.reactor.rated_kw
     frame["n_hours"] = systems.n_hours
-    series = None if hourly is None else HourlySeries(load=hours.load.T, pv=hours.pv.T,
-                                                      **{k: v.T for k, v in hourly.items()})
+    series = None if hourly is None else HourlySeries(load=inputs.load, pv=inputs.pv, **hourly)
     return DispatchResult(systems.system_id, frame, series)
 
 
@@ -841,10 +657,9 @@ def simulate(systems: Systems, modules_available: np.ndarray, *, keep_hourly: bo
     InputError
         When `modules_available` does not have the shape of the load or lies outside 0..n_modules.
     """
-    hours = _HourMajor.of(systems, _check_availability(systems, modules_available))
-    p = _Parameters.of(systems.reactor, systems.diesel, systems.battery)
-    totals, hourly = _run(hours, p, systems.battery, keep_hourly)
-    return _result(systems, totals, hours, hourly)
+    inputs = _Inputs.of(systems, _check_availability(systems, modules_available))
+    totals, hourly = _run(inputs, np.arange(systems.n_systems), systems.diesel.n_units, keep_hourly)
+    return _result(systems, totals, inputs, hourly)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -861,18 +676,14 @@ def _allowed_unserved_kwh(systems: Systems, max_unserved_fraction: npt.ArrayLike
     return target * systems.load_kw.sum(axis=1) + TOLERANCE_KW * systems.n_hours
 
 
-def _bisect_units(systems: Systems, hours: _HourMajor, allowed_kwh: np.ndarray,
+def _bisect_units(systems: Systems, inputs: _Inputs, allowed_kwh: np.ndarray,
                   unserved_without_diesel: np.ndarray | None = None) -> np.ndarray:
-    """The bisection of `size_backup` on hour-major inputs: (S,) int units. Each round simulates only
-    the systems still unresolved, with their columns of `hours`; the first (no diesel) skips the systems
-    whose unserved energy without diesel (kWh, NaN where not known) is given."""
+    """The bisection of `size_backup`: (S,) int units. Each round simulates only the systems still
+    unresolved; the first (no diesel) skips the systems whose unserved energy without diesel (kWh, NaN
+    where not known) is given."""
 
     def meets_target(index: np.ndarray, units: np.ndarray) -> np.ndarray:
-        battery = systems.battery.take(index)
-        diesel = replace(systems.diesel.take(index), n_units=units)
-        p = _Parameters.of(systems.reactor.take(index), diesel, battery)
-        columns = hours if index.size == systems.n_systems else hours.take(index, p.reactor_systems)
-        totals, _ = _run(columns, p, battery, False, sizing=True)
+        totals, _ = _run(inputs, index, units, False)
         return totals["unserved_kwh"] <= allowed_kwh[index]
 
     high = np.ceil(systems.load_kw.max(axis=1, initial=0.0) / systems.diesel.unit_kw)
@@ -928,7 +739,7 @@ def size_backup(
     """
     available = _check_availability(systems, modules_available)
     allowed_kwh = _allowed_unserved_kwh(systems, max_unserved_fraction)
-    return _bisect_units(systems, _HourMajor.of(systems, available), allowed_kwh)
+    return _bisect_units(systems, _Inputs.of(systems, available), allowed_kwh)
 
 
 def simulate_with_backup(
@@ -937,7 +748,7 @@ def simulate_with_backup(
     """The systems as planned, the back-up units they need and the systems with that back-up.
 
     The same as `simulate` (as planned, totals only), `size_backup` and `simulate` again (hourly series
-    kept) with ``max(needed, planned)`` units, on one hour-major copy of the inputs. Systems whose plan
+    kept) with ``max(needed, planned)`` units, on one set of prepared inputs. Systems whose plan
     never commits diesel skip the sizing's trial without diesel (it is the dispatch as planned), and
     where no system's units change the first dispatch is the final one and is not repeated.
 
@@ -968,20 +779,19 @@ def simulate_with_backup(
     """
     available = _check_availability(systems, modules_available)
     allowed_kwh = _allowed_unserved_kwh(systems, max_unserved_fraction)
-    hours = _HourMajor.of(systems, available)
-    p = _Parameters.of(systems.reactor, systems.diesel, systems.battery)
-    totals, hourly = _run(hours, p, systems.battery, keep_hourly)
-    planned = _result(systems, totals, hours, None)
+    inputs = _Inputs.of(systems, available)
+    everyone = np.arange(systems.n_systems)
+    totals, hourly = _run(inputs, everyone, systems.diesel.n_units, keep_hourly)
+    planned = _result(systems, totals, inputs, None)
     # Where the plan never commits diesel, the dispatch without diesel is the same one.
     without_diesel = (totals["diesel_kwh"] == 0) | (systems.diesel.n_units == 0)
-    needed = _bisect_units(systems, hours, allowed_kwh, np.where(without_diesel, totals["unserved_kwh"], np.nan))
+    needed = _bisect_units(systems, inputs, allowed_kwh, np.where(without_diesel, totals["unserved_kwh"], np.nan))
     final_units = np.maximum(needed, systems.diesel.n_units)
     if np.array_equal(final_units, systems.diesel.n_units):
-        return planned, needed, _result(systems, totals, hours, hourly)
+        return planned, needed, _result(systems, totals, inputs, hourly)
     del hourly  # freed before the final dispatch allocates its own series
-    diesel = replace(systems.diesel, n_units=final_units)
-    totals, hourly = _run(hours, _Parameters.of(systems.reactor, diesel, systems.battery), systems.battery, keep_hourly)
-    return planned, needed, _result(systems, totals, hours, hourly)
+    totals, hourly = _run(inputs, everyone, final_units, keep_hourly)
+    return planned, needed, _result(systems, totals, inputs, hourly)
 
 
 # ---------------------------------------------------------------------------------------------------
