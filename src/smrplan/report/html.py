@@ -31,7 +31,7 @@ from plotly.offline import get_plotlyjs
 
 from smrplan.options import ALL_OPTIONS, OPTION_COLOURS
 from smrplan.report import geography, plots, tables
-from smrplan.report.sites import SITES_FILE, read_reasons, read_rejected, reason_text, reasons_table
+from smrplan.report.sites import SITES_FILE, read_reasons, read_rejected, reasons_table
 from smrplan.units import CRORE
 from smrplan.yamltext import parse_yaml
 
@@ -74,12 +74,14 @@ def read_table(path: Path, wanted: tuple[str, ...], prefix: str = "") -> pd.Data
 
 
 def read_sites(run_dir: Path) -> pd.DataFrame:
-    """Every screened site of a run directory for the map: lon, lat (degrees), kind, suitable, reason
-    and first_failed (the code of the first criterion failed, "suitable" for suitable sites).
+    """Every screened site of a run directory for the map: lon, lat (degrees), kind, suitable, reason,
+    first_failed (the code of the first criterion failed, "suitable" for suitable sites) and, for the
+    rows of the rejected-sites file, their codes (first_failed_value, failed).
 
-    The full rows of `smrplan.report.sites.SITES_FILE` and the compact rows of its rejected-sites file,
-    whose reason text is rebuilt from the codes (`smrplan.report.sites.reason_text`); a run directory
-    written before that file keeps every site, with its reason text, in the first.
+    The full rows of `smrplan.report.sites.SITES_FILE` and the compact rows of its rejected-sites file.
+    The latter's reason is left missing: `smrplan.report.plots.site_points` rebuilds it from the codes
+    (`smrplan.report.sites.reason_text`) for the sites it draws only. A run directory written before
+    that file keeps every site, with its reason text, in the first.
 
     Parameters
     ----------
@@ -96,11 +98,16 @@ def read_sites(run_dir: Path) -> pd.DataFrame:
     rejected = read_rejected(run_dir)
     if rejected is None:
         return sites
-    reasons = read_reasons(run_dir)
-    text = reason_text(rejected, reasons if reasons is not None else reasons_table({}))
-    rest = pd.DataFrame({"lon": rejected["lon"], "lat": rejected["lat"], "kind": rejected["kind"].astype(str),
-                         "suitable": False, "reason": text, "first_failed": rejected["first_failed"].astype(str)})
-    return pd.concat([sites, rest], ignore_index=True)
+    n, m = len(sites), len(rejected)
+    columns = {"lon": (sites["lon"], rejected["lon"]), "lat": (sites["lat"], rejected["lat"]),
+               "kind": (sites["kind"].astype(str), rejected["kind"].astype(str)),
+               "suitable": (sites["suitable"].astype(bool), np.zeros(m, bool)),
+               "reason": (sites["reason"].astype(object), np.full(m, None, object)),
+               "first_failed": (sites["first_failed"], rejected["first_failed"].astype(str)),
+               "first_failed_value": (np.full(n, np.nan), rejected["first_failed_value"]),
+               "failed": (np.full(n, "", object), rejected["failed"].astype(str))}
+    # joined column by column: pandas' concat checks a column of missing reasons value by value
+    return pd.DataFrame({k: np.concatenate([np.asarray(a), np.asarray(b)]) for k, (a, b) in columns.items()})
 
 
 def read_outlines(path: str | None, bbox: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray, str]:
@@ -326,7 +333,8 @@ def land_traces(context: dict[str, gpd.GeoDataFrame], ranges: list[tuple[float, 
 
 
 def map_section(plan: dict, st: pd.DataFrame, sites: pd.DataFrame, scenario: dict | None = None,
-                catalogue: list[dict] | None = None, context: dict[str, gpd.GeoDataFrame] | None = None) -> dict:
+                catalogue: list[dict] | None = None, context: dict[str, gpd.GeoDataFrame] | None = None,
+                reasons: pd.DataFrame | None = None) -> dict:
     """The map's figure and its notes (aggregation, sampling, outlines, data credits).
 
     Island groups far apart (geography.panels) get a panel each; every panel has a scale bar.
@@ -338,13 +346,16 @@ def map_section(plan: dict, st: pd.DataFrame, sites: pd.DataFrame, scenario: dic
     st : pandas.DataFrame
         The settlements of the run (lon, lat in degrees, chosen_option, grid_status, demand...).
     sites : pandas.DataFrame
-        The candidate sites of the run (lon, lat in degrees, kind, suitable, reason).
+        The candidate sites of the run (lon, lat in degrees, kind, suitable, reason; `read_sites`).
     scenario : dict, optional
         scenario.yaml (siting: exclusion zone radii); without it no reactor zones are drawn.
     catalogue : list of dict, optional
         catalogue.json records (EPZ radius of each technology).
     context : dict, optional
         Context layers (`read_context`), by name; without them no land or hazards are drawn.
+    reasons : pandas.DataFrame, optional
+        The run's reason-code table (`smrplan.report.sites.read_reasons`), for the reason text of the
+        rejected sites drawn; without it the codes are shown with unknown limits.
 
     Returns
     -------
@@ -353,7 +364,7 @@ def map_section(plan: dict, st: pd.DataFrame, sites: pd.DataFrame, scenario: dic
     """
     context = context or {}
     points, st_note = plots.settlement_points(st)
-    site_pts, site_note = plots.site_points(sites)
+    site_pts, site_note = plots.site_points(sites, reasons=reasons if reasons is not None else reasons_table({}))
     built = plan.get("reactor_sites", [])
     zones = (geography.reactor_zones(built, scenario.get("siting", {}), catalogue or [])
              if scenario is not None else geography.reactor_zones([], {}, []))
@@ -396,7 +407,7 @@ def report_context(run_dir: Path) -> dict:
     sites = read_sites(run_dir)
     if "population_target" not in st.columns:
         st["population_target"] = st["population"]
-    m = map_section(plan, st, sites, scenario, catalogue, read_context(run_dir, plan))
+    m = map_section(plan, st, sites, scenario, catalogue, read_context(run_dir, plan), read_reasons(run_dir))
     figures = [{"name": "map", "title": "Map", "div": _div(m["figure"], "map", MAP_CONFIG), "notes": m["notes"]}]
     lcoe_fig, lcoe_note = plots.lcoe_figure(st)
     figures.append({"name": "lcoe", "title": "Cost of electricity by option across settlements",

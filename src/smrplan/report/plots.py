@@ -20,6 +20,7 @@ import shapely
 from plotly.subplots import make_subplots
 
 from smrplan.options import ALL_OPTIONS, OPTION_COLOURS, OPTION_LABELS  # explore.py reads the last two from here
+from smrplan.report.sites import reason_text
 from smrplan.units import KW_PER_MW
 
 MAX_SETTLEMENT_POINTS = 10_000
@@ -159,24 +160,30 @@ def first_failed(reason: pd.Series, suitable: pd.Series) -> pd.Series:
     return first.where(~suitable.astype(bool), "suitable")
 
 
-def site_points(sites: pd.DataFrame, max_points: int = MAX_SITE_POINTS, seed: int = 0) -> tuple[pd.DataFrame, str]:
+def site_points(sites: pd.DataFrame, max_points: int = MAX_SITE_POINTS, seed: int = 0,
+                reasons: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
     """Candidate sites to draw: lon, lat, kind, outcome (first failed criterion or "suitable"),
     reason, and total (sites with that outcome, drawn or not).
 
     Above `max_points` a seeded random sample is drawn: suitable sites get up to half the budget,
     the rest is shared among the failure groups in proportion to their size, each keeping at least
-    `MIN_SITES_PER_GROUP` (or the whole group); a note says so.
+    `MIN_SITES_PER_GROUP` (or the whole group); a note says so. A missing reason (the compact rows of
+    the rejected-sites file) is rebuilt from the site's codes for the sites drawn only
+    (`smrplan.report.sites.reason_text`).
 
     Parameters
     ----------
     sites : pandas.DataFrame
         The screened sites: lon, lat (degrees; else a point geometry), kind, suitable, reason and,
         when known, first_failed (the code of the first criterion failed, "suitable" for suitable
-        sites; else taken from the reason text, `first_failed`).
+        sites; else taken from the reason text, `first_failed`); rows without a reason hold
+        first_failed_value and failed.
     max_points : int, default `MAX_SITE_POINTS`
         Most sites drawn.
     seed : int, default 0
         Seed of the sample.
+    reasons : pandas.DataFrame, optional
+        The reason-code table (`smrplan.report.sites.reasons_table`); needed when a reason is missing.
 
     Returns
     -------
@@ -191,23 +198,30 @@ def site_points(sites: pd.DataFrame, max_points: int = MAX_SITE_POINTS, seed: in
                         "kind": sites["kind"].astype(str).to_numpy(),
                         "outcome": (sites["first_failed"].astype(str) if "first_failed" in sites.columns
                                     else first_failed(sites["reason"], sites["suitable"])).to_numpy(),
-                        "reason": sites["reason"].astype(str).to_numpy()})
+                        "reason": sites["reason"].to_numpy(object)})
     out["total"] = out.groupby("outcome")["outcome"].transform("size")
-    if len(out) <= max_points:
-        return out, ""
-    rng = np.random.default_rng(seed)
-    shuffled = out.iloc[rng.permutation(len(out))]
-    rank = shuffled.groupby("outcome").cumcount()
-    size = shuffled["total"]
-    ok = (shuffled["outcome"] == "suitable").to_numpy()
-    n_ok = int(ok.sum())
-    budget = max_points - min(n_ok, max_points // 2)
-    quota = np.where(ok, max_points // 2, np.maximum(np.ceil(size * budget / max(len(out) - n_ok, 1)),
-                                                      np.minimum(size, MIN_SITES_PER_GROUP)))
-    drawn = shuffled[rank < quota].sort_index()
-    note = (f"{len(out):,} candidate sites: a random sample of {len(drawn):,} is drawn (suitable ones first, then each "
-            f"screening outcome in proportion, at least {MIN_SITES_PER_GROUP} per outcome); legend and funnel count all.")
-    return drawn, note
+    note = ""
+    if len(out) > max_points:
+        rng = np.random.default_rng(seed)
+        shuffled = out.iloc[rng.permutation(len(out))]
+        rank = shuffled.groupby("outcome").cumcount()
+        size = shuffled["total"]
+        ok = (shuffled["outcome"] == "suitable").to_numpy()
+        n_ok = int(ok.sum())
+        budget = max_points - min(n_ok, max_points // 2)
+        quota = np.where(ok, max_points // 2, np.maximum(np.ceil(size * budget / max(len(out) - n_ok, 1)),
+                                                          np.minimum(size, MIN_SITES_PER_GROUP)))
+        out = shuffled[rank < quota].sort_index()
+        note = (f"{len(sites):,} candidate sites: a random sample of {len(out):,} is drawn (suitable ones first, then "
+                f"each screening outcome in proportion, at least {MIN_SITES_PER_GROUP} per outcome); legend and funnel "
+                "count all.")
+    missing = out["reason"].isna().to_numpy()
+    if missing.any():
+        if reasons is None:
+            raise ValueError("sites without a reason text need the reason-code table (reasons)")
+        out.loc[missing, "reason"] = reason_text(sites.iloc[out.index[missing]], reasons)
+    out["reason"] = out["reason"].astype(str)
+    return out, note
 
 
 def outline_xy(geoms, bbox: tuple[float, float, float, float], tolerance: float) -> tuple[np.ndarray, np.ndarray]:
