@@ -18,7 +18,7 @@ from smrplan.costs.economics import Money, by_option, diesel_cost, first_of, lin
 from smrplan.costs.engine import allowed_kinds
 from smrplan.geo.distance import destination, haversine_km
 from smrplan.geo.layers import Region
-from smrplan.optimize.cluster import cell_labels, cluster_settlements
+from smrplan.optimize.cluster import cell_labels, cluster_settlements, unique_rows
 from smrplan.optimize.facilities import CandidateFacilities, candidates, facility_costs
 from smrplan.optimize.heuristics import evaluate, greedy_plan
 from smrplan.optimize.problem import Problem
@@ -291,6 +291,18 @@ def test_regions_limit_reactor_options(real):
     served = res.assignment.to_numpy() >= 0
     assert served.any()
     assert not (served & (st["state"] == "A").to_numpy()).any()  # land sites only; A may use micro only
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 5000])
+def test_unique_rows_orders_and_numbers_rows_as_numpy_unique(n):
+    rng = np.random.default_rng(n)
+    columns = [np.floor(rng.normal(size=n) * 2), np.floor(rng.normal(size=n) * 2), rng.integers(0, 3, n).astype(float)]
+    columns[0][: n // 3] = -0.0  # equal to 0.0, as numpy.unique takes it
+    table = np.column_stack(columns) if n else np.zeros((0, 3))
+    rows, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
+    got_first, got_inverse = unique_rows(columns)
+    np.testing.assert_array_equal(table[got_first], rows)
+    np.testing.assert_array_equal(got_inverse, inverse.ravel())
 
 
 def test_clusters_map_back_every_settlement_once(real):
