@@ -231,8 +231,7 @@ def _local_networks(region, lon, lat, peak, labels, clon, clat, grid, cable, mon
         i, j = np.repeat(np.arange(n), k), nb.ravel()
         same = (i != j) & (labels[i] == labels[j])
         i, j = np.minimum(i[same], j[same]), np.maximum(i[same], j[same])
-        first = unique_rows([i, j])[0]
-        i, j = i[first], j[first]
+        i, j = np.divmod(np.unique(i.astype(np.int64) * n + j), n)  # each pair once, ordered by (i, j)
         src_parts.append(i)
         dst_parts.append(j)
         km_parts.append(haversine_km(lon[i], lat[i], lon[j], lat[j]))
