@@ -110,7 +110,7 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
         (degrees), population_served (persons), demand_mwh_per_year (MWh/yr), network and submarine
         lengths (km), capex_usd (USD), annual costs and savings (USD/yr), lcoe_usd_per_kwh (USD/kWh).
     """
-    st = settlements.copy()
+    st = settlements.copy(deep=False)  # columns are added, none is written in place
     e = st["demand_kwh_per_year"].to_numpy(float)
     for option in ALL_OPTIONS:
         st[lcoe_col(option)] = lcoe(annual[option], e)
@@ -234,7 +234,7 @@ def optimise(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, bas
     -------
     Optimised
     """
-    st = settlements.copy()
+    st = settlements.copy(deep=False)  # one column added
     st["standalone_annual_cost_usd"] = costs.standalone_annual_usd
     groups = by_option(catalogue, list(basis.enabled))
     techs_by_kind = {kind: groups[option] for kind, option in KIND_OPTION.items()}
@@ -248,7 +248,7 @@ def optimise(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, bas
         result = least_cost_plan(st, basis, costs, catalogue, money)
     assembled, built = assemble(st, result, costs.by_option, diesel["capex_usd_per_kw"], money.discount_rate,
                                 money=money, inr_per_usd=inr_per_usd)
-    flagged = sites.copy()
+    flagged = sites.copy(deep=False)  # columns added or replaced, none written in place
     flagged["built"] = flagged["site_id"].isin([b["site_id"] for b in built])
     flagged["technology"] = flagged["site_id"].map({b["site_id"]: b["technology"] for b in built}).fillna("")
     flagged["modules"] = flagged["site_id"].map({b["site_id"]: b["modules"] for b in built}).fillna(0).astype(int)

@@ -53,7 +53,7 @@ _SETTLEMENT_FIRST = ["id", "name", "population", "population_target", "household
 
 def gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A copy with columns GeoPackage can hold: lists joined, object columns as text, bools kept."""
-    out = gdf.copy()
+    out = gdf.copy(deep=False)  # columns are replaced, never written in place
     for col in out.columns:
         if col == "geometry":
             continue
