@@ -27,6 +27,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pyogrio
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pandas.api.types import union_categoricals
 from plotly.offline import get_plotlyjs
 
 from smrplan.options import ALL_OPTIONS, OPTION_COLOURS
@@ -99,15 +100,20 @@ def read_sites(run_dir: Path) -> pd.DataFrame:
     if rejected is None:
         return sites
     n, m = len(sites), len(rejected)
-    columns = {"lon": (sites["lon"], rejected["lon"]), "lat": (sites["lat"], rejected["lat"]),
-               "kind": (sites["kind"].astype(str), rejected["kind"].astype(str)),
-               "suitable": (sites["suitable"].astype(bool), np.zeros(m, bool)),
-               "reason": (sites["reason"].astype(object), np.full(m, None, object)),
-               "first_failed": (sites["first_failed"], rejected["first_failed"].astype(str)),
-               "first_failed_value": (np.full(n, np.nan), rejected["first_failed_value"]),
-               "failed": (np.full(n, "", object), rejected["failed"].astype(str))}
-    # joined column by column: pandas' concat checks a column of missing reasons value by value
-    return pd.DataFrame({k: np.concatenate([np.asarray(a), np.asarray(b)]) for k, (a, b) in columns.items()})
+
+    def codes(full: pd.Series, compact: pd.Series) -> pd.Categorical:
+        # categories, not a text per site: a million rejected sites share a few hundred codes
+        return union_categoricals([pd.Categorical(full.astype(str)), pd.Categorical(compact)])
+
+    return pd.DataFrame({
+        "lon": np.concatenate([sites["lon"].to_numpy(float), rejected["lon"].to_numpy(float)]),
+        "lat": np.concatenate([sites["lat"].to_numpy(float), rejected["lat"].to_numpy(float)]),
+        "kind": codes(sites["kind"], rejected["kind"]),
+        "suitable": np.concatenate([sites["suitable"].to_numpy(bool), np.zeros(m, bool)]),
+        "reason": np.concatenate([sites["reason"].to_numpy(object), np.full(m, None, object)]),
+        "first_failed": codes(sites["first_failed"], rejected["first_failed"]),
+        "first_failed_value": np.concatenate([np.full(n, np.nan), rejected["first_failed_value"].to_numpy(float)]),
+        "failed": codes(pd.Series("", index=sites.index), rejected["failed"])})
 
 
 def read_outlines(path: str | None, bbox: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray, str]:

@@ -194,19 +194,19 @@ def site_points(sites: pd.DataFrame, max_points: int = MAX_SITE_POINTS, seed: in
     """
     lon = sites["lon"] if "lon" in sites.columns else sites.geometry.x
     lat = sites["lat"] if "lat" in sites.columns else sites.geometry.y
+    outcome = sites["first_failed"] if "first_failed" in sites.columns else first_failed(sites["reason"], sites["suitable"])
+    # kind and outcome stay categories until the sample is drawn: a text per site costs seconds at a million
     out = pd.DataFrame({"lon": np.asarray(lon, float), "lat": np.asarray(lat, float),
-                        "kind": sites["kind"].astype(str).to_numpy(),
-                        "outcome": (sites["first_failed"].astype(str) if "first_failed" in sites.columns
-                                    else first_failed(sites["reason"], sites["suitable"])).to_numpy(),
+                        "kind": pd.Categorical(sites["kind"]), "outcome": pd.Categorical(outcome),
                         "reason": sites["reason"].to_numpy(object)})
-    out["total"] = out.groupby("outcome")["outcome"].transform("size")
+    out["total"] = out.groupby("outcome", observed=True)["outcome"].transform("size").to_numpy(int)
     note = ""
     if len(out) > max_points:
         rng = np.random.default_rng(seed)
         shuffled = out.iloc[rng.permutation(len(out))]
-        rank = shuffled.groupby("outcome").cumcount()
+        rank = shuffled.groupby("outcome", observed=True).cumcount()
         size = shuffled["total"]
-        ok = (shuffled["outcome"] == "suitable").to_numpy()
+        ok = (shuffled["outcome"] == "suitable").to_numpy(bool)
         n_ok = int(ok.sum())
         budget = max_points - min(n_ok, max_points // 2)
         quota = np.where(ok, max_points // 2, np.maximum(np.ceil(size * budget / max(len(out) - n_ok, 1)),
@@ -215,6 +215,7 @@ def site_points(sites: pd.DataFrame, max_points: int = MAX_SITE_POINTS, seed: in
         note = (f"{len(sites):,} candidate sites: a random sample of {len(out):,} is drawn (suitable ones first, then "
                 f"each screening outcome in proportion, at least {MIN_SITES_PER_GROUP} per outcome); legend and funnel "
                 "count all.")
+    out["kind"], out["outcome"] = out["kind"].astype(str), out["outcome"].astype(str)
     missing = out["reason"].isna().to_numpy()
     if missing.any():
         if reasons is None:
