@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import shapely
 from markupsafe import escape
@@ -25,6 +26,7 @@ from smrplan.dispatch.reliability import outage_spans
 from smrplan.options import ALL_OPTIONS
 from smrplan.report import plots
 from smrplan.report.html import build_report, hardest_week, sweep_table
+from smrplan.report.sites import point_xy
 
 
 class _Assets(HTMLParser):
@@ -333,3 +335,16 @@ def test_solver_rows_show_the_gap_against_its_target_and_the_bound():
     assert short["lower bound (USD/yr)"] == "39,680,000,000"
     met = dict(solver_rows({"solver": {"mip_gap": 0.0031, "settings": {"mip_gap": 0.01}}}))
     assert met["MIP gap"] == "0.310 % (target 1 %)" and "lower bound (USD/yr)" not in met
+
+
+@pytest.mark.parametrize("byte_order", [1, 0])
+def test_point_xy_reads_wkb_points_as_shapely_does(byte_order):
+    points = shapely.points(np.random.default_rng(3).uniform(-180, 180, (500, 2)))
+    expected = shapely.get_coordinates(points)
+    for kind in (pa.binary(), pa.large_binary()):
+        wkb = pa.array(shapely.to_wkb(points, byte_order=byte_order), type=kind)
+        np.testing.assert_array_equal(point_xy(wkb), expected)
+        np.testing.assert_array_equal(point_xy(wkb.slice(7, 100)), expected[7:107])  # an offset into the buffers
+    mixed = pa.array(shapely.to_wkb([shapely.Point(1, 2), shapely.Point(3, 4, 5)]), type=pa.binary())  # one 3-D
+    np.testing.assert_array_equal(point_xy(mixed), [[1, 2], [3, 4]])
+    assert point_xy(pa.array([], type=pa.binary())).shape == (0, 2)

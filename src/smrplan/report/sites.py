@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 SITES_FILE = "sites.gpkg"
@@ -165,17 +166,34 @@ def read_rejected(run_dir: Path, columns: tuple[str, ...] = REJECTED_COLUMNS) ->
     path = Path(run_dir) / REJECTED_FILE
     if not path.is_file():
         return None
-    table = pq.read_table(path, columns=[*columns, "geometry"]).to_pandas()
-    xy = _point_xy(table.pop("geometry").to_numpy())
+    arrow = pq.read_table(path, columns=[*columns, "geometry"])
+    xy = point_xy(arrow.column("geometry").combine_chunks())
+    table = arrow.drop_columns(["geometry"]).to_pandas()
     table["lon"], table["lat"] = xy[:, 0], xy[:, 1]
     return table
 
 
-def _point_xy(wkb: np.ndarray) -> np.ndarray:
-    """Coordinates (n, 2) of WKB points."""
+_WKB_POINT_BYTES = 21  # byte order (1), geometry type (4), x and y (8 each)
+
+
+def point_xy(wkb: pa.Array) -> np.ndarray:
+    """Coordinates (n, 2) of WKB points held in an Arrow binary array.
+
+    Little-endian two-dimensional points (the 21 bytes ``01 01000000 x y`` that GeoParquet writers
+    produce) are read straight from the array's data buffer; any other WKB goes through shapely.
+    """
+    n = len(wkb)
+    if n == 0:
+        return np.zeros((0, 2))
+    offsets = np.frombuffer(wkb.buffers()[1], np.int32 if pa.types.is_binary(wkb.type) else np.int64,
+                            n + 1, wkb.offset * (4 if pa.types.is_binary(wkb.type) else 8))
+    if wkb.null_count == 0 and np.all(np.diff(offsets) == _WKB_POINT_BYTES):
+        raw = np.frombuffer(wkb.buffers()[2], np.uint8, n * _WKB_POINT_BYTES, int(offsets[0])).reshape(n, -1)
+        if np.all(raw[:, 0] == 1) and np.all(raw[:, 1:5].view("<u4")[:, 0] == 1):
+            return raw[:, 5:].copy().view("<f8").reshape(n, 2)
     import shapely
 
-    return shapely.get_coordinates(shapely.from_wkb(wkb)) if len(wkb) else np.zeros((0, 2))
+    return shapely.get_coordinates(shapely.from_wkb(wkb.to_numpy(zero_copy_only=False)))
 
 
 def read_reasons(run_dir: Path) -> pd.DataFrame | None:
