@@ -71,8 +71,10 @@ def rejected_table(sites: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
         One row per site not `kept`, with the columns of `REJECTED_COLUMNS` (and geometry when
         `sites` has one); ``first_failed`` and ``kind`` are categorical.
     """
-    rows = sites[~kept(sites)]
-    present = [c for c in codes if f"{c}_pass" in rows.columns]
+    present = [c for c in codes if f"{c}_pass" in sites.columns]
+    read = ["site_id", "kind", *(f"{c}_{part}" for c in present for part in ("pass", "value")
+                                 if f"{c}_{part}" in sites.columns), *(["geometry"] if "geometry" in sites.columns else [])]
+    rows = sites[read][~kept(sites)]  # the columns read, then the rows: not a copy of every column
     n, k = len(rows), len(present)
     fails = np.zeros((n, k + 1), bool)  # the last column: a site failing nothing (not expected) points there
     values = np.full((n, k + 1), np.nan)
@@ -88,12 +90,23 @@ def rejected_table(sites: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
                      dtype=object)  # the distinct combinations, a few hundred at most
     names = np.array([*present, ""], dtype=object)
     out = pd.DataFrame({"site_id": rows["site_id"].astype(str).to_numpy(), "kind": pd.Categorical(rows["kind"].astype(str)),
-                        "first_failed": pd.Categorical(names[first].astype(str)),
+                        "first_failed": _categorical(first, names),
                         "first_failed_value": values[np.arange(n), first].astype(np.float32),
-                        "failed": pd.Categorical(spelt[inverse.ravel()].astype(str))}, index=rows.index)
+                        "failed": _categorical(inverse.ravel(), spelt)}, index=rows.index)
     if "geometry" in rows.columns:
         out["geometry"] = rows.geometry
     return out
+
+
+def _categorical(index: np.ndarray, labels: np.ndarray) -> pd.Categorical:
+    """``pd.Categorical(labels[index])`` (categories: the labels used, sorted) without making a text
+    per row; `labels` are distinct."""
+    used = np.unique(index)
+    names = labels[used].astype(str)
+    order = np.argsort(names, kind="stable")
+    code = np.zeros(len(labels), np.int64)
+    code[used[order]] = np.arange(len(used))
+    return pd.Categorical.from_codes(code[index], categories=names[order])
 
 
 def reasons_table(siting: dict) -> pd.DataFrame:
