@@ -25,6 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import pyogrio
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pandas.api.types import union_categoricals
@@ -243,8 +244,9 @@ def dispatch_figures(path: Path, plan: dict, catalogue: list[dict], year: int) -
 
 
 # ------------------------------------------------------------------------------------------ page
-def _div(fig: go.Figure, div_id: str, config: dict = PLOT_CONFIG) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=config)
+def _div(fig: go.Figure | dict, div_id: str, config: dict = PLOT_CONFIG) -> str:
+    """The figure's <div> (plotly.js is on the page once); a dictionary figure is not checked again."""
+    return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id, config=config, validate=False)
 
 
 @lru_cache(maxsize=1)

@@ -545,11 +545,15 @@ def map_figure(traces: list, bbox: tuple[float, float, float, float], height: in
 
 
 def panel_map_figure(traces: list, ranges: list[tuple[float, float, float, float]], titles: list[str],
-                     scale_bars: list[go.Scatter], height: int = 680) -> go.Figure:
+                     scale_bars: list[go.Scatter], height: int = 680) -> dict:
     """The map in one or more side-by-side panels (island groups far apart), each on lon/lat axes
     framed on its own range, zoomed and panned on its own; a degree of latitude is drawn
     1 / cos(mid-latitude) times as long as a degree of longitude, so shapes keep their proportions.
     Every trace is drawn in every panel; the legend lists it once and toggles it in all.
+
+    The figure is returned as plotly's dictionary, each panel's traces as copies of the traces'
+    dictionaries pointed at the panel's axes: the traces were checked when they were made, and
+    checking every copy again as a plotly object cost most of the report's time.
 
     Parameters
     ----------
@@ -566,22 +570,23 @@ def panel_map_figure(traces: list, ranges: list[tuple[float, float, float, float
 
     Returns
     -------
-    plotly.graph_objects.Figure
+    dict
+        ``data`` (trace dictionaries) and ``layout``, for `plotly.io.to_html`.
     """
     n = len(ranges)
     # each panel's share of the width is what its extent needs at the common height
     widths = [max((r[1] - r[0]) * np.cos(np.radians((r[2] + r[3]) / 2.0)) / max(r[3] - r[2], 1e-3), 1e-3) for r in ranges]
     fig = make_subplots(rows=1, cols=n, column_widths=[w / sum(widths) for w in widths],
                         subplot_titles=titles if any(titles) else None, horizontal_spacing=0.06 if n > 1 else 0.0)
+    shown = [t.to_plotly_json() for t in traces]
+    data = []
     for i, (minx, maxx, miny, maxy) in enumerate(ranges):
-        for t in traces:
-            copy = type(t)(t)
-            copy.legendgroup = copy.legendgroup or copy.name
-            if i:
-                copy.showlegend = False
-            fig.add_trace(copy, row=1, col=i + 1)
-        fig.add_trace(scale_bars[i], row=1, col=i + 1)
         suffix = "" if i == 0 else str(i + 1)
+        axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+        for t in shown:
+            data.append({**t, "legendgroup": t.get("legendgroup") or t.get("name"), **({"showlegend": False} if i else {}),
+                         **axes})
+        data.append({**scale_bars[i].to_plotly_json(), **axes})
         ratio = 1.0 / max(np.cos(np.radians((miny + maxy) / 2.0)), 0.2)
         fig.update_layout({f"xaxis{suffix}": {"title": "longitude (°E)", "zeroline": False, "range": [minx, maxx],
                                               "showgrid": True, "gridcolor": "#dde6ee"},
@@ -592,7 +597,7 @@ def panel_map_figure(traces: list, ranges: list[tuple[float, float, float, float
     fig.update_layout(**_LAYOUT, height=height, plot_bgcolor="#e6f0f7", dragmode="pan", hovermode="closest",
                       legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.1, "yanchor": "top",
                               "font": {"size": 11}})
-    return fig
+    return {"data": data, "layout": fig.to_dict()["layout"]}
 
 
 # ------------------------------------------------------------------------------------------- plots
