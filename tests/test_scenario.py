@@ -38,6 +38,7 @@ def test_defaults_merge_under_user_values():
     ({"name": "x", "data": {"settlements": "a.csv"}, "outputs": {"formats": ["xlsx"]}}, "outputs.formats"),
     ({"name": "x", "data": {"settlements": "a.csv"}, "dispatch": {"pv_lattice_step_deg": 0}},
      "dispatch.pv_lattice_step_deg"),
+    ({"name": "x", "data": {"settlements": "a.csv"}, "dispatch": {"chunk_systems": 0}}, "dispatch.chunk_systems"),
     ({"name": "x", "data": {"settlements": "a.csv"}, "scale": {"partition_settlements": 0}}, "scale.partition_settlements"),
     ({"name": "x", "data": {"settlements": "a.csv"}, "scale": {"partition_above_candidates": -1}},
      "scale.partition_above_candidates"),

@@ -227,6 +227,7 @@ class Dispatch(_Strict):
     pv_tmy: str | None
     seed: int = Field(ge=0)
     max_standalone_systems: int = Field(ge=0)
+    chunk_systems: int = Field(ge=1, le=100000)
 
 
 class Outputs(_Strict):

@@ -6,11 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_dispatch import random_systems
 
 import smrplan
-from smrplan.dispatch.reliability import simulated
-from smrplan.dispatch.simulate import reactor_modules_available, simulate_with_backup, write_dispatch_parquet
+from smrplan.dispatch.reliability import check
+from smrplan.dispatch.simulate import write_dispatch_parquet
 from smrplan.scenario import load_scenario, scenario_yaml
 
 CHEAP_REACTORS = {"ritm200n_land": {"capex_usd_per_kw": 1500.0}, "klt40s_floating": {"capex_usd_per_kw": 1500.0},
@@ -94,23 +93,24 @@ def test_pv_profiles_from_the_scenario_solar_year(tmp_path):
         pv_profiles(_with_tmy("absent.epw", tmp_path), 0.17, np.array([11.67]), np.array([92.74]))
 
 
-def test_kept_series_are_those_of_one_dispatch_of_all_systems(tmp_path):
-    """Keeping the hourly series of a few systems gives the totals, back-up units and (for the kept
-    systems) hourly series of one `simulate_with_backup` of every system; dispatch.parquet holds the
-    kept systems only."""
-    systems = random_systems(np.random.default_rng(3), 23, 600)
-    systems = systems.with_diesel_units(np.zeros(systems.n_systems, int))
-    available = reactor_modules_available(systems.reactor, operating_year=1, seed=4, n_hours=600)
-    kept = np.array([2, 7, 19])
-    planned, needed, final = simulated(systems, available, 0.01, kept)
-    whole_planned, whole_needed, whole_final = simulate_with_backup(systems, available, max_unserved_fraction=0.01)
-    pd.testing.assert_frame_equal(planned.totals, whole_planned.totals)
-    pd.testing.assert_frame_equal(final.totals, whole_final.totals)
-    np.testing.assert_array_equal(needed, whole_needed)
-    assert final.hourly_ids.tolist() == systems.system_id[kept].tolist()
-    for name in ("soc", "diesel", "unserved", "load", "pv"):
-        np.testing.assert_array_equal(getattr(final.hourly, name), getattr(whole_final.hourly, name)[kept])
-    frame = pd.read_parquet(write_dispatch_parquet(final, tmp_path / "dispatch.parquet"))
-    assert sorted(frame["system_id"].unique()) == sorted(systems.system_id[kept])
-    assert frame.loc[frame["system_id"] == systems.system_id[7], "soc"].to_numpy() == \
-        pytest.approx(whole_final.hourly.soc[7], rel=1e-6)
+@pytest.mark.parametrize("chunk", [1, 3])
+def test_dispatch_by_chunks_is_one_dispatch_of_all_systems(reactor_run, chunk, tmp_path):
+    """Chunks of neighbouring systems give the figures, back-up units and kept hourly series of one
+    chunk holding every system (plants and PV systems); dispatch.parquet holds the kept systems only."""
+    plan, _ = reactor_run
+
+    def run(size):
+        sc = plan.scenario.model_copy(update={"dispatch": plan.scenario.dispatch.model_copy(
+            update={"chunk_systems": size})})
+        return check(sc, plan.catalogue, plan.settlements, plan.optimised.built, plan.standalone, plan.inputs.money)
+
+    whole_section, whole = run(100000)
+    section, result = run(chunk)
+    assert len(section["systems"]) > 3 and {"pv_battery", "land_reactor"} <= {s["type"] for s in section["systems"]}
+    assert section["systems"] == whole_section["systems"]
+    pd.testing.assert_frame_equal(result.totals, whole.totals)
+    assert result.hourly_ids.tolist() == whole.hourly_ids.tolist()
+    for name in ("soc", "diesel", "unserved", "reactor", "load", "pv"):
+        np.testing.assert_array_equal(getattr(result.hourly, name), getattr(whole.hourly, name), err_msg=name)
+    frame = pd.read_parquet(write_dispatch_parquet(result, tmp_path / "dispatch.parquet"))
+    assert sorted(frame["system_id"].unique()) == sorted(result.hourly_ids)

@@ -48,7 +48,7 @@ from smrplan.dispatch.simulate import (
     simulate,
     simulate_with_backup,
 )
-from smrplan.dispatch.solar import pv_profile_from_tmy, pv_profile_kw_per_kwp, read_tmy
+from smrplan.dispatch.solar import pv_profile_from_tmy, pv_profile_kw_per_kwp, read_tmy, uses_lattice
 from smrplan.errors import InputError
 from smrplan.geo.fuel import surcharge_column
 from smrplan.geo.io import resolve
@@ -78,14 +78,14 @@ def _diesel(cat: Catalogue, n: int, unit_kw: np.ndarray, units: np.ndarray) -> D
                   slope_l_per_kwh=np.full(n, d["fuel_curve_slope_l_per_kwh"]))
 
 
-def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
-                  details: Mapping[str, pd.DataFrame]) -> tuple[Systems | None, pd.DataFrame]:
-    """Systems of a plan and a table describing them (system_id, type, technology, load, peak...).
+def system_table(sc: Scenario, st: pd.DataFrame, built: list[dict], details: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The systems of a plan to simulate, one row each: every built reactor plant, then the largest
+    stand-alone systems by demand (``dispatch.max_standalone_systems``).
 
     Parameters
     ----------
-    sc, cat : Scenario, Catalogue
-        The plan's scenario (dispatch settings) and technology data.
+    sc : Scenario
+        The plan's scenario (dispatch settings).
     st : pandas.DataFrame
         The plan's settlements (chosen_option, site_id, demand_kwh_per_year, peak_kw, is_island).
     built : list[dict]
@@ -95,17 +95,10 @@ def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[di
 
     Returns
     -------
-    systems : Systems or None
-        What `dispatch.simulate` runs, loads in kW (None without a system to simulate).
-    meta : pandas.DataFrame
-        One row per system: lon, lat (degrees), backup_kw, pv_kw, diesel_unit_kw (kW), battery_kwh (kWh),
-        energy_kwh (kWh/yr), peak_kw (kW), planned_fuel_cost_usd (USD/yr), modules, backup_units_planned.
-
-    Raises
-    ------
-    InputError
-        When PV systems are simulated and the solar year (``dispatch.pv_tmy``) or the monthly derate
-        file is missing or invalid (`pv_profiles`).
+    pandas.DataFrame
+        system_id, type, technology, lon, lat (degrees), modules, backup_kw, pv_kw (kW), battery_kwh
+        (kWh), energy_kwh (kWh/yr), peak_kw (kW), settlements, is_island, fuel_surcharge,
+        planned_fuel_cost_usd (USD/yr; NaN for reactor plants).
     """
     dsp = sc.dispatch
     rows: list[dict[Hashable, Any]] = []
@@ -138,15 +131,41 @@ def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[di
             "peak_kw": standalone["peak_kw"].to_numpy(), "settlements": 1,
             "is_island": standalone["is_island"].to_numpy(bool), "fuel_surcharge": surcharge_column(standalone),
             "planned_fuel_cost_usd": planned_fuel}).to_dict("records")
-    meta = pd.DataFrame(rows)
-    if meta.empty:
-        return None, meta
+    return pd.DataFrame(rows)
+
+
+def systems_of(sc: Scenario, cat: Catalogue, meta: pd.DataFrame, lattice: bool | None = None) -> Systems:
+    """What `dispatch.simulate` runs for rows of `system_table`: hourly loads (kW) from the load-shape
+    mix, PV output per kWp (`pv_profiles`), the reactors, a battery of the peak's power and diesel in
+    units of ``dispatch.diesel_unit_fraction_of_peak`` x peak, as many as the plan's back-up needs.
+
+    Parameters
+    ----------
+    sc, cat : Scenario, Catalogue
+        The plan's scenario (dispatch and demand settings) and technology data.
+    meta : pandas.DataFrame
+        Rows of `system_table`.
+    lattice : bool or None
+        Passed to `pv_profiles`: the same choice for every part of a plan's systems.
+
+    Returns
+    -------
+    Systems
+        One system per row, in order; ``diesel.unit_kw`` and ``diesel.n_units`` are the unit size
+        (kW) and the planned units.
+
+    Raises
+    ------
+    InputError
+        When PV systems are simulated and the solar year (``dispatch.pv_tmy``) or the monthly derate
+        file is missing or invalid (`pv_profiles`).
+    """
+    dsp = sc.dispatch
     n = len(meta)
     load = hourly_load_kw(meta["energy_kwh"].to_numpy(), meta["peak_kw"].to_numpy(), sc.demand.load_shape)
     peak = load.max(axis=1)
     unit_kw = np.maximum(peak * dsp.diesel_unit_fraction_of_peak, 1.0)
-    meta["diesel_unit_kw"] = unit_kw
-    meta["backup_units_planned"] = np.ceil(meta["backup_kw"].to_numpy() / unit_kw - 1e-9)
+    units_planned = np.ceil(meta["backup_kw"].to_numpy() / unit_kw - 1e-9)
     reactor = _reactors(meta, cat, dsp.mean_repair_hours)
     pvsys = cat["pv_battery_hybrid"] if "pv_battery_hybrid" in cat else first_of(cat, "pv_battery")
     has_batt = meta["battery_kwh"].to_numpy() > 0
@@ -157,16 +176,17 @@ def build_systems(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[di
                                                                   pvsys["battery_min_soc_fraction"]), 0.0))
     has_pv = meta["pv_kw"].to_numpy() > 0
     if has_pv.all():  # no copy into a table of zeros
-        profile = pv_profiles(sc, pvsys["pv_capacity_factor"], meta["lat"].to_numpy(), meta["lon"].to_numpy())
+        profile = pv_profiles(sc, pvsys["pv_capacity_factor"], meta["lat"].to_numpy(), meta["lon"].to_numpy(),
+                              lattice)
     else:
         profile = np.zeros((n, HOURS_PER_YEAR))
         if has_pv.any():
             profile[has_pv] = pv_profiles(sc, pvsys["pv_capacity_factor"], meta.loc[has_pv, "lat"].to_numpy(),
-                                          meta.loc[has_pv, "lon"].to_numpy())
+                                          meta.loc[has_pv, "lon"].to_numpy(), lattice)
     systems = Systems(load_kw=load, pv_kw=meta["pv_kw"].to_numpy(), pv_profile_kw_per_kwp=profile,
-                      reactor=reactor, diesel=_diesel(cat, n, unit_kw, meta["backup_units_planned"].to_numpy()),
+                      reactor=reactor, diesel=_diesel(cat, n, unit_kw, units_planned),
                       battery=battery, system_id=meta["system_id"].to_numpy())
-    return systems, meta
+    return systems
 
 
 def tmy_path(sc: Scenario) -> Path:
@@ -181,7 +201,8 @@ def tmy_path(sc: Scenario) -> Path:
     return Path(resolve(str(sc.dispatch.pv_tmy), sc.data_dir, base, "dispatch.pv_tmy"))
 
 
-def pv_profiles(sc: Scenario, capacity_factor: float, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+def pv_profiles(sc: Scenario, capacity_factor: float, lat: np.ndarray, lon: np.ndarray,
+                lattice: bool | None = None) -> np.ndarray:
     """Hourly PV output per kWp of PV systems in the target year.
 
     With ``dispatch.pv_tmy`` the user's solar year (`solar.read_tmy`, path relative to the data
@@ -196,6 +217,8 @@ def pv_profiles(sc: Scenario, capacity_factor: float, lat: np.ndarray, lon: np.n
         Catalogue PV capacity factor, fraction (clear sky only).
     lat, lon : numpy.ndarray
         (S,) system coordinates, degrees.
+    lattice : bool or None
+        Clear sky from the lattice or at every site (`solar.pv_profile_kw_per_kwp`); None: its rule.
 
     Returns
     -------
@@ -215,7 +238,7 @@ def pv_profiles(sc: Scenario, capacity_factor: float, lat: np.ndarray, lon: np.n
                                    timezone=sc.region.timezone)
     raw = pv_profile_kw_per_kwp(lat, lon, sc.target_year, monthly_derate(dsp.monthly_derate, sc.data_dir),
                                 system_loss_fraction=dsp.pv_system_loss_fraction, timezone=sc.region.timezone,
-                                lattice_step_deg=dsp.pv_lattice_step_deg)
+                                lattice_step_deg=dsp.pv_lattice_step_deg, lattice=lattice)
     raw *= (capacity_factor * HOURS_PER_YEAR / raw.sum(axis=1))[:, None]  # in place: the array is this call's own
     return raw
 
@@ -260,8 +283,10 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
 
     Parameters
     ----------
-    sc, cat, st, built, details
-        As `build_systems`.
+    sc, cat : Scenario, Catalogue
+        The plan's scenario and technology data.
+    st, built, details
+        As `system_table`.
     money : Money
         Discount rate (fraction/yr) and horizon (years) that annualise the added back-up.
 
@@ -276,13 +301,15 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
     Raises
     ------
     InputError
-        As `build_systems`.
+        As `systems_of`.
     """
-    systems, meta = build_systems(sc, cat, st, built, details)
-    if systems is None:
+    meta = system_table(sc, st, built, details)
+    if meta.empty:
         return {"systems": [], "note": "no reactor, PV + battery or diesel system to simulate"}, None
-    avail, year = availability(systems.reactor, sc.dispatch.seed)
-    planned, sized_units, final = simulated(systems, avail, sc.dispatch.max_unserved_fraction, hourly_of(sc, meta))
+    reactor = _reactors(meta, cat, sc.dispatch.mean_repair_hours)
+    avail, year = availability(reactor, sc.dispatch.seed)
+    avail = avail[:int(np.flatnonzero(reactor.rated_kw > 0).max(initial=-1)) + 1].copy()  # the plants' rows
+    planned, sized_units, final, meta = simulated(sc, cat, meta, avail, hourly_of(sc, meta))
     final_units = np.maximum(sized_units, meta["backup_units_planned"].to_numpy())
     diesel = first_of(cat, "diesel")
     price = diesel_price_usd_per_l(diesel, meta["fuel_surcharge"].to_numpy(bool))
@@ -341,33 +368,70 @@ def hourly_of(sc: Scenario, meta: pd.DataFrame) -> np.ndarray:
     return np.flatnonzero(table["system_id"].isin(kept).to_numpy())
 
 
-def simulated(systems: Systems, avail: np.ndarray, max_unserved_fraction: float,
-              hourly: np.ndarray) -> tuple[DispatchResult, np.ndarray, DispatchResult]:
-    """`simulate_with_backup` of every system, keeping the hourly series of the systems at positions
-    `hourly` only: memory grows with the kept series, not with the number of systems simulated.
+def simulated(sc: Scenario, cat: Catalogue, meta: pd.DataFrame, reactor_avail: np.ndarray, hourly: np.ndarray
+              ) -> tuple[DispatchResult, np.ndarray, DispatchResult, pd.DataFrame]:
+    """`simulate_with_backup` of every system of `meta`, ``dispatch.chunk_systems`` at a time, keeping
+    the hourly series of the systems at positions `hourly` only: the hourly loads and PV output of one
+    chunk are what the stage holds, so memory grows with the chunk and the kept series, not with the
+    systems simulated. Chunks hold neighbours (by cell of the PV lattice), so that each computes clear
+    sky at few lattice nodes; whether PV comes from the lattice is decided once for all systems
+    (`solar.uses_lattice`). Systems are dispatched independently: the figures do not depend on the
+    chunks.
 
     Parameters
     ----------
-    systems : Systems
-        The systems (loads and PV in kW per hour).
-    avail : numpy.ndarray
-        Reactor modules in service per hour, (S, H).
-    max_unserved_fraction : float
-        Reliability target, fraction of the load energy.
+    sc, cat : Scenario, Catalogue
+        The plan's scenario (dispatch settings) and technology data.
+    meta : pandas.DataFrame
+        The systems (`system_table`), reactor plants first.
+    reactor_avail : numpy.ndarray
+        Reactor modules in service per hour of the first K systems, (K, H); from K on none has a reactor.
     hourly : numpy.ndarray
         Positions of the systems whose hourly series are kept.
 
     Returns
     -------
     planned, needed, final
-        As `simulate_with_backup`; `final` holds totals of every system and hourly series of the kept
-        systems only (its `hourly_ids`).
+        As `simulate_with_backup`, in the order of `meta`; `final` holds totals of every system and
+        hourly series of the kept systems only (its `hourly_ids`).
+    meta : pandas.DataFrame
+        A copy of `meta` with diesel_unit_kw (kW) and backup_units_planned.
     """
-    planned, needed, final = simulate_with_backup(systems, avail, max_unserved_fraction=max_unserved_fraction,
-                                                  keep_hourly=False)
-    units = np.maximum(needed, systems.diesel.n_units)[hourly]
-    kept = simulate(systems.take(hourly).with_diesel_units(units), avail[hourly], keep_hourly=True)
-    return planned, needed, replace(final, hourly=kept.hourly, hourly_ids=kept.system_id)
+    dsp = sc.dispatch
+    n, (k, n_hours) = len(meta), reactor_avail.shape
+    lat, lon = meta["lat"].to_numpy(float), meta["lon"].to_numpy(float)
+    pv = meta["pv_kw"].to_numpy(float) > 0
+    lattice = uses_lattice(lat[pv], lon[pv], dsp.pv_lattice_step_deg) if dsp.pv_tmy is None else None
+    step = dsp.pv_lattice_step_deg or 1.0
+
+    def available(idx: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(idx), n_hours))  # pages without a plant are never written
+        out[idx < k] = reactor_avail[idx[idx < k]]
+        return out
+
+    parts, units, positions = [], [], []
+    order = np.lexsort((np.floor(lon / step), np.floor(lat / step)))
+    for idx in np.array_split(order, -(-n // dsp.chunk_systems)):
+        idx = np.sort(idx)  # the plants first, as `simulate` wants them
+        systems = systems_of(sc, cat, meta.iloc[idx], lattice)
+        parts.append(simulate_with_backup(systems, available(idx), max_unserved_fraction=dsp.max_unserved_fraction,
+                                          keep_hourly=False))
+        units.append((systems.diesel.unit_kw, systems.diesel.n_units))
+        positions.append(idx)
+    back = np.argsort(np.concatenate(positions))
+
+    def joined(results: list[DispatchResult]) -> DispatchResult:
+        whole = DispatchResult.joined(results)
+        return DispatchResult(whole.system_id[back], whole.totals.iloc[back], None)
+
+    needed = np.concatenate([p[1] for p in parts])[back]
+    meta = meta.assign(diesel_unit_kw=np.concatenate([u[0] for u in units])[back],
+                       backup_units_planned=np.concatenate([u[1] for u in units])[back])
+    kept_units = np.maximum(needed, meta["backup_units_planned"].to_numpy())[hourly]
+    kept = simulate(systems_of(sc, cat, meta.iloc[hourly], lattice).with_diesel_units(kept_units),
+                    available(hourly), keep_hourly=True)
+    final = joined([p[2] for p in parts])
+    return joined([p[0] for p in parts]), needed, replace(final, hourly=kept.hourly, hourly_ids=kept.system_id), meta
 
 
 def outage_spans(record: dict, catalogue: list[dict]) -> list[tuple[int, int]]:

@@ -41,6 +41,7 @@ Output is kW AC per kWp DC, i.e. kWh per kWp in each hour.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import h5py
@@ -308,6 +309,7 @@ class _Hours:
     sun: _SunTerms
 
     @classmethod
+    @lru_cache(maxsize=4)  # read only: the same year for every chunk of systems of a run
     def of(cls, year: int, timezone: str) -> _Hours:
         hours_utc = local_year_hours_utc(year, timezone)
         mid = hours_utc + pd.Timedelta(minutes=30)
@@ -380,6 +382,26 @@ def lattice_weights(lat: np.ndarray, lon: np.ndarray, step_deg: float
     return keys[:, 0] * step_deg, keys[:, 1] * step_deg, weights
 
 
+def uses_lattice(lat: np.ndarray, lon: np.ndarray, step_deg: float | None) -> bool:
+    """Whether `pv_profile_kw_per_kwp` with its own rule interpolates these sites' profiles from the
+    lattice of `step_deg` (fewer nodes than sites).
+
+    Parameters
+    ----------
+    lat, lon : numpy.ndarray
+        (S,) site latitude and longitude, degrees.
+    step_deg : float or None
+        Lattice spacing, degrees; None: no lattice.
+
+    Returns
+    -------
+    bool
+        True when the lattice has fewer nodes than there are sites.
+    """
+    return step_deg is not None and lattice_weights(np.asarray(lat, float), np.asarray(lon, float),
+                                                    step_deg)[0].size < np.size(lat)
+
+
 def pv_profile_kw_per_kwp(
     lat: npt.ArrayLike,
     lon: npt.ArrayLike,
@@ -393,13 +415,15 @@ def pv_profile_kw_per_kwp(
     altitude_m: npt.ArrayLike | None = None,
     albedo: float = 0.25,
     lattice_step_deg: float | None = None,
+    lattice: bool | None = None,
 ) -> np.ndarray:
     """Clear-sky hourly PV output per kWp for S sites, (S, 8760) kW/kWp (model in the module docstring).
 
     With `lattice_step_deg`, one tilt and azimuth for all sites and altitudes from pvlib's map, the
     clear-sky output is computed at the nodes of a lattice of that spacing (`lattice_weights`; each
     node with its own altitude, turbidity and tilt) and interpolated bilinearly to the sites, when the
-    lattice has fewer nodes than there are sites; otherwise it is computed at every site.
+    lattice has fewer nodes than there are sites (or as `lattice` says); otherwise it is computed at
+    every site. A site's profile depends on the other sites only through that choice.
 
     Parameters
     ----------
@@ -424,6 +448,9 @@ def pv_profile_kw_per_kwp(
     lattice_step_deg : float or None
         Spacing of the interpolation lattice, degrees (the scenario's dispatch.pv_lattice_step_deg);
         None = every site computed.
+    lattice : bool or None
+        Interpolate from the lattice (True) or compute every site (False) whatever the count of nodes,
+        e.g. as decided once for sites profiled a few at a time (`uses_lattice`); None = the rule above.
 
     Returns
     -------
@@ -446,8 +473,8 @@ def pv_profile_kw_per_kwp(
     uniform = altitude_m is None and np.size(azimuth) == 1 and (tilt is None or np.size(tilt) == 1)
     node_lat, node_lon, weights = lattice_weights(lat_arr, lon_arr, lattice_step_deg) \
         if lattice_step_deg is not None and uniform else (lat_arr, lon_arr, None)
-    if weights is not None and node_lat.size < n and np.all(np.abs(node_lat) <= 90) and \
-            np.all(np.abs(node_lon) <= 180):
+    if weights is not None and (node_lat.size < n if lattice is None else lattice) and \
+            np.all(np.abs(node_lat) <= 90) and np.all(np.abs(node_lon) <= 180):
         m = node_lat.size
         node_tilt = np.abs(node_lat) if tilt is None else np.broadcast_to(tilt_arr[:1], (m,))
         nodes = _clear_sky_kw_per_kwp(node_lat, node_lon, node_tilt, np.broadcast_to(azimuth_arr[:1], (m,)),
