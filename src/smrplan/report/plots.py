@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import shapely
+from _plotly_utils.utils import convert_to_base64
 from plotly.subplots import make_subplots
 
 from smrplan.options import ALL_OPTIONS, OPTION_COLOURS, OPTION_LABELS  # explore.py reads the last two from here
@@ -579,6 +580,7 @@ def panel_map_figure(traces: list, ranges: list[tuple[float, float, float, float
     fig = make_subplots(rows=1, cols=n, column_widths=[w / sum(widths) for w in widths],
                         subplot_titles=titles if any(titles) else None, horizontal_spacing=0.06 if n > 1 else 0.0)
     shown = [t.to_plotly_json() for t in traces]
+    convert_to_base64(shown)  # numeric arrays as typed arrays, as plotly writes a checked figure
     data = []
     for i, (minx, maxx, miny, maxy) in enumerate(ranges):
         suffix = "" if i == 0 else str(i + 1)
@@ -586,7 +588,9 @@ def panel_map_figure(traces: list, ranges: list[tuple[float, float, float, float
         for t in shown:
             data.append({**t, "legendgroup": t.get("legendgroup") or t.get("name"), **({"showlegend": False} if i else {}),
                          **axes})
-        data.append({**scale_bars[i].to_plotly_json(), **axes})
+        bar = scale_bars[i].to_plotly_json()
+        convert_to_base64(bar)
+        data.append({**bar, **axes})
         ratio = 1.0 / max(np.cos(np.radians((miny + maxy) / 2.0)), 0.2)
         fig.update_layout({f"xaxis{suffix}": {"title": "longitude (°E)", "zeroline": False, "range": [minx, maxx],
                                               "showgrid": True, "gridcolor": "#dde6ee"},
