@@ -156,14 +156,20 @@ class Region:
     def land_pieces(self, filled: bool = False) -> tuple[np.ndarray, shapely.STRtree] | None:
         """The land polygons (with `filled`, their outer rings: land plus inland water) cut into
         pieces of at most MAX_PIECE_VERTICES vertices (WGS84) and an STRtree over them; None without a
-        land layer. Computed once per region."""
-        if self.land is None:
+        land layer. Computed once per region; the pieces are kept on disk per land layer
+        (`geo.diskcache`, `land_key`)."""
+        land = self.land
+        if land is None:
             return None
         if filled not in self._pieces:
-            geoms = np.asarray(self.land.geometry.values)
-            if filled:
-                geoms = shapely.polygons(shapely.get_exterior_ring(geoms))
-            pieces = subdivide(geoms, MAX_PIECE_VERTICES)
+
+            def cut() -> dict[str, np.ndarray]:
+                geoms = np.asarray(land.geometry.values)
+                if filled:
+                    geoms = shapely.polygons(shapely.get_exterior_ring(geoms))
+                return pack_geometries(subdivide(geoms, MAX_PIECE_VERTICES))
+
+            pieces = unpack_geometries(cached("landpieces", key_of([self.land_key(), filled]), cut))
             self._pieces[filled] = (pieces, shapely.STRtree(pieces))
         return self._pieces[filled]
 
