@@ -38,6 +38,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 
 from smrplan.demand.population import allocate_population, census_pools
 from smrplan.errors import InputError
@@ -72,6 +73,11 @@ SEA_STEP_KM = 0.25
 # Settlement points closer than this are the same place when building settlements (degrees; 1e-5 deg
 # is about 1 m, finer than the 4-decimal (11 m) coordinates GeoNames publishes).
 _SAME_POINT_DEG = 1e-5
+# A ray-coast crossing whose distance from the line equations is this much beyond the ray's least is not
+# its first (m: far above the rounding of the equations and of shapely's crossing point, `_may_be_first`);
+# a segment within this sine of its ray's direction counts as parallel.
+_CROSSING_TOL_M = 1.0
+_PARALLEL_SINE = 1e-9
 
 
 @dataclass
@@ -310,7 +316,7 @@ class Region:
         off = np.zeros(n)
         out = np.flatnonzero(part < 0)
         if len(out):
-            pts = gpd.GeoSeries(shapely.points(lon[out], lat[out]), crs="EPSG:4326").to_crs(self.metric_crs).values
+            pts = self.metric_points(lon[out], lat[out])
             (q, p), d = enc.parts_metric.query_nearest(pts, return_distance=True, all_matches=False)
             part[out[q]], off[out[q]] = p, d / 1000.0
         snapped = (off > 0) & (off <= self.land_tolerance_km)
@@ -338,14 +344,32 @@ class Region:
         `max_km` the search stops there and farther points get inf (much faster far inland).
         """
         lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-        out = np.full(len(lon), np.nan)
         if self.land is None or len(lon) == 0:
-            return out
-        pts = gpd.GeoSeries(shapely.points(lon, lat), crs="EPSG:4326").to_crs(self.metric_crs).values
+            return np.full(len(lon), np.nan)
+        return self._coast_km(self.metric_points(lon, lat), max_km)
+
+    def metric_points(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """WGS84 points (degrees) as shapely points in the region's metric CRS (m), the same as
+        geopandas' ``to_crs`` gives.
+
+        Parameters
+        ----------
+        lon, lat : numpy.ndarray
+            Points (degrees, WGS84).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shapely points (metric CRS, m).
+        """
+        x, y = Transformer.from_crs("EPSG:4326", self.metric_crs, always_xy=True).transform(lon, lat)
+        return shapely.points(x, y)
+
+    def _coast_km(self, pts: np.ndarray, max_km: float | None) -> np.ndarray:
+        """`coast_distance_km` of points already in the metric CRS (land layer required)."""
         idx, dist = self._coast().query_nearest(pts, return_distance=True, all_matches=False,
                                                 max_distance=None if max_km is None else max_km * 1000.0)
-        if max_km is not None:
-            out[:] = np.inf
+        out = np.full(len(pts), np.nan if max_km is None else np.inf)
         out[idx[0]] = dist / 1000.0
         return out
 
@@ -357,12 +381,10 @@ class Region:
 
         Each ray is a straight segment in the metric CRS from the point to the point `max_km` away
         (conformal projection: straight within a fraction of a percent over tens of km); its
-        intersections with the coast segments come from one STRtree query, and the nearest
-        intersection's great-circle distance is returned. No loop over rays.
+        intersections with the coast segments come from one STRtree query; those that may be the
+        ray's first by the lines' equations (`_may_be_first`) are intersected exactly (shapely), and
+        the nearest intersection's great-circle distance is returned. No loop over rays.
         """
-        from pyproj import Transformer
-
-
         if self.land is None:
             raise ValueError("coast_crossing_km needs a land layer")
         lon, lat = np.asarray(lon, float), np.asarray(lat, float)
@@ -377,6 +399,9 @@ class Region:
         rays = shapely.linestrings(np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], axis=1))
         tree = self._coast()
         ri, si = tree.query(rays, predicate="intersects")
+        near = _may_be_first(np.column_stack([x0, y0, x1, y1])[ri], shapely.get_coordinates(tree.geometries.take(si)),
+                             ri, len(lon))
+        ri, si = ri[near], si[near]
         if len(ri):
             start = shapely.points(np.asarray(x0)[ri], np.asarray(y0)[ri])
             hit = shapely.intersection(rays[ri], tree.geometries.take(si))
@@ -449,14 +474,14 @@ class Region:
         best, kind = np.full(len(lon), np.inf), np.full(len(lon), "", dtype=object)
         if len(lon) == 0:
             return best, kind
-        pts = gpd.GeoSeries(shapely.points(lon, lat), crs="EPSG:4326").to_crs(self.metric_crs).values
+        pts = self.metric_points(lon, lat)
         limit = None if max_km is None else max_km * 1000.0
         for k in WATER_KINDS:
             if k not in kinds:
                 continue
             d = np.full(len(lon), np.inf)
             if k == "sea":
-                d = self._sea_km(lon, lat, limit)
+                d = self._sea_km(lon, lat, pts, limit)
             else:
                 found = self._water_tree(k, min_storage_mcm, max_river_level)
                 if found is not None:
@@ -466,15 +491,16 @@ class Region:
             best[closer], kind[closer] = d[closer], k
         return best, kind
 
-    def _sea_km(self, lon: np.ndarray, lat: np.ndarray, limit_m: float | None) -> np.ndarray:
-        """Distance (km) to sea water for `water_distance_km`: with a land layer, to the outer rings of
-        the land polygons (the coastline, lagoon shores included: a lagoon holds sea water), 0 off them;
-        without one, along rays over the global land mask up to `limit_m` (m)."""
+    def _sea_km(self, lon: np.ndarray, lat: np.ndarray, pts: np.ndarray, limit_m: float | None) -> np.ndarray:
+        """Distance (km) to sea water for `water_distance_km` (points in degrees and as `pts` in the
+        metric CRS): with a land layer, to the outer rings of the land polygons (the coastline, lagoon
+        shores included: a lagoon holds sea water), 0 off them; without one, along rays over the global
+        land mask up to `limit_m` (m)."""
         if self.land is None:
             if limit_m is None:
                 raise ValueError("the sea distance without a land layer needs max_km")
             return mask_first_sea_km(self, lon, lat, SEA_BEARINGS, SEA_STEP_KM, limit_m / 1000.0).min(axis=1)
-        d = self.coast_distance_km(lon, lat, max_km=None if limit_m is None else limit_m / 1000.0)
+        d = self._coast_km(pts, None if limit_m is None else limit_m / 1000.0)
         d[~self._covered(lon, lat, filled=True)] = 0.0
         return d
 
@@ -545,6 +571,43 @@ def subdivide(geoms: np.ndarray, max_vertices: int) -> np.ndarray:
             stack.extend(g for g in shapely.get_parts(h)
                          if shapely.get_type_id(g) == 3 and not shapely.is_empty(g))
     return np.array(out, dtype=object)
+
+
+def _may_be_first(ray: np.ndarray, seg: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Which ray-segment crossings may be their ray's first (nearest its start): those whose distance
+    from the start, computed from the lines' equations, is within `_CROSSING_TOL_M` of the ray's least;
+    a segment (nearly) parallel to its ray is kept when its nearest point is. The exact crossing
+    (shapely.intersection) is then needed for these alone, and the nearest of them is the nearest of all.
+
+    Parameters
+    ----------
+    ray : numpy.ndarray
+        (P, 4) start x, y and end x, y of each pair's ray (metric CRS, m).
+    seg : numpy.ndarray
+        (2 P, 2) the two ends of each pair's segment, pair after pair (m).
+    owner : numpy.ndarray
+        (P,) the ray of each pair (0..n-1).
+    n : int
+        The number of rays.
+
+    Returns
+    -------
+    numpy.ndarray
+        (P,) bool.
+    """
+    p, r = ray[:, :2], ray[:, 2:] - ray[:, :2]
+    q, s = seg[0::2], seg[1::2] - seg[0::2]
+    denom = r[:, 0] * s[:, 1] - r[:, 1] * s[:, 0]
+    length, seg_length = np.hypot(r[:, 0], r[:, 1]), np.hypot(s[:, 0], s[:, 1])
+    parallel = np.abs(denom) <= _PARALLEL_SINE * length * seg_length
+    with np.errstate(divide="ignore", invalid="ignore"):
+        along = ((q[:, 0] - p[:, 0]) * s[:, 1] - (q[:, 1] - p[:, 1]) * s[:, 0]) / denom * length
+        t = np.clip(((p[:, 0] - q[:, 0]) * s[:, 0] + (p[:, 1] - q[:, 1]) * s[:, 1]) / seg_length ** 2, 0.0, 1.0)
+    to_segment = np.hypot(q[:, 0] + t * s[:, 0] - p[:, 0], q[:, 1] + t * s[:, 1] - p[:, 1])
+    low = np.where(parallel, to_segment, along) - _CROSSING_TOL_M
+    least = np.full(n, np.inf)
+    np.minimum.at(least, owner, np.where(parallel, np.inf, along + _CROSSING_TOL_M))
+    return ~(low > least[owner])
 
 
 def _segments(lines: np.ndarray) -> np.ndarray:

@@ -1134,7 +1134,7 @@ def _distance_to_layer_km(region: Region, layer: gpd.GeoDataFrame, lon, lat) -> 
     """Planar distance (km, region's metric CRS) from each point to the nearest feature of a layer."""
     crs = region.metric_crs
     geoms = layer.to_crs(crs).geometry.values
-    pts = gpd.GeoSeries(shapely.points(lon, lat), crs="EPSG:4326").to_crs(crs).values
+    pts = region.metric_points(lon, lat)
     (qi, _), d = shapely.STRtree(geoms).query_nearest(pts, return_distance=True, all_matches=False)
     out = np.full(len(lon), np.inf)
     out[qi] = d / 1000.0

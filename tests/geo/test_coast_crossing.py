@@ -1,0 +1,42 @@
+"""The first crossing of a ray with the coast: the crossings kept by their line equations
+(`_may_be_first`) give the same first crossing as every crossing shapely finds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from smrplan.geo.layers import _may_be_first
+
+
+def first_crossings(rays, segments, ri, si, x0, y0):
+    """Ray, x and y of the first crossing of each ray, as `Region.coast_crossing_km` picks it."""
+    start = shapely.points(x0[ri], y0[ri])
+    hit = shapely.intersection(rays[ri], segments[si])
+    first = pd.DataFrame({"ray": ri, "d": shapely.distance(start, hit), "k": np.arange(len(ri))})
+    k = first.sort_values(["ray", "d"]).drop_duplicates("ray")["k"].to_numpy()
+    cross = shapely.get_point(shapely.shortest_line(start[k], hit[k]), 1)
+    return ri[k], shapely.get_x(cross), shapely.get_y(cross)
+
+
+def test_kept_crossings_give_the_same_first_crossing_as_all():
+    rng = np.random.default_rng(3)
+    # A zigzag coast in metric coordinates with flat pieces (some rays run along them) and shared vertices.
+    xs = np.cumsum(rng.choice([0.0, 100.0, 250.0], 400)) + 1e6
+    ys = np.round(rng.normal(0, 300, 400), -2) + 2e6
+    coast = np.column_stack([xs, ys])
+    segments = shapely.linestrings(np.stack([coast[:-1], coast[1:]], axis=1))
+    n = 3000
+    x0, y0 = rng.uniform(xs.min(), xs.max(), n), rng.uniform(2e6 - 1000, 2e6 + 1000, n)
+    bearing = rng.choice(np.arange(0.0, 360.0, 22.5), n)
+    bearing[::5], y0[::5] = 90.0, ys[rng.integers(0, 400, len(y0[::5]))]  # along the flat pieces
+    x1, y1 = x0 + 3000.0 * np.sin(np.radians(bearing)), y0 + 3000.0 * np.cos(np.radians(bearing))
+    rays = shapely.linestrings(np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], axis=1))
+    ri, si = shapely.STRtree(segments).query(rays, predicate="intersects")
+    keep = _may_be_first(np.column_stack([x0, y0, x1, y1])[ri], shapely.get_coordinates(segments[si]), ri, n)
+    assert keep.sum() < len(ri) / 2  # most crossings need no exact intersection
+    every = first_crossings(rays, segments, ri, si, x0, y0)
+    kept = first_crossings(rays, segments, ri[keep], si[keep], x0, y0)
+    for a, b in zip(every, kept, strict=True):
+        assert np.array_equal(a, b)
