@@ -99,6 +99,9 @@ class PointIndex:
 
         Pairs are kept by their chord (a radius r is the chord 2 sin(r / 2R), `_chord`), so no pair is
         sorted or measured again: the cost is that of finding the pairs. `within` gives the pairs.
+        Each query point's sum adds its pairs in the order of the index's tree (scipy's pair search
+        walks the indexed points' leaves in tree order for every query), so it has the same bits
+        whichever other points and radii are queried with it.
 
         Parameters
         ----------

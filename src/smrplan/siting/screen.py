@@ -739,13 +739,26 @@ def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray,
     list of Criterion
         sterilised_zone (persons), population_density (persons/km2, the highest mean over the radii of
         `_density_radii`), epz_population (persons).
+
+    Notes
+    -----
+    The candidates of one EPZ are summed at the radii their rules read only (the EPZ, its density
+    radii, and the sterilised zone when land or floating candidates are among them): a microreactor's
+    smaller EPZ needs no pair beyond it. A candidate's sums do not depend on the other candidates
+    queried with it (`PointIndex.sums_within`), so the values are those of one query at every radius.
     """
     n = len(kinds)
     reactor = _applies(kinds, "land", "micro", "floating")
     density_radii = {e: _density_radii(rules, e) for e in epz_values}
     radii = sorted({rules.sterilised_zone_km, *epz_values, *(r for rs in density_radii.values() for r in rs)})
-    both = _sums_within(sidx, np.column_stack([pop, np.where(township, 0.0, pop)]), lon, lat, radii)
     col = {r: k for k, r in enumerate(radii)}
+    both = np.full((n, len(radii), 2), np.nan)  # NaN at the radii a candidate's rules do not read
+    weight = np.column_stack([pop, np.where(township, 0.0, pop)])
+    for e in epz_values:  # one to three EPZ sizes (per kind), not candidates
+        sel = np.flatnonzero(epz == e)
+        zone = {rules.sterilised_zone_km} if _applies(kinds[sel], "land", "floating").any() else set()
+        read = sorted({e, *density_radii[e], *zone})
+        both[np.ix_(sel, np.array([col[r] for r in read]))] = _sums_within(sidx, weight, lon[sel], lat[sel], read)
     # Everyone (the EPZ) and the population outside staff townships (the sterilised zone and the density).
     sums, public = both[:, :, 0], both[:, :, 1]
     sz_pop = public[:, col[rules.sterilised_zone_km]]
