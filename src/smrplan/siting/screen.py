@@ -370,8 +370,7 @@ def generate_candidates(region: Region, rules: Siting, max_network_km: float,
     cand = cand.iloc[np.argsort(_block_of(cand), kind="stable")].reset_index(drop=True)  # the whole order
     if "offshore_km" not in cand.columns:
         cand["offshore_km"] = np.nan
-    prefix = cand.kind.str[0].str.upper()
-    cand.insert(0, "site_id", prefix + pd.Series(np.arange(len(cand))).astype(str).str.zfill(6))
+    cand.insert(0, "site_id", [f"{kind[0].upper()}{i:06d}" for i, kind in enumerate(cand.kind)])  # e.g. L000042
     return gpd.GeoDataFrame(cand, geometry=gpd.points_from_xy(cand.lon, cand.lat), crs="EPSG:4326")
 
 
