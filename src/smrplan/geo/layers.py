@@ -408,7 +408,9 @@ class Region:
             first = pd.DataFrame({"ray": ri, "d": shapely.distance(start, hit), "k": np.arange(len(ri))})
             first = first.sort_values(["ray", "d"]).drop_duplicates("ray")
             k = first["k"].to_numpy()
-            cross = shapely.get_point(shapely.shortest_line(start[k], hit[k]), 1)
+            cross = hit[k]  # a crossing point, or the point of an overlap nearest the start
+            part = np.flatnonzero(shapely.get_type_id(cross) != 0)
+            cross[part] = shapely.get_point(shapely.shortest_line(start[k[part]], cross[part]), 1)
             cx, cy = Transformer.from_crs(self.metric_crs, "EPSG:4326", always_xy=True).transform(
                 shapely.get_x(cross), shapely.get_y(cross))
             ray = first["ray"].to_numpy()
