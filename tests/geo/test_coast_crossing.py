@@ -1,5 +1,7 @@
-"""The first crossing of a ray with the coast: the crossings kept by their line equations
-(`_may_be_first`) give the same first crossing as every crossing shapely finds."""
+"""Line searches of the land layer: the first crossing of a ray with the coast (the crossings kept by
+their line equations, `_may_be_first`, give the same first crossing as every crossing shapely finds)
+and the nearest water within per-point bounds (`_nearest_within_km`, the same distances as an
+unbounded search)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from smrplan.geo.layers import _may_be_first
+from smrplan.geo.layers import _may_be_first, _nearest_within_km
 
 
 def first_crossings(rays, segments, ri, si, x0, y0):
@@ -40,3 +42,19 @@ def test_kept_crossings_give_the_same_first_crossing_as_all():
     kept = first_crossings(rays, segments, ri[keep], si[keep], x0, y0)
     for a, b in zip(every, kept, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_nearest_within_bounds_equals_the_unbounded_nearest_where_it_is_within():
+    rng = np.random.default_rng(4)
+    a = rng.uniform(0, 200_000, (500, 2))
+    lines = shapely.linestrings(np.stack([a, a + rng.normal(0, 2000, (500, 2))], axis=1))
+    tree = shapely.STRtree(lines)
+    pts = shapely.points(rng.uniform(-50_000, 250_000, (4000, 2)))
+    (q, _), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    nearest = np.full(len(pts), np.inf)
+    nearest[q] = dist / 1000.0
+    bound = np.where(rng.random(4000) < 0.2, np.inf, rng.choice([0.0, 0.5, 3.0, 10.0, 40.0, 100.0], 4000))
+    got = _nearest_within_km(tree, pts, bound)
+    within = nearest <= bound
+    assert np.array_equal(got[within], nearest[within])  # the same bits
+    assert (got[~within] > bound[~within]).all()

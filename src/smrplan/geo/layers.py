@@ -77,6 +77,8 @@ _SAME_POINT_DEG = 1e-5
 # its first (m: far above the rounding of the equations and of shapely's crossing point, `_may_be_first`);
 # a segment within this sine of its ray's direction counts as parallel.
 _CROSSING_TOL_M = 1.0
+# Tops of the groups of search bounds of `_nearest_within_km` (km).
+_BOUND_GROUPS_KM = np.array([1.0, 4.0, 16.0, 64.0, np.inf])
 _PARALLEL_SINE = 1e-9
 
 
@@ -450,7 +452,8 @@ class Region:
         layer of World Data Bank II level <= `max_river_level`; every line when the level is unknown),
         ``lake`` (polygons of the `lakes` layer, 0 inside) and ``dam`` (points of the `dams` layer with a
         gross storage >= `min_storage_mcm` million m3; unknown storage does not count). Distances are
-        planar in the metric CRS (STRtree nearest queries); a kind without a layer is never nearest.
+        planar in the metric CRS (STRtree nearest queries, each kind searched only as far as the nearest
+        water of the kinds before it, `_nearest_within_km`); a kind without a layer is never nearest.
         Holes of the land polygons are not counted: most are ponds and river reaches of unknown volume.
 
         Parameters
@@ -486,9 +489,8 @@ class Region:
                 d = self._sea_km(lon, lat, pts, limit)
             else:
                 found = self._water_tree(k, min_storage_mcm, max_river_level)
-                if found is not None:
-                    (q, _), dist = found[1].query_nearest(pts, return_distance=True, all_matches=False, max_distance=limit)
-                    d[q] = dist / 1000.0
+                if found is not None:  # only water closer than the nearest so far can change the answer
+                    d = _nearest_within_km(found[1], pts, np.minimum(best, np.inf if max_km is None else max_km))
             closer = d < best
             best[closer], kind[closer] = d[closer], k
         return best, kind
@@ -573,6 +575,39 @@ def subdivide(geoms: np.ndarray, max_vertices: int) -> np.ndarray:
             stack.extend(g for g in shapely.get_parts(h)
                          if shapely.get_type_id(g) == 3 and not shapely.is_empty(g))
     return np.array(out, dtype=object)
+
+
+def _nearest_within_km(tree: shapely.STRtree, pts: np.ndarray, bound_km: np.ndarray) -> np.ndarray:
+    """Distance (km) from each point to the nearest geometry of `tree` (metric CRS) when one lies within
+    the point's bound (km; inf: no bound); inf otherwise, or another geometry's distance beyond the bound.
+
+    The points are queried in groups of bounds up to 1, 4, 16, 64 km and beyond, each with its group's
+    largest bound as the search limit, so that short bounds prune the search; a distance found is the
+    tree's nearest distance, as an unbounded query gives it. No loop over points.
+
+    Parameters
+    ----------
+    tree : shapely.STRtree
+        Geometries in the metric CRS (m).
+    pts : numpy.ndarray
+        Shapely points in the metric CRS (m).
+    bound_km : numpy.ndarray
+        (points,) farthest distance of interest (km); points with 0 are not queried.
+
+    Returns
+    -------
+    numpy.ndarray
+        (points,) km.
+    """
+    out = np.full(len(pts), np.inf)
+    group = np.searchsorted(_BOUND_GROUPS_KM, bound_km)  # the first group whose top is at least the bound
+    for g in np.unique(group[bound_km > 0]):  # at most five groups, not points
+        sel = np.flatnonzero((group == g) & (bound_km > 0))
+        top = float(min(_BOUND_GROUPS_KM[g], bound_km[sel].max()))
+        (q, _), dist = tree.query_nearest(pts[sel], return_distance=True, all_matches=False,
+                                          max_distance=None if np.isinf(top) else top * 1000.0)
+        out[sel[q]] = dist / 1000.0
+    return out
 
 
 def _may_be_first(ray: np.ndarray, seg: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
