@@ -534,9 +534,9 @@ def mask_first_sea_km(region: Region, lon, lat, bearings: np.ndarray, step_km: f
     k = len(steps)
     if n == 0 or k == 0:
         return np.full((n, b), np.inf)
-    src = np.repeat(np.arange(n), b * k)
-    x, y = destination(lon[src], lat[src], np.tile(np.repeat(bearings, k), n), np.tile(np.tile(steps, b), n))
-    sea = region.is_sea_many(x, y).reshape(n, b, k)
+    brg = np.asarray(bearings, float)
+    x, y = destination(lon[:, None, None], lat[:, None, None], brg[None, :, None], steps[None, None, :])
+    sea = region.is_sea_many(x.ravel(), y.ravel()).reshape(n, b, k)
     return np.where(sea, steps, np.inf).min(axis=2)
 
 

@@ -216,13 +216,13 @@ def _sums_within(index: PointIndex, weight: np.ndarray, lon, lat, radii) -> np.n
 
 # ----------------------------------------------------------------------------------------- candidates
 def _ring(lon, lat, distances_km, bearings=_BEARINGS):
+    """Points at each distance (km) along each bearing (degrees) from each point: lon, lat (degrees) and
+    the source point's index, point by point, then distance, then bearing. `destination` runs on the
+    broadcast (points, distances, bearings) grid, so each point's sine and cosine are taken once."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    d = np.asarray(distances_km, float)
-    src = np.repeat(np.arange(len(lon)), len(d) * len(bearings))
-    dist = np.tile(np.repeat(d, len(bearings)), len(lon))
-    brg = np.tile(np.tile(bearings, len(d)), len(lon))
-    x, y = destination(lon[src], lat[src], brg, dist)
-    return x, y, src
+    d, b = np.asarray(distances_km, float), np.asarray(bearings, float)
+    x, y = destination(lon[:, None, None], lat[:, None, None], b[None, None, :], d[None, :, None])
+    return x.ravel(), y.ravel(), np.repeat(np.arange(len(lon)), len(d) * len(b))
 
 
 def _first_sea_km(region: Region, lon, lat, search_km: float) -> np.ndarray:
