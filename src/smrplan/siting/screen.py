@@ -816,15 +816,17 @@ def _verdicts(candidates: gpd.GeoDataFrame, crit: list[Criterion]) -> gpd.GeoDat
 
 
 def _fmt(values: np.ndarray) -> np.ndarray:
-    """Values as text (object array): 'n/a' when not finite, no decimals from 100, else two."""
-    v = np.asarray(values, float)
+    """Values as text (object array): 'n/a' when not finite, no decimals from 100, else two. Each
+    distinct value (by its bits, so that -0.0 stays '-0.00') is formatted once."""
+    bits, back = np.unique(np.asarray(values, float).view(np.int64), return_inverse=True)
+    v = bits.view(float)
     out = np.full(len(v), "n/a", dtype=object)
     finite = np.isfinite(v)
     big = finite & (np.abs(v) >= 100)
     small = finite & ~big
     out[big] = np.char.mod("%.0f", v[big]).astype(object)
     out[small] = np.char.mod("%.2f", v[small]).astype(object)
-    return out
+    return out[back.ravel()]
 
 
 def _density_radii(rules: Siting, epz_km: float) -> list[float]:
