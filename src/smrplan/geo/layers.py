@@ -77,9 +77,9 @@ _SAME_POINT_DEG = 1e-5
 # its first (m: far above the rounding of the equations and of shapely's crossing point, `_may_be_first`);
 # a segment within this sine of its ray's direction counts as parallel.
 _CROSSING_TOL_M = 1.0
+_PARALLEL_SINE = 1e-9
 # Tops of the groups of search bounds of `_nearest_within_km` (km).
 _BOUND_GROUPS_KM = np.array([1.0, 4.0, 16.0, 64.0, np.inf])
-_PARALLEL_SINE = 1e-9
 
 
 @dataclass
