@@ -95,9 +95,12 @@ def test_cold_and_warm_regions_answer_alike(cache):
     for _ in range(2):  # the first region fills the cache, the second reads it
         r = islands_region()
         status = r.land_status(np.array([1.0, 2.55, 3.02]), np.array([1.0, 0.05, 1.02]))
-        answers.append((r.is_sea_many(lon, lat), r.is_sea(lon, lat), status["is_island"]))
-    assert {p.name.split("-")[0] for p in cache.iterdir()} == {"enclosed", "seacells"}
-    (sea_cold, exact_cold, island_cold), (sea_warm, exact_warm, island_warm) = answers
+        answers.append((r.is_sea_many(lon, lat), r.is_sea(lon, lat), status["is_island"], r.is_land(lon, lat),
+                        r.land_pieces()[0]))
+    assert {p.name.split("-")[0] for p in cache.iterdir()} == {"enclosed", "seacells", "landpieces"}
+    (sea_cold, exact_cold, island_cold, land_cold, pieces_cold), (sea_warm, exact_warm, island_warm, land_warm,
+                                                                  pieces_warm) = answers
     assert np.array_equal(sea_cold, sea_warm) and np.array_equal(exact_cold, exact_warm)
+    assert np.array_equal(land_cold, land_warm) and shapely.equals_exact(pieces_cold, pieces_warm, 0.0).all()
     assert np.array_equal(sea_warm, exact_warm)
     assert island_cold.tolist() == island_warm.tolist() == [False, True, True]

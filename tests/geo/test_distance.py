@@ -50,3 +50,15 @@ def test_sums_within_match_brute_force_for_every_radius_and_weight():
     one = PointIndex(*on_circle).sums_within([77.0], [11.0], [2.5], [5.0, 4.999])
     assert one[:, :, 0].tolist() == [[2.5, 0.0]]  # inclusive at the radius, as `within`
     assert PointIndex(lon, lat).sums_within([], [], w, radii).shape == (0, 4, 2)
+
+
+def test_sums_within_of_a_point_do_not_depend_on_the_points_queried_with_it():
+    rng = np.random.default_rng(8)
+    lon, lat = rng.uniform(76, 78, 20000), rng.uniform(10, 12, 20000)
+    w = np.column_stack([rng.lognormal(6, 1, 20000) * 1.37, rng.lognormal(3, 2, 20000) / 3.0])
+    qlon, qlat = rng.uniform(76, 78, 3000), rng.uniform(10, 12, 3000)
+    index = PointIndex(lon, lat)
+    every = index.sums_within(qlon, qlat, w, [1.6, 5.0, 16.0])
+    some = rng.permutation(3000)[:1000]
+    fewer = index.sums_within(qlon[some], qlat[some], w, [5.0, 1.6])
+    assert np.array_equal(fewer, every[some][:, [1, 0]])  # the same bits, not only close

@@ -13,7 +13,7 @@ from smrplan.errors import InputError
 from smrplan.geo.distance import destination, haversine_km
 from smrplan.geo.layers import Region
 from smrplan.scenario import load_scenario
-from smrplan.siting.screen import generate_candidates, screen
+from smrplan.siting.screen import _fmt, generate_candidates, screen
 
 RULES = load_scenario("india-islands").siting
 
@@ -552,3 +552,12 @@ def test_tsunami_is_a_known_layer():
     sc = parse_scenario({"name": "x", "data": {"settlements": "a.csv", "tsunami": "incois.gpkg",
                                                "dem": "glo90.tif"}}, "x.yaml")
     assert sc.data["tsunami"] == "incois.gpkg"
+
+
+def test_reason_values_are_formatted_each_as_on_its_own():
+    rng = np.random.default_rng(2)
+    v = np.concatenate([rng.choice([0.0, -0.0, 1.0, np.nan, np.inf, 250.0, 99.995, 0.005], 500),
+                        rng.lognormal(3, 3, 500) * rng.choice([-1, 1], 500)])
+    alone = ["n/a" if not np.isfinite(x) else f"{x:.0f}" if abs(x) >= 100 else f"{x:.2f}" for x in v]
+    assert _fmt(v).tolist() == alone
+    assert _fmt(np.array([-0.0, 0.0])).tolist() == ["-0.00", "0.00"]  # distinct bits, distinct text

@@ -99,6 +99,9 @@ class PointIndex:
 
         Pairs are kept by their chord (a radius r is the chord 2 sin(r / 2R), `_chord`), so no pair is
         sorted or measured again: the cost is that of finding the pairs. `within` gives the pairs.
+        Each query point's sum adds its pairs in the order of the index's tree (scipy's pair search
+        walks the indexed points' leaves in tree order for every query), so it has the same bits
+        whichever other points and radii are queried with it.
 
         Parameters
         ----------
@@ -121,12 +124,13 @@ class PointIndex:
             return out
         chords = np.array([_chord(r + WITHIN_TOLERANCE_KM) for r in radii_km])
         pairs = cKDTree(_unit(lon, lat)).sparse_distance_matrix(self._tree, chords.max(), output_type="ndarray")
-        q, p, v = pairs["i"], pairs["j"], pairs["v"]
+        q, p, v = (np.ascontiguousarray(pairs[f]) for f in ("i", "j", "v"))  # the record's fields, packed
+        columns = [np.ascontiguousarray(w[:, j]) for j in range(w.shape[1])]  # weight columns, not points
         for k in np.argsort(-chords):  # largest radius first; each smaller one keeps a subset of the pairs
             keep = v <= chords[k]
             q, p, v = q[keep], p[keep], v[keep]
-            for j in range(w.shape[1]):  # weight columns, not points
-                out[:, k, j] = np.bincount(q, weights=w[p, j], minlength=len(lon))
+            for j, column in enumerate(columns):
+                out[:, k, j] = np.bincount(q, weights=column[p], minlength=len(lon))
         return out
 
     def within(self, lon, lat, radius_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

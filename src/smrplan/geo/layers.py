@@ -38,6 +38,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 
 from smrplan.demand.population import allocate_population, census_pools
 from smrplan.errors import InputError
@@ -72,6 +73,13 @@ SEA_STEP_KM = 0.25
 # Settlement points closer than this are the same place when building settlements (degrees; 1e-5 deg
 # is about 1 m, finer than the 4-decimal (11 m) coordinates GeoNames publishes).
 _SAME_POINT_DEG = 1e-5
+# A ray-coast crossing whose distance from the line equations is this much beyond the ray's least is not
+# its first (m: far above the rounding of the equations and of shapely's crossing point, `_may_be_first`);
+# a segment within this sine of its ray's direction counts as parallel.
+_CROSSING_TOL_M = 1.0
+_PARALLEL_SINE = 1e-9
+# Tops of the groups of search bounds of `_nearest_within_km` (km).
+_BOUND_GROUPS_KM = np.array([1.0, 4.0, 16.0, 64.0, np.inf])
 
 
 @dataclass
@@ -156,14 +164,20 @@ class Region:
     def land_pieces(self, filled: bool = False) -> tuple[np.ndarray, shapely.STRtree] | None:
         """The land polygons (with `filled`, their outer rings: land plus inland water) cut into
         pieces of at most MAX_PIECE_VERTICES vertices (WGS84) and an STRtree over them; None without a
-        land layer. Computed once per region."""
-        if self.land is None:
+        land layer. Computed once per region; the pieces are kept on disk per land layer
+        (`geo.diskcache`, `land_key`)."""
+        land = self.land
+        if land is None:
             return None
         if filled not in self._pieces:
-            geoms = np.asarray(self.land.geometry.values)
-            if filled:
-                geoms = shapely.polygons(shapely.get_exterior_ring(geoms))
-            pieces = subdivide(geoms, MAX_PIECE_VERTICES)
+
+            def cut() -> dict[str, np.ndarray]:
+                geoms = np.asarray(land.geometry.values)
+                if filled:
+                    geoms = shapely.polygons(shapely.get_exterior_ring(geoms))
+                return pack_geometries(subdivide(geoms, MAX_PIECE_VERTICES))
+
+            pieces = unpack_geometries(cached("landpieces", key_of([self.land_key(), filled]), cut))
             self._pieces[filled] = (pieces, shapely.STRtree(pieces))
         return self._pieces[filled]
 
@@ -304,7 +318,7 @@ class Region:
         off = np.zeros(n)
         out = np.flatnonzero(part < 0)
         if len(out):
-            pts = gpd.GeoSeries(shapely.points(lon[out], lat[out]), crs="EPSG:4326").to_crs(self.metric_crs).values
+            pts = self.metric_points(lon[out], lat[out])
             (q, p), d = enc.parts_metric.query_nearest(pts, return_distance=True, all_matches=False)
             part[out[q]], off[out[q]] = p, d / 1000.0
         snapped = (off > 0) & (off <= self.land_tolerance_km)
@@ -332,14 +346,32 @@ class Region:
         `max_km` the search stops there and farther points get inf (much faster far inland).
         """
         lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-        out = np.full(len(lon), np.nan)
         if self.land is None or len(lon) == 0:
-            return out
-        pts = gpd.GeoSeries(shapely.points(lon, lat), crs="EPSG:4326").to_crs(self.metric_crs).values
+            return np.full(len(lon), np.nan)
+        return self._coast_km(self.metric_points(lon, lat), max_km)
+
+    def metric_points(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """WGS84 points (degrees) as shapely points in the region's metric CRS (m), the same as
+        geopandas' ``to_crs`` gives.
+
+        Parameters
+        ----------
+        lon, lat : numpy.ndarray
+            Points (degrees, WGS84).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shapely points (metric CRS, m).
+        """
+        x, y = Transformer.from_crs("EPSG:4326", self.metric_crs, always_xy=True).transform(lon, lat)
+        return shapely.points(x, y)
+
+    def _coast_km(self, pts: np.ndarray, max_km: float | None) -> np.ndarray:
+        """`coast_distance_km` of points already in the metric CRS (land layer required)."""
         idx, dist = self._coast().query_nearest(pts, return_distance=True, all_matches=False,
                                                 max_distance=None if max_km is None else max_km * 1000.0)
-        if max_km is not None:
-            out[:] = np.inf
+        out = np.full(len(pts), np.nan if max_km is None else np.inf)
         out[idx[0]] = dist / 1000.0
         return out
 
@@ -351,12 +383,10 @@ class Region:
 
         Each ray is a straight segment in the metric CRS from the point to the point `max_km` away
         (conformal projection: straight within a fraction of a percent over tens of km); its
-        intersections with the coast segments come from one STRtree query, and the nearest
-        intersection's great-circle distance is returned. No loop over rays.
+        intersections with the coast segments come from one STRtree query; those that may be the
+        ray's first by the lines' equations (`_may_be_first`) are intersected exactly (shapely), and
+        the nearest intersection's great-circle distance is returned. No loop over rays.
         """
-        from pyproj import Transformer
-
-
         if self.land is None:
             raise ValueError("coast_crossing_km needs a land layer")
         lon, lat = np.asarray(lon, float), np.asarray(lat, float)
@@ -371,13 +401,18 @@ class Region:
         rays = shapely.linestrings(np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], axis=1))
         tree = self._coast()
         ri, si = tree.query(rays, predicate="intersects")
+        near = _may_be_first(np.column_stack([x0, y0, x1, y1])[ri], shapely.get_coordinates(tree.geometries.take(si)),
+                             ri, len(lon))
+        ri, si = ri[near], si[near]
         if len(ri):
             start = shapely.points(np.asarray(x0)[ri], np.asarray(y0)[ri])
             hit = shapely.intersection(rays[ri], tree.geometries.take(si))
             first = pd.DataFrame({"ray": ri, "d": shapely.distance(start, hit), "k": np.arange(len(ri))})
             first = first.sort_values(["ray", "d"]).drop_duplicates("ray")
             k = first["k"].to_numpy()
-            cross = shapely.get_point(shapely.shortest_line(start[k], hit[k]), 1)
+            cross = hit[k]  # a crossing point, or the point of an overlap nearest the start
+            part = np.flatnonzero(shapely.get_type_id(cross) != 0)
+            cross[part] = shapely.get_point(shapely.shortest_line(start[k[part]], cross[part]), 1)
             cx, cy = Transformer.from_crs(self.metric_crs, "EPSG:4326", always_xy=True).transform(
                 shapely.get_x(cross), shapely.get_y(cross))
             ray = first["ray"].to_numpy()
@@ -417,7 +452,8 @@ class Region:
         layer of World Data Bank II level <= `max_river_level`; every line when the level is unknown),
         ``lake`` (polygons of the `lakes` layer, 0 inside) and ``dam`` (points of the `dams` layer with a
         gross storage >= `min_storage_mcm` million m3; unknown storage does not count). Distances are
-        planar in the metric CRS (STRtree nearest queries); a kind without a layer is never nearest.
+        planar in the metric CRS (STRtree nearest queries, each kind searched only as far as the nearest
+        water of the kinds before it, `_nearest_within_km`); a kind without a layer is never nearest.
         Holes of the land polygons are not counted: most are ponds and river reaches of unknown volume.
 
         Parameters
@@ -443,32 +479,32 @@ class Region:
         best, kind = np.full(len(lon), np.inf), np.full(len(lon), "", dtype=object)
         if len(lon) == 0:
             return best, kind
-        pts = gpd.GeoSeries(shapely.points(lon, lat), crs="EPSG:4326").to_crs(self.metric_crs).values
+        pts = self.metric_points(lon, lat)
         limit = None if max_km is None else max_km * 1000.0
         for k in WATER_KINDS:
             if k not in kinds:
                 continue
             d = np.full(len(lon), np.inf)
             if k == "sea":
-                d = self._sea_km(lon, lat, limit)
+                d = self._sea_km(lon, lat, pts, limit)
             else:
                 found = self._water_tree(k, min_storage_mcm, max_river_level)
-                if found is not None:
-                    (q, _), dist = found[1].query_nearest(pts, return_distance=True, all_matches=False, max_distance=limit)
-                    d[q] = dist / 1000.0
+                if found is not None:  # only water closer than the nearest so far can change the answer
+                    d = _nearest_within_km(found[1], pts, np.minimum(best, np.inf if max_km is None else max_km))
             closer = d < best
             best[closer], kind[closer] = d[closer], k
         return best, kind
 
-    def _sea_km(self, lon: np.ndarray, lat: np.ndarray, limit_m: float | None) -> np.ndarray:
-        """Distance (km) to sea water for `water_distance_km`: with a land layer, to the outer rings of
-        the land polygons (the coastline, lagoon shores included: a lagoon holds sea water), 0 off them;
-        without one, along rays over the global land mask up to `limit_m` (m)."""
+    def _sea_km(self, lon: np.ndarray, lat: np.ndarray, pts: np.ndarray, limit_m: float | None) -> np.ndarray:
+        """Distance (km) to sea water for `water_distance_km` (points in degrees and as `pts` in the
+        metric CRS): with a land layer, to the outer rings of the land polygons (the coastline, lagoon
+        shores included: a lagoon holds sea water), 0 off them; without one, along rays over the global
+        land mask up to `limit_m` (m)."""
         if self.land is None:
             if limit_m is None:
                 raise ValueError("the sea distance without a land layer needs max_km")
             return mask_first_sea_km(self, lon, lat, SEA_BEARINGS, SEA_STEP_KM, limit_m / 1000.0).min(axis=1)
-        d = self.coast_distance_km(lon, lat, max_km=None if limit_m is None else limit_m / 1000.0)
+        d = self._coast_km(pts, None if limit_m is None else limit_m / 1000.0)
         d[~self._covered(lon, lat, filled=True)] = 0.0
         return d
 
@@ -498,9 +534,9 @@ def mask_first_sea_km(region: Region, lon, lat, bearings: np.ndarray, step_km: f
     k = len(steps)
     if n == 0 or k == 0:
         return np.full((n, b), np.inf)
-    src = np.repeat(np.arange(n), b * k)
-    x, y = destination(lon[src], lat[src], np.tile(np.repeat(bearings, k), n), np.tile(np.tile(steps, b), n))
-    sea = region.is_sea_many(x, y).reshape(n, b, k)
+    brg = np.asarray(bearings, float)
+    x, y = destination(lon[:, None, None], lat[:, None, None], brg[None, :, None], steps[None, None, :])
+    sea = region.is_sea_many(x.ravel(), y.ravel()).reshape(n, b, k)
     return np.where(sea, steps, np.inf).min(axis=2)
 
 
@@ -539,6 +575,76 @@ def subdivide(geoms: np.ndarray, max_vertices: int) -> np.ndarray:
             stack.extend(g for g in shapely.get_parts(h)
                          if shapely.get_type_id(g) == 3 and not shapely.is_empty(g))
     return np.array(out, dtype=object)
+
+
+def _nearest_within_km(tree: shapely.STRtree, pts: np.ndarray, bound_km: np.ndarray) -> np.ndarray:
+    """Distance (km) from each point to the nearest geometry of `tree` (metric CRS) when one lies within
+    the point's bound (km; inf: no bound); inf otherwise, or another geometry's distance beyond the bound.
+
+    The points are queried in groups of bounds up to 1, 4, 16, 64 km and beyond, each with its group's
+    largest bound as the search limit, so that short bounds prune the search; a distance found is the
+    tree's nearest distance, as an unbounded query gives it. No loop over points.
+
+    Parameters
+    ----------
+    tree : shapely.STRtree
+        Geometries in the metric CRS (m).
+    pts : numpy.ndarray
+        Shapely points in the metric CRS (m).
+    bound_km : numpy.ndarray
+        (points,) farthest distance of interest (km); points with 0 are not queried.
+
+    Returns
+    -------
+    numpy.ndarray
+        (points,) km.
+    """
+    out = np.full(len(pts), np.inf)
+    group = np.searchsorted(_BOUND_GROUPS_KM, bound_km)  # the first group whose top is at least the bound
+    for g in np.unique(group[bound_km > 0]):  # at most five groups, not points
+        sel = np.flatnonzero((group == g) & (bound_km > 0))
+        top = float(min(_BOUND_GROUPS_KM[g], bound_km[sel].max()))
+        (q, _), dist = tree.query_nearest(pts[sel], return_distance=True, all_matches=False,
+                                          max_distance=None if np.isinf(top) else top * 1000.0)
+        out[sel[q]] = dist / 1000.0
+    return out
+
+
+def _may_be_first(ray: np.ndarray, seg: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Which ray-segment crossings may be their ray's first (nearest its start): those whose distance
+    from the start, computed from the lines' equations, is within `_CROSSING_TOL_M` of the ray's least;
+    a segment (nearly) parallel to its ray is kept when its nearest point is. The exact crossing
+    (shapely.intersection) is then needed for these alone, and the nearest of them is the nearest of all.
+
+    Parameters
+    ----------
+    ray : numpy.ndarray
+        (P, 4) start x, y and end x, y of each pair's ray (metric CRS, m).
+    seg : numpy.ndarray
+        (2 P, 2) the two ends of each pair's segment, pair after pair (m).
+    owner : numpy.ndarray
+        (P,) the ray of each pair (0..n-1).
+    n : int
+        The number of rays.
+
+    Returns
+    -------
+    numpy.ndarray
+        (P,) bool.
+    """
+    p, r = ray[:, :2], ray[:, 2:] - ray[:, :2]
+    q, s = seg[0::2], seg[1::2] - seg[0::2]
+    denom = r[:, 0] * s[:, 1] - r[:, 1] * s[:, 0]
+    length, seg_length = np.hypot(r[:, 0], r[:, 1]), np.hypot(s[:, 0], s[:, 1])
+    parallel = np.abs(denom) <= _PARALLEL_SINE * length * seg_length
+    with np.errstate(divide="ignore", invalid="ignore"):
+        along = ((q[:, 0] - p[:, 0]) * s[:, 1] - (q[:, 1] - p[:, 1]) * s[:, 0]) / denom * length
+        t = np.clip(((p[:, 0] - q[:, 0]) * s[:, 0] + (p[:, 1] - q[:, 1]) * s[:, 1]) / seg_length ** 2, 0.0, 1.0)
+    to_segment = np.hypot(q[:, 0] + t * s[:, 0] - p[:, 0], q[:, 1] + t * s[:, 1] - p[:, 1])
+    low = np.where(parallel, to_segment, along) - _CROSSING_TOL_M
+    least = np.full(n, np.inf)
+    np.minimum.at(least, owner, np.where(parallel, np.inf, along + _CROSSING_TOL_M))
+    return ~(low > least[owner])
 
 
 def _segments(lines: np.ndarray) -> np.ndarray:

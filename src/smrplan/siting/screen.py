@@ -216,13 +216,13 @@ def _sums_within(index: PointIndex, weight: np.ndarray, lon, lat, radii) -> np.n
 
 # ----------------------------------------------------------------------------------------- candidates
 def _ring(lon, lat, distances_km, bearings=_BEARINGS):
+    """Points at each distance (km) along each bearing (degrees) from each point: lon, lat (degrees) and
+    the source point's index, point by point, then distance, then bearing. `destination` runs on the
+    broadcast (points, distances, bearings) grid, so each point's sine and cosine are taken once."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    d = np.asarray(distances_km, float)
-    src = np.repeat(np.arange(len(lon)), len(d) * len(bearings))
-    dist = np.tile(np.repeat(d, len(bearings)), len(lon))
-    brg = np.tile(np.tile(bearings, len(d)), len(lon))
-    x, y = destination(lon[src], lat[src], brg, dist)
-    return x, y, src
+    d, b = np.asarray(distances_km, float), np.asarray(bearings, float)
+    x, y = destination(lon[:, None, None], lat[:, None, None], b[None, None, :], d[None, :, None])
+    return x.ravel(), y.ravel(), np.repeat(np.arange(len(lon)), len(d) * len(b))
 
 
 def _first_sea_km(region: Region, lon, lat, search_km: float) -> np.ndarray:
@@ -370,8 +370,7 @@ def generate_candidates(region: Region, rules: Siting, max_network_km: float,
     cand = cand.iloc[np.argsort(_block_of(cand), kind="stable")].reset_index(drop=True)  # the whole order
     if "offshore_km" not in cand.columns:
         cand["offshore_km"] = np.nan
-    prefix = cand.kind.str[0].str.upper()
-    cand.insert(0, "site_id", prefix + pd.Series(np.arange(len(cand))).astype(str).str.zfill(6))
+    cand.insert(0, "site_id", [f"{kind[0].upper()}{i:06d}" for i, kind in enumerate(cand.kind)])  # e.g. L000042
     return gpd.GeoDataFrame(cand, geometry=gpd.points_from_xy(cand.lon, cand.lat), crs="EPSG:4326")
 
 
@@ -739,13 +738,26 @@ def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray,
     list of Criterion
         sterilised_zone (persons), population_density (persons/km2, the highest mean over the radii of
         `_density_radii`), epz_population (persons).
+
+    Notes
+    -----
+    The candidates of one EPZ are summed at the radii their rules read only (the EPZ, its density
+    radii, and the sterilised zone when land or floating candidates are among them): a microreactor's
+    smaller EPZ needs no pair beyond it. A candidate's sums do not depend on the other candidates
+    queried with it (`PointIndex.sums_within`), so the values are those of one query at every radius.
     """
     n = len(kinds)
     reactor = _applies(kinds, "land", "micro", "floating")
     density_radii = {e: _density_radii(rules, e) for e in epz_values}
     radii = sorted({rules.sterilised_zone_km, *epz_values, *(r for rs in density_radii.values() for r in rs)})
-    both = _sums_within(sidx, np.column_stack([pop, np.where(township, 0.0, pop)]), lon, lat, radii)
     col = {r: k for k, r in enumerate(radii)}
+    both = np.full((n, len(radii), 2), np.nan)  # NaN at the radii a candidate's rules do not read
+    weight = np.column_stack([pop, np.where(township, 0.0, pop)])
+    for e in epz_values:  # one to three EPZ sizes (per kind), not candidates
+        sel = np.flatnonzero(epz == e)
+        zone = {rules.sterilised_zone_km} if _applies(kinds[sel], "land", "floating").any() else set()
+        read = sorted({e, *density_radii[e], *zone})
+        both[np.ix_(sel, np.array([col[r] for r in read]))] = _sums_within(sidx, weight, lon[sel], lat[sel], read)
     # Everyone (the EPZ) and the population outside staff townships (the sterilised zone and the density).
     sums, public = both[:, :, 0], both[:, :, 1]
     sz_pop = public[:, col[rules.sterilised_zone_km]]
@@ -804,15 +816,17 @@ def _verdicts(candidates: gpd.GeoDataFrame, crit: list[Criterion]) -> gpd.GeoDat
 
 
 def _fmt(values: np.ndarray) -> np.ndarray:
-    """Values as text (object array): 'n/a' when not finite, no decimals from 100, else two."""
-    v = np.asarray(values, float)
+    """Values as text (object array): 'n/a' when not finite, no decimals from 100, else two. Each
+    distinct value (by its bits, so that -0.0 stays '-0.00') is formatted once."""
+    bits, back = np.unique(np.asarray(values, float).view(np.int64), return_inverse=True)
+    v = bits.view(float)
     out = np.full(len(v), "n/a", dtype=object)
     finite = np.isfinite(v)
     big = finite & (np.abs(v) >= 100)
     small = finite & ~big
     out[big] = np.char.mod("%.0f", v[big]).astype(object)
     out[small] = np.char.mod("%.2f", v[small]).astype(object)
-    return out
+    return out[back.ravel()]
 
 
 def _density_radii(rules: Siting, epz_km: float) -> list[float]:
@@ -1134,7 +1148,7 @@ def _distance_to_layer_km(region: Region, layer: gpd.GeoDataFrame, lon, lat) -> 
     """Planar distance (km, region's metric CRS) from each point to the nearest feature of a layer."""
     crs = region.metric_crs
     geoms = layer.to_crs(crs).geometry.values
-    pts = gpd.GeoSeries(shapely.points(lon, lat), crs="EPSG:4326").to_crs(crs).values
+    pts = region.metric_points(lon, lat)
     (qi, _), d = shapely.STRtree(geoms).query_nearest(pts, return_distance=True, all_matches=False)
     out = np.full(len(lon), np.inf)
     out[qi] = d / 1000.0
