@@ -19,10 +19,10 @@ SMRPLAN_CACHE_DIR when set (warm after the first run), else in the temporary fol
 preparation is part of the inputs stage).
 
 It takes more than 10 minutes at the default size, so `run_all.py` runs it only with ``--all``
-(`SLOW`). Measured on a 2-core, 24 GiB machine (warm geometry cache): 1,000,000 settlements in 277 s
-(1,800 settlements per second per worker; 4.9 GiB for all processes at once), 3,000,000 in 1,095 s
-(1,370 per second per worker; 13.4 GiB, this process 11.9 GiB, workers at most 2.8 GiB); what keeps
-10,000,000 from fitting is in docs/methodology.md, section 6.
+(`SLOW`). Measured on a 2-core, 24 GiB machine (warm geometry cache, 2026-12-07): 1,000,000
+settlements in 137 s (3,640 settlements per second per worker; 4.95 GiB for all processes at once,
+this process 3.6 GiB, workers at most 1.2 GiB); what keeps 10,000,000 from fitting is in
+docs/methodology.md, section 6.
 
 Run: python benchmarks/bench_scale_out.py [n_settlements ...]   (default 10000000)
 """
