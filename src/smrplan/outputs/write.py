@@ -132,6 +132,7 @@ def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s:
         write_gpkg(zones, tmp / SITES_FILE, ZONES_LAYER)
         write_context(plan.inputs.region.layers, [plan.settlements.geometry, plan.sites.geometry], tmp / CONTEXT_FILE)
         write_copies(tmp, plan.scenario.outputs.formats, {"settlements": st, "sites": sites, "sites_rejected": rejected})
+        del st, sites, rejected  # the report reads the files: the tables written are not held while it runs
         hourly = write_hourly(plan, tmp)
         write_json(tmp / "plan.json", _jsonable(plan.summary))
         if plan.scenario.outputs.report:
