@@ -623,3 +623,32 @@ def test_systems_check_shapes():
     systems = Systems(load, 0.0, np.zeros_like(load), Reactor.absent(2), Diesel.absent(2), Battery.absent(2))
     with pytest.raises(InputError, match="modules_available"):
         simulate(systems, np.ones_like(load))
+
+
+def test_the_rule_compiles_without_a_folder_for_numbas_cache(monkeypatch):
+    """Where numba finds no folder it may write its cache to, it refuses to cache: the rule is then
+    compiled for the process alone and gives the same dispatch."""
+    import importlib
+
+    import numba
+
+    from smrplan.dispatch import kernel
+
+    compile_ = numba.njit
+
+    def refusing(*args, cache=False, **kwargs):
+        if cache:
+            raise RuntimeError("cannot cache function 'dispatch': no locator available for file")
+        return compile_(*args, **kwargs)
+
+    systems = random_systems(np.random.default_rng(4), 5, 300)
+    available = reactor_modules_available(systems.reactor, operating_year=0, seed=1, n_hours=300)
+    cached = simulate(systems, available)
+    monkeypatch.setattr(numba, "njit", refusing)
+    try:
+        uncached = importlib.reload(kernel)
+        assert type(uncached.dispatch._cache).__name__ == "NullCache"  # compiled for this process only
+        pd.testing.assert_frame_equal(simulate(systems, available).totals, cached.totals)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(kernel)
