@@ -10,6 +10,7 @@ import yaml
 import smrplan
 from smrplan.dispatch.reliability import check
 from smrplan.dispatch.simulate import write_dispatch_parquet
+from smrplan.dispatch.solar import read_tmy
 from smrplan.scenario import load_scenario, scenario_yaml
 
 CHEAP_REACTORS = {"ritm200n_land": {"capex_usd_per_kw": 1500.0}, "klt40s_floating": {"capex_usd_per_kw": 1500.0},
@@ -91,6 +92,24 @@ def test_pv_profiles_from_the_scenario_solar_year(tmp_path):
     np.testing.assert_allclose(profile, np.vstack([kw, kw]))
     with pytest.raises(InputError, match="dispatch.pv_tmy"):
         pv_profiles(_with_tmy("absent.epw", tmp_path), 0.17, np.array([11.67]), np.array([92.74]))
+
+
+def test_the_solar_year_is_read_once_for_every_chunk_of_systems(tmp_path, monkeypatch):
+    from smrplan.dispatch import reliability
+
+    hours = np.arange(8760) % 24
+    path = tmp_path / "site_pv.csv"
+    pd.DataFrame({"kw_per_kwp": np.where((hours >= 7) & (hours < 17), 0.5, 0.0)}).to_csv(path, index=False)
+    reads = []
+    monkeypatch.setattr(reliability, "read_tmy", lambda *a, **k: reads.append(a) or read_tmy(*a, **k))
+    sc = _with_tmy("site_pv.csv", tmp_path)
+    first = reliability.pv_profiles(sc, 0.17, np.array([11.67]), np.array([92.74]))
+    again = reliability.pv_profiles(sc, 0.17, np.array([10.57]), np.array([72.64]))
+    assert len(reads) == 1
+    np.testing.assert_array_equal(first, again)
+    pd.DataFrame({"kw_per_kwp": np.where((hours >= 8) & (hours < 16), 0.25, 0.0)}).to_csv(path, index=False)
+    changed = reliability.pv_profiles(sc, 0.17, np.array([11.67]), np.array([92.74]))
+    assert len(reads) == 2 and changed.sum() < first.sum()  # a file written again is read again
 
 
 @pytest.mark.parametrize("chunk", [1, 3])

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import replace
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -233,7 +234,9 @@ def pv_profiles(sc: Scenario, capacity_factor: float, lat: np.ndarray, lon: np.n
     """
     dsp = sc.dispatch
     if dsp.pv_tmy is not None:
-        tmy = read_tmy(tmy_path(sc), year=sc.target_year, timezone=sc.region.timezone)
+        path = tmy_path(sc)
+        stat = path.stat()
+        tmy = _solar_year(str(path), (stat.st_size, stat.st_mtime_ns), sc.target_year, sc.region.timezone).copy()
         return pv_profile_from_tmy(tmy, lat, lon, sc.target_year, system_loss_fraction=dsp.pv_system_loss_fraction,
                                    timezone=sc.region.timezone)
     raw = pv_profile_kw_per_kwp(lat, lon, sc.target_year, monthly_derate(dsp.monthly_derate, sc.data_dir),
@@ -241,6 +244,13 @@ def pv_profiles(sc: Scenario, capacity_factor: float, lat: np.ndarray, lon: np.n
                                 lattice_step_deg=dsp.pv_lattice_step_deg, lattice=lattice)
     raw *= (capacity_factor * HOURS_PER_YEAR / raw.sum(axis=1))[:, None]  # in place: the array is this call's own
     return raw
+
+
+@lru_cache(maxsize=4)
+def _solar_year(path: str, stamp: tuple[int, int], year: int, timezone: str) -> pd.DataFrame:
+    """`solar.read_tmy` of a file, read once for each state of the file (`stamp`: size and modification
+    time), as the dispatch profiles its systems a chunk at a time."""
+    return read_tmy(path, year=year, timezone=timezone)
 
 
 def _reactors(meta: pd.DataFrame, cat: Catalogue, mean_repair_hours: float) -> Reactor:
