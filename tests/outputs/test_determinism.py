@@ -26,8 +26,11 @@ def test_plan_json_identical_across_runs(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_run_leaves_no_directory(tmp_path, sig):
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-c", "from smrplan.cli.main import main; main()", "run", "india-islands",
-                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C acts as in a terminal even where the suite runs with SIGINT ignored (a job started in the
+    # background by a shell without job control), which a child would otherwise inherit.
+    child = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); from smrplan.cli.main import main; main()"
+    proc = subprocess.Popen([sys.executable, "-c", child, "run", "india-islands", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
         if list(tmp_path.glob(".run.tmp-*")):  # the writing stage has begun
