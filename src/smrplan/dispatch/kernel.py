@@ -2,9 +2,9 @@
 
 Each system's year is a recursion over hours (the battery's state of charge and the reactor's output
 carry from one hour to the next), so it is written as a plain loop over hours with scalar state and
-compiled to machine code (`numba.njit`, cached on disk after the first call where it can be). Systems are independent;
-nothing is held per hour but the optional hourly series, so memory does not grow with the systems
-simulated. The rule and the order of every floating-point operation are those of the module docstring
+compiled to machine code (`numba.njit`, cached on disk after the first call where it can be). Systems
+are independent; nothing is held per hour but the optional hourly series, so memory does not grow with
+the systems simulated. The rule and the order of every floating-point operation are those of the module docstring
 of `smrplan.dispatch.simulate`; tests compare the result with the rule written out in numpy, hour
 after hour.
 
@@ -18,7 +18,7 @@ from numba import njit
 
 PARAMETERS = ("reactor_min", "reactor_ramp", "unit_kw", "inv_unit_kw", "diesel_min", "fuel_intercept", "fuel_slope",
               "battery_kw", "battery_kwh", "soc_min_kwh", "eta", "inv_eta", "soc_initial_kwh")
-"""Columns of the per-system constants `dispatch` reads (kW, kWh, fractions, L/kWh; as `_Parameters`)."""
+"""Columns of the per-system constants `dispatch` reads (kW, kWh, fractions, L/kWh; `simulate._Inputs`)."""
 
 TOTALS = ("load_kwh", "reactor_kwh", "pv_kwh", "pv_used_kwh", "diesel_kwh", "diesel_litres", "battery_charge_kwh",
           "battery_discharge_kwh", "curtailment_kwh", "unserved_kwh", "hours_short")

@@ -318,7 +318,7 @@ def check(sc: Scenario, cat: Catalogue, st: pd.DataFrame, built: list[dict],
         return {"systems": [], "note": "no reactor, PV + battery or diesel system to simulate"}, None
     reactor = _reactors(meta, cat, sc.dispatch.mean_repair_hours)
     avail, year = availability(reactor, sc.dispatch.seed)
-    avail = avail[:int(np.flatnonzero(reactor.rated_kw > 0).max(initial=-1)) + 1].copy()  # the plants' rows
+    avail = avail[:reactor.leading_systems].copy()  # the plants' rows
     planned, sized_units, final, meta = simulated(sc, cat, meta, avail, hourly_of(sc, meta))
     final_units = np.maximum(sized_units, meta["backup_units_planned"].to_numpy())
     diesel = first_of(cat, "diesel")
@@ -383,8 +383,8 @@ def simulated(sc: Scenario, cat: Catalogue, meta: pd.DataFrame, reactor_avail: n
     """`simulate_with_backup` of every system of `meta`, ``dispatch.chunk_systems`` at a time, keeping
     the hourly series of the systems at positions `hourly` only: the hourly loads and PV output of one
     chunk are what the stage holds, so memory grows with the chunk and the kept series, not with the
-    systems simulated. Chunks hold neighbours (by cell of the PV lattice), so that each computes clear
-    sky at few lattice nodes; whether PV comes from the lattice is decided once for all systems
+    systems simulated. Chunks hold neighbours (by cell of the PV lattice, when there is one), so that
+    each computes clear sky at few lattice nodes; whether PV comes from the lattice is decided once for all systems
     (`solar.uses_lattice`). Systems are dispatched independently: the figures do not depend on the
     chunks.
 
@@ -411,8 +411,8 @@ def simulated(sc: Scenario, cat: Catalogue, meta: pd.DataFrame, reactor_avail: n
     n, (k, n_hours) = len(meta), reactor_avail.shape
     lat, lon = meta["lat"].to_numpy(float), meta["lon"].to_numpy(float)
     pv = meta["pv_kw"].to_numpy(float) > 0
-    lattice = uses_lattice(lat[pv], lon[pv], dsp.pv_lattice_step_deg) if dsp.pv_tmy is None else None
-    step = dsp.pv_lattice_step_deg or 1.0
+    step = dsp.pv_lattice_step_deg
+    lattice = uses_lattice(lat[pv], lon[pv], step) if dsp.pv_tmy is None else None
 
     def available(idx: np.ndarray) -> np.ndarray:
         out = np.zeros((len(idx), n_hours))  # pages without a plant are never written
@@ -420,7 +420,7 @@ def simulated(sc: Scenario, cat: Catalogue, meta: pd.DataFrame, reactor_avail: n
         return out
 
     parts, units, positions = [], [], []
-    order = np.lexsort((np.floor(lon / step), np.floor(lat / step)))
+    order = np.lexsort((np.floor(lon / step), np.floor(lat / step))) if step else np.arange(n)  # by lattice cell
     for idx in np.array_split(order, -(-n // dsp.chunk_systems)):
         idx = np.sort(idx)  # the plants first, as `simulate` wants them
         systems = systems_of(sc, cat, meta.iloc[idx], lattice)

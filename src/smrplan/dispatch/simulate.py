@@ -198,6 +198,11 @@ class Reactor(_Component):
         """Installed reactor capacity, kW."""
         return self.module_kw * self.n_modules
 
+    @property
+    def leading_systems(self) -> int:
+        """How many leading systems hold every reactor (1 + the position of the last system with one)."""
+        return int(np.flatnonzero(self.rated_kw > 0).max(initial=-1)) + 1
+
 
 @dataclass(frozen=True)
 class Diesel(_Component):
@@ -547,11 +552,6 @@ def reactor_modules_available(
 # Rule-based simulation
 
 
-def _reactor_systems(reactor: Reactor) -> int:
-    """How many leading systems hold every reactor (1 + the position of the last system with one)."""
-    return int(np.flatnonzero(reactor.rated_kw > 0).max(initial=-1)) + 1
-
-
 def _compiled():
     """The compiled dispatch rule (`smrplan.dispatch.kernel`), imported when a dispatch first runs so
     that runs without one do not pay numba's import."""
@@ -563,7 +563,7 @@ def _compiled():
 @dataclass(frozen=True)
 class _Inputs:
     """What the compiled rule reads, made once per call: load and PV profile (S, H), PV kWp (S,), the
-    reactor capacity online (kW) of the first K systems, (K, H), K the `_reactor_systems` count (beyond
+    reactor capacity online (kW) of the first K systems, (K, H), K = `Reactor.leading_systems` (beyond
     them no reactor runs), and the per-system constants (S, P), columns `kernel.PARAMETERS`."""
 
     load: np.ndarray
@@ -575,7 +575,7 @@ class _Inputs:
     @classmethod
     def of(cls, systems: Systems, available: np.ndarray) -> _Inputs:
         r, d, b = systems.reactor, systems.diesel, systems.battery
-        k = _reactor_systems(r)
+        k = r.leading_systems
         eta = b.one_way_efficiency
         columns = {
             "reactor_min": r.min_load_fraction, "reactor_ramp": r.ramp_fraction_per_hour, "unit_kw": d.unit_kw,

@@ -473,7 +473,7 @@ def pv_profile_kw_per_kwp(
     uniform = altitude_m is None and np.size(azimuth) == 1 and (tilt is None or np.size(tilt) == 1)
     node_lat, node_lon, weights = lattice_weights(lat_arr, lon_arr, lattice_step_deg) \
         if lattice_step_deg is not None and uniform else (lat_arr, lon_arr, None)
-    if weights is not None and (node_lat.size < n if lattice is None else lattice) and \
+    if weights is not None and (uses_lattice(lat_arr, lon_arr, lattice_step_deg) if lattice is None else lattice) and \
             np.all(np.abs(node_lat) <= 90) and np.all(np.abs(node_lon) <= 180):
         m = node_lat.size
         node_tilt = np.abs(node_lat) if tilt is None else np.broadcast_to(tilt_arr[:1], (m,))
