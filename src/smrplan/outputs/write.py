@@ -7,12 +7,14 @@ roadmap, a coal-repowering study and near-optimal alternatives (`write_alternati
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from smrplan.catalogue.catalogue import to_records
 from smrplan.dispatch.simulate import write_dispatch_parquet
@@ -62,6 +64,23 @@ def gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                 out[col] = out[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v)
             out[col] = out[col].where(out[col].notna(), "").astype(str)
     return out
+
+
+@contextlib.contextmanager
+def system_arrow_pool() -> Iterator[None]:
+    """Arrow allocates from the C library's heap within the block, and from its default pool again after.
+
+    Arrow's default pool (mimalloc or jemalloc) keeps the memory it frees for its own later use, so the
+    Arrow tables of the GeoPackage writes and of the report's reads stay resident beside numpy's: about
+    90 MiB more at the peak of a 100,000-settlement run. Memory freed to the C library's heap is reused by
+    numpy. Buffers keep the pool they came from, so the switch is safe at any time.
+    """
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(before)
 
 
 def write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str, spatial_index: bool = True) -> None:
@@ -120,7 +139,7 @@ def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s:
         not given, it is not a run directory, it is or holds an input, another run holds its lock.
     """
     out = Path(out)
-    with atomic_run_dir(out, overwrite, protected) as tmp:
+    with atomic_run_dir(out, overwrite, protected) as tmp, system_arrow_pool():
         progress("writing outputs")
         (tmp / "scenario.yaml").write_text(scenario_yaml(plan.scenario), encoding="utf-8")
         write_json(tmp / "catalogue.json", to_records(plan.catalogue))
