@@ -64,7 +64,38 @@ def test_points_on_cell_edges_borders_and_off_the_grid_match_the_exact_test(coas
     lat = np.concatenate([lat, border[:, 1], [10.0, np.nan, 10.0]])
     assert np.array_equal(cells.is_sea(lon, lat, coast.is_sea), coast.is_sea(lon, lat))
     assert cells.cell == pytest.approx(CELL_DEG / 2 ** REFINE_LEVELS)
-    assert set(np.unique(cells.kind)) == {0, 1, 2}
+    assert set(np.unique(cells.coarse)) | set(np.unique(cells.blocks)) == {-1, 0, 1, 2}
+
+
+def test_cells_stored_by_coarse_cell_answer_as_the_whole_grid():
+    """A grid of uniform and mixed coarse cells: each point gets the class of its finest cell, points off
+    the grid are at sea, and only the coarse cells whose finest cells differ keep them."""
+    rng = np.random.default_rng(5)
+    side, ny, nx = 4, 6, 7
+    coarse = rng.integers(0, 3, (ny, nx))
+    kind = np.repeat(np.repeat(coarse, side, axis=0), side, axis=1).astype(np.int8)
+    split = rng.random((ny, nx)) < 0.3
+    fine = rng.integers(0, 3, kind.shape).astype(np.int8)
+    spread = np.repeat(np.repeat(split, side, axis=0), side, axis=1)
+    kind[spread] = fine[spread]
+    cells = SeaCells.of_grid(kind, 70.0, 8.0, 0.05, side)
+    assert len(cells.blocks) <= split.sum() and cells.blocks.shape[1:] == (side, side)
+    lon = rng.uniform(69.9, 70.0 + 0.05 * nx * side + 0.1, 5000)
+    lat = rng.uniform(7.9, 8.0 + 0.05 * ny * side + 0.1, 5000)
+    exact_calls = []
+
+    def exact(x, y):
+        exact_calls.append(len(x))
+        return np.full(len(x), True)
+
+    got = cells.is_sea(lon, lat, exact)
+    i, j = np.floor((lat - 8.0) / 0.05).astype(int), np.floor((lon - 70.0) / 0.05).astype(int)
+    inside = (i >= 0) & (i < ny * side) & (j >= 0) & (j < nx * side)
+    want = np.ones(len(lon), bool)
+    k = kind[i[inside], j[inside]]
+    want[inside] = (k == 0) | (k == 2)  # mixed cells take the exact test, here "at sea"
+    assert np.array_equal(got, want)
+    assert sum(exact_calls) == int((k == 2).sum())
 
 
 def test_the_cells_of_a_region_without_pieces_are_all_sea():
