@@ -60,6 +60,8 @@ def gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if col == "geometry":
             continue
         if out[col].dtype == object:
+            if pd.api.types.infer_dtype(out[col], skipna=False) == "string":  # text in every row: kept, not copied
+                continue
             if pd.api.types.infer_dtype(out[col], skipna=True) not in ("string", "empty"):  # a C scan, not per row
                 out[col] = out[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v)
             out[col] = out[col].where(out[col].notna(), "").astype(str)
@@ -107,7 +109,8 @@ def settlements_table(plan: Plan) -> gpd.GeoDataFrame:
     st = plan.settlements
     first = [c for c in _SETTLEMENT_FIRST if c in st.columns]
     rest = [c for c in st.columns if c not in first and c != "geometry"]
-    return gpkg_ready(gpd.GeoDataFrame(st[first + rest], geometry=st.geometry, crs="EPSG:4326"))
+    columns = pd.DataFrame({c: st[c] for c in first + rest}, index=st.index, copy=False)  # the plan's arrays, not a copy
+    return gpkg_ready(gpd.GeoDataFrame(columns, geometry=st.geometry, crs="EPSG:4326"))
 
 
 def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s: None,
