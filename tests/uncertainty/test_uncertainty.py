@@ -166,6 +166,19 @@ def test_reoptimise_builds_sites_and_never_costs_more_than_own_plants(reopt_mode
     assert plan.option_counts.sum() == 3 * len(reopt_model.settlements)
 
 
+def test_least_cost_rows_by_parts_of_the_settlements_equal_the_whole(model):
+    """Without re-optimising a row's costs are held one part of the settlements at a time; the
+    figures are those of all settlements at once."""
+    scale = model.scenario.scale.model_copy(update={"partition_above_settlements": 0, "partition_settlements": 4})
+    parted = replace(model, scenario=model.scenario.model_copy(update={"scale": scale}))
+    assert len(model.parts) == 1 and len(parted.parts) == -(-len(model.settlements) // 4) > 1
+    whole, by_parts = M.run_batch(model, 0, 0, 5), M.run_batch(parted, 0, 0, 5)
+    pd.testing.assert_frame_equal(by_parts.draws, whole.draws, check_exact=False, rtol=1e-12)
+    np.testing.assert_array_equal(by_parts.option_counts, whole.option_counts)
+    np.testing.assert_array_equal(by_parts.site_counts, whole.site_counts)
+    assert whole.draws["total_annual_cost_usd"].nunique() > 1  # the rows differ
+
+
 def test_sweep_outputs(reference, model):
     s = json.loads((reference / "sweep.json").read_text())
     assert s["draws"] == DRAWS and s["seed"] == model.scenario.uncertainty.seed and s["workers"] == 0

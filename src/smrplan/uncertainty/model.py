@@ -41,6 +41,7 @@ from smrplan.errors import InputError
 from smrplan.geo.layers import Region
 from smrplan.optimize.assemble import optimise
 from smrplan.options import ALL_OPTIONS, REACTOR_OPTIONS
+from smrplan.partition import partitioner_for
 from smrplan.results import Inputs
 from smrplan.scenario import Scenario
 from smrplan.uncertainty.sampling import Sampler, resolve_distributions
@@ -147,6 +148,14 @@ class SweepModel:
     def regions(self) -> Regions:
         """The settlements' regions (`region_groups`)."""
         return region_groups(self.settlements)
+
+    @cached_property
+    def parts(self) -> list[np.ndarray]:
+        """Positions of the parts of the settlements a row's least-cost choices are made by, one part's
+        costs held at a time: the scenario's partitions (`scale`), cut the same way with or without a
+        cluster so that the figures never depend on where they ran."""
+        n, scale = len(self.settlements), self.scenario.scale
+        return partitioner_for(n, scale.partition_above_settlements, scale.partition_settlements).parts(n)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -297,20 +306,56 @@ def draw_inputs(model: SweepModel, row: np.ndarray, year: int | None = None) -> 
                       dem["population_target"])
 
 
-def costs_of(model: SweepModel, inp: DrawInputs) -> OptionCosts:
-    """Every option's cost for every settlement in a row (the cost engine)."""
-    return option_costs(model.basis, inp.catalogue, inp.money, inp.carbon_price_usd_per_t, inp.energy_kwh, inp.peak_kw)
+def costs_of(model: SweepModel, inp: DrawInputs, rows: np.ndarray | None = None) -> OptionCosts:
+    """Every option's cost for every settlement in a row, or for the settlements at positions `rows`
+    (the cost engine)."""
+    if rows is None:
+        return option_costs(model.basis, inp.catalogue, inp.money, inp.carbon_price_usd_per_t, inp.energy_kwh,
+                            inp.peak_kw)
+    return option_costs(model.basis.take(rows), inp.catalogue, inp.money, inp.carbon_price_usd_per_t,
+                        inp.energy_kwh[rows], inp.peak_kw[rows])
 
 
 @dataclass(frozen=True)
 class DrawOutcome:
-    """What a row decided: option index per settlement (ALL_OPTIONS order), its annual cost (USD/yr),
-    the reactor capacity (MW) and the sites used (positions in model.sites)."""
+    """What a row decided: option index per settlement (ALL_OPTIONS order), its annual cost (USD/yr) and
+    CO2 (t/yr) at that option, the reactor capacity (MW) and the sites used (positions in model.sites)."""
 
     chosen: np.ndarray
     cost_usd: np.ndarray
+    co2_t: np.ndarray
     reactor_capacity_mw: float
     site_pos: np.ndarray
+
+    @staticmethod
+    def joined(parts: list[DrawOutcome]) -> DrawOutcome:
+        """The outcomes of consecutive parts of the settlements as one, in their order."""
+        if len(parts) == 1:
+            return parts[0]
+        return DrawOutcome(np.concatenate([p.chosen for p in parts]), np.concatenate([p.cost_usd for p in parts]),
+                           np.concatenate([p.co2_t for p in parts]), sum(p.reactor_capacity_mw for p in parts),
+                           np.unique(np.concatenate([p.site_pos for p in parts])))
+
+
+def decide(model: SweepModel, inp: DrawInputs) -> DrawOutcome:
+    """A row's outcome: the plan re-optimised (`reoptimise`) on every settlement's costs, or each
+    settlement's least-cost option (`choose`) part after part (`SweepModel.parts`), so that one part's
+    costs are held at a time.
+
+    Parameters
+    ----------
+    model : SweepModel
+        The sweep model.
+    inp : DrawInputs
+        The row's inputs.
+
+    Returns
+    -------
+    DrawOutcome
+    """
+    if model.reoptimise:
+        return reoptimise(model, inp, costs_of(model, inp))
+    return DrawOutcome.joined([choose(model, inp, costs_of(model, inp, rows)) for rows in model.parts])
 
 
 def choose(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOutcome:
@@ -328,15 +373,15 @@ def choose(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOutcom
     Returns
     -------
     DrawOutcome
-        Option index and annual cost (USD/yr) per settlement, reactor capacity (MW, the sum of the
-        single-settlement plants) and the sites used.
+        Option index, annual cost (USD/yr) and CO2 (t/yr) per settlement, reactor capacity (MW, the sum
+        of the single-settlement plants) and the sites used.
     """
     chosen, cost = costs.least_cost()
     rows = np.arange(len(chosen))
     is_reactor = np.isin(chosen, REACTOR_COLUMNS)
     capacity_mw = float(costs.capacity_kw[rows, chosen][is_reactor].sum()) / 1000.0
     used = [costs.site_pos[chosen == ALL_OPTIONS.index(o), q] for q, o in enumerate(REACTOR_OPTIONS)]
-    return DrawOutcome(chosen, cost, capacity_mw, np.unique(np.concatenate(used)).astype(int))
+    return DrawOutcome(chosen, cost, costs.co2_t[rows, chosen], capacity_mw, np.unique(np.concatenate(used)).astype(int))
 
 
 def reoptimise(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOutcome:
@@ -355,8 +400,8 @@ def reoptimise(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOu
     Returns
     -------
     DrawOutcome
-        Option index and annual cost (USD/yr) per settlement, capacity of the built plants (MW) and
-        their sites.
+        Option index, annual cost (USD/yr) and CO2 (t/yr) per settlement, capacity of the built plants
+        (MW) and their sites.
     """
     sc = model.scenario
     assert model.region is not None, "the region is kept when re-optimising"
@@ -367,7 +412,8 @@ def reoptimise(model: SweepModel, inp: DrawInputs, costs: OptionCosts) -> DrawOu
     chosen = pd.Index(ALL_OPTIONS).get_indexer(pd.Index(out.settlements["chosen_option"]))
     site_pos = pd.Index(model.sites["site_id"]).get_indexer([b["site_id"] for b in out.built])
     return DrawOutcome(chosen, out.settlements["chosen_annual_cost_usd"].to_numpy(float),
-                       float(sum(b["capacity_mw"] for b in out.built)), np.sort(site_pos))
+                       costs.co2_t[np.arange(len(chosen)), chosen], float(sum(b["capacity_mw"] for b in out.built)),
+                       np.sort(site_pos))
 
 
 @dataclass(frozen=True)
@@ -391,6 +437,8 @@ def evaluate(model: SweepModel, values: np.ndarray) -> Evaluation:
     """Evaluate rows of input values (draws, or the tornado's one-at-a-time rows). Each row is
     vectorised over settlements; rows run one after the other (the MILP, when re-optimising, is per row).
 
+    Memory: without re-optimising, one part's costs at a time (`decide`).
+
     Metrics per row: total annual cost (USD/yr), demand (MWh/yr), reactor share of demand, reactor
     capacity (MW), emissions (t CO2/yr), per option the settlements choosing it and its demand share,
     and per region (model.regions) 1 when a reactor serves at least one of its settlements, else 0.
@@ -398,14 +446,12 @@ def evaluate(model: SweepModel, values: np.ndarray) -> Evaluation:
     n_set, n_opt = len(model.settlements), len(ALL_OPTIONS)
     option_counts = np.zeros((n_set, n_opt), np.int64)
     site_counts = np.zeros(len(model.sites), np.int64)
-    decide = reoptimise if model.reoptimise else choose
     records = []
     rows = np.arange(n_set)
     regions = model.regions
     for row in values:
         inp = draw_inputs(model, row)
-        costs = costs_of(model, inp)
-        out = decide(model, inp, costs)
+        out = decide(model, inp)
         option_counts[rows, out.chosen] += 1
         site_counts[out.site_pos] += 1
         e = inp.energy_kwh
@@ -414,7 +460,7 @@ def evaluate(model: SweepModel, values: np.ndarray) -> Evaluation:
         standalone = np.isin(out.chosen, STANDALONE_COLUMNS)
         rec = {"total_annual_cost_usd": float(out.cost_usd.sum()), "demand_mwh_per_year": total_e / 1000.0,
                "reactor_share": float(share[REACTOR_COLUMNS].sum()), "reactor_capacity_mw": out.reactor_capacity_mw,
-               "emissions_t_co2_per_year": float(costs.co2_t[rows, out.chosen][standalone].sum())}
+               "emissions_t_co2_per_year": float(out.co2_t[standalone].sum())}
         counts = np.bincount(out.chosen, minlength=n_opt)
         for j, option in enumerate(ALL_OPTIONS):
             rec[f"settlements_{option}"] = int(counts[j])
