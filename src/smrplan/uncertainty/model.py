@@ -308,7 +308,22 @@ def draw_inputs(model: SweepModel, row: np.ndarray, year: int | None = None) -> 
 
 def costs_of(model: SweepModel, inp: DrawInputs, rows: np.ndarray | None = None) -> OptionCosts:
     """Every option's cost for every settlement in a row, or for the settlements at positions `rows`
-    (the cost engine)."""
+    (the cost engine).
+
+    Parameters
+    ----------
+    model : SweepModel
+        The sweep model (its cost basis).
+    inp : DrawInputs
+        The row's catalogue, money, carbon price (USD/t CO2), demand (kWh/yr) and peak (kW).
+    rows : numpy.ndarray, optional
+        Positions of the settlements to cost (default all).
+
+    Returns
+    -------
+    OptionCosts
+        In the order of `rows`.
+    """
     if rows is None:
         return option_costs(model.basis, inp.catalogue, inp.money, inp.carbon_price_usd_per_t, inp.energy_kwh,
                             inp.peak_kw)
