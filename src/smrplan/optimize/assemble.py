@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from smrplan.catalogue.catalogue import Catalogue
-from smrplan.categories import categorical
+from smrplan.categories import categorical, repeated
 from smrplan.costs.economics import Money, by_option, first_of, lcoe, net_present_cost, reactor_capex_usd_per_kw
 from smrplan.costs.engine import CostBasis, OptionCosts
 from smrplan.geo.grid import mst_length_km
@@ -124,7 +124,7 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
     st["chosen_option"] = categorical(standalone_choice, ALL_OPTIONS)
     st["chosen_annual_cost_usd"] = np.nanmin(standalone, axis=1)
     st["site_id"] = ""
-    st["technology"] = categorical(np.full(len(st), "", dtype=object))
+    st["technology"] = repeated("", len(st), ("",))  # in its place among the columns; set below
     choice, technology = standalone_choice.astype(object), np.full(len(st), "", dtype=object)
     sites: list[dict] = []
     for f in np.flatnonzero(result.opened):
