@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from smrplan.categories import concat
+
 if TYPE_CHECKING:
     from dask.distributed import Client
 
@@ -195,7 +197,8 @@ def stitch(pieces: list, parts: list[np.ndarray]) -> Any:
     Returns
     -------
     pandas.DataFrame or numpy.ndarray
-        Row i is the result of the table's row i (a data frame keeps its pieces' index and type).
+        Row i is the result of the table's row i (a data frame keeps its pieces' index and type, and
+        its categorical columns stay categorical: `smrplan.categories.concat`).
     """
     if len(pieces) == 1:
         return pieces[0]
@@ -203,6 +206,6 @@ def stitch(pieces: list, parts: list[np.ndarray]) -> Any:
     inverse = np.empty(len(order), np.int64)
     inverse[order] = np.arange(len(order))
     if isinstance(pieces[0], pd.DataFrame):
-        whole = pd.concat(pieces)
+        whole = concat(pieces)
         return whole.iloc[inverse] if not np.array_equal(order, np.arange(len(order))) else whole
     return np.concatenate(pieces)[inverse]

@@ -260,7 +260,7 @@ def with_grid_status(scenario: Scenario, region: Region, st: gpd.GeoDataFrame, p
     if any(p is None for p in pieces):
         return st
     status = stitch(pieces, parts)
-    st = st.assign(**{name: status[name].to_numpy() for name in status.columns})
+    st = st.assign(**{name: status[name].values for name in status.columns})  # categoricals stay categorical
     parts = part.parts(len(st))
     points = part.share(grid_points(region, st))
     routes = stitch(part.map(route_to_grid, (st.iloc[p][list(ROUTE_READS)] for p in parts), context, points), parts)

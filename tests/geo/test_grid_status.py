@@ -8,6 +8,7 @@ import pytest
 
 from smrplan.errors import InputError
 from smrplan.geo.grid_status import (
+    STATUSES,
     anchor_towns,
     calibration_group,
     grid_points,
@@ -129,3 +130,21 @@ def test_routes_to_the_regions_grid_points_by_parts_match_the_whole_table(tmp_pa
     pieces = [route_to_grid(st.iloc[p], region, grid_points(region, st)) for p in parts]
     pd.testing.assert_frame_equal(stitch(pieces, parts), whole)
     assert (whole["grid_distance_km"] < 500.0).all()
+
+
+def test_status_columns_are_categorical_and_stay_so_when_partitions_are_stitched(tmp_path):
+    """grid_status holds codes of STATUSES and grid_status_source codes of its texts, from every status
+    function; partitions whose sources differ (a state's own figure, All India's) stitch into the same
+    categories as the whole table."""
+    st, r, stats = _two_states(), rules(), _stats(tmp_path)
+    whole = proxy_status(st, np.array([76.0]), np.array([10.0]), stats, None, r)
+    for out in (whole, layer_status(np.array([1.0, 50.0]), r, pd.RangeIndex(2)), island_status(pd.RangeIndex(3))):
+        assert list(out["grid_status"].cat.categories) == list(STATUSES)
+        assert isinstance(out["grid_status_source"].dtype, pd.CategoricalDtype)
+    parts = Partitioner(10).parts(len(st), calibration_group(st, None).to_numpy())
+    pieces = [proxy_status(st.iloc[p], np.array([76.0]), np.array([10.0]), stats, None, r, anchor_towns(st, r))
+              for p in parts]
+    assert len({tuple(p["grid_status_source"].cat.categories) for p in pieces}) == 2  # the pieces disagree
+    stitched = stitch(pieces, parts)
+    assert list(stitched["grid_status_source"].cat.categories) == list(whole["grid_status_source"].cat.categories)
+    assert stitched["grid_status"].dtype == whole["grid_status"].dtype

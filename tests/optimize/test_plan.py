@@ -52,6 +52,12 @@ def test_chosen_option_has_the_lowest_lcoe(planned):
     assert np.allclose(chosen, np.nanmin(lcoes, axis=1), rtol=1e-9)
 
 
+def test_chosen_option_and_technology_are_categoricals(planned):
+    _, _, _, st2, built = planned
+    assert list(st2["chosen_option"].cat.categories) == list(ALL_OPTIONS)
+    assert set(st2["technology"].cat.categories) == set(st2["technology"]) >= {b["technology"] for b in built}
+
+
 def test_why_explains_built_sites_and_the_largest_without_a_reactor(planned):
     st, res, annual, st2, built = planned
     why = why_section(st2, res, annual)

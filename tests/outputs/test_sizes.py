@@ -4,6 +4,7 @@ unless every system is asked for, and every file's size in log.txt."""
 
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,6 +16,7 @@ from tests.conftest import stable_summary
 
 import smrplan
 from smrplan.dispatch.reliability import hourly_systems
+from smrplan.options import ALL_OPTIONS
 from smrplan.outputs.write import write_run
 from smrplan.report.html import dispatch_figures, read_sites
 from smrplan.report.sites import CODE_SEPARATOR, reason_text
@@ -65,6 +67,24 @@ def test_rejected_sites_are_compact_with_codes_that_all_map_to_text(runs):
     assert all(t.startswith(f"{c} (") and "needs" in t for t, c in zip(text, rejected["first_failed"].head(50), strict=True))
     drawn = read_sites(run)  # the report's map reads both files
     assert len(drawn) == plan["siting"]["candidates"] and set(drawn["first_failed"]) == firsts | {"suitable"}
+
+
+def test_categorical_columns_are_written_as_text(runs):
+    """The plan holds grid_status, chosen_option, technology, kind and origin as codes; the GeoPackage
+    layers and the CSV copies hold their texts."""
+    _, every = runs
+    for file, layer, columns in (("settlements.gpkg", "settlements",
+                                  ("grid_status", "grid_status_source", "chosen_option", "technology")),
+                                 ("sites.gpkg", "sites", ("kind", "origin", "technology"))):
+        with sqlite3.connect(every / file) as db:
+            types = {row[1]: row[2] for row in db.execute(f"PRAGMA table_info({layer})")}
+        assert all(types[c] == "TEXT" for c in columns), types
+        table = gpd.read_file(every / file, layer=layer)
+        copy = pd.read_csv(every / f"{layer}.csv", keep_default_na=False)
+        for c in columns:
+            assert table[c].dtype == object and copy[c].astype(str).tolist() == table[c].tolist(), c
+    st = gpd.read_file(every / "settlements.gpkg", layer="settlements")
+    assert set(st["chosen_option"]) <= set(ALL_OPTIONS) and set(st["grid_status"]) <= {"connected", "weak", "unconnected"}
 
 
 def test_csv_copies_only_on_request(runs):

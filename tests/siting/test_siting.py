@@ -12,8 +12,9 @@ from shapely.geometry import Point, box
 from smrplan.errors import InputError
 from smrplan.geo.distance import destination, haversine_km
 from smrplan.geo.layers import Region
+from smrplan.options import KINDS
 from smrplan.scenario import load_scenario
-from smrplan.siting.screen import _fmt, generate_candidates, screen
+from smrplan.siting.screen import _fmt, generate_candidates, origins, screen
 
 RULES = load_scenario("india-islands").siting
 
@@ -137,6 +138,19 @@ def test_candidates_generated_per_kind_and_offshore_points_at_sea():
     # the h3 grid over the land polygon adds land candidates
     assert (c.origin.str.startswith("h3")).sum() > 0
     assert np.isfinite(fl.offshore_km).all()
+
+
+def test_kind_and_origin_are_categoricals_of_their_fixed_lists():
+    """One small code per candidate, not a text: kind of KINDS, origin of `origins`, user candidates too;
+    the screen carries them through."""
+    reg = _region({"id": ["a"], "name": ["a"], "population": [1000.0], "lon": [80.99], "lat": [10.0]}, LAND)
+    user = gpd.GeoDataFrame({"kind": ["micro"]}, geometry=[Point(80.5, 10.2)], crs="EPSG:4326")
+    c = generate_candidates(reg, RULES, 150.0, user)
+    assert list(c["kind"].cat.categories) == list(KINDS)
+    assert list(c["origin"].cat.categories) == list(origins(RULES.h3_resolution))
+    assert set(c["origin"]) == {"user", "offshore", f"h3 r{RULES.h3_resolution}"}  # a village: no rings
+    sites = screen(reg, RULES, c).sites
+    assert sites["kind"].dtype == c["kind"].dtype and sites["origin"].dtype == c["origin"].dtype
 
 
 # ---------------------------------------------------------------------- cyclones, water, kinds, user

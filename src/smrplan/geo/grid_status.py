@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from smrplan.categories import categorical, repeated
 from smrplan.errors import InputError
 from smrplan.geo.checks import numeric_values, show
 from smrplan.geo.distance import PointIndex
@@ -275,7 +276,8 @@ def proxy_status(st: pd.DataFrame, anchor_lon: np.ndarray, anchor_lat: np.ndarra
     Returns
     -------
     pandas.DataFrame
-        grid_status, grid_status_source, grid_supply_hours (h/day; 0 when unconnected), indexed as `st`.
+        grid_status, grid_status_source, grid_supply_hours (h/day; 0 when unconnected), indexed as `st`
+        (`status_table`).
     """
     pop = st["population"].fillna(0.0).to_numpy(float)
     lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
@@ -296,11 +298,41 @@ def proxy_status(st: pd.DataFrame, anchor_lon: np.ndarray, anchor_lat: np.ndarra
     weak = connected & ~strong & ~city
     status = np.where(weak, "weak", np.where(connected, "connected", "unconnected"))
     # short, as it is repeated on every settlement row: docs/methodology.md section 2a tells the method
-    why = "proxy (" + ("census district" if "census_pool" in st else "state") + "): " + fig["figure"] + ", Census 2011"
-    source = np.where(island, "island: isolated system (no grid layer)",
-                      np.where(city, f"city of {r['city_population']:,} persons or more", why.to_numpy(str)))
+    figure = pd.Categorical(fig["figure"])  # two texts: each row points at one of a few, none is copied
+    why = "proxy (" + ("census district" if "census_pool" in st else "state") + "): " + figure.categories + ", Census 2011"
+    texts = np.array(["island: isolated system (no grid layer)", f"city of {r['city_population']:,} persons or more",
+                      *why], dtype=object)
+    source = texts[np.where(island, 0, np.where(city, 1, figure.codes.astype(np.int64) + 2))]
     hours = np.where(weak, fig["hours_weak"].to_numpy(float), np.where(connected, r["connected_hours"], 0.0))
-    return pd.DataFrame({"grid_status": status, "grid_status_source": source, "grid_supply_hours": hours}, index=st.index)
+    return status_table(status, source, hours, st.index)
+
+
+def status_table(status, source, hours, index: pd.Index) -> pd.DataFrame:
+    """The grid-status columns as every status function returns them: grid_status a Categorical of
+    `STATUSES`, grid_status_source a Categorical of its distinct texts (they hold the figures of
+    the rules and statistics), grid_supply_hours float.
+
+    Parameters
+    ----------
+    status : array-like of str or str
+        Each settlement's status (one of `STATUSES`), or one for all.
+    source : array-like of str or str
+        Each settlement's status source, or one for all.
+    hours : array-like of float or float
+        Supply hours (h/day), or one figure for all.
+    index : pandas.Index
+        The settlements' index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        grid_status, grid_status_source, grid_supply_hours (h/day), indexed by `index`.
+    """
+    n = len(index)
+    status = repeated(status, n, STATUSES) if isinstance(status, str) else categorical(status, STATUSES)
+    source = categorical(np.full(n, source, dtype=object) if isinstance(source, str) else source)
+    return pd.DataFrame({"grid_status": status, "grid_status_source": source,
+                         "grid_supply_hours": np.broadcast_to(np.asarray(hours, float), (n,)).copy()}, index=index)
 
 
 def layer_status(layer_distance_km: np.ndarray, r: dict, index: pd.Index) -> pd.DataFrame:
@@ -321,10 +353,10 @@ def layer_status(layer_distance_km: np.ndarray, r: dict, index: pd.Index) -> pd.
         grid_status, grid_status_source, grid_supply_hours (h/day).
     """
     near = np.asarray(layer_distance_km, float) <= r["layer_connect_km"]
-    return pd.DataFrame({"grid_status": np.where(near, "connected", "unconnected"),
-                         "grid_status_source": np.where(near, f"grid layer within {r['layer_connect_km']} km",
-                                                        f"grid layer farther than {r['layer_connect_km']} km"),
-                         "grid_supply_hours": np.where(near, r["connected_hours"], 0.0)}, index=index)
+    return status_table(np.where(near, "connected", "unconnected"),
+                        np.where(near, f"grid layer within {r['layer_connect_km']} km",
+                                 f"grid layer farther than {r['layer_connect_km']} km"),
+                        np.where(near, r["connected_hours"], 0.0), index)
 
 
 def island_status(index: pd.Index) -> pd.DataFrame:
@@ -341,8 +373,7 @@ def island_status(index: pd.Index) -> pd.DataFrame:
     pandas.DataFrame
         grid_status, grid_status_source, grid_supply_hours (h/day; 0: no national grid supply).
     """
-    return pd.DataFrame({"grid_status": "unconnected", "grid_status_source": "island, off the national grid",
-                         "grid_supply_hours": 0.0}, index=index)
+    return status_table("unconnected", "island, off the national grid", 0.0, index)
 
 
 def _points(layer) -> tuple[np.ndarray, np.ndarray]:
@@ -450,7 +481,7 @@ def grid_points(region: Region, st: pd.DataFrame) -> PointIndex:
     PointIndex
         Their positions (degrees) and spherical index.
     """
-    on_grid = st["grid_status"].to_numpy() != "unconnected"
+    on_grid = (st["grid_status"] != "unconnected").to_numpy()
     sub_lon, sub_lat = _points(region.layers.get("substations"))
     return PointIndex(np.concatenate([st["lon"].to_numpy(float)[on_grid], sub_lon]),
                       np.concatenate([st["lat"].to_numpy(float)[on_grid], sub_lat]))
@@ -477,7 +508,7 @@ def route_to_grid(st: pd.DataFrame, region: Region, points: PointIndex) -> pd.Da
     """
     out = pd.DataFrame({c: st[c].to_numpy(float) for c in ROUTE}, index=st.index)
     lon, lat = st["lon"].to_numpy(float), st["lat"].to_numpy(float)
-    on_grid = st["grid_status"].to_numpy() != "unconnected"
+    on_grid = (st["grid_status"] != "unconnected").to_numpy()
     off = np.flatnonzero(~on_grid)
     if points.n and len(off):
         dist, idx = points.nearest(lon[off], lat[off], k=1)

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from smrplan.catalogue.catalogue import Catalogue
+from smrplan.categories import categorical, repeated
 from smrplan.costs.economics import Money, by_option, first_of, lcoe, net_present_cost, reactor_capex_usd_per_kw
 from smrplan.costs.engine import CostBasis, OptionCosts
 from smrplan.geo.grid import mst_length_km
@@ -103,8 +104,9 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
     Returns
     -------
     settlements : pandas.DataFrame
-        The copy with `lcoe_<option>_usd_per_kwh` (USD/kWh), `chosen_option`, `chosen_annual_cost_usd`
-        (USD/yr), `site_id`, `technology` and the NPV (USD) and INR (INR/yr, INR/kWh) columns asked for.
+        The copy with `lcoe_<option>_usd_per_kwh` (USD/kWh), `chosen_option` (a Categorical of
+        `ALL_OPTIONS`), `chosen_annual_cost_usd` (USD/yr), `site_id`, `technology` (a Categorical of
+        "" and the catalogue keys built) and the NPV (USD) and INR (INR/yr, INR/kWh) columns asked for.
     built : list of dict
         One record per built plant: capacity_mw, peak_mw (MW), backup_diesel_kw (kW), lon, lat
         (degrees), population_served (persons), demand_mwh_per_year (MWh/yr), network and submarine
@@ -119,10 +121,11 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
     best_individual = np.nanmin(np.column_stack([annual[o] for o in ALL_OPTIONS]), axis=1)
     standalone = np.column_stack([annual[o] for o in ("diesel", "pv_battery", "grid")])
     standalone_choice = np.array(["diesel", "pv_battery", "grid"])[np.nanargmin(standalone, axis=1)]
-    st["chosen_option"] = standalone_choice
+    st["chosen_option"] = categorical(standalone_choice, ALL_OPTIONS)
     st["chosen_annual_cost_usd"] = np.nanmin(standalone, axis=1)
     st["site_id"] = ""
-    st["technology"] = ""
+    st["technology"] = repeated("", len(st), ("",))  # in its place among the columns; set below
+    choice, technology = standalone_choice.astype(object), np.full(len(st), "", dtype=object)
     sites: list[dict] = []
     for f in np.flatnonzero(result.opened):
         members = np.flatnonzero(result.assignment.to_numpy() == f)
@@ -137,10 +140,9 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
         st.loc[st.index[members], lcoe_col(option)] = allocated / e[members]
         if money is not None:
             st.loc[st.index[members], npv_col(option)] = net_present_cost(allocated, money)
-        st.loc[st.index[members], "chosen_option"] = option
+        choice[members], technology[members] = option, fac.tech.key
         st.loc[st.index[members], "chosen_annual_cost_usd"] = allocated
         st.loc[st.index[members], "site_id"] = fac.site_id
-        st.loc[st.index[members], "technology"] = fac.tech.key
         lons = np.concatenate([[fac.lon], st["lon"].to_numpy()[members]])
         lats = np.concatenate([[fac.lat], st["lat"].to_numpy()[members]])
         demand = float(e[members].sum())
@@ -167,6 +169,7 @@ def assemble(settlements: pd.DataFrame, result: PlanResult, annual: dict[str, np
             "saving_vs_standalone_usd_per_year": round(
                 float(st["standalone_annual_cost_usd"].to_numpy()[members].sum() - plant_cost), 2),
         })
+    st["chosen_option"], st["technology"] = categorical(choice, ALL_OPTIONS), categorical(technology)
     chosen = st["chosen_annual_cost_usd"].to_numpy(float)
     if money is not None:
         st["chosen_npv_usd"] = net_present_cost(chosen, money)

@@ -54,11 +54,14 @@ _SETTLEMENT_FIRST = ["id", "name", "population", "population_target", "household
 
 
 def gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """A copy with columns GeoPackage can hold: lists joined, object columns as text, bools kept."""
+    """A copy with columns GeoPackage can hold: lists joined, object and categorical columns as text
+    (a categorical column is written as the plain text it holds, as before it was one), bools kept."""
     out = gdf.copy(deep=False)  # columns are replaced, never written in place
     for col in out.columns:
         if col == "geometry":
             continue
+        if isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype(object)
         if out[col].dtype == object:
             if pd.api.types.infer_dtype(out[col], skipna=False) == "string":  # text in every row: kept, not copied
                 continue

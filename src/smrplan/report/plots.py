@@ -79,7 +79,7 @@ def settlement_points(st: pd.DataFrame, max_points: int = MAX_SETTLEMENT_POINTS)
                  + st[pop_col].astype(float).round().astype("int64").astype(str)
                  + ("<br>LCOE " + _chosen_lcoe(st).round(3).astype(str) + " USD/kWh" if planned else ""))
         if "grid_status" in st.columns:
-            label = label + "<br>" + st["grid_status"].map(GRID_STATUS_LABELS).fillna("grid status unknown")
+            label = label + "<br>" + st["grid_status"].astype(object).map(GRID_STATUS_LABELS).fillna("grid status unknown")
         return pd.DataFrame({"lon": st["lon"].to_numpy(float), "lat": st["lat"].to_numpy(float),
                              "option": option.to_numpy(), "demand_kwh_per_year": demand.to_numpy(),
                              "label": label.to_numpy(), "name": st["name"].astype(str).to_numpy(),
@@ -372,7 +372,8 @@ def grid_extension_trace(st: pd.DataFrame) -> list[go.Scatter]:
     and get none."""
     if "grid_lon" not in st.columns or "chosen_option" not in st.columns:
         return []
-    new = st["grid_status"].fillna("").astype(str).isin(["", "unconnected"]) if "grid_status" in st.columns else True
+    new = (st["grid_status"].astype(object).fillna("").astype(str).isin(["", "unconnected"]) if "grid_status" in st.columns
+           else True)
     g = st[(st["chosen_option"] == "grid") & st["grid_lon"].notna() & new]
     if g.empty:
         return []

@@ -28,7 +28,7 @@ import pandas as pd
 from smrplan.geo.coal import coal_sites
 from smrplan.geo.layers import Region
 from smrplan.scenario import Siting
-from smrplan.siting.screen import Criterion, ScreenResult, screen
+from smrplan.siting.screen import Criterion, ScreenResult, labels, screen
 
 
 def retirement(units: pd.DataFrame, useful_life_years: float, retiring_by: int) -> pd.DataFrame:
@@ -143,7 +143,9 @@ def screen_coal_sites(region: Region, rules: Siting, sites: pd.DataFrame, smalle
     """
     cand = sites.copy()
     cand.insert(0, "site_id", cand["gem_location_id"].astype(str))
-    cand["kind"], cand["origin"], cand["from_settlement"], cand["offshore_km"] = "land", "coal site", "", np.nan
+    for name, values in labels("land", "coal site", len(cand), rules.h3_resolution).items():
+        cand[name] = values
+    cand["from_settlement"], cand["offshore_km"] = "", np.nan
     cand = gpd.GeoDataFrame(cand, geometry=gpd.points_from_xy(cand["lon"], cand["lat"]), crs="EPSG:4326")
     extra = repowering_criteria(sites, smallest_module_mw, retiring_by)
     return screen(region, rules, cand, {"land": epz_km} if epz_km is not None else None, max_network_km, extra=extra)

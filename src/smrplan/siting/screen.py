@@ -64,6 +64,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from smrplan.categories import categorical, repeated
 from smrplan.errors import InputError
 from smrplan.geo.checks import numeric_values, row_offset, show, yes_no
 from smrplan.geo.diskcache import cached, key_of
@@ -289,7 +290,47 @@ def _population(st: pd.DataFrame) -> np.ndarray:
     return st[col].to_numpy(float)
 
 
-def _user_candidates(user: gpd.GeoDataFrame) -> pd.DataFrame:
+def origins(h3_resolution: int) -> tuple[str, ...]:
+    """Every value of a candidate site's ``origin`` (the categories of the column): a user's layer,
+    a ring around a settlement, offshore of one, an h3 cell centre of the scenario's resolution, a
+    coal plant's site (smrplan.siting.repowering).
+
+    Parameters
+    ----------
+    h3_resolution : int
+        The scenario's h3 resolution (``siting.h3_resolution``).
+
+    Returns
+    -------
+    tuple of str
+    """
+    return ("user", "ring", "offshore", f"h3 r{h3_resolution}", "coal site")
+
+
+def labels(kind: str, origin: str, n: int, h3_resolution: int) -> dict[str, pd.Categorical[str]]:
+    """The ``kind`` and ``origin`` columns of `n` candidates of one kind and origin, as Categoricals of
+    `KINDS` and `origins`.
+
+    Parameters
+    ----------
+    kind : str
+        One of `KINDS`.
+    origin : str
+        One of `origins` (h3_resolution).
+    n : int
+        Candidates.
+    h3_resolution : int
+        The scenario's h3 resolution.
+
+    Returns
+    -------
+    dict
+        kind and origin.
+    """
+    return {"kind": repeated(kind, n, KINDS), "origin": repeated(origin, n, origins(h3_resolution))}
+
+
+def _user_candidates(user: gpd.GeoDataFrame, h3_resolution: int) -> pd.DataFrame:
     if "kind" not in user.columns:
         raise InputError("candidates layer", "kind", "required column is missing; expected land, micro or floating")
     bad = ~user["kind"].isin(KINDS)
@@ -298,8 +339,8 @@ def _user_candidates(user: gpd.GeoDataFrame) -> pd.DataFrame:
         raise InputError("candidates layer", f"row {r + 2}, column kind",
                          f"{user['kind'].iloc[r]!r}; expected one of {KINDS}")
     pts = user.geometry.representative_point()
-    return pd.DataFrame({"lon": pts.x.to_numpy(), "lat": pts.y.to_numpy(), "kind": user["kind"].to_numpy(),
-                         "origin": "user", "from_settlement": ""})
+    return pd.DataFrame({"lon": pts.x.to_numpy(), "lat": pts.y.to_numpy(), "kind": categorical(user["kind"], KINDS),
+                         "origin": repeated("user", len(user), origins(h3_resolution)), "from_settlement": ""})
 
 
 def generate_candidates(region: Region, rules: Siting, max_network_km: float,
@@ -339,8 +380,9 @@ def generate_candidates(region: Region, rules: Siting, max_network_km: float,
     Returns
     -------
     geopandas.GeoDataFrame
-        site_id (kind initial and a number), lon, lat (degrees), kind, origin, from_settlement,
-        offshore_km (km; NaN for other kinds), point geometry in WGS84.
+        site_id (kind initial and a number), lon, lat (degrees), kind and origin (Categoricals of
+        `KINDS` and `origins`), from_settlement, offshore_km (km; NaN for other kinds), point geometry
+        in WGS84.
 
     Raises
     ------
@@ -362,9 +404,9 @@ def generate_candidates(region: Region, rules: Siting, max_network_km: float,
                                              part.share((hx, hy)), max_network_km))  # farther cells fail nearest_load
         hx, hy = hx[near], hy[near]
     cells = part.share((hx, hy))
-    blocks = [_user_candidates(user)] if user is not None and len(user) else []
+    blocks = [_user_candidates(user, rules.h3_resolution)] if user is not None and len(user) else []
     blocks += part.map(settlement_candidates, (points.iloc[p] for p in parts), context, rules, max_network_km, cells)
-    blocks += [pd.DataFrame({"lon": hx, "lat": hy, "kind": kind, "origin": f"h3 r{rules.h3_resolution}",
+    blocks += [pd.DataFrame({"lon": hx, "lat": hy, **labels(kind, f"h3 r{rules.h3_resolution}", len(hx), rules.h3_resolution),
                              "from_settlement": ""}) for kind in ("land", "micro")]
     cand = _first_in_cell(pd.concat([b for b in blocks if len(b)], ignore_index=True), region, rules)
     cand = cand.iloc[np.argsort(_block_of(cand), kind="stable")].reset_index(drop=True)  # the whole order
@@ -417,7 +459,8 @@ def settlement_candidates(points: pd.DataFrame, region: Region, rules: Siting, m
     Returns
     -------
     pandas.DataFrame
-        lon, lat (degrees), kind, origin, from_settlement and offshore_km (km; NaN but offshore).
+        lon, lat (degrees), kind, origin (Categoricals, `labels`), from_settlement and offshore_km
+        (km; NaN but offshore).
     """
     slon, slat = points["lon"].to_numpy(), points["lat"].to_numpy()
     ids, pop = points["id"].to_numpy(), points["population"].to_numpy()
@@ -428,13 +471,13 @@ def settlement_candidates(points: pd.DataFrame, region: Region, rules: Siting, m
         reached = to_grid <= max(max(rings), cell_radius)
         sel = np.flatnonzero((pop >= rules.ring_min_population) | ~reached)
         x, y, src = _ring(slon[sel], slat[sel], rings)
-        out.append(pd.DataFrame({"lon": x, "lat": y, "kind": kind, "origin": "ring", "from_settlement": ids[sel][src],
-                                 "offshore_km": np.nan}))
+        out.append(pd.DataFrame({"lon": x, "lat": y, **labels(kind, "ring", len(x), rules.h3_resolution),
+                                 "from_settlement": ids[sel][src], "offshore_km": np.nan}))
     coast = region.coast_distance_km(slon, slat, max_km=rules.floating_coast_search_km)
     sel = np.flatnonzero(~(coast > rules.floating_coast_search_km))  # NaN (no land layer): every settlement
     x, y, src, off = _coast_points(region, slon[sel], slat[sel], rules.floating_offshore_km,
                                    rules.floating_coast_search_km)
-    out.append(pd.DataFrame({"lon": x, "lat": y, "kind": "floating", "origin": "offshore",
+    out.append(pd.DataFrame({"lon": x, "lat": y, **labels("floating", "offshore", len(x), rules.h3_resolution),
                              "from_settlement": ids[sel][src], "offshore_km": off}))
     return _first_in_cell(pd.concat(out, ignore_index=True), region, rules)
 
@@ -444,8 +487,8 @@ def _first_in_cell(cand: pd.DataFrame, region: Region, rules: Siting) -> pd.Data
     metric CRS (floating: ``floating_spacing_km``)."""
     x, y = Transformer.from_crs("EPSG:4326", region.metric_crs, always_xy=True).transform(
         cand.lon.to_numpy(), cand.lat.to_numpy())
-    size = np.where(cand.kind.to_numpy() == "floating", rules.floating_spacing_km * 1000.0, _SNAP_M)
-    cell = pd.DataFrame({"kind": cand.kind.to_numpy(), "x": np.floor(np.asarray(x) / size).astype(np.int64),
+    size = np.where((cand["kind"] == "floating").to_numpy(), rules.floating_spacing_km * 1000.0, _SNAP_M)
+    cell = pd.DataFrame({"kind": cand["kind"].array, "x": np.floor(np.asarray(x) / size).astype(np.int64),
                          "y": np.floor(np.asarray(y) / size).astype(np.int64)})
     return cand.loc[~cell.duplicated().to_numpy()]
 
@@ -453,9 +496,10 @@ def _first_in_cell(cand: pd.DataFrame, region: Region, rules: Siting) -> pd.Data
 def _block_of(cand: pd.DataFrame) -> np.ndarray:
     """Each candidate's place in the whole order: user 0, land rings 1, micro rings 2, offshore 3, h3
     land 4, h3 micro 5."""
-    kind, origin = cand.kind.to_numpy(), cand.origin.to_numpy()
-    land, ring = kind == "land", origin == "ring"  # the first condition that holds gives the block
-    return np.select([origin == "user", ring & land, ring, origin == "offshore", land], [0, 1, 2, 3, 4], 5)
+    kind, origin = cand["kind"], cand["origin"]
+    land, ring = (kind == "land").to_numpy(), (origin == "ring").to_numpy()  # the first that holds gives the block
+    return np.select([(origin == "user").to_numpy(), ring & land, ring, (origin == "offshore").to_numpy(), land],
+                     [0, 1, 2, 3, 4], 5)
 
 
 # ------------------------------------------------------------------------------------------ criteria
