@@ -54,6 +54,7 @@ from smrplan.scenario import Scenario
 STANDALONE_COLUMNS = np.array([ALL_OPTIONS.index(o) for o in STANDALONE_OPTIONS])
 REACTOR_COLUMNS = np.array([ALL_OPTIONS.index(o) for o in REACTOR_OPTIONS])
 REACH_COLUMNS = ("kind", "lon", "lat", "suitable")  # what `site_index` reads of the screened sites
+SITE_COLUMNS = ("site_id", "kind", "lon", "lat", "suitable")  # what the cost and plan stages read of a site
 NIGHT_HOURS = tuple(range(0, 7)) + tuple(range(18, 24))  # hours whose PV energy passes the battery
 
 
@@ -156,7 +157,9 @@ class Reach:
 
 
 def suitable_sites(sites: pd.DataFrame) -> pd.DataFrame:
-    """The suitable sites of a screen in their order, index 0..n-1: the sites a `Reach` numbers.
+    """The suitable sites of a screen in their order, index 0..n-1: the sites a `Reach` numbers, with
+    those of `SITE_COLUMNS` it has, the columns the cost and plan stages read (the screen's values and
+    verdicts stay in the screen's own table, not copied for every suitable site).
 
     Parameters
     ----------
@@ -167,7 +170,8 @@ def suitable_sites(sites: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
     """
-    return sites[sites["suitable"].to_numpy(bool)].reset_index(drop=True)
+    columns = [c for c in SITE_COLUMNS if c in sites.columns]
+    return sites.loc[sites["suitable"].to_numpy(bool), columns].reset_index(drop=True)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ import pandas as pd
 
 from smrplan.catalogue.catalogue import Catalogue
 from smrplan.costs.economics import Money, by_option, first_of
-from smrplan.costs.engine import STANDALONE_COLUMNS, CostBasis, OptionCosts
+from smrplan.costs.engine import STANDALONE_COLUMNS, CostBasis, OptionCosts, suitable_sites
 from smrplan.geo.layers import Region
 from smrplan.optimize.heuristics import evaluate, greedy_plan
 from smrplan.optimize.milp import solve_alternatives
@@ -248,8 +248,7 @@ def plan_alternatives(region: Region, settlements: pd.DataFrame, sites: pd.DataF
     st = settlements.copy()
     st["standalone_annual_cost_usd"] = costs.standalone_annual_usd
     groups = by_option(catalogue, list(basis.enabled))
-    suitable = sites[sites["suitable"].to_numpy(bool)]
-    cand, _, inst = plan_instance(region, st, suitable, {k: groups[o] for k, o in KIND_OPTION.items()},
+    cand, _, inst = plan_instance(region, st, suitable_sites(sites), {k: groups[o] for k, o in KIND_OPTION.items()},
                                   first_of(catalogue, "diesel"), first_of(catalogue, "grid_extension"),
                                   first_of(catalogue, "submarine_cable"), money, opt, load_factor,
                                   carbon_price_usd_per_t, allowed=basis.allowed, keep_unprofitable=True)

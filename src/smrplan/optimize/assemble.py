@@ -29,7 +29,7 @@ import pandas as pd
 from smrplan.catalogue.catalogue import Catalogue
 from smrplan.categories import categorical, repeated
 from smrplan.costs.economics import Money, by_option, first_of, lcoe, net_present_cost, reactor_capex_usd_per_kw
-from smrplan.costs.engine import CostBasis, OptionCosts
+from smrplan.costs.engine import CostBasis, OptionCosts, suitable_sites
 from smrplan.geo.grid import mst_length_km
 from smrplan.geo.layers import Region
 from smrplan.optimize.least_cost import least_cost_plan
@@ -242,8 +242,8 @@ def optimise(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, bas
     groups = by_option(catalogue, list(basis.enabled))
     techs_by_kind = {kind: groups[option] for kind, option in KIND_OPTION.items()}
     diesel = first_of(catalogue, "diesel")
-    suitable = sites[sites["suitable"].to_numpy(bool)]
     if opt.enabled:
+        suitable = suitable_sites(sites)
         result = solve_plan(region, st, suitable, techs_by_kind, diesel, first_of(catalogue, "grid_extension"),
                             first_of(catalogue, "submarine_cable"), money, opt, load_factor, carbon_price_usd_per_t,
                             allowed=basis.allowed)
