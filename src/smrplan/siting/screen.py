@@ -203,18 +203,6 @@ class ScreenResult:
                               "note": c.note} for c in self.criteria]}
 
 
-# ------------------------------------------------------------------------------------ sphere sums
-def _sums_within(index: PointIndex, weight: np.ndarray, lon, lat, radii) -> np.ndarray:
-    """Sums of `weight` ((M,) or (M, K)) of the indexed points within each radius (km, inclusive) of
-    each query point: an array (points, radii, K). One pair query per chunk of query points
-    (`PointIndex.sums_within`), so memory grows with the chunk."""
-    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    parts = [index.sums_within(lon[s:s + _CHUNK], lat[s:s + _CHUNK], weight, radii)
-             for s in range(0, len(lon), _CHUNK)]  # chunks of candidates
-    k = np.asarray(weight).reshape(index.n, -1).shape[1]
-    return np.concatenate(parts) if parts else np.zeros((0, len(radii), k))
-
-
 # ----------------------------------------------------------------------------------------- candidates
 def _ring(lon, lat, distances_km, bearings=_BEARINGS):
     """Points at each distance (km) along each bearing (degrees) from each point: lon, lat (degrees) and
@@ -801,7 +789,7 @@ def _zone_population_criteria(rules: Siting, kinds: np.ndarray, lon: np.ndarray,
         sel = np.flatnonzero(epz == e)
         zone = {rules.sterilised_zone_km} if _applies(kinds[sel], "land", "floating").any() else set()
         read = sorted({e, *density_radii[e], *zone})
-        both[np.ix_(sel, np.array([col[r] for r in read]))] = _sums_within(sidx, weight, lon[sel], lat[sel], read)
+        both[np.ix_(sel, np.array([col[r] for r in read]))] = sidx.sums_within(lon[sel], lat[sel], weight, read)
     # Everyone (the EPZ) and the population outside staff townships (the sterilised zone and the density).
     sums, public = both[:, :, 0], both[:, :, 1]
     sz_pop = public[:, col[rules.sterilised_zone_km]]
