@@ -10,6 +10,7 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon, box
 
+from smrplan.geo import grid
 from smrplan.geo.distance import haversine_km
 from smrplan.geo.grid import ROUTE_SAMPLES, route_split_km
 from smrplan.geo.io import read_vector, resolve
@@ -52,6 +53,19 @@ def test_random_routes_split_exactly_as_the_exact_test(coast):
     want_land, want_sea = _split_by_exact_test(coast, lon1, lat1, lon2, lat2)
     assert np.array_equal(land, want_land) and np.array_equal(sea, want_sea)
     assert (sea > 0).mean() > 0.3 and (land > 0).mean() > 0.3  # both kinds of route are common
+
+
+def test_routes_split_in_chunks_on_threads_as_in_one_piece(coast, monkeypatch):
+    rng = np.random.default_rng(12)
+    n = 5_000
+    lon1, lat1 = rng.uniform(77.5, 82.0, n), rng.uniform(8.5, 11.5, n)
+    lon2, lat2 = lon1 + rng.normal(0, 0.5, n), lat1 + rng.normal(0, 0.5, n)
+    whole = route_split_km(coast, lon1, lat1, lon2, lat2)
+    monkeypatch.setattr(grid, "ROUTE_CHUNK", 333)
+    for threads in ("1", "2"):
+        monkeypatch.setenv("OMP_NUM_THREADS", threads)
+        land, sea = route_split_km(coast, lon1, lat1, lon2, lat2)
+        assert np.array_equal(land, whole[0]) and np.array_equal(sea, whole[1])
 
 
 def test_points_on_cell_edges_borders_and_off_the_grid_match_the_exact_test(coast):

@@ -13,17 +13,19 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import geopandas as gpd
 import numpy as np
 import shapely
 from scipy.sparse.csgraph import minimum_spanning_tree
 
-from smrplan.geo.distance import PointIndex, haversine_km
+from smrplan.geo.distance import PointIndex, haversine_km, query_threads
 from smrplan.geo.layers import Region
 
 ROUTE_SAMPLES = 32
 # Routes split at a time: bounds the sample arrays to ROUTE_CHUNK x ROUTE_SAMPLES points (about 34 MB
-# of coordinates) however many routes there are.
+# of coordinates) per thread however many routes there are.
 ROUTE_CHUNK = 65_536
 
 
@@ -43,6 +45,12 @@ def route_split_km(region: Region, lon1, lat1, lon2, lat2, samples: int = ROUTE_
     -------
     land_km, sea_km : numpy.ndarray
         Overland (inland water crossings included) and submarine length of each route (km).
+
+    Notes
+    -----
+    Routes are split `ROUTE_CHUNK` at a time. The first chunk runs alone (it builds what the region
+    keeps for its land / sea tests, such as `Region.is_sea_many`'s cells); the others run side by side
+    on `query_threads` threads (numpy and GEOS release the GIL), each writing its own routes.
     """
     lon1, lat1, lon2, lat2 = (np.asarray(a, float) for a in (lon1, lat1, lon2, lat2))
     length = haversine_km(lon1, lat1, lon2, lat2)
@@ -50,11 +58,22 @@ def route_split_km(region: Region, lon1, lat1, lon2, lat2, samples: int = ROUTE_
         return length, length.copy()
     t = (np.arange(samples) + 0.5) / samples
     share = np.empty(len(length))
-    for a in range(0, len(length), ROUTE_CHUNK):
+
+    def split(a: int) -> None:
         c = slice(a, a + ROUTE_CHUNK)
         lon = lon1[c, None] + (lon2[c] - lon1[c])[:, None] * t[None, :]
         lat = lat1[c, None] + (lat2[c] - lat1[c])[:, None] * t[None, :]
         share[c] = region.is_sea_many(lon.ravel(), lat.ravel()).reshape(lon.shape).mean(axis=1)
+
+    split(0)
+    rest = range(ROUTE_CHUNK, len(length), ROUTE_CHUNK)
+    threads = min(query_threads(), len(rest))
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(split, rest))
+    else:
+        for a in rest:
+            split(a)
     sea = length * share
     return length - sea, sea
 
