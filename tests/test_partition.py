@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from tests.conftest import run_cli, stable_summary
 
-from smrplan.partition import Cluster, Partitioner, partitioner_for, stitch
+from smrplan.partition import Cluster, Partitioner, on_threads, partitioner_for, process_threads, stitch
 from smrplan.pipeline import prepare_inputs
 from smrplan.scenario import bundled_text, resolve_scenario
 from smrplan.siting.screen import generate_candidates, screen
@@ -158,3 +158,20 @@ def test_partitioned_run_gives_the_same_plan(single_process, tmp_path, workers):
     assert stable_summary(got) == stable_summary(ref)
     for name in TABLES:
         assert (tmp_path / "run" / name).read_bytes() == (single_process / name).read_bytes(), name
+
+
+def test_process_threads_follow_omp_num_threads_else_the_cores(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert process_threads() == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    cores = process_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert process_threads() == cores >= 1
+
+
+def test_on_threads_returns_every_result_in_the_items_order(monkeypatch):
+    items = list(range(50))
+    for threads in ("1", "2"):
+        monkeypatch.setenv("OMP_NUM_THREADS", threads)
+        assert on_threads(lambda i: np.full(1000, i).sum(), items) == [1000 * i for i in items]
+        assert on_threads(lambda i: i, []) == []

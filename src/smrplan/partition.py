@@ -21,7 +21,9 @@ the value, such as the region's spatial indexes, from one stage to the next).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,31 @@ if TYPE_CHECKING:
     from dask.distributed import Client
 
 IN_FLIGHT = 2  # pieces per worker sent to a cluster and not yet back (one running, one on its way)
+
+
+def process_threads() -> int:
+    """Threads the numerical steps of one process run on side by side (neighbour searches, route
+    splits, dispatch chunks): ``OMP_NUM_THREADS`` where it is set (the usual limit of numerical
+    libraries; Dask's worker processes set it to 1), else the cores this process may use."""
+    try:
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    except (KeyError, ValueError):
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def on_threads(func: Callable, items: Sequence) -> list:
+    """``func(item)`` for every item, side by side on `process_threads` threads (one after the other
+    when there is one thread or one item), results in the items' order.
+
+    For steps whose work releases the GIL (numpy, scipy's searches, GEOS, numba's ``nogil`` code):
+    each thread holds one item's working memory at a time, so at most `process_threads` items' worth
+    is held at once. `func` must not change anything the other items read.
+    """
+    threads = min(process_threads(), len(items))
+    if threads <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(func, items))
 
 
 class Cluster:

@@ -53,6 +53,7 @@ from smrplan.dispatch.solar import pv_profile_from_tmy, pv_profile_kw_per_kwp, r
 from smrplan.errors import InputError
 from smrplan.geo.fuel import surcharge_column
 from smrplan.geo.io import resolve
+from smrplan.partition import on_threads
 from smrplan.scenario import Scenario
 from smrplan.units import HOURS_PER_YEAR, KG_PER_TONNE, KW_PER_MW
 
@@ -382,8 +383,9 @@ def simulated(sc: Scenario, cat: Catalogue, meta: pd.DataFrame, reactor_avail: n
               ) -> tuple[DispatchResult, np.ndarray, DispatchResult, pd.DataFrame]:
     """`simulate_with_backup` of every system of `meta`, ``dispatch.chunk_systems`` at a time, keeping
     the hourly series of the systems at positions `hourly` only: the hourly loads and PV output of one
-    chunk are what the stage holds, so memory grows with the chunk and the kept series, not with the
-    systems simulated. Chunks hold neighbours (by cell of the PV lattice, when there is one), so that
+    chunk per thread are what the stage holds (chunks run side by side, `smrplan.partition.on_threads`;
+    the compiled rule releases the GIL), so memory grows with the chunk and the kept series, not with
+    the systems simulated. Chunks hold neighbours (by cell of the PV lattice, when there is one), so that
     each computes clear sky at few lattice nodes; whether PV comes from the lattice is decided once for all systems
     (`solar.uses_lattice`). Systems are dispatched independently: the figures do not depend on the
     chunks.
@@ -419,15 +421,14 @@ def simulated(sc: Scenario, cat: Catalogue, meta: pd.DataFrame, reactor_avail: n
         out[idx < k] = reactor_avail[idx[idx < k]]
         return out
 
-    parts, units, positions = [], [], []
-    order = np.lexsort((np.floor(lon / step), np.floor(lat / step))) if step else np.arange(n)  # by lattice cell
-    for idx in np.array_split(order, -(-n // dsp.chunk_systems)):
-        idx = np.sort(idx)  # the plants first, as `simulate` wants them
+    def chunk(idx: np.ndarray) -> tuple[tuple, tuple[np.ndarray, np.ndarray]]:  # a chunk of systems
         systems = systems_of(sc, cat, meta.iloc[idx], lattice)
-        parts.append(simulate_with_backup(systems, available(idx), max_unserved_fraction=dsp.max_unserved_fraction,
-                                          keep_hourly=False))
-        units.append((systems.diesel.unit_kw, systems.diesel.n_units))
-        positions.append(idx)
+        return (simulate_with_backup(systems, available(idx), max_unserved_fraction=dsp.max_unserved_fraction,
+                                     keep_hourly=False), (systems.diesel.unit_kw, systems.diesel.n_units))
+
+    order = np.lexsort((np.floor(lon / step), np.floor(lat / step))) if step else np.arange(n)  # by lattice cell
+    positions = [np.sort(idx) for idx in np.array_split(order, -(-n // dsp.chunk_systems))]  # plants first
+    parts, units = zip(*on_threads(chunk, positions), strict=True)
     back = np.argsort(np.concatenate(positions))
 
     def joined(results: list[DispatchResult]) -> DispatchResult:

@@ -2,30 +2,20 @@
 
 Distances are haversine on a sphere of radius 6,371.0088 km (IUGG mean Earth radius), in km.
 Neighbour searches (`PointIndex`) use a scipy cKDTree over 3-D unit vectors, so they scale to
-national point sets without Python loops over points, on `query_threads` threads (scipy's searches
+national point sets without Python loops over points, on `process_threads` threads (scipy's searches
 release the GIL; the results do not depend on the threads).
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from scipy.spatial import cKDTree
+
+from smrplan.partition import on_threads, process_threads
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius (Moritz 2000, Geodetic Reference System 1980)
 WITHIN_TOLERANCE_KM = 1e-6  # 1 mm: a point on a radius query's circle counts as inside
 SUMS_CHUNK = 20_000  # query points per pair search of `PointIndex.sums_within`: bounds its pair arrays
-
-
-def query_threads() -> int:
-    """Threads a neighbour search runs on: ``OMP_NUM_THREADS`` where it is set (the usual limit of
-    numerical libraries; Dask's worker processes set it to 1), else the cores this process may use."""
-    try:
-        return max(1, int(os.environ["OMP_NUM_THREADS"]))
-    except (KeyError, ValueError):
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
@@ -103,7 +93,7 @@ class PointIndex:
         if self._tree is None or len(lon) == 0:
             return np.full((len(lon), k), np.inf), np.full((len(lon), k), -1)
         k = min(k, self.n)
-        _, idx = self._tree.query(_unit(lon, lat), k=k, workers=query_threads())
+        _, idx = self._tree.query(_unit(lon, lat), k=k, workers=process_threads())
         idx = np.asarray(idx).reshape(len(lon), k)
         return haversine_km(lon[:, None], lat[:, None], self.lon[idx], self.lat[idx]), idx
 
@@ -113,7 +103,7 @@ class PointIndex:
 
         Pairs are kept by their chord (a radius r is the chord 2 sin(r / 2R), `_chord`), so no pair is
         sorted or measured again: the cost is that of finding the pairs. `within` gives the pairs.
-        Chunks of `chunk` / `query_threads` query points run side by side, one per thread, so the
+        Chunks of `chunk` / `process_threads` query points run side by side, one per thread, so the
         pairs held at once stay those of `chunk` query points. Each query point's sum adds its pairs
         in the order of the index's tree (scipy's pair search walks the indexed points' leaves in tree
         order for every query), so it has the same bits whichever other points, radii, chunks and
@@ -142,8 +132,7 @@ class PointIndex:
             return out
         chords = np.array([_chord(r + WITHIN_TOLERANCE_KM) for r in radii_km])
         columns = [np.ascontiguousarray(w[:, j]) for j in range(w.shape[1])]  # weight columns, not points
-        threads = query_threads()
-        step = max(1, chunk // threads)
+        step = max(1, chunk // process_threads())
 
         def fill(start: int) -> None:
             part = slice(start, start + step)
@@ -158,13 +147,7 @@ class PointIndex:
                 for j, column in enumerate(columns):
                     out[part, k, j] = np.bincount(q, weights=column[p], minlength=rows)
 
-        starts = range(0, len(lon), step)
-        if threads == 1 or len(starts) == 1:
-            for start in starts:
-                fill(start)
-        else:
-            with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(fill, starts))  # each chunk writes its own rows of `out`
+        on_threads(fill, range(0, len(lon), step))  # each chunk writes its own rows of `out`
         return out
 
     def within(self, lon, lat, radius_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -13,15 +13,14 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import geopandas as gpd
 import numpy as np
 import shapely
 from scipy.sparse.csgraph import minimum_spanning_tree
 
-from smrplan.geo.distance import PointIndex, haversine_km, query_threads
+from smrplan.geo.distance import PointIndex, haversine_km
 from smrplan.geo.layers import Region
+from smrplan.partition import on_threads
 
 ROUTE_SAMPLES = 32
 # Routes split at a time: bounds the sample arrays to ROUTE_CHUNK x ROUTE_SAMPLES points (about 34 MB
@@ -50,7 +49,7 @@ def route_split_km(region: Region, lon1, lat1, lon2, lat2, samples: int = ROUTE_
     -----
     Routes are split `ROUTE_CHUNK` at a time. The first chunk runs alone (it builds what the region
     keeps for its land / sea tests, such as `Region.is_sea_many`'s cells); the others run side by side
-    on `query_threads` threads (numpy and GEOS release the GIL), each writing its own routes.
+    on threads (`smrplan.partition.on_threads`; numpy and GEOS release the GIL), each writing its own routes.
     """
     lon1, lat1, lon2, lat2 = (np.asarray(a, float) for a in (lon1, lat1, lon2, lat2))
     length = haversine_km(lon1, lat1, lon2, lat2)
@@ -66,14 +65,7 @@ def route_split_km(region: Region, lon1, lat1, lon2, lat2, samples: int = ROUTE_
         share[c] = region.is_sea_many(lon.ravel(), lat.ravel()).reshape(lon.shape).mean(axis=1)
 
     split(0)
-    rest = range(ROUTE_CHUNK, len(length), ROUTE_CHUNK)
-    threads = min(query_threads(), len(rest))
-    if threads > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(split, rest))
-    else:
-        for a in rest:
-            split(a)
+    on_threads(split, range(ROUTE_CHUNK, len(length), ROUTE_CHUNK))
     sea = length * share
     return length - sea, sea
 
