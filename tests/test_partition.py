@@ -175,3 +175,22 @@ def test_on_threads_returns_every_result_in_the_items_order(monkeypatch):
         monkeypatch.setenv("OMP_NUM_THREADS", threads)
         assert on_threads(lambda i: np.full(1000, i).sum(), items) == [1000 * i for i in items]
         assert on_threads(lambda i: i, []) == []
+
+
+def test_in_process_map_runs_the_first_piece_alone_then_takes_pieces_as_threads_free_up(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    taken, started = [], []
+
+    def pieces():
+        for i in range(8):
+            taken.append(i)
+            yield i
+
+    def work(i, k):
+        started.append((i, len(taken)))
+        return i * k
+
+    assert Partitioner(1).map(work, pieces(), 3) == [3 * i for i in range(8)]
+    assert started[0] == (0, 1)  # before any other piece is taken
+    assert all(n - i <= 3 for i, n in started)  # two running, one waiting: never every piece at once
+    assert Partitioner(1).map(work, iter([]), 3) == []

@@ -4,9 +4,10 @@ A `Partitioner` splits the rows of a settlement table into partitions of about `
 consecutive runs of rows, or, for a step that ranks settlements within groups (the grid-status proxy
 ranks within census districts or states), whole groups packed together so that every group
 operation sees all of its rows in their original order. It maps a function over the partitions,
-one after the other in this process (peak memory grows with the partition, not the table) or on a
-dask.distributed Client, and puts the results back in the original row order (`stitch`). Row-wise
-steps give the same numbers whichever way they are cut.
+in this process (the first alone, then side by side on the process's threads, `on_threads`: peak
+memory grows with the partition and the threads, not the table) or on a dask.distributed Client, and
+puts the results back in the original row order (`stitch`). Row-wise steps give the same numbers
+whichever way they are cut and wherever they run.
 
 On a cluster the shared inputs (the region layers, every settlement point...) go to every worker
 once per run: a `Cluster` keeps the future of each value it sent, by the value's identity, and every
@@ -21,9 +22,12 @@ the value, such as the region's spatial indexes, from one stage to the next).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from dask.distributed import Client
 
 IN_FLIGHT = 2  # pieces per worker sent to a cluster and not yet back (one running, one on its way)
+_NOTHING = object()  # no piece
 
 
 def process_threads() -> int:
@@ -48,19 +53,42 @@ def process_threads() -> int:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def on_threads(func: Callable, items: Sequence) -> list:
-    """``func(item)`` for every item, side by side on `process_threads` threads (one after the other
-    when there is one thread or one item), results in the items' order.
+def on_threads(func: Callable, items: Iterable, *shared: Any) -> list:
+    """``func(item, *shared)`` for every item, side by side on `process_threads` threads (one after the
+    other when there is one thread), results in the items' order.
 
-    For steps whose work releases the GIL (numpy, scipy's searches, GEOS, numba's ``nogil`` code):
-    each thread holds one item's working memory at a time, so at most `process_threads` items' worth
-    is held at once. `func` must not change anything the other items read.
+    For steps whose work releases the GIL (numpy, scipy's searches, GEOS, numba's ``nogil`` code).
+    Items are taken from `items` as threads become free, so at most `process_threads` items are being
+    worked on and one more is waiting: memory grows with the item, not with `items`. `func` must not
+    change anything that other items read.
     """
-    threads = min(process_threads(), len(items))
+    threads = process_threads()
     if threads <= 1:
-        return [func(item) for item in items]
+        return [func(item, *shared) for item in items]
+    out: list = []
     with ThreadPoolExecutor(threads) as pool:
-        return list(pool.map(func, items))
+        window: deque[Future] = deque()
+        for item in items:
+            if len(window) >= threads:
+                out.append(window.popleft().result())
+            window.append(pool.submit(func, item, *shared))
+        out.extend(future.result() for future in window)
+    _release_free_memory()
+    return out
+
+
+def _release_free_memory() -> None:
+    """Give back to the system the memory the threads' allocator arenas hold free (glibc's
+    ``malloc_trim``, as dask.distributed does for its workers): memory freed in a thread's arena is
+    otherwise kept for that arena, and the process's resident memory stays at the threads' peak.
+    Nothing happens with another C library."""
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return
+    if trim is not None:
+        trim(0)
 
 
 class Cluster:
@@ -99,7 +127,7 @@ class Partitioner:
     rows : int
         Target rows per partition (a group larger than this is one partition of its own).
     cluster : Cluster or None
-        The cluster the partitions run on; None runs them one after the other in this process.
+        The cluster the partitions run on; None runs them in this process (`map`).
     """
 
     rows: int
@@ -142,15 +170,17 @@ class Partitioner:
     def map(self, func: Callable, pieces: Iterable, *shared: Any) -> list:
         """``func(piece, *shared)`` for every piece, results in the pieces' order.
 
-        On a cluster at most `IN_FLIGHT` pieces per worker are sent and not yet back, so that neither
-        this process nor the workers hold every piece at once.
+        In this process the first piece runs alone (it builds what the shared inputs keep once
+        built, such as the region's spatial indexes), the others side by side on the process's
+        threads (`on_threads`). On a cluster at most `IN_FLIGHT` pieces per worker are sent and not
+        yet back. Neither this process nor the workers hold every piece at once.
 
         Parameters
         ----------
         func : callable
             A module-level function (workers import it by name).
         pieces : iterable
-            One input per partition; consumed one at a time in this process.
+            One input per partition; consumed as partitions start.
         *shared : object
             Inputs every partition receives (from `share`).
 
@@ -160,7 +190,11 @@ class Partitioner:
             One result per piece.
         """
         if self.cluster is None:
-            return [func(piece, *shared) for piece in pieces]
+            pieces = iter(pieces)
+            first = next(pieces, _NOTHING)
+            if first is _NOTHING:
+                return []
+            return [func(first, *shared), *on_threads(func, pieces, *shared)]
         from dask.distributed import as_completed
 
         client, window = self.cluster.client, IN_FLIGHT * max(self.cluster.workers(), 1)
