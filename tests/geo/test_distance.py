@@ -78,3 +78,14 @@ def test_sums_within_and_nearest_do_not_depend_on_chunks_or_threads(monkeypatch)
         assert np.array_equal(index.sums_within(qlon, qlat, w, [1.6, 16.0], chunk=chunk), one)
     near_two = index.nearest(qlon, qlat, k=3)
     assert np.array_equal(near_two[0], near_one[0]) and np.array_equal(near_two[1], near_one[1])
+
+
+def test_neighbours_are_the_nearest_of_the_indexed_points_themselves():
+    rng = np.random.default_rng(4)
+    lon, lat = rng.uniform(70, 95, 400), rng.uniform(5, 30, 400)
+    nb = PointIndex(lon, lat).neighbours(4)
+    brute = np.argsort(haversine_km(lon[:, None], lat[:, None], lon[None, :], lat[None, :]), axis=1)[:, :4]
+    assert nb.shape == (400, 4) and (nb[:, 0] == np.arange(400)).all()
+    assert np.array_equal(nb, brute)
+    assert PointIndex(lon[:2], lat[:2]).neighbours(5).shape == (2, 2)
+    assert PointIndex([], []).neighbours(3).shape == (0, 3)

@@ -97,6 +97,14 @@ class PointIndex:
         idx = np.asarray(idx).reshape(len(lon), k)
         return haversine_km(lon[:, None], lat[:, None], self.lon[idx], self.lat[idx]), idx
 
+    def neighbours(self, k: int) -> np.ndarray:
+        """Positions of each indexed point's k nearest indexed points (itself among them, first unless
+        another point shares its place), nearest first: an array (points, min(k, points))."""
+        if self._tree is None:
+            return np.zeros((0, k), dtype=np.intp)
+        k = min(k, self.n)
+        return np.asarray(self._tree.query(self._tree.data, k=k, workers=process_threads())[1]).reshape(self.n, k)
+
     def sums_within(self, lon, lat, weights, radii_km, chunk: int = SUMS_CHUNK) -> np.ndarray:
         """Sums of the indexed points' weights within each radius (km, inclusive, 1 mm tolerance) of each
         query point, from one pair query at the largest radius per chunk of query points.

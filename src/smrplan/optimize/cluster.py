@@ -32,11 +32,10 @@ import pandas as pd
 from pyproj import Transformer
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import minimum_spanning_tree
-from scipy.spatial import cKDTree
 
 from smrplan.catalogue.catalogue import Technology
 from smrplan.costs.economics import Money, line_cost
-from smrplan.geo.distance import haversine_km
+from smrplan.geo.distance import PointIndex, haversine_km
 from smrplan.geo.fuel import surcharge_column
 from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
@@ -225,9 +224,7 @@ def _local_networks(region, lon, lat, peak, labels, clon, clat, grid, cable, mon
     src_parts, dst_parts, km_parts = [np.arange(n)], [n + labels], [star_km]
     k = min(NEIGHBOURS + 1, n)
     if k > 1:
-        xyz = np.column_stack([np.cos(np.radians(lat)) * np.cos(np.radians(lon)),
-                               np.cos(np.radians(lat)) * np.sin(np.radians(lon)), np.sin(np.radians(lat))])
-        nb = cKDTree(xyz).query(xyz, k=k)[1]
+        nb = PointIndex(lon, lat).neighbours(k)
         i, j = np.repeat(np.arange(n), k), nb.ravel()
         same = (i != j) & (labels[i] == labels[j])
         i, j = np.minimum(i[same], j[same]), np.maximum(i[same], j[same])
