@@ -253,6 +253,6 @@ def optimise(region: Region, settlements: pd.DataFrame, sites: pd.DataFrame, bas
                                 money=money, inr_per_usd=inr_per_usd)
     flagged = sites.copy(deep=False)  # columns added or replaced, none written in place
     flagged["built"] = flagged["site_id"].isin([b["site_id"] for b in built])
-    flagged["technology"] = flagged["site_id"].map({b["site_id"]: b["technology"] for b in built}).fillna("")
+    flagged["technology"] = categorical(flagged["site_id"].map({b["site_id"]: b["technology"] for b in built}).fillna(""))
     flagged["modules"] = flagged["site_id"].map({b["site_id"]: b["modules"] for b in built}).fillna(0).astype(int)
     return Optimised(result, assembled, built, flagged)

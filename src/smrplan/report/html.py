@@ -557,17 +557,19 @@ def roadmap_probabilities(run_dir: Path, rows: int) -> list[dict] | None:
 
 
 def build_report(run_dir: Path) -> Path:
-    """Write report.html into a run directory from the files already there; returns its path."""
+    """Write report.html into a run directory from the files already there; returns its path. The page
+    is streamed to the file as the template renders it (never held whole: its figures are megabytes)."""
     plan = json.loads((Path(run_dir) / "plan.json").read_text(encoding="utf-8"))
     if plan.get("study") == "roadmap":
-        page = environment().get_template("roadmap.html.j2").render(**roadmap_context(run_dir))
+        name, context = "roadmap.html.j2", roadmap_context(run_dir)
     elif plan.get("study") == "coal_repowering":
-        page = environment().get_template("repowering.html.j2").render(**repowering_context(run_dir))
+        name, context = "repowering.html.j2", repowering_context(run_dir)
     else:
-        page = environment().get_template("report.html.j2").render(**report_context(run_dir))
+        name, context = "report.html.j2", report_context(run_dir)
     out = Path(run_dir) / "report.html"
     tmp = out.with_name(".report.html.tmp")
-    tmp.write_text(page, encoding="utf-8")
+    with tmp.open("w", encoding="utf-8") as f:
+        environment().get_template(name).stream(**context).dump(f)
     tmp.replace(out)
     return out
 
