@@ -568,8 +568,7 @@ def build_report(run_dir: Path) -> Path:
         name, context = "report.html.j2", report_context(run_dir)
     out = Path(run_dir) / "report.html"
     tmp = out.with_name(".report.html.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        environment().get_template(name).stream(**context).dump(f)
+    environment().get_template(name).stream(**context).dump(str(tmp), encoding="utf-8")
     tmp.replace(out)
     return out
 
