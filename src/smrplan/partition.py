@@ -23,12 +23,12 @@ the value, such as the region's spatial indexes, from one stage to the next).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -82,13 +82,18 @@ def _release_free_memory() -> None:
     ``malloc_trim``, as dask.distributed does for its workers): memory freed in a thread's arena is
     otherwise kept for that arena, and the process's resident memory stays at the threads' peak.
     Nothing happens with another C library."""
-    name = ctypes.util.find_library("c")
-    try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
-        return
+    trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim`` among the symbols of this process; None under another C library."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
 
 
 class Cluster:
