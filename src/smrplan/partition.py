@@ -59,8 +59,21 @@ def on_threads(func: Callable, items: Iterable, *shared: Any) -> list:
 
     For steps whose work releases the GIL (numpy, scipy's searches, GEOS, numba's ``nogil`` code).
     Items are taken from `items` as threads become free, so at most `process_threads` items are being
-    worked on and one more is waiting: memory grows with the item, not with `items`. `func` must not
-    change anything that other items read.
+    worked on and one more is waiting: memory grows with the item, not with `items`.
+
+    Parameters
+    ----------
+    func : callable
+        Must not change anything that other items read.
+    items : iterable
+        One input per call; consumed as calls start.
+    *shared : object
+        Inputs every call receives.
+
+    Returns
+    -------
+    list
+        One result per item, in the items' order.
     """
     threads = process_threads()
     if threads <= 1:
