@@ -194,3 +194,11 @@ def test_in_process_map_runs_the_first_piece_alone_then_takes_pieces_as_threads_
     assert started[0] == (0, 1)  # before any other piece is taken
     assert all(n - i <= 3 for i, n in started)  # two running, one waiting: never every piece at once
     assert Partitioner(1).map(work, iter([]), 3) == []
+
+
+def test_steps_nested_in_a_threaded_step_run_on_their_own_thread(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    seen = on_threads(lambda i: (i, process_threads()), range(4), first_alone=True)
+    assert seen == [(0, 2), (1, 1), (2, 1), (3, 1)]  # the first in this thread, the others in the pool's
+    assert process_threads() == 2
+    assert on_threads(lambda i: i, [], first_alone=True) == []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,26 +41,39 @@ if TYPE_CHECKING:
     from dask.distributed import Client
 
 IN_FLIGHT = 2  # pieces per worker sent to a cluster and not yet back (one running, one on its way)
-_NOTHING = object()  # no piece
+_NOTHING = object()  # no item
+
+
+_worker = threading.local()  # `inside` is True in the threads of `on_threads`
 
 
 def process_threads() -> int:
     """Threads the numerical steps of one process run on side by side (neighbour searches, route
-    splits, dispatch chunks): ``OMP_NUM_THREADS`` where it is set (the usual limit of numerical
-    libraries; Dask's worker processes set it to 1), else the cores this process may use."""
+    splits, dispatch chunks, partitions): 1 inside a thread of `on_threads` (so that steps nested in
+    a threaded one do not multiply the threads, nor the memory they hold), else ``OMP_NUM_THREADS``
+    where it is set (the usual limit of numerical libraries; Dask's worker processes set it to 1),
+    else the cores this process may use."""
+    if getattr(_worker, "inside", False):
+        return 1
     try:
         return max(1, int(os.environ["OMP_NUM_THREADS"]))
     except (KeyError, ValueError):
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def on_threads(func: Callable, items: Iterable, *shared: Any) -> list:
+def _mark_worker() -> None:
+    """Initialiser of `on_threads`' threads."""
+    _worker.inside = True
+
+
+def on_threads(func: Callable, items: Iterable, *shared: Any, first_alone: bool = False) -> list:
     """``func(item, *shared)`` for every item, side by side on `process_threads` threads (one after the
     other when there is one thread), results in the items' order.
 
     For steps whose work releases the GIL (numpy, scipy's searches, GEOS, numba's ``nogil`` code).
     Items are taken from `items` as threads become free, so at most `process_threads` items are being
-    worked on and one more is waiting: memory grows with the item, not with `items`.
+    worked on and one more is waiting: memory grows with the item, not with `items`. Within the
+    threads, `process_threads` is 1: what `func` calls runs on its own thread.
 
     Parameters
     ----------
@@ -69,6 +83,9 @@ def on_threads(func: Callable, items: Iterable, *shared: Any) -> list:
         One input per call; consumed as calls start.
     *shared : object
         Inputs every call receives.
+    first_alone : bool, default False
+        Run the first item before the others start, in this thread: for a `func` whose first call
+        builds what the shared inputs keep once built (a region's spatial indexes, cells).
 
     Returns
     -------
@@ -76,10 +93,16 @@ def on_threads(func: Callable, items: Iterable, *shared: Any) -> list:
         One result per item, in the items' order.
     """
     threads = process_threads()
-    if threads <= 1:
-        return [func(item, *shared) for item in items]
+    items = iter(items)
     out: list = []
-    with ThreadPoolExecutor(threads) as pool:
+    if first_alone:
+        first = next(items, _NOTHING)
+        if first is _NOTHING:
+            return out
+        out.append(func(first, *shared))
+    if threads <= 1:
+        return out + [func(item, *shared) for item in items]
+    with ThreadPoolExecutor(threads, initializer=_mark_worker) as pool:
         window: deque[Future] = deque()
         for item in items:
             if len(window) >= threads:
@@ -208,11 +231,7 @@ class Partitioner:
             One result per piece.
         """
         if self.cluster is None:
-            pieces = iter(pieces)
-            first = next(pieces, _NOTHING)
-            if first is _NOTHING:
-                return []
-            return [func(first, *shared), *on_threads(func, pieces, *shared)]
+            return on_threads(func, pieces, *shared, first_alone=True)
         from dask.distributed import as_completed
 
         client, window = self.cluster.client, IN_FLIGHT * max(self.cluster.workers(), 1)

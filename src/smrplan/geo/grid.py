@@ -64,8 +64,7 @@ def route_split_km(region: Region, lon1, lat1, lon2, lat2, samples: int = ROUTE_
         lat = lat1[c, None] + (lat2[c] - lat1[c])[:, None] * t[None, :]
         share[c] = region.is_sea_many(lon.ravel(), lat.ravel()).reshape(lon.shape).mean(axis=1)
 
-    split(0)
-    on_threads(split, range(ROUTE_CHUNK, len(length), ROUTE_CHUNK))  # each chunk writes its own routes
+    on_threads(split, range(0, len(length), ROUTE_CHUNK), first_alone=True)  # each chunk writes its own routes
     sea = length * share
     return length - sea, sea
 
