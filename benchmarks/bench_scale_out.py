@@ -138,8 +138,8 @@ def run_stages(n: int, scenario_path: Path, client: Client, mem: PeakMemory) -> 
     costs = cost_options(inputs, basis, progress, cluster=cluster)
     seconds["costs"] = time.perf_counter() - t0
     mem.mark("costs")
-    suitable = int(screened.sites["suitable"].sum())
-    print(f"{n:,} settlements: {len(screened.sites):,} candidates, {suitable:,} suitable, "
+    counts = screened.summary()
+    print(f"{n:,} settlements: {counts['candidates']:,} candidates, {counts['suitable']:,} suitable, "
           f"{len(costs.standalone_annual_usd):,} settlements costed", flush=True)
     return seconds
 

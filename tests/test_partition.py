@@ -15,6 +15,7 @@ from tests.conftest import run_cli, stable_summary
 
 from smrplan.partition import Cluster, Partitioner, on_threads, partitioner_for, process_threads, stitch
 from smrplan.pipeline import prepare_inputs
+from smrplan.rejected_sites import rejected_table
 from smrplan.scenario import bundled_text, resolve_scenario
 from smrplan.siting.screen import generate_candidates, screen
 
@@ -89,7 +90,8 @@ def _dem(path, bbox):
 
 def test_screen_by_partitions_gives_the_whole_screen(tmp_path):
     """The bundled region with a DEM over part of it: candidate partitions of any size give the same
-    table, reasons, criteria and region-wide notes (cooling-water sources, candidates without DEM data)."""
+    table, reasons, criteria and region-wide notes (cooling-water sources, candidates without DEM data);
+    compact, the suitable rows of that table and the compact rows of the others."""
     scenario = resolve_scenario("india-islands")
     inputs = prepare_inputs(scenario)
     region = inputs.region
@@ -105,6 +107,12 @@ def test_screen_by_partitions_gives_the_whole_screen(tmp_path):
         assert parts.summary() == whole.summary()
         assert [(c.name, c.note, c.counts, c.limit) for c in parts.criteria] == \
                [(c.name, c.note, c.counts, c.limit) for c in whole.criteria]
+        compact = screen(region, scenario.siting, cands, epz, part=Partitioner(rows), compact=True)
+        pd.testing.assert_frame_equal(compact.sites, whole.sites[whole.sites["suitable"]])
+        pd.testing.assert_frame_equal(compact.rejected, rejected_table(whole.sites, [c.name for c in whole.criteria]))
+        assert compact.summary() == whole.summary()
+        assert [(c.name, c.note, c.limit, len(c.value)) for c in compact.criteria] == \
+               [(c.name, c.note, c.limit, 0) for c in whole.criteria]
 
 
 def test_candidates_by_partitions_are_the_whole_generation():

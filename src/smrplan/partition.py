@@ -109,15 +109,21 @@ def on_threads(func: Callable, items: Iterable, *shared: Any, first_alone: bool 
                 out.append(window.popleft().result())
             window.append(pool.submit(func, item, *shared))
         out.extend(future.result() for future in window)
-    _release_free_memory()
+    release_free_memory()
     return out
 
 
-def _release_free_memory() -> None:
-    """Give back to the system the memory the threads' allocator arenas hold free (glibc's
-    ``malloc_trim``, as dask.distributed does for its workers): memory freed in a thread's arena is
-    otherwise kept for that arena, and the process's resident memory stays at the threads' peak.
-    Nothing happens with another C library."""
+def release_free_memory() -> None:
+    """Give back to the system the memory the allocator holds free (glibc's ``malloc_trim``, as
+    dask.distributed does for its workers): memory freed in a thread's arena, or between the blocks
+    still in use, is otherwise kept, and the process's resident memory stays at its peak. For the
+    steps that free large pieces while they build a whole (after threads, joins of partitions).
+    Nothing happens with another C library.
+
+    Returns
+    -------
+    None
+    """
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

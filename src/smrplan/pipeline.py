@@ -50,7 +50,7 @@ from smrplan.costs.engine import (
     suitable_sites,
 )
 from smrplan.costs.repowering import designs_of, repowering_costs
-from smrplan.demand.load import compute_demand, demand_basis, hourly_shape, settlement_demand
+from smrplan.demand.load import demand_basis, hourly_shape, settlement_demand
 from smrplan.dispatch.reliability import check, tmy_path
 from smrplan.geo.fuel import at_fuel_depot
 from smrplan.geo.grid import nearest_grid
@@ -58,6 +58,7 @@ from smrplan.geo.grid_status import (
     ROUTE_READS,
     STATUS_READS,
     anchor_towns,
+    district_states,
     grid_points,
     grid_status,
     route_to_grid,
@@ -181,17 +182,30 @@ def prepare_inputs(scenario: Scenario, progress: Progress = _quiet, *, repair: b
     context = part.share(region.bare())  # the layers, sent once
     progress("demand and grid distances")
     parts = part.parts(len(region.settlements))
-    st = stitch(part.map(settlement_inputs, (region.settlements.iloc[p] for p in parts), scenario, context), parts)
+    made = stitch(part.map(settlement_inputs, (region.settlements.iloc[p] for p in parts), scenario, context), parts)
+    st = region.settlements.copy(deep=False)  # this stage's own table: its columns are set, the rows not copied
+    _set_columns(st, made)
+    del made
+    region = region.with_settlements(st)
     progress("grid status")
-    st = with_grid_status(scenario, region, st, part, context)
+    grid = grid_columns(scenario, region, st, part, context)
+    if grid is not None:
+        _set_columns(st, grid)
     money = Money(scenario.finance.discount_rate, scenario.finance.horizon_years)
-    return Inputs(scenario, cat, region.with_settlements(st), st, money,
+    return Inputs(scenario, cat, region, st, money,
                   night_share(hourly_shape(scenario.demand.load_shape)))
 
 
-def settlement_inputs(settlements: gpd.GeoDataFrame, scenario: Scenario, region: Region) -> gpd.GeoDataFrame:
+def _set_columns(table: pd.DataFrame, columns: pd.DataFrame) -> None:
+    """Set (add or replace) `columns` in `table`, whose rows they share; categoricals stay categorical."""
+    for name in columns.columns:
+        table[name] = columns[name].array
+
+
+def settlement_inputs(settlements: gpd.GeoDataFrame, scenario: Scenario, region: Region) -> pd.DataFrame:
     """The row-wise steps of the inputs stage for some settlements: demand, lon / lat, the route to the
-    existing grid, the land status and island flag, and diesel at a depot's price (see `prepare_inputs`).
+    existing grid, the state, the land status and island flag, and diesel at a depot's price (see
+    `prepare_inputs`). Only the columns made come back (a partition does not send back what it was sent).
 
     Parameters
     ----------
@@ -204,34 +218,40 @@ def settlement_inputs(settlements: gpd.GeoDataFrame, scenario: Scenario, region:
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        A copy with the demand columns (kWh/yr, kW), lon, lat (degrees), grid_distance_km, grid_land_km,
-        grid_sea_km (km), grid_lon, grid_lat, off_land_km (km) and land_snapped with a land layer,
-        is_island and fuel_at_depot.
+    pandas.DataFrame
+        Indexed as `settlements`, in the order they go into the table: the demand columns
+        (`smrplan.demand.load.settlement_demand`: kWh/yr, kW, persons), lon, lat (degrees),
+        grid_distance_km, grid_land_km, grid_sea_km (km), grid_lon, grid_lat; st_nm (the state,
+        `district_states`) when the settlements have none and the region has district polygons;
+        off_land_km (km) and land_snapped with a land layer; is_island unless the settlements have it;
+        fuel_at_depot.
     """
-    st = compute_demand(settlements, scenario.demand, scenario.target_year)
-    st["lon"], st["lat"] = st.geometry.x.to_numpy(), st.geometry.y.to_numpy()
-    for name, values in nearest_grid(region, st["lon"].to_numpy(), st["lat"].to_numpy()).items():
-        st[name] = values
-    land = region.land_status(st["lon"].to_numpy(), st["lat"].to_numpy())
+    cols: dict = dict(settlement_demand(demand_basis(settlements), scenario.demand, scenario.target_year))
+    lon, lat = settlements.geometry.x.to_numpy(), settlements.geometry.y.to_numpy()
+    cols["lon"], cols["lat"] = lon, lat
+    cols.update(nearest_grid(region, lon, lat))
+    if "st_nm" not in settlements.columns:
+        states = district_states(region, lon, lat)
+        if states is not None:
+            cols["st_nm"] = states
+    land = region.land_status(lon, lat)
     if land is not None:
-        st["off_land_km"], st["land_snapped"] = land["off_land_km"], land["land_snapped"]
-    if "is_island" not in st.columns:
+        cols["off_land_km"], cols["land_snapped"] = land["off_land_km"], land["land_snapped"]
+    if "is_island" not in settlements.columns:
         if land is not None:
-            st["is_island"] = land["is_island"]
+            cols["is_island"] = land["is_island"]
         else:
-            sea, dist = st["grid_sea_km"].to_numpy(), st["grid_distance_km"].to_numpy()
-            st["is_island"] = np.isfinite(sea) & (sea > 0) | ~np.isfinite(dist)
-    st["fuel_at_depot"] = at_fuel_depot(region, st["lon"].to_numpy(), st["lat"].to_numpy(),
-                                        scenario.region.fuel_depot_reach_km)
-    return st
+            sea, dist = np.asarray(cols["grid_sea_km"]), np.asarray(cols["grid_distance_km"])
+            cols["is_island"] = np.isfinite(sea) & (sea > 0) | ~np.isfinite(dist)
+    cols["fuel_at_depot"] = at_fuel_depot(region, lon, lat, scenario.region.fuel_depot_reach_km)
+    return pd.DataFrame(cols, index=settlements.index)
 
 
-def with_grid_status(scenario: Scenario, region: Region, st: gpd.GeoDataFrame, part: Partitioner,
-                     context: Region) -> gpd.GeoDataFrame:
-    """The settlements with their grid status and the route measured to the existing grid
-    (geo.grid_status), by partitions: the status over whole calibration groups (`status_groups`) with
-    the region's anchor towns, then the routes to the region's on-grid settlements and substations.
+def grid_columns(scenario: Scenario, region: Region, st: gpd.GeoDataFrame, part: Partitioner,
+                 context: Region) -> pd.DataFrame | None:
+    """The settlements' grid status and their route measured to the existing grid (geo.grid_status),
+    by partitions: the status over whole calibration groups (`status_groups`) with the region's
+    anchor towns, then the routes to the region's on-grid settlements and substations.
 
     Parameters
     ----------
@@ -248,9 +268,9 @@ def with_grid_status(scenario: Scenario, region: Region, st: gpd.GeoDataFrame, p
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        A copy with grid_status, grid_status_source, grid_supply_hours (h/day) and the grid route
-        columns (km, degrees) replaced; `st` itself when no status is made (see grid_status).
+    pandas.DataFrame or None
+        grid_status, grid_status_source (categoricals), grid_supply_hours (h/day) and the grid route
+        columns (km, degrees), indexed as `st`; None when no status is made (see grid_status).
     """
     groups = status_groups(scenario, region, st)
     parts = part.parts(len(st), None if groups is None else groups.to_numpy())
@@ -258,19 +278,22 @@ def with_grid_status(scenario: Scenario, region: Region, st: gpd.GeoDataFrame, p
     reads = [c for c in STATUS_READS if c in st.columns]  # the pieces carry what the steps read
     pieces = part.map(grid_status, (st.iloc[p][reads] for p in parts), scenario, context, towns)
     if any(p is None for p in pieces):
-        return st
+        return None
     status = stitch(pieces, parts)
-    st = st.assign(**{name: status[name].values for name in status.columns})  # categoricals stay categorical
+    del pieces
+    routed = st[[c for c in ROUTE_READS if c not in status.columns]].assign(grid_status=status["grid_status"].array)
     parts = part.parts(len(st))
-    points = part.share(grid_points(region, st))
-    routes = stitch(part.map(route_to_grid, (st.iloc[p][list(ROUTE_READS)] for p in parts), context, points), parts)
-    return st.assign(**{name: routes[name].to_numpy() for name in routes.columns})
+    points = part.share(grid_points(region, routed))
+    routes = stitch(part.map(route_to_grid, (routed.iloc[p][list(ROUTE_READS)] for p in parts), context, points), parts)
+    return pd.concat([status, routes.set_axis(status.index)], axis=1)
 
 
 def screen_sites(inputs: Inputs, progress: Progress = _quiet, cluster: Cluster | None = None) -> ScreenResult:
     """The siting stage: generate candidate sites across the region by partitions of settlements
     (`partitioner`; with the `candidates` layer's) and screen them by partitions of candidates
-    (`candidate_partitioner`), with the same results.
+    (`candidate_partitioner`), with the same results. A partitioned screen is compact: its result
+    holds full rows of the suitable sites only and compact rows of the others (`screen`), as the run
+    directory keeps them.
 
     The emergency planning zone of each kind is the smallest of its enabled technologies' (km).
 
@@ -296,7 +319,9 @@ def screen_sites(inputs: Inputs, progress: Progress = _quiet, cluster: Cluster |
     max_km = sc.optimisation.max_network_distance_km
     cands = generate_candidates(region, sc.siting, max_km, region.layers.get("candidates"),
                                 part=partitioner(sc, len(inputs.settlements), cluster))
-    return screen(region, sc.siting, cands, epz, max_km, part=candidate_partitioner(sc, len(cands), cluster))
+    part = candidate_partitioner(sc, len(cands), cluster)
+    return screen(region, sc.siting, cands, epz, max_km, part=part,
+                  compact=part.cluster is not None or len(part.parts(len(cands))) > 1)
 
 
 def cost_basis_of(inputs: Inputs, screened: ScreenResult, progress: Progress = _quiet,

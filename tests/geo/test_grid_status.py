@@ -11,6 +11,7 @@ from smrplan.geo.grid_status import (
     STATUSES,
     anchor_towns,
     calibration_group,
+    district_states,
     grid_points,
     island_status,
     layer_status,
@@ -148,3 +149,19 @@ def test_status_columns_are_categorical_and_stay_so_when_partitions_are_stitched
     stitched = stitch(pieces, parts)
     assert list(stitched["grid_status_source"].cat.categories) == list(whole["grid_status_source"].cat.categories)
     assert stitched["grid_status"].dtype == whole["grid_status"].dtype
+
+
+def test_settlements_without_a_state_take_that_of_their_district_polygon():
+    """Two districts of two states side by side: points in each take its state, a point on their
+    shared border the first district's, a point outside every district none; no layer, no states."""
+    import geopandas as gpd
+    import shapely
+
+    districts = gpd.GeoDataFrame({"st_nm": ["Kerala", "Tamil Nadu"], "district": ["A", "B"]},
+                                 geometry=[shapely.box(76, 10, 77, 11), shapely.box(77, 10, 78, 11)], crs="EPSG:4326")
+    region = Region(settlements=gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), layers={"districts": districts})
+    states = district_states(region, np.array([76.5, 77.5, 77.0, 80.0]), np.array([10.5, 10.5, 10.5, 10.5]))
+    assert list(states) == ["Kerala", "Tamil Nadu", "Kerala", ""]
+    assert list(states.categories) == ["", "Kerala", "Tamil Nadu"]  # every state: partitions share categories
+    bare = Region(settlements=gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), layers={})
+    assert district_states(bare, np.array([76.5]), np.array([10.5])) is None

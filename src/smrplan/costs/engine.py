@@ -49,6 +49,7 @@ from smrplan.geo.fuel import fuel_surcharge
 from smrplan.geo.grid import route_split_km
 from smrplan.geo.layers import Region
 from smrplan.options import ALL_OPTIONS, CATALOGUE_OPTION_SUPPLIES, KIND_OPTION, KINDS, REACTOR_OPTIONS, STANDALONE_OPTIONS
+from smrplan.partition import release_free_memory
 from smrplan.scenario import Scenario
 
 STANDALONE_COLUMNS = np.array([ALL_OPTIONS.index(o) for o in STANDALONE_OPTIONS])
@@ -403,12 +404,35 @@ class OptionCosts:
     standalone: Mapping[str, pd.DataFrame]
 
     @staticmethod
-    def joined(parts: Sequence[OptionCosts]) -> OptionCosts:
-        """The costs of consecutive parts of the settlements as one, in their order."""
-        joined: dict[str, Any] = {f.name: np.concatenate([getattr(p, f.name) for p in parts])
-                                  for f in fields(OptionCosts) if f.name != "standalone"}
-        standalone = {o: pd.concat([p.standalone[o] for p in parts], ignore_index=True) for o in parts[0].standalone}
-        return OptionCosts(**joined, standalone=standalone)
+    def joined(parts: list[OptionCosts]) -> OptionCosts:
+        """The costs of consecutive parts of the settlements as one, in their order.
+
+        The list is emptied and each part's arrays are let go once their field is joined, so that
+        the parts and the whole are not all held at once (the parts themselves are not changed).
+
+        Parameters
+        ----------
+        parts : list of OptionCosts
+            The parts, in order; emptied.
+
+        Returns
+        -------
+        OptionCosts
+        """
+        held = [{f.name: getattr(p, f.name) for f in fields(OptionCosts)} for p in parts]
+        first_options = list(parts[0].standalone)
+        parts.clear()
+        joined: dict[str, Any] = {}
+        for f in fields(OptionCosts):
+            if f.name != "standalone":
+                joined[f.name] = np.concatenate([h.pop(f.name) for h in held])
+                release_free_memory()  # the parts' arrays of this field, freed
+        frames = [dict(h.pop("standalone")) for h in held]
+        joined["standalone"] = {}
+        for option in first_options:
+            joined["standalone"][option] = pd.concat([f.pop(option) for f in frames], ignore_index=True)
+            release_free_memory()
+        return OptionCosts(**joined)
 
     def annual(self, option: str) -> np.ndarray:
         """Annual cost of one option per settlement (USD/yr, NaN where infeasible)."""

@@ -3,7 +3,8 @@
 * With a user grid layer (`grid_lines` and / or `substations`): a settlement within
   `layer_connect_km` (data/grid_status.yaml) of a line or substation is connected, islands included.
 * Otherwise a calibrated proxy, as OnSSET calibrates with night lights: within each census district
-  pool (or state, or the whole region) settlements are ranked, cities (`city_population` and more)
+  pool (or state, or the whole region) settlements are ranked (a settlement given without a state
+  takes that of the district polygon it lies in, `district_states`), cities (`city_population` and more)
   first, then by distance to the nearest grid anchor (power plant, substation, grid node, town of
   `anchor_town_population` and more); they are marked connected, in that order, until the group's
   electrified population share is reached. The group's unconnected share is its state's share of
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from smrplan.categories import categorical, repeated
 from smrplan.errors import InputError
@@ -167,6 +169,34 @@ def _weighted(frame: pd.DataFrame, by: str) -> pd.DataFrame:
 def _by_district(st: pd.DataFrame, districts: pd.DataFrame | None) -> bool:
     """Whether the proxy calibrates by census district pools (else by state)."""
     return districts is not None and "census_pool" in st and "census_district_codes" in districts
+
+
+def district_states(region: Region, lon: np.ndarray, lat: np.ndarray) -> pd.Categorical | None:
+    """The state (``st_nm``) of the district polygon each point lies in, for settlements given without
+    a state: the proxy then ranks them within their state, with their state's figures.
+
+    Parameters
+    ----------
+    region : Region
+        Its ``districts`` layer (DataMeet schema: ``st_nm``).
+    lon, lat : numpy.ndarray
+        The points (degrees).
+
+    Returns
+    -------
+    pandas.Categorical or None
+        The state names, of every state of the layer and "" (outside every district; on a border,
+        the district listed first); None
+        without a districts layer with ``st_nm``.
+    """
+    districts = region.layers.get("districts")
+    if districts is None or "st_nm" not in districts.columns or not len(districts):
+        return None
+    at, district = shapely.STRtree(districts.geometry.values).query(shapely.points(lon, lat), predicate="intersects")
+    first = np.full(len(lon), len(districts))  # past the last district: none
+    np.minimum.at(first, at, district)
+    states, code = np.unique(np.append(districts["st_nm"].fillna("").astype(str).to_numpy(str), ""), return_inverse=True)
+    return pd.Categorical.from_codes(code.ravel()[first], categories=pd.Index(states))  # every state, every partition
 
 
 def calibration_group(st: pd.DataFrame, districts: pd.DataFrame | None) -> pd.Series:

@@ -24,6 +24,7 @@ from smrplan.dispatch.simulate import write_dispatch_parquet
 from smrplan.optimize.alternatives import Alternatives
 from smrplan.optimize.roadmap import first_reactor_year
 from smrplan.outputs.rundir import atomic_run_dir, write_json
+from smrplan.rejected_sites import kept, rejected_table
 from smrplan.report.geography import (
     CONTEXT_FILE,
     ROADMAP_DRAWS,
@@ -42,9 +43,7 @@ from smrplan.report.sites import (
     REJECTED_LAYER,
     REJECTED_LAYER_COLUMNS,
     SITES_FILE,
-    kept,
     reasons_table,
-    rejected_table,
 )
 from smrplan.report.static import write_alternatives_map, write_frontier_figure
 from smrplan.report.tables import gap_text
@@ -229,8 +228,9 @@ def write_sites(plan: Plan, folder: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoData
     sites = gpkg_ready(plan.sites[kept(plan.sites)])
     write_gpkg(sites, folder / SITES_FILE, "sites")
     codes = [c["name"] for c in siting.get("criteria", [])]
-    rejected = gpd.GeoDataFrame(rejected_table(plan.sites, codes).reset_index(drop=True), geometry="geometry",
-                                crs="EPSG:4326")
+    made = plan.screen.rejected  # the compact rows a partitioned screen made, else made here
+    rejected = gpd.GeoDataFrame((rejected_table(plan.sites, codes) if made is None else made).reset_index(drop=True),
+                                geometry="geometry", crs="EPSG:4326")
     rejected.to_parquet(folder / REJECTED_FILE, index=False, compression="zstd")
     write_gpkg(rejected[[*REJECTED_LAYER_COLUMNS, "geometry"]], folder / SITES_FILE, REJECTED_LAYER, spatial_index=False)
     reasons_table(siting).to_csv(folder / REASONS_FILE, index=False)

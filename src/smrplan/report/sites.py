@@ -16,8 +16,9 @@ fail it, so that the reason text of a rejected site can be rebuilt (`reason_text
 but the values of its later failures. QGIS reads `REJECTED_FILE` through GDAL's (Geo)Parquet driver
 (GDAL 3.5 or later built with Apache Arrow).
 
-This module only reads and reshapes tables (no file is written here): smrplan.outputs writes the
-files, html.py and qgis.py read them.
+The compact rows are made by `smrplan.rejected_sites.rejected_table` (the screen's partitions make them
+for large runs, the writer for the others). This module only reads and reshapes tables (no file is
+written here): smrplan.outputs writes the files, html.py and qgis.py read them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from smrplan.rejected_sites import CODE_SEPARATOR, REJECTED_COLUMNS
+
 SITES_FILE = "sites.gpkg"
 REJECTED_FILE = "sites_rejected.parquet"
 # The rejected sites' layer in SITES_FILE for GIS (QGIS reads GeoPackage everywhere; GeoParquet needs a
@@ -36,77 +39,7 @@ REJECTED_FILE = "sites_rejected.parquet"
 REJECTED_LAYER = "sites_rejected"
 REJECTED_LAYER_COLUMNS = ("site_id", "kind", "first_failed")
 REASONS_FILE = "site_reasons.csv"
-REJECTED_COLUMNS = ("site_id", "kind", "first_failed", "first_failed_value", "failed")
 REASON_COLUMNS = ("code", "label", "limit", "evaluated", "candidates_failing", "note")
-CODE_SEPARATOR = ","
-
-
-def kept(sites: pd.DataFrame) -> np.ndarray:
-    """Which screened sites keep their full row: the suitable and the built ones (bool array).
-
-    Parameters
-    ----------
-    sites : pandas.DataFrame
-        The screened sites: ``suitable`` and, when a plan was made, ``built`` (bool).
-    """
-    ok = sites["suitable"].to_numpy(bool)
-    return ok | sites["built"].to_numpy(bool) if "built" in sites.columns else ok
-
-
-def rejected_table(sites: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
-    """The compact rows of the sites that fail the screen (see the module notes), geometry kept.
-
-    Parameters
-    ----------
-    sites : pandas.DataFrame
-        The screened sites (a GeoDataFrame keeps its geometry): site_id, kind, ``<code>_pass`` and
-        ``<code>_value`` of every criterion, suitable, built.
-    codes : list of str
-        The criteria in the screen's order (plan.json ``siting.criteria`` names); a criterion without
-        a ``<code>_pass`` column is passed by every site.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per site not `kept`, with the columns of `REJECTED_COLUMNS` (and geometry when
-        `sites` has one); ``first_failed`` and ``kind`` are categorical.
-    """
-    present = [c for c in codes if f"{c}_pass" in sites.columns]
-    read = ["site_id", "kind", *(f"{c}_{part}" for c in present for part in ("pass", "value")
-                                 if f"{c}_{part}" in sites.columns), *(["geometry"] if "geometry" in sites.columns else [])]
-    rows = sites[read][~kept(sites)]  # the columns read, then the rows: not a copy of every column
-    n, k = len(rows), len(present)
-    fails = np.zeros((n, k + 1), bool)  # the last column: a site failing nothing (not expected) points there
-    values = np.full((n, k + 1), np.nan)
-    for j, code in enumerate(present):  # criteria, not sites
-        fails[:, j] = ~rows[f"{code}_pass"].to_numpy(bool)
-        if f"{code}_value" in rows.columns:
-            values[:, j] = rows[f"{code}_value"].to_numpy(float)
-    fails[:, k] = ~fails[:, :k].any(axis=1)
-    first = np.argmax(fails, axis=1)
-    key = fails[:, :k].astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))  # one per combination
-    combos, inverse = np.unique(key, return_inverse=True)
-    spelt = np.array([CODE_SEPARATOR.join(c for j, c in enumerate(present) if (int(m) >> j) & 1) for m in combos],
-                     dtype=object)  # the distinct combinations, a few hundred at most
-    names = np.array([*present, ""], dtype=object)
-    out = pd.DataFrame({"site_id": rows["site_id"].astype(str).to_numpy(), "kind": pd.Categorical(rows["kind"].astype(str)),
-                        "first_failed": _categorical(first, names),
-                        "first_failed_value": values[np.arange(n), first].astype(np.float32),
-                        "failed": _categorical(inverse.ravel(), spelt)}, index=rows.index)
-    if "geometry" in rows.columns:
-        out["geometry"] = rows.geometry
-    return out
-
-
-def _categorical(index: np.ndarray, labels: np.ndarray) -> pd.Categorical:
-    """``pd.Categorical(labels[index])`` (categories: the labels used, sorted) without making a text
-    per row; `labels` are distinct."""
-    used = np.unique(index)
-    names = labels[used].astype(str)
-    order = np.argsort(names, kind="stable")
-    code = np.zeros(len(labels), np.int64)
-    code[used[order]] = np.arange(len(used))
-    return pd.Categorical.from_codes(code[index], categories=names[order])
 
 
 def reasons_table(siting: dict) -> pd.DataFrame:

@@ -64,7 +64,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from smrplan.categories import categorical, repeated
+from smrplan.categories import categorical, concat, repeated
 from smrplan.errors import InputError
 from smrplan.geo.checks import numeric_values, row_offset, show, yes_no
 from smrplan.geo.diskcache import cached, key_of
@@ -73,9 +73,11 @@ from smrplan.geo.io import cell_of, open_raster, read_raster, sample_raster
 from smrplan.geo.layers import SEA_BEARINGS, SEA_STEP_KM, Region, mask_first_sea_km
 from smrplan.options import KINDS
 from smrplan.partition import Partitioner, stitch
+from smrplan.rejected_sites import rejected_table
 from smrplan.scenario import RULE_KEYS, Siting, siting_rule_set
 
 _BEARINGS = np.arange(0.0, 360.0, 45.0)
+FAILING = "candidates_failing"  # the key of `Criterion.counts` a `described` criterion counts its failures under
 _EXPOSURE_RADIUS_KM = 5.0
 _EXPOSURE_SAMPLES = 36
 _SNAP_M = 100.0  # candidates of one kind in the same square of this side (m) are merged
@@ -107,15 +109,16 @@ class Criterion:
     note_of: Callable[[dict[str, int]], str] | None = None
 
 
-def joined_criteria(pieces: list[list[Criterion]], parts: list[np.ndarray]) -> list[Criterion]:
+def joined_criteria(pieces: list[list[Criterion]], parts: list[np.ndarray] | None = None) -> list[Criterion]:
     """The criteria of every candidate from those of partitions of the candidates.
 
     Parameters
     ----------
     pieces : list of list of Criterion
         The criteria of each partition, in the same order in every one.
-    parts : list of numpy.ndarray
-        The partitions' candidate positions (smrplan.partition.Partitioner.parts).
+    parts : list of numpy.ndarray, optional
+        The partitions' candidate positions (smrplan.partition.Partitioner.parts); None for
+        criteria without values and verdicts (`described`).
 
     Returns
     -------
@@ -127,8 +130,9 @@ def joined_criteria(pieces: list[list[Criterion]], parts: list[np.ndarray]) -> l
     for same in zip(*pieces, strict=True):
         first = same[0]
         counts = {k: sum(c.counts[k] for c in same) for k in first.counts}
-        out.append(replace(first, value=stitch([c.value for c in same], parts),
-                           passed=stitch([c.passed for c in same], parts), counts=counts,
+        arrays = {} if parts is None else {"value": stitch([c.value for c in same], parts),
+                                           "passed": stitch([c.passed for c in same], parts)}
+        out.append(replace(first, **arrays, counts=counts,
                            note=first.note if first.note_of is None else first.note_of(counts)))
     return out
 
@@ -186,18 +190,39 @@ def settlements_around(st: gpd.GeoDataFrame, rules: Siting) -> Around:
 
 @dataclass
 class ScreenResult:
-    """Screened candidates (GeoDataFrame) and a summary for plan.json."""
+    """Screened candidates and a summary for plan.json.
+
+    Attributes
+    ----------
+    sites : geopandas.GeoDataFrame
+        Every candidate with each criterion's value and verdict, ``suitable`` and ``reason``; with
+        `rejected`, only the suitable ones.
+    criteria : list of Criterion
+        The criteria in the screen's order; with `rejected`, without their per-candidate values and
+        verdicts (`described`).
+    rule_set : dict
+        The rule set's record (`rule_set_record`).
+    failing : dict
+        Candidates failing each evaluated criterion.
+    rejected : pandas.DataFrame or None
+        The candidates that fail the screen as compact rows (`smrplan.rejected_sites.rejected_table`,
+        point geometry kept) when the screen made them (``screen(..., compact=True)``); None when
+        `sites` holds every candidate.
+    """
 
     sites: gpd.GeoDataFrame
     criteria: list[Criterion] = field(default_factory=list)
     rule_set: dict = field(default_factory=dict)
+    failing: dict[str, int] = field(default_factory=dict)
+    rejected: pd.DataFrame | None = None
 
     def summary(self) -> dict:
-        s = self.sites
-        per_kind = {k: {"candidates": int((s.kind == k).sum()), "suitable": int((s.suitable & (s.kind == k)).sum())}
-                    for k in KINDS}
-        removed = {c.name: int((~c.passed).sum()) for c in self.criteria if c.evaluated}
-        return {"candidates": int(len(s)), "suitable": int(s.suitable.sum()), "by_kind": per_kind, "rule_set": self.rule_set,
+        s, r = self.sites, self.rejected
+        per_kind = {k: {"candidates": int((s.kind == k).sum()) + (int((r.kind == k).sum()) if r is not None else 0),
+                        "suitable": int((s.suitable & (s.kind == k)).sum())} for k in KINDS}
+        removed = {c.name: self.failing[c.name] for c in self.criteria if c.evaluated}
+        return {"candidates": int(len(s)) + (len(r) if r is not None else 0), "suitable": int(s.suitable.sum()),
+                "by_kind": per_kind, "rule_set": self.rule_set,
                 "removed_by_criterion": removed,
                 "criteria": [{"name": c.name, "label": c.label, "limit": c.limit, "evaluated": c.evaluated,
                               "note": c.note} for c in self.criteria]}
@@ -503,7 +528,7 @@ def _criterion(name, label, value, ok, applies, limit, evaluated=True, note=""):
 
 def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
            tech_epz_km: dict[str, float] | None = None, max_network_km: float = 150.0,
-           extra: Sequence[Criterion] = (), part: Partitioner | None = None) -> ScreenResult:
+           extra: Sequence[Criterion] = (), part: Partitioner | None = None, compact: bool = False) -> ScreenResult:
     """Apply every siting rule to every candidate.
 
     The rules (`criteria_of`) run by partitions of the candidates (`part`), each partition with the
@@ -531,12 +556,15 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
     part : Partitioner, optional
         How the rules run: partitions of candidates, in this process or on a cluster (default: one
         partition here).
+    compact : bool, default False
+        Each partition keeps the full rows of its suitable candidates only and makes compact rows of
+        the others (`screened_rows`): the whole table of full rows is never made. Takes no `extra`.
 
     Returns
     -------
     ScreenResult
-        The candidates with ``<criterion>_value``, ``<criterion>_pass``, ``suitable`` and ``reason``,
-        and the criteria in order.
+        The candidates with ``<criterion>_value``, ``<criterion>_pass``, ``suitable`` and ``reason``
+        (compact: the suitable ones, the others in ``rejected``), and the criteria in order.
 
     Raises
     ------
@@ -546,11 +574,63 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
     """
     part = part or Partitioner(max(len(candidates), 1))
     parts = part.parts(len(candidates))
-    pieces = part.map(criteria_of, (candidates.iloc[p] for p in parts), part.share(region.bare()),
-                      part.share(settlements_around(region.settlements, rules)), rules,
-                      epz_of_kinds(rules, tech_epz_km, candidates["kind"].unique()), max_network_km)
-    crit = joined_criteria(pieces, parts) + list(extra)
-    return ScreenResult(_verdicts(candidates, crit), crit, rule_set_record(rules))
+    shared = (part.share(region.bare()), part.share(settlements_around(region.settlements, rules)), rules,
+              epz_of_kinds(rules, tech_epz_km, candidates["kind"].unique()), max_network_km)
+    if compact:
+        if extra:
+            raise ValueError("a compact screen takes no extra criteria")
+        kept_rows, rejected, described_ = zip(*part.map(screened_rows, (candidates.iloc[p] for p in parts), *shared),
+                                              strict=True)  # partitions are consecutive: rows stay in order
+        crit = joined_criteria(list(described_))
+        return ScreenResult(concat(list(kept_rows)), crit, rule_set_record(rules),
+                            {c.name: c.counts[FAILING] for c in crit}, concat(list(rejected)))
+    crit = joined_criteria(part.map(criteria_of, (candidates.iloc[p] for p in parts), *shared), parts) + list(extra)
+    return ScreenResult(_verdicts(candidates, crit), crit, rule_set_record(rules),
+                        {c.name: int((~c.passed).sum()) for c in crit})
+
+
+def screened_rows(candidates: gpd.GeoDataFrame, region: Region, around: Around, rules: Siting,
+                  epz_km: dict[str, float], max_network_km: float
+                  ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[Criterion]]:
+    """The screen of some candidates as a compact screen keeps it: the full rows of the suitable ones,
+    the compact rows of the others and the criteria without per-candidate arrays.
+
+    Parameters
+    ----------
+    candidates, region, around, rules, epz_km, max_network_km
+        As `criteria_of`.
+
+    Returns
+    -------
+    suitable : geopandas.GeoDataFrame
+        Their rows with every criterion's value and verdict, ``suitable`` and ``reason`` (`_verdicts`).
+    rejected : pandas.DataFrame
+        The rows of the others (`smrplan.rejected_sites.rejected_table`, geometry kept).
+    criteria : list of Criterion
+        `described`.
+    """
+    crit = criteria_of(candidates, region, around, rules, epz_km, max_network_km)
+    rows = _verdicts(candidates, crit)
+    ok = rows["suitable"].to_numpy(bool)
+    return rows[ok], rejected_table(rows, [c.name for c in crit]), [described(c) for c in crit]
+
+
+def described(criterion: Criterion) -> Criterion:
+    """The criterion without its per-candidate values and verdicts: the candidates failing it are
+    counted in ``counts[FAILING]``.
+
+    Parameters
+    ----------
+    criterion : Criterion
+        Values and verdicts of some candidates.
+
+    Returns
+    -------
+    Criterion
+        Empty `value` and `passed`.
+    """
+    return replace(criterion, value=criterion.value[:0], passed=criterion.passed[:0],
+                   counts={**criterion.counts, FAILING: int((~criterion.passed).sum())})
 
 
 def epz_of_kinds(rules: Siting, tech_epz_km: dict[str, float] | None, kinds) -> dict[str, float]:
