@@ -74,8 +74,8 @@ def test_sums_within_and_nearest_do_not_depend_on_chunks_or_threads(monkeypatch)
     one = index.sums_within(qlon, qlat, w, [1.6, 16.0])
     near_one = index.nearest(qlon, qlat, k=3)
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    for chunk in (1, 333, 2500, 100_000):
-        assert np.array_equal(index.sums_within(qlon, qlat, w, [1.6, 16.0], chunk=chunk), one)
+    for pairs in (1, 3_333, 250_000, 10**9):  # from one query point a chunk to all of them in one
+        assert np.array_equal(index.sums_within(qlon, qlat, w, [1.6, 16.0], pairs=pairs), one)
     near_two = index.nearest(qlon, qlat, k=3)
     assert np.array_equal(near_two[0], near_one[0]) and np.array_equal(near_two[1], near_one[1])
 

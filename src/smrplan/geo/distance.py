@@ -15,7 +15,8 @@ from smrplan.partition import on_threads, process_threads
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius (Moritz 2000, Geodetic Reference System 1980)
 WITHIN_TOLERANCE_KM = 1e-6  # 1 mm: a point on a radius query's circle counts as inside
-SUMS_CHUNK = 20_000  # query points per pair search of `PointIndex.sums_within`: bounds its pair arrays
+SUMS_PAIRS = 4_000_000  # pairs one pair search of `PointIndex.sums_within` holds (about 200 MB with its copies)
+SUMS_PROBE = 2_000  # query points of its first search, which measures the pairs per query point
 
 
 def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
@@ -105,17 +106,20 @@ class PointIndex:
         k = min(k, self.n)
         return np.asarray(self._tree.query(self._tree.data, k=k, workers=process_threads())[1]).reshape(self.n, k)
 
-    def sums_within(self, lon, lat, weights, radii_km, chunk: int = SUMS_CHUNK) -> np.ndarray:
+    def sums_within(self, lon, lat, weights, radii_km, pairs: int = SUMS_PAIRS) -> np.ndarray:
         """Sums of the indexed points' weights within each radius (km, inclusive, 1 mm tolerance) of each
         query point, from one pair query at the largest radius per chunk of query points.
 
         Pairs are kept by their chord (a radius r is the chord 2 sin(r / 2R), `_chord`), so no pair is
         sorted or measured again: the cost is that of finding the pairs. `within` gives the pairs.
-        Chunks of `chunk` / `process_threads` query points run side by side, one per thread, so the
-        pairs held at once stay those of `chunk` query points. Each query point's sum adds its pairs
-        in the order of the index's tree (scipy's pair search walks the indexed points' leaves in tree
-        order for every query), so it has the same bits whichever other points, radii, chunks and
-        threads it is queried with.
+        The first `SUMS_PROBE` query points are searched alone and measure the pairs per query point;
+        the others go in chunks of about `pairs` pairs (at least one chunk per thread), side by side
+        on `process_threads` threads: the pairs held at once grow with `pairs` and the threads, not
+        with the density of the points (a national set of millions of settlements has thousands
+        within the largest radius of each site). Each query point's sum adds its pairs in the order of
+        the index's tree (scipy's pair search walks the indexed points' leaves in tree order for every
+        query), so it has the same bits whichever other points, radii, chunks and threads it is
+        queried with.
 
         Parameters
         ----------
@@ -125,8 +129,8 @@ class PointIndex:
             (M,) or (M, K) weights of the indexed points (e.g. persons).
         radii_km : sequence of float
             The R radii, km.
-        chunk : int, default `SUMS_CHUNK`
-            Query points whose pairs are held at once.
+        pairs : int, default `SUMS_PAIRS`
+            Pairs a chunk of query points is sized to hold.
 
         Returns
         -------
@@ -140,22 +144,25 @@ class PointIndex:
             return out
         chords = np.array([_chord(r + WITHIN_TOLERANCE_KM) for r in radii_km])
         columns = [np.ascontiguousarray(w[:, j]) for j in range(w.shape[1])]  # weight columns, not points
-        step = max(1, chunk // process_threads())
 
-        def fill(start: int) -> None:
-            part = slice(start, start + step)
-            pairs = cKDTree(_unit(lon[part], lat[part])).sparse_distance_matrix(self._tree, chords.max(),
+        def fill(part: slice) -> int:
+            found = cKDTree(_unit(lon[part], lat[part])).sparse_distance_matrix(self._tree, chords.max(),
                                                                                 output_type="ndarray")
-            q, p, v = (np.ascontiguousarray(pairs[f]) for f in ("i", "j", "v"))  # the record's fields, packed
-            del pairs
-            rows = len(lon[part])
+            q, p, v = (np.ascontiguousarray(found[f]) for f in ("i", "j", "v"))  # the record's fields, packed
+            del found
+            rows, held = len(lon[part]), len(q)
             for k in np.argsort(-chords):  # largest radius first; each smaller one keeps a subset of the pairs
                 keep = v <= chords[k]
                 q, p, v = q[keep], p[keep], v[keep]
                 for j, column in enumerate(columns):
                     out[part, k, j] = np.bincount(q, weights=column[p], minlength=rows)
+            return held
 
-        on_threads(fill, range(0, len(lon), step))  # each chunk writes its own rows of `out`
+        probe = min(SUMS_PROBE, len(lon))
+        per_point = max(fill(slice(0, probe)) / probe, 1.0)
+        rest = len(lon) - probe
+        step = max(1, min(int(pairs / per_point), -(-rest // process_threads())))
+        on_threads(fill, (slice(a, a + step) for a in range(probe, len(lon), step)))  # each writes its own rows
         return out
 
     def within(self, lon, lat, radius_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
