@@ -248,7 +248,8 @@ class Partitioner:
             if running.count() >= window:  # a piece goes once one is back: a few partitions in flight at a time
                 done = next(running)
                 out[place.pop(done.key)] = done.result()
-            future = client.submit(func, client.scatter([piece])[0], *shared, pure=False)
+            sent = client.scatter([piece], hash=False)[0]  # not hashed: tokenizing a piece costs more than sending it
+            future = client.submit(func, sent, *shared, pure=False)
             place[future.key] = i
             running.add(future)
         for done in running:
