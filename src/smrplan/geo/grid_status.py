@@ -71,8 +71,11 @@ class Statistics:
 
 
 def _norm(names: pd.Series) -> pd.Series:
-    """State names compared in lower case with '&' as 'and' and single spaces."""
-    return names.astype(str).str.lower().str.replace("&", "and").str.split().str.join(" ")
+    """State names compared in lower case with '&' as 'and' and single spaces (each distinct name
+    spelt once: a national table repeats a few dozen names millions of times)."""
+    codes, distinct = pd.factorize(names, use_na_sentinel=False)
+    spelt = pd.Index(distinct).astype(str).str.lower().str.replace("&", "and").str.split().str.join(" ")
+    return pd.Series(np.asarray(spelt, dtype=object)[codes], index=names.index)
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) -> None:
