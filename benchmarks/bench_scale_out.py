@@ -18,11 +18,11 @@ nannies, a few hundred MiB, are in the total). Geometry prepared from the land l
 SMRPLAN_CACHE_DIR when set (warm after the first run), else in the temporary folder (cold: its
 preparation is part of the inputs stage).
 
-It takes more than 10 minutes at the default size, so `run_all.py` runs it only with ``--all``
-(`SLOW`). Measured on a 2-core, 24 GiB machine (warm geometry cache, 2026-12-07): 1,000,000
-settlements in 137 s (3,640 settlements per second per worker; 4.95 GiB for all processes at once,
-this process 3.6 GiB, workers at most 1.2 GiB); what keeps 10,000,000 from fitting is in
-docs/methodology.md, section 6.
+It takes more than an hour at the default size, so `run_all.py` runs it only with ``--all`` (`SLOW`).
+Measured on a 2-core, 24 GiB machine (warm geometry cache, 2026-12-07): 3,000,000 settlements in 338 s
+(4,440 settlements per second per worker; 6.6 GiB for all processes at once, this process 5.2 GiB,
+workers at most 1.5 GiB); 10,000,000 did not finish within the time given to it (docs/methodology.md,
+section 6).
 
 Run: python benchmarks/bench_scale_out.py [n_settlements ...]   (default 10000000)
 """
