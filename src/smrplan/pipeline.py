@@ -285,7 +285,7 @@ def grid_columns(scenario: Scenario, region: Region, st: gpd.GeoDataFrame, part:
     parts = part.parts(len(st))
     points = part.share(grid_points(region, routed))
     routes = stitch(part.map(route_to_grid, (routed.iloc[p][list(ROUTE_READS)] for p in parts), context, points), parts)
-    return pd.concat([status, routes.set_axis(status.index)], axis=1)
+    return pd.concat([status, routes], axis=1)
 
 
 def screen_sites(inputs: Inputs, progress: Progress = _quiet, cluster: Cluster | None = None) -> ScreenResult:

@@ -73,11 +73,10 @@ from smrplan.geo.io import cell_of, open_raster, read_raster, sample_raster
 from smrplan.geo.layers import SEA_BEARINGS, SEA_STEP_KM, Region, mask_first_sea_km
 from smrplan.options import KINDS
 from smrplan.partition import Partitioner, stitch
-from smrplan.rejected_sites import rejected_table
+from smrplan.rejected_sites import kept, rejected_table
 from smrplan.scenario import RULE_KEYS, Siting, siting_rule_set
 
 _BEARINGS = np.arange(0.0, 360.0, 45.0)
-FAILING = "candidates_failing"  # the key of `Criterion.counts` a `described` criterion counts its failures under
 _EXPOSURE_RADIUS_KM = 5.0
 _EXPOSURE_SAMPLES = 36
 _SNAP_M = 100.0  # candidates of one kind in the same square of this side (m) are merged
@@ -579,11 +578,11 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
     if compact:
         if extra:
             raise ValueError("a compact screen takes no extra criteria")
-        kept_rows, rejected, described_ = zip(*part.map(screened_rows, (candidates.iloc[p] for p in parts), *shared),
-                                              strict=True)  # partitions are consecutive: rows stay in order
+        kept_rows, rejected, described_, failing = zip(*part.map(screened_rows, (candidates.iloc[p] for p in parts),
+                                                                 *shared), strict=True)  # consecutive partitions: rows in order
         crit = joined_criteria(list(described_))
         return ScreenResult(concat(list(kept_rows)), crit, rule_set_record(rules),
-                            {c.name: c.counts[FAILING] for c in crit}, concat(list(rejected)))
+                            {c.name: sum(f[c.name] for f in failing) for c in crit}, concat(list(rejected)))
     crit = joined_criteria(part.map(criteria_of, (candidates.iloc[p] for p in parts), *shared), parts) + list(extra)
     return ScreenResult(_verdicts(candidates, crit), crit, rule_set_record(rules),
                         {c.name: int((~c.passed).sum()) for c in crit})
@@ -591,9 +590,9 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
 
 def screened_rows(candidates: gpd.GeoDataFrame, region: Region, around: Around, rules: Siting,
                   epz_km: dict[str, float], max_network_km: float
-                  ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[Criterion]]:
+                  ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[Criterion], dict[str, int]]:
     """The screen of some candidates as a compact screen keeps it: the full rows of the suitable ones,
-    the compact rows of the others and the criteria without per-candidate arrays.
+    the compact rows of the others, the criteria without per-candidate arrays and how many fail each.
 
     Parameters
     ----------
@@ -608,16 +607,18 @@ def screened_rows(candidates: gpd.GeoDataFrame, region: Region, around: Around, 
         The rows of the others (`smrplan.rejected_sites.rejected_table`, geometry kept).
     criteria : list of Criterion
         `described`.
+    failing : dict
+        Candidates failing each criterion.
     """
     crit = criteria_of(candidates, region, around, rules, epz_km, max_network_km)
     rows = _verdicts(candidates, crit)
-    ok = rows["suitable"].to_numpy(bool)
-    return rows[ok], rejected_table(rows, [c.name for c in crit]), [described(c) for c in crit]
+    return (rows[kept(rows)], rejected_table(rows, [c.name for c in crit]), [described(c) for c in crit],
+            {c.name: int((~c.passed).sum()) for c in crit})
 
 
 def described(criterion: Criterion) -> Criterion:
-    """The criterion without its per-candidate values and verdicts: the candidates failing it are
-    counted in ``counts[FAILING]``.
+    """The criterion without its per-candidate values and verdicts (its name, label, limit, note and
+    tallies).
 
     Parameters
     ----------
@@ -629,8 +630,7 @@ def described(criterion: Criterion) -> Criterion:
     Criterion
         Empty `value` and `passed`.
     """
-    return replace(criterion, value=criterion.value[:0], passed=criterion.passed[:0],
-                   counts={**criterion.counts, FAILING: int((~criterion.passed).sum())})
+    return replace(criterion, value=criterion.value[:0], passed=criterion.passed[:0])
 
 
 def epz_of_kinds(rules: Siting, tech_epz_km: dict[str, float] | None, kinds) -> dict[str, float]:
