@@ -630,11 +630,10 @@ def test_the_rule_compiles_without_a_folder_for_numbas_cache(monkeypatch):
     compiled for the process alone and gives the same dispatch."""
     import importlib
 
-    import numba
-
+    from smrplan import compiled
     from smrplan.dispatch import kernel
 
-    compile_ = numba.njit
+    compile_ = compiled.njit
 
     def refusing(*args, cache=False, **kwargs):
         if cache:
@@ -644,7 +643,7 @@ def test_the_rule_compiles_without_a_folder_for_numbas_cache(monkeypatch):
     systems = random_systems(np.random.default_rng(4), 5, 300)
     available = reactor_modules_available(systems.reactor, operating_year=0, seed=1, n_hours=300)
     cached = simulate(systems, available)
-    monkeypatch.setattr(numba, "njit", refusing)
+    monkeypatch.setattr(compiled, "njit", refusing)
     try:
         uncached = importlib.reload(kernel)
         assert type(uncached.dispatch._cache).__name__ == "NullCache"  # compiled for this process only

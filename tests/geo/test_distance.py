@@ -1,7 +1,10 @@
+import pickle
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smrplan.geo import summed_grid
 from smrplan.geo.distance import PointIndex, destination, haversine_km
 
 
@@ -74,10 +77,19 @@ def test_sums_within_and_nearest_do_not_depend_on_chunks_or_threads(monkeypatch)
     one = index.sums_within(qlon, qlat, w, [1.6, 16.0])
     near_one = index.nearest(qlon, qlat, k=3)
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    for pairs in (1, 3_333, 250_000, 10**9):  # from one query point a chunk to all of them in one
-        assert np.array_equal(index.sums_within(qlon, qlat, w, [1.6, 16.0], pairs=pairs), one)
+    for chunk in (1, 333, 2500):  # from one query point a call to all of them in one
+        monkeypatch.setattr(summed_grid, "QUERY_CHUNK", chunk)
+        assert np.array_equal(index.sums_within(qlon, qlat, w, [1.6, 16.0]), one)
     near_two = index.nearest(qlon, qlat, k=3)
     assert np.array_equal(near_two[0], near_one[0]) and np.array_equal(near_two[1], near_one[1])
+
+
+def test_an_index_is_pickled_without_its_summed_grid():
+    index = PointIndex([77.0, 77.1], [11.0, 11.1])
+    before = index.sums_within([77.0], [11.0], [1.0, 2.0], [20.0])
+    again = pickle.loads(pickle.dumps(index))
+    assert index._grid is not None and again._grid is None
+    assert np.array_equal(again.sums_within([77.0], [11.0], [1.0, 2.0], [20.0]), before)
 
 
 def test_neighbours_are_the_nearest_of_the_indexed_points_themselves():

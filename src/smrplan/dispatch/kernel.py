@@ -2,8 +2,8 @@
 
 Each system's year is a recursion over hours (the battery's state of charge and the reactor's output
 carry from one hour to the next), so it is written as a plain loop over hours with scalar state and
-compiled to machine code (`numba.njit`, cached on disk after the first call where it can be). Systems
-are independent; nothing is held per hour but the optional hourly series, so memory does not grow with
+compiled to machine code (`smrplan.compiled.compiled`: numba, cached on disk after the first call where
+it can be). Systems are independent; nothing is held per hour but the optional hourly series, so memory does not grow with
 the systems simulated. The rule and the order of every floating-point operation are those of the module docstring
 of `smrplan.dispatch.simulate`; tests compare the result with the rule written out in numpy, hour
 after hour.
@@ -14,7 +14,8 @@ This module is imported when a dispatch first runs (numba's import costs about 0
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from smrplan.compiled import compiled
 
 PARAMETERS = ("reactor_min", "reactor_ramp", "unit_kw", "inv_unit_kw", "diesel_min", "fuel_intercept", "fuel_slope",
               "battery_kw", "battery_kwh", "soc_min_kwh", "eta", "inv_eta", "soc_initial_kwh")
@@ -29,17 +30,7 @@ SERIES = ("reactor", "battery_charge", "battery_discharge", "soc", "diesel", "di
 """Hourly series `dispatch` writes when asked (kWh per hour; soc kWh; litres per hour)."""
 
 
-def _compile(func):
-    """`func` compiled by numba, its machine code cached on disk (beside this module, else in the
-    user's cache folder, or in ``NUMBA_CACHE_DIR``); where none of them can be written numba refuses to
-    cache, and the rule is compiled anew in each process instead (about 2 s)."""
-    try:
-        return njit(cache=True, nogil=True)(func)
-    except RuntimeError:  # "cannot cache function ...: no locator available"
-        return njit(nogil=True)(func)
-
-
-@_compile
+@compiled
 def dispatch(load: np.ndarray, profile: np.ndarray, pv_kw: np.ndarray, capacity: np.ndarray, rows: np.ndarray,
              n_units: np.ndarray, par: np.ndarray, tolerance_kw: float, totals: np.ndarray,
              hourly: np.ndarray) -> None:

@@ -3,20 +3,27 @@
 Distances are haversine on a sphere of radius 6,371.0088 km (IUGG mean Earth radius), in km.
 Neighbour searches (`PointIndex`) use a scipy cKDTree over 3-D unit vectors, so they scale to
 national point sets without Python loops over points, on `process_threads` threads (scipy's searches
-release the GIL; the results do not depend on the threads).
+release the GIL; the results do not depend on the threads). Sums of weights within radii use a grid of
+running totals (`smrplan.geo.summed_grid`), whose work does not grow with the points inside each circle.
 """
 
 from __future__ import annotations
 
+import threading
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.spatial import cKDTree
 
-from smrplan.partition import on_threads, process_threads
+from smrplan.partition import process_threads
+
+if TYPE_CHECKING:
+    from smrplan.geo.summed_grid import SummedGrid
+
+_GRID_LOCK = threading.Lock()
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius (Moritz 2000, Geodetic Reference System 1980)
 WITHIN_TOLERANCE_KM = 1e-6  # 1 mm: a point on a radius query's circle counts as inside
-SUMS_PAIRS = 4_000_000  # pairs one pair search of `PointIndex.sums_within` holds (about 200 MB with its copies)
-SUMS_PROBE = 2_000  # query points of its first search, which measures the pairs per query point
 
 
 def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
@@ -86,6 +93,7 @@ class PointIndex:
         self.lon, self.lat = np.asarray(lon, float), np.asarray(lat, float)
         self.n = len(self.lon)
         self._tree = cKDTree(_unit(self.lon, self.lat)) if self.n else None
+        self._grid: SummedGrid | None = None
 
     def nearest(self, lon, lat, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Distances (km) and indices of the k nearest indexed points for each query point: arrays
@@ -106,20 +114,17 @@ class PointIndex:
         k = min(k, self.n)
         return np.asarray(self._tree.query(self._tree.data, k=k, workers=process_threads())[1]).reshape(self.n, k)
 
-    def sums_within(self, lon, lat, weights, radii_km, pairs: int = SUMS_PAIRS) -> np.ndarray:
+    def sums_within(self, lon, lat, weights, radii_km) -> np.ndarray:
         """Sums of the indexed points' weights within each radius (km, inclusive, 1 mm tolerance) of each
-        query point, from one pair query at the largest radius per chunk of query points.
+        query point.
 
-        Pairs are kept by their chord (a radius r is the chord 2 sin(r / 2R), `_chord`), so no pair is
-        sorted or measured again: the cost is that of finding the pairs. `within` gives the pairs.
-        The first `SUMS_PROBE` query points are searched alone and measure the pairs per query point;
-        the others go in chunks of about `pairs` pairs (at least one chunk per thread), side by side
-        on `process_threads` threads: the pairs held at once grow with `pairs` and the threads, not
-        with the density of the points (a national set of millions of settlements has thousands
-        within the largest radius of each site). Each query point's sum adds its pairs in the order of
-        the index's tree (scipy's pair search walks the indexed points' leaves in tree order for every
-        query), so it has the same bits whichever other points, radii, chunks and threads it is
-        queried with.
+        A point is within when its chord from the query is at most the chord of the radius, as in
+        `within`. The sums come from the index's `SummedGrid` (built at the first call and kept): whole
+        grid cells inside a circle are summed from running totals, only the points of the cells its
+        edge crosses are measured, so the work grows with the query points and the radii, not with the
+        points inside each circle (a national set of millions of settlements has thousands within 16 km
+        of each site). Each query point's sums have the same bits whichever other points, radii, chunks
+        and threads it is queried with; for whole-number weights they are exact.
 
         Parameters
         ----------
@@ -129,41 +134,23 @@ class PointIndex:
             (M,) or (M, K) weights of the indexed points (e.g. persons).
         radii_km : sequence of float
             The R radii, km.
-        pairs : int, default `SUMS_PAIRS`
-            Pairs a chunk of query points is sized to hold.
 
         Returns
         -------
         numpy.ndarray
             (Q, R, K) sums (K = 1 for one weight per point).
         """
-        lon, lat = np.atleast_1d(np.asarray(lon, float)), np.atleast_1d(np.asarray(lat, float))
-        w = np.asarray(weights, float).reshape(self.n, -1)
-        out = np.zeros((len(lon), len(radii_km), w.shape[1]))
-        if self._tree is None or len(lon) == 0 or len(radii_km) == 0:
-            return out
-        chords = np.array([_chord(r + WITHIN_TOLERANCE_KM) for r in radii_km])
-        columns = [np.ascontiguousarray(w[:, j]) for j in range(w.shape[1])]  # weight columns, not points
+        from smrplan.geo.summed_grid import SummedGrid  # numba's import, where sums are asked for only
 
-        def fill(part: slice) -> int:
-            found = cKDTree(_unit(lon[part], lat[part])).sparse_distance_matrix(self._tree, chords.max(),
-                                                                                output_type="ndarray")
-            q, p, v = (np.ascontiguousarray(found[f]) for f in ("i", "j", "v"))  # the record's fields, packed
-            del found
-            rows, held = len(lon[part]), len(q)
-            for k in np.argsort(-chords):  # largest radius first; each smaller one keeps a subset of the pairs
-                keep = v <= chords[k]
-                q, p, v = q[keep], p[keep], v[keep]
-                for j, column in enumerate(columns):
-                    out[part, k, j] = np.bincount(q, weights=column[p], minlength=rows)
-            return held
+        with _GRID_LOCK:  # threads that share an index build its grid once
+            if self._grid is None:
+                self._grid = SummedGrid.build(self.lon, self.lat)
+        arcs = (np.asarray(radii_km, float) + WITHIN_TOLERANCE_KM) / EARTH_RADIUS_KM
+        return self._grid.sums(lon, lat, weights, arcs)
 
-        probe = min(SUMS_PROBE, len(lon))
-        per_point = max(fill(slice(0, probe)) / probe, 1.0)
-        rest = len(lon) - probe
-        step = max(1, min(int(pairs / per_point), -(-rest // process_threads())))
-        on_threads(fill, (slice(a, a + step) for a in range(probe, len(lon), step)))  # each writes its own rows
-        return out
+    def __getstate__(self) -> dict:
+        """The index without its summed grid, which a process that needs it builds (it is larger than the points)."""
+        return {**self.__dict__, "_grid": None}
 
     def within(self, lon, lat, radius_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All pairs within radius_km (inclusive, 1 mm tolerance) as flat arrays sorted by query:
