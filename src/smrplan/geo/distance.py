@@ -71,8 +71,19 @@ def destination(lon, lat, bearing_deg, distance_km) -> tuple[np.ndarray, np.ndar
     return (np.degrees(lon2) + 540) % 360 - 180, np.degrees(lat2)
 
 
-def _unit(lon, lat) -> np.ndarray:
-    """Unit vectors (x, y, z) of WGS84 points given in degrees, one row per point."""
+def unit_vectors(lon, lat) -> np.ndarray:
+    """Unit vectors of WGS84 points on the sphere, the space of `PointIndex`'s searches.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        (M,) points, degrees.
+
+    Returns
+    -------
+    numpy.ndarray
+        (M, 3) x, y, z: x towards (0 E, 0 N), z towards the north pole.
+    """
     lo, la = np.radians(np.asarray(lon, float)), np.radians(np.asarray(lat, float))
     c = np.cos(la)
     return np.column_stack([c * np.cos(lo), c * np.sin(lo), np.sin(la)])
@@ -92,7 +103,7 @@ class PointIndex:
     def __init__(self, lon, lat):
         self.lon, self.lat = np.asarray(lon, float), np.asarray(lat, float)
         self.n = len(self.lon)
-        self._tree = cKDTree(_unit(self.lon, self.lat)) if self.n else None
+        self._tree = cKDTree(unit_vectors(self.lon, self.lat)) if self.n else None
         self._grid: SummedGrid | None = None
 
     def nearest(self, lon, lat, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +113,7 @@ class PointIndex:
         if self._tree is None or len(lon) == 0:
             return np.full((len(lon), k), np.inf), np.full((len(lon), k), -1)
         k = min(k, self.n)
-        _, idx = self._tree.query(_unit(lon, lat), k=k, workers=process_threads())
+        _, idx = self._tree.query(unit_vectors(lon, lat), k=k, workers=process_threads())
         idx = np.asarray(idx).reshape(len(lon), k)
         return haversine_km(lon[:, None], lat[:, None], self.lon[idx], self.lat[idx]), idx
 
@@ -144,7 +155,8 @@ class PointIndex:
 
         with _GRID_LOCK:  # threads that share an index build its grid once
             if self._grid is None:
-                self._grid = SummedGrid.build(self.lon, self.lat)
+                self._grid = SummedGrid.build(self.lon, self.lat, unit_vectors(self.lon, self.lat) if self._tree is None
+                                              else self._tree.data)
         arcs = (np.asarray(radii_km, float) + WITHIN_TOLERANCE_KM) / EARTH_RADIUS_KM
         return self._grid.sums(lon, lat, weights, arcs)
 
@@ -159,7 +171,7 @@ class PointIndex:
         if self._tree is None or len(lon) == 0:
             e = np.array([], dtype=np.int64)
             return e, e, np.array([], dtype=float)
-        pairs = cKDTree(_unit(lon, lat)).sparse_distance_matrix(self._tree, _chord(radius_km + WITHIN_TOLERANCE_KM),
+        pairs = cKDTree(unit_vectors(lon, lat)).sparse_distance_matrix(self._tree, _chord(radius_km + WITHIN_TOLERANCE_KM),
                                                                  output_type="ndarray")
         q, p = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
         order = np.lexsort((p, q))

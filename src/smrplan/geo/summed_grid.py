@@ -69,13 +69,16 @@ class SummedGrid:
     half_diagonal: np.ndarray
 
     @classmethod
-    def build(cls, lon, lat, points_per_cell: float = POINTS_PER_CELL, max_cells: int = MAX_CELLS) -> SummedGrid:
+    def build(cls, lon, lat, unit, points_per_cell: float = POINTS_PER_CELL, max_cells: int = MAX_CELLS
+              ) -> SummedGrid:
         """The grid of points given in degrees, its cells sized for `points_per_cell`.
 
         Parameters
         ----------
         lon, lat : array_like
             (M,) points, degrees.
+        unit : array_like
+            (M, 3) their unit vectors (x, y, z), as `smrplan.geo.distance.PointIndex` indexes them.
         points_per_cell : float, default `POINTS_PER_CELL`
             Mean points of an occupied cell the size aims at: the cell side is set from the points per
             km2 of the bounding box, then once more from the share of its cells that hold points. A cell
@@ -111,9 +114,7 @@ class SummedGrid:
         order = np.argsort(cell, kind="stable")
         start = np.zeros(rows * cols + 1, dtype=np.int64)
         np.cumsum(counts, out=start[1:])
-        phi, lam = phi[order], lam[order]
-        c = np.cos(phi)
-        xyz = np.column_stack([c * np.cos(lam), c * np.sin(lam), np.sin(phi)])
+        xyz = np.asarray(unit, float).reshape(n, 3)[order]
         centre = lat0 + (np.arange(rows) + 0.5) * dlat
         half_diagonal = np.maximum(_arc(centre, centre + dlat / 2, dlon / 2), _arc(centre, centre - dlat / 2, dlon / 2))
         return cls(lat0, lon0, dlat, dlon, rows, cols, order, xyz, start, half_diagonal)
@@ -241,11 +242,16 @@ def _sums(lat0: float, lon0: float, dlat: float, dlon: float, cols: int, start: 
                     s0, s1 = start[base + in_lo], start[base + in_hi + 1]
                     for j in range(running.shape[1]):
                         out[q, k, j] += running[s1, j] - running[s0, j]
-                    for p in range(start[base + lo], s0):
-                        if (xyz[p, 0] - ux) ** 2 + (xyz[p, 1] - uy) ** 2 + (xyz[p, 2] - uz) ** 2 <= chord2:
-                            for j in range(running.shape[1]):
-                                out[q, k, j] += ordered[p, j]
-                    for p in range(s1, start[base + hi + 1]):
-                        if (xyz[p, 0] - ux) ** 2 + (xyz[p, 1] - uy) ** 2 + (xyz[p, 2] - uz) ** 2 <= chord2:
-                            for j in range(running.shape[1]):
-                                out[q, k, j] += ordered[p, j]
+                    _add_measured(out[q, k], xyz, ordered, start[base + lo], s0, ux, uy, uz, chord2)
+                    _add_measured(out[q, k], xyz, ordered, s1, start[base + hi + 1], ux, uy, uz, chord2)
+
+
+@compiled
+def _add_measured(total: np.ndarray, xyz: np.ndarray, ordered: np.ndarray, first: int, stop: int, ux: float,
+                  uy: float, uz: float, chord2: float) -> None:
+    """Add to `total` (K,) the weights of the sorted points first to stop - 1 whose squared chord from the
+    unit vector (ux, uy, uz) is at most `chord2`, in their order."""
+    for p in range(first, stop):
+        if (xyz[p, 0] - ux) ** 2 + (xyz[p, 1] - uy) ** 2 + (xyz[p, 2] - uz) ** 2 <= chord2:
+            for j in range(total.shape[0]):
+                total[j] += ordered[p, j]
