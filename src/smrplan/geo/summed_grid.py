@@ -81,8 +81,9 @@ class SummedGrid:
             (M, 3) their unit vectors (x, y, z), as `smrplan.geo.distance.PointIndex` indexes them.
         points_per_cell : float, default `POINTS_PER_CELL`
             Mean points of an occupied cell the size aims at: the cell side is set from the points per
-            km2 of the bounding box, then once more from the share of its cells that hold points. A cell
-            is no taller nor wider than the points' extent.
+            unit area of the bounding box, then once more from the share of its cells that hold points
+            (settlements cover land, not the sea in their box). A cell is no taller nor wider than the
+            points' extent. Results do not depend on it (tested); the time does, little between 4 and 32.
         max_cells : int, default `MAX_CELLS`
             Cells at most; the cells grow where more would be needed.
 
@@ -97,7 +98,7 @@ class SummedGrid:
         span_lat = float(phi.max()) - lat0 if n else 0.0
         span_lon = float(lam.max()) - lon0 if n else 0.0
         squash = max(math.cos(lat0 + span_lat / 2), 0.05)  # a cell's width over its height at mid-latitude
-        area = max(span_lat, 1e-9) * max(span_lon * squash, 1e-9)  # steradians, flat
+        area = max(span_lat, 1e-9) * max(span_lon * squash, 1e-9)  # radians squared, flat
         side = math.sqrt(area * points_per_cell / max(n, 1))
         for refine in (True, False):
             while True:  # cells no larger than the points' extent, and no more than max_cells of them
