@@ -304,3 +304,15 @@ def test_a_part_damaged_inside_is_an_error_naming_it_and_computed_again_once_rem
     s = U.run_sweep(model, out)
     assert s["resumed_draws"] == DRAWS - BATCH
     _same_outputs(reference, out)
+
+
+def test_region_groups_name_blank_and_padded_places_once_in_sorted_order():
+    names = np.array(["Kerala", "Tamil Nadu ", " Kerala", "", None, "Assam"], dtype=object)
+    rows = names[np.random.default_rng(0).integers(0, 6, 500)]
+    for column in (pd.Series(rows), pd.Series(pd.Categorical(rows))):  # state names come as either
+        regions = M.region_groups(pd.DataFrame({"territory": ["one"] * 500, "state": column}))
+        assert regions.column == "state" and regions.names == ["Assam", "Kerala", "Tamil Nadu", "unknown"]
+        want = pd.Series(rows).fillna("").str.strip().replace("", "unknown").map(regions.names.index)
+        assert np.array_equal(regions.codes, want.to_numpy())
+    alone = M.region_groups(pd.DataFrame({"state": ["Goa"] * 3}))
+    assert alone.column is None and alone.names == [M.ALL_REGION] and alone.codes.tolist() == [0, 0, 0]

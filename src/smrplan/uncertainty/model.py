@@ -96,10 +96,11 @@ def region_groups(settlements: pd.DataFrame) -> Regions:
     """
     for col in REGION_COLUMNS:
         if col in settlements.columns:
-            values = settlements[col].fillna("").astype(str).str.strip().replace("", "unknown")
-            if values.nunique() > 1:
-                names, codes = np.unique(values.to_numpy(), return_inverse=True)
-                return Regions(col, [str(n) for n in names], codes.astype(np.int64))
+            codes, distinct = pd.factorize(settlements[col], use_na_sentinel=False)  # hashed once, then per name
+            cleaned = pd.Series(distinct, dtype=object).fillna("").astype(str).str.strip().replace("", "unknown")
+            names, of_distinct = np.unique(cleaned.to_numpy(), return_inverse=True)
+            if len(names) > 1:
+                return Regions(col, [str(n) for n in names], of_distinct.astype(np.int64)[codes])
     return Regions(None, [ALL_REGION], np.zeros(len(settlements), np.int64))
 
 
