@@ -4,8 +4,8 @@ Issue targets: 100,000 settlements under 30 s and 2 GiB with optimisation and di
 1 GiB without the optimisation stage; 1,000,000 settlements with clustering under 90 s and 4 GiB, time
 and memory growing no faster than linearly from 100,000 (the exponent is printed).
 
-Cases, each in its own child process (`smrplan.api.run`, report included) timed as a whole with its
-peak resident memory (os.wait4), as `run_all.py` measures scripts:
+Cases, each in its own child process (the command `smrplan run`, report included) timed as a whole
+with its peak resident memory (os.wait4), as `run_all.py` measures scripts:
 
 - ``opt``: the national scenario as it is (optimisation with clustering, dispatch, tornado, report);
 - ``noopt``: optimisation off (each settlement's least-cost option), dispatch on;
@@ -47,8 +47,9 @@ CASES = {"opt": (True, True, {100_000: (30.0, 2048.0), 1_000_000: (90.0, 4096.0)
          "screen": (False, False, {})}
 CHILD = """
 import sys
-from smrplan.api import run
-run(sys.argv[1], out=sys.argv[2], data_dir=sys.argv[3], overwrite=True)
+from smrplan.cli.main import main
+sys.argv = ["smrplan", "run", sys.argv[1], "--out", sys.argv[2], "--data-dir", sys.argv[3], "--overwrite"]
+main()
 """
 
 
@@ -67,7 +68,8 @@ def scenario_file(csv: Path, path: Path, case: str) -> None:
 def run_case(scenario: Path, out: Path, env: dict[str, str]) -> tuple[float, float]:
     """Wall seconds and peak MiB of one run in a child process."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(scenario), str(out), str(DATA)], env=env)
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(scenario), str(out), str(DATA)], env=env,
+                            stdout=subprocess.DEVNULL)  # the run's summary table
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"run of {scenario.name} failed")
