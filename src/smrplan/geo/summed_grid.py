@@ -217,19 +217,14 @@ def _sums(lat0: float, lon0: float, dlat: float, dlon: float, cols: int, start: 
                 outer = _half_width(arc + h + margin, hav_dlat, cos_product)
                 if outer < 0.0:
                     continue
-                inner = _half_width(arc - h - margin, hav_dlat, cos_product)
+                whole = outer >= math.pi  # the circle holds a whole parallel: measure every point of the row
+                inner = -1.0 if whole else _half_width(arc - h - margin, hav_dlat, cos_product)
                 base = row * cols
-                centre = 0.0
-                if outer >= math.pi:  # the circle holds a whole parallel: measure every point of the row
-                    shifts = 1
-                    inner = -1.0
-                else:
-                    shifts = 3
-                for s in range(shifts):  # the query's longitude and its copies a turn west and east
-                    if outer >= math.pi:
+                for s in range(1 if whole else 3):  # the query's longitude and its copies a turn west and east
+                    centre = (lq + (s - 1) * 2.0 * math.pi - lon0) / dlon - 0.5
+                    if whole:
                         lo, hi = 0, cols - 1
                     else:
-                        centre = (lq + (s - 1) * 2.0 * math.pi - lon0) / dlon - 0.5
                         lo = max(0, int(math.ceil(centre - outer / dlon)))
                         hi = min(cols - 1, int(math.floor(centre + outer / dlon)))
                     if lo > hi:

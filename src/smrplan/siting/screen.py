@@ -585,7 +585,7 @@ def screen(region: Region, rules: Siting, candidates: gpd.GeoDataFrame,
                             {c.name: sum(f[c.name] for f in failing) for c in crit}, concat(list(rejected)))
     crit = joined_criteria(part.map(criteria_of, (candidates.iloc[p] for p in parts), *shared), parts) + list(extra)
     return ScreenResult(_verdicts(candidates, crit), crit, rule_set_record(rules),
-                        {c.name: int((~c.passed).sum()) for c in crit})
+                        _failing(crit))
 
 
 def screened_rows(candidates: gpd.GeoDataFrame, region: Region, around: Around, rules: Siting,
@@ -613,7 +613,12 @@ def screened_rows(candidates: gpd.GeoDataFrame, region: Region, around: Around, 
     crit = criteria_of(candidates, region, around, rules, epz_km, max_network_km)
     rows = _verdicts(candidates, crit)
     return (rows[kept(rows)], rejected_table(rows, [c.name for c in crit]), [described(c) for c in crit],
-            {c.name: int((~c.passed).sum()) for c in crit})
+            _failing(crit))
+
+
+def _failing(crit: list[Criterion]) -> dict[str, int]:
+    """Candidates failing each criterion, by its name."""
+    return {c.name: int((~c.passed).sum()) for c in crit}
 
 
 def described(criterion: Criterion) -> Criterion:
