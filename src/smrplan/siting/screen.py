@@ -72,7 +72,7 @@ from smrplan.geo.distance import EARTH_RADIUS_KM, PointIndex, destination, haver
 from smrplan.geo.io import cell_of, open_raster, read_raster, sample_raster
 from smrplan.geo.layers import SEA_BEARINGS, SEA_STEP_KM, Region, mask_first_sea_km
 from smrplan.options import KINDS
-from smrplan.partition import Partitioner, stitch
+from smrplan.partition import Partitioner, on_threads, stitch
 from smrplan.rejected_sites import kept, rejected_table
 from smrplan.scenario import RULE_KEYS, Siting, siting_rule_set
 
@@ -664,7 +664,11 @@ def criteria_of(candidates: gpd.GeoDataFrame, region: Region, around: Around, ru
                 epz_km: dict[str, float], max_network_km: float) -> list[Criterion]:
     """Every siting rule's criterion for some candidates: placement (on land / at sea,
     `_placement_criteria`), settlements around the site (`_settlement_criteria`), hazards, terrain,
-    tsunami and cooling water.
+    tsunami, cooling water and the berth of floating plants.
+
+    The groups of rules read the same inputs and write nothing shared, so they run side by side on
+    `smrplan.partition.on_threads` (their work is GEOS, numpy and compiled loops, which release the
+    GIL); within a partition that already runs on a thread, one after the other.
 
     Parameters
     ----------
@@ -689,13 +693,20 @@ def criteria_of(candidates: gpd.GeoDataFrame, region: Region, around: Around, ru
     c = candidates
     kinds = c["kind"].to_numpy()
     lon, lat = c.lon.to_numpy(float), c.lat.to_numpy(float)
-    crit = _placement_criteria(region, kinds, lon, lat)
-    crit += _settlement_criteria(around, rules, kinds, lon, lat, epz_km, max_network_km)
-    crit += _hazard_criteria(region, rules, kinds, lon, lat, _applies(kinds, "land", "micro", "floating"))
-    crit += _terrain_criteria(region, rules, kinds, lon, lat)
-    crit.append(_tsunami(region, rules, kinds, lon, lat))
-    crit += _water_criteria(region, rules, kinds, lon, lat, c)
-    return crit
+    groups: list[Callable[[], list[Criterion]]] = [
+        lambda: _placement_criteria(region, kinds, lon, lat),
+        lambda: _settlement_criteria(around, rules, kinds, lon, lat, epz_km, max_network_km),
+        lambda: _hazard_criteria(region, rules, kinds, lon, lat, _applies(kinds, "land", "micro", "floating")),
+        lambda: _terrain_criteria(region, rules, kinds, lon, lat) + [_tsunami(region, rules, kinds, lon, lat)],
+        lambda: [_cooling_water(region, rules, kinds, lon, lat)],
+        lambda: _berth_criteria(region, rules, kinds, lon, lat, c),
+    ]
+    return [criterion for group in on_threads(_called, groups) for criterion in group]
+
+
+def _called(group: Callable[[], list[Criterion]]) -> list[Criterion]:
+    """The criteria of one group of `criteria_of` (on a thread of `on_threads`)."""
+    return group()
 
 
 def rule_set_record(rules: Siting) -> dict:
@@ -1188,31 +1199,36 @@ def _tsunami(region: Region, rules: Siting, kinds, lon, lat) -> Criterion:
                      note="floating candidates: distance recorded, rule not applied")
 
 
-def _water_criteria(region: Region, rules: Siting, kinds, lon, lat, c) -> list[Criterion]:
+def _cooling_water(region: Region, rules: Siting, kinds, lon, lat) -> Criterion:
     """cooling_water (land kind: distance to the nearest cooling water, `Region.water_distance_km`),
-    shore_distance, water_depth and exposure (floating kind). Each value is computed only for the
-    kinds the rule applies to."""
+    computed only for the land candidates."""
+    n = len(lon)
+    water_cooled = _applies(kinds, "land")
+    cooling = np.full(n, np.nan)
+    cooling[water_cooled], nearest = region.water_distance_km(
+        lon[water_cooled], lat[water_cooled], min_storage_mcm=rules.cooling_water_min_storage_mcm,
+        max_river_level=rules.cooling_water_max_river_level, max_km=rules.cooling_water_max_km)
+    found = {k: int((nearest == k).sum()) for k in _COOLING_SOURCES}
+    return _counted(_criterion("cooling_water", "distance to cooling water (sea, river, lake, reservoir)", cooling,
+                               cooling <= rules.cooling_water_max_km, water_cooled,
+                               f"<= {rules.cooling_water_max_km} km to the sea, a river of WDB-II level <= "
+                               f"{rules.cooling_water_max_river_level}, a lake or a dam of >= "
+                               f"{rules.cooling_water_min_storage_mcm:g} MCM; air-cooled microreactors exempt"),
+                    found, _cooling_note)
+
+
+def _berth_criteria(region: Region, rules: Siting, kinds, lon, lat, c) -> list[Criterion]:
+    """shore_distance, water_depth and exposure (floating kind), computed only for the floating
+    candidates."""
     out = []
     n = len(lon)
     floating = _applies(kinds, "floating")
-    water_cooled = _applies(kinds, "land")
     coast = np.full(n, np.nan)
     if region.land is not None:
         coast[floating] = region.coast_distance_km(lon[floating], lat[floating])
     else:
         # Without coastline polygons the offshore distance used to generate the point is the shore distance.
         coast[floating] = _offshore_of(c)[floating]
-    cooling = np.full(n, np.nan)
-    cooling[water_cooled], nearest = region.water_distance_km(
-        lon[water_cooled], lat[water_cooled], min_storage_mcm=rules.cooling_water_min_storage_mcm,
-        max_river_level=rules.cooling_water_max_river_level, max_km=rules.cooling_water_max_km)
-    found = {k: int((nearest == k).sum()) for k in _COOLING_SOURCES}
-    out.append(_counted(_criterion("cooling_water", "distance to cooling water (sea, river, lake, reservoir)", cooling,
-                                   cooling <= rules.cooling_water_max_km, water_cooled,
-                                   f"<= {rules.cooling_water_max_km} km to the sea, a river of WDB-II level <= "
-                                   f"{rules.cooling_water_max_river_level}, a lake or a dam of >= "
-                                   f"{rules.cooling_water_min_storage_mcm:g} MCM; air-cooled microreactors exempt"),
-                        found, _cooling_note))
     out.append(_criterion("shore_distance", "distance from shore (floating)", coast,
                           coast <= rules.floating_max_shore_km, floating, f"<= {rules.floating_max_shore_km} km"))
     bathy = region.rasters.get("bathymetry")
