@@ -7,13 +7,22 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pandas as pd
 import pytest
 from tests.conftest import run_cli, stable_summary
 
-from smrplan.partition import Cluster, Partitioner, on_threads, partitioner_for, process_threads, stitch
+from smrplan.partition import (
+    Cluster,
+    Partitioner,
+    on_threads,
+    partitioner_for,
+    process_threads,
+    side_by_side,
+    stitch,
+)
 from smrplan.pipeline import prepare_inputs
 from smrplan.rejected_sites import rejected_table
 from smrplan.scenario import bundled_text, resolve_scenario
@@ -210,3 +219,18 @@ def test_steps_nested_in_a_threaded_step_run_on_their_own_thread(monkeypatch):
     assert seen == [(0, 2), (1, 1), (2, 1), (3, 1)]  # the first in this thread, the others in the pool's
     assert process_threads() == 2
     assert on_threads(lambda i: i, [], first_alone=True) == []
+
+
+def test_side_by_side_runs_the_steps_together_and_returns_their_results_in_order(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    both = threading.Barrier(2, timeout=10)  # broken (an error) unless the two steps run at once
+    assert side_by_side(lambda: both.wait() * 0 + 1, lambda: both.wait() * 0 + 2, lambda: 3) == [1, 2, 3]
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert side_by_side(lambda: threading.get_ident(), lambda: threading.get_ident()) == [threading.get_ident()] * 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    def outer(i):
+        return threading.get_ident(), side_by_side(threading.get_ident, lambda: i)
+
+    nested = on_threads(outer, range(3), first_alone=True)
+    assert [steps[1] for _, steps in nested] == [0, 1, 2]
+    assert all(steps[0] == own for own, steps in nested[1:])  # within a pool thread: that same thread

@@ -113,6 +113,31 @@ def on_threads(func: Callable, items: Iterable, *shared: Any, first_alone: bool 
     return out
 
 
+def side_by_side(*steps: Callable[[], Any]) -> list:
+    """The results of independent steps, run side by side on `on_threads` (one after the other on one
+    thread, or within a thread of `on_threads`), in the steps' order.
+
+    For the parts of a stage that read the same inputs and write nothing shared, each of which
+    releases the GIL for most of its work (GEOS, numpy, compiled loops).
+
+    Parameters
+    ----------
+    *steps : callable
+        Functions without arguments; they must not change anything another step reads.
+
+    Returns
+    -------
+    list
+        Each step's result, in order.
+    """
+    return on_threads(_call, steps)
+
+
+def _call(step: Callable[[], Any]) -> Any:
+    """The result of one step of `side_by_side`."""
+    return step()
+
+
 def release_free_memory() -> None:
     """Give back to the system the memory the allocator holds free (glibc's ``malloc_trim``, as
     dask.distributed does for its workers): memory freed in a thread's arena, or between the blocks

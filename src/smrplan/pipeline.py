@@ -70,7 +70,7 @@ from smrplan.optimize.alternatives import Alternatives, plan_alternatives
 from smrplan.optimize.assemble import Optimised, optimise
 from smrplan.optimize.roadmap import RoadmapOutcome, period_demand, plan_roadmap, yearly_trajectory
 from smrplan.options import KIND_OPTION
-from smrplan.partition import Cluster, Partitioner, partitioner_for, stitch
+from smrplan.partition import Cluster, Partitioner, partitioner_for, side_by_side, stitch
 from smrplan.results import Dispatch, Inputs, Plan, Repowering, Roadmap
 from smrplan.scenario import Scenario
 from smrplan.siting.repowering import retirement, screen_coal_sites, site_table
@@ -206,6 +206,7 @@ def settlement_inputs(settlements: gpd.GeoDataFrame, scenario: Scenario, region:
     """The row-wise steps of the inputs stage for some settlements: demand, lon / lat, the route to the
     existing grid, the state, the land status and island flag, and diesel at a depot's price (see
     `prepare_inputs`). Only the columns made come back (a partition does not send back what it was sent).
+    The steps are independent and run side by side (`smrplan.partition.side_by_side`).
 
     Parameters
     ----------
@@ -226,15 +227,19 @@ def settlement_inputs(settlements: gpd.GeoDataFrame, scenario: Scenario, region:
         off_land_km (km) and land_snapped with a land layer; is_island unless the settlements have it;
         fuel_at_depot.
     """
-    cols: dict = dict(settlement_demand(demand_basis(settlements), scenario.demand, scenario.target_year))
     lon, lat = settlements.geometry.x.to_numpy(), settlements.geometry.y.to_numpy()
+    named = "st_nm" in settlements.columns
+    demand, grid, states, land, fuel = side_by_side(  # independent steps, mostly GEOS and numpy
+        lambda: settlement_demand(demand_basis(settlements), scenario.demand, scenario.target_year),
+        lambda: nearest_grid(region, lon, lat),
+        lambda: None if named else district_states(region, lon, lat),
+        lambda: region.land_status(lon, lat),
+        lambda: at_fuel_depot(region, lon, lat, scenario.region.fuel_depot_reach_km))
+    cols: dict = dict(demand)
     cols["lon"], cols["lat"] = lon, lat
-    cols.update(nearest_grid(region, lon, lat))
-    if "st_nm" not in settlements.columns:
-        states = district_states(region, lon, lat)
-        if states is not None:
-            cols["st_nm"] = states
-    land = region.land_status(lon, lat)
+    cols.update(grid)
+    if states is not None:
+        cols["st_nm"] = states
     if land is not None:
         cols["off_land_km"], cols["land_snapped"] = land["off_land_km"], land["land_snapped"]
     if "is_island" not in settlements.columns:
@@ -243,7 +248,7 @@ def settlement_inputs(settlements: gpd.GeoDataFrame, scenario: Scenario, region:
         else:
             sea, dist = np.asarray(cols["grid_sea_km"]), np.asarray(cols["grid_distance_km"])
             cols["is_island"] = np.isfinite(sea) & (sea > 0) | ~np.isfinite(dist)
-    cols["fuel_at_depot"] = at_fuel_depot(region, lon, lat, scenario.region.fuel_depot_reach_km)
+    cols["fuel_at_depot"] = fuel
     return pd.DataFrame(cols, index=settlements.index)
 
 

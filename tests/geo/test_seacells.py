@@ -4,6 +4,9 @@ routes of the national land layer."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -132,3 +135,21 @@ def test_national_routes_split_exactly_as_the_exact_test(shared_data):
     land_km, sea_km = route_split_km(region, lon1, lat1, lon2, lat2)
     want_land, want_sea = _split_by_exact_test(region, lon1, lat1, lon2, lat2)
     assert np.array_equal(land_km, want_land) and np.array_equal(sea_km, want_sea)
+
+
+def test_threads_asking_together_build_the_region_structures_once(coast, monkeypatch):
+    fresh = Region(settlements=coast.settlements, layers=coast.layers)
+    built = []
+    own = Region._enclosed_of
+
+    def slow(self, land):
+        built.append(1)
+        time.sleep(0.2)  # every thread arrives while the first is building
+        return own(self, land)
+
+    monkeypatch.setattr(Region, "_enclosed_of", slow)
+    lon, lat = np.linspace(77.5, 82.0, 500), np.linspace(8.5, 11.5, 500)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: fresh.is_sea_many(lon, lat), range(4)))
+    assert len(built) == 1
+    assert all(np.array_equal(a, coast.is_sea(lon, lat)) for a in answers)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -80,6 +81,9 @@ _CROSSING_TOL_M = 1.0
 _PARALLEL_SINE = 1e-9
 # Tops of the groups of search bounds of `_nearest_within_km` (km).
 _BOUND_GROUPS_KM = np.array([1.0, 4.0, 16.0, 64.0, np.inf])
+# Held while a region builds what it keeps (land pieces, coast, enclosed water, sea cells, water trees):
+# threads that ask for the same structure together build it once (re-entrant: builds use each other).
+_BUILD_LOCK = threading.RLock()
 
 
 @dataclass
@@ -169,16 +173,19 @@ class Region:
         land = self.land
         if land is None:
             return None
-        if filled not in self._pieces:
+        if filled in self._pieces:
+            return self._pieces[filled]
 
-            def cut() -> dict[str, np.ndarray]:
-                geoms = np.asarray(land.geometry.values)
-                if filled:
-                    geoms = shapely.polygons(shapely.get_exterior_ring(geoms))
-                return pack_geometries(subdivide(geoms, MAX_PIECE_VERTICES))
+        def cut() -> dict[str, np.ndarray]:
+            geoms = np.asarray(land.geometry.values)
+            if filled:
+                geoms = shapely.polygons(shapely.get_exterior_ring(geoms))
+            return pack_geometries(subdivide(geoms, MAX_PIECE_VERTICES))
 
-            pieces = unpack_geometries(cached("landpieces", key_of([self.land_key(), filled]), cut))
-            self._pieces[filled] = (pieces, shapely.STRtree(pieces))
+        with _BUILD_LOCK:
+            if filled not in self._pieces:
+                pieces = unpack_geometries(cached("landpieces", key_of([self.land_key(), filled]), cut))
+                self._pieces[filled] = (pieces, shapely.STRtree(pieces))
         return self._pieces[filled]
 
     def _covered(self, lon: np.ndarray, lat: np.ndarray, filled: bool) -> np.ndarray:
@@ -214,28 +221,33 @@ class Region:
         if land is None:
             return None
         if self._enclosed is None:
-            lakes = self.layers.get("lakes")
-            lake_geoms = np.asarray(lakes.geometry.values) if lakes is not None else np.array([], dtype=object)
-
-            def pieces_of_land() -> dict[str, np.ndarray]:
-                parts, area = enclosed_pieces(np.asarray(land.geometry.values), lake_geoms, self.metric_crs,
-                                              self.water_gap_km)
-                return {**pack_geometries(parts), "area_km2": area}
-
-            entry = cached("enclosed", self.land_key(), pieces_of_land)
-            parts, area = unpack_geometries(entry), entry["area_km2"]
-            cut = [subdivide(np.array([p], dtype=object), MAX_PIECE_VERTICES) for p in parts]  # pieces, not points
-            owner = np.repeat(np.arange(len(parts)), [len(c) for c in cut])
-            pieces = np.concatenate(cut)
-            mainland = area >= self.mainland_min_area_km2
-            cut_filled = self.land_pieces(filled=True)
-            assert cut_filled is not None, "the land layer exists here"
-            filled = cut_filled[0]
-            not_sea = np.concatenate([pieces[mainland[owner]], filled, subdivide(lake_geoms, MAX_PIECE_VERTICES)])
-            metric = gpd.GeoSeries(parts, crs="EPSG:4326").to_crs(self.metric_crs).values
-            self._enclosed = _Enclosed(shapely.STRtree(pieces), owner, mainland, shapely.STRtree(metric),
-                                       shapely.STRtree(not_sea))
+            with _BUILD_LOCK:
+                if self._enclosed is None:
+                    self._enclosed = self._enclosed_of(land)
         return self._enclosed
+
+    def _enclosed_of(self, land: gpd.GeoDataFrame) -> _Enclosed:
+        """`enclosed` built from the land layer (the connected pieces from the disk cache)."""
+        lakes = self.layers.get("lakes")
+        lake_geoms = np.asarray(lakes.geometry.values) if lakes is not None else np.array([], dtype=object)
+
+        def pieces_of_land() -> dict[str, np.ndarray]:
+            parts, area = enclosed_pieces(np.asarray(land.geometry.values), lake_geoms, self.metric_crs,
+                                          self.water_gap_km)
+            return {**pack_geometries(parts), "area_km2": area}
+
+        entry = cached("enclosed", self.land_key(), pieces_of_land)
+        parts, area = unpack_geometries(entry), entry["area_km2"]
+        cut = [subdivide(np.array([p], dtype=object), MAX_PIECE_VERTICES) for p in parts]  # pieces, not points
+        owner = np.repeat(np.arange(len(parts)), [len(c) for c in cut])
+        pieces = np.concatenate(cut)
+        mainland = area >= self.mainland_min_area_km2
+        cut_filled = self.land_pieces(filled=True)
+        assert cut_filled is not None, "the land layer exists here"
+        filled = cut_filled[0]
+        not_sea = np.concatenate([pieces[mainland[owner]], filled, subdivide(lake_geoms, MAX_PIECE_VERTICES)])
+        metric = gpd.GeoSeries(parts, crs="EPSG:4326").to_crs(self.metric_crs).values
+        return _Enclosed(shapely.STRtree(pieces), owner, mainland, shapely.STRtree(metric), shapely.STRtree(not_sea))
 
     def land_key(self) -> str:
         """Digest of what the land geometry prepared once per land layer depends on (`diskcache.key_of`):
@@ -283,8 +295,10 @@ class Region:
         if enc is None:
             return self.is_sea(lon, lat)
         if self._sea_cells is None:
-            cells = cached("seacells", self.land_key(), lambda: SeaCells.build(enc.not_sea).arrays())
-            self._sea_cells = SeaCells.from_arrays(cells)
+            with _BUILD_LOCK:
+                if self._sea_cells is None:
+                    self._sea_cells = SeaCells.from_arrays(
+                        cached("seacells", self.land_key(), lambda: SeaCells.build(enc.not_sea).arrays()))
         return self._sea_cells.is_sea(lon, lat, self.is_sea)
 
     def is_inland_water(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -333,8 +347,11 @@ class Region:
         """STRtree over the coastline segments in the metric CRS (built once)."""
         if self._coast_tree is None:
             assert self.land is not None, "the coastline is that of the land layer"
-            rings = gpd.GeoSeries(shapely.get_exterior_ring(np.asarray(self.land.geometry.values)), crs="EPSG:4326")
-            self._coast_tree = shapely.STRtree(_segments(rings.to_crs(self.metric_crs).values))
+            with _BUILD_LOCK:
+                if self._coast_tree is None:
+                    rings = gpd.GeoSeries(shapely.get_exterior_ring(np.asarray(self.land.geometry.values)),
+                                          crs="EPSG:4326")
+                    self._coast_tree = shapely.STRtree(_segments(rings.to_crs(self.metric_crs).values))
         return self._coast_tree
 
     def coast_distance_km(self, lon: np.ndarray, lat: np.ndarray, max_km: float | None = None) -> np.ndarray:
@@ -426,19 +443,21 @@ class Region:
         river segments of WDB-II level <= max_river_level (every line where the level is unknown),
         lake polygons, dam points with a known storage >= min_storage_mcm; None without any."""
         key = f"{kind}:{min_storage_mcm}:{max_river_level}"
+        layer = self.layers.get({"river": "rivers", "lake": "lakes", "dam": "dams"}[kind])
+        if layer is None:
+            return None
         if key not in self._water:
-            layer = self.layers.get({"river": "rivers", "lake": "lakes", "dam": "dams"}[kind])
-            if layer is None:
-                return None
-            if kind == "river":
-                level = layer["wdb_level"].to_numpy(float)
-                layer = layer[~(level > max_river_level)]
-            elif kind == "dam":
-                layer = layer[layer["gross_storage_mcm"].to_numpy(float) >= min_storage_mcm]
-            geoms = layer.to_crs(self.metric_crs).geometry.values
-            if kind == "river":
-                geoms = _segments(geoms)
-            self._water[key] = (geoms, shapely.STRtree(geoms))
+            with _BUILD_LOCK:
+                if key not in self._water:
+                    if kind == "river":
+                        level = layer["wdb_level"].to_numpy(float)
+                        layer = layer[~(level > max_river_level)]
+                    elif kind == "dam":
+                        layer = layer[layer["gross_storage_mcm"].to_numpy(float) >= min_storage_mcm]
+                    geoms = layer.to_crs(self.metric_crs).geometry.values
+                    if kind == "river":
+                        geoms = _segments(geoms)
+                    self._water[key] = (geoms, shapely.STRtree(geoms))
         return self._water[key] if len(self._water[key][0]) else None
 
     def water_distance_km(self, lon: np.ndarray, lat: np.ndarray, kinds: tuple[str, ...] = WATER_KINDS, *,

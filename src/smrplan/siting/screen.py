@@ -72,7 +72,7 @@ from smrplan.geo.distance import EARTH_RADIUS_KM, PointIndex, destination, haver
 from smrplan.geo.io import cell_of, open_raster, read_raster, sample_raster
 from smrplan.geo.layers import SEA_BEARINGS, SEA_STEP_KM, Region, mask_first_sea_km
 from smrplan.options import KINDS
-from smrplan.partition import Partitioner, on_threads, stitch
+from smrplan.partition import Partitioner, side_by_side, stitch
 from smrplan.rejected_sites import kept, rejected_table
 from smrplan.scenario import RULE_KEYS, Siting, siting_rule_set
 
@@ -666,8 +666,8 @@ def criteria_of(candidates: gpd.GeoDataFrame, region: Region, around: Around, ru
     `_placement_criteria`), settlements around the site (`_settlement_criteria`), hazards, terrain,
     tsunami, cooling water and the berth of floating plants.
 
-    The groups of rules read the same inputs and write nothing shared, so they run side by side on
-    `smrplan.partition.on_threads` (their work is GEOS, numpy and compiled loops, which release the
+    The groups of rules read the same inputs and write nothing shared, so they run side by side
+    (`smrplan.partition.side_by_side`: their work is GEOS, numpy and compiled loops, which release the
     GIL); within a partition that already runs on a thread, one after the other.
 
     Parameters
@@ -693,20 +693,15 @@ def criteria_of(candidates: gpd.GeoDataFrame, region: Region, around: Around, ru
     c = candidates
     kinds = c["kind"].to_numpy()
     lon, lat = c.lon.to_numpy(float), c.lat.to_numpy(float)
-    groups: list[Callable[[], list[Criterion]]] = [
+    groups = side_by_side(
         lambda: _placement_criteria(region, kinds, lon, lat),
         lambda: _settlement_criteria(around, rules, kinds, lon, lat, epz_km, max_network_km),
         lambda: _hazard_criteria(region, rules, kinds, lon, lat, _applies(kinds, "land", "micro", "floating")),
         lambda: _terrain_criteria(region, rules, kinds, lon, lat) + [_tsunami(region, rules, kinds, lon, lat)],
         lambda: [_cooling_water(region, rules, kinds, lon, lat)],
         lambda: _berth_criteria(region, rules, kinds, lon, lat, c),
-    ]
-    return [criterion for group in on_threads(_called, groups) for criterion in group]
-
-
-def _called(group: Callable[[], list[Criterion]]) -> list[Criterion]:
-    """The criteria of one group of `criteria_of` (on a thread of `on_threads`)."""
-    return group()
+    )
+    return [criterion for group in groups for criterion in group]
 
 
 def rule_set_record(rules: Siting) -> dict:
