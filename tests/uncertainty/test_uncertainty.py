@@ -179,6 +179,19 @@ def test_least_cost_rows_by_parts_of_the_settlements_equal_the_whole(model):
     assert whole.draws["total_annual_cost_usd"].nunique() > 1  # the rows differ
 
 
+def test_rows_on_threads_give_the_rows_one_after_the_other(model, monkeypatch):
+    """Without re-optimising, rows run side by side on threads; each row's figures and the counts are
+    those of one thread."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    alone = M.run_batch(model, 0, 0, 12)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    threaded = M.run_batch(model, 0, 0, 12)
+    pd.testing.assert_frame_equal(threaded.draws, alone.draws, check_exact=True)
+    np.testing.assert_array_equal(threaded.option_counts, alone.option_counts)
+    np.testing.assert_array_equal(threaded.site_counts, alone.site_counts)
+    assert alone.option_counts.sum() == 12 * len(model.settlements)
+
+
 def test_sweep_outputs(reference, model):
     s = json.loads((reference / "sweep.json").read_text())
     assert s["draws"] == DRAWS and s["seed"] == model.scenario.uncertainty.seed and s["workers"] == 0

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -41,7 +42,7 @@ from smrplan.errors import InputError
 from smrplan.geo.layers import Region
 from smrplan.optimize.assemble import optimise
 from smrplan.options import ALL_OPTIONS, REACTOR_OPTIONS
-from smrplan.partition import partitioner_for
+from smrplan.partition import on_threads, partitioner_for
 from smrplan.results import Inputs
 from smrplan.scenario import Scenario
 from smrplan.uncertainty.sampling import Sampler, resolve_distributions
@@ -451,9 +452,12 @@ def metric_columns(regions: Regions) -> list[str]:
 
 def evaluate(model: SweepModel, values: np.ndarray) -> Evaluation:
     """Evaluate rows of input values (draws, or the tornado's one-at-a-time rows). Each row is
-    vectorised over settlements; rows run one after the other (the MILP, when re-optimising, is per row).
+    vectorised over settlements. Without re-optimising, rows run side by side on the process's threads
+    (`smrplan.partition.on_threads`: one per thread, each adding its counts under a lock, so the sums
+    do not depend on the order rows finish in); re-optimising, one after the other (the MILP is per row
+    and the solver has its own threads).
 
-    Memory: without re-optimising, one part's costs at a time (`decide`).
+    Memory: without re-optimising, one part's costs per row in work at a time (`decide`).
 
     Metrics per row: total annual cost (USD/yr), demand (MWh/yr), reactor share of demand, reactor
     capacity (MW), emissions (t CO2/yr), per option the settlements choosing it and its demand share,
@@ -462,14 +466,16 @@ def evaluate(model: SweepModel, values: np.ndarray) -> Evaluation:
     n_set, n_opt = len(model.settlements), len(ALL_OPTIONS)
     option_counts = np.zeros((n_set, n_opt), np.int64)
     site_counts = np.zeros(len(model.sites), np.int64)
-    records = []
     rows = np.arange(n_set)
     regions = model.regions
-    for row in values:
+    adding = threading.Lock()
+
+    def record(row: np.ndarray) -> dict:
         inp = draw_inputs(model, row)
         out = decide(model, inp)
-        option_counts[rows, out.chosen] += 1
-        site_counts[out.site_pos] += 1
+        with adding:
+            option_counts[rows, out.chosen] += 1
+            site_counts[out.site_pos] += 1
         e = inp.energy_kwh
         total_e = float(e.sum())
         share = np.bincount(out.chosen, weights=e, minlength=n_opt) / total_e if total_e > 0 else np.zeros(n_opt)
@@ -483,7 +489,9 @@ def evaluate(model: SweepModel, values: np.ndarray) -> Evaluation:
             rec[f"share_{option}"] = float(share[j])
         served = np.bincount(regions.codes[np.isin(out.chosen, REACTOR_COLUMNS)], minlength=len(regions.names)) > 0
         rec.update(zip(regions.draw_columns, served.astype(int).tolist(), strict=True))
-        records.append(rec)
+        return rec
+
+    records = [record(row) for row in values] if model.reoptimise else on_threads(record, values)
     return Evaluation(pd.DataFrame.from_records(records, columns=metric_columns(regions)), option_counts, site_counts)
 
 
