@@ -413,3 +413,18 @@ def test_no_hour_with_the_sun_up_is_skipped():
         zenith = pvlib.solarposition.spa_python(times, lat[i], lon[i])["apparent_zenith"].to_numpy()
         assert np.all(profile[i, zenith < 89.0] > 0)
         assert np.all(profile[i, zenith > 91.0] == 0)
+
+
+def test_compiled_sun_position_is_pvlib_spa_to_rounding():
+    """The compiled site steps give pvlib's own NREL SPA (numpy) with the same delta T, to 1e-9 degree."""
+    times = local_year_hours_utc(YEAR, TZ)[::7] + pd.Timedelta(minutes=30)
+    lat, lon, alt = np.array([11.62, 34.15, -33.9, 64.8]), np.array([92.73, 77.58, 151.2, -147.7]), \
+        np.array([10.0, 3500.0, 50.0, 140.0])
+    apparent_zenith, azimuth = solar_position(times, lat, lon, alt)
+    delta_t = pvlib.spa.calculate_deltat(times.year.to_numpy(), times.month.to_numpy())
+    for i in range(len(lat)):
+        theta, _, _, _, phi, _ = pvlib.spa.solar_position_numpy(
+            times.as_unit("ns").asi8 / 1e9, lat[i], lon[i], alt[i], pvlib.atmosphere.alt2pres(alt[i]) / 100.0,
+            12.0, delta_t, 0.5667, 1)
+        np.testing.assert_allclose(apparent_zenith[i], theta, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(azimuth[i], phi, rtol=0, atol=1e-9)

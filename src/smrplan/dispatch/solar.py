@@ -8,8 +8,9 @@ before the sun's position is computed. Irradiance is evaluated at the middle of 
 Clear-sky model (`pv_profile_kw_per_kwp`), per system:
 
 - sun position: NREL SPA (the steps of `pvlib.spa.solar_position`), its terms of time alone evaluated
-  once and the rest for all systems at once, in the hours the sun may be up (geocentric elevation above
-  -2 degrees; every other hour is dark and gives 0);
+  once and the rest (pvlib's own step functions, compiled into one loop: `sun_kernel`) for every system
+  in the hours the sun may be up (geocentric elevation above -2 degrees; every other hour is dark and
+  gives 0);
 - clear-sky GHI/DNI/DHI: Ineichen-Perez with the Linke turbidity climatology bundled with pvlib
   (monthly values interpolated linearly between mid-months; works offline) and the site altitude
   (given, or looked up in pvlib's bundled altitude map); each of the two bundled maps is read once per
@@ -187,28 +188,21 @@ class _SunTerms:
         return cls(sidereal, spa.geocentric_sun_right_ascension(lamd, epsilon, beta),
                    spa.geocentric_sun_declination(lamd, epsilon, beta), spa.equatorial_horizontal_parallax(radius))
 
-    def take(self, hours: np.ndarray) -> _SunTerms:
-        """The terms at the given hours (an index array)."""
-        return _SunTerms(self.sidereal[hours], self.ascension[hours], self.declination[hours], self.parallax[hours])
 
+def _topocentric(sun: _SunTerms, hour: np.ndarray, site: np.ndarray, lat: np.ndarray, lon: np.ndarray,
+                 altitude_m: np.ndarray, pressure_pa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Apparent zenith and azimuth (degrees) at P pairs of an hour of the time terms and a site
+    (degrees, m, air pressure Pa): the site-dependent steps of `pvlib.spa.solar_position_numpy`, with
+    its refraction inputs, compiled into one loop (`smrplan.dispatch.sun_kernel`)."""
+    from smrplan.dispatch import sun_kernel  # numba's import only where a profile is made
 
-def _topocentric(sun: _SunTerms, lat: np.ndarray, lon: np.ndarray, altitude_m: np.ndarray, pressure_pa: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Apparent zenith and azimuth (degrees) from the time terms and sites (degrees, m, air pressure Pa)
-    broadcast against each other: the site-dependent steps of `pvlib.spa.solar_position_numpy`, with
-    its refraction inputs."""
-    spa = pvlib.spa
-    pressure = pressure_pa / 100.0  # hPa
-    hour_angle = spa.local_hour_angle(sun.sidereal, lon, sun.ascension)
-    u = spa.uterm(lat)
-    x, y = spa.xterm(u, lat, altitude_m), spa.yterm(u, lat, altitude_m)
-    delta_alpha = spa.parallax_sun_right_ascension(x, sun.parallax, hour_angle, sun.declination)
-    delta_prime = spa.topocentric_sun_declination(sun.declination, x, y, sun.parallax, delta_alpha, hour_angle)
-    h_prime = spa.topocentric_local_hour_angle(hour_angle, delta_alpha)
-    e0 = spa.topocentric_elevation_angle_without_atmosphere(lat, delta_prime, h_prime)
-    refraction = spa.atmospheric_refraction_correction(pressure, _SPA_TEMPERATURE_C, e0, _SPA_REFRACTION_DEG)
-    zenith = spa.topocentric_zenith_angle(spa.topocentric_elevation_angle(e0, refraction))
-    return zenith, spa.topocentric_azimuth_angle(spa.topocentric_astronomers_azimuth(h_prime, delta_prime, lat))
+    def floats(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a, dtype=float)
+
+    return sun_kernel.topocentric_pairs(floats(sun.sidereal), floats(sun.ascension), floats(sun.declination),
+                                        floats(sun.parallax), np.asarray(hour, np.int64), np.asarray(site, np.int64),
+                                        floats(lat), floats(lon), floats(altitude_m), floats(pressure_pa) / 100.0,
+                                        _SPA_TEMPERATURE_C, _SPA_REFRACTION_DEG)
 
 
 def solar_position(
@@ -232,9 +226,12 @@ def solar_position(
     apparent_zenith, azimuth : numpy.ndarray
         Each (S, H), degrees; zenith refracted, azimuth clockwise from north.
     """
-    altitude = np.asarray(altitude_m, dtype=float)[:, None]
-    return _topocentric(_SunTerms.of(times_utc), lat[:, None], lon[:, None], altitude,
-                        pvlib.atmosphere.alt2pres(altitude))
+    altitude = np.broadcast_to(np.asarray(altitude_m, dtype=float), np.shape(lat))
+    shape = (np.size(lat), len(times_utc))
+    site, hour = (index.ravel() for index in np.indices(shape))
+    zenith, azimuth = _topocentric(_SunTerms.of(times_utc), hour, site, lat, lon, altitude,
+                                   pvlib.atmosphere.alt2pres(altitude))
+    return zenith.reshape(shape), azimuth.reshape(shape)
 
 
 def _above_horizon(sun: _SunTerms, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -332,8 +329,7 @@ def _clear_sky_kw_per_kwp(lat: np.ndarray, lon: np.ndarray, tilt: np.ndarray, az
         site, hour = np.nonzero(_above_horizon(hours.sun, lat[first:first + _CHUNK_SYSTEMS],
                                                lon[first:first + _CHUNK_SYSTEMS]))
         site += first
-        apparent_zenith, sun_azimuth = _topocentric(hours.sun.take(hour), lat[site], lon[site], altitude[site],
-                                                    pressure[site])
+        apparent_zenith, sun_azimuth = _topocentric(hours.sun, hour, site, lat, lon, altitude, pressure)
         weight = hours.weight[hour]
         turbidity = linke[site, hours.before[hour]] * (1 - weight) + linke[site, hours.after[hour]] * weight
         airmass = pvlib.atmosphere.get_absolute_airmass(
