@@ -5,11 +5,13 @@ unbounded search)."""
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from smrplan.geo.layers import _may_be_first, _nearest_within_km
+from smrplan.geo import layers
+from smrplan.geo.layers import Region, _may_be_first, _nearest_within_km
 
 
 def first_crossings(rays, segments, ri, si, x0, y0):
@@ -58,3 +60,20 @@ def test_nearest_within_bounds_equals_the_unbounded_nearest_where_it_is_within()
     within = nearest <= bound
     assert np.array_equal(got[within], nearest[within])  # the same bits
     assert (got[~within] > bound[~within]).all()
+
+
+def test_rays_by_chunks_on_threads_cross_where_the_rays_in_one_piece_do(monkeypatch):
+    rng = np.random.default_rng(5)
+    angle = np.linspace(0, 2 * np.pi, 300, endpoint=False)
+    radius = 1.0 + 0.2 * rng.random(300)  # a jagged coast
+    ring = np.column_stack([79.0 + radius * np.cos(angle), 10.0 + radius * np.sin(angle)])
+    land = gpd.GeoDataFrame(geometry=[shapely.Polygon(ring), shapely.Point(80.6, 10.1).buffer(0.08)], crs="EPSG:4326")
+    region = Region(settlements=gpd.GeoDataFrame(geometry=[shapely.Point(79.0, 10.0)], crs="EPSG:4326"),
+                    layers={"land": land})
+    n = 3_000
+    lon, lat, bearing = rng.uniform(77.7, 80.5, n), rng.uniform(8.8, 11.2, n), rng.uniform(0, 360, n)
+    whole = region.coast_crossing_km(lon, lat, bearing, 60.0)
+    monkeypatch.setattr(layers, "CROSSING_CHUNK", 256)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert np.array_equal(region.coast_crossing_km(lon, lat, bearing, 60.0), whole)
+    assert np.isfinite(whole).mean() > 0.5 and (whole == 0).any() and np.isinf(whole).any()

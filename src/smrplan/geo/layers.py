@@ -59,6 +59,7 @@ from smrplan.geo.io import attribution, read_anchor_loads, read_settlements, rea
 from smrplan.geo.seacells import SeaCells
 from smrplan.geo.water import WATER_KINDS, enclosed_pieces, read_water_layer
 from smrplan.limits import data_limits
+from smrplan.partition import on_threads
 from smrplan.scenario import BUILD_LAYERS, DISTRICT_TABLES, STATISTICS_LAYERS, WATER_LAYERS, Scenario, defaults
 
 log = logging.getLogger("smrplan.layers")
@@ -81,6 +82,8 @@ _CROSSING_TOL_M = 1.0
 _PARALLEL_SINE = 1e-9
 # Tops of the groups of search bounds of `_nearest_within_km` (km).
 _BOUND_GROUPS_KM = np.array([1.0, 4.0, 16.0, 64.0, np.inf])
+CROSSING_CHUNK = 32_768
+"""Rays of `Region.coast_crossing_km` measured together (a bound on the memory of their intersections)."""
 # Held while a region builds what it keeps (land pieces, coast, enclosed water, sea cells, water trees):
 # threads that ask for the same structure together build it once (re-entrant: builds use each other).
 _BUILD_LOCK = threading.RLock()
@@ -402,15 +405,25 @@ class Region:
         (conformal projection: straight within a fraction of a percent over tens of km); its
         intersections with the coast segments come from one STRtree query; those that may be the
         ray's first by the lines' equations (`_may_be_first`) are intersected exactly (shapely), and
-        the nearest intersection's great-circle distance is returned. No loop over rays.
+        the nearest intersection's great-circle distance is returned. No loop over rays: they go
+        `CROSSING_CHUNK` at a time, side by side on the process's threads (GEOS releases the GIL).
         """
         if self.land is None:
             raise ValueError("coast_crossing_km needs a land layer")
         lon, lat = np.asarray(lon, float), np.asarray(lat, float)
         brg = np.broadcast_to(np.asarray(bearing_deg, float), lon.shape)
         out = np.full(len(lon), np.inf)
-        if len(lon) == 0:
-            return out
+
+        def cross(first: int) -> None:  # each chunk writes its own rays
+            c = slice(first, first + CROSSING_CHUNK)
+            out[c] = self._crossing_km(lon[c], lat[c], brg[c], max_km)
+
+        on_threads(cross, range(0, len(lon), CROSSING_CHUNK))
+        return out
+
+    def _crossing_km(self, lon: np.ndarray, lat: np.ndarray, brg: np.ndarray, max_km: float) -> np.ndarray:
+        """`coast_crossing_km` of some rays in one piece."""
+        out = np.full(len(lon), np.inf)
         ex, ey = destination(lon, lat, brg, max_km)
         to_m = Transformer.from_crs("EPSG:4326", self.metric_crs, always_xy=True)
         x0, y0 = to_m.transform(lon, lat)
