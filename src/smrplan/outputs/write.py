@@ -24,6 +24,7 @@ from smrplan.dispatch.simulate import write_dispatch_parquet
 from smrplan.optimize.alternatives import Alternatives
 from smrplan.optimize.roadmap import first_reactor_year
 from smrplan.outputs.rundir import atomic_run_dir, write_json
+from smrplan.partition import release_free_memory
 from smrplan.rejected_sites import kept, rejected_table
 from smrplan.report.geography import (
     CONTEXT_FILE,
@@ -195,6 +196,7 @@ def write_run(plan: Plan, out: Path, overwrite: bool = False, progress=lambda s:
         write_context(plan.inputs.region.layers, [plan.settlements.geometry, plan.sites.geometry], tmp / CONTEXT_FILE)
         write_copies(tmp, plan.scenario.outputs.formats, {"settlements": st, "sites": sites, "sites_rejected": rejected})
         del st, sites, rejected  # the report reads the files: the tables written are not held while it runs
+        release_free_memory()  # and what writing them freed goes back to the system before the report reads
         hourly = write_hourly(plan, tmp)
         write_json(tmp / "plan.json", _jsonable(plan.summary))
         if plan.scenario.outputs.report:
