@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,8 +17,14 @@ from smrplan.catalogue.catalogue import Parameter, Technology
 from smrplan.summary import VOLATILE_FIELDS
 
 # Region geometry prepared from a land layer is kept on disk between runs (smrplan.geo.diskcache): the
-# tests keep theirs in a folder of their own, shared by the whole session and its forked CLI runs.
-os.environ["SMRPLAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="smrplan-test-cache-")
+# tests keep theirs in a folder of their own, shared by the whole session and its forked CLI runs, and
+# removed when the session ends.
+_CACHE_DIR = tempfile.mkdtemp(prefix="smrplan-test-cache-")
+os.environ["SMRPLAN_CACHE_DIR"] = _CACHE_DIR
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_CACHE_DIR, ignore_errors=True)
 
 SHARED_DATA = Path(os.environ.get("SMRPLAN_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
