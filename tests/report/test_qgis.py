@@ -122,7 +122,7 @@ def test_built_reactors_get_their_zones(islands, tmp_path):
 def test_qgis_opens_the_project_without_warnings(islands, tmp_path):
     moved = tmp_path / "moved"
     shutil.copytree(islands, moved)
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path), "TMPDIR": str(tmp_path)}
     r = subprocess.run([SYSTEM_PYTHON, "-c", OPEN_IN_QGIS, str(moved / PROJECT_FILE)], capture_output=True, text=True,
                        timeout=300, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
