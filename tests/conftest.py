@@ -18,9 +18,12 @@ from smrplan.summary import VOLATILE_FIELDS
 
 # Region geometry prepared from a land layer is kept on disk between runs (smrplan.geo.diskcache): the
 # tests keep theirs in a folder of their own, shared by the whole session and its forked CLI runs, and
-# removed when the session ends.
-_CACHE_DIR = tempfile.mkdtemp(prefix="smrplan-test-cache-")
-os.environ["SMRPLAN_CACHE_DIR"] = _CACHE_DIR
+# removed when the session ends. The folder is named in the environment, so that the second copy of this
+# module that `from tests.conftest import ...` makes (and any worker process that imports it) takes the
+# same folder instead of making one that nothing removes.
+if "SMRPLAN_TEST_CACHE_DIR" not in os.environ:
+    os.environ["SMRPLAN_TEST_CACHE_DIR"] = tempfile.mkdtemp(prefix="smrplan-test-cache-")
+_CACHE_DIR = os.environ["SMRPLAN_CACHE_DIR"] = os.environ["SMRPLAN_TEST_CACHE_DIR"]
 
 
 def pytest_sessionfinish(session, exitstatus):
