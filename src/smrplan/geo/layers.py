@@ -32,8 +32,10 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -117,13 +119,19 @@ class Region:
     land_tolerance_km: float = field(default_factory=lambda: defaults()["region"]["land_tolerance_km"])
     water_gap_km: float = field(default_factory=lambda: defaults()["region"]["water_gap_km"])
     mainland_min_area_km2: float = field(default_factory=lambda: defaults()["region"]["mainland_min_area_km2"])
-    _pieces: dict[bool, tuple[np.ndarray, shapely.STRtree]] = field(default_factory=dict, repr=False)
-    _coast_tree: shapely.STRtree | None = field(default=None, repr=False)
-    _enclosed: _Enclosed | None = field(default=None, repr=False)
-    _sea_cells: SeaCells | None = field(default=None, repr=False)
-    _land_key: str | None = field(default=None, repr=False)
-    _water: dict[str, tuple[np.ndarray, shapely.STRtree]] = field(default_factory=dict, repr=False)
+    _kept: dict[Hashable, Any] = field(default_factory=dict, repr=False)  # see `_once`
     _bare: Region | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _once(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """What the region keeps under `key` (the land key, land pieces, coast, enclosed water, sea
+        cells, water trees), built by `build` the first time it is asked for. Threads that ask together
+        build it once (`_BUILD_LOCK`, re-entrant: builds ask for each other). Copies of the region
+        (`bare`, `with_settlements`) have the same layers and keep the same structures."""
+        if key not in self._kept:
+            with _BUILD_LOCK:
+                if key not in self._kept:
+                    self._kept[key] = build()
+        return self._kept[key]
 
     def bare(self) -> Region:
         """The region without its settlements: the layers as partitions receive them
@@ -176,8 +184,6 @@ class Region:
         land = self.land
         if land is None:
             return None
-        if filled in self._pieces:
-            return self._pieces[filled]
 
         def cut() -> dict[str, np.ndarray]:
             geoms = np.asarray(land.geometry.values)
@@ -185,11 +191,11 @@ class Region:
                 geoms = shapely.polygons(shapely.get_exterior_ring(geoms))
             return pack_geometries(subdivide(geoms, MAX_PIECE_VERTICES))
 
-        with _BUILD_LOCK:
-            if filled not in self._pieces:
-                pieces = unpack_geometries(cached("landpieces", key_of([self.land_key(), filled]), cut))
-                self._pieces[filled] = (pieces, shapely.STRtree(pieces))
-        return self._pieces[filled]
+        def build() -> tuple[np.ndarray, shapely.STRtree]:
+            pieces = unpack_geometries(cached("landpieces", key_of([self.land_key(), filled]), cut))
+            return pieces, shapely.STRtree(pieces)
+
+        return self._once(("land pieces", filled), build)
 
     def _covered(self, lon: np.ndarray, lat: np.ndarray, filled: bool) -> np.ndarray:
         cut = self.land_pieces(filled)
@@ -223,11 +229,7 @@ class Region:
         land = self.land
         if land is None:
             return None
-        if self._enclosed is None:
-            with _BUILD_LOCK:
-                if self._enclosed is None:
-                    self._enclosed = self._enclosed_of(land)
-        return self._enclosed
+        return self._once("enclosed", lambda: self._enclosed_of(land))
 
     def _enclosed_of(self, land: gpd.GeoDataFrame) -> _Enclosed:
         """`enclosed` built from the land layer (the connected pieces from the disk cache)."""
@@ -256,14 +258,17 @@ class Region:
         """Digest of what the land geometry prepared once per land layer depends on (`diskcache.key_of`):
         the land and lake polygons, the metric CRS, the water gap (km), the mainland's least area (km2)
         and the code of this module, `water` and `seacells`. Computed once per region."""
-        if self._land_key is None:
-            assert self.land is not None, "only a land layer is prepared"
+        land = self.land
+        assert land is not None, "only a land layer is prepared"
+
+        def digest() -> str:
             lakes = self.layers.get("lakes")
             lake_geoms = np.asarray(lakes.geometry.values) if lakes is not None else np.array([], dtype=object)
-            self._land_key = key_of([np.asarray(self.land.geometry.values), lake_geoms, self.metric_crs,
-                                     self.water_gap_km, self.mainland_min_area_km2, shapely.geos_version],
-                                    code=[sys.modules[__name__], water, seacells])
-        return self._land_key
+            return key_of([np.asarray(land.geometry.values), lake_geoms, self.metric_crs, self.water_gap_km,
+                           self.mainland_min_area_km2, shapely.geos_version],
+                          code=[sys.modules[__name__], water, seacells])
+
+        return self._once("land key", digest)
 
     def _lake_hit(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Boolean array: is each WGS84 point in a polygon of the `lakes` layer (False without one)?"""
@@ -297,12 +302,9 @@ class Region:
         enc = self.enclosed()
         if enc is None:
             return self.is_sea(lon, lat)
-        if self._sea_cells is None:
-            with _BUILD_LOCK:
-                if self._sea_cells is None:
-                    self._sea_cells = SeaCells.from_arrays(
-                        cached("seacells", self.land_key(), lambda: SeaCells.build(enc.not_sea).arrays()))
-        return self._sea_cells.is_sea(lon, lat, self.is_sea)
+        cells = self._once("sea cells", lambda: SeaCells.from_arrays(
+            cached("seacells", self.land_key(), lambda: SeaCells.build(enc.not_sea).arrays())))
+        return cells.is_sea(lon, lat, self.is_sea)
 
     def is_inland_water(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Boolean array: is each WGS84 point on inland water (neither land nor sea)?"""
@@ -348,14 +350,14 @@ class Region:
 
     def _coast(self) -> shapely.STRtree:
         """STRtree over the coastline segments in the metric CRS (built once)."""
-        if self._coast_tree is None:
-            assert self.land is not None, "the coastline is that of the land layer"
-            with _BUILD_LOCK:
-                if self._coast_tree is None:
-                    rings = gpd.GeoSeries(shapely.get_exterior_ring(np.asarray(self.land.geometry.values)),
-                                          crs="EPSG:4326")
-                    self._coast_tree = shapely.STRtree(_segments(rings.to_crs(self.metric_crs).values))
-        return self._coast_tree
+        land = self.land
+        assert land is not None, "the coastline is that of the land layer"
+
+        def build() -> shapely.STRtree:
+            rings = gpd.GeoSeries(shapely.get_exterior_ring(np.asarray(land.geometry.values)), crs="EPSG:4326")
+            return shapely.STRtree(_segments(rings.to_crs(self.metric_crs).values))
+
+        return self._once("coast", build)
 
     def coast_distance_km(self, lon: np.ndarray, lat: np.ndarray, max_km: float | None = None) -> np.ndarray:
         """Distance (km) from each point to the nearest coastline of the land layer; NaN without one.
@@ -455,23 +457,23 @@ class Region:
         """Geometries of one inland kind of cooling water in the metric CRS and an STRtree over them:
         river segments of WDB-II level <= max_river_level (every line where the level is unknown),
         lake polygons, dam points with a known storage >= min_storage_mcm; None without any."""
-        key = f"{kind}:{min_storage_mcm}:{max_river_level}"
         layer = self.layers.get({"river": "rivers", "lake": "lakes", "dam": "dams"}[kind])
         if layer is None:
             return None
-        if key not in self._water:
-            with _BUILD_LOCK:
-                if key not in self._water:
-                    if kind == "river":
-                        level = layer["wdb_level"].to_numpy(float)
-                        layer = layer[~(level > max_river_level)]
-                    elif kind == "dam":
-                        layer = layer[layer["gross_storage_mcm"].to_numpy(float) >= min_storage_mcm]
-                    geoms = layer.to_crs(self.metric_crs).geometry.values
-                    if kind == "river":
-                        geoms = _segments(geoms)
-                    self._water[key] = (geoms, shapely.STRtree(geoms))
-        return self._water[key] if len(self._water[key][0]) else None
+
+        def build() -> tuple[np.ndarray, shapely.STRtree]:
+            kept = layer
+            if kind == "river":
+                kept = layer[~(layer["wdb_level"].to_numpy(float) > max_river_level)]
+            elif kind == "dam":
+                kept = layer[layer["gross_storage_mcm"].to_numpy(float) >= min_storage_mcm]
+            geoms = kept.to_crs(self.metric_crs).geometry.values
+            if kind == "river":
+                geoms = _segments(geoms)
+            return geoms, shapely.STRtree(geoms)
+
+        geoms, tree = self._once(("water", kind, min_storage_mcm, max_river_level), build)
+        return (geoms, tree) if len(geoms) else None
 
     def water_distance_km(self, lon: np.ndarray, lat: np.ndarray, kinds: tuple[str, ...] = WATER_KINDS, *,
                           min_storage_mcm: float = 0.0, max_river_level: int = 10, max_km: float | None = None
